@@ -1,0 +1,26 @@
+/*
+ * bootopt.h -- options a test passes to one boot of the guest.
+ *
+ * The kernel image carries a fixed block that starts with a marker; the
+ * harness finds the marker in a copy of the disk image and writes the
+ * options after it (tests/harness/bxh.c, bxh_patch_boot_options). Options
+ * are space-separated key=value words.
+ */
+#ifndef GUEST_BOOTOPT_H
+#define GUEST_BOOTOPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bxkd/bootopt.h"
+
+/* The whole option text ("" when the image was not patched). */
+const char *bootopt_text(void);
+
+/* True if `key` is present; *value and *len then describe its value. */
+bool bootopt_get(const char *key, const char **value, size_t *len);
+
+/* True if `key` is present with exactly `value`. */
+bool bootopt_is(const char *key, const char *value);
+
+#endif /* GUEST_BOOTOPT_H */

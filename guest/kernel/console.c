@@ -1,0 +1,36 @@
+/*
+ * console.c -- formatted output to port 0xE9.
+ */
+#include "console.h"
+
+#include <stdarg.h>
+
+#include "format.h"
+#include "io.h"
+
+void console_write(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		outb(CONSOLE_PORT, (uint8_t)text[i]);
+}
+
+int kprintf(const char *fmt, ...)
+{
+	/* On the stack: an exception handler may print while a kprintf it
+	 * interrupted still holds its own buffer. */
+	char line[CONSOLE_LINE_MAX];
+	static const char cut[] = "[...]\n";
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = format_v(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if ((size_t)n < sizeof(line)) {
+		console_write(line, (size_t)n);
+	} else {
+		console_write(line, sizeof(line) - 1);
+		console_write(cut, sizeof(cut) - 1);
+	}
+	return n;
+}

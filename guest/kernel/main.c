@@ -1,0 +1,58 @@
+/*
+ * main.c -- the test kernel: bring the machine up, run the guest tests,
+ * shut down.
+ *
+ * Boot option selftest=<kind> makes the guest misbehave on purpose, so the
+ * harness's own failure detection can be tested:
+ *   trap       execute an invalid opcode (the trap report must stop the run)
+ *   triplefault  fault with no usable IDT (Bochs itself must stop the run)
+ *   fail       report one failing test
+ *   hang       spin forever (the harness must time out)
+ *   nosummary  shut down without the summary line
+ */
+#include <stdint.h>
+
+#include "bootopt.h"
+#include "console.h"
+#include "io.h"
+#include "machine.h"
+#include "testrun.h"
+#include "trap.h"
+
+void kernel_main(void);
+
+static void run_selftest(void)
+{
+	if (bootopt_is("selftest", "trap")) {
+		__asm__ volatile("ud2");
+	} else if (bootopt_is("selftest", "triplefault")) {
+		static const struct __attribute__((packed)) {
+			uint16_t limit;
+			uint32_t base;
+		} no_idt = { 0, 0 };
+		__asm__ volatile("lidt %0\n\tint3" : : "m"(no_idt));
+	} else if (bootopt_is("selftest", "fail")) {
+		kprintf("BXKD RESULT selftest_fail fail deliberate failure\n");
+		kprintf("BXKD SUMMARY passed=0 failed=1\n");
+		machine_shutdown();
+	} else if (bootopt_is("selftest", "hang")) {
+		for (;;)
+			__asm__ volatile("pause");
+	} else if (bootopt_is("selftest", "nosummary")) {
+		machine_shutdown();
+	}
+}
+
+void kernel_main(void)
+{
+	gdt_init();
+	idt_init();
+	pic_init();
+
+	kprintf("bxkd test guest %s\n", BXKD_VERSION);
+	kprintf("boot options: %s\n", bootopt_text()[0] ? bootopt_text() : "(none)");
+
+	run_selftest();
+	run_guest_tests();
+	machine_shutdown();
+}

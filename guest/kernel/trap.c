@@ -1,0 +1,74 @@
+/*
+ * trap.c -- IDT setup and the default report for unexpected traps.
+ */
+#include "trap.h"
+
+#include <stddef.h>
+
+#include "console.h"
+#include "io.h"
+#include "machine.h"
+
+extern const uint32_t trap_stub_table[256];
+void trap_dispatch(struct trap_frame *frame);
+
+static uint64_t idt[256] __attribute__((aligned(8)));
+static trap_handler_fn handlers[256];
+
+enum { KERNEL_CODE_SELECTOR = 0x08, GATE_INTERRUPT_32 = 0x8e };
+
+static const char *const exception_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM no math coprocessor",
+	"#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack fault", "#GP general protection",
+	"#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+	"#MC machine check", "#XM SIMD error", "#VE virtualization",
+	"#CP control protection", "reserved 22", "reserved 23", "reserved 24",
+	"reserved 25", "reserved 26", "reserved 27", "reserved 28", "reserved 29",
+	"#SX security", "reserved 31",
+};
+
+void idt_init(void)
+{
+	for (size_t v = 0; v < 256; v++) {
+		uint32_t offset = trap_stub_table[v];
+		idt[v] = (offset & 0xffffu) | ((uint64_t)KERNEL_CODE_SELECTOR << 16) |
+			 ((uint64_t)GATE_INTERRUPT_32 << 40) |
+			 ((uint64_t)(offset >> 16) << 48);
+	}
+
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint32_t base;
+	} descriptor = { sizeof(idt) - 1, (uint32_t)idt };
+	__asm__ volatile("lidt %0" : : "m"(descriptor));
+}
+
+void trap_set_handler(uint8_t vector, trap_handler_fn handler)
+{
+	handlers[vector] = handler;
+}
+
+static __attribute__((noreturn)) void report_and_stop(const struct trap_frame *f)
+{
+	const char *name = f->vector < 32 ? exception_names[f->vector] : "unexpected interrupt";
+
+	kprintf("BXKD trap: %s (vector %u), error code 0x%08x\n", name, f->vector, f->error_code);
+	kprintf("  eax=%08x ebx=%08x ecx=%08x edx=%08x\n", f->eax, f->ebx, f->ecx, f->edx);
+	kprintf("  esi=%08x edi=%08x ebp=%08x esp=%08x\n", f->esi, f->edi, f->ebp,
+		f->esp_at_pusha + 20);
+	kprintf("  eip=%08x cs=%04x eflags=%08x\n", f->eip, f->cs, f->eflags);
+	kprintf("  cr0=%08x cr2=%08x cr3=%08x\n", read_cr0(), read_cr2(), read_cr3());
+	machine_fatal("trap vector=%u name=\"%s\" error=0x%08x eip=0x%08x", f->vector, name,
+		      f->error_code, f->eip);
+}
+
+void trap_dispatch(struct trap_frame *frame)
+{
+	trap_handler_fn handler = handlers[frame->vector & 0xff];
+
+	if (!handler)
+		report_and_stop(frame);
+	handler(frame);
+}

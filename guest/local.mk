@@ -1,0 +1,71 @@
+# guest/ -- the bootable test guest, built with the freestanding 32-bit
+# toolchain configure found (GUEST_CC), not with the host compiler.
+
+GUEST_IMAGE = %reldir%/bxkd-guest.img
+
+guest_c_sources = \
+	%reldir%/kernel/main.c \
+	%reldir%/kernel/machine.c \
+	%reldir%/kernel/trap.c \
+	%reldir%/kernel/console.c \
+	%reldir%/kernel/format.c \
+	%reldir%/kernel/kstring.c \
+	%reldir%/kernel/bootopt.c \
+	%reldir%/kernel/testrun.c \
+	%reldir%/tests/backdoor_tests.c
+guest_asm_sources = \
+	%reldir%/kernel/entry.S \
+	%reldir%/backdoor/backdoor.S
+guest_headers = \
+	%reldir%/kernel/io.h \
+	%reldir%/kernel/machine.h \
+	%reldir%/kernel/trap.h \
+	%reldir%/kernel/console.h \
+	%reldir%/kernel/format.h \
+	%reldir%/kernel/kstring.h \
+	%reldir%/kernel/bootopt.h \
+	%reldir%/kernel/testrun.h \
+	%reldir%/backdoor/backdoor.h \
+	include/bxkd/backdoor.h \
+	include/bxkd/bootopt.h
+guest_objects = $(guest_c_sources:.c=.guest.o) $(guest_asm_sources:.S=.guest.o)
+
+GUEST_CPPFLAGS = -I$(top_srcdir)/include -I$(top_srcdir)/%reldir%/kernel \
+	-I$(top_srcdir)/%reldir%/backdoor -DBXKD_VERSION='"$(PACKAGE_VERSION)"'
+# -fno-toplevel-reorder keeps GUEST_TEST entries in source order;
+# -fno-tree-loop-distribute-patterns stops GCC turning memcpy's own loop
+# into a call to memcpy.
+GUEST_ALL_CFLAGS = $(GUEST_ARCH_FLAGS) -std=c11 -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-toplevel-reorder \
+	-fno-tree-loop-distribute-patterns $(WARN_CFLAGS) $(GUEST_CFLAGS)
+GUEST_LINK_FLAGS = -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
+	-Wl,--no-warn-rwx-segments -Wl,-T,$(top_srcdir)/%reldir%/kernel/kernel.ld
+
+%reldir%/%.guest.o: %reldir%/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST_ALL_CFLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+%reldir%/%.guest.o: %reldir%/%.S
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST_ARCH_FLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+-include $(guest_objects:.o=.d)
+
+%reldir%/kernel.elf: $(guest_objects) %reldir%/kernel/kernel.ld
+	$(AM_V_CCLD)$(GUEST_CC) $(GUEST_LINK_FLAGS) -Wl,-Map,%reldir%/kernel.map \
+		-o $@ $(guest_objects) -lgcc
+
+%reldir%/kernel.bin: %reldir%/kernel.elf
+	$(AM_V_GEN)$(OBJCOPY) -O binary $< $@
+
+$(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin
+	$(AM_V_GEN)$(NASM) -f bin -DKERNEL_BIN='"%reldir%/kernel.bin"' -o $@ $(top_srcdir)/%reldir%/boot/floppy.asm
+
+noinst_DATA = $(GUEST_IMAGE)
+pkgdata_DATA += $(GUEST_IMAGE)
+
+CLEANFILES += $(guest_objects) $(guest_objects:.o=.d) $(GUEST_IMAGE) \
+	%reldir%/kernel.elf %reldir%/kernel.bin %reldir%/kernel.map
+
+EXTRA_DIST += $(guest_c_sources) $(guest_asm_sources) $(guest_headers) \
+	%reldir%/kernel/kernel.ld %reldir%/boot/floppy.asm %reldir%/README.md

@@ -1,0 +1,34 @@
+/*
+ * bxkd-tests -- runs every test suite in one Check runner, so `make check`
+ * ends with Check's own summary line.
+ *
+ * Select suites or cases with Check's CK_RUN_SUITE / CK_RUN_CASE, verbosity
+ * with CK_VERBOSITY. A run in which no test executes is a failure.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+	SRunner *runner = srunner_create(vmport_suite());
+
+	srunner_add_suite(runner, format_suite());
+	srunner_add_suite(runner, bxh_suite());
+	srunner_add_suite(runner, boot_suite());
+
+	srunner_run_all(runner, CK_ENV);
+	int ran = srunner_ntests_run(runner);
+	int failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+
+	if (ran == 0) {
+		fprintf(stderr, "bxkd-tests: no test ran (check CK_RUN_SUITE / CK_RUN_CASE)\n");
+		return EXIT_FAILURE;
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,48 @@
+# tests/ -- the Bochs harness and the one Check runner with every suite.
+
+noinst_LTLIBRARIES += %reldir%/libbxh.la
+%canon_reldir%_libbxh_la_SOURCES = \
+	%reldir%/harness/bxh.c \
+	%reldir%/harness/bxh.h \
+	include/bxkd/bootopt.h
+# Libtool leaves the built plugin in its objdir, .libs on every platform we
+# support; Bochs looks there first.
+%canon_reldir%_libbxh_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DBXKD_PLUGIN_BUILD_DIR='"$(abs_top_builddir)/bochs-plugin/.libs"'
+
+noinst_PROGRAMS += %reldir%/harness/bxkd-run
+%canon_reldir%_harness_bxkd_run_SOURCES = %reldir%/harness/bxkd-run.c
+%canon_reldir%_harness_bxkd_run_LDADD = %reldir%/libbxh.la
+
+check_PROGRAMS += %reldir%/bxkd-tests
+%canon_reldir%_bxkd_tests_SOURCES = \
+	%reldir%/bxkd-tests.c \
+	%reldir%/suites.h \
+	%reldir%/unit/fake_vcpu.c \
+	%reldir%/unit/fake_vcpu.h \
+	%reldir%/unit/check_vmport.c \
+	%reldir%/unit/check_format.c \
+	%reldir%/unit/check_bxh.c \
+	%reldir%/integration/check_boot.c \
+	guest/kernel/format.c \
+	guest/kernel/format.h
+%canon_reldir%_bxkd_tests_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/%reldir%/harness \
+	-I$(top_srcdir)/%reldir%/unit -I$(top_srcdir)/%reldir% -I$(top_srcdir)/guest/kernel \
+	-DBXKD_GUEST_IMAGE='"$(abs_top_builddir)/$(GUEST_IMAGE)"' \
+	-DBXKD_TEST_WORK_DIR='"$(abs_top_builddir)/%reldir%/work"'
+%canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la $(CHECK_LIBS)
+
+# `make check` runs the one runner in the foreground so that its last line
+# is Check's summary. The Bochs tests need the plugin and the guest image.
+check-local: $(pkglib_LTLIBRARIES) $(GUEST_IMAGE)
+	%reldir%/bxkd-tests
+
+clean-local: clean-test-work
+clean-test-work:
+	-rm -rf %reldir%/work demo.work
+
+.PHONY: clean-test-work
+
+EXTRA_DIST += %reldir%/README.md
