@@ -15,6 +15,7 @@
 #define BXKD_BOCHS_ABI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Bochs' integer names; Bit64u must be `unsigned long` (not `unsigned long
  * long`) for the mangled names below to match the exported symbols. */
@@ -128,6 +129,9 @@ void bx_dbg_set_reg32_value(unsigned reg, Bit32u value);
 class BX_CPU_C {
 public:
 	bool dbg_get_sreg(bx_dbg_sreg_t *sreg, unsigned sreg_no);
+	/* Linear to physical through the guest's page tables (identity with
+	 * paging off); false if not mapped. */
+	bool dbg_xlate_linear2phy(Bit64u laddr, Bit64u *phy, Bit64u *lpf_mask, bool verbose);
 };
 
 class BX_MEM_C {
@@ -137,6 +141,30 @@ public:
 	static bool dbg_fetch_mem(BX_CPU_C *cpu, Bit64u paddr, unsigned len, Bit8u *buf);
 	static bool dbg_set_mem(BX_CPU_C *cpu, Bit64u paddr, unsigned len, Bit8u *buf);
 };
+
+/*
+ * The configuration interface. SIM points at a bx_real_sim_c; these are
+ * its exported (virtual) methods, called directly by their symbols.
+ * Parameter values are Bit64s; the names used are Bochs 2.7's BXPN_* paths.
+ */
+class bx_param_c;
+class bx_param_num_c {
+public:
+	long get64();
+};
+typedef int32_t (*bx_addon_option_parser_t)(const char *context, int num_params, char *params[]);
+typedef int32_t (*bx_addon_option_save_t)(FILE *fp);
+class bx_real_sim_c {
+public:
+	bx_param_num_c *get_param_num(const char *name, bx_param_c *base);
+	/* `keyword:` lines in bochsrc after the plugin is loaded (plugin_ctrl)
+	 * go to `parser` with params[0] = keyword, then the comma-separated
+	 * words; a negative return is a configuration error. */
+	bool register_addon_option(const char *keyword, bx_addon_option_parser_t parser,
+				   bx_addon_option_save_t save);
+	bool unregister_addon_option(const char *keyword);
+};
+extern bx_real_sim_c *SIM;
 
 /*
  * bx_pc_system_c keeps the instruction tick counter in private members; its

@@ -6,6 +6,10 @@ noinst_LTLIBRARIES += %reldir%/libvmport.la
 	%reldir%/vmport.c \
 	%reldir%/vmport.h \
 	%reldir%/vmport_vcpu.h \
+	%reldir%/vmport_internal.h \
+	%reldir%/vmport_config.c \
+	%reldir%/guestrpc.c \
+	%reldir%/rpci.c \
 	include/bxkd/backdoor.h
 
 # Bochs finds it as libbx_vmport.so through LTDL_LIBRARY_PATH. -z now makes

@@ -1,55 +1,31 @@
 /*
- * vmport.c -- backdoor call entry and command dispatch.
+ * vmport.c -- backdoor call entry and the low-bandwidth command table.
  *
  * Register conventions and the behaviour on bad input follow VMware as
- * documented in shared/docs/vmware-backdoor.md (sections 1.2 to 1.5); where
+ * documented in shared/docs/vmware-backdoor.md (sections 1.2 to 1.8); where
  * QEMU's vmport differs, bochs-plugin/README.md records the difference.
  */
 #include "config.h"
 
-#include "vmport.h"
-
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bxkd/backdoor.h"
-
-/* One backdoor call: the guest's registers, updated in place by the command. */
-struct vmport_call {
-	uint32_t reg[VMPORT_REG_COUNT];
-	unsigned cpl;
-	enum vmport_dir dir;
-	const struct vmport_vcpu *vcpu;
-};
+#include "vmport_internal.h"
 
 typedef void (*vmport_handler_fn)(struct vmport *vp, struct vmport_call *call);
 
 struct vmport_command {
 	const char *name;
 	bool cpl0_only;
-	vmport_handler_fn run;
+	vmport_handler_fn run; /* NULL: known to VMware, not implemented here */
 };
 
-struct vmport {
-	struct vmport_config config;
-	vmport_log_fn log;
-	void *log_ctx;
-	struct vmport_stats stats;
-	/* One bit per command number: unknown commands are reported once each,
-	 * so a guest probing in a loop cannot flood the log. */
-	uint8_t unknown_reported[(UINT16_MAX + 1) / 8];
-};
-
-static void vmport_log(struct vmport *vp, enum vmport_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void vmport_log(struct vmport *vp, enum vmport_log_level level, const char *fmt, ...)
+void vmport_log(struct vmport *vp, enum vmport_log_level level, const char *fmt, ...)
 {
-	char message[256];
+	char message[512];
 	va_list ap;
 
 	if (!vp->log)
@@ -60,6 +36,33 @@ static void vmport_log(struct vmport *vp, enum vmport_log_level level, const cha
 	vp->log(vp->log_ctx, level, message);
 }
 
+/* ---- the emulated clock ------------------------------------------------ */
+
+struct guest_time {
+	uint64_t seconds; /* since 1970 */
+	uint32_t usec;
+};
+
+/* Wall-clock time of the guest: the clock's start plus instructions
+ * executed at the configured rate, so two runs read the same times. */
+static struct guest_time guest_time(const struct vmport *vp, const struct vmport_call *call)
+{
+	uint64_t ticks = call->vcpu->ticks(call->vcpu->ctx);
+	uint64_t ips = vp->config.ips ? vp->config.ips : 1;
+	struct guest_time t = {
+		.seconds = vp->config.epoch_seconds + ticks / ips,
+		.usec = (uint32_t)(ticks % ips * 1000000u / ips),
+	};
+	return t;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static void cmd_getmhz(struct vmport *vp, struct vmport_call *call)
+{
+	call->reg[VMPORT_REG_EAX] = (uint32_t)((vp->config.ips + 500000u) / 1000000u);
+}
+
 static void cmd_getversion(struct vmport *vp, struct vmport_call *call)
 {
 	call->reg[VMPORT_REG_EAX] = BDOOR_VERSION_MAGIC;
@@ -67,16 +70,169 @@ static void cmd_getversion(struct vmport *vp, struct vmport_call *call)
 	call->reg[VMPORT_REG_ECX] = vp->config.vmx_type;
 }
 
-/* Indexed by command number; a hole is an unknown command. */
-static const struct vmport_command commands[] = {
+static void cmd_getscreensize(struct vmport *vp, struct vmport_call *call)
+{
+	call->reg[VMPORT_REG_EAX] =
+		(uint32_t)vp->config.screen_width << 16 | vp->config.screen_height;
+}
+
+static void cmd_gethwversion(struct vmport *vp, struct vmport_call *call)
+{
+	call->reg[VMPORT_REG_EAX] = vp->config.hw_version;
+}
+
+/* A firmware tells the VMX it found nothing to boot. Nothing to answer; the
+ * report is worth a line in the log, a few times at most. */
+static void cmd_os_not_found(struct vmport *vp, struct vmport_call *call)
+{
+	enum { REPORT_LIMIT = 10 };
+
+	if (vp->os_not_found_reported < REPORT_LIMIT) {
+		vp->os_not_found_reported++;
+		vmport_log(vp, VMPORT_LOG_INFO,
+			   "guest reports that it found no operating system (OS_NOT_FOUND) at tick "
+			   "%" PRIu64 "%s",
+			   call->vcpu->ticks(call->vcpu->ctx),
+			   vp->os_not_found_reported == REPORT_LIMIT ? "; not reported again" : "");
+	}
+}
+
+/* The UUID as four little-endian dwords of its bytes in text order. */
+static void cmd_getuuid(struct vmport *vp, struct vmport_call *call)
+{
+	static const enum vmport_reg out[4] = { VMPORT_REG_EAX, VMPORT_REG_EBX, VMPORT_REG_ECX,
+						VMPORT_REG_EDX };
+	const uint8_t *u = vp->config.uuid;
+
+	for (int i = 0; i < 4; i++)
+		call->reg[out[i]] = (uint32_t)u[4 * i] | (uint32_t)u[4 * i + 1] << 8 |
+				    (uint32_t)u[4 * i + 2] << 16 | (uint32_t)u[4 * i + 3] << 24;
+}
+
+static void cmd_getmemsize(struct vmport *vp, struct vmport_call *call)
+{
+	call->reg[VMPORT_REG_EAX] = (uint32_t)(vp->config.ram_bytes >> 20);
+}
+
+static void cmd_gettime(struct vmport *vp, struct vmport_call *call)
+{
+	struct guest_time t = guest_time(vp, call);
+
+	call->reg[VMPORT_REG_EAX] = (uint32_t)t.seconds;
+	call->reg[VMPORT_REG_EBX] = t.usec;
+	call->reg[VMPORT_REG_ECX] = BDOOR_MAX_TIME_LAG_USEC;
+	call->reg[VMPORT_REG_EDX] = 0; /* offset to GMT in minutes: guests run in UTC */
+}
+
+/* Guests send this after stepping their clock; time here never lags. */
+static void cmd_stopcatchup(struct vmport *vp, struct vmport_call *call)
+{
+	(void)vp, (void)call;
+}
+
+/* The TSC and the local APIC timer both count Bochs ticks. */
+static void cmd_gethz(struct vmport *vp, struct vmport_call *call)
+{
+	if (!vp->config.ips) {
+		call->reg[VMPORT_REG_EBX] = BDOOR_GETHZ_UNKNOWN;
+		return;
+	}
+	call->reg[VMPORT_REG_EAX] = (uint32_t)vp->config.ips;
+	call->reg[VMPORT_REG_EBX] = (uint32_t)(vp->config.ips >> 32);
+	call->reg[VMPORT_REG_ECX] =
+		vp->config.ips > UINT32_MAX ? UINT32_MAX : (uint32_t)vp->config.ips;
+}
+
+/* Success leaves EAX alone, so guests test for EAX == magic. */
+static void cmd_gettimefull(struct vmport *vp, struct vmport_call *call)
+{
+	struct guest_time t = guest_time(vp, call);
+
+	call->reg[VMPORT_REG_EAX] = BDOOR_MAGIC;
+	call->reg[VMPORT_REG_EBX] = t.usec;
+	call->reg[VMPORT_REG_ECX] = BDOOR_MAX_TIME_LAG_USEC;
+	call->reg[VMPORT_REG_EDX] = (uint32_t)t.seconds;
+	call->reg[VMPORT_REG_ESI] = (uint32_t)(t.seconds >> 32);
+}
+
+static void cmd_gettimefull_with_lag(struct vmport *vp, struct vmport_call *call)
+{
+	cmd_gettimefull(vp, call);
+	call->reg[VMPORT_REG_EDI] = 0; /* interrupt lag, microseconds */
+}
+
+static void cmd_get_vcpu_info(struct vmport *vp, struct vmport_call *call)
+{
+	call->reg[VMPORT_REG_EAX] = vp->config.vcpu_info;
+}
+
+/*
+ * Indexed by command number. Entries without `run` are commands VMware has
+ * that this device does not implement; they answer like unknown commands but
+ * have a name for the log, and the CPL 0 ones are refused at CPL > 0 first.
+ */
+static const struct vmport_command commands[BDOOR_CMD_MAX] = {
+	[BDOOR_CMD_GETMHZ] = { "GETMHZ", false, cmd_getmhz },
+	[BDOOR_CMD_APMFUNCTION] = { "APMFUNCTION", true, NULL },
 	[BDOOR_CMD_GETVERSION] = { "GETVERSION", false, cmd_getversion },
+	[BDOOR_CMD_GETSCREENSIZE] = { "GETSCREENSIZE", false, cmd_getscreensize },
+	[BDOOR_CMD_GETHWVERSION] = { "GETHWVERSION", false, cmd_gethwversion },
+	[BDOOR_CMD_OS_NOT_FOUND] = { "OS_NOT_FOUND", true, cmd_os_not_found },
+	[BDOOR_CMD_GETUUID] = { "GETUUID", false, cmd_getuuid },
+	[BDOOR_CMD_GETMEMSIZE] = { "GETMEMSIZE", false, cmd_getmemsize },
+	[BDOOR_CMD_GETTIME] = { "GETTIME", false, cmd_gettime },
+	[BDOOR_CMD_STOPCATCHUP] = { "STOPCATCHUP", false, cmd_stopcatchup },
+	[BDOOR_CMD_INITPCIOPROM] = { "INITPCIOPROM", true, NULL },
+	[BDOOR_CMD_MESSAGE] = { "MESSAGE", false, vmport_message },
+	[BDOOR_CMD_PATCH_SMBIOS_STRUCTS] = { "PATCH_SMBIOS_STRUCTS", true, NULL },
+	[BDOOR_CMD_GETHZ] = { "GETHZ", false, cmd_gethz },
+	[BDOOR_CMD_GETTIMEFULL] = { "GETTIMEFULL", false, cmd_gettimefull },
+	[BDOOR_CMD_CHECKFORCEBIOSSETUP] = { "CHECKFORCEBIOSSETUP", true, NULL },
+	[BDOOR_CMD_LAZYTIMEREMULATION] = { "LAZYTIMEREMULATION", true, NULL },
+	[BDOOR_CMD_BIOSBBS] = { "BIOSBBS", true, NULL },
+	[BDOOR_CMD_OSNOTMACOSXSERVER] = { "OSNOTMACOSXSERVER", true, NULL },
+	[BDOOR_CMD_GETTIMEFULL_WITH_LAG] = { "GETTIMEFULL_WITH_LAG", false,
+					     cmd_gettimefull_with_lag },
+	[BDOOR_CMD_XPMODE] = { "XPMODE", true, NULL },
+	[BDOOR_CMD_FIRMWARE_INIT] = { "FIRMWARE_INIT", true, NULL },
+	[BDOOR_CMD_FIRMWARE_ACPI_SERVICES] = { "FIRMWARE_ACPI_SERVICES", true, NULL },
+	[BDOOR_CMD_GET_VCPU_INFO] = { "GET_VCPU_INFO", false, cmd_get_vcpu_info },
+	[BDOOR_CMD_EFI_SERIALCON_CONFIG] = { "EFI_SERIALCON_CONFIG", true, NULL },
+	[BDOOR_CMD_BUG328986] = { "BUG328986", true, NULL },
+	[BDOOR_CMD_FIRMWARE_ERROR] = { "FIRMWARE_ERROR", true, NULL },
+	[BDOOR_CMD_EFI_BOOT_CONFIG] = { "EFI_BOOT_CONFIG", true, NULL },
+	[BDOOR_CMD_GET_HW_MODEL] = { "GET_HW_MODEL", true, NULL },
+	[BDOOR_CMD_GET_SVGA_CAPABILITIES] = { "GET_SVGA_CAPABILITIES", true, NULL },
+	[BDOOR_CMD_GET_FORCE_X2APIC] = { "GET_FORCE_X2APIC", true, NULL },
+	[BDOOR_CMD_SET_PCI_HOLE] = { "SET_PCI_HOLE", true, NULL },
+	[BDOOR_CMD_GET_PCI_HOLE] = { "GET_PCI_HOLE", true, NULL },
+	[BDOOR_CMD_GET_PCI_BAR] = { "GET_PCI_BAR", true, NULL },
+	[BDOOR_CMD_SHOULD_GENERATE_SYSTEMID] = { "SHOULD_GENERATE_SYSTEMID", true, NULL },
+	[BDOOR_CMD_MKS_GUEST_STATS] = { "MKS_GUEST_STATS", true, NULL },
+	[BDOOR_CMD_STEALCLOCK] = { "STEALCLOCK", true, NULL },
+	[BDOOR_CMD_GUEST_PAGE_HINTS] = { "GUEST_PAGE_HINTS", true, NULL },
+	[BDOOR_CMD_FIRMWARE_UPDATE] = { "FIRMWARE_UPDATE", true, NULL },
 };
 
 static const struct vmport_command *find_command(uint16_t number)
 {
-	if (number >= sizeof(commands) / sizeof(commands[0]) || !commands[number].run)
+	if (number >= BDOOR_CMD_MAX || !commands[number].name)
 		return NULL;
 	return &commands[number];
+}
+
+bool vmport_command_is_implemented(uint16_t number)
+{
+	const struct vmport_command *command = find_command(number);
+
+	return command && command->run;
+}
+
+const char *vmport_command_name(uint16_t number)
+{
+	const struct vmport_command *command = find_command(number);
+
+	return command ? command->name : "?";
 }
 
 /*
@@ -89,43 +245,52 @@ static void answer_nothing(struct vmport_call *call)
 	call->reg[VMPORT_REG_EAX] = BDOOR_NO_ANSWER;
 }
 
+static void report_unknown(struct vmport *vp, const struct vmport_call *call, uint16_t number,
+			   const char *name)
+{
+	uint8_t bit = (uint8_t)(1u << (number % 8));
+
+	if (vp->unknown_reported[number / 8] & bit)
+		return;
+	vp->unknown_reported[number / 8] |= bit;
+	vmport_log(vp, VMPORT_LOG_INFO,
+		   "guest used %s backdoor command %u%s%s (ECX=0x%08x) at tick %" PRIu64
+		   "; answered as VMware answers unknown commands, reported once",
+		   name ? "unimplemented" : "unknown", number, name ? " " : "", name ? name : "",
+		   call->reg[VMPORT_REG_ECX], call->vcpu->ticks(call->vcpu->ctx));
+}
+
 static void dispatch(struct vmport *vp, struct vmport_call *call)
 {
 	uint16_t number = BDOOR_CMD(call->reg[VMPORT_REG_ECX]);
 	const struct vmport_command *command = find_command(number);
 
-	if (!command) {
-		vp->stats.unknown_commands++;
-		uint8_t bit = (uint8_t)(1u << (number % 8));
-		if (!(vp->unknown_reported[number / 8] & bit)) {
-			vp->unknown_reported[number / 8] |= bit;
-			vmport_log(vp, VMPORT_LOG_INFO,
-				   "guest used unknown backdoor command %u (ECX=0x%08x) at tick "
-				   "%" PRIu64 "; answered as VMware does, reported once",
-				   number, call->reg[VMPORT_REG_ECX],
-				   call->vcpu->ticks(call->vcpu->ctx));
-		}
+	if (command && command->cpl0_only && call->cpl != 0) {
+		vp->stats.refused_commands++;
 		answer_nothing(call);
 		return;
 	}
-	if (command->cpl0_only && call->cpl != 0) {
-		vp->stats.refused_commands++;
+	if (!command || !command->run) {
+		vp->stats.unknown_commands++;
+		report_unknown(vp, call, number, command ? command->name : NULL);
 		answer_nothing(call);
 		return;
 	}
 	command->run(vp, call);
 }
 
-uint32_t vmport_io(struct vmport *vp, const struct vmport_vcpu *vcpu, uint16_t port,
-		   enum vmport_dir dir)
+void vmport_io(struct vmport *vp, const struct vmport_vcpu *vcpu, struct vmport_access *access)
 {
-	struct vmport_call call = { .dir = dir, .vcpu = vcpu };
+	struct vmport_call call = { .dir = access->dir, .vcpu = vcpu };
 	uint32_t before[VMPORT_REG_COUNT];
 
+	access->string_op_done = false;
 	call.reg[VMPORT_REG_EAX] = vcpu->get_reg(vcpu->ctx, VMPORT_REG_EAX);
-	if (port != BDOOR_PORT || call.reg[VMPORT_REG_EAX] != BDOOR_MAGIC) {
+	if ((access->port != BDOOR_PORT && access->port != BDOOR_PORT_HB) ||
+	    call.reg[VMPORT_REG_EAX] != BDOOR_MAGIC) {
 		vp->stats.bad_magic++;
-		return BDOOR_NO_ANSWER;
+		access->in_value = BDOOR_NO_ANSWER;
+		return;
 	}
 	vp->stats.calls++;
 	for (int r = VMPORT_REG_ECX; r < VMPORT_REG_COUNT; r++) {
@@ -135,20 +300,26 @@ uint32_t vmport_io(struct vmport *vp, const struct vmport_vcpu *vcpu, uint16_t p
 	call.cpl = vcpu->cpl(vcpu->ctx);
 	memcpy(before, call.reg, sizeof(before));
 
-	dispatch(vp, &call);
+	if (access->port == BDOOR_PORT) {
+		dispatch(vp, &call);
+		/* EAX travels as the IN result; an OUT never changes it. */
+		access->in_value = call.reg[VMPORT_REG_EAX];
+	} else {
+		vmport_hb(vp, &call, access);
+	}
 
-	/* EAX travels as the IN result; an OUT never changes it. */
 	for (int r = VMPORT_REG_ECX; r < VMPORT_REG_COUNT; r++) {
 		if (r != VMPORT_REG_ESP && call.reg[r] != before[r])
 			vcpu->set_reg(vcpu->ctx, (enum vmport_reg)r, call.reg[r]);
 	}
-	return call.reg[VMPORT_REG_EAX];
 }
 
-void vmport_config_init(struct vmport_config *config)
+void vmport_restored_from_checkpoint(struct vmport *vp)
 {
-	memset(config, 0, sizeof(*config));
-	config->vmx_type = BDOOR_VMX_TYPE_WORKSTATION;
+	for (int i = 0; i < BDOOR_MESSAGE_MAX_CHANNELS; i++) {
+		if (vp->channels[i].state != CHANNEL_CLOSED)
+			vp->channels[i].stale = true;
+	}
 }
 
 struct vmport *vmport_create(const struct vmport_config *config, vmport_log_fn log, void *log_ctx)
@@ -160,12 +331,25 @@ struct vmport *vmport_create(const struct vmport_config *config, vmport_log_fn l
 	vp->config = *config;
 	vp->log = log;
 	vp->log_ctx = log_ctx;
+	if (!vmport_rpci_init(vp)) {
+		vmport_destroy(vp);
+		return NULL;
+	}
 	return vp;
 }
 
 void vmport_destroy(struct vmport *vp)
 {
+	if (!vp)
+		return;
+	vmport_channels_free(vp);
+	vmport_rpci_free(vp);
 	free(vp);
+}
+
+const struct vmport_config *vmport_get_config(const struct vmport *vp)
+{
+	return &vp->config;
 }
 
 const struct vmport_stats *vmport_get_stats(const struct vmport *vp)

@@ -1,17 +1,20 @@
 /*
  * vmport_bochs.cc -- the Bochs side of the vmport device.
  *
- * Thin glue: a bx_devmodel_c that claims the backdoor port, a struct
- * vmport_vcpu implemented with bochs-bin's exported debugger accessors, and
- * the plugin entry point. All protocol logic is in the C core (vmport.c).
- * What each Bochs declaration relies on is written down in bochs_abi.h.
+ * Thin glue: a bx_devmodel_c that claims the backdoor ports, a struct
+ * vmport_vcpu implemented with bochs-bin's exported debugger accessors, the
+ * bochsrc `vmport:` option, and the plugin entry point. All protocol logic is
+ * in the C core (vmport.c and friends). What each Bochs declaration relies on
+ * is written down in bochs_abi.h.
  */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <link.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bochs_abi.h"
 #include "bxkd/backdoor.h"
@@ -39,6 +42,13 @@ Bit32u pc_system_u32(unsigned offset)
 	Bit32u value;
 	memcpy(&value, bx_pc_system + offset, sizeof(value));
 	return value;
+}
+
+double pc_system_m_ips()
+{
+	double m_ips;
+	memcpy(&m_ips, bx_pc_system + BX_PC_SYSTEM_M_IPS, sizeof(m_ips));
+	return m_ips;
 }
 
 /* bx_pc_system_c::time_ticks(), which is inline in Bochs' headers. */
@@ -84,15 +94,44 @@ bool bochs_write_phys(void *, uint64_t paddr, const void *buf, size_t len)
 				     (Bit8u *)const_cast<void *>(buf));
 }
 
+/* Segment base from the descriptor cache, then the page tables. 32-bit
+ * offsets: the high-bandwidth port serves 16- and 32-bit guests. */
+bool bochs_translate(void *, enum vmport_seg seg, uint32_t offset, uint64_t *paddr)
+{
+	bx_dbg_sreg_t s;
+	bx_cpu_array[0]->dbg_get_sreg(&s, seg == VMPORT_SEG_ES ? BX_SEG_REG_ES : BX_SEG_REG_DS);
+	Bit32u base = (s.des_l >> 16) | (s.des_h & 0xffu) << 16 | (s.des_h & 0xff000000u);
+	Bit64u phy, page_mask;
+	if (!bx_cpu_array[0]->dbg_xlate_linear2phy((Bit32u)(base + offset), &phy, &page_mask, false))
+		return false;
+	*paddr = phy;
+	return true;
+}
+
 uint64_t bochs_ticks(void *)
 {
 	return pc_system_ticks();
 }
 
 const struct vmport_vcpu bochs_vcpu = {
-	nullptr, bochs_get_reg, bochs_set_reg, bochs_cpl, bochs_read_phys, bochs_write_phys,
-	bochs_ticks,
+	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,
+	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_ticks,
 };
+
+/*
+ * Bochs runs REP INSB/OUTSB one byte per handler call and, after each,
+ * decrements ECX and steps EDI/ESI. The core moved the whole buffer on the
+ * first byte; these values make that the last iteration and leave the
+ * pointer where it started, as VMware does. ECX ends at 0 where VMware
+ * leaves the count: Bochs stops a REP only at ECX = 0.
+ */
+void end_string_op(enum vmport_dir dir)
+{
+	unsigned pointer = dir == VMPORT_OUT ? VMPORT_REG_ESI : VMPORT_REG_EDI;
+
+	bx_dbg_set_reg32_value(VMPORT_REG_ECX, 1);
+	bx_dbg_set_reg32_value(pointer, bx_dbg_get_reg32_value(pointer) - 1);
+}
 
 /* ---- the device ------------------------------------------------------ */
 
@@ -101,16 +140,27 @@ public:
 	bx_vmport_c()
 	{
 		put("vmport", "VMPORT");
+		vmport_config_init(&settings);
 	}
 	~bx_vmport_c() override;
 	void init() override;
+	void after_restore_state() override;
+
+	/* The bochsrc `vmport:` line, parsed before init(). */
+	static int32_t parse_option(const char *context, int num_params, char *params[]);
+	static int32_t save_option(FILE *fp);
 
 private:
 	bool host_matches_abi();
+	bool learn_machine(struct vmport_config *config);
 	static void log_from_core(void *self, enum vmport_log_level level, const char *message);
+	static void log_tclo_answer(void *self, const char *command, const uint8_t *answer,
+				    size_t len);
+	static void log_guestinfo(void *self, const char *key, const uint8_t *value, size_t len);
 	static Bit32u read_handler(void *self, Bit32u port, unsigned len);
 	static void write_handler(void *self, Bit32u port, Bit32u value, unsigned len);
 
+	struct vmport_config settings;
 	struct vmport *core = nullptr;
 };
 
@@ -118,14 +168,17 @@ bx_vmport_c *the_device;
 
 bx_vmport_c::~bx_vmport_c()
 {
-	if (core) {
-		const struct vmport_stats *s = vmport_get_stats(core);
-		info("%llu backdoor calls, %llu with a bad magic, %llu unknown, %llu refused",
-		     (unsigned long long)s->calls, (unsigned long long)s->bad_magic,
-		     (unsigned long long)s->unknown_commands,
-		     (unsigned long long)s->refused_commands);
-		vmport_destroy(core);
-	}
+	if (!core)
+		return;
+	const struct vmport_stats *s = vmport_get_stats(core);
+	info("%llu backdoor calls, %llu with a bad magic, %llu unknown, %llu refused; "
+	     "%llu GuestRPC messages, %llu high-bandwidth transfers, %llu refused message steps",
+	     (unsigned long long)s->calls, (unsigned long long)s->bad_magic,
+	     (unsigned long long)s->unknown_commands, (unsigned long long)s->refused_commands,
+	     (unsigned long long)s->rpc_messages, (unsigned long long)s->hb_transfers,
+	     (unsigned long long)s->message_errors);
+	vmport_guestinfo_foreach(core, log_guestinfo, this);
+	vmport_destroy(core);
 }
 
 /*
@@ -147,8 +200,7 @@ bool bx_vmport_c::host_matches_abi()
 		      (unsigned long)symbol->st_size, (unsigned)BX_PC_SYSTEM_SIZE);
 		return false;
 	}
-	double m_ips;
-	memcpy(&m_ips, bx_pc_system + BX_PC_SYSTEM_M_IPS, sizeof(m_ips));
+	double m_ips = pc_system_m_ips();
 	Bit64u usec = reinterpret_cast<bx_pc_system_c *>(bx_pc_system)->time_usec();
 	if (!(m_ips > 0) || (Bit64u)((double)pc_system_ticks() / m_ips) != usec) {
 		panic("bx_pc_system's tick counters are not where bochs_abi.h says");
@@ -161,28 +213,100 @@ bool bx_vmport_c::host_matches_abi()
 	return true;
 }
 
+/* The facts GETMHZ, GETHZ, GETMEMSIZE and GETTIME report, from Bochs. */
+bool bx_vmport_c::learn_machine(struct vmport_config *config)
+{
+	bx_param_num_c *ram = SIM->get_param_num("memory.standard.ram.size", nullptr);
+	bx_param_num_c *time0 = SIM->get_param_num("clock_cmos.time0", nullptr);
+
+	if (!ram || !time0) {
+		panic("Bochs has no parameter %s", ram ? "clock_cmos.time0" : "memory.standard.ram.size");
+		return false;
+	}
+	config->ips = (uint64_t)llround(pc_system_m_ips() * 1e6);
+	config->ram_bytes = (uint64_t)ram->get64() << 20;
+	/* Bochs' time0 is seconds since 1970, or 1 (local) / 2 (utc) for the
+	 * host clock at start, which the RTC then follows too. */
+	long t0 = time0->get64();
+	if (t0 > 2) {
+		config->epoch_seconds = (uint64_t)t0;
+	} else {
+		config->epoch_seconds = (uint64_t)time(nullptr);
+		info("clock: time0 follows the host clock; GETTIME answers will differ between runs");
+	}
+	return true;
+}
+
 void bx_vmport_c::init()
 {
 	if (!host_matches_abi())
 		return;
 
-	struct vmport_config config;
-	vmport_config_init(&config);
+	struct vmport_config config = settings;
+	if (!learn_machine(&config))
+		return;
 	core = vmport_create(&config, log_from_core, this);
 	if (!core) {
 		panic("out of memory creating the backdoor device");
 		return;
 	}
+	vmport_tclo_on_answer(core, log_tclo_answer, this);
+
 	const Bit8u any_size = BX_IO_LEN_1 | BX_IO_LEN_2 | BX_IO_LEN_4;
-	if (!pluginRegisterIOReadHandler(this, read_handler, BDOOR_PORT, "VMware backdoor",
-					 any_size) ||
-	    !pluginRegisterIOWriteHandler(this, write_handler, BDOOR_PORT, "VMware backdoor",
-					  any_size)) {
-		panic("port 0x%04x is already claimed by another device", BDOOR_PORT);
-		return;
+	static const unsigned ports[] = { BDOOR_PORT, BDOOR_PORT_HB };
+	for (unsigned port : ports) {
+		if (!pluginRegisterIOReadHandler(this, read_handler, port, "VMware backdoor", any_size) ||
+		    !pluginRegisterIOWriteHandler(this, write_handler, port, "VMware backdoor",
+						  any_size)) {
+			panic("port 0x%04x is already claimed by another device", port);
+			return;
+		}
 	}
-	info("VMware backdoor on port 0x%04x (bxkd %s), VMX type %u", BDOOR_PORT, PACKAGE_VERSION,
-	     config.vmx_type);
+	char line[256];
+	vmport_config_format(&settings, line, sizeof(line));
+	info("VMware backdoor on ports 0x%04x and 0x%04x (bxkd %s): %s", BDOOR_PORT, BDOOR_PORT_HB,
+	     PACKAGE_VERSION, line);
+	info("machine: %llu instructions per second, %llu MiB of RAM, clock starts at %llu",
+	     (unsigned long long)config.ips, (unsigned long long)(config.ram_bytes >> 20),
+	     (unsigned long long)config.epoch_seconds);
+}
+
+void bx_vmport_c::after_restore_state()
+{
+	if (core)
+		vmport_restored_from_checkpoint(core);
+}
+
+int32_t bx_vmport_c::parse_option(const char *context, int num_params, char *params[])
+{
+	char error[256];
+
+	for (int i = 1; i < num_params; i++) {
+		char key[64];
+		const char *eq = strchr(params[i], '=');
+		size_t key_len = eq ? (size_t)(eq - params[i]) : 0;
+		if (!eq || key_len == 0 || key_len >= sizeof(key)) {
+			the_device->panic("%s: vmport: '%s' is not key=value", context ? context : "",
+					  params[i]);
+			return -1;
+		}
+		memcpy(key, params[i], key_len);
+		key[key_len] = '\0';
+		if (!vmport_config_set(&the_device->settings, key, eq + 1, error, sizeof(error))) {
+			the_device->panic("%s: vmport: %s", context ? context : "", error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int32_t bx_vmport_c::save_option(FILE *fp)
+{
+	char line[256];
+
+	vmport_config_format(&the_device->settings, line, sizeof(line));
+	fprintf(fp, "vmport: %s\n", line);
+	return 0;
 }
 
 void bx_vmport_c::log_from_core(void *self, enum vmport_log_level level, const char *message)
@@ -202,16 +326,56 @@ void bx_vmport_c::log_from_core(void *self, enum vmport_log_level level, const c
 	}
 }
 
+/* Printable, bounded text for the log. */
+void printable(char *out, size_t size, const uint8_t *data, size_t len)
+{
+	size_t n = 0;
+
+	for (; n < len && n + 4 < size; n++)
+		out[n] = data[n] >= ' ' && data[n] <= '~' ? (char)data[n] : '.';
+	if (n < len && n + 4 <= size) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
+void bx_vmport_c::log_tclo_answer(void *self, const char *command, const uint8_t *answer,
+				  size_t len)
+{
+	char text[200];
+
+	printable(text, sizeof(text), answer, len);
+	static_cast<bx_vmport_c *>(self)->ldebug("TCLO '%s' answered '%s'", command, text);
+}
+
+void bx_vmport_c::log_guestinfo(void *self, const char *key, const uint8_t *value, size_t len)
+{
+	char text[200];
+
+	printable(text, sizeof(text), value, len);
+	static_cast<bx_vmport_c *>(self)->info("%s = %s", key, text);
+}
+
 Bit32u bx_vmport_c::read_handler(void *self, Bit32u port, unsigned)
 {
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
-	return vmport_io(device->core, &bochs_vcpu, (uint16_t)port, VMPORT_IN);
+	struct vmport_access access = { (uint16_t)port, VMPORT_IN, 0, false };
+
+	vmport_io(device->core, &bochs_vcpu, &access);
+	if (access.string_op_done)
+		end_string_op(VMPORT_IN);
+	return access.in_value;
 }
 
 void bx_vmport_c::write_handler(void *self, Bit32u port, Bit32u, unsigned)
 {
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
-	vmport_io(device->core, &bochs_vcpu, (uint16_t)port, VMPORT_OUT);
+	struct vmport_access access = { (uint16_t)port, VMPORT_OUT, 0, false };
+
+	vmport_io(device->core, &bochs_vcpu, &access);
+	if (access.string_op_done)
+		end_string_op(VMPORT_OUT);
 }
 
 } // namespace
@@ -224,8 +388,12 @@ libvmport_plugin_entry(plugin_t *plugin, Bit16u type, Bit8u mode)
 	case BX_PLUGIN_INIT:
 		the_device = new bx_vmport_c();
 		pluginRegisterDeviceDevmodel(plugin, type, the_device, "vmport");
+		if (!SIM->register_addon_option("vmport", bx_vmport_c::parse_option,
+						bx_vmport_c::save_option))
+			the_device->panic("cannot register the bochsrc option 'vmport'");
 		return 0;
 	case BX_PLUGIN_FINI:
+		SIM->unregister_addon_option("vmport");
 		delete the_device;
 		the_device = nullptr;
 		return 0;

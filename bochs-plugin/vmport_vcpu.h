@@ -27,6 +27,9 @@ enum vmport_reg {
 	VMPORT_REG_COUNT
 };
 
+/* The segments string I/O uses: OUTSB reads DS:ESI, INSB writes ES:EDI. */
+enum vmport_seg { VMPORT_SEG_ES, VMPORT_SEG_DS };
+
 struct vmport_vcpu {
 	void *ctx;
 	/* Low 32 bits of a general register. */
@@ -40,6 +43,9 @@ struct vmport_vcpu {
 	 * unspecified, when any byte of the range is not readable/writable. */
 	bool (*read_phys)(void *ctx, uint64_t paddr, void *buf, size_t len);
 	bool (*write_phys)(void *ctx, uint64_t paddr, const void *buf, size_t len);
+	/* Physical address of the byte at seg:offset for a data access, as the
+	 * CPU computes it (segment base, then paging); false if not mapped. */
+	bool (*translate)(void *ctx, enum vmport_seg seg, uint32_t offset, uint64_t *paddr);
 	/* Instructions executed since power-on: the emulated clock. */
 	uint64_t (*ticks)(void *ctx);
 };

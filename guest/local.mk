@@ -12,9 +12,20 @@ guest_c_sources = \
 	%reldir%/kernel/kstring.c \
 	%reldir%/kernel/bootopt.c \
 	%reldir%/kernel/testrun.c \
-	%reldir%/tests/backdoor_tests.c
+	%reldir%/kernel/usermode.c \
+	%reldir%/kernel/cmos.c \
+	%reldir%/kernel/lapic.c \
+	%reldir%/backdoor/commands.c \
+	%reldir%/backdoor/guestrpc.c \
+	%reldir%/tests/expect.c \
+	%reldir%/tests/backdoor_tests.c \
+	%reldir%/tests/command_tests.c \
+	%reldir%/tests/guestrpc_tests.c \
+	%reldir%/tests/guestrpc_error_tests.c \
+	%reldir%/tests/cpl3_tests.c
 guest_asm_sources = \
 	%reldir%/kernel/entry.S \
+	%reldir%/kernel/usermode_switch.S \
 	%reldir%/backdoor/backdoor.S
 guest_headers = \
 	%reldir%/kernel/io.h \
@@ -25,13 +36,20 @@ guest_headers = \
 	%reldir%/kernel/kstring.h \
 	%reldir%/kernel/bootopt.h \
 	%reldir%/kernel/testrun.h \
+	%reldir%/kernel/segments.h \
+	%reldir%/kernel/usermode.h \
+	%reldir%/kernel/cmos.h \
+	%reldir%/kernel/lapic.h \
 	%reldir%/backdoor/backdoor.h \
+	%reldir%/backdoor/guestrpc.h \
+	%reldir%/tests/expect.h \
 	include/bxkd/backdoor.h \
 	include/bxkd/bootopt.h
 guest_objects = $(guest_c_sources:.c=.guest.o) $(guest_asm_sources:.S=.guest.o)
 
 GUEST_CPPFLAGS = -I$(top_srcdir)/include -I$(top_srcdir)/%reldir%/kernel \
-	-I$(top_srcdir)/%reldir%/backdoor -DBXKD_VERSION='"$(PACKAGE_VERSION)"'
+	-I$(top_srcdir)/%reldir%/backdoor -I$(top_srcdir)/%reldir%/tests \
+	-DBXKD_VERSION='"$(PACKAGE_VERSION)"'
 # -fno-toplevel-reorder keeps GUEST_TEST entries in source order;
 # -fno-tree-loop-distribute-patterns stops GCC turning memcpy's own loop
 # into a call to memcpy.

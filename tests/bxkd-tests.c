@@ -17,6 +17,8 @@ int main(void)
 {
 	SRunner *runner = srunner_create(vmport_suite());
 
+	srunner_add_suite(runner, config_suite());
+	srunner_add_suite(runner, guestrpc_suite());
 	srunner_add_suite(runner, format_suite());
 	srunner_add_suite(runner, bxh_suite());
 	srunner_add_suite(runner, boot_suite());

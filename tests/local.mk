@@ -21,6 +21,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/fake_vcpu.c \
 	%reldir%/unit/fake_vcpu.h \
 	%reldir%/unit/check_vmport.c \
+	%reldir%/unit/check_config.c \
+	%reldir%/unit/check_guestrpc.c \
 	%reldir%/unit/check_format.c \
 	%reldir%/unit/check_bxh.c \
 	%reldir%/integration/check_boot.c \
@@ -46,3 +48,4 @@ clean-test-work:
 .PHONY: clean-test-work
 
 EXTRA_DIST += %reldir%/README.md
+

@@ -8,6 +8,8 @@
 
 /* Unit suites: no Bochs, milliseconds. */
 Suite *vmport_suite(void);
+Suite *config_suite(void);
+Suite *guestrpc_suite(void);
 Suite *format_suite(void);
 Suite *bxh_suite(void);
 

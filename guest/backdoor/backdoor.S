@@ -3,7 +3,10 @@
  * uses taken from, and returned to, a struct bd_regs (backdoor.h).
  *
  * cdecl: void fn(struct bd_regs *regs). EBX, ESI, EDI and EBP belong to the
- * caller and are saved around the call.
+ * caller and are saved around the call. Storing all seven back is what
+ * makes callers independent of what a device leaves in ECX, ESI and EDI
+ * after a string transfer: VMware leaves them as they were, Bochs' REP
+ * ends with ECX = 0.
  */
 	.macro backdoor_call name, instruction:vararg
 	.globl	\name
@@ -39,9 +42,24 @@
 	.size	\name, . - \name
 	.endm
 
+	/* High-bandwidth transfers: ECX bytes between port DX and DS:ESI or
+	 * ES:EDI. DF is cleared first, as open-vm-tools does, so the buffer
+	 * runs upwards from the address given. */
+	.macro hb_outsb
+	cld
+	rep outsb
+	.endm
+
+	.macro hb_insb
+	cld
+	rep insb
+	.endm
+
 	.text
 	backdoor_call bd_in, inl %dx, %eax
 	backdoor_call bd_in_al, inb %dx, %al
 	backdoor_call bd_out, outl %eax, %dx
+	backdoor_call bd_hb_out, hb_outsb
+	backdoor_call bd_hb_in, hb_insb
 
 	.section .note.GNU-stack, "", @progbits

@@ -4,10 +4,14 @@
  * A call loads seven registers, executes one port instruction and stores all
  * seven back, so a test sees exactly what the device changed. The
  * instruction is the only difference between the entry points.
+ *
+ * Above that, one function per low-bandwidth command for code that wants
+ * the answer rather than the registers. GuestRPC is in guestrpc.h.
  */
 #ifndef GUEST_BACKDOOR_H
 #define GUEST_BACKDOOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,9 +25,11 @@ struct bd_regs {
 _Static_assert(offsetof(struct bd_regs, eax) == 0, "bd_regs layout");
 _Static_assert(offsetof(struct bd_regs, ebp) == 24, "bd_regs layout");
 
-void bd_in(struct bd_regs *regs);    /* IN EAX, DX */
-void bd_in_al(struct bd_regs *regs); /* IN AL, DX */
-void bd_out(struct bd_regs *regs);   /* OUT DX, EAX */
+void bd_in(struct bd_regs *regs);     /* IN EAX, DX */
+void bd_in_al(struct bd_regs *regs);  /* IN AL, DX */
+void bd_out(struct bd_regs *regs);    /* OUT DX, EAX */
+void bd_hb_out(struct bd_regs *regs); /* CLD; REP OUTSB: ECX bytes from DS:ESI */
+void bd_hb_in(struct bd_regs *regs);  /* CLD; REP INSB: ECX bytes to ES:EDI */
 
 /* A low-bandwidth call with the usual inputs: magic, command, port. */
 static inline void bd_call(struct bd_regs *regs, uint32_t command)
@@ -33,5 +39,35 @@ static inline void bd_call(struct bd_regs *regs, uint32_t command)
 	regs->edx = (regs->edx & 0xffff0000u) | BDOOR_PORT;
 	bd_in(regs);
 }
+
+/* ---- one call per command ---------------------------------------------- */
+
+#define BD_UUID_BYTES 16
+
+/* A clock reading: GETTIME, GETTIMEFULL, GETTIMEFULL_WITH_LAG. */
+struct bd_time {
+	uint64_t seconds; /* since 1970 */
+	uint32_t usec;
+	uint32_t max_lag_usec;
+	uint32_t gmt_offset_min;     /* GETTIME only */
+	uint32_t interrupt_lag_usec; /* GETTIMEFULL_WITH_LAG only */
+};
+
+/* GETVERSION: false unless a backdoor answered (EBX = magic). */
+bool bd_getversion(uint32_t *version, uint32_t *vmx_type);
+uint32_t bd_getmhz(void);
+void bd_getscreensize(uint16_t *width, uint16_t *height);
+uint32_t bd_gethwversion(void);
+void bd_os_not_found(void);
+void bd_getuuid(uint8_t uuid[BD_UUID_BYTES]);
+uint32_t bd_getmemsize(void); /* MiB */
+bool bd_gettime(struct bd_time *time);
+void bd_stopcatchup(void);
+/* GETHZ: false when the device does not know the rates. */
+bool bd_gethz(uint64_t *tsc_hz, uint32_t *apic_hz);
+/* False unless EAX came back as the magic, as open-vm-tools tests. */
+bool bd_gettimefull(struct bd_time *time);
+bool bd_gettimefull_with_lag(struct bd_time *time);
+uint32_t bd_get_vcpu_info(void);
 
 #endif /* GUEST_BACKDOOR_H */

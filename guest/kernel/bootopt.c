@@ -53,3 +53,51 @@ bool bootopt_is(const char *key, const char *value)
 	return bootopt_get(key, &found, &len) && len == strlen(value) &&
 	       !strncmp(found, value, len);
 }
+
+static int digit_value(char c, uint32_t base)
+{
+	int v = -1;
+
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if (c >= 'a' && c <= 'f')
+		v = c - 'a' + 10;
+	else if (c >= 'A' && c <= 'F')
+		v = c - 'A' + 10;
+	return v >= 0 && (uint32_t)v < base ? v : -1;
+}
+
+bool parse_u32(const char *text, size_t len, uint32_t *value)
+{
+	uint32_t base = 10, n = 0;
+	size_t i = 0;
+
+	if (len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == len)
+		return false;
+	for (; i < len; i++) {
+		int d = digit_value(text[i], base);
+		if (d < 0 || n > (UINT32_MAX - (uint32_t)d) / base)
+			return false;
+		n = n * base + (uint32_t)d;
+	}
+	*value = n;
+	return true;
+}
+
+bool bootopt_u32(const char *key, uint32_t fallback, uint32_t *value)
+{
+	const char *text;
+	size_t len;
+
+	*value = fallback;
+	if (!bootopt_get(key, &text, &len))
+		return true;
+	if (parse_u32(text, len, value))
+		return true;
+	*value = fallback;
+	return false;
+}

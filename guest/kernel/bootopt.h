@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bxkd/bootopt.h"
 
@@ -22,5 +23,13 @@ bool bootopt_get(const char *key, const char **value, size_t *len);
 
 /* True if `key` is present with exactly `value`. */
 bool bootopt_is(const char *key, const char *value);
+
+/* Parses all of text[0..len) as a decimal or 0x-prefixed hexadecimal
+ * number that fits 32 bits. */
+bool parse_u32(const char *text, size_t len, uint32_t *value);
+
+/* A numeric option: *value is `fallback` when `key` is absent. False when
+ * present but not a number (parse_u32); *value is then `fallback`. */
+bool bootopt_u32(const char *key, uint32_t fallback, uint32_t *value);
 
 #endif /* GUEST_BOOTOPT_H */

@@ -18,6 +18,29 @@ static inline uint8_t inb(uint16_t port)
 	return value;
 }
 
+/* The time stamp counter; under Bochs it counts instructions. */
+static inline uint64_t rdtsc(void)
+{
+	uint32_t low, high;
+	__asm__ volatile("rdtsc" : "=a"(low), "=d"(high));
+	return (uint64_t)high << 32 | low;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t low, high;
+	__asm__ volatile("rdmsr" : "=a"(low), "=d"(high) : "c"(msr));
+	return (uint64_t)high << 32 | low;
+}
+
+/* The privilege level the caller runs at: CS's low two bits. */
+static inline unsigned current_cpl(void)
+{
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	return cs & 3u;
+}
+
 static inline uint32_t read_cr0(void)
 {
 	uint32_t value;

@@ -5,11 +5,13 @@
  * Boot option selftest=<kind> makes the guest misbehave on purpose, so the
  * harness's own failure detection can be tested:
  *   trap       execute an invalid opcode (the trap report must stop the run)
+ *   usertrap   the same at CPL 3
  *   triplefault  fault with no usable IDT (Bochs itself must stop the run)
  *   fail       report one failing test
  *   hang       spin forever (the harness must time out)
  *   nosummary  shut down without the summary line
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bootopt.h"
@@ -18,13 +20,23 @@
 #include "machine.h"
 #include "testrun.h"
 #include "trap.h"
+#include "usermode.h"
 
 void kernel_main(void);
+
+static uint32_t invalid_opcode(void *arg)
+{
+	(void)arg;
+	__asm__ volatile("ud2");
+	return 0;
+}
 
 static void run_selftest(void)
 {
 	if (bootopt_is("selftest", "trap")) {
 		__asm__ volatile("ud2");
+	} else if (bootopt_is("selftest", "usertrap")) {
+		run_at_cpl3(invalid_opcode, NULL);
 	} else if (bootopt_is("selftest", "triplefault")) {
 		static const struct __attribute__((packed)) {
 			uint16_t limit;
@@ -48,6 +60,7 @@ void kernel_main(void)
 	gdt_init();
 	idt_init();
 	pic_init();
+	usermode_init();
 
 	kprintf("bxkd test guest %s\n", BXKD_VERSION);
 	kprintf("boot options: %s\n", bootopt_text()[0] ? bootopt_text() : "(none)");

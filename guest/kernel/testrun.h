@@ -18,7 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define GUEST_TEST_DETAIL_MAX 200
+/* Room for a register dump; with name and status a line stays well within
+ * CONSOLE_LINE_MAX. */
+#define GUEST_TEST_DETAIL_MAX 320
 
 struct guest_test_ctx {
 	bool failed;

@@ -8,6 +8,7 @@
 #include "console.h"
 #include "io.h"
 #include "machine.h"
+#include "segments.h"
 
 extern const uint32_t trap_stub_table[256];
 void trap_dispatch(struct trap_frame *frame);
@@ -15,7 +16,8 @@ void trap_dispatch(struct trap_frame *frame);
 static uint64_t idt[256] __attribute__((aligned(8)));
 static trap_handler_fn handlers[256];
 
-enum { KERNEL_CODE_SELECTOR = 0x08, GATE_INTERRUPT_32 = 0x8e };
+/* A present 32-bit interrupt gate; INT n from ring 3 needs DPL 3 too. */
+enum { GATE_INTERRUPT_32 = 0x8e, GATE_DPL3 = 0x60 };
 
 static const char *const exception_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -29,14 +31,16 @@ static const char *const exception_names[32] = {
 	"#SX security", "reserved 31",
 };
 
+static uint64_t gate(uint32_t offset, uint8_t type)
+{
+	return (offset & 0xffffu) | ((uint64_t)GDT_KERNEL_CODE << 16) | ((uint64_t)type << 40) |
+	       ((uint64_t)(offset >> 16) << 48);
+}
+
 void idt_init(void)
 {
-	for (size_t v = 0; v < 256; v++) {
-		uint32_t offset = trap_stub_table[v];
-		idt[v] = (offset & 0xffffu) | ((uint64_t)KERNEL_CODE_SELECTOR << 16) |
-			 ((uint64_t)GATE_INTERRUPT_32 << 40) |
-			 ((uint64_t)(offset >> 16) << 48);
-	}
+	for (size_t v = 0; v < 256; v++)
+		idt[v] = gate(trap_stub_table[v], GATE_INTERRUPT_32);
 
 	struct __attribute__((packed)) {
 		uint16_t limit;
@@ -50,7 +54,12 @@ void trap_set_handler(uint8_t vector, trap_handler_fn handler)
 	handlers[vector] = handler;
 }
 
-static __attribute__((noreturn)) void report_and_stop(const struct trap_frame *f)
+void trap_set_user_gate(uint8_t vector, void (*entry)(void))
+{
+	idt[vector] = gate((uint32_t)entry, GATE_INTERRUPT_32 | GATE_DPL3);
+}
+
+void trap_fatal(const struct trap_frame *f)
 {
 	const char *name = f->vector < 32 ? exception_names[f->vector] : "unexpected interrupt";
 
@@ -59,6 +68,8 @@ static __attribute__((noreturn)) void report_and_stop(const struct trap_frame *f
 	kprintf("  esi=%08x edi=%08x ebp=%08x esp=%08x\n", f->esi, f->edi, f->ebp,
 		f->esp_at_pusha + 20);
 	kprintf("  eip=%08x cs=%04x eflags=%08x\n", f->eip, f->cs, f->eflags);
+	if (f->cs & SELECTOR_RPL3)
+		kprintf("  at CPL 3: user ss=%04x esp=%08x\n", f->user_ss, f->user_esp);
 	kprintf("  cr0=%08x cr2=%08x cr3=%08x\n", read_cr0(), read_cr2(), read_cr3());
 	machine_fatal("trap vector=%u name=\"%s\" error=0x%08x eip=0x%08x", f->vector, name,
 		      f->error_code, f->eip);
@@ -69,6 +80,6 @@ void trap_dispatch(struct trap_frame *frame)
 	trap_handler_fn handler = handlers[frame->vector & 0xff];
 
 	if (!handler)
-		report_and_stop(frame);
+		trap_fatal(frame);
 	handler(frame);
 }

@@ -19,6 +19,15 @@ typedef void (*trap_handler_fn)(struct trap_frame *frame);
 
 /* Fills all 256 gates; until a handler is set, any trap is fatal. */
 void idt_init(void);
+
+/* A handler may change the frame (EIP, registers) it returns to. */
 void trap_set_handler(uint8_t vector, trap_handler_fn handler);
+
+/* Points `vector` at `entry` with a gate ring 3 may use with INT n. The
+ * entry runs at CPL 0 on the TSS's ring 0 stack, outside trap_dispatch. */
+void trap_set_user_gate(uint8_t vector, void (*entry)(void));
+
+/* The report of an unhandled trap: registers, then BXKD FATAL. */
+__attribute__((noreturn)) void trap_fatal(const struct trap_frame *frame);
 
 #endif /* GUEST_TRAP_H */

@@ -6,37 +6,8 @@
  * call: the device must change exactly what VMware changes.
  */
 #include "backdoor.h"
+#include "expect.h"
 #include "testrun.h"
-
-#define SEED_ESI 0x51515151u
-#define SEED_EDI 0xd1d1d1d1u
-#define SEED_EBP 0xb0b0b0b0u
-
-/* What this device reports unless configured otherwise. */
-#define EXPECTED_VMX_TYPE BDOOR_VMX_TYPE_WORKSTATION
-
-static struct bd_regs seeded(uint32_t eax, uint32_t ebx, uint32_t ecx)
-{
-	struct bd_regs r = {
-		.eax = eax, .ebx = ebx, .ecx = ecx, .edx = BDOOR_PORT,
-		.esi = SEED_ESI, .edi = SEED_EDI, .ebp = SEED_EBP,
-	};
-	return r;
-}
-
-static void expect_regs(struct guest_test_ctx *t, const struct bd_regs *got,
-			const struct bd_regs *want)
-{
-	gt_expect_u32(t, "eax", got->eax, want->eax);
-	gt_expect_u32(t, "ebx", got->ebx, want->ebx);
-	gt_expect_u32(t, "ecx", got->ecx, want->ecx);
-	gt_expect_u32(t, "edx", got->edx, want->edx);
-	gt_expect_u32(t, "esi", got->esi, want->esi);
-	gt_expect_u32(t, "edi", got->edi, want->edi);
-	gt_expect_u32(t, "ebp", got->ebp, want->ebp);
-	gt_note(t, "eax=0x%08x ebx=0x%08x ecx=0x%08x edx=0x%08x", got->eax, got->ebx, got->ecx,
-		got->edx);
-}
 
 GUEST_TEST(getversion_in)
 {
@@ -45,7 +16,7 @@ GUEST_TEST(getversion_in)
 
 	want.eax = BDOOR_VERSION_MAGIC;
 	want.ebx = BDOOR_MAGIC;
-	want.ecx = EXPECTED_VMX_TYPE;
+	want.ecx = expected_vmx_type(t);
 	bd_in(&r);
 	expect_regs(t, &r, &want);
 }
@@ -58,7 +29,7 @@ GUEST_TEST(getversion_out)
 	struct bd_regs want = r;
 
 	want.ebx = BDOOR_MAGIC;
-	want.ecx = EXPECTED_VMX_TYPE;
+	want.ecx = expected_vmx_type(t);
 	bd_out(&r);
 	expect_regs(t, &r, &want);
 }
@@ -71,7 +42,7 @@ GUEST_TEST(getversion_in_al)
 
 	want.eax = (BDOOR_MAGIC & 0xffffff00u) | BDOOR_VERSION_MAGIC;
 	want.ebx = BDOOR_MAGIC;
-	want.ecx = EXPECTED_VMX_TYPE;
+	want.ecx = expected_vmx_type(t);
 	bd_in_al(&r);
 	expect_regs(t, &r, &want);
 }

@@ -476,20 +476,23 @@ static char **bochs_environment(const char *plugin_dir)
 
 	while (environ[n])
 		n++;
-	char **env = calloc(n + 4, sizeof(*env));
+	char **env = calloc(n + 5, sizeof(*env));
 	if (!env)
 		abort();
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!starts_with(environ[i], "LTDL_LIBRARY_PATH=") &&
 		    !starts_with(environ[i], "SDL_VIDEODRIVER=") &&
-		    !starts_with(environ[i], "SDL_AUDIODRIVER="))
+		    !starts_with(environ[i], "SDL_AUDIODRIVER=") && !starts_with(environ[i], "TZ="))
 			env[k++] = xstrdup(environ[i]);
 	}
 	/* Our plugin first; Bochs' own plugins must stay reachable too. */
 	env[k++] = xasprintf("LTDL_LIBRARY_PATH=%s:%s", plugin_dir, BOCHS_PLUGIN_DIR);
 	env[k++] = xstrdup("SDL_VIDEODRIVER=dummy");
 	env[k++] = xstrdup("SDL_AUDIODRIVER=dummy");
+	/* Bochs sets the CMOS clock from time0 in local time: the same guest
+	 * must see the same clock on every host. */
+	env[k++] = xstrdup("TZ=UTC");
 	env[k] = NULL;
 	return env;
 }

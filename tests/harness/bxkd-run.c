@@ -24,6 +24,8 @@ static void usage(FILE *out)
 		"  -w, --workdir DIR        keep bochsrc, log and image copy in DIR\n"
 		"                           (default: a new directory under /tmp)\n"
 		"  -o, --boot-options TEXT  options for the guest, e.g. selftest=trap\n"
+		"  -c, --config LINE        append LINE to the bochsrc (repeatable), e.g.\n"
+		"                           'vmport: vmx_type=esx'\n"
 		"  -t, --timeout SECONDS    wall-clock limit (default %u)\n"
 		"  -n, --no-plugin          boot without the vmport plugin\n"
 		"  -h, --help               this text\n"
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
 	static const struct option long_options[] = {
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "boot-options", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-plugin", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -62,10 +65,12 @@ int main(int argc, char **argv)
 	};
 	struct bxh_options options;
 	char tmp_workdir[] = "/tmp/bxkd-run.XXXXXX";
+	char *config = NULL;
+	size_t config_len = 0;
 	int c;
 
 	bxh_options_init(&options);
-	while ((c = getopt_long(argc, argv, "w:o:t:nh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "w:o:c:t:nh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'w':
 			options.workdir = optarg;
@@ -73,6 +78,21 @@ int main(int argc, char **argv)
 		case 'o':
 			options.boot_options = optarg;
 			break;
+		case 'c': {
+			size_t n = strlen(optarg);
+			char *more = realloc(config, config_len + n + 2);
+			if (!more) {
+				perror("bxkd-run");
+				return 1;
+			}
+			config = more;
+			memcpy(config + config_len, optarg, n);
+			config_len += n;
+			config[config_len++] = '\n';
+			config[config_len] = '\0';
+			options.extra_config = config;
+			break;
+		}
 		case 't': {
 			char *end;
 			unsigned long seconds = strtoul(optarg, &end, 10);
@@ -122,5 +142,6 @@ int main(int argc, char **argv)
 		free(why);
 	}
 	bxh_run_free(&run);
+	free(config);
 	return passed ? 0 : 1;
 }

@@ -36,10 +36,34 @@ static void require_outcome(struct bxh_run *run, enum bxh_outcome want)
 	}
 }
 
-static const char *const issue2_guest_tests[] = {
-	"getversion_in", "getversion_out", "getversion_in_al",
-	"bad_magic_in", "bad_magic_out", "unknown_command",
+/* Every guest test the image holds; one that stops running is a failure. */
+static const char *const guest_tests[] = {
+	"getversion_in", "getversion_out", "getversion_in_al", "bad_magic_in", "bad_magic_out",
+	"unknown_command", "getmhz", "getscreensize", "gethwversion", "os_not_found", "getuuid",
+	"getmemsize", "gettime", "stopcatchup", "gethz", "gettimefull", "gettimefull_with_lag",
+	"get_vcpu_info", "rpc_lb_round_trip", "rpc_lb_info_get", "rpc_lb_tools_set_version",
+	"rpc_lb_unknown_command", "rpc_lb_log", "rpc_open_without_cookie", "rpc_hb_round_trip",
+	"rpc_hb_info_get", "rpc_hb_tools_set_version", "rpc_hb_unknown_command",
+	"rpc_hb_registers", "rpc_hb_large_value", "rpc_wrong_cookie_refused",
+	"rpc_close_closed_refused", "rpc_ninth_channel_refused", "rpc_sendsize_over_limit_refused",
+	"cpl3_getversion", "cpl3_os_not_found_refused", "cpl3_apmfunction_refused", "cpl3_rpc_lb",
+	"cpl3_rpc_hb", "cpl3_io_bitmap",
 };
+
+static void require_every_guest_test(const struct bxh_run *run)
+{
+	for (size_t i = 0; i < sizeof(guest_tests) / sizeof(*guest_tests); i++) {
+		const struct bxh_test_line *line = bxh_find_test(run, guest_tests[i]);
+		ck_assert_msg(line, "guest test %s did not run", guest_tests[i]);
+		ck_assert_msg(line->passed, "guest test %s: %s", guest_tests[i], line->detail);
+	}
+	ck_assert_uint_eq(run->test_count, sizeof(guest_tests) / sizeof(*guest_tests));
+}
+
+static void require_log(const struct bxh_run *run, const char *text)
+{
+	ck_assert_msg(strstr(run->log, text), "Bochs' log lacks \"%s\"", text);
+}
 
 START_TEST(every_guest_test_passes_with_the_plugin)
 {
@@ -49,13 +73,9 @@ START_TEST(every_guest_test_passes_with_the_plugin)
 	boot_options_for(&o, "every_guest_test_passes");
 	bxh_boot(&o, &run);
 	require_outcome(&run, BXH_PASSED);
-	for (size_t i = 0; i < sizeof(issue2_guest_tests) / sizeof(*issue2_guest_tests); i++) {
-		const struct bxh_test_line *line = bxh_find_test(&run, issue2_guest_tests[i]);
-		ck_assert_msg(line, "guest test %s did not run", issue2_guest_tests[i]);
-		ck_assert(line->passed);
-	}
+	require_every_guest_test(&run);
 	/* The answers came from our device, which Bochs loaded and initialised. */
-	ck_assert_ptr_nonnull(strstr(run.log, "[VMPORT] VMware backdoor on port 0x5658"));
+	require_log(&run, "[VMPORT] VMware backdoor on ports 0x5658 and 0x5659");
 	ck_assert(run.have_final_tick);
 
 	/* The device reads Bochs' tick counter from private fields
@@ -72,6 +92,84 @@ START_TEST(every_guest_test_passes_with_the_plugin)
 	reported = strtoull(at + 8, NULL, 10);
 	ck_assert_msg(stamped == reported && stamped > 0,
 		      "device tick %" PRIu64 " but Bochs stamped %" PRIu64, reported, stamped);
+	bxh_run_free(&run);
+}
+END_TEST
+
+/* What the guest did shows on the host side: RPCs logged, the refusals
+ * at CPL 3 counted, guestinfo dumped when Bochs exits. */
+START_TEST(the_device_log_shows_what_the_guest_did)
+{
+	struct bxh_options o;
+	struct bxh_run run;
+
+	boot_options_for(&o, "the_device_log_shows_what_the_guest_did");
+	bxh_boot(&o, &run);
+	require_outcome(&run, BXH_PASSED);
+	require_log(&run, "[VMPORT] guest: bxkd guest says hello");
+	require_log(&run, "[VMPORT] guest tools version 12345");
+	require_log(&run, "[VMPORT] guest reports that it found no operating system (OS_NOT_FOUND)");
+	require_log(&run, "[VMPORT] guestinfo.bxkd.cpl3 = set from ring 3");
+	require_log(&run, "[VMPORT] guestinfo.bxkd.lb = ");
+	require_log(&run, "[VMPORT] guestinfo.bxkd.hb = ");
+	/* cpl3_os_not_found_refused and cpl3_apmfunction_refused */
+	require_log(&run, " 2 refused;");
+	const char *hb = strstr(run.log, " high-bandwidth transfers");
+	ck_assert_ptr_nonnull(hb);
+	while (hb[-1] >= '0' && hb[-1] <= '9')
+		hb--;
+	ck_assert_uint_ge(strtoul(hb, NULL, 10), 8);
+	bxh_run_free(&run);
+}
+END_TEST
+
+/* The bochsrc `vmport:` line reaches the guest. */
+START_TEST(a_configured_device_reports_its_settings)
+{
+	struct bxh_options o;
+	struct bxh_run run;
+
+	boot_options_for(&o, "a_configured_device_reports_its_settings");
+	o.extra_config = "vmport: vmx_type=esx, hw_version=19, "
+			 "uuid=00112233-4455-6677-8899-aabbccddeeff, screen=800x600";
+	o.boot_options = "expect_vmx_type=2 expect_hw_version=19 "
+			 "expect_uuid=00112233-4455-6677-8899-aabbccddeeff expect_screen=800x600";
+	bxh_boot(&o, &run);
+	require_outcome(&run, BXH_PASSED);
+	require_every_guest_test(&run);
+	ck_assert_ptr_nonnull(strstr(bxh_find_test(&run, "getuuid")->detail,
+				     "eax=0x33221100 ebx=0x77665544 ecx=0xbbaa9988 edx=0xffeeddcc"));
+	bxh_run_free(&run);
+}
+END_TEST
+
+START_TEST(a_bad_device_setting_stops_bochs_with_the_reason)
+{
+	struct bxh_options o;
+	struct bxh_run run;
+
+	boot_options_for(&o, "a_bad_device_setting_stops_bochs");
+	o.extra_config = "vmport: vmx_type=bogus";
+	bxh_boot(&o, &run);
+	require_outcome(&run, BXH_BOCHS_PANIC);
+	ck_assert_ptr_nonnull(strstr(run.panic, "vmport: vmx_type wants a number or one of"));
+	bxh_run_free(&run);
+}
+END_TEST
+
+/* Bochs starts the CMOS clock from time0 in local time; the harness runs
+ * it in UTC so the guest sees the same clock on every host. */
+START_TEST(the_guest_clock_does_not_depend_on_the_host_time_zone)
+{
+	struct bxh_options o;
+	struct bxh_run run;
+
+	setenv("TZ", "Asia/Tokyo", 1);
+	boot_options_for(&o, "the_guest_clock_does_not_depend_on_the_time_zone");
+	bxh_boot(&o, &run);
+	require_outcome(&run, BXH_PASSED);
+	ck_assert_ptr_nonnull(strstr(bxh_find_test(&run, "gettime")->detail,
+				     "rtc=2000-01-01 00:00:04 seconds=946684804"));
 	bxh_run_free(&run);
 }
 END_TEST
@@ -237,6 +335,10 @@ Suite *boot_suite(void)
 	tcase_set_timeout(guest, 120);
 	tcase_set_timeout(harness, 120);
 	tcase_add_test(guest, every_guest_test_passes_with_the_plugin);
+	tcase_add_test(guest, the_device_log_shows_what_the_guest_did);
+	tcase_add_test(guest, a_configured_device_reports_its_settings);
+	tcase_add_test(guest, a_bad_device_setting_stops_bochs_with_the_reason);
+	tcase_add_test(guest, the_guest_clock_does_not_depend_on_the_host_time_zone);
 	tcase_add_test(guest, guest_tests_fail_without_the_plugin);
 	tcase_add_test(guest, two_boots_are_identical);
 	tcase_add_test(harness, a_guest_trap_stops_the_run_with_its_report);

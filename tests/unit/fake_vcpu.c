@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NO_HOLE UINT64_MAX
+
 static uint32_t get_reg(void *ctx, enum vmport_reg reg)
 {
 	struct fake_vcpu *f = ctx;
@@ -52,6 +54,21 @@ static bool write_phys(void *ctx, uint64_t paddr, const void *buf, size_t len)
 	return true;
 }
 
+static bool linear_to_phys(const struct fake_vcpu *f, uint32_t linear, uint64_t *paddr)
+{
+	if (f->unmapped_linear != NO_HOLE && linear >> 12 == f->unmapped_linear >> 12)
+		return false;
+	*paddr = linear ^ f->page_xor;
+	return true;
+}
+
+static bool translate(void *ctx, enum vmport_seg seg, uint32_t offset, uint64_t *paddr)
+{
+	struct fake_vcpu *f = ctx;
+
+	return linear_to_phys(f, f->segment_base[seg] + offset, paddr);
+}
+
 static uint64_t ticks(void *ctx)
 {
 	struct fake_vcpu *f = ctx;
@@ -65,7 +82,9 @@ void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 	if (!f->memory)
 		abort();
 	f->memory_size = memory_size;
-	f->vcpu = (struct vmport_vcpu){ f, get_reg, set_reg, cpl, read_phys, write_phys, ticks };
+	f->unmapped_linear = NO_HOLE;
+	f->vcpu = (struct vmport_vcpu){ f,	   get_reg,    set_reg,	  cpl, read_phys,
+					write_phys, translate, ticks };
 }
 
 void fake_vcpu_free(struct fake_vcpu *f)
@@ -85,6 +104,26 @@ void fake_vcpu_load(struct fake_vcpu *f, uint32_t eax, uint32_t ebx, uint32_t ec
 	f->reg[VMPORT_REG_EDI] = edi;
 }
 
+void fake_vcpu_poke(struct fake_vcpu *f, uint32_t linear, const void *data, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++) {
+		uint64_t paddr;
+		if (!linear_to_phys(f, linear + i, &paddr) || paddr >= f->memory_size)
+			abort();
+		f->memory[paddr] = ((const uint8_t *)data)[i];
+	}
+}
+
+void fake_vcpu_peek(const struct fake_vcpu *f, uint32_t linear, void *data, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++) {
+		uint64_t paddr;
+		if (!linear_to_phys(f, linear + i, &paddr) || paddr >= f->memory_size)
+			abort();
+		((uint8_t *)data)[i] = f->memory[paddr];
+	}
+}
+
 unsigned fake_vcpu_total_writes(const struct fake_vcpu *f)
 {
 	unsigned n = 0;
@@ -92,4 +131,21 @@ unsigned fake_vcpu_total_writes(const struct fake_vcpu *f)
 	for (int r = 0; r < VMPORT_REG_COUNT; r++)
 		n += f->reg_writes[r];
 	return n;
+}
+
+void fake_vcpu_clear_writes(struct fake_vcpu *f)
+{
+	memset(f->reg_writes, 0, sizeof(f->reg_writes));
+}
+
+struct vmport_access fake_vcpu_io(struct fake_vcpu *f, struct vmport *vp, uint16_t port,
+				  enum vmport_dir dir)
+{
+	struct vmport_access access = { .port = port, .dir = dir };
+
+	vmport_io(vp, &f->vcpu, &access);
+	/* What the CPU itself does with the value an IN delivers. */
+	if (dir == VMPORT_IN && !access.string_op_done)
+		f->reg[VMPORT_REG_EAX] = access.in_value;
+	return access;
 }

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "vmport.h"
 #include "vmport_vcpu.h"
 
 struct fake_vcpu {
@@ -15,10 +16,18 @@ struct fake_vcpu {
 	uint8_t *memory;
 	uint64_t memory_size;
 	uint64_t ticks;
+	/* Translation: linear = segment base + offset; physical = linear with
+	 * page_xor applied (0x1000 swaps neighbouring pages, so a buffer that
+	 * is contiguous to the guest is not in RAM); the page containing
+	 * `unmapped_linear` is not mapped. */
+	uint32_t segment_base[2]; /* indexed by enum vmport_seg */
+	uint32_t page_xor;
+	uint64_t unmapped_linear;
 	struct vmport_vcpu vcpu;
 };
 
-/* Zeroed registers, CPL 0, `memory_size` bytes of zeroed RAM. */
+/* Zeroed registers, CPL 0, `memory_size` bytes of zeroed RAM, flat
+ * segments, identity paging. */
 void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size);
 void fake_vcpu_free(struct fake_vcpu *f);
 
@@ -26,6 +35,16 @@ void fake_vcpu_free(struct fake_vcpu *f);
 void fake_vcpu_load(struct fake_vcpu *f, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx,
 		    uint32_t esi, uint32_t edi);
 
+/* Guest linear memory through the fake's own translation, for tests that
+ * place and inspect buffers. */
+void fake_vcpu_poke(struct fake_vcpu *f, uint32_t linear, const void *data, uint32_t len);
+void fake_vcpu_peek(const struct fake_vcpu *f, uint32_t linear, void *data, uint32_t len);
+
 unsigned fake_vcpu_total_writes(const struct fake_vcpu *f);
+void fake_vcpu_clear_writes(struct fake_vcpu *f);
+
+/* One port access by this CPU; returns what the device answered. */
+struct vmport_access fake_vcpu_io(struct fake_vcpu *f, struct vmport *vp, uint16_t port,
+				  enum vmport_dir dir);
 
 #endif /* BXKD_FAKE_VCPU_H */

@@ -1,0 +1,183 @@
+/*
+ * vmport_config.c -- the device's settings: defaults, `key=value` parsing
+ * and the text form Bochs writes back when it saves a configuration.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmport_internal.h"
+
+/* "bxkd" in ASCII, then a version-4 UUID's fixed bits: every bxkd machine
+ * has the same identity unless configured, so runs repeat. */
+static const uint8_t default_uuid[16] = { 0x62, 0x78, 0x6b, 0x64, 0x00, 0x00, 0x40, 0x00,
+					  0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01 };
+
+void vmport_config_init(struct vmport_config *config)
+{
+	memset(config, 0, sizeof(*config));
+	config->vmx_type = BDOOR_VMX_TYPE_WORKSTATION;
+	config->hw_version = 20; /* Workstation 17.0's virtual hardware */
+	memcpy(config->uuid, default_uuid, sizeof(default_uuid));
+	config->screen_width = 1024;
+	config->screen_height = 768;
+	/* One vCPU: its TSC is trivially in sync with itself. */
+	config->vcpu_info = BDOOR_VCPU_INFO_SYNC_VTSCS;
+	config->kd_command = BDOOR_CMD_OS_NOT_FOUND;
+	config->cookie_seed = 0x62786b64;
+}
+
+static bool fail(char *error, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool fail(char *error, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error, size, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* A whole decimal or 0x-hex number no larger than `max`. */
+static bool parse_number(const char *text, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (!*text || *text == '-' || *text == '+' || *text == ' ')
+		return false;
+	errno = 0;
+	unsigned long long value = strtoull(text, &end, 0);
+	if (errno || *end || value > max)
+		return false;
+	*out = value;
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, bytes in text order. */
+static bool parse_uuid(const char *text, uint8_t uuid[16])
+{
+	static const int dashes[] = { 8, 13, 18, 23 };
+	uint8_t bytes[16];
+	size_t n = 0, d = 0;
+
+	if (strlen(text) != 36)
+		return false;
+	for (size_t i = 0; i < 36;) {
+		if (d < 4 && (int)i == dashes[d]) {
+			if (text[i] != '-')
+				return false;
+			d++;
+			i++;
+			continue;
+		}
+		int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		bytes[n++] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	memcpy(uuid, bytes, 16);
+	return true;
+}
+
+static const char *const vmx_type_names[] = {
+	[BDOOR_VMX_TYPE_UNSET] = "unset",
+	[BDOOR_VMX_TYPE_EXPRESS] = "express",
+	[BDOOR_VMX_TYPE_SCALABLE_SERVER] = "esx",
+	[BDOOR_VMX_TYPE_WGS] = "server",
+	[BDOOR_VMX_TYPE_WORKSTATION] = "workstation",
+	[BDOOR_VMX_TYPE_WORKSTATION_ENTERPRISE] = "workstation-enterprise",
+};
+
+bool vmport_config_set(struct vmport_config *config, const char *key, const char *value,
+		       char *error, size_t error_size)
+{
+	uint64_t n;
+
+	if (!strcmp(key, "vmx_type")) {
+		for (size_t i = 0; i < sizeof(vmx_type_names) / sizeof(*vmx_type_names); i++) {
+			if (!strcmp(value, vmx_type_names[i])) {
+				config->vmx_type = (uint32_t)i;
+				return true;
+			}
+		}
+		if (!parse_number(value, UINT32_MAX, &n))
+			return fail(error, error_size,
+				    "vmx_type wants a number or one of unset, express, esx, server, "
+				    "workstation, workstation-enterprise, not '%s'",
+				    value);
+		config->vmx_type = (uint32_t)n;
+	} else if (!strcmp(key, "hw_version")) {
+		if (!parse_number(value, UINT32_MAX, &n))
+			return fail(error, error_size, "hw_version wants a number, not '%s'", value);
+		config->hw_version = (uint32_t)n;
+	} else if (!strcmp(key, "uuid")) {
+		if (!parse_uuid(value, config->uuid))
+			return fail(error, error_size,
+				    "uuid wants the form 00112233-4455-6677-8899-aabbccddeeff, not '%s'",
+				    value);
+	} else if (!strcmp(key, "screen")) {
+		unsigned long w, h;
+		char x, extra;
+		if (sscanf(value, "%lu%c%lu%c", &w, &x, &h, &extra) != 3 || x != 'x' || !w || !h ||
+		    w > UINT16_MAX || h > UINT16_MAX || value[0] == '-')
+			return fail(error, error_size,
+				    "screen wants WIDTHxHEIGHT, each 1..65535, not '%s'", value);
+		config->screen_width = (uint16_t)w;
+		config->screen_height = (uint16_t)h;
+	} else if (!strcmp(key, "vcpu_info")) {
+		if (!parse_number(value, UINT32_MAX, &n))
+			return fail(error, error_size, "vcpu_info wants a number, not '%s'", value);
+		config->vcpu_info = (uint32_t)n;
+	} else if (!strcmp(key, "kd_command")) {
+		if (!parse_number(value, UINT16_MAX, &n) || n == 0)
+			return fail(error, error_size, "kd_command wants a command number 1..65535, not '%s'",
+				    value);
+		if (n != BDOOR_CMD_OS_NOT_FOUND && vmport_command_is_implemented((uint16_t)n))
+			return fail(error, error_size,
+				    "kd_command %s would hide backdoor command %s that guests use",
+				    value, vmport_command_name((uint16_t)n));
+		config->kd_command = (uint16_t)n;
+	} else if (!strcmp(key, "cookie_seed")) {
+		if (!parse_number(value, UINT64_MAX, &n))
+			return fail(error, error_size, "cookie_seed wants a number, not '%s'", value);
+		config->cookie_seed = n;
+	} else {
+		return fail(error, error_size,
+			    "unknown vmport setting '%s' (known: vmx_type, hw_version, uuid, screen, "
+			    "vcpu_info, kd_command, cookie_seed)",
+			    key);
+	}
+	return true;
+}
+
+int vmport_config_format(const struct vmport_config *c, char *buf, size_t size)
+{
+	const uint8_t *u = c->uuid;
+
+	return snprintf(buf, size,
+			"vmx_type=%" PRIu32 ", hw_version=%" PRIu32 ", uuid=%02x%02x%02x%02x-%02x%02x-"
+			"%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x, screen=%ux%u, "
+			"vcpu_info=0x%" PRIx32 ", kd_command=%u, cookie_seed=0x%" PRIx64,
+			c->vmx_type, c->hw_version, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+			u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15], c->screen_width,
+			c->screen_height, c->vcpu_info, c->kd_command, c->cookie_seed);
+}

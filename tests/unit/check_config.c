@@ -1,0 +1,156 @@
+/*
+ * check_config.c -- the device's settings: defaults, parsing, refusals and
+ * the text Bochs saves.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bxkd/backdoor.h"
+#include "suites.h"
+#include "vmport.h"
+
+static struct vmport_config config;
+static char error[256];
+
+static void setup(void)
+{
+	vmport_config_init(&config);
+	error[0] = '\0';
+}
+
+/* Field by field: the struct has padding. */
+static bool same_config(const struct vmport_config *a, const struct vmport_config *b)
+{
+	return a->vmx_type == b->vmx_type && a->hw_version == b->hw_version &&
+	       !memcmp(a->uuid, b->uuid, sizeof(a->uuid)) && a->screen_width == b->screen_width &&
+	       a->screen_height == b->screen_height && a->vcpu_info == b->vcpu_info &&
+	       a->kd_command == b->kd_command && a->cookie_seed == b->cookie_seed &&
+	       a->ips == b->ips && a->epoch_seconds == b->epoch_seconds &&
+	       a->ram_bytes == b->ram_bytes;
+}
+
+static bool set(const char *key, const char *value)
+{
+	return vmport_config_set(&config, key, value, error, sizeof(error));
+}
+
+START_TEST(defaults_are_a_workstation_17)
+{
+	static const uint8_t bxkd_uuid[16] = { 0x62, 0x78, 0x6b, 0x64, 0, 0, 0x40, 0,
+					       0x80, 0,	   0,	 0,    0, 0, 0,	   1 };
+
+	ck_assert_uint_eq(config.vmx_type, BDOOR_VMX_TYPE_WORKSTATION);
+	ck_assert_uint_eq(config.hw_version, 20);
+	ck_assert_mem_eq(config.uuid, bxkd_uuid, 16);
+	ck_assert_uint_eq(config.screen_width, 1024);
+	ck_assert_uint_eq(config.screen_height, 768);
+	ck_assert_uint_eq(config.vcpu_info, BDOOR_VCPU_INFO_SYNC_VTSCS);
+	ck_assert_uint_eq(config.kd_command, BDOOR_CMD_OS_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(each_setting_is_parsed)
+{
+	ck_assert(set("vmx_type", "esx"));
+	ck_assert_uint_eq(config.vmx_type, 2);
+	ck_assert(set("vmx_type", "5"));
+	ck_assert_uint_eq(config.vmx_type, 5);
+	ck_assert(set("hw_version", "0x13"));
+	ck_assert_uint_eq(config.hw_version, 19);
+	ck_assert(set("uuid", "00112233-4455-6677-8899-AABBCCDDEEFF"));
+	ck_assert_uint_eq(config.uuid[0], 0x00);
+	ck_assert_uint_eq(config.uuid[15], 0xff);
+	ck_assert(set("screen", "800x600"));
+	ck_assert_uint_eq(config.screen_width, 800);
+	ck_assert_uint_eq(config.screen_height, 600);
+	ck_assert(set("vcpu_info", "0x8"));
+	ck_assert_uint_eq(config.vcpu_info, 8);
+	ck_assert(set("kd_command", "200"));
+	ck_assert_uint_eq(config.kd_command, 200);
+	ck_assert(set("cookie_seed", "12345"));
+	ck_assert_uint_eq(config.cookie_seed, 12345);
+}
+END_TEST
+
+START_TEST(bad_values_are_refused_with_a_reason_and_change_nothing)
+{
+	static const char *const bad[][2] = {
+		{ "vmx_type", "bogus" },
+		{ "vmx_type", "-1" },
+		{ "hw_version", "" },
+		{ "hw_version", "20x" },
+		{ "hw_version", "99999999999" },
+		{ "uuid", "00112233-4455-6677-8899-aabbccddeef" },
+		{ "uuid", "00112233x4455-6677-8899-aabbccddeeff" },
+		{ "uuid", "0011223g-4455-6677-8899-aabbccddeeff" },
+		{ "screen", "800" },
+		{ "screen", "0x600" },
+		{ "screen", "800x70000" },
+		{ "screen", "800x600x" },
+		{ "kd_command", "0" },
+		{ "kd_command", "65536" },
+		{ "no_such_key", "1" },
+	};
+	struct vmport_config before = config;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		error[0] = '\0';
+		ck_assert_msg(!set(bad[i][0], bad[i][1]), "%s=%s accepted", bad[i][0], bad[i][1]);
+		ck_assert_msg(strlen(error) > 10, "no reason for %s=%s", bad[i][0], bad[i][1]);
+		ck_assert(same_config(&config, &before));
+	}
+}
+END_TEST
+
+/* The KD transport must not take over a command guests rely on. */
+START_TEST(kd_command_cannot_hide_a_real_command)
+{
+	ck_assert(!set("kd_command", "30"));
+	ck_assert_ptr_nonnull(strstr(error, "MESSAGE"));
+	ck_assert(!set("kd_command", "10"));
+	ck_assert(set("kd_command", "18"));
+}
+END_TEST
+
+START_TEST(the_saved_form_reads_back_the_same)
+{
+	char text[512], copy[512];
+	struct vmport_config parsed;
+
+	ck_assert(set("vmx_type", "2"));
+	ck_assert(set("uuid", "00112233-4455-6677-8899-aabbccddeeff"));
+	ck_assert(set("screen", "640x480"));
+	ck_assert(set("cookie_seed", "0xfeedface"));
+	int n = vmport_config_format(&config, text, sizeof(text));
+	ck_assert_int_eq(n, (int)strlen(text));
+
+	vmport_config_init(&parsed);
+	strcpy(copy, text);
+	for (char *item = strtok(copy, ", "); item; item = strtok(NULL, ", ")) {
+		char *eq = strchr(item, '=');
+		ck_assert_ptr_nonnull(eq);
+		*eq = '\0';
+		ck_assert_msg(vmport_config_set(&parsed, item, eq + 1, error, sizeof(error)), "%s",
+			      error);
+	}
+	ck_assert(same_config(&parsed, &config));
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, defaults_are_a_workstation_17);
+	tcase_add_test(tc, each_setting_is_parsed);
+	tcase_add_test(tc, bad_values_are_refused_with_a_reason_and_change_nothing);
+	tcase_add_test(tc, kd_command_cannot_hide_a_real_command);
+	tcase_add_test(tc, the_saved_form_reads_back_the_same);
+	suite_add_tcase(s, tc);
+	return s;
+}
