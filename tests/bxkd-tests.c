@@ -19,6 +19,8 @@ int main(void)
 
 	srunner_add_suite(runner, config_suite());
 	srunner_add_suite(runner, guestrpc_suite());
+	srunner_add_suite(runner, kdcom_suite());
+	srunner_add_suite(runner, kdcom_lossy_suite());
 	srunner_add_suite(runner, format_suite());
 	srunner_add_suite(runner, bxh_suite());
 	srunner_add_suite(runner, boot_suite());

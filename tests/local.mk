@@ -23,18 +23,23 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/check_vmport.c \
 	%reldir%/unit/check_config.c \
 	%reldir%/unit/check_guestrpc.c \
+	%reldir%/unit/check_kdcom.c \
+	%reldir%/unit/check_kdcom_lossy.c \
+	%reldir%/unit/kdcom_conversation.c \
+	%reldir%/unit/kdcom_conversation.h \
 	%reldir%/unit/check_format.c \
 	%reldir%/unit/check_bxh.c \
 	%reldir%/integration/check_boot.c \
 	guest/kernel/format.c \
 	guest/kernel/format.h
 %canon_reldir%_bxkd_tests_CPPFLAGS = $(AM_CPPFLAGS) \
-	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/%reldir%/harness \
+	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/pipe-bridge -I$(top_srcdir)/%reldir%/harness \
 	-I$(top_srcdir)/%reldir%/unit -I$(top_srcdir)/%reldir% -I$(top_srcdir)/guest/kernel \
 	-DBXKD_GUEST_IMAGE='"$(abs_top_builddir)/$(GUEST_IMAGE)"' \
 	-DBXKD_TEST_WORK_DIR='"$(abs_top_builddir)/%reldir%/work"'
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-%canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la $(CHECK_LIBS)
+%canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la \
+	pipe-bridge/libkdcom.la $(CHECK_LIBS)
 
 # `make check` runs the one runner in the foreground so that its last line
 # is Check's summary. The Bochs tests need the plugin and the guest image.
@@ -49,3 +54,10 @@ clean-test-work:
 
 EXTRA_DIST += %reldir%/README.md
 
+# Not part of `make check`: measures the KDCOM engine over a faulty channel.
+noinst_PROGRAMS += %reldir%/tools/kdcom-soak
+%canon_reldir%_tools_kdcom_soak_SOURCES = %reldir%/tools/kdcom-soak.c \
+	%reldir%/unit/kdcom_conversation.c %reldir%/unit/kdcom_conversation.h
+%canon_reldir%_tools_kdcom_soak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
+	-I$(top_srcdir)/%reldir%/unit
+%canon_reldir%_tools_kdcom_soak_LDADD = pipe-bridge/libkdcom.la

@@ -10,6 +10,8 @@
 Suite *vmport_suite(void);
 Suite *config_suite(void);
 Suite *guestrpc_suite(void);
+Suite *kdcom_suite(void);
+Suite *kdcom_lossy_suite(void);
 Suite *format_suite(void);
 Suite *bxh_suite(void);
 

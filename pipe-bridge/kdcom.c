@@ -1,0 +1,633 @@
+/*
+ * kdcom.c -- the KDCOM framing engine (see kdcom.h).
+ *
+ * The target role follows ReactOS' kddll.c (shared/docs/kd-protocol.md
+ * 1.4-1.10) on the wire, with three changes that only ever make it more
+ * careful, each marked "Stricter" below: control packets must have the
+ * fields real peers send, a data packet's type must agree with the API
+ * number in its payload, and only a new packet (not a retransmitted one)
+ * counts as an implicit acknowledgement. KDCOM checksums the payload but
+ * not the header; these checks stop a damaged header from being taken for
+ * something else.
+ */
+#include "kdcom.h"
+
+#include "bxkd/dbgkd.h"
+
+/* Freestanding: the compiler's own, no C library. */
+#define copy_bytes(dst, src, n) __builtin_memcpy((dst), (src), (n))
+#define zero_bytes(dst, n) __builtin_memset((dst), 0, (n))
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+uint32_t kdcom_checksum(const void *data, size_t length)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+
+	while (length--)
+		sum += *p++;
+	return sum;
+}
+
+static bool is_data_type(uint16_t type)
+{
+	switch (type) {
+	case KDCOM_TYPE_STATE_CHANGE32:
+	case KDCOM_TYPE_STATE_MANIPULATE:
+	case KDCOM_TYPE_DEBUG_IO:
+	case KDCOM_TYPE_STATE_CHANGE64:
+	case KDCOM_TYPE_TRACE_IO:
+	case KDCOM_TYPE_CONTROL_REQUEST:
+	case KDCOM_TYPE_FILE_IO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Smallest payload a packet of this type can have: its message header. */
+static size_t min_payload(uint16_t type)
+{
+	switch (type) {
+	case KDCOM_TYPE_STATE_MANIPULATE:
+		return sizeof(struct dbgkd_manipulate_state64);
+	case KDCOM_TYPE_STATE_CHANGE64:
+		return sizeof(struct dbgkd_any_wait_state_change);
+	case KDCOM_TYPE_DEBUG_IO:
+		return sizeof(struct dbgkd_debug_io);
+	default:
+		return 4; /* the API number */
+	}
+}
+
+bool kdcom_type_matches_payload(uint16_t type, const uint8_t *payload, size_t length)
+{
+	if (!is_data_type(type) || length < min_payload(type))
+		return false;
+	uint32_t api = get32(payload);
+	switch (type) {
+	case KDCOM_TYPE_STATE_CHANGE32:
+	case KDCOM_TYPE_STATE_CHANGE64:
+		api &= ~DBGKD_ALTERNATE_STATE_CHANGE;
+		return api >= DBGKD_EXCEPTION_STATE_CHANGE && api < DBGKD_MAXIMUM_STATE_CHANGE;
+	case KDCOM_TYPE_STATE_MANIPULATE:
+		return api >= DBGKD_READ_VIRTUAL_MEMORY_API && api < DBGKD_MAXIMUM_MANIPULATE;
+	case KDCOM_TYPE_DEBUG_IO:
+		return api == DBGKD_PRINT_STRING_API || api == DBGKD_GET_STRING_API;
+	case KDCOM_TYPE_TRACE_IO:
+		return api == DBGKD_PRINT_TRACE_API;
+	case KDCOM_TYPE_CONTROL_REQUEST:
+		return api == DBGKD_REQUEST_HARDWARE_BP || api == DBGKD_RELEASE_HARDWARE_BP;
+	default: /* KDCOM_TYPE_FILE_IO */
+		return api >= DBGKD_CREATE_FILE_API && api <= DBGKD_CLOSE_FILE_API;
+	}
+}
+
+const char *kdcom_type_name(uint16_t type)
+{
+	static const char *const names[KDCOM_TYPE_MAX] = {
+		"UNUSED",	  "STATE_CHANGE32", "STATE_MANIPULATE", "DEBUG_IO",
+		"ACKNOWLEDGE",	  "RESEND",	    "RESET",		"STATE_CHANGE64",
+		"POLL_BREAKIN",	  "TRACE_IO",	    "CONTROL_REQUEST",	"FILE_IO",
+	};
+
+	return type < KDCOM_TYPE_MAX ? names[type] : "unknown";
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+void kdcom_config_init(struct kdcom_config *config, enum kdcom_role role, uint64_t resend_timeout)
+{
+	config->role = role;
+	config->resend_timeout = resend_timeout;
+	config->retries = 20;
+}
+
+/* A target numbers from INITIAL with SYNC set, to tell a debugger that
+ * was listening before that it must take this id as the new start. */
+static void restart_numbering(struct kdcom *k, bool announce)
+{
+	k->send_id = KDCOM_INITIAL_ID | (announce ? KDCOM_SYNC_ID : 0);
+	k->recv_id = KDCOM_INITIAL_ID;
+	k->have_last = false;
+}
+
+void kdcom_init(struct kdcom *k, const struct kdcom_config *config)
+{
+	zero_bytes(k, sizeof(*k));
+	k->config = *config;
+	restart_numbering(k, config->role == KDCOM_TARGET);
+	k->debugger_present = true;
+	k->parse_state = KDCOM_SCAN_LEADER;
+}
+
+/* ---- output and events ---------------------------------------------------------- */
+
+static bool queue_output(struct kdcom *k, const void *bytes, size_t count)
+{
+	const uint8_t *p = bytes;
+
+	if (count > KDCOM_OUTPUT_CAPACITY - k->output_length) {
+		k->stats.output_overflows++;
+		return false;
+	}
+	for (size_t i = 0; i < count; i++) {
+		size_t at = (k->output_start + k->output_length + i) % KDCOM_OUTPUT_CAPACITY;
+		k->output[at] = p[i];
+	}
+	k->output_length += count;
+	return true;
+}
+
+size_t kdcom_output(const struct kdcom *k, const uint8_t **bytes)
+{
+	size_t run = KDCOM_OUTPUT_CAPACITY - k->output_start;
+
+	*bytes = k->output + k->output_start;
+	return k->output_length < run ? k->output_length : run;
+}
+
+void kdcom_output_consumed(struct kdcom *k, size_t count)
+{
+	if (count > k->output_length)
+		count = k->output_length;
+	k->output_start = (k->output_start + count) % KDCOM_OUTPUT_CAPACITY;
+	k->output_length -= count;
+}
+
+void kdcom_discard_output(struct kdcom *k)
+{
+	k->output_start = k->output_length = 0;
+}
+
+static void send_control(struct kdcom *k, uint16_t type, uint32_t id)
+{
+	uint8_t frame[KDCOM_HEADER_SIZE];
+
+	put32(frame, KDCOM_CONTROL_LEADER);
+	put16(frame + 4, type);
+	put16(frame + 6, 0);
+	put32(frame + 8, id);
+	put32(frame + 12, 0);
+	queue_output(k, frame, sizeof(frame));
+}
+
+static void push_event(struct kdcom *k, enum kdcom_event_kind kind)
+{
+	if (k->event_count == KDCOM_EVENT_CAPACITY)
+		return; /* kdcom_input stops at the first event; never reached */
+	struct kdcom_event *e = &k->events[(k->event_start + k->event_count++) % KDCOM_EVENT_CAPACITY];
+	e->kind = kind;
+	e->type = 0;
+	e->length = 0;
+	e->payload = 0;
+}
+
+bool kdcom_next_event(struct kdcom *k, struct kdcom_event *event)
+{
+	if (!k->event_count)
+		return false;
+	*event = k->events[k->event_start];
+	k->event_start = (k->event_start + 1) % KDCOM_EVENT_CAPACITY;
+	k->event_count--;
+	return true;
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+static void transmit(struct kdcom *k, uint64_t now)
+{
+	/* Every try carries the current id, which a RESET may have changed. */
+	put32(k->frame + 8, k->send_id);
+	queue_output(k, k->frame, k->frame_length);
+	k->send_deadline = now + k->config.resend_timeout;
+}
+
+static void retransmit(struct kdcom *k, uint64_t now)
+{
+	k->stats.retransmissions++;
+	transmit(k, now);
+}
+
+enum kdcom_send_status kdcom_send(struct kdcom *k, uint16_t type, const void *header,
+				  size_t header_length, const void *data, size_t data_length,
+				  uint64_t now)
+{
+	size_t length = header_length + data_length;
+	uint8_t *payload = k->frame + KDCOM_HEADER_SIZE;
+
+	if (k->send_state != KDCOM_SEND_IDLE)
+		return KDCOM_SEND_BUSY;
+	if (header_length > KDCOM_MAX_PAYLOAD || data_length > KDCOM_MAX_PAYLOAD - header_length)
+		return KDCOM_SEND_INVALID;
+	if (header_length)
+		copy_bytes(payload, header, header_length);
+	if (data_length)
+		copy_bytes(payload + header_length, data, data_length);
+	if (!kdcom_type_matches_payload(type, payload, length))
+		return KDCOM_SEND_INVALID;
+
+	put32(k->frame, KDCOM_DATA_LEADER);
+	put16(k->frame + 4, type);
+	put16(k->frame + 6, (uint16_t)length);
+	put32(k->frame + 12, kdcom_checksum(payload, length));
+	payload[length] = KDCOM_TRAILER;
+	k->frame_length = (uint16_t)(KDCOM_HEADER_SIZE + length + 1);
+	k->frame_type = type;
+	k->frame_api = get32(payload);
+	k->retries_left = k->config.retries;
+	k->send_state = KDCOM_SEND_AWAIT_ACK;
+	transmit(k, now);
+	return KDCOM_SEND_STARTED;
+}
+
+bool kdcom_sending(const struct kdcom *k)
+{
+	return k->send_state != KDCOM_SEND_IDLE;
+}
+
+static void complete_send(struct kdcom *k)
+{
+	k->send_id = (k->send_id ^ 1) & ~KDCOM_SYNC_ID;
+	k->send_state = KDCOM_SEND_IDLE;
+	k->debugger_present = true;
+	k->stats.packets_sent++;
+	push_event(k, KDCOM_EVENT_SENT);
+}
+
+void kdcom_send_breakin(struct kdcom *k)
+{
+	uint8_t b = KDCOM_BREAKIN_BYTE;
+
+	queue_output(k, &b, 1);
+}
+
+void kdcom_send_reset(struct kdcom *k, uint64_t now)
+{
+	k->send_state = KDCOM_SEND_AWAIT_RESET;
+	k->retries_left = k->config.retries;
+	send_control(k, KDCOM_TYPE_RESET, 0);
+	k->send_deadline = now + k->config.resend_timeout;
+}
+
+/* Windows gives up on these when no debugger answers (ReactOS KdSendPacket);
+ * everything else a target sends waits for one forever. */
+static bool droppable(uint16_t type, uint32_t api)
+{
+	switch (type) {
+	case KDCOM_TYPE_DEBUG_IO:
+		return api == DBGKD_PRINT_STRING_API;
+	case KDCOM_TYPE_STATE_CHANGE32:
+	case KDCOM_TYPE_STATE_CHANGE64:
+		return api == DBGKD_LOAD_SYMBOLS_STATE_CHANGE;
+	case KDCOM_TYPE_FILE_IO:
+		return api == DBGKD_CREATE_FILE_API;
+	default:
+		return true;
+	}
+}
+
+/* ---- time ------------------------------------------------------------------------------ */
+
+static void request_resend(struct kdcom *k)
+{
+	k->stats.resends_requested++;
+	send_control(k, KDCOM_TYPE_RESEND, 0);
+}
+
+static void restart_parser(struct kdcom *k)
+{
+	k->parse_state = KDCOM_SCAN_LEADER;
+	k->leader_count = 0;
+	k->header_fill = 0;
+	k->payload_fill = 0;
+}
+
+static void send_timed_out(struct kdcom *k, uint64_t now)
+{
+	if (k->retries_left > 0)
+		k->retries_left--;
+	if (k->retries_left == 0) {
+		if (k->config.role == KDCOM_DEBUGGER || k->send_state == KDCOM_SEND_AWAIT_RESET) {
+			k->send_state = KDCOM_SEND_IDLE;
+			push_event(k, KDCOM_EVENT_SEND_FAILED);
+			return;
+		}
+		if (droppable(k->frame_type, k->frame_api)) {
+			k->send_state = KDCOM_SEND_IDLE;
+			k->debugger_present = false;
+			restart_numbering(k, true);
+			push_event(k, KDCOM_EVENT_DROPPED);
+			return;
+		}
+	}
+	if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
+		send_control(k, KDCOM_TYPE_RESET, 0);
+		k->send_deadline = now + k->config.resend_timeout;
+	} else {
+		retransmit(k, now);
+	}
+}
+
+void kdcom_tick(struct kdcom *k, uint64_t now)
+{
+	if (k->parse_state != KDCOM_SCAN_LEADER && now >= k->frame_deadline) {
+		/* The rest of a frame never came: a data packet is asked for
+		 * again, a control packet has no one to ask. */
+		if (k->parse_state != KDCOM_READ_HEADER ||
+		    get32(k->header) == KDCOM_DATA_LEADER)
+			request_resend(k);
+		restart_parser(k);
+	}
+	if (k->send_state != KDCOM_SEND_IDLE && now >= k->send_deadline)
+		send_timed_out(k, now);
+}
+
+uint64_t kdcom_deadline(const struct kdcom *k)
+{
+	uint64_t deadline = UINT64_MAX;
+
+	if (k->send_state != KDCOM_SEND_IDLE)
+		deadline = k->send_deadline;
+	if (k->parse_state != KDCOM_SCAN_LEADER && k->frame_deadline < deadline)
+		deadline = k->frame_deadline;
+	return deadline;
+}
+
+/* ---- receiving ----------------------------------------------------------------------------- */
+
+void kdcom_expect(struct kdcom *k, uint16_t type)
+{
+	k->wanted_type = type;
+}
+
+bool kdcom_take_breakin(struct kdcom *k)
+{
+	bool pending = k->breakin_pending;
+
+	k->breakin_pending = false;
+	return pending;
+}
+
+static void handle_control(struct kdcom *k, uint16_t type, uint16_t count, uint32_t id,
+			   uint32_t checksum, uint64_t now)
+{
+	/* Stricter: real peers send control packets with no length and no
+	 * checksum, and RESEND/RESET with id 0. Anything else is damage, and
+	 * a damaged ACK must not pass for a RESET. */
+	if (count != 0 || checksum != 0 ||
+	    (type != KDCOM_TYPE_ACKNOWLEDGE && (id != 0 || type < KDCOM_TYPE_ACKNOWLEDGE ||
+						type > KDCOM_TYPE_RESET))) {
+		k->stats.bad_frames++;
+		return;
+	}
+	switch (type) {
+	case KDCOM_TYPE_ACKNOWLEDGE:
+		if (k->send_state == KDCOM_SEND_AWAIT_ACK && id == (k->send_id & ~KDCOM_SYNC_ID))
+			complete_send(k);
+		return;
+	case KDCOM_TYPE_RESEND:
+		if (k->send_state == KDCOM_SEND_AWAIT_ACK) {
+			retransmit(k, now);
+		} else if (k->send_state == KDCOM_SEND_IDLE) {
+			if (!k->event_count ||
+			    k->events[(k->event_start + k->event_count - 1) % KDCOM_EVENT_CAPACITY].kind !=
+				    KDCOM_EVENT_RESEND)
+				push_event(k, KDCOM_EVENT_RESEND);
+		}
+		return;
+	default: /* KDCOM_TYPE_RESET */
+		k->stats.resets++;
+		restart_numbering(k, false);
+		k->debugger_present = true;
+		if (k->config.role == KDCOM_TARGET)
+			send_control(k, KDCOM_TYPE_RESET, 0);
+		if (k->send_state == KDCOM_SEND_AWAIT_RESET)
+			k->send_state = KDCOM_SEND_IDLE;
+		else if (k->send_state == KDCOM_SEND_AWAIT_ACK)
+			retransmit(k, now);
+		push_event(k, KDCOM_EVENT_RESET);
+		return;
+	}
+}
+
+static void deliver(struct kdcom *k, uint16_t type, uint16_t length)
+{
+	k->stats.packets_received++;
+	push_event(k, KDCOM_EVENT_PACKET);
+	struct kdcom_event *e =
+		&k->events[(k->event_start + k->event_count - 1) % KDCOM_EVENT_CAPACITY];
+	e->type = type;
+	e->length = length;
+	e->payload = k->payload;
+}
+
+/* A well-formed data packet at the target. */
+static void target_data(struct kdcom *k, uint16_t type, uint16_t length, uint32_t id)
+{
+	if (k->send_state == KDCOM_SEND_AWAIT_ACK) {
+		/* The debugger only starts a new packet once it has ours, so a
+		 * new one means ours arrived; ReactOS then asks for the new one
+		 * again, as it cannot take it while sending. Stricter: a copy of
+		 * an old packet proves nothing; it just gets its ACK again. */
+		if (id == k->recv_id) {
+			request_resend(k);
+			complete_send(k);
+		} else {
+			k->stats.duplicates++;
+			send_control(k, KDCOM_TYPE_ACKNOWLEDGE, id);
+		}
+		return;
+	}
+	if (id != k->recv_id) {
+		k->stats.duplicates++;
+		send_control(k, KDCOM_TYPE_ACKNOWLEDGE, id);
+		return;
+	}
+	/* Not waiting for any packet: leave it unacknowledged and the
+	 * debugger sends it again when we are. */
+	if (!k->wanted_type)
+		return;
+	send_control(k, KDCOM_TYPE_ACKNOWLEDGE, id);
+	/* A packet of another type is acknowledged and dropped, as kdcom.dll
+	 * does; the id stays, so it cannot be mistaken for the next one. */
+	if (type != k->wanted_type)
+		return;
+	k->recv_id ^= 1;
+	deliver(k, type, length);
+}
+
+/* A well-formed data packet at the debugger. */
+static void debugger_data(struct kdcom *k, uint16_t type, uint16_t length, uint32_t id,
+			  uint32_t checksum)
+{
+	uint32_t base = id & ~KDCOM_SYNC_ID;
+	bool duplicate;
+
+	if ((id & KDCOM_SYNC_ID) && base == KDCOM_INITIAL_ID) {
+		/* The target restarted its numbering: take its id, unless this
+		 * is a copy of the packet we just took under that same id. */
+		duplicate = k->have_last && k->recv_id == (KDCOM_INITIAL_ID ^ 1) &&
+			    k->last_type == type && k->last_length == length &&
+			    k->last_checksum == checksum;
+	} else {
+		duplicate = base != k->recv_id;
+	}
+	/* Acknowledge without SYNC: that is what the target matches. */
+	send_control(k, KDCOM_TYPE_ACKNOWLEDGE, base);
+	if (duplicate) {
+		k->stats.duplicates++;
+		return;
+	}
+	/* The target answered: our packet got through (rizin does the same). */
+	if (k->send_state == KDCOM_SEND_AWAIT_ACK)
+		complete_send(k);
+	k->recv_id = base ^ 1;
+	k->have_last = true;
+	k->last_type = type;
+	k->last_length = length;
+	k->last_checksum = checksum;
+	deliver(k, type, length);
+}
+
+/* A complete data frame is in header + payload. */
+static void handle_data_frame(struct kdcom *k)
+{
+	uint16_t type = get16(k->header + 4);
+	uint16_t length = get16(k->header + 6);
+	uint32_t id = get32(k->header + 8);
+	uint32_t checksum = get32(k->header + 12);
+
+	if (kdcom_checksum(k->payload, length) != checksum) {
+		k->stats.bad_checksums++;
+		request_resend(k);
+		return;
+	}
+	/* Stricter: the type is outside the checksum; the API number is in. */
+	if (!kdcom_type_matches_payload(type, k->payload, length)) {
+		k->stats.bad_frames++;
+		request_resend(k);
+		return;
+	}
+	k->debugger_present = true;
+	if (k->config.role == KDCOM_TARGET)
+		target_data(k, type, length, id);
+	else
+		debugger_data(k, type, length, id, checksum);
+}
+
+/* The 16 header bytes are in. */
+static void handle_header(struct kdcom *k, uint64_t now)
+{
+	uint32_t leader = get32(k->header);
+	uint16_t type = get16(k->header + 4);
+	uint16_t count = get16(k->header + 6);
+
+	if (leader == KDCOM_CONTROL_LEADER) {
+		restart_parser(k);
+		handle_control(k, type, count, get32(k->header + 8), get32(k->header + 12), now);
+		return;
+	}
+	if (count > KDCOM_MAX_PAYLOAD || !is_data_type(type)) {
+		k->stats.bad_frames++;
+		request_resend(k);
+		restart_parser(k);
+		return;
+	}
+	k->payload_fill = 0;
+	k->parse_state = count ? KDCOM_READ_PAYLOAD : KDCOM_READ_TRAILER;
+}
+
+static void scan_leader(struct kdcom *k, uint8_t b, uint64_t now)
+{
+	if (b == KDCOM_DATA_LEADER_BYTE || b == KDCOM_CONTROL_LEADER_BYTE) {
+		if (k->leader_count && b != k->leader_byte) {
+			k->stats.garbage_bytes += k->leader_count;
+			k->leader_count = 0;
+		}
+		k->leader_byte = b;
+		if (++k->leader_count == 4) {
+			for (int i = 0; i < 4; i++)
+				k->header[i] = b;
+			k->header_fill = 4;
+			k->parse_state = KDCOM_READ_HEADER;
+			k->frame_deadline = now + k->config.resend_timeout;
+		}
+		return;
+	}
+	k->stats.garbage_bytes += k->leader_count;
+	k->leader_count = 0;
+	if (b == KDCOM_BREAKIN_BYTE && k->config.role == KDCOM_TARGET) {
+		k->stats.breakins++;
+		if (!k->breakin_pending)
+			push_event(k, KDCOM_EVENT_BREAKIN);
+		k->breakin_pending = true;
+		return;
+	}
+	k->stats.garbage_bytes++;
+}
+
+size_t kdcom_input(struct kdcom *k, const void *data, size_t length, uint64_t now)
+{
+	const uint8_t *p = data;
+	size_t used = 0;
+
+	/* Stop at every event: the caller's answer (say, kdcom_expect after
+	 * SENT) must be in place before the bytes behind it are read, as a
+	 * kernel's next KdReceivePacket comes before the UART is read again. */
+	while (used < length && !k->event_count) {
+		switch (k->parse_state) {
+		case KDCOM_SCAN_LEADER:
+			scan_leader(k, p[used++], now);
+			break;
+		case KDCOM_READ_HEADER:
+			k->header[k->header_fill++] = p[used++];
+			k->frame_deadline = now + k->config.resend_timeout;
+			if (k->header_fill == KDCOM_HEADER_SIZE)
+				handle_header(k, now);
+			break;
+		case KDCOM_READ_PAYLOAD: {
+			size_t want = get16(k->header + 6) - k->payload_fill;
+			size_t take = length - used < want ? length - used : want;
+			copy_bytes(k->payload + k->payload_fill, p + used, take);
+			k->payload_fill = (uint16_t)(k->payload_fill + take);
+			used += take;
+			k->frame_deadline = now + k->config.resend_timeout;
+			if (k->payload_fill == get16(k->header + 6))
+				k->parse_state = KDCOM_READ_TRAILER;
+			break;
+		}
+		case KDCOM_READ_TRAILER:
+			restart_parser(k);
+			if (p[used++] != KDCOM_TRAILER) {
+				k->stats.bad_frames++;
+				request_resend(k);
+			} else {
+				handle_data_frame(k);
+			}
+			break;
+		}
+	}
+	return used;
+}

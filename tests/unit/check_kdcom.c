@@ -1,0 +1,755 @@
+/*
+ * check_kdcom.c -- the KDCOM engine in both roles: the wire vectors of
+ * shared/docs/kd-protocol.md section 6, the id and sync rules, damage,
+ * resets, retries and the no-debugger exemptions.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bxkd/dbgkd.h"
+#include "kdcom.h"
+#include "suites.h"
+
+#define TIMEOUT 100
+
+static struct kdcom target, debugger;
+
+static void setup(void)
+{
+	struct kdcom_config config;
+
+	kdcom_config_init(&config, KDCOM_TARGET, TIMEOUT);
+	kdcom_init(&target, &config);
+	kdcom_config_init(&config, KDCOM_DEBUGGER, TIMEOUT);
+	kdcom_init(&debugger, &config);
+}
+
+/* Everything the engine wants to send, drained. */
+static size_t take_output(struct kdcom *k, uint8_t *out, size_t cap)
+{
+	size_t total = 0;
+	const uint8_t *bytes;
+	size_t n;
+
+	while ((n = kdcom_output(k, &bytes)) > 0) {
+		ck_assert_uint_le(total + n, cap);
+		memcpy(out + total, bytes, n);
+		total += n;
+		kdcom_output_consumed(k, n);
+	}
+	return total;
+}
+
+/* Feeds all of `data`, collecting events as they come. */
+static unsigned feed(struct kdcom *k, const uint8_t *data, size_t len, uint64_t now,
+		     struct kdcom_event *events, unsigned max_events)
+{
+	unsigned n = 0;
+	size_t used = 0;
+	struct kdcom_event e;
+
+	for (;;) {
+		while (kdcom_next_event(k, &e)) {
+			ck_assert_uint_lt(n, max_events);
+			events[n++] = e;
+		}
+		if (used == len)
+			break;
+		used += kdcom_input(k, data + used, len - used, now);
+	}
+	return n;
+}
+
+static void assert_output(struct kdcom *k, const uint8_t *want, size_t want_len)
+{
+	uint8_t got[2 * KDCOM_MAX_FRAME];
+	size_t n = take_output(k, got, sizeof(got));
+
+	ck_assert_uint_eq(n, want_len);
+	ck_assert_mem_eq(got, want, want_len);
+}
+
+/* ---- vectors -------------------------------------------------------------- */
+
+static const uint8_t tv1_ack[] = { 0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
+				   0x00, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00 };
+static const uint8_t tv2_reset[] = { 0x69, 0x69, 0x69, 0x69, 0x06, 0x00, 0x00, 0x00,
+				     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+static const uint8_t tv3_resend[] = { 0x69, 0x69, 0x69, 0x69, 0x05, 0x00, 0x00, 0x00,
+				      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+static void tv5_get_version(uint8_t frame[73])
+{
+	static const uint8_t head[] = { 0x30, 0x30, 0x30, 0x30, 0x02, 0x00, 0x38, 0x00,
+					0x00, 0x00, 0x80, 0x80, 0x77, 0x00, 0x00, 0x00,
+					0x46, 0x31 };
+	memset(frame, 0, 73);
+	memcpy(frame, head, sizeof(head));
+	frame[72] = 0xaa;
+}
+
+static struct dbgkd_manipulate_state64 request(uint32_t api)
+{
+	struct dbgkd_manipulate_state64 m;
+
+	memset(&m, 0, sizeof(m));
+	m.api_number = api;
+	return m;
+}
+
+START_TEST(checksum_is_the_byte_sum)
+{
+	ck_assert_uint_eq(kdcom_checksum("", 0), 0);
+	ck_assert_uint_eq(kdcom_checksum("\xff\xff\x01", 3), 0x1ff);
+}
+END_TEST
+
+/* TV5: the debugger's first request, id 0x80800000. */
+START_TEST(debugger_frames_get_version_as_tv5)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	uint8_t want[73];
+
+	tv5_get_version(want);
+	ck_assert_int_eq(kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0),
+			 KDCOM_SEND_STARTED);
+	assert_output(&debugger, want, sizeof(want));
+}
+END_TEST
+
+/* TV6: the second request goes out as id 0x80800001. */
+START_TEST(debugger_frames_read_memory_as_tv6)
+{
+	static const uint8_t want[] = {
+		0x30, 0x30, 0x30, 0x30, 0x02, 0x00, 0x38, 0x00, 0x01, 0x00, 0x80, 0x80, 0xfd, 0x04,
+		0x00, 0x00, 0x30, 0x31, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0xff, 0xff, 0xff, 0xff, 0x10, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0xaa,
+	};
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	struct kdcom_event ev[4];
+
+	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	take_output(&debugger, (uint8_t[128]){ 0 }, 128);
+	/* The target's ACK for 0x80800000 (TV1) completes the first send. */
+	ck_assert_uint_eq(feed(&debugger, tv1_ack, sizeof(tv1_ack), 1, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
+
+	m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
+	m.u.read_memory.target_base_address = 0xFFFFFFFF80001000ull;
+	m.u.read_memory.transfer_count = 0x10;
+	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 2);
+	assert_output(&debugger, want, sizeof(want));
+}
+END_TEST
+
+/* TV8: a target's first packet carries SYNC; the right ACK is TV1. */
+START_TEST(first_target_packet_is_sync_flagged_as_tv8)
+{
+	static const uint8_t want[] = { 0x30, 0x30, 0x30, 0x30, 0x03, 0x00, 0x16, 0x00, 0x00, 0x08,
+					0x80, 0x80, 0x6c, 0x02, 0x00, 0x00, 0x30, 0x32, 0x00, 0x00,
+					0x06, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00,
+					0x00, 0x00, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x0a, 0xaa };
+	struct dbgkd_debug_io io = { .api_number = DBGKD_PRINT_STRING_API, .processor_level = 6 };
+	struct kdcom_event ev[4];
+
+	io.u.length_of_string = 6;
+	kdcom_send(&target, KDCOM_TYPE_DEBUG_IO, &io, sizeof(io), "Hello\n", 6, 0);
+	assert_output(&target, want, sizeof(want));
+
+	/* The debugger takes it and acknowledges without the SYNC bit... */
+	ck_assert_uint_eq(feed(&debugger, want, sizeof(want), 0, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
+	ck_assert_uint_eq(ev[0].type, KDCOM_TYPE_DEBUG_IO);
+	ck_assert_uint_eq(ev[0].length, 22);
+	ck_assert_mem_eq(ev[0].payload + 16, "Hello\n", 6);
+	assert_output(&debugger, tv1_ack, sizeof(tv1_ack));
+	/* ...which is what completes the target's send. */
+	ck_assert_uint_eq(feed(&target, tv1_ack, sizeof(tv1_ack), 1, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
+	ck_assert_uint_eq(target.send_id, KDCOM_INITIAL_ID | 1);
+}
+END_TEST
+
+/* TV5 at the target: delivered, acknowledged with TV1. */
+START_TEST(target_takes_tv5_and_acknowledges_with_tv1)
+{
+	uint8_t frame[73];
+	struct kdcom_event ev[4];
+
+	tv5_get_version(frame);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
+	ck_assert_uint_eq(ev[0].length, 56);
+	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID | 1);
+}
+END_TEST
+
+/* TV7 and TV11, sent by a target whose id has reached 0x80800001. */
+START_TEST(target_replies_match_tv7_and_tv11)
+{
+	static const uint8_t tv7[] = {
+		0x30, 0x30, 0x30, 0x30, 0x02, 0x00, 0x48, 0x00, 0x01, 0x00, 0x80, 0x80, 0x85, 0x05,
+		0x00, 0x00, 0x30, 0x31, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0xff, 0xff, 0xff, 0xff, 0x10, 0x00,
+		0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+		0x0c, 0x0d, 0x0e, 0x0f, 0xaa,
+	};
+	static const uint8_t tv11[] = {
+		0x30, 0x30, 0x30, 0x30, 0x02, 0x00, 0x38, 0x00, 0x01, 0x00, 0x80, 0x80, 0xbd, 0x0f,
+		0x00, 0x00, 0x46, 0x31, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x0f, 0x00, 0x28, 0x0a, 0x06, 0x00, 0x02, 0x00, 0x4c, 0x01,
+		0x0c, 0x03, 0x31, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x80, 0xff, 0xff, 0xff, 0xff,
+		0x00, 0x00, 0x56, 0x80, 0xff, 0xff, 0xff, 0xff, 0x00, 0x10, 0x56, 0x80, 0xff, 0xff,
+		0xff, 0xff, 0xaa,
+	};
+	uint8_t data[16];
+	struct dbgkd_manipulate_state64 m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
+
+	target.send_id = KDCOM_INITIAL_ID | 1;
+	m.u.read_memory.target_base_address = 0xFFFFFFFF80001000ull;
+	m.u.read_memory.transfer_count = 0x10;
+	m.u.read_memory.actual_bytes = 0x10;
+	for (int i = 0; i < 16; i++)
+		data[i] = (uint8_t)i;
+	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), data, sizeof(data), 0);
+	assert_output(&target, tv7, sizeof(tv7));
+
+	setup();
+	target.send_id = KDCOM_INITIAL_ID | 1;
+	m = request(DBGKD_GET_VERSION_API);
+	m.u.get_version = (struct dbgkd_get_version64){
+		.major_version = 0x000f, .minor_version = 2600, .protocol_version = 6,
+		.flags = DBGKD_VERS_FLAG_DATA, .machine_type = DBGKD_MACHINE_I386,
+		.max_packet_type = 12, .max_state_change = 3, .max_manipulate = 0x31,
+		.kern_base = 0xFFFFFFFF80400000ull, .ps_loaded_module_list = 0xFFFFFFFF80560000ull,
+		.debugger_data_list = 0xFFFFFFFF80561000ull,
+	};
+	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	assert_output(&target, tv11, sizeof(tv11));
+}
+END_TEST
+
+/* TV12: a 240-byte exception state change, checksum 0x20A9. */
+START_TEST(target_frames_an_exception_state_change_as_tv12)
+{
+	struct dbgkd_any_wait_state_change sc;
+	uint8_t out[300];
+
+	memset(&sc, 0, sizeof(sc));
+	sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
+	sc.processor_level = 6;
+	sc.number_processors = 1;
+	sc.thread = 0xFFFFFFFF80553D40ull;
+	sc.program_counter = 0xFFFFFFFF8051D2F4ull;
+	sc.u.exception.record.exception_code = DBGKD_STATUS_BREAKPOINT;
+	sc.u.exception.record.exception_address = 0xFFFFFFFF8051D2F4ull;
+	sc.u.exception.record.number_parameters = 1;
+	sc.u.exception.first_chance = 1;
+	sc.control_report.x86 = (struct dbgkd_control_report_x86){
+		.dr6 = 0xFFFF0FF0, .dr7 = 0x400, .instruction_count = 16, .report_flags = 3,
+		.seg_cs = 0x08, .seg_ds = 0x23, .seg_es = 0x23, .seg_fs = 0x30, .eflags = 0x246,
+	};
+	sc.control_report.x86.instruction_stream[0] = 0xcc;
+	sc.control_report.x86.instruction_stream[1] = 0xc3;
+	memset(sc.control_report.x86.instruction_stream + 2, 0x90, 14);
+	target.send_id = KDCOM_INITIAL_ID;
+
+	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
+	size_t n = take_output(&target, out, sizeof(out));
+	ck_assert_uint_eq(n, 16 + 240 + 1);
+	ck_assert_mem_eq(out, "\x30\x30\x30\x30\x07\x00\xf0\x00\x00\x00\x80\x80\xa9\x20\x00\x00", 16);
+	ck_assert_mem_eq(out + 0xd0, "\xf0\x0f\xff\xff\x00\x04\x00\x00\x10\x00\x03\x00\xcc\xc3", 14);
+	ck_assert_uint_eq(out[256], 0xaa);
+}
+END_TEST
+
+START_TEST(control_vectors)
+{
+	struct kdcom_event ev[4];
+
+	/* TV2: the debugger's RESET and, TV2 again, the target's answer. */
+	kdcom_send_reset(&debugger, 0);
+	assert_output(&debugger, tv2_reset, sizeof(tv2_reset));
+	feed(&target, tv2_reset, sizeof(tv2_reset), 0, ev, 4);
+	assert_output(&target, tv2_reset, sizeof(tv2_reset));
+	/* TV4: break-in is the single byte 0x62. */
+	kdcom_send_breakin(&debugger);
+	assert_output(&debugger, (const uint8_t *)"b", 1);
+	/* TV3: what a damaged frame gets. */
+	uint8_t frame[73];
+	tv5_get_version(frame);
+	frame[40] ^= 1;
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
+	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+}
+END_TEST
+
+/* ---- receive rules ---------------------------------------------------------- */
+
+START_TEST(a_repeated_packet_is_acknowledged_again_but_not_delivered)
+{
+	uint8_t frame[73];
+	struct kdcom_event ev[4];
+
+	tv5_get_version(frame);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
+	take_output(&target, (uint8_t[64]){ 0 }, 64);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
+	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	ck_assert_uint_eq(target.stats.duplicates, 1);
+}
+END_TEST
+
+START_TEST(damaged_frames_are_asked_for_again)
+{
+	struct kdcom_event ev[4];
+	uint8_t frame[73];
+	static const struct {
+		size_t at;
+		uint8_t value;
+		const char *what;
+	} damage[] = {
+		{ 20, 0x01, "payload byte (checksum)" },
+		{ 72, 0xab, "trailer" },
+		{ 12, 0x78, "checksum field" },
+		{ 4, 0x03, "type, inconsistent with the API number" },
+		{ 4, 0x09, "type, another data type" },
+		{ 4, 0x04, "type, a control type under a data leader" },
+		{ 7, 0x10, "length over 4000" },
+	};
+
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	for (size_t i = 0; i < sizeof(damage) / sizeof(*damage); i++) {
+		tv5_get_version(frame);
+		frame[damage[i].at] = damage[i].value;
+		ck_assert_msg(feed(&target, frame, sizeof(frame), 0, ev, 4) == 0, "%s delivered",
+			      damage[i].what);
+		uint8_t out[64];
+		size_t n = take_output(&target, out, sizeof(out));
+		ck_assert_msg(n >= 16 && !memcmp(out, tv3_resend, 16), "%s: no RESEND",
+			      damage[i].what);
+	}
+	/* And the intact frame still gets through afterwards. */
+	tv5_get_version(frame);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
+}
+END_TEST
+
+START_TEST(garbage_and_broken_leaders_are_skipped)
+{
+	uint8_t stream[200], frame[73];
+	struct kdcom_event ev[4];
+	size_t n = 0;
+
+	memcpy(stream + n, "xyz000i0iiq", 11);
+	n += 11;
+	tv5_get_version(frame);
+	memcpy(stream + n, frame, sizeof(frame));
+	n += sizeof(frame);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	ck_assert_uint_eq(feed(&target, stream, n, 0, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
+	ck_assert_uint_eq(target.stats.garbage_bytes, 11);
+}
+END_TEST
+
+START_TEST(bytes_may_arrive_one_at_a_time)
+{
+	uint8_t frame[73];
+	struct kdcom_event ev[4];
+	unsigned packets = 0;
+
+	tv5_get_version(frame);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	for (size_t i = 0; i < sizeof(frame); i++)
+		packets += feed(&target, frame + i, 1, i, ev, 4);
+	ck_assert_uint_eq(packets, 1);
+}
+END_TEST
+
+START_TEST(break_in_is_seen_between_packets)
+{
+	struct kdcom_event ev[4];
+
+	ck_assert_uint_eq(feed(&target, (const uint8_t *)"bb", 2, 0, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_BREAKIN);
+	ck_assert(kdcom_take_breakin(&target));
+	ck_assert(!kdcom_take_breakin(&target));
+	/* The debugger side treats it as noise. */
+	ck_assert_uint_eq(feed(&debugger, (const uint8_t *)"b", 1, 0, ev, 4), 0);
+}
+END_TEST
+
+/* kdcom.dll acknowledges a packet of a type it is not waiting for and
+ * drops it; the id does not move. */
+START_TEST(an_unwanted_type_is_acknowledged_and_dropped)
+{
+	uint8_t frame[73];
+	struct kdcom_event ev[4];
+
+	tv5_get_version(frame);
+	kdcom_expect(&target, KDCOM_TYPE_DEBUG_IO);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
+	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID);
+}
+END_TEST
+
+START_TEST(a_target_waiting_for_nothing_leaves_packets_unacknowledged)
+{
+	uint8_t frame[73];
+	struct kdcom_event ev[4];
+
+	tv5_get_version(frame);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
+	assert_output(&target, NULL, 0);
+}
+END_TEST
+
+/* Stricter than kdcom.dll: control packets with fields no peer sends. */
+START_TEST(malformed_control_packets_are_ignored)
+{
+	struct kdcom_event ev[4];
+	uint8_t reset[16], ack[16];
+
+	memcpy(reset, tv2_reset, 16);
+	reset[8] = 1; /* a RESET with an id: a damaged ACK? */
+	ck_assert_uint_eq(feed(&target, reset, 16, 0, ev, 4), 0);
+	ck_assert_uint_eq(target.stats.resets, 0);
+
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	memcpy(ack, tv1_ack, 16);
+	ack[12] = 1; /* checksum set */
+	ck_assert_uint_eq(feed(&debugger, ack, 16, 0, ev, 4), 0);
+	ck_assert(kdcom_sending(&debugger));
+	ack[12] = 0;
+	ack[6] = 1; /* length set */
+	ck_assert_uint_eq(feed(&debugger, ack, 16, 0, ev, 4), 0);
+	ck_assert(kdcom_sending(&debugger));
+}
+END_TEST
+
+/* ---- sending rules ------------------------------------------------------------ */
+
+START_TEST(only_one_send_at_a_time_and_only_valid_packets)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	uint8_t big[KDCOM_MAX_PAYLOAD];
+
+	ck_assert_int_eq(kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0),
+			 KDCOM_SEND_STARTED);
+	ck_assert_int_eq(kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0),
+			 KDCOM_SEND_BUSY);
+	setup();
+	ck_assert_int_eq(kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), big,
+				    sizeof(big) - sizeof(m) + 1, 0),
+			 KDCOM_SEND_INVALID);
+	ck_assert_int_eq(kdcom_send(&target, KDCOM_TYPE_RESET, &m, sizeof(m), NULL, 0, 0),
+			 KDCOM_SEND_INVALID);
+	ck_assert_int_eq(kdcom_send(&target, KDCOM_TYPE_DEBUG_IO, &m, sizeof(m), NULL, 0, 0),
+			 KDCOM_SEND_INVALID);
+	memset(big, 0, sizeof(big));
+	memcpy(big, &m, sizeof(m));
+	ck_assert_int_eq(kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, big, sizeof(m), big + 56,
+				    sizeof(big) - 56, 0),
+			 KDCOM_SEND_STARTED);
+}
+END_TEST
+
+START_TEST(unacknowledged_packets_are_sent_again_on_time)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	uint8_t first[128], again[128];
+
+	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 1000);
+	size_t n = take_output(&debugger, first, sizeof(first));
+	ck_assert_uint_eq(kdcom_deadline(&debugger), 1000 + TIMEOUT);
+	kdcom_tick(&debugger, 1000 + TIMEOUT - 1);
+	ck_assert_uint_eq(take_output(&debugger, again, sizeof(again)), 0);
+	kdcom_tick(&debugger, 1000 + TIMEOUT);
+	ck_assert_uint_eq(take_output(&debugger, again, sizeof(again)), n);
+	ck_assert_mem_eq(again, first, n);
+	ck_assert_uint_eq(debugger.stats.retransmissions, 1);
+}
+END_TEST
+
+START_TEST(a_resend_request_is_answered_at_once)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	struct kdcom_event ev[4];
+	uint8_t first[128], again[128];
+
+	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	size_t n = take_output(&target, first, sizeof(first));
+	ck_assert_uint_eq(feed(&target, tv3_resend, 16, 5, ev, 4), 0);
+	ck_assert_uint_eq(take_output(&target, again, sizeof(again)), n);
+	ck_assert_mem_eq(again, first, n);
+	/* Not sending: it is KdReceivePacket's NeedsResend. */
+	setup();
+	ck_assert_uint_eq(feed(&target, tv3_resend, 16, 5, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESEND);
+}
+END_TEST
+
+static unsigned time_out_until_event(struct kdcom *k, uint64_t *now, struct kdcom_event *ev,
+				     unsigned max_ticks)
+{
+	for (unsigned i = 0; i < max_ticks; i++) {
+		*now += TIMEOUT;
+		kdcom_tick(k, *now);
+		kdcom_discard_output(k);
+		if (kdcom_next_event(k, ev))
+			return i + 1;
+	}
+	return 0;
+}
+
+/* ReactOS gives up after 20 unanswered sends only on a debug print, a
+ * symbol load and a file create (and on packets of other types). */
+START_TEST(no_debugger_exemptions)
+{
+	static const struct {
+		uint16_t type;
+		uint32_t api;
+		size_t header;
+		bool dropped;
+	} cases[] = {
+		{ KDCOM_TYPE_DEBUG_IO, DBGKD_PRINT_STRING_API, 16, true },
+		{ KDCOM_TYPE_DEBUG_IO, DBGKD_GET_STRING_API, 16, false },
+		{ KDCOM_TYPE_STATE_CHANGE64, DBGKD_LOAD_SYMBOLS_STATE_CHANGE, 240, true },
+		{ KDCOM_TYPE_STATE_CHANGE64, DBGKD_EXCEPTION_STATE_CHANGE, 240, false },
+		{ KDCOM_TYPE_FILE_IO, DBGKD_CREATE_FILE_API, 64, true },
+		{ KDCOM_TYPE_FILE_IO, DBGKD_READ_FILE_API, 64, false },
+		{ KDCOM_TYPE_STATE_MANIPULATE, DBGKD_GET_VERSION_API, 56, true },
+	};
+	uint8_t payload[240];
+	struct kdcom_event ev;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		uint64_t now = 0;
+		setup();
+		memset(payload, 0, sizeof(payload));
+		memcpy(payload, &cases[i].api, 4);
+		kdcom_send(&target, cases[i].type, payload, cases[i].header, NULL, 0, now);
+		unsigned ticks = time_out_until_event(&target, &now, &ev, 100);
+		if (cases[i].dropped) {
+			ck_assert_uint_eq(ticks, 20);
+			ck_assert_int_eq(ev.kind, KDCOM_EVENT_DROPPED);
+			ck_assert(!target.debugger_present);
+			/* Numbering restarts with SYNC for whoever comes next. */
+			ck_assert_uint_eq(target.send_id, KDCOM_INITIAL_ID | KDCOM_SYNC_ID);
+		} else {
+			ck_assert_msg(ticks == 0, "case %zu gave up", i);
+			ck_assert(kdcom_sending(&target));
+		}
+	}
+}
+END_TEST
+
+START_TEST(the_debugger_gives_up_after_its_retries)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	struct kdcom_event ev;
+	uint64_t now = 0;
+
+	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, now);
+	ck_assert_uint_eq(time_out_until_event(&debugger, &now, &ev, 100), 20);
+	ck_assert_int_eq(ev.kind, KDCOM_EVENT_SEND_FAILED);
+	ck_assert(!kdcom_sending(&debugger));
+}
+END_TEST
+
+/* The target answers RESET, restarts both ids and resends what was in
+ * flight under the new id, without SYNC. */
+START_TEST(reset_restarts_numbering_and_resends)
+{
+	struct dbgkd_any_wait_state_change sc;
+	struct kdcom_event ev[4];
+	uint8_t out[600];
+
+	memset(&sc, 0, sizeof(sc));
+	sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
+	target.send_id = KDCOM_INITIAL_ID | 1;
+	target.recv_id = KDCOM_INITIAL_ID | 1;
+	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
+	take_output(&target, out, sizeof(out));
+
+	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
+	size_t n = take_output(&target, out, sizeof(out));
+	ck_assert_uint_eq(n, 16 + 257);
+	ck_assert_mem_eq(out, tv2_reset, 16);
+	ck_assert_mem_eq(out + 16 + 8, "\x00\x00\x80\x80", 4);
+	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID);
+}
+END_TEST
+
+/* A RESET stops input: what was buffered behind it is stale. */
+START_TEST(reset_stops_input_so_stale_bytes_can_be_discarded)
+{
+	uint8_t two[32];
+
+	memcpy(two, tv2_reset, 16);
+	memcpy(two + 16, tv2_reset, 16);
+	ck_assert_uint_eq(kdcom_input(&target, two, sizeof(two), 0), 16);
+}
+END_TEST
+
+/* ReactOS: a new packet from the debugger while we wait for our ACK means
+ * it has ours; we ask for the new one again. Stricter: an old one does not. */
+START_TEST(implicit_acknowledgement_only_by_a_new_packet)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	struct kdcom_event ev[4];
+	uint8_t frame[73], out[256];
+
+	target.recv_id = KDCOM_INITIAL_ID | 1; /* TV5 (id ...0) is now old */
+	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	take_output(&target, out, sizeof(out));
+	tv5_get_version(frame);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 1, ev, 4), 0);
+	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	ck_assert(kdcom_sending(&target));
+
+	target.recv_id = KDCOM_INITIAL_ID; /* now TV5 is the next packet */
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 2, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
+	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID); /* not taken */
+}
+END_TEST
+
+/* The debugger side takes the reply as the ACK it missed (rizin does). */
+START_TEST(debugger_takes_a_reply_as_acknowledgement)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
+	struct kdcom_event ev[4];
+	uint8_t reply[128];
+
+	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	kdcom_discard_output(&debugger);
+	target.send_id = KDCOM_INITIAL_ID;
+	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	size_t n = take_output(&target, reply, sizeof(reply));
+	ck_assert_uint_eq(feed(&debugger, reply, n, 1, ev, 4), 2);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
+	ck_assert_int_eq(ev[1].kind, KDCOM_EVENT_PACKET);
+}
+END_TEST
+
+/* After a target restarted its numbering (SYNC), the debugger follows,
+ * but a copy of the packet it just took is still a copy. */
+START_TEST(debugger_follows_sync_but_not_a_copy)
+{
+	struct dbgkd_debug_io io = { .api_number = DBGKD_PRINT_STRING_API };
+	struct kdcom_event ev[4];
+	uint8_t frame[64];
+
+	debugger.recv_id = KDCOM_INITIAL_ID | 1; /* expecting ...1 */
+	target.send_id = KDCOM_INITIAL_ID | KDCOM_SYNC_ID;
+	kdcom_send(&target, KDCOM_TYPE_DEBUG_IO, &io, sizeof(io), "x", 1, 0);
+	size_t n = take_output(&target, frame, sizeof(frame));
+	ck_assert_uint_eq(feed(&debugger, frame, n, 0, ev, 4), 1);
+	ck_assert_uint_eq(debugger.recv_id, KDCOM_INITIAL_ID | 1);
+	kdcom_discard_output(&debugger);
+	/* The same frame again (its ACK was lost): a duplicate. */
+	ck_assert_uint_eq(feed(&debugger, frame, n, 1, ev, 4), 0);
+	ck_assert_uint_eq(debugger.stats.duplicates, 1);
+	assert_output(&debugger, tv1_ack, sizeof(tv1_ack));
+}
+END_TEST
+
+/* What KDCOM cannot see: two payload bytes damaged by +d and -d keep the
+ * byte sum, so the packet is delivered damaged. The lossy-channel test's
+ * fault model leaves a frame's length between faults for this reason. */
+START_TEST(compensating_damage_is_beyond_the_checksum)
+{
+	uint8_t frame[73];
+	struct kdcom_event ev[4];
+
+	tv5_get_version(frame);
+	frame[16] -= 1; /* ApiNumber 0x3146 becomes 0x3145, still a manipulate API */
+	frame[30] += 1;
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
+}
+END_TEST
+
+START_TEST(types_agree_with_api_numbers)
+{
+	uint8_t p[240];
+
+	memset(p, 0, sizeof(p));
+	memcpy(p, "\x30\x30\x01\x00", 4); /* exception, alternate state change */
+	ck_assert(kdcom_type_matches_payload(KDCOM_TYPE_STATE_CHANGE64, p, 240));
+	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_STATE_CHANGE64, p, 239));
+	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_STATE_MANIPULATE, p, 56));
+	memcpy(p, "\x30\x32\x00\x00", 4);
+	ck_assert(kdcom_type_matches_payload(KDCOM_TYPE_DEBUG_IO, p, 16));
+	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_DEBUG_IO, p, 15));
+	memcpy(p, "\x30\x34\x00\x00", 4);
+	ck_assert(kdcom_type_matches_payload(KDCOM_TYPE_FILE_IO, p, 64));
+	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_ACKNOWLEDGE, p, 64));
+	ck_assert_str_eq(kdcom_type_name(KDCOM_TYPE_STATE_CHANGE64), "STATE_CHANGE64");
+}
+END_TEST
+
+Suite *kdcom_suite(void)
+{
+	Suite *s = suite_create("kdcom");
+	TCase *vectors = tcase_create("vectors");
+	TCase *receive = tcase_create("receive");
+	TCase *send = tcase_create("send");
+
+	tcase_add_checked_fixture(vectors, setup, NULL);
+	tcase_add_test(vectors, checksum_is_the_byte_sum);
+	tcase_add_test(vectors, debugger_frames_get_version_as_tv5);
+	tcase_add_test(vectors, debugger_frames_read_memory_as_tv6);
+	tcase_add_test(vectors, first_target_packet_is_sync_flagged_as_tv8);
+	tcase_add_test(vectors, target_takes_tv5_and_acknowledges_with_tv1);
+	tcase_add_test(vectors, target_replies_match_tv7_and_tv11);
+	tcase_add_test(vectors, target_frames_an_exception_state_change_as_tv12);
+	tcase_add_test(vectors, control_vectors);
+	suite_add_tcase(s, vectors);
+
+	tcase_add_checked_fixture(receive, setup, NULL);
+	tcase_add_test(receive, a_repeated_packet_is_acknowledged_again_but_not_delivered);
+	tcase_add_test(receive, damaged_frames_are_asked_for_again);
+	tcase_add_test(receive, garbage_and_broken_leaders_are_skipped);
+	tcase_add_test(receive, bytes_may_arrive_one_at_a_time);
+	tcase_add_test(receive, break_in_is_seen_between_packets);
+	tcase_add_test(receive, an_unwanted_type_is_acknowledged_and_dropped);
+	tcase_add_test(receive, a_target_waiting_for_nothing_leaves_packets_unacknowledged);
+	tcase_add_test(receive, malformed_control_packets_are_ignored);
+	tcase_add_test(receive, compensating_damage_is_beyond_the_checksum);
+	tcase_add_test(receive, types_agree_with_api_numbers);
+	suite_add_tcase(s, receive);
+
+	tcase_add_checked_fixture(send, setup, NULL);
+	tcase_add_test(send, only_one_send_at_a_time_and_only_valid_packets);
+	tcase_add_test(send, unacknowledged_packets_are_sent_again_on_time);
+	tcase_add_test(send, a_resend_request_is_answered_at_once);
+	tcase_add_test(send, no_debugger_exemptions);
+	tcase_add_test(send, the_debugger_gives_up_after_its_retries);
+	tcase_add_test(send, reset_restarts_numbering_and_resends);
+	tcase_add_test(send, reset_stops_input_so_stale_bytes_can_be_discarded);
+	tcase_add_test(send, implicit_acknowledgement_only_by_a_new_packet);
+	tcase_add_test(send, debugger_takes_a_reply_as_acknowledgement);
+	tcase_add_test(send, debugger_follows_sync_but_not_a_copy);
+	suite_add_tcase(s, send);
+	return s;
+}

@@ -1,0 +1,82 @@
+/*
+ * check_kdcom_lossy.c -- a target engine and a debugger engine holding a KD
+ * conversation over a channel that drops, duplicates and damages bytes and
+ * delivers them in random pieces, all driven by a seed. Every packet must
+ * arrive exactly once, in order and byte-identical, with no deadlock.
+ *
+ * The conversation has the shape of a debug session: the target reports a
+ * state change, the debugger sends requests and gets replies, then a
+ * continue, then the target prints and reports the next state change.
+ *
+ * Fault model: after each fault the next KDCOM_MAX_FRAME + 16 bytes pass
+ * intact, so no frame carries two. KDCOM's checksum is a byte sum and its
+ * header is not checksummed at all: two faults in one frame can cancel out
+ * (check_kdcom.c shows one), which no peer can detect. `make soak`
+ * (tests/tools/kdcom-soak) measures what happens without the gap.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bxkd/dbgkd.h"
+#include "kdcom.h"
+#include "kdcom_conversation.h"
+#include "suites.h"
+
+static void run_seeds(unsigned ppm, unsigned first_seed, unsigned seeds)
+{
+	for (unsigned seed = first_seed; seed < first_seed + seeds; seed++) {
+		struct conversation_options o;
+		struct conversation_result r;
+
+		conversation_options_init(&o, seed);
+		o.drop_ppm = o.duplicate_ppm = o.corrupt_ppm = ppm;
+		o.fault_gap = KDCOM_MAX_FRAME + 16;
+		conversation_run(&o, &r);
+		ck_assert_msg(r.completed, "seed %u at %u ppm: %s", seed, ppm, r.failure);
+		ck_assert_msg(r.mismatches == 0, "seed %u at %u ppm: %s", seed, ppm, r.failure);
+		ck_assert_uint_gt(r.packets, 400);
+	}
+}
+
+START_TEST(a_clean_channel_in_random_pieces)
+{
+	run_seeds(0, 1, 4);
+}
+END_TEST
+
+START_TEST(rare_faults)
+{
+	run_seeds(50, 100, 8);
+}
+END_TEST
+
+START_TEST(frequent_faults)
+{
+	run_seeds(500, 200, 8);
+}
+END_TEST
+
+START_TEST(a_fault_in_almost_every_frame)
+{
+	run_seeds(3000, 300, 8);
+}
+END_TEST
+
+Suite *kdcom_lossy_suite(void)
+{
+	Suite *s = suite_create("kdcom_lossy");
+	TCase *tc = tcase_create("conversation");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, a_clean_channel_in_random_pieces);
+	tcase_add_test(tc, rare_faults);
+	tcase_add_test(tc, frequent_faults);
+	tcase_add_test(tc, a_fault_in_almost_every_frame);
+	suite_add_tcase(s, tc);
+	return s;
+}
