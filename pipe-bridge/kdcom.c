@@ -2,13 +2,14 @@
  * kdcom.c -- the KDCOM framing engine (see kdcom.h).
  *
  * The target role follows ReactOS' kddll.c (shared/docs/kd-protocol.md
- * 1.4-1.10) on the wire, with three changes that only ever make it more
- * careful, each marked "Stricter" below: control packets must have the
- * fields real peers send, a data packet's type must agree with the API
- * number in its payload, and only a new packet (not a retransmitted one)
- * counts as an implicit acknowledgement. KDCOM checksums the payload but
- * not the header; these checks stop a damaged header from being taken for
- * something else.
+ * 1.4-1.10) on the wire, with four changes, each marked "Stricter" below:
+ * control packets must have the fields real peers send, a data packet's
+ * type must agree with the API number in its payload, and only a new packet
+ * (not a retransmitted one) counts as an implicit acknowledgement. KDCOM
+ * checksums the payload but not the header; these checks stop a damaged
+ * header from being taken for something else. And a RESET abandons a
+ * manipulate reply in flight instead of resending it, so a debugger that
+ * reattaches gets the state change it waits for.
  */
 #include "kdcom.h"
 
@@ -50,7 +51,7 @@ uint32_t kdcom_checksum(const void *data, size_t length)
 	return sum;
 }
 
-static bool is_data_type(uint16_t type)
+bool kdcom_is_data_type(uint16_t type)
 {
 	switch (type) {
 	case KDCOM_TYPE_STATE_CHANGE32:
@@ -66,8 +67,7 @@ static bool is_data_type(uint16_t type)
 	}
 }
 
-/* Smallest payload a packet of this type can have: its message header. */
-static size_t min_payload(uint16_t type)
+size_t kdcom_message_header_size(uint16_t type)
 {
 	switch (type) {
 	case KDCOM_TYPE_STATE_MANIPULATE:
@@ -76,6 +76,10 @@ static size_t min_payload(uint16_t type)
 		return sizeof(struct dbgkd_any_wait_state_change);
 	case KDCOM_TYPE_DEBUG_IO:
 		return sizeof(struct dbgkd_debug_io);
+	case KDCOM_TYPE_TRACE_IO:
+		return sizeof(struct dbgkd_trace_io);
+	case KDCOM_TYPE_FILE_IO:
+		return sizeof(struct dbgkd_file_io);
 	default:
 		return 4; /* the API number */
 	}
@@ -83,7 +87,7 @@ static size_t min_payload(uint16_t type)
 
 bool kdcom_type_matches_payload(uint16_t type, const uint8_t *payload, size_t length)
 {
-	if (!is_data_type(type) || length < min_payload(type))
+	if (!kdcom_is_data_type(type) || length < kdcom_message_header_size(type))
 		return false;
 	uint32_t api = get32(payload);
 	switch (type) {
@@ -267,6 +271,11 @@ bool kdcom_sending(const struct kdcom *k)
 	return k->send_state != KDCOM_SEND_IDLE;
 }
 
+bool kdcom_retries_exhausted(const struct kdcom *k)
+{
+	return k->send_state == KDCOM_SEND_AWAIT_ACK && k->retries_left == 0;
+}
+
 static void complete_send(struct kdcom *k)
 {
 	k->send_id = (k->send_id ^ 1) & ~KDCOM_SYNC_ID;
@@ -377,9 +386,16 @@ uint64_t kdcom_deadline(const struct kdcom *k)
 
 /* ---- receiving ----------------------------------------------------------------------------- */
 
-void kdcom_expect(struct kdcom *k, uint16_t type)
+void kdcom_restart_input(struct kdcom *k)
+{
+	restart_parser(k);
+}
+
+void kdcom_expect(struct kdcom *k, uint16_t type, size_t min_length, size_t max_length)
 {
 	k->wanted_type = type;
+	k->wanted_min = (uint16_t)(min_length < KDCOM_MAX_PAYLOAD ? min_length : KDCOM_MAX_PAYLOAD);
+	k->wanted_max = (uint16_t)(max_length < KDCOM_MAX_PAYLOAD ? max_length : KDCOM_MAX_PAYLOAD);
 }
 
 bool kdcom_take_breakin(struct kdcom *k)
@@ -423,10 +439,22 @@ static void handle_control(struct kdcom *k, uint16_t type, uint16_t count, uint3
 		k->debugger_present = true;
 		if (k->config.role == KDCOM_TARGET)
 			send_control(k, KDCOM_TYPE_RESET, 0);
-		if (k->send_state == KDCOM_SEND_AWAIT_RESET)
+		if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
 			k->send_state = KDCOM_SEND_IDLE;
-		else if (k->send_state == KDCOM_SEND_AWAIT_ACK)
+		} else if (k->send_state == KDCOM_SEND_AWAIT_ACK &&
+			   k->config.role == KDCOM_TARGET &&
+			   k->frame_type == KDCOM_TYPE_STATE_MANIPULATE) {
+			/* Stricter than kdcom.dll, which resends the reply: it
+			 * answers a request from the session the debugger just
+			 * abandoned, and a debugger that has reset waits for a
+			 * state change. The RESET event that follows makes the
+			 * stub resend that (KdPacketNeedsResend). */
+			k->send_state = KDCOM_SEND_IDLE;
+			k->stats.replies_abandoned++;
+			push_event(k, KDCOM_EVENT_ABANDONED);
+		} else if (k->send_state == KDCOM_SEND_AWAIT_ACK) {
 			retransmit(k, now);
+		}
 		push_event(k, KDCOM_EVENT_RESET);
 		return;
 	}
@@ -469,6 +497,13 @@ static void target_data(struct kdcom *k, uint16_t type, uint16_t length, uint32_
 	 * debugger sends it again when we are. */
 	if (!k->wanted_type)
 		return;
+	/* ReactOS asks again for a packet shorter than the header it wants
+	 * (and overflows its buffer on a longer one; we ask again). */
+	if (type == k->wanted_type && (length < k->wanted_min || length > k->wanted_max)) {
+		k->stats.bad_frames++;
+		request_resend(k);
+		return;
+	}
 	send_control(k, KDCOM_TYPE_ACKNOWLEDGE, id);
 	/* A packet of another type is acknowledged and dropped, as kdcom.dll
 	 * does; the id stays, so it cannot be mistaken for the next one. */
@@ -549,7 +584,7 @@ static void handle_header(struct kdcom *k, uint64_t now)
 		handle_control(k, type, count, get32(k->header + 8), get32(k->header + 12), now);
 		return;
 	}
-	if (count > KDCOM_MAX_PAYLOAD || !is_data_type(type)) {
+	if (count > KDCOM_MAX_PAYLOAD || !kdcom_is_data_type(type)) {
 		k->stats.bad_frames++;
 		request_resend(k);
 		restart_parser(k);

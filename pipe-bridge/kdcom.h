@@ -49,6 +49,9 @@ enum kdcom_event_kind {
 	/* Target: retries ran out on a packet Windows may drop (debug print,
 	 * symbol load, file create); the debugger is now marked absent. */
 	KDCOM_EVENT_DROPPED,
+	/* Target: a RESET cut off the manipulate reply being sent (the RESET
+	 * event follows). */
+	KDCOM_EVENT_ABANDONED,
 	/* Debugger: the target never acknowledged; the send is abandoned. */
 	KDCOM_EVENT_SEND_FAILED,
 	/* The peer asked for the last packet again. While sending, the engine
@@ -78,6 +81,7 @@ struct kdcom_stats {
 	uint64_t resends_requested; /* RESENDs we sent for damaged frames */
 	uint64_t duplicates;        /* packets seen again and dropped */
 	uint64_t resets;
+	uint64_t replies_abandoned; /* manipulate replies cut off by a RESET */
 	uint64_t breakins;
 	uint64_t garbage_bytes;     /* skipped while hunting for a leader */
 	uint64_t bad_checksums;
@@ -111,6 +115,7 @@ struct kdcom {
 
 	/* Receiving. */
 	uint16_t wanted_type; /* target: what KdReceivePacket waits for; 0 none */
+	uint16_t wanted_min, wanted_max;
 	enum kdcom_parse_state parse_state;
 	uint8_t leader_byte;
 	uint8_t leader_count;
@@ -146,6 +151,9 @@ enum kdcom_send_status kdcom_send(struct kdcom *k, uint16_t type, const void *he
 				  size_t header_length, const void *data, size_t data_length,
 				  uint64_t now);
 bool kdcom_sending(const struct kdcom *k);
+/* Target: the send in flight used all its retries and goes on only because
+ * its packet may not be dropped (a state change, say): no point hurrying. */
+bool kdcom_retries_exhausted(const struct kdcom *k);
 
 /* Debugger: the break-in byte. */
 void kdcom_send_breakin(struct kdcom *k);
@@ -156,9 +164,12 @@ void kdcom_send_reset(struct kdcom *k, uint64_t now);
 /* ---- receiving --------------------------------------------------------------- */
 
 /* Target: the data packet type the kernel waits for (KdReceivePacket's
- * PacketType), or 0 while it waits for none; then data packets are left
- * unacknowledged so the debugger sends them again later. */
-void kdcom_expect(struct kdcom *k, uint16_t type);
+ * PacketType) and the payload lengths it can take (its MessageHeader's
+ * exact size; header plus MessageData's room), or type 0 while it waits for
+ * none; then data packets are left unacknowledged so the debugger sends
+ * them again later. A packet of the wanted type outside the lengths is
+ * asked for again, never acknowledged. */
+void kdcom_expect(struct kdcom *k, uint16_t type, size_t min_length, size_t max_length);
 
 /* Consumes received bytes and returns how many. It stops as soon as an
  * event is ready, so the caller can act on it (take the packet, expect the
@@ -166,6 +177,9 @@ void kdcom_expect(struct kdcom *k, uint16_t type);
 size_t kdcom_input(struct kdcom *k, const void *data, size_t length, uint64_t now);
 
 bool kdcom_next_event(struct kdcom *k, struct kdcom_event *event);
+
+/* Forgets a half-received frame, e.g. when the peer that sent it left. */
+void kdcom_restart_input(struct kdcom *k);
 
 /* Target: whether a break-in byte arrived since the last call (consumes it). */
 bool kdcom_take_breakin(struct kdcom *k);
@@ -192,6 +206,12 @@ uint32_t kdcom_checksum(const void *data, size_t length);
 /* Whether the payload's first dword is an API number of this packet type;
  * KDCOM does not checksum the type field, this catches it being damaged. */
 bool kdcom_type_matches_payload(uint16_t type, const uint8_t *payload, size_t length);
+/* Types that travel under the data leader (everything but ACK, RESEND,
+ * RESET and the never-sent POLL_BREAKIN). */
+bool kdcom_is_data_type(uint16_t type);
+/* The message header a packet of this data type starts with, the least
+ * payload it can have (for types with none fixed, the API number). */
+size_t kdcom_message_header_size(uint16_t type);
 
 const char *kdcom_type_name(uint16_t type);
 

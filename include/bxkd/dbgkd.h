@@ -295,6 +295,46 @@ struct dbgkd_debug_io {
 	} u;
 };
 
+/* ---- DBGKD_TRACE_IO (packet type 9, 64 bytes) ------------------------------ */
+
+struct dbgkd_trace_io {
+	uint32_t api_number; /* DBGKD_PRINT_TRACE_API */
+	uint16_t processor_level;
+	uint16_t processor;
+	union {
+		uint32_t length_of_data;
+		uint64_t raw[7];
+	} u;
+};
+
+/* ---- DBGKD_FILE_IO (packet type 11, 64 bytes) ------------------------------- */
+
+struct dbgkd_file_io {
+	uint32_t api_number;
+	uint32_t status;
+	union {
+		struct {
+			uint32_t desired_access;
+			uint32_t file_attributes;
+			uint32_t share_access;
+			uint32_t create_disposition;
+			uint32_t create_options;
+			uint32_t padding; /* the x86 ABI would not align what follows */
+			uint64_t handle;
+			uint64_t length;
+		} create_file;
+		struct {
+			uint64_t handle;
+			uint64_t offset;
+			uint32_t length;
+		} read_write_file;
+		struct {
+			uint64_t handle;
+		} close_file;
+		uint64_t raw[7];
+	} u;
+};
+
 /* ---- x86 processor state --------------------------------------------------- */
 
 struct x86_floating_save_area {
@@ -358,6 +398,9 @@ _Static_assert(offsetof(struct dbgkd_any_wait_state_change, control_report) == 1
 _Static_assert(offsetof(struct dbgkd_any_wait_state_change, control_report.x86.eflags) == 228,
 	       "x86 control report EFlags");
 _Static_assert(sizeof(struct dbgkd_debug_io) == 16, "DBGKD_DEBUG_IO");
+_Static_assert(sizeof(struct dbgkd_trace_io) == 64, "DBGKD_TRACE_IO");
+_Static_assert(sizeof(struct dbgkd_file_io) == 64, "DBGKD_FILE_IO");
+_Static_assert(offsetof(struct dbgkd_file_io, u.create_file.handle) == 32, "CreateFile.Handle");
 _Static_assert(sizeof(struct x86_context) == 716, "x86 CONTEXT");
 _Static_assert(offsetof(struct x86_context, seg_gs) == 0x8C, "CONTEXT.SegGs");
 _Static_assert(offsetof(struct x86_context, eip) == 0xB8, "CONTEXT.Eip");

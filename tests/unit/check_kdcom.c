@@ -183,7 +183,7 @@ START_TEST(target_takes_tv5_and_acknowledges_with_tv1)
 	struct kdcom_event ev[4];
 
 	tv5_get_version(frame);
-	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
 	ck_assert_uint_eq(ev[0].length, 56);
@@ -289,7 +289,7 @@ START_TEST(control_vectors)
 	uint8_t frame[73];
 	tv5_get_version(frame);
 	frame[40] ^= 1;
-	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
 	assert_output(&target, tv3_resend, sizeof(tv3_resend));
 }
@@ -303,12 +303,37 @@ START_TEST(a_repeated_packet_is_acknowledged_again_but_not_delivered)
 	struct kdcom_event ev[4];
 
 	tv5_get_version(frame);
-	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	take_output(&target, (uint8_t[64]){ 0 }, 64);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
 	assert_output(&target, tv1_ack, sizeof(tv1_ack));
 	ck_assert_uint_eq(target.stats.duplicates, 1);
+}
+END_TEST
+
+/* The caller's buffer bounds what it takes: a packet of the wanted type
+ * that is shorter than its header or longer than the buffer is asked for
+ * again rather than delivered or acknowledged. */
+START_TEST(a_wanted_packet_outside_the_expected_lengths_is_asked_for_again)
+{
+	uint8_t frame[73];
+	struct kdcom_event ev[4];
+
+	tv5_get_version(frame); /* a 56-byte payload */
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 56, 55);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
+	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 57, 100);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
+	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	ck_assert_uint_eq(target.stats.packets_received, 0);
+
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 56, 56);
+	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
+	ck_assert_uint_eq(ev[0].length, 56);
+	assert_output(&target, tv1_ack, sizeof(tv1_ack));
 }
 END_TEST
 
@@ -330,7 +355,7 @@ START_TEST(damaged_frames_are_asked_for_again)
 		{ 7, 0x10, "length over 4000" },
 	};
 
-	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	for (size_t i = 0; i < sizeof(damage) / sizeof(*damage); i++) {
 		tv5_get_version(frame);
 		frame[damage[i].at] = damage[i].value;
@@ -358,7 +383,7 @@ START_TEST(garbage_and_broken_leaders_are_skipped)
 	tv5_get_version(frame);
 	memcpy(stream + n, frame, sizeof(frame));
 	n += sizeof(frame);
-	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, stream, n, 0, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
 	ck_assert_uint_eq(target.stats.garbage_bytes, 11);
@@ -372,7 +397,7 @@ START_TEST(bytes_may_arrive_one_at_a_time)
 	unsigned packets = 0;
 
 	tv5_get_version(frame);
-	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	for (size_t i = 0; i < sizeof(frame); i++)
 		packets += feed(&target, frame + i, 1, i, ev, 4);
 	ck_assert_uint_eq(packets, 1);
@@ -400,7 +425,7 @@ START_TEST(an_unwanted_type_is_acknowledged_and_dropped)
 	struct kdcom_event ev[4];
 
 	tv5_get_version(frame);
-	kdcom_expect(&target, KDCOM_TYPE_DEBUG_IO);
+	kdcom_expect(&target, KDCOM_TYPE_DEBUG_IO, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
 	assert_output(&target, tv1_ack, sizeof(tv1_ack));
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID);
@@ -597,6 +622,30 @@ START_TEST(reset_restarts_numbering_and_resends)
 }
 END_TEST
 
+/* A RESET cuts off a manipulate reply: it answers a request from the
+ * session the debugger abandoned, and the debugger now wants a state
+ * change, which the caller resends on the RESET event. */
+START_TEST(reset_abandons_a_manipulate_reply)
+{
+	struct dbgkd_manipulate_state64 m;
+	struct kdcom_event ev[4];
+	uint8_t out[600];
+
+	memset(&m, 0, sizeof(m));
+	m.api_number = DBGKD_GET_VERSION_API;
+	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	take_output(&target, out, sizeof(out));
+
+	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 2);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_ABANDONED);
+	ck_assert_int_eq(ev[1].kind, KDCOM_EVENT_RESET);
+	ck_assert(!kdcom_sending(&target));
+	ck_assert_uint_eq(target.stats.replies_abandoned, 1);
+	ck_assert_uint_eq(take_output(&target, out, sizeof(out)), 16);
+	ck_assert_mem_eq(out, tv2_reset, 16);
+}
+END_TEST
+
 /* A RESET stops input: what was buffered behind it is stale. */
 START_TEST(reset_stops_input_so_stale_bytes_can_be_discarded)
 {
@@ -683,7 +732,7 @@ START_TEST(compensating_damage_is_beyond_the_checksum)
 	tv5_get_version(frame);
 	frame[16] -= 1; /* ApiNumber 0x3146 becomes 0x3145, still a manipulate API */
 	frame[30] += 1;
-	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE);
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
 }
@@ -703,7 +752,11 @@ START_TEST(types_agree_with_api_numbers)
 	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_DEBUG_IO, p, 15));
 	memcpy(p, "\x30\x34\x00\x00", 4);
 	ck_assert(kdcom_type_matches_payload(KDCOM_TYPE_FILE_IO, p, 64));
+	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_FILE_IO, p, 63));
 	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_ACKNOWLEDGE, p, 64));
+	memcpy(p, "\x30\x33\x00\x00", 4);
+	ck_assert(kdcom_type_matches_payload(KDCOM_TYPE_TRACE_IO, p, 64));
+	ck_assert(!kdcom_type_matches_payload(KDCOM_TYPE_TRACE_IO, p, 63));
 	ck_assert_str_eq(kdcom_type_name(KDCOM_TYPE_STATE_CHANGE64), "STATE_CHANGE64");
 }
 END_TEST
@@ -728,6 +781,7 @@ Suite *kdcom_suite(void)
 
 	tcase_add_checked_fixture(receive, setup, NULL);
 	tcase_add_test(receive, a_repeated_packet_is_acknowledged_again_but_not_delivered);
+	tcase_add_test(receive, a_wanted_packet_outside_the_expected_lengths_is_asked_for_again);
 	tcase_add_test(receive, damaged_frames_are_asked_for_again);
 	tcase_add_test(receive, garbage_and_broken_leaders_are_skipped);
 	tcase_add_test(receive, bytes_may_arrive_one_at_a_time);
@@ -746,6 +800,7 @@ Suite *kdcom_suite(void)
 	tcase_add_test(send, no_debugger_exemptions);
 	tcase_add_test(send, the_debugger_gives_up_after_its_retries);
 	tcase_add_test(send, reset_restarts_numbering_and_resends);
+	tcase_add_test(send, reset_abandons_a_manipulate_reply);
 	tcase_add_test(send, reset_stops_input_so_stale_bytes_can_be_discarded);
 	tcase_add_test(send, implicit_acknowledgement_only_by_a_new_packet);
 	tcase_add_test(send, debugger_takes_a_reply_as_acknowledgement);

@@ -184,7 +184,7 @@ static void target_event(struct conversation *c, const struct kdcom_event *e)
 			c->t = T_PRINT, c->prints_left = c->o->prints;
 		else
 			c->t = T_REPLYING;
-		kdcom_expect(&c->target, 0);
+		kdcom_expect(&c->target, 0, 0, 0);
 		if (c->t == T_REPLYING)
 			send_packet(c, &c->target, &c->from_target, KDCOM_TYPE_STATE_MANIPULATE, api,
 				    sizeof(struct dbgkd_manipulate_state64));
@@ -192,12 +192,15 @@ static void target_event(struct conversation *c, const struct kdcom_event *e)
 	}
 	case KDCOM_EVENT_SENT:
 		if (c->t == T_REPORTING || c->t == T_REPLYING)
-			c->t = T_SERVE, kdcom_expect(&c->target, KDCOM_TYPE_STATE_MANIPULATE);
+			c->t = T_SERVE, kdcom_expect(&c->target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 		else if (c->t == T_PRINTING)
 			c->t = T_PRINT;
 		break;
 	case KDCOM_EVENT_DROPPED:
 		fail(c, "target dropped a packet");
+		break;
+	case KDCOM_EVENT_ABANDONED:
+		fail(c, "target abandoned a reply, yet nobody reset the link");
 		break;
 	default: /* a RESEND after our packet was acknowledged is stale */
 		break;
