@@ -9,3 +9,33 @@ noinst_LTLIBRARIES += %reldir%/libkdcom.la
 	include/bxkd/dbgkd.h
 
 EXTRA_DIST += %reldir%/README.md
+
+# The host side: endpoints and the blocking target bridge the plugin calls.
+noinst_LTLIBRARIES += %reldir%/libkdbridge.la
+%canon_reldir%_libkdbridge_la_SOURCES = \
+	%reldir%/kdep.c \
+	%reldir%/kdep.h \
+	%reldir%/kdbridge.c \
+	%reldir%/kdbridge.h \
+	%reldir%/kdclient.c \
+	%reldir%/kdclient.h \
+	include/bxkd/kdtransport.h
+%canon_reldir%_libkdbridge_la_LIBADD = %reldir%/libkdcom.la
+
+# The debugger side for people, scripts and tests.
+bin_PROGRAMS += %reldir%/bxkd-dbg
+%canon_reldir%_bxkd_dbg_SOURCES = %reldir%/bxkd-dbg.c
+%canon_reldir%_bxkd_dbg_LDADD = %reldir%/libkdbridge.la
+
+# The KDCOM/KD decoder: sans-I/O like the engine, but it formats text with
+# the C library, so it stays out of the freestanding libkdcom.la.
+noinst_LTLIBRARIES += %reldir%/libkdtrace.la
+%canon_reldir%_libkdtrace_la_SOURCES = \
+	%reldir%/kdtrace.c \
+	%reldir%/kdtrace.h
+%canon_reldir%_libkdtrace_la_LIBADD = %reldir%/libkdcom.la
+
+# bxkd-tap: relays a KD link unchanged and prints what passes.
+bin_PROGRAMS += %reldir%/bxkd-tap
+%canon_reldir%_bxkd_tap_SOURCES = %reldir%/bxkd-tap.c
+%canon_reldir%_bxkd_tap_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la

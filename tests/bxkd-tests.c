@@ -21,9 +21,13 @@ int main(void)
 	srunner_add_suite(runner, guestrpc_suite());
 	srunner_add_suite(runner, kdcom_suite());
 	srunner_add_suite(runner, kdcom_lossy_suite());
+	srunner_add_suite(runner, kdtrace_suite());
 	srunner_add_suite(runner, format_suite());
 	srunner_add_suite(runner, bxh_suite());
 	srunner_add_suite(runner, boot_suite());
+	srunner_add_suite(runner, tap_suite());
+	srunner_add_suite(runner, kdtools_suite());
+	srunner_add_suite(runner, bridge_suite());
 
 	srunner_run_all(runner, CK_ENV);
 	int ran = srunner_ntests_run(runner);

@@ -25,21 +25,33 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/check_guestrpc.c \
 	%reldir%/unit/check_kdcom.c \
 	%reldir%/unit/check_kdcom_lossy.c \
+	%reldir%/unit/check_kdtrace.c \
 	%reldir%/unit/kdcom_conversation.c \
 	%reldir%/unit/kdcom_conversation.h \
 	%reldir%/unit/check_format.c \
 	%reldir%/unit/check_bxh.c \
 	%reldir%/integration/check_boot.c \
+	%reldir%/integration/check_tap.c \
+	%reldir%/integration/check_kdtools.c \
+	%reldir%/integration/check_bridge.c \
+	%reldir%/integration/proc.c \
+	%reldir%/integration/proc.h \
 	guest/kernel/format.c \
 	guest/kernel/format.h
 %canon_reldir%_bxkd_tests_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/pipe-bridge -I$(top_srcdir)/%reldir%/harness \
 	-I$(top_srcdir)/%reldir%/unit -I$(top_srcdir)/%reldir% -I$(top_srcdir)/guest/kernel \
 	-DBXKD_GUEST_IMAGE='"$(abs_top_builddir)/$(GUEST_IMAGE)"' \
-	-DBXKD_TEST_WORK_DIR='"$(abs_top_builddir)/%reldir%/work"'
+	-DBXKD_TEST_WORK_DIR='"$(abs_top_builddir)/%reldir%/work"' \
+	-DBXKD_TAP_PROGRAM='"$(abs_top_builddir)/pipe-bridge/bxkd-tap$(EXEEXT)"' \
+	-DBXKD_DBG='"$(abs_top_builddir)/pipe-bridge/bxkd-dbg$(EXEEXT)"' \
+	-DBXKD_FAKE_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-fake-target$(EXEEXT)"'
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la \
-	pipe-bridge/libkdcom.la $(CHECK_LIBS)
+	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la $(CHECK_LIBS)
+# Suites that run these as processes.
+EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES = pipe-bridge/bxkd-tap$(EXEEXT) \
+	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT)
 
 # `make check` runs the one runner in the foreground so that its last line
 # is Check's summary. The Bochs tests need the plugin and the guest image.
@@ -61,3 +73,12 @@ noinst_PROGRAMS += %reldir%/tools/kdcom-soak
 %canon_reldir%_tools_kdcom_soak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/%reldir%/unit
 %canon_reldir%_tools_kdcom_soak_LDADD = pipe-bridge/libkdcom.la
+
+# A KD target without Bochs: the bridge and the KD stub over a simulated
+# machine, for bxkd-dbg and socket tests.
+noinst_PROGRAMS += %reldir%/tools/kd-fake-target
+%canon_reldir%_tools_kd_fake_target_SOURCES = %reldir%/tools/kd-fake-target.c \
+	guest/kdstub/kdstub.c guest/kdstub/kdstub.h include/bxkd/kdtransport.h
+%canon_reldir%_tools_kd_fake_target_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
+	-I$(top_srcdir)/guest/kdstub
+%canon_reldir%_tools_kd_fake_target_LDADD = pipe-bridge/libkdbridge.la

@@ -12,10 +12,17 @@ Suite *config_suite(void);
 Suite *guestrpc_suite(void);
 Suite *kdcom_suite(void);
 Suite *kdcom_lossy_suite(void);
+Suite *kdtrace_suite(void);
 Suite *format_suite(void);
 Suite *bxh_suite(void);
 
 /* Integration suites: boot Debian's Bochs through the harness. */
 Suite *boot_suite(void);
+/* bxkd-tap as a process between two sockets; no Bochs, seconds. */
+Suite *tap_suite(void);
+/* bxkd-dbg against kd-fake-target (bridge + KD stub), and the bridge's
+ * endpoints under misbehaving debuggers; no Bochs, seconds. */
+Suite *kdtools_suite(void);
+Suite *bridge_suite(void);
 
 #endif /* BXKD_TEST_SUITES_H */

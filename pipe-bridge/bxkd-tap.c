@@ -1,0 +1,446 @@
+/*
+ * bxkd-tap -- sits on a KD serial link between a target and its debugger,
+ * passes every byte on unchanged and prints what the bytes say: KDCOM
+ * frames, KD messages, break-ins, garbage, and either side coming and
+ * going. For watching the serial baseline and for learning the protocol.
+ *
+ * Bytes are relayed before they are decoded, so printing never delays
+ * them; decoding is kdtrace.c, one decoder per direction.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kdep.h"
+#include "kdtrace.h"
+
+/* One read from an endpoint. */
+#define RELAY_CHUNK 65536u
+/* Longest sleep with nothing to do. A client endpoint retries its
+ * connection (every 500 ms) only when asked, so this bounds how late. */
+#define IDLE_POLL_MS 100
+/* A side silent this long has ended its burst: report its garbage now. */
+#define QUIET_MS 50
+/* A side silent this long in the middle of a frame has lost it: real
+ * receivers give up far sooner (kdbridge after 250 ms by default). */
+#define FRAME_GIVE_UP_MS 1000
+/* Pause after a wake-up that brought nothing. */
+#define SPIN_PAUSE_NS 1000000L
+/* Room for a JSON-quoted endpoint message or address. */
+#define QUOTED_MAX 1024u
+
+struct tap;
+
+struct side {
+	const char *name; /* "target", "debugger" */
+	const char *spec;
+	struct tap *tap;
+	struct kdep *ep;
+	struct kdtrace trace; /* the bytes this side sends */
+	uint64_t last_byte_ms;
+	bool paused; /* kdtrace_pause() done since the last byte */
+	/* Bytes meant for this side while it was away: a serial line with
+	 * nobody at the end loses them, and so do we. */
+	uint64_t undelivered;
+	bool undelivered_said;
+	/* What kdep said during a kdep_wait(), held until we know whether it
+	 * announced a connection change, which we report in our own words. */
+	bool waiting;
+	char held[512];
+};
+
+struct tap {
+	bool json;
+	bool quiet;
+	double start; /* seconds, CLOCK_MONOTONIC */
+	struct side target, debugger;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static double monotonic_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(monotonic_seconds() * 1000.0);
+}
+
+/* Since the tap started: the time every line carries. */
+static double seconds(const struct tap *tap)
+{
+	return monotonic_seconds() - tap->start;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+/* A decoded line: text gets the time in front, JSON a "time" member. */
+static void trace_line(void *ctx, const char *text)
+{
+	struct tap *tap = ctx;
+
+	if (tap->json)
+		printf("{\"time\":%.6f,%s\n", seconds(tap), text + 1);
+	else
+		printf("%12.6f %s\n", seconds(tap), text);
+}
+
+static void quote(char *out, const char *text)
+{
+	if (kdtrace_json_string(out, QUOTED_MAX, text) >= QUOTED_MAX)
+		snprintf(out, QUOTED_MAX, "\"(too long)\"");
+}
+
+/* An event at one side: "connected", "disconnected" or "note" (text
+ * from its endpoint: "target: waiting for a listener at ..."). */
+static void side_event(struct side *s, const char *event, const char *text)
+{
+	struct tap *tap = s->tap;
+
+	if (tap->json) {
+		char quoted[QUOTED_MAX];
+		quote(quoted, text);
+		printf("{\"time\":%.6f,\"kind\":\"endpoint\",\"side\":\"%s\",\"event\":\"%s\","
+		       "\"text\":%s}\n",
+		       seconds(tap), s->name, event, quoted);
+	} else {
+		printf("%12.6f %s%s %s\n", seconds(tap), s->name, strcmp(event, "note") ? "" : ":",
+		       text);
+	}
+}
+
+static void endpoint_log(void *ctx, const char *message)
+{
+	struct side *s = ctx;
+
+	if (s->waiting) {
+		if (s->held[0] && !s->tap->quiet)
+			side_event(s, "note", s->held);
+		snprintf(s->held, sizeof(s->held), "%s", message);
+	} else if (!s->tap->quiet) {
+		side_event(s, "note", message);
+	}
+}
+
+/* ---- relaying ------------------------------------------------------------------- */
+
+static void deliver(struct side *to, const uint8_t *bytes, size_t length)
+{
+	if (kdep_connected(to->ep)) {
+		kdep_write(to->ep, bytes, length);
+		return;
+	}
+	to->undelivered += length;
+	if (!to->undelivered_said) {
+		side_event(to, "note", "not connected: bytes for it are dropped until it is");
+		to->undelivered_said = true;
+	}
+}
+
+static void connected(struct side *s)
+{
+	char text[QUOTED_MAX];
+
+	snprintf(text, sizeof(text), "connected (%s)", kdep_address(s->ep));
+	side_event(s, "connected", text);
+	s->undelivered_said = false;
+}
+
+static void disconnected(struct side *s)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "the %s disconnected", s->name);
+	kdtrace_break(&s->trace, why);
+	side_event(s, "disconnected", "disconnected");
+}
+
+/* Takes what one side has now and passes it to the other; true if
+ * anything happened. */
+static bool pump(struct side *from, struct side *to, uint8_t *buf)
+{
+	size_t length;
+
+	from->waiting = true;
+	from->held[0] = '\0';
+	enum kdep_status status = kdep_wait(from->ep, 0, buf, RELAY_CHUNK, &length);
+	from->waiting = false;
+	bool changed = status == KDEP_CONNECTED || status == KDEP_DISCONNECTED;
+	if (from->held[0] && !changed && !from->tap->quiet)
+		side_event(from, "note", from->held);
+
+	switch (status) {
+	case KDEP_DATA:
+		deliver(to, buf, length);
+		from->last_byte_ms = now_ms();
+		from->paused = false;
+		kdtrace_feed(&from->trace, buf, length);
+		return true;
+	case KDEP_CONNECTED:
+		connected(from);
+		return true;
+	case KDEP_DISCONNECTED:
+		disconnected(from);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Ends garbage runs and lost frames of a side gone quiet; returns how
+ * long until it next needs looking at. */
+static int check_quiet(struct side *s, uint64_t now)
+{
+	uint64_t quiet = now - s->last_byte_ms;
+
+	if (!s->paused && quiet >= QUIET_MS) {
+		kdtrace_pause(&s->trace);
+		s->paused = true;
+	}
+	if (kdtrace_in_frame(&s->trace) && quiet >= FRAME_GIVE_UP_MS) {
+		char why[64];
+		snprintf(why, sizeof(why), "nothing from the %s for %d ms", s->name,
+			 FRAME_GIVE_UP_MS);
+		kdtrace_break(&s->trace, why);
+	}
+	if (!s->paused)
+		return (int)(QUIET_MS - quiet);
+	if (kdtrace_in_frame(&s->trace))
+		return (int)(FRAME_GIVE_UP_MS - quiet);
+	return IDLE_POLL_MS;
+}
+
+/* Sleeps until either side has something, or something is due; true if
+ * poll() said something is ready. */
+static bool wait_for_either(struct tap *tap, int timeout_ms)
+{
+	const struct side *sides[] = { &tap->target, &tap->debugger };
+	struct pollfd fds[2 * KDEP_MAX_FDS];
+	nfds_t n = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		int raw[KDEP_MAX_FDS];
+		size_t count = kdep_fds(sides[i]->ep, raw);
+		for (size_t j = 0; j < count; j++)
+			fds[n++] = (struct pollfd){ raw[j], POLLIN, 0 };
+	}
+	int ready = poll(fds, n, timeout_ms);
+	if (ready < 0 && errno != EINTR)
+		perror("bxkd-tap: poll");
+	return ready > 0;
+}
+
+static void relay(struct tap *tap)
+{
+	static uint8_t buf[RELAY_CHUNK];
+	bool ready = false;
+
+	while (!stop_signal) {
+		bool busy = pump(&tap->target, &tap->debugger, buf);
+		busy |= pump(&tap->debugger, &tap->target, buf);
+		uint64_t now = now_ms();
+		int due = check_quiet(&tap->target, now);
+		int due_debugger = check_quiet(&tap->debugger, now);
+		if (due_debugger < due)
+			due = due_debugger;
+		if (due > IDLE_POLL_MS)
+			due = IDLE_POLL_MS;
+		/* A descriptor that stays ready with nothing to read (a hung-up
+		 * terminal) must not spin us at full speed. */
+		if (!busy && ready)
+			nanosleep(&(struct timespec){ .tv_nsec = SPIN_PAUSE_NS }, NULL);
+		ready = !busy && wait_for_either(tap, due < 0 ? 0 : due);
+	}
+}
+
+/* ---- start and end ------------------------------------------------------------------ */
+
+static void summary(struct tap *tap)
+{
+	const struct kdtrace_stats *d2t = &tap->debugger.trace.stats;
+	const struct kdtrace_stats *t2d = &tap->target.trace.stats;
+	uint64_t bad_checksums = d2t->bad_checksums + t2d->bad_checksums;
+	uint64_t resends = d2t->resends + t2d->resends;
+	uint64_t resets = d2t->resets + t2d->resets;
+	/* Ours while a side was away, kdep's while it was there but stalled. */
+	uint64_t undelivered = tap->target.undelivered + tap->debugger.undelivered +
+			       kdep_bytes_lost(tap->target.ep) + kdep_bytes_lost(tap->debugger.ep);
+	const char *why = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+
+	if (tap->json) {
+		printf("{\"time\":%.6f,\"kind\":\"summary\",\"signal\":\"%s\","
+		       "\"d2t_bytes\":%" PRIu64 ",\"d2t_frames\":%" PRIu64 ","
+		       "\"t2d_bytes\":%" PRIu64 ",\"t2d_frames\":%" PRIu64 ","
+		       "\"bad_checksums\":%" PRIu64 ",\"resends\":%" PRIu64 ",\"resets\":%" PRIu64
+		       ",\"undelivered\":%" PRIu64 "}\n",
+		       seconds(tap), why, d2t->bytes, d2t->frames, t2d->bytes, t2d->frames,
+		       bad_checksums, resends, resets, undelivered);
+		return;
+	}
+	printf("bxkd-tap: %s after %.1f s; d2t %" PRIu64 " bytes %" PRIu64 " frames, t2d %" PRIu64
+	       " bytes %" PRIu64 " frames; %" PRIu64 " bad checksums, %" PRIu64 " resends, %" PRIu64
+	       " resets, %" PRIu64 " bytes undelivered\n",
+	       why, seconds(tap), d2t->bytes, d2t->frames, t2d->bytes, t2d->frames, bad_checksums,
+	       resends, resets, undelivered);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bxkd-tap [options] TARGET-ENDPOINT DEBUGGER-ENDPOINT\n"
+		"Relays a KD serial link unchanged between a target (e.g. Bochs' COM1) and a\n"
+		"debugger, and prints every KDCOM frame and KD message that passes, one line\n"
+		"each, with the seconds since start and the direction (d2t, t2d).\n"
+		"\n"
+		"  -j, --json    one JSON object per line instead of text\n"
+		"  -q, --quiet   leave out the banner and the endpoints' notes; print only\n"
+		"                the trace, connections and the summary\n"
+		"  -h, --help    this text\n"
+		"\n"
+		"Endpoints: unix:PATH and tcp:[HOST:]PORT listen, connect:PATH and\n"
+		"tcp-connect:HOST:PORT connect (and reconnect), pty[:LINK] makes a terminal,\n"
+		"tty:DEVICE opens one.\n"
+		"Bochs with 'com1: enabled=1, mode=socket-server, dev=localhost:8888':\n"
+		"  bxkd-tap tcp-connect:127.0.0.1:8888 unix:/tmp/kd.sock\n"
+		"\n"
+		"SIGINT or SIGTERM ends it with a summary. Exit status: 0 then, 1 if an\n"
+		"endpoint cannot be opened, 2 on usage errors.\n");
+}
+
+static bool parse_side(struct tap *tap, struct side *s, const char *name, const char *spec,
+		       enum kdtrace_direction direction, struct kdep_options *options)
+{
+	struct kdtrace_config config;
+	char error[512];
+
+	s->name = name;
+	s->spec = spec;
+	s->tap = tap;
+	kdtrace_config_init(&config, direction, trace_line, tap);
+	config.format = tap->json ? KDTRACE_JSON : KDTRACE_TEXT;
+	kdtrace_init(&s->trace, &config);
+	s->paused = true;
+	if (!kdep_parse(spec, options, error, sizeof(error))) {
+		fprintf(stderr, "bxkd-tap: %s endpoint %s\n", name, error);
+		return false;
+	}
+	options->peer_name = name;
+	return true;
+}
+
+static bool open_side(struct side *s, const struct kdep_options *options)
+{
+	char error[512];
+
+	s->ep = kdep_open(options, endpoint_log, s, error, sizeof(error));
+	if (!s->ep) {
+		fprintf(stderr, "bxkd-tap: %s endpoint: %s\n", s->name, error);
+		return false;
+	}
+	return true;
+}
+
+static void banner(const struct tap *tap)
+{
+	const char *hint = kdep_attach_hint(tap->debugger.ep);
+
+	fprintf(stderr, "bxkd-tap: target %s (%s), debugger %s (%s); Ctrl-C ends\n",
+		tap->target.spec, kdep_address(tap->target.ep), tap->debugger.spec,
+		kdep_address(tap->debugger.ep));
+	while (*hint) {
+		size_t len = strcspn(hint, "\n");
+		fprintf(stderr, "  %.*s\n", (int)len, hint);
+		hint += len + (hint[len] == '\n');
+	}
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll() must return so the loop sees the signal. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct tap tap;
+	struct kdep_options target_options, debugger_options;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jqh", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			tap.json = true;
+			break;
+		case 'q':
+			tap.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 2) {
+		usage(stderr);
+		return 2;
+	}
+	/* Bytes from the target travel towards the debugger, and back. */
+	if (!parse_side(&tap, &tap.target, "target", argv[optind], KDTRACE_TO_DEBUGGER,
+			&target_options) ||
+	    !parse_side(&tap, &tap.debugger, "debugger", argv[optind + 1], KDTRACE_TO_TARGET,
+			&debugger_options))
+		return 2;
+	/* One line at a time, also into a pipe: the trace is watched live. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	catch_signals();
+	tap.start = monotonic_seconds();
+	if (!open_side(&tap.target, &target_options) ||
+	    !open_side(&tap.debugger, &debugger_options)) {
+		kdep_close(tap.target.ep);
+		return 1;
+	}
+	if (!tap.quiet)
+		banner(&tap);
+
+	relay(&tap);
+
+	kdtrace_break(&tap.target.trace, "bxkd-tap stopped");
+	kdtrace_break(&tap.debugger.trace, "bxkd-tap stopped");
+	summary(&tap);
+	kdep_close(tap.target.ep);
+	kdep_close(tap.debugger.ep);
+	return 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * kdclient.h -- the debugger's side of a KD link, as a blocking library:
+ * break in, reset, wait for the target to stop, send manipulate requests
+ * and get their replies, continue or single-step.
+ *
+ * It speaks KDCOM through the engine's debugger role over any endpoint
+ * (kdep.h): connect:PATH to the bridge's socket, tcp-connect:, tty: for a
+ * pseudo-terminal, or a listener for a target that connects out (Bochs'
+ * COM1 in socket-client mode). While it waits for anything it also takes
+ * what the target sends unasked: debug prints are collected, symbol loads
+ * recorded and continued, file I/O refused, prompts answered empty, the way
+ * WinDbg does by default.
+ */
+#ifndef BXKD_KDCLIENT_H
+#define BXKD_KDCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bxkd/dbgkd.h"
+#include "kdep.h"
+
+struct kdclient_options {
+	struct kdep_options endpoint;
+	uint32_t resend_timeout_ms; /* default 250 */
+	uint32_t retries;	    /* default 20 */
+	void (*log)(void *ctx, const char *message);
+	/* Called with each debug print as it arrives (may be NULL). */
+	void (*print)(void *ctx, const char *text, size_t length);
+	void *ctx;
+};
+
+void kdclient_options_init(struct kdclient_options *options);
+
+enum kdclient_status {
+	KDCLIENT_OK,
+	KDCLIENT_TIMEOUT,       /* nothing (more) in time */
+	KDCLIENT_NOT_STOPPED,   /* the target is running; requests need it stopped */
+	KDCLIENT_LINK_FAILED,   /* the target stopped acknowledging */
+	KDCLIENT_BAD_REPLY,     /* a reply of the wrong kind or length */
+};
+
+const char *kdclient_status_name(enum kdclient_status status);
+
+struct kdclient;
+
+struct kdclient *kdclient_open(const struct kdclient_options *options, char *error,
+			       size_t error_size);
+void kdclient_close(struct kdclient *c);
+
+/* Attach as debuggers do: break-in byte, RESET, then wait for the target
+ * to report a stop (symbol loads on the way are continued). */
+enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms);
+
+/* Ask a running target to stop: the break-in byte. */
+void kdclient_breakin(struct kdclient *c);
+
+/* Waits for the target to stop (an exception state change). */
+enum kdclient_status kdclient_wait(struct kdclient *c, uint32_t timeout_ms);
+
+bool kdclient_stopped(const struct kdclient *c);
+/* The stop the target reported last. */
+const struct dbgkd_any_wait_state_change *kdclient_last_stop(const struct kdclient *c);
+
+/*
+ * One manipulate request and its reply. `request` goes out as it is (the
+ * caller fills ApiNumber and the union); its Processor is set to the
+ * stopped one. On KDCLIENT_OK `reply` holds the 56-byte reply and
+ * `reply_data` what followed it (*reply_length bytes, at most capacity).
+ */
+enum kdclient_status kdclient_request(struct kdclient *c,
+				      const struct dbgkd_manipulate_state64 *request,
+				      const void *data, size_t data_length,
+				      struct dbgkd_manipulate_state64 *reply, void *reply_data,
+				      size_t reply_capacity, size_t *reply_length,
+				      uint32_t timeout_ms);
+
+/* Resumes the target: ContinueApi2 with the given status, and with
+ * TraceFlag set for a single step. Returns once the target has it. */
+enum kdclient_status kdclient_continue(struct kdclient *c, uint32_t status, bool single_step);
+
+/* Modules the target announced with load-symbol state changes. */
+struct kdclient_module {
+	char path[256];
+	uint64_t base;
+	uint32_t size;
+};
+size_t kdclient_modules(const struct kdclient *c, const struct kdclient_module **modules);
+
+/* The kernel version block, fetched on connect. */
+const struct dbgkd_get_version64 *kdclient_version(const struct kdclient *c);
+
+const struct kdep *kdclient_endpoint(const struct kdclient *c);
+
+#endif /* BXKD_KDCLIENT_H */

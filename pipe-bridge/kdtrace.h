@@ -1,0 +1,135 @@
+/*
+ * kdtrace.h -- a KDCOM/KD decoder for people: bytes of one direction of a
+ * KD link in, one readable line (or one JSON object) per event out.
+ *
+ * Sans-I/O: no sockets, no clock, no printing; the caller feeds bytes in
+ * pieces of any size and gets each line through its callback. All state is
+ * in the caller's struct kdtrace, one per direction, so a live relay
+ * (bxkd-tap) and a tool decoding a recorded stream use it the same way.
+ *
+ * Frames are found exactly as the KDCOM engine's receiver (kdcom.c) finds
+ * them: four identical '0' or 'i' leader bytes, a 16-byte header, a payload
+ * of at most 4000 bytes and the 0xAA trailer; a break-in byte between
+ * frames; everything else is garbage. The counters in struct kdtrace_stats
+ * that share a name with struct kdcom_stats count the same things.
+ *
+ * Lines depend only on the bytes, never on how they were split, except
+ * where the caller says the stream paused or broke (kdtrace_pause,
+ * kdtrace_break).
+ */
+#ifndef BXKD_KDTRACE_H
+#define BXKD_KDTRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bxkd/kdcom.h"
+
+enum kdtrace_direction {
+	KDTRACE_TO_TARGET,   /* "d2t": the debugger's bytes, as the target receives them */
+	KDTRACE_TO_DEBUGGER, /* "t2d": the target's bytes, as the debugger receives them */
+};
+
+enum kdtrace_format {
+	/* "d2t STATE_MANIPULATE id=0x80800000 length=56 checksum ok trailer ok:
+	 * GetVersion request" */
+	KDTRACE_TEXT,
+	/* One JSON object per line, always starting {"dir":"d2t","kind":...;
+	 * a caller may add members of its own right after the opening brace. */
+	KDTRACE_JSON,
+};
+
+/* Called once per event with one line of text, no newline; the text is
+ * valid only during the call. A NULL callback only counts (stats). */
+typedef void (*kdtrace_line_fn)(void *ctx, const char *text);
+
+struct kdtrace_config {
+	enum kdtrace_direction direction;
+	enum kdtrace_format format;
+	kdtrace_line_fn line;
+	void *ctx;
+};
+
+/* Text lines for `direction`, to `line`. */
+void kdtrace_config_init(struct kdtrace_config *config, enum kdtrace_direction direction,
+			 kdtrace_line_fn line, void *ctx);
+
+struct kdtrace_stats {
+	uint64_t bytes;          /* everything fed */
+	uint64_t frames;         /* complete frames, data and control, good or bad */
+	uint64_t data_frames;
+	uint64_t control_frames;
+	uint64_t acks;           /* well-formed control packets, by type */
+	uint64_t resends;
+	uint64_t resets;
+	uint64_t breakins;       /* 0x62 between frames, towards the target only */
+	uint64_t garbage_bytes;  /* skipped while hunting for a leader */
+	uint64_t bad_checksums;  /* as the engine counts them: trailer was fine */
+	uint64_t bad_frames;     /* length, trailer, type or control fields */
+	uint64_t cut_frames;     /* given up by kdtrace_break() */
+};
+
+/* Longest line a callback gets, with its NUL. Strings from the wire are
+ * shown up to KDTRACE_TEXT_MAX bytes, escaped. */
+#define KDTRACE_LINE_MAX 4096u
+#define KDTRACE_TEXT_MAX 256u
+/* Garbage runs show their first bytes. */
+#define KDTRACE_GARBAGE_SAMPLE 32u
+
+enum kdtrace_parse_state { KDTRACE_SCAN_LEADER, KDTRACE_READ_HEADER, KDTRACE_READ_PAYLOAD,
+			   KDTRACE_READ_TRAILER };
+
+/* The whole decoder; allocate it anywhere (about 9 KiB), kdtrace_init() it. */
+struct kdtrace {
+	struct kdtrace_config config;
+
+	enum kdtrace_parse_state state;
+	uint64_t offset;       /* stream bytes consumed so far */
+	uint8_t leader_byte;
+	uint8_t leader_count;
+	uint64_t leader_start; /* offset of the first leader byte */
+	uint8_t header[KDCOM_HEADER_SIZE];
+	uint16_t header_fill;
+	uint8_t payload[KDCOM_MAX_PAYLOAD];
+	uint16_t payload_fill;
+
+	/* The garbage run not reported yet. */
+	uint64_t garbage_run;
+	uint64_t garbage_start;
+	uint8_t garbage_sample[KDTRACE_GARBAGE_SAMPLE];
+
+	struct kdtrace_stats stats;
+
+	/* The line being built. */
+	char line[KDTRACE_LINE_MAX];
+	size_t line_length;
+	bool line_overflow;
+};
+
+void kdtrace_init(struct kdtrace *t, const struct kdtrace_config *config);
+
+/* Decodes `length` more bytes of the stream, calling back once per event. */
+void kdtrace_feed(struct kdtrace *t, const void *bytes, size_t length);
+
+/* The stream went quiet: report the garbage run so far now, rather than
+ * when the next frame starts. A frame in progress carries on. */
+void kdtrace_pause(struct kdtrace *t);
+
+/* The stream broke (its sender left, or a receiver would have given up
+ * waiting for the rest of a frame): report pending garbage and the frame
+ * in progress as cut off, `why`, and hunt for a leader again. */
+void kdtrace_break(struct kdtrace *t, const char *why);
+
+/* Whether a frame is half received (its leader is complete). */
+bool kdtrace_in_frame(const struct kdtrace *t);
+
+/* "d2t" or "t2d". */
+const char *kdtrace_direction_tag(enum kdtrace_direction direction);
+
+/* Writes `text` as a JSON string with its quotes into out (NUL-terminated;
+ * bytes over 0x7E as \u00XX, so the result is ASCII). Returns the length
+ * it needed; the string is complete only if that is below `size`. */
+size_t kdtrace_json_string(char *out, size_t size, const char *text);
+
+#endif /* BXKD_KDTRACE_H */

@@ -1,0 +1,270 @@
+/*
+ * check_kdtools.c -- bxkd-dbg driving whole debug sessions against a KD
+ * target over each kind of endpoint: kd-fake-target, the real bridge and
+ * the real KD stub over a simulated machine (tests/tools/kd-fake-target.c).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proc.h"
+#include "suites.h"
+
+#define COMMAND_TIMEOUT_MS 30000
+
+struct target {
+	struct child child;
+	char *dir;
+	char spec[400]; /* what bxkd-dbg's --target needs */
+};
+
+/* Starts kd-fake-target; mode is "unix", "tcp" or "pty". */
+static void start_target(struct target *t, const char *mode)
+{
+	char endpoint[300], ready[300], log[300];
+
+	t->dir = socket_dir();
+	ck_assert_ptr_nonnull(t->dir);
+	snprintf(ready, sizeof(ready), "%s/ready", t->dir);
+	snprintf(log, sizeof(log), "%s/target.log", t->dir);
+	if (!strcmp(mode, "unix"))
+		snprintf(endpoint, sizeof(endpoint), "unix:%s/kd.sock", t->dir);
+	else if (!strcmp(mode, "tcp"))
+		snprintf(endpoint, sizeof(endpoint), "tcp:0");
+	else
+		snprintf(endpoint, sizeof(endpoint), "pty:%s/kd.pty", t->dir);
+	char *const argv[] = { BXKD_FAKE_TARGET, "--endpoint", endpoint, "--ready-file", ready, NULL };
+	ck_assert(child_start(&t->child, argv, NULL, log));
+	ck_assert_msg(wait_for_file(ready, 5000), "kd-fake-target did not start");
+	char *address = read_text_file(ready);
+	address[strcspn(address, "\n")] = '\0';
+	snprintf(t->spec, sizeof(t->spec), "%s%s",
+		 !strcmp(mode, "unix") ? "connect:" : !strcmp(mode, "tcp") ? "tcp-connect:" : "tty:",
+		 address);
+	free(address);
+}
+
+static void stop_target(struct target *t)
+{
+	child_stop(&t->child);
+	remove_socket_dir(t->dir);
+}
+
+/* Runs bxkd-dbg --json with the given commands; returns its output. */
+static char *dbg(struct target *t, int *status, ...)
+{
+	char *argv[64] = { BXKD_DBG, "--json", "--quiet", "--target", t->spec };
+	int n = 5;
+	va_list ap;
+
+	va_start(ap, status);
+	for (const char *c; (c = va_arg(ap, const char *)) && n < 63;)
+		argv[n++] = (char *)c;
+	va_end(ap);
+	argv[n] = NULL;
+	char *out;
+	*status = run_capture(argv, COMMAND_TIMEOUT_MS, &out);
+	return out;
+}
+
+/* The output line of the index-th command named `command`. */
+static const char *result(const char *out, const char *command, int index)
+{
+	char key[64];
+	const char *at = out;
+
+	snprintf(key, sizeof(key), "{\"command\":\"%s\"", command);
+	for (int i = 0; (at = strstr(at, key)); i++, at++) {
+		if (i == index)
+			return at;
+	}
+	return NULL;
+}
+
+/* Checks that the index-th `command` line contains `text`. */
+static void expect(const char *out, const char *command, int index, const char *text)
+{
+	const char *line = result(out, command, index);
+	ck_assert_msg(line, "no result %d for '%s' in:\n%s", index, command, out);
+	size_t len = strcspn(line, "\n");
+	char *copy = strndup(line, len);
+	ck_assert_msg(strstr(copy, text), "'%s' result lacks %s:\n%s", command, text, copy);
+	free(copy);
+}
+
+START_TEST(a_debug_session_over_a_unix_socket)
+{
+	struct target t;
+	int status;
+	char dump[400], dump_cmd[450];
+
+	start_target(&t, "unix");
+	snprintf(dump, sizeof(dump), "%s/memory.bin", t.dir);
+	snprintf(dump_cmd, sizeof(dump_cmd), "dump %s 0x80100000 0x100000", dump);
+	char *out = dbg(&t, &status, "connect", "version", "regs", "setreg eax 0x1234", "regs",
+			"read 0x80102000 27", "write 0x80102000 424b5844", "read 0x80102000 4",
+			"readphys 0x102000 4", "writephys 0x102004 2121", "read 0x80102004 2",
+			"bp 0x80101010", "go", "wait", "regs", "step 3", "bc all", "go", "sleep 200",
+			"breakin", dump_cmd, NULL);
+	ck_assert_msg(status == 0, "bxkd-dbg failed (%d):\n%s", status, out);
+
+	expect(out, "connect", 0, "\"code\":\"0x80000003\"");
+	expect(out, "version", 0, "\"build\":2600");
+	expect(out, "version", 0, "\"machine\":\"0x014c\"");
+	expect(out, "version", 0, "\"kern_base\":\"0xffffffff80100000\"");
+	expect(out, "regs", 1, "\"eax\":\"0x00001234\"");
+	/* "bxkd fake target data block" */
+	expect(out, "read", 0, "62786b642066616b652074617267657420646174612062");
+	expect(out, "read", 1, "\"data\":\"424b5844\"");
+	expect(out, "readphys", 0, "\"data\":\"424b5844\"");
+	expect(out, "read", 2, "\"data\":\"2121\"");
+	expect(out, "wait", 0, "\"pc\":\"0x80101010\"");
+	expect(out, "regs", 2, "\"eip\":\"0x80101010\"");
+	expect(out, "step", 0, "\"pc\":\"0x80101011\"");
+	expect(out, "step", 1, "\"pc\":\"0x80101012\"");
+	expect(out, "step", 2, "\"code\":\"0x80000004\",\"pc\":\"0x80101013\"");
+	expect(out, "breakin", 0, "\"stopped\":true");
+	expect(out, "dump", 0, "\"bytes\":1048576");
+
+	struct stat st;
+	ck_assert_int_eq(stat(dump, &st), 0);
+	ck_assert_int_eq(st.st_size, 1 << 20);
+	char *memory = read_text_file(dump);
+	ck_assert_mem_eq(memory + 0x2000, "BKXD!!", 6);
+	free(memory);
+	free(out);
+	stop_target(&t);
+}
+END_TEST
+
+START_TEST(unmapped_memory_fails_with_the_count_read)
+{
+	struct target t;
+	int status;
+
+	start_target(&t, "unix");
+	char *out = dbg(&t, &status, "connect", "read 0x801ffff0 32", NULL);
+	ck_assert_int_eq(status, 1);
+	expect(out, "read", 0, "\"ok\":false");
+	expect(out, "read", 0, "status 0xc0000001 after 16 of 32 bytes");
+	free(out);
+	out = dbg(&t, &status, "connect", "read 0x90000000 4", NULL);
+	ck_assert_int_eq(status, 1);
+	expect(out, "read", 0, "after 0 of 4 bytes");
+	free(out);
+	stop_target(&t);
+}
+END_TEST
+
+START_TEST(bad_commands_are_refused_with_a_reason)
+{
+	struct target t;
+	int status;
+
+	start_target(&t, "unix");
+	char *out = dbg(&t, &status, "connect", "setreg nosuch 1", NULL);
+	ck_assert_int_eq(status, 1);
+	expect(out, "setreg", 0, "no register 'nosuch'");
+	free(out);
+	out = dbg(&t, &status, "connect", "write 0x80102000 4g", NULL);
+	ck_assert_int_eq(status, 1);
+	expect(out, "write", 0, "usage");
+	free(out);
+	out = dbg(&t, &status, "frobnicate", NULL);
+	ck_assert_int_eq(status, 1);
+	expect(out, "frobnicate", 0, "unknown command");
+	free(out);
+	stop_target(&t);
+}
+END_TEST
+
+START_TEST(a_session_over_tcp)
+{
+	struct target t;
+	int status;
+
+	start_target(&t, "tcp");
+	char *out = dbg(&t, &status, "connect", "version", "read 0x80102000 4", NULL);
+	ck_assert_msg(status == 0, "bxkd-dbg failed (%d):\n%s", status, out);
+	expect(out, "read", 0, "\"data\":\"62786b64\"");
+	free(out);
+	stop_target(&t);
+}
+END_TEST
+
+START_TEST(a_session_over_a_pseudo_terminal)
+{
+	struct target t;
+	int status;
+
+	start_target(&t, "pty");
+	char *out = dbg(&t, &status, "connect", "version", "read 0x80102000 4", "go", "sleep 100",
+			"breakin", NULL);
+	ck_assert_msg(status == 0, "bxkd-dbg failed (%d):\n%s", status, out);
+	expect(out, "read", 0, "\"data\":\"62786b64\"");
+	expect(out, "breakin", 0, "\"stopped\":true");
+	free(out);
+	stop_target(&t);
+}
+END_TEST
+
+/* The debugger leaves and comes back, with the target stopped and with
+ * it running: each new session picks the link up where it is. */
+START_TEST(reconnecting_in_the_middle_of_a_session)
+{
+	struct target t;
+	int status;
+
+	start_target(&t, "unix");
+	char *out = dbg(&t, &status, "connect", "setreg ebx 0x5a5a", NULL);
+	ck_assert_msg(status == 0, "session 1:\n%s", out);
+	free(out);
+	/* Still stopped at the same place, with what session 1 changed. */
+	out = dbg(&t, &status, "connect", "regs", "go", NULL);
+	ck_assert_msg(status == 0, "session 2:\n%s", out);
+	expect(out, "regs", 0, "\"ebx\":\"0x00005a5a\"");
+	free(out);
+	/* Running now: connecting breaks in. */
+	out = dbg(&t, &status, "connect", "regs", "go", NULL);
+	ck_assert_msg(status == 0, "session 3:\n%s", out);
+	expect(out, "connect", 0, "\"stopped\":true");
+	free(out);
+	stop_target(&t);
+}
+END_TEST
+
+START_TEST(debug_prints_reach_the_debugger)
+{
+	struct target t;
+	int status;
+
+	start_target(&t, "unix");
+	char *out = dbg(&t, &status, "connect", "go", "sleep 1500", "breakin", "prints", NULL);
+	ck_assert_msg(status == 0, "bxkd-dbg failed:\n%s", out);
+	expect(out, "prints", 0, "loop ");
+	free(out);
+	stop_target(&t);
+}
+END_TEST
+
+Suite *kdtools_suite(void)
+{
+	Suite *s = suite_create("kdtools");
+	TCase *tc = tcase_create("sessions");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, a_debug_session_over_a_unix_socket);
+	tcase_add_test(tc, unmapped_memory_fails_with_the_count_read);
+	tcase_add_test(tc, bad_commands_are_refused_with_a_reason);
+	tcase_add_test(tc, a_session_over_tcp);
+	tcase_add_test(tc, a_session_over_a_pseudo_terminal);
+	tcase_add_test(tc, reconnecting_in_the_middle_of_a_session);
+	tcase_add_test(tc, debug_prints_reach_the_debugger);
+	suite_add_tcase(s, tc);
+	return s;
+}
