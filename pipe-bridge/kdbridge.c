@@ -32,6 +32,9 @@ struct kdbridge {
 	uint8_t packet[KDCOM_MAX_PAYLOAD];
 	size_t packet_length;
 	uint64_t drops;
+	/* Retransmissions made while nobody could hear them: not the link's
+	 * fault, so not reported as its losses. */
+	uint64_t unheard;
 };
 
 static void say(struct kdbridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -252,7 +255,10 @@ enum kdbridge_status kdbridge_send(struct kdbridge *b, uint16_t type, const void
 	while (!b->sent && !b->dropped && !b->abandoned) {
 		if (!nobody_can_answer(b)) {
 			pump(b, wait_for(b, UINT64_MAX));
-		} else if (kdcom_retries_exhausted(&b->k)) {
+			continue;
+		}
+		uint64_t before = b->k.stats.retransmissions;
+		if (kdcom_retries_exhausted(&b->k)) {
 			/* A packet that must be delivered waits for a debugger. */
 			pump(b, -1);
 		} else {
@@ -261,6 +267,7 @@ enum kdbridge_status kdbridge_send(struct kdbridge *b, uint16_t type, const void
 				b->skew_ms += deadline - now;
 			pump(b, 0);
 		}
+		b->unheard += b->k.stats.retransmissions - before;
 	}
 	if (b->abandoned) {
 		say(b, "reply abandoned: the debugger reset the link before acknowledging it; "
@@ -314,6 +321,16 @@ bool kdbridge_poll_breakin(struct kdbridge *b)
 bool kdbridge_debugger_attached(const struct kdbridge *b)
 {
 	return kdep_connected(b->ep);
+}
+
+bool kdbridge_debugger_answers(const struct kdbridge *b)
+{
+	return b->k.debugger_present && kdbridge_debugger_attached(b);
+}
+
+uint64_t kdbridge_unheard_retransmissions(const struct kdbridge *b)
+{
+	return b->unheard;
 }
 
 const struct kdcom_stats *kdbridge_stats(const struct kdbridge *b)

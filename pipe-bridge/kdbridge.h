@@ -77,7 +77,13 @@ enum kdbridge_status kdbridge_receive(struct kdbridge *b, uint16_t type, void *h
 bool kdbridge_poll_breakin(struct kdbridge *b);
 
 bool kdbridge_debugger_attached(const struct kdbridge *b);
+/* A debugger answers: no droppable packet has run out of retries since it
+ * last spoke (Windows' KdDebuggerNotPresent, inverted). */
+bool kdbridge_debugger_answers(const struct kdbridge *b);
 const struct kdcom_stats *kdbridge_stats(const struct kdbridge *b);
+/* Of the engine's retransmissions, those made while no debugger was
+ * attached to hear them. */
+uint64_t kdbridge_unheard_retransmissions(const struct kdbridge *b);
 const struct kdep *kdbridge_endpoint(const struct kdbridge *b);
 
 #endif /* BXKD_KDBRIDGE_H */

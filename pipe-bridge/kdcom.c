@@ -53,18 +53,7 @@ uint32_t kdcom_checksum(const void *data, size_t length)
 
 bool kdcom_is_data_type(uint16_t type)
 {
-	switch (type) {
-	case KDCOM_TYPE_STATE_CHANGE32:
-	case KDCOM_TYPE_STATE_MANIPULATE:
-	case KDCOM_TYPE_DEBUG_IO:
-	case KDCOM_TYPE_STATE_CHANGE64:
-	case KDCOM_TYPE_TRACE_IO:
-	case KDCOM_TYPE_CONTROL_REQUEST:
-	case KDCOM_TYPE_FILE_IO:
-		return true;
-	default:
-		return false;
-	}
+	return kdcom_type_is_data(type);
 }
 
 size_t kdcom_message_header_size(uint16_t type)
@@ -520,6 +509,14 @@ static void debugger_data(struct kdcom *k, uint16_t type, uint16_t length, uint3
 	uint32_t base = id & ~KDCOM_SYNC_ID;
 	bool duplicate;
 
+	/* Sent before our RESET reached the target: it sends the packet
+	 * again, renumbered, once it has answered the RESET (rizin's attach
+	 * waits for that answer the same way). Unacknowledged, so the target
+	 * has no reason to think it delivered it. */
+	if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
+		k->stats.stale_packets++;
+		return;
+	}
 	if ((id & KDCOM_SYNC_ID) && base == KDCOM_INITIAL_ID) {
 		/* The target restarted its numbering: take its id, unless this
 		 * is a copy of the packet we just took under that same id. */

@@ -80,6 +80,7 @@ struct kdcom_stats {
 	uint64_t retransmissions;   /* data frames sent again */
 	uint64_t resends_requested; /* RESENDs we sent for damaged frames */
 	uint64_t duplicates;        /* packets seen again and dropped */
+	uint64_t stale_packets;     /* debugger: arrived while awaiting the RESET answer */
 	uint64_t resets;
 	uint64_t replies_abandoned; /* manipulate replies cut off by a RESET */
 	uint64_t breakins;

@@ -7,6 +7,7 @@
 #ifndef BXKD_KDCOM_H
 #define BXKD_KDCOM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define KDCOM_DATA_LEADER 0x30303030u    /* "0000" */
@@ -39,6 +40,24 @@ enum kdcom_packet_type {
 	KDCOM_TYPE_FILE_IO = 11,
 	KDCOM_TYPE_MAX = 12,
 };
+
+/* Types a KD packet can have: everything but the control packets (ACK,
+ * RESEND, RESET), the POLL_BREAKIN pseudo-type and numbers past the table. */
+static inline bool kdcom_type_is_data(uint32_t type)
+{
+	switch (type) {
+	case KDCOM_TYPE_STATE_CHANGE32:
+	case KDCOM_TYPE_STATE_MANIPULATE:
+	case KDCOM_TYPE_DEBUG_IO:
+	case KDCOM_TYPE_STATE_CHANGE64:
+	case KDCOM_TYPE_TRACE_IO:
+	case KDCOM_TYPE_CONTROL_REQUEST:
+	case KDCOM_TYPE_FILE_IO:
+		return true;
+	default:
+		return false;
+	}
+}
 
 /* The 16 bytes before every packet's payload. */
 struct kdcom_header {

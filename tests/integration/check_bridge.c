@@ -22,135 +22,43 @@
 #include "bxkd/dbgkd.h"
 #include "kdbridge.h"
 #include "kdcom.h"
+#include "kdpeer.h"
 #include "proc.h"
 #include "suites.h"
 
 static uint64_t now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return kdpeer_now_ms();
 }
 
 static int connect_unix(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	for (int i = 0; i < 200; i++) {
-		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-			return fd;
-		usleep(10000);
-	}
-	close(fd);
-	return -1;
+	return kdpeer_connect_unix(path, 2000);
 }
 
 static void write_all(int fd, const void *data, size_t length)
 {
-	const uint8_t *p = data;
+	struct kdpeer raw = { .fd = fd };
 
-	while (length) {
-		ssize_t n = send(fd, p, length, MSG_NOSIGNAL);
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, p, length); /* a pty */
-		ck_assert_msg(n > 0, "send: %s", strerror(errno));
-		p += n;
-		length -= (size_t)n;
-	}
-}
-
-/* ---- a minimal debugger on a raw socket ------------------------------------- */
-
-struct mini {
-	int fd;
-	struct kdcom k;
-	bool reset, sent;
-	bool mute; /* drop what our engine says (its ACKs) instead of sending it */
-	unsigned of_type[KDCOM_TYPE_MAX]; /* packets received, by type */
-	uint8_t last_payload[KDCOM_MAX_PAYLOAD];
-};
-
-static void mini_init(struct mini *m, int fd)
-{
-	struct kdcom_config config;
-
-	memset(m, 0, sizeof(*m));
-	m->fd = fd;
-	kdcom_config_init(&config, KDCOM_DEBUGGER, 200);
-	kdcom_init(&m->k, &config);
-}
-
-static void mini_pump(struct mini *m, int wait_ms)
-{
-	const uint8_t *bytes;
-	uint8_t buf[4096];
-	size_t n;
-	struct kdcom_event e;
-
-	while ((n = kdcom_output(&m->k, &bytes)) > 0) {
-		write_all(m->fd, bytes, n);
-		kdcom_output_consumed(&m->k, n);
-	}
-	struct pollfd p = { m->fd, POLLIN, 0 };
-	if (poll(&p, 1, wait_ms) > 0) {
-		ssize_t got = read(m->fd, buf, sizeof(buf));
-		for (size_t used = 0; got > 0 && used < (size_t)got;) {
-			used += kdcom_input(&m->k, buf + used, (size_t)got - used, now_ms());
-			while (kdcom_next_event(&m->k, &e)) {
-				if (e.kind == KDCOM_EVENT_RESET)
-					m->reset = true;
-				if (e.kind == KDCOM_EVENT_SENT)
-					m->sent = true;
-				if (e.kind == KDCOM_EVENT_PACKET && e.type < KDCOM_TYPE_MAX) {
-					m->of_type[e.type]++;
-					memcpy(m->last_payload, e.payload, e.length);
-				}
-			}
-		}
-	}
-	kdcom_tick(&m->k, now_ms());
-	if (m->mute)
-		kdcom_discard_output(&m->k);
-	while ((n = kdcom_output(&m->k, &bytes)) > 0) {
-		write_all(m->fd, bytes, n);
-		kdcom_output_consumed(&m->k, n);
-	}
-}
-
-/* Pumps until more than `before` packets of `type` have arrived. */
-static bool mini_wait_packet(struct mini *m, uint16_t type, unsigned before, unsigned timeout_ms)
-{
-	uint64_t deadline = now_ms() + timeout_ms;
-
-	while (m->of_type[type] <= before && now_ms() < deadline)
-		mini_pump(m, 20);
-	return m->of_type[type] > before;
+	ck_assert_msg(kdpeer_write(&raw, data, length), "write: %s", strerror(errno));
 }
 
 /* Attach as a debugger does and ask for the version block. */
-static void mini_session(struct mini *m)
+static void attach_and_ask_version(struct kdpeer *m)
 {
 	struct dbgkd_manipulate_state64 request;
 
 	/* The stop may come with the RESET's answer, or before it. */
 	unsigned stops = m->of_type[KDCOM_TYPE_STATE_CHANGE64];
-	kdcom_send_breakin(&m->k);
-	kdcom_send_reset(&m->k, now_ms());
-	uint64_t deadline = now_ms() + 5000;
-	while (!m->reset && now_ms() < deadline)
-		mini_pump(m, 20);
-	ck_assert_msg(m->reset, "the target never answered RESET");
-	ck_assert_msg(mini_wait_packet(m, KDCOM_TYPE_STATE_CHANGE64, stops, 5000),
+	ck_assert_msg(kdpeer_attach(m, 5000), "the target never answered RESET");
+	ck_assert_msg(kdpeer_wait_packet(m, KDCOM_TYPE_STATE_CHANGE64, stops, 5000),
 		      "no state change after RESET");
 	memset(&request, 0, sizeof(request));
 	request.api_number = DBGKD_GET_VERSION_API;
 	ck_assert_int_eq(kdcom_send(&m->k, KDCOM_TYPE_STATE_MANIPULATE, &request, sizeof(request),
 				    NULL, 0, now_ms()),
 			 KDCOM_SEND_STARTED);
-	ck_assert_msg(mini_wait_packet(m, KDCOM_TYPE_STATE_MANIPULATE, 0, 5000), "no GetVersion reply");
+	ck_assert_msg(kdpeer_wait_packet(m, KDCOM_TYPE_STATE_MANIPULATE, 0, 5000), "no GetVersion reply");
 	struct dbgkd_manipulate_state64 reply;
 	memcpy(&reply, m->last_payload, sizeof(reply));
 	ck_assert_uint_eq(reply.api_number, DBGKD_GET_VERSION_API);
@@ -197,7 +105,7 @@ static void stop_target(struct target *t)
 START_TEST(a_second_debugger_is_turned_away_with_a_reason)
 {
 	struct target t;
-	struct mini m;
+	struct kdpeer m;
 	char text[256] = "";
 	size_t got = 0;
 
@@ -223,8 +131,8 @@ START_TEST(a_second_debugger_is_turned_away_with_a_reason)
 	close(second);
 
 	/* The first is still the target's debugger. */
-	mini_init(&m, first);
-	mini_session(&m);
+	kdpeer_init(&m, first, 200);
+	attach_and_ask_version(&m);
 	close(first);
 	char *log = read_text_file(t.log);
 	ck_assert_ptr_nonnull(strstr(log, "refused a second debugger"));
@@ -236,7 +144,7 @@ END_TEST
 START_TEST(garbage_before_a_session_on_the_same_connection)
 {
 	struct target t;
-	struct mini m;
+	struct kdpeer m;
 	uint8_t garbage[65536];
 	uint64_t seed = 0x9E3779B97F4A7C15ull;
 
@@ -253,8 +161,8 @@ START_TEST(garbage_before_a_session_on_the_same_connection)
 	int fd = connect_unix(t.socket);
 	ck_assert_int_ge(fd, 0);
 	write_all(fd, garbage, sizeof(garbage));
-	mini_init(&m, fd);
-	mini_session(&m);
+	kdpeer_init(&m, fd, 200);
+	attach_and_ask_version(&m);
 	close(fd);
 	stop_target(&t);
 }
@@ -263,14 +171,14 @@ END_TEST
 START_TEST(a_debugger_leaving_in_the_middle_of_a_frame)
 {
 	struct target t;
-	struct mini m;
+	struct kdpeer m;
 	struct dbgkd_manipulate_state64 request;
 
 	start_target(&t);
 	int fd = connect_unix(t.socket);
 	ck_assert_int_ge(fd, 0);
-	mini_init(&m, fd);
-	mini_session(&m);
+	kdpeer_init(&m, fd, 200);
+	attach_and_ask_version(&m);
 	/* Half of a request, then gone. */
 	memset(&request, 0, sizeof(request));
 	request.api_number = DBGKD_READ_VIRTUAL_MEMORY_API;
@@ -282,8 +190,8 @@ START_TEST(a_debugger_leaving_in_the_middle_of_a_frame)
 
 	fd = connect_unix(t.socket);
 	ck_assert_int_ge(fd, 0);
-	mini_init(&m, fd);
-	mini_session(&m);
+	kdpeer_init(&m, fd, 200);
+	attach_and_ask_version(&m);
 	close(fd);
 	stop_target(&t);
 }
@@ -295,14 +203,14 @@ END_TEST
 START_TEST(a_reset_abandons_a_reply_nobody_acknowledged)
 {
 	struct target t;
-	struct mini m;
+	struct kdpeer m;
 	struct dbgkd_manipulate_state64 request;
 
 	start_target(&t);
 	int fd = connect_unix(t.socket);
 	ck_assert_int_ge(fd, 0);
-	mini_init(&m, fd);
-	mini_session(&m);
+	kdpeer_init(&m, fd, 200);
+	attach_and_ask_version(&m);
 
 	memset(&request, 0, sizeof(request));
 	request.api_number = DBGKD_GET_VERSION_API;
@@ -314,7 +222,7 @@ START_TEST(a_reset_abandons_a_reply_nobody_acknowledged)
 	kdcom_output_consumed(&m.k, n);
 	/* The reply may come in one read with the ACK for the request. */
 	m.mute = true;
-	ck_assert(mini_wait_packet(&m, KDCOM_TYPE_STATE_MANIPULATE, 1, 5000));
+	ck_assert(kdpeer_wait_packet(&m, KDCOM_TYPE_STATE_MANIPULATE, 1, 5000));
 	ck_assert_msg(m.sent, "the request was not acknowledged");
 	m.mute = false;
 
@@ -322,10 +230,10 @@ START_TEST(a_reset_abandons_a_reply_nobody_acknowledged)
 	unsigned stops = m.of_type[KDCOM_TYPE_STATE_CHANGE64];
 	m.reset = false;
 	kdcom_send_reset(&m.k, now_ms());
-	ck_assert_msg(mini_wait_packet(&m, KDCOM_TYPE_STATE_CHANGE64, stops, 5000),
+	ck_assert_msg(kdpeer_wait_packet(&m, KDCOM_TYPE_STATE_CHANGE64, stops, 5000),
 		      "no state change after the RESET");
 	for (int i = 0; i < 30; i++)
-		mini_pump(&m, 10);
+		kdpeer_pump(&m, 10);
 	ck_assert_uint_eq(m.of_type[KDCOM_TYPE_STATE_MANIPULATE], replies);
 	close(fd);
 	char *log = read_text_file(t.log);
@@ -376,15 +284,15 @@ static int make_pty(const char *link)
 START_TEST(a_terminal_that_hangs_up_is_reopened)
 {
 	struct target t;
-	struct mini m;
+	struct kdpeer m;
 	char link[300];
 	char *dir = socket_dir();
 
 	snprintf(link, sizeof(link), "%s/kd.tty", dir);
 	int master = make_pty(link);
 	start_target_on(&t, dir, link);
-	mini_init(&m, master);
-	mini_session(&m);
+	kdpeer_init(&m, master, 200);
+	attach_and_ask_version(&m);
 	close(master);
 	unlink(link);
 
@@ -397,8 +305,8 @@ START_TEST(a_terminal_that_hangs_up_is_reopened)
 		      spent);
 
 	master = make_pty(link);
-	mini_init(&m, master);
-	mini_session(&m);
+	kdpeer_init(&m, master, 200);
+	attach_and_ask_version(&m);
 	close(master);
 	char *log = read_text_file(t.log);
 	ck_assert_msg(strstr(log, "hung up") && strstr(log, "reopened"), "log:\n%s", log);
@@ -522,7 +430,7 @@ START_TEST(a_state_change_waits_for_a_debugger_that_answers)
 {
 	char *dir = socket_dir();
 	char path[300];
-	struct mini m;
+	struct kdpeer m;
 
 	snprintf(path, sizeof(path), "%s/kd.sock", dir);
 	pid_t pid = fork();
@@ -545,10 +453,10 @@ START_TEST(a_state_change_waits_for_a_debugger_that_answers)
 
 	int fd = connect_unix(path);
 	ck_assert_int_ge(fd, 0);
-	mini_init(&m, fd);
-	bool delivered = mini_wait_packet(&m, KDCOM_TYPE_STATE_CHANGE64, 0, 5000);
+	kdpeer_init(&m, fd, 200);
+	bool delivered = kdpeer_wait_packet(&m, KDCOM_TYPE_STATE_CHANGE64, 0, 5000);
 	for (int i = 0; i < 20; i++)
-		mini_pump(&m, 10); /* let our ACK out */
+		kdpeer_pump(&m, 10); /* let our ACK out */
 	uint64_t deadline = now_ms() + 5000;
 	pid_t done;
 	while ((done = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
