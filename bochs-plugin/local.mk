@@ -10,17 +10,25 @@ noinst_LTLIBRARIES += %reldir%/libvmport.la
 	%reldir%/vmport_config.c \
 	%reldir%/guestrpc.c \
 	%reldir%/rpci.c \
-	include/bxkd/backdoor.h
+	%reldir%/vmport_kd.c \
+	include/bxkd/backdoor.h \
+	include/bxkd/kdvm.h
 
 # Bochs finds it as libbx_vmport.so through LTDL_LIBRARY_PATH. -z now makes
 # a symbol this Bochs does not export stop the plugin from loading instead of
-# crashing the first time it is used.
+# crashing the first time it is used. Only the entry point is exported, so
+# nothing of ours can clash with a symbol of Bochs or another plugin.
 pkglib_LTLIBRARIES += %reldir%/libbx_vmport.la
 %canon_reldir%_libbx_vmport_la_SOURCES = \
 	%reldir%/vmport_bochs.cc \
-	%reldir%/bochs_abi.h
+	%reldir%/bochs_abi.h \
+	%reldir%/vmport_kdbridge.c \
+	%reldir%/vmport_kdbridge.h
+%canon_reldir%_libbx_vmport_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge
 %canon_reldir%_libbx_vmport_la_CXXFLAGS = $(AM_CXXFLAGS) -fno-rtti -fno-exceptions
-%canon_reldir%_libbx_vmport_la_LIBADD = %reldir%/libvmport.la
-%canon_reldir%_libbx_vmport_la_LDFLAGS = -module -avoid-version -shared -Wl,-z,now
+%canon_reldir%_libbx_vmport_la_LIBADD = %reldir%/libvmport.la pipe-bridge/libkdbridge.la
+%canon_reldir%_libbx_vmport_la_LDFLAGS = -module -avoid-version -shared -Wl,-z,now \
+	-Wl,--version-script=$(top_srcdir)/%reldir%/plugin.map
+EXTRA_%canon_reldir%_libbx_vmport_la_DEPENDENCIES = %reldir%/plugin.map
 
-EXTRA_DIST += %reldir%/README.md
+EXTRA_DIST += %reldir%/README.md %reldir%/plugin.map

@@ -265,6 +265,18 @@ static void dispatch(struct vmport *vp, struct vmport_call *call)
 	uint16_t number = BDOOR_CMD(call->reg[VMPORT_REG_ECX]);
 	const struct vmport_command *command = find_command(number);
 
+	/* The KD transport rides on kd_command; whatever that command is, its
+	 * KD subcommands are for the kernel alone. */
+	if (vmport_kd_is_kd_call(vp, call)) {
+		if (call->cpl != 0) {
+			vp->stats.refused_commands++;
+			answer_nothing(call);
+			return;
+		}
+		vmport_kd(vp, call);
+		return;
+	}
+
 	if (command && command->cpl0_only && call->cpl != 0) {
 		vp->stats.refused_commands++;
 		answer_nothing(call);

@@ -28,6 +28,13 @@ struct vmport_config {
 	uint32_t vcpu_info;       /* GET_VCPU_INFO EAX */
 	uint16_t kd_command;      /* backdoor command the KD transport rides on */
 	uint64_t cookie_seed;     /* GuestRPC cookies are derived from it */
+	/* The KD transport (bxkd/kdvm.h): where the debugger attaches, a
+	 * pipe-bridge endpoint ("" for none: KD calls answer NO_TRANSPORT),
+	 * how the page is found, and the KDCOM timing towards the debugger. */
+	char kd_endpoint[256];
+	uint32_t kd_discovery;    /* enum kdvm_discovery (bxkd/kdvm.h) */
+	uint32_t kd_resend_ms;
+	uint32_t kd_retries;
 
 	/* ---- facts about the emulated machine, set by the emulator glue ---- */
 	uint64_t ips;           /* instructions per emulated second = TSC Hz */
@@ -60,6 +67,10 @@ struct vmport_stats {
 	uint64_t rpc_messages;     /* complete GuestRPC messages received */
 	uint64_t hb_transfers;
 	uint64_t message_errors;   /* MESSAGE steps answered without SUCCESS */
+	uint64_t kd_calls;         /* KD subcommands of any kind */
+	uint64_t kd_sends, kd_receives, kd_polls;
+	uint64_t kd_errors;        /* KD subcommands answered with a failure status */
+	uint64_t kd_scans;         /* scans of guest RAM for the page */
 };
 
 struct vmport;
@@ -97,6 +108,43 @@ void vmport_io(struct vmport *vp, const struct vmport_vcpu *vcpu, struct vmport_
 /* Bochs restored a saved machine: channels open at the save are stale, so
  * their next step answers CPT and the guest reopens, as VMware does. */
 void vmport_restored_from_checkpoint(struct vmport *vp);
+
+/* ---- the KD transport: where its packets go ----------------------------- */
+
+enum vmport_kd_result {
+	VMPORT_KD_OK,           /* sent and acknowledged; received; break-in seen */
+	VMPORT_KD_TIMED_OUT,    /* receive: nothing in time; poll: no break-in */
+	VMPORT_KD_NEEDS_RESEND, /* receive: the debugger reset the link */
+	VMPORT_KD_DROPPED,      /* send: nobody answered; dropped as Windows does */
+	VMPORT_KD_INVALID,      /* the packet is malformed (type and API disagree, ...) */
+};
+
+/*
+ * The kd host port: what the device does with the packets the guest's KD
+ * transport hands it. The Bochs glue implements it with pipe-bridge's
+ * blocking bridge (kdbridge.h); tests with an in-memory debugger; the
+ * replay player with a recording. Calls may block: the guest is stopped
+ * while they do, as the guest expects of KdSendPacket and KdReceivePacket.
+ */
+struct vmport_kd_port {
+	void *ctx;
+	enum vmport_kd_result (*send)(void *ctx, uint32_t packet_type, const uint8_t *header,
+				      size_t header_length, const uint8_t *data,
+				      size_t data_length);
+	/* header_length is exact; at most data_capacity bytes of data. */
+	enum vmport_kd_result (*receive)(void *ctx, uint32_t packet_type, uint8_t *header,
+					 size_t header_length, uint8_t *data, size_t data_capacity,
+					 size_t *data_length, uint32_t timeout_ms);
+	bool (*poll_breakin)(void *ctx);
+	/* A debugger answers (the engine has not marked it absent). */
+	bool (*debugger_present)(void *ctx);
+	/* A debugger is connected to the endpoint right now. */
+	bool (*debugger_attached)(void *ctx);
+};
+
+/* Where KD packets go from now on; NULL: nowhere (KD calls answer
+ * KDVM_STATUS_NO_TRANSPORT). The port is copied. */
+void vmport_set_kd_port(struct vmport *vp, const struct vmport_kd_port *port);
 
 /* ---- GuestRPC host side ------------------------------------------------- */
 

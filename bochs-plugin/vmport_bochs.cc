@@ -22,6 +22,7 @@
 extern "C" {
 #include "vmport.h"
 }
+#include "vmport_kdbridge.h"
 
 namespace {
 
@@ -153,6 +154,7 @@ public:
 private:
 	bool host_matches_abi();
 	bool learn_machine(struct vmport_config *config);
+	void open_kd_transport();
 	static void log_from_core(void *self, enum vmport_log_level level, const char *message);
 	static void log_tclo_answer(void *self, const char *command, const uint8_t *answer,
 				    size_t len);
@@ -162,6 +164,7 @@ private:
 
 	struct vmport_config settings;
 	struct vmport *core = nullptr;
+	struct vmport_kdbridge *kd = nullptr;
 };
 
 bx_vmport_c *the_device;
@@ -177,8 +180,19 @@ bx_vmport_c::~bx_vmport_c()
 	     (unsigned long long)s->unknown_commands, (unsigned long long)s->refused_commands,
 	     (unsigned long long)s->rpc_messages, (unsigned long long)s->hb_transfers,
 	     (unsigned long long)s->message_errors);
+	info("KD transport: %llu calls (%llu sends, %llu receives, %llu break-in polls), "
+	     "%llu refused, %llu scans of guest memory",
+	     (unsigned long long)s->kd_calls, (unsigned long long)s->kd_sends,
+	     (unsigned long long)s->kd_receives, (unsigned long long)s->kd_polls,
+	     (unsigned long long)s->kd_errors, (unsigned long long)s->kd_scans);
+	if (kd) {
+		char line[512];
+		vmport_kdbridge_summary(kd, line, sizeof(line));
+		info("%s", line);
+	}
 	vmport_guestinfo_foreach(core, log_guestinfo, this);
 	vmport_destroy(core);
+	vmport_kdbridge_close(kd);
 }
 
 /*
@@ -251,6 +265,7 @@ void bx_vmport_c::init()
 		return;
 	}
 	vmport_tclo_on_answer(core, log_tclo_answer, this);
+	open_kd_transport();
 
 	const Bit8u any_size = BX_IO_LEN_1 | BX_IO_LEN_2 | BX_IO_LEN_4;
 	static const unsigned ports[] = { BDOOR_PORT, BDOOR_PORT_HB };
@@ -262,13 +277,40 @@ void bx_vmport_c::init()
 			return;
 		}
 	}
-	char line[256];
+	char line[1024];
 	vmport_config_format(&settings, line, sizeof(line));
 	info("VMware backdoor on ports 0x%04x and 0x%04x (bxkd %s): %s", BDOOR_PORT, BDOOR_PORT_HB,
 	     PACKAGE_VERSION, line);
 	info("machine: %llu instructions per second, %llu MiB of RAM, clock starts at %llu",
 	     (unsigned long long)config.ips, (unsigned long long)(config.ram_bytes >> 20),
 	     (unsigned long long)config.epoch_seconds);
+}
+
+/* The debugger's endpoint. Its messages and the attach lines go to the
+ * log, which is where a user looks for them. */
+void bx_vmport_c::open_kd_transport()
+{
+	char error[512];
+
+	if (!settings.kd_endpoint[0]) {
+		info("KD transport off; 'vmport: kd_endpoint=unix:/path/kd.sock' turns it on");
+		return;
+	}
+	kd = vmport_kdbridge_open(&settings, log_from_core, this, error, sizeof(error));
+	if (!kd) {
+		panic("KD transport: %s", error);
+		return;
+	}
+	vmport_set_kd_port(core, vmport_kdbridge_port(kd));
+	info("KD transport on backdoor command %u: attach a debugger at %s", settings.kd_command,
+	     vmport_kdbridge_address(kd));
+	/* One log line per hint line. */
+	const char *hint = vmport_kdbridge_attach_hint(kd);
+	while (*hint) {
+		size_t n = strcspn(hint, "\n");
+		info("  %.*s", (int)n, hint);
+		hint += n + (hint[n] == '\n');
+	}
 }
 
 void bx_vmport_c::after_restore_state()
@@ -292,7 +334,10 @@ int32_t bx_vmport_c::parse_option(const char *context, int num_params, char *par
 		}
 		memcpy(key, params[i], key_len);
 		key[key_len] = '\0';
-		if (!vmport_config_set(&the_device->settings, key, eq + 1, error, sizeof(error))) {
+		if (!vmport_config_set(&the_device->settings, key, eq + 1, error, sizeof(error)) ||
+		    (!strcmp(key, "kd_endpoint") && the_device->settings.kd_endpoint[0] &&
+		     !vmport_kdbridge_check_endpoint(the_device->settings.kd_endpoint, error,
+						     sizeof(error)))) {
 			the_device->panic("%s: vmport: %s", context ? context : "", error);
 			return -1;
 		}
@@ -302,7 +347,7 @@ int32_t bx_vmport_c::parse_option(const char *context, int num_params, char *par
 
 int32_t bx_vmport_c::save_option(FILE *fp)
 {
-	char line[256];
+	char line[1024];
 
 	vmport_config_format(&the_device->settings, line, sizeof(line));
 	fprintf(fp, "vmport: %s\n", line);

@@ -30,6 +30,9 @@ void vmport_config_init(struct vmport_config *config)
 	config->vcpu_info = BDOOR_VCPU_INFO_SYNC_VTSCS;
 	config->kd_command = BDOOR_CMD_OS_NOT_FOUND;
 	config->cookie_seed = 0x62786b64;
+	config->kd_discovery = KDVM_DISCOVERY_REGISTER;
+	config->kd_resend_ms = 250; /* pipe-bridge's defaults: 20 x 250 ms */
+	config->kd_retries = 20;
 }
 
 static bool fail(char *error, size_t size, const char *fmt, ...)
@@ -156,6 +159,28 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 				    "kd_command %s would hide backdoor command %s that guests use",
 				    value, vmport_command_name((uint16_t)n));
 		config->kd_command = (uint16_t)n;
+	} else if (!strcmp(key, "kd_endpoint")) {
+		/* The syntax is pipe-bridge's (kdep_parse), checked by the glue. */
+		if (strlen(value) >= sizeof(config->kd_endpoint))
+			return fail(error, error_size, "kd_endpoint is longer than %zu bytes",
+				    sizeof(config->kd_endpoint) - 1);
+		strcpy(config->kd_endpoint, strcmp(value, "none") ? value : "");
+	} else if (!strcmp(key, "kd_discovery")) {
+		if (!strcmp(value, "register"))
+			config->kd_discovery = KDVM_DISCOVERY_REGISTER;
+		else if (!strcmp(value, "scan"))
+			config->kd_discovery = KDVM_DISCOVERY_SCAN;
+		else
+			return fail(error, error_size, "kd_discovery wants register or scan, not '%s'",
+				    value);
+	} else if (!strcmp(key, "kd_resend_ms")) {
+		if (!parse_number(value, 60000, &n) || n == 0)
+			return fail(error, error_size, "kd_resend_ms wants 1..60000, not '%s'", value);
+		config->kd_resend_ms = (uint32_t)n;
+	} else if (!strcmp(key, "kd_retries")) {
+		if (!parse_number(value, 1000, &n) || n == 0)
+			return fail(error, error_size, "kd_retries wants 1..1000, not '%s'", value);
+		config->kd_retries = (uint32_t)n;
 	} else if (!strcmp(key, "cookie_seed")) {
 		if (!parse_number(value, UINT64_MAX, &n))
 			return fail(error, error_size, "cookie_seed wants a number, not '%s'", value);
@@ -163,7 +188,8 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 	} else {
 		return fail(error, error_size,
 			    "unknown vmport setting '%s' (known: vmx_type, hw_version, uuid, screen, "
-			    "vcpu_info, kd_command, cookie_seed)",
+			    "vcpu_info, kd_command, cookie_seed, kd_endpoint, kd_discovery, "
+			    "kd_resend_ms, kd_retries)",
 			    key);
 	}
 	return true;
@@ -176,8 +202,13 @@ int vmport_config_format(const struct vmport_config *c, char *buf, size_t size)
 	return snprintf(buf, size,
 			"vmx_type=%" PRIu32 ", hw_version=%" PRIu32 ", uuid=%02x%02x%02x%02x-%02x%02x-"
 			"%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x, screen=%ux%u, "
-			"vcpu_info=0x%" PRIx32 ", kd_command=%u, cookie_seed=0x%" PRIx64,
+			"vcpu_info=0x%" PRIx32 ", kd_command=%u, cookie_seed=0x%" PRIx64
+			", kd_endpoint=%s, kd_discovery=%s, kd_resend_ms=%" PRIu32
+			", kd_retries=%" PRIu32,
 			c->vmx_type, c->hw_version, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
 			u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15], c->screen_width,
-			c->screen_height, c->vcpu_info, c->kd_command, c->cookie_seed);
+			c->screen_height, c->vcpu_info, c->kd_command, c->cookie_seed,
+			c->kd_endpoint[0] ? c->kd_endpoint : "none",
+			c->kd_discovery == KDVM_DISCOVERY_SCAN ? "scan" : "register", c->kd_resend_ms,
+			c->kd_retries);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bxkd/backdoor.h"
+#include "bxkd/kdvm.h"
 #include "vmport.h"
 
 /* One backdoor call: the guest's registers, updated in place by the command. */
@@ -78,6 +79,13 @@ struct vmport {
 	void (*tclo_answer_fn)(void *ctx, const char *command, const uint8_t *answer,
 			       size_t answer_len);
 	void *tclo_answer_ctx;
+
+	/* The KD transport (vmport_kd.c). */
+	struct vmport_kd_port kd_port;
+	bool have_kd_port;
+	bool kd_page_known;       /* registered, or found by the last scan */
+	uint64_t kd_page_address; /* guest physical */
+	uint32_t kd_page_calls;   /* calls on the page, reported in its header */
 };
 
 void vmport_log(struct vmport *vp, enum vmport_log_level level, const char *fmt, ...)
@@ -93,6 +101,10 @@ void vmport_message(struct vmport *vp, struct vmport_call *call);
  * stores at ES:EDI itself (access->in_value). */
 void vmport_hb(struct vmport *vp, struct vmport_call *call, struct vmport_access *access);
 void vmport_channels_free(struct vmport *vp);
+
+/* vmport_kd.c: the KD subcommands of the kd_command command, CPL 0 only. */
+bool vmport_kd_is_kd_call(const struct vmport *vp, const struct vmport_call *call);
+void vmport_kd(struct vmport *vp, struct vmport_call *call);
 
 /* rpci.c: what the host answers on RPCI channels. */
 bool vmport_rpci_init(struct vmport *vp);

@@ -22,7 +22,13 @@ guest_c_sources = \
 	%reldir%/tests/command_tests.c \
 	%reldir%/tests/guestrpc_tests.c \
 	%reldir%/tests/guestrpc_error_tests.c \
-	%reldir%/tests/cpl3_tests.c
+	%reldir%/tests/cpl3_tests.c \
+	%reldir%/kdvm/kdvm.c \
+	%reldir%/tests/kdvm_env.c \
+	%reldir%/tests/kdvm_tests.c \
+	%reldir%/tests/kdvm_peer_tests.c \
+	%reldir%/tests/kdvm_stub_tests.c \
+	%reldir%/kdstub/kdstub.c
 guest_asm_sources = \
 	%reldir%/kernel/entry.S \
 	%reldir%/kernel/usermode_switch.S \
@@ -43,12 +49,21 @@ guest_headers = \
 	%reldir%/backdoor/backdoor.h \
 	%reldir%/backdoor/guestrpc.h \
 	%reldir%/tests/expect.h \
+	%reldir%/tests/kdvm_env.h \
+	%reldir%/tests/kdvm_peer_protocol.h \
+	%reldir%/kdvm/kdvm.h \
+	%reldir%/kdstub/kdstub.h \
 	include/bxkd/backdoor.h \
+	include/bxkd/kdvm.h \
+	include/bxkd/kdcom.h \
+	include/bxkd/kdtransport.h \
+	include/bxkd/dbgkd.h \
 	include/bxkd/bootopt.h
 guest_objects = $(guest_c_sources:.c=.guest.o) $(guest_asm_sources:.S=.guest.o)
 
 GUEST_CPPFLAGS = -I$(top_srcdir)/include -I$(top_srcdir)/%reldir%/kernel \
 	-I$(top_srcdir)/%reldir%/backdoor -I$(top_srcdir)/%reldir%/tests \
+	-I$(top_srcdir)/%reldir%/kdvm -I$(top_srcdir)/%reldir%/kdstub \
 	-DBXKD_VERSION='"$(PACKAGE_VERSION)"'
 # -fno-toplevel-reorder keeps GUEST_TEST entries in source order;
 # -fno-tree-loop-distribute-patterns stops GCC turning memcpy's own loop

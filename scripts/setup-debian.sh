@@ -13,8 +13,11 @@ set -eu
 #   bochsbios, vgabios the firmware images the guest boots with
 #   check, libsubunit-dev  unit test framework
 #   libsdl2-dev        configure's SDL2 check (pkg-config sdl2)
+#   gcc-mingw-w64-i686-win32, gcc-mingw-w64-x86-64-win32  the Windows KD
+#                      transport DLLs (configure --without-windows-dll skips them)
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
-bochs bochs-sdl bochsbios vgabios check libsubunit-dev libsdl2-dev"
+bochs bochs-sdl bochsbios vgabios check libsubunit-dev libsdl2-dev
+gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32"
 
 missing=""
 for p in $packages; do

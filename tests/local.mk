@@ -20,6 +20,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/suites.h \
 	%reldir%/unit/fake_vcpu.c \
 	%reldir%/unit/fake_vcpu.h \
+	%reldir%/unit/kd_test_peer.c \
+	%reldir%/unit/kd_test_peer.h \
 	%reldir%/unit/check_vmport.c \
 	%reldir%/unit/check_config.c \
 	%reldir%/unit/check_guestrpc.c \
@@ -30,17 +32,26 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/kdcom_conversation.h \
 	%reldir%/unit/check_format.c \
 	%reldir%/unit/check_bxh.c \
+	%reldir%/unit/check_kdvm_host.c \
+	%reldir%/unit/check_kdvm_guest.c \
+	%reldir%/integration/check_kdvm_dll.c \
+	%reldir%/integration/check_kdvm.c \
+	guest/kdvm/kdvm.c \
+	guest/kdvm/kdvm.h \
 	%reldir%/integration/check_boot.c \
 	%reldir%/integration/check_tap.c \
 	%reldir%/integration/check_kdtools.c \
 	%reldir%/integration/check_bridge.c \
 	%reldir%/integration/proc.c \
 	%reldir%/integration/proc.h \
+	%reldir%/integration/kdpeer.c \
+	%reldir%/integration/kdpeer.h \
 	guest/kernel/format.c \
 	guest/kernel/format.h
 %canon_reldir%_bxkd_tests_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/pipe-bridge -I$(top_srcdir)/%reldir%/harness \
 	-I$(top_srcdir)/%reldir%/unit -I$(top_srcdir)/%reldir% -I$(top_srcdir)/guest/kernel \
+	-I$(top_srcdir)/guest/kdvm -I$(top_srcdir) \
 	-DBXKD_GUEST_IMAGE='"$(abs_top_builddir)/$(GUEST_IMAGE)"' \
 	-DBXKD_TEST_WORK_DIR='"$(abs_top_builddir)/%reldir%/work"' \
 	-DBXKD_TAP_PROGRAM='"$(abs_top_builddir)/pipe-bridge/bxkd-tap$(EXEEXT)"' \
@@ -52,6 +63,13 @@ check_PROGRAMS += %reldir%/bxkd-tests
 # Suites that run these as processes.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES = pipe-bridge/bxkd-tap$(EXEEXT) \
 	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT)
+# The kdvm_dll suite reads the Windows KD DLLs back with mingw's objdump
+# (KDVM_DLLS is empty when configured --without-windows-dll).
+EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += $(KDVM_DLLS)
+%canon_reldir%_bxkd_tests_CPPFLAGS += \
+	-DBXKD_MINGW32_OBJDUMP='"$(MINGW32_OBJDUMP)"' -DBXKD_MINGW64_OBJDUMP='"$(MINGW64_OBJDUMP)"' \
+	-DBXKD_KDVM_DLL_X86='"$(abs_top_builddir)/guest/kdvm/kdbxkd-x86.dll"' \
+	-DBXKD_KDVM_DLL_X64='"$(abs_top_builddir)/guest/kdvm/kdbxkd-x64.dll"'
 
 # `make check` runs the one runner in the foreground so that its last line
 # is Check's summary. The Bochs tests need the plugin and the guest image.

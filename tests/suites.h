@@ -15,6 +15,12 @@ Suite *kdcom_lossy_suite(void);
 Suite *kdtrace_suite(void);
 Suite *format_suite(void);
 Suite *bxh_suite(void);
+/* The KD transport: the device's host side against a fake vCPU, and the
+ * guest module against the device core through a fake backdoor. */
+Suite *kdvm_host_suite(void);
+Suite *kdvm_guest_suite(void);
+/* The guest module built as a Windows KD DLL: its exports and imports. */
+Suite *kdvm_dll_suite(void);
 
 /* Integration suites: boot Debian's Bochs through the harness. */
 Suite *boot_suite(void);
@@ -24,5 +30,8 @@ Suite *tap_suite(void);
  * endpoints under misbehaving debuggers; no Bochs, seconds. */
 Suite *kdtools_suite(void);
 Suite *bridge_suite(void);
+/* The KD transport under Bochs: the guest module, the device and the
+ * bridge, with a debugger on the socket. */
+Suite *kdvm_suite(void);
 
 #endif /* BXKD_TEST_SUITES_H */

@@ -53,7 +53,6 @@ struct kdstub_config {
 	uint64_t thread;	     /* reported as the current KTHREAD */
 	uint16_t processor_level;
 	uint16_t kernel_cs;	     /* a report says STANDARD_CS when CS is this */
-	uint32_t receive_timeout_ms; /* one KdReceivePacket wait */
 };
 
 /* How to resume after a stop. */

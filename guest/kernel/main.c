@@ -17,6 +17,7 @@
 #include "bootopt.h"
 #include "console.h"
 #include "io.h"
+#include "kstring.h"
 #include "machine.h"
 #include "testrun.h"
 #include "trap.h"
@@ -55,6 +56,20 @@ static void run_selftest(void)
 	}
 }
 
+/* The boot option tests=<group>, or the default group. */
+static const char *test_group(void)
+{
+	static char group[32];
+	const char *value;
+	size_t len;
+
+	if (!bootopt_get("tests", &value, &len) || len == 0 || len >= sizeof(group))
+		return GUEST_TEST_DEFAULT_GROUP;
+	memcpy(group, value, len);
+	group[len] = '\0';
+	return group;
+}
+
 void kernel_main(void)
 {
 	gdt_init();
@@ -66,6 +81,6 @@ void kernel_main(void)
 	kprintf("boot options: %s\n", bootopt_text()[0] ? bootopt_text() : "(none)");
 
 	run_selftest();
-	run_guest_tests();
+	run_guest_tests(test_group());
 	machine_shutdown();
 }

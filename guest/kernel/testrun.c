@@ -62,7 +62,7 @@ static void flatten(char *text)
 	}
 }
 
-unsigned run_guest_tests(void)
+unsigned run_guest_tests(const char *group)
 {
 	unsigned passed = 0, failed = 0;
 
@@ -70,6 +70,8 @@ unsigned run_guest_tests(void)
 	     test++) {
 		struct guest_test_ctx t = { 0 };
 
+		if (strcmp(test->group, group))
+			continue;
 		test->run(&t);
 		flatten(t.detail);
 		kprintf("BXKD RESULT %s %s %s\n", test->name, t.failed ? "fail" : "pass",
@@ -78,6 +80,10 @@ unsigned run_guest_tests(void)
 			failed++;
 		else
 			passed++;
+	}
+	if (passed + failed == 0) {
+		kprintf("BXKD FATAL no guest tests in group '%s'\n", group);
+		return 1;
 	}
 	kprintf("BXKD SUMMARY passed=%u failed=%u\n", passed, failed);
 	return failed;

@@ -10,7 +10,10 @@
  *   BXKD SUMMARY passed=<n> failed=<n>
  *
  * which the Bochs harness (tests/harness/bxh.h) parses. Tests register
- * themselves with GUEST_TEST and run in link order.
+ * themselves with GUEST_TEST and run in link order. Each belongs to a
+ * group; one boot runs one group, the one named by the boot option
+ * tests=<group> ("backdoor" when absent), because groups need different
+ * machines (a debugger attached, the device set to scan for its page).
  */
 #ifndef GUEST_TESTRUN_H
 #define GUEST_TESTRUN_H
@@ -28,15 +31,21 @@ struct guest_test_ctx {
 };
 
 struct guest_test {
+	const char *group;
 	const char *name;
 	void (*run)(struct guest_test_ctx *t);
 };
 
-#define GUEST_TEST(fn)                                                                    \
-	static void fn(struct guest_test_ctx *t);                                         \
-	static const struct guest_test guest_test_##fn                                    \
-		__attribute__((used, section(".guest_tests"), aligned(4))) = { #fn, fn }; \
+#define GUEST_TEST_DEFAULT_GROUP "backdoor"
+
+#define GUEST_TEST_IN(group, fn)                                                  \
+	static void fn(struct guest_test_ctx *t);                                 \
+	static const struct guest_test guest_test_##fn                            \
+		__attribute__((used, section(".guest_tests"), aligned(4))) = { group, \
+									       #fn, fn }; \
 	static void fn(struct guest_test_ctx *t)
+
+#define GUEST_TEST(fn) GUEST_TEST_IN(GUEST_TEST_DEFAULT_GROUP, fn)
 
 /* Marks the test failed; the first failure's text becomes the detail. */
 void gt_fail(struct guest_test_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -47,7 +56,9 @@ void gt_note(struct guest_test_ctx *t, const char *fmt, ...) __attribute__((form
 /* Fails with "<what>=<got> expected <want>" unless equal; returns equality. */
 bool gt_expect_u32(struct guest_test_ctx *t, const char *what, uint32_t got, uint32_t want);
 
-/* Runs every registered test; returns the number that failed. */
-unsigned run_guest_tests(void);
+/* Runs every registered test of `group`; returns the number that failed.
+ * A group without tests is a fatal error: a run that tests nothing must
+ * not pass. */
+unsigned run_guest_tests(const char *group);
 
 #endif /* GUEST_TESTRUN_H */

@@ -1,0 +1,213 @@
+/*
+ * kdvm_peer_tests.c -- the KD transport with a debugger on the other end
+ * (group kdvm-peer). tests/integration/check_kdvm.c attaches a scripted
+ * debugger to the device's socket; each test tells it what comes next with
+ * a "bxkd-peer: ..." DbgPrint (kdvm_peer_protocol.h).
+ */
+#include <stdarg.h>
+
+#include "bxkd/dbgkd.h"
+#include "format.h"
+#include "kdvm_env.h"
+#include "kdvm_peer_protocol.h"
+#include "kstring.h"
+
+#define MAX_PRINT_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_debug_io))
+#define MAX_REQUEST_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64))
+/* A debugger answers within this; the host never waits longer anyway. */
+#define PEER_TIMEOUT_MS 20000u
+
+static uint8_t buffer[KDCOM_MAX_PAYLOAD + 96];
+
+static void tell_peer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void tell_peer(const char *fmt, ...)
+{
+	char text[96];
+	va_list ap;
+
+	size_t n = (size_t)format(text, sizeof(text), "%s", KDVM_PEER_PREFIX);
+	va_start(ap, fmt);
+	format_v(text + n, sizeof(text) - n, fmt, ap);
+	va_end(ap);
+	kdvm_env_print(text, (uint32_t)strlen(text));
+}
+
+static bool sent(struct guest_test_ctx *t, const char *what)
+{
+	if (kdvm_kernel_page.h.result == KDVM_RESULT_OK)
+		return true;
+	gt_fail(t, "%s: send result %u (status %s)", what, kdvm_kernel_page.h.result,
+		kdvm_status_name(kdvm_kernel.last_status));
+	return false;
+}
+
+static enum kd_status receive_request(struct dbgkd_manipulate_state64 *m, uint8_t *data,
+				      uint32_t room, uint32_t *length, uint32_t timeout_ms)
+{
+	struct kd_string header = { 0, sizeof(*m), (uint8_t *)m };
+	struct kd_string data_string = { 0, (uint16_t)room, data };
+
+	kdvm_kernel.receive_timeout_ms = timeout_ms;
+	enum kd_status status = kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_STATE_MANIPULATE,
+						    &header, &data_string, length, NULL);
+	kdvm_kernel.receive_timeout_ms = KDVM_DEFAULT_RECEIVE_TIMEOUT_MS;
+	return status;
+}
+
+/* The first thing a debugger sees of a kernel: a stop. It waits for the
+ * debugger to attach, however long that takes, and tells us it is there. */
+GUEST_TEST_IN("kdvm-peer", kdvm_peer_a_state_change_waits_for_the_debugger)
+{
+	struct dbgkd_any_wait_state_change stop;
+	struct kd_string header = { sizeof(stop), sizeof(stop), (uint8_t *)&stop };
+
+	if (!expect_kdvm_status(t, "kdvm_initialize", kdvm_env_start(), KDVM_STATUS_OK))
+		return;
+	memset(&stop, 0, sizeof(stop));
+	stop.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
+	stop.processor_level = 6;
+	stop.number_processors = 1;
+	stop.u.exception.record.exception_code = 0x80000003u; /* STATUS_BREAKPOINT */
+	kdvm_send_packet(&kdvm_kernel, KDCOM_TYPE_STATE_CHANGE64, &header, NULL, NULL);
+	if (!sent(t, "state change"))
+		return;
+	if (!kdvm_kernel.debugger_present)
+		gt_fail(t, "debugger_present is false after an acknowledged state change");
+	struct bd_regs hello = kdvm_raw_call(KDVM_SUB_HELLO, 0, 0);
+	gt_expect_u32(t, "hello flags", hello.edi, KDVM_HELLO_TRANSPORT | KDVM_HELLO_DEBUGGER);
+	/* A debugger attaches with a break-in byte before its RESET; like
+	 * kdcom.dll the device keeps it for the next poll. */
+	gt_expect_u32(t, "the attach's break-in",
+		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
+					  NULL),
+		      KD_PACKET_RECEIVED);
+}
+
+/* Every packet size from the kernel, 16 to 4000 bytes: the debugger checks
+ * each byte and reports how many did not match. */
+GUEST_TEST_IN("kdvm-peer", kdvm_peer_packets_of_every_size_to_the_debugger)
+{
+	struct dbgkd_debug_io io = { .api_number = DBGKD_PRINT_STRING_API };
+	struct kd_string header = { sizeof(io), sizeof(io), (uint8_t *)&io };
+
+	tell_peer("%s %u %u", KDVM_PEER_EXPECT_PRINTS, 0u, (unsigned)MAX_PRINT_DATA);
+	uint32_t calls = kdvm_kernel.stats.backdoor_calls;
+	for (uint32_t length = 0; length <= MAX_PRINT_DATA; length++) {
+		struct kd_string data = { (uint16_t)length, (uint16_t)length, buffer };
+		for (uint32_t i = 0; i < length; i++)
+			buffer[i] = kdvm_peer_pattern(length, i);
+		io.u.length_of_string = length;
+		kdvm_send_packet(&kdvm_kernel, KDCOM_TYPE_DEBUG_IO, &header, &data, NULL);
+		if (!sent(t, "pattern print"))
+			return;
+	}
+	uint32_t packets = MAX_PRINT_DATA + 1;
+	gt_expect_u32(t, "backdoor calls per packet",
+		      (kdvm_kernel.stats.backdoor_calls - calls) / packets, 1);
+	gt_expect_u32(t, "backdoor calls", kdvm_kernel.stats.backdoor_calls - calls, packets);
+
+	struct dbgkd_manipulate_state64 verdict;
+	uint32_t length;
+	if (!gt_expect_u32(t, "verdict",
+			   receive_request(&verdict, buffer, sizeof(buffer), &length,
+					   PEER_TIMEOUT_MS),
+			   KD_PACKET_RECEIVED) ||
+	    !gt_expect_u32(t, "verdict api", verdict.api_number, KDVM_PEER_VERDICT_API))
+		return;
+	gt_expect_u32(t, "prints the debugger saw", verdict.u.read_memory.actual_bytes, packets);
+	gt_expect_u32(t, "prints that did not match", verdict.return_status, 0);
+	gt_note(t, "%u packets of 16..4000 bytes, one backdoor call each", packets);
+}
+
+/* Every packet size from the debugger, 56 to 4000 bytes. */
+GUEST_TEST_IN("kdvm-peer", kdvm_peer_packets_of_every_size_from_the_debugger)
+{
+	struct dbgkd_manipulate_state64 m;
+	/* kd64 offers 4096 bytes of room, more than any packet carries. */
+	static uint8_t data[0x1000 + 16];
+
+	tell_peer("%s %u %u", KDVM_PEER_SEND_PACKETS, 0u, (unsigned)MAX_REQUEST_DATA);
+	uint32_t calls = kdvm_kernel.stats.backdoor_calls;
+	for (uint32_t length = 0; length <= MAX_REQUEST_DATA; length++) {
+		uint32_t got = 0xffffffffu;
+		memset(data, 0xee, sizeof(data));
+		enum kd_status status = receive_request(&m, data, 0x1000, &got, PEER_TIMEOUT_MS);
+		if (status != KD_PACKET_RECEIVED) {
+			gt_fail(t, "length %u: status %u", length, status);
+			return;
+		}
+		if (got != length || m.u.read_memory.transfer_count != length) {
+			gt_fail(t, "length %u: got %u bytes, header says %u", length, got,
+				m.u.read_memory.transfer_count);
+			return;
+		}
+		for (uint32_t i = 0; i < length; i++) {
+			if (data[i] != kdvm_peer_pattern(length, i)) {
+				gt_fail(t, "length %u: byte %u is 0x%02x", length, i, data[i]);
+				return;
+			}
+		}
+		if (data[length] != 0xee) {
+			gt_fail(t, "length %u: a byte past the data was written", length);
+			return;
+		}
+	}
+	uint32_t packets = MAX_REQUEST_DATA + 1;
+	gt_expect_u32(t, "backdoor calls", kdvm_kernel.stats.backdoor_calls - calls, packets);
+	gt_note(t, "%u packets of 56..4000 bytes, one backdoor call each", packets);
+}
+
+GUEST_TEST_IN("kdvm-peer", kdvm_peer_poll_for_break_in)
+{
+	struct kd_context context = { 20, 0 };
+
+	gt_expect_u32(t, "poll before",
+		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
+					  &context),
+		      KD_PACKET_TIMED_OUT);
+	/* The debugger puts 0x62 ahead of this print's ACK: it is there by
+	 * the time the print returns. */
+	tell_peer("%s", KDVM_PEER_BREAKIN);
+	gt_expect_u32(t, "poll after break-in",
+		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
+					  &context),
+		      KD_PACKET_RECEIVED);
+	gt_expect_u32(t, "KdpControlCPending", context.break_in_requested, 1);
+	gt_expect_u32(t, "poll once more",
+		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
+					  NULL),
+		      KD_PACKET_TIMED_OUT);
+}
+
+GUEST_TEST_IN("kdvm-peer", kdvm_peer_receive_times_out)
+{
+	struct dbgkd_manipulate_state64 m;
+	uint32_t length = 0xdeadbeef;
+
+	gt_expect_u32(t, "receive", receive_request(&m, buffer, sizeof(buffer), &length, 100),
+		      KD_PACKET_TIMED_OUT);
+	gt_expect_u32(t, "length untouched", length, 0xdeadbeef);
+}
+
+/* A debugger that resets the link while the kernel waits for a request:
+ * KdReceivePacket says NeedsResend, and kd64 would send its stop again. */
+GUEST_TEST_IN("kdvm-peer", kdvm_peer_reset_means_needs_resend)
+{
+	struct dbgkd_manipulate_state64 m;
+	uint32_t length;
+
+	tell_peer("%s", KDVM_PEER_RESET);
+	gt_expect_u32(t, "receive", receive_request(&m, buffer, sizeof(buffer), &length,
+						    PEER_TIMEOUT_MS),
+		      KD_PACKET_NEEDS_RESEND);
+}
+
+GUEST_TEST_IN("kdvm-peer", kdvm_peer_session_ends)
+{
+	tell_peer("%s", KDVM_PEER_DONE);
+	sent(t, "done");
+	gt_note(t, "%u backdoor calls: %u sends, %u receives, %u polls",
+		kdvm_kernel.stats.backdoor_calls, kdvm_kernel.stats.sends,
+		kdvm_kernel.stats.receives, kdvm_kernel.stats.polls);
+}
