@@ -15,6 +15,10 @@ guest_c_sources = \
 	%reldir%/kernel/usermode.c \
 	%reldir%/kernel/cmos.c \
 	%reldir%/kernel/lapic.c \
+	%reldir%/kernel/paging.c \
+	%reldir%/kernel/pit.c \
+	%reldir%/kernel/kd.c \
+	%reldir%/kernel/workload.c \
 	%reldir%/backdoor/commands.c \
 	%reldir%/backdoor/guestrpc.c \
 	%reldir%/tests/expect.c \
@@ -28,10 +32,14 @@ guest_c_sources = \
 	%reldir%/tests/kdvm_tests.c \
 	%reldir%/tests/kdvm_peer_tests.c \
 	%reldir%/tests/kdvm_stub_tests.c \
-	%reldir%/kdstub/kdstub.c
+	%reldir%/kdstub/kdstub.c \
+	%reldir%/kdser/kdser.c \
+	pipe-bridge/kdcom.c \
+	pipe-bridge/kdlink.c
 guest_asm_sources = \
 	%reldir%/kernel/entry.S \
 	%reldir%/kernel/usermode_switch.S \
+	%reldir%/kernel/workload_step.S \
 	%reldir%/backdoor/backdoor.S
 guest_headers = \
 	%reldir%/kernel/io.h \
@@ -46,6 +54,11 @@ guest_headers = \
 	%reldir%/kernel/usermode.h \
 	%reldir%/kernel/cmos.h \
 	%reldir%/kernel/lapic.h \
+	%reldir%/kernel/paging.h \
+	%reldir%/kernel/pit.h \
+	%reldir%/kernel/kd.h \
+	%reldir%/kernel/workload.h \
+	%reldir%/kernel/layout.h \
 	%reldir%/backdoor/backdoor.h \
 	%reldir%/backdoor/guestrpc.h \
 	%reldir%/tests/expect.h \
@@ -53,6 +66,9 @@ guest_headers = \
 	%reldir%/tests/kdvm_peer_protocol.h \
 	%reldir%/kdvm/kdvm.h \
 	%reldir%/kdstub/kdstub.h \
+	%reldir%/kdser/kdser.h \
+	pipe-bridge/kdcom.h \
+	pipe-bridge/kdlink.h \
 	include/bxkd/backdoor.h \
 	include/bxkd/kdvm.h \
 	include/bxkd/kdcom.h \
@@ -64,6 +80,7 @@ guest_objects = $(guest_c_sources:.c=.guest.o) $(guest_asm_sources:.S=.guest.o)
 GUEST_CPPFLAGS = -I$(top_srcdir)/include -I$(top_srcdir)/%reldir%/kernel \
 	-I$(top_srcdir)/%reldir%/backdoor -I$(top_srcdir)/%reldir%/tests \
 	-I$(top_srcdir)/%reldir%/kdvm -I$(top_srcdir)/%reldir%/kdstub \
+	-I$(top_srcdir)/%reldir%/kdser -I$(top_srcdir)/pipe-bridge \
 	-DBXKD_VERSION='"$(PACKAGE_VERSION)"'
 # -fno-toplevel-reorder keeps GUEST_TEST entries in source order;
 # -fno-tree-loop-distribute-patterns stops GCC turning memcpy's own loop
@@ -78,6 +95,12 @@ GUEST_LINK_FLAGS = -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
 	$(AM_V_CC)$(MKDIR_P) $(@D) && \
 	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST_ALL_CFLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
 
+# The serial transport's KDCOM engine and blocking link are pipe-bridge's
+# own freestanding files, compiled here a second time for the guest.
+pipe-bridge/%.guest.o: pipe-bridge/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST_ALL_CFLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
 %reldir%/%.guest.o: %reldir%/%.S
 	$(AM_V_CC)$(MKDIR_P) $(@D) && \
 	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST_ARCH_FLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
@@ -88,17 +111,22 @@ GUEST_LINK_FLAGS = -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
 	$(AM_V_CCLD)$(GUEST_CC) $(GUEST_LINK_FLAGS) -Wl,-Map,%reldir%/kernel.map \
 		-o $@ $(guest_objects) -lgcc
 
+# Every function and variable of the kernel with its address, sorted: what
+# a debugger session breaks on and reads (the workload_* names, say).
+%reldir%/kernel.symbols: %reldir%/kernel.elf
+	$(AM_V_GEN)$(NM_TOOL) -n --defined-only $< | grep -E ' [TtDdBbRr] ' > $@
+
 %reldir%/kernel.bin: %reldir%/kernel.elf
 	$(AM_V_GEN)$(OBJCOPY) -O binary $< $@
 
 $(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin
 	$(AM_V_GEN)$(NASM) -f bin -DKERNEL_BIN='"%reldir%/kernel.bin"' -o $@ $(top_srcdir)/%reldir%/boot/floppy.asm
 
-noinst_DATA = $(GUEST_IMAGE)
+noinst_DATA = $(GUEST_IMAGE) %reldir%/kernel.symbols
 pkgdata_DATA += $(GUEST_IMAGE)
 
 CLEANFILES += $(guest_objects) $(guest_objects:.o=.d) $(GUEST_IMAGE) \
-	%reldir%/kernel.elf %reldir%/kernel.bin %reldir%/kernel.map
+	%reldir%/kernel.elf %reldir%/kernel.bin %reldir%/kernel.map %reldir%/kernel.symbols
 
 EXTRA_DIST += $(guest_c_sources) $(guest_asm_sources) $(guest_headers) \
 	%reldir%/kernel/kernel.ld %reldir%/boot/floppy.asm %reldir%/README.md

@@ -32,9 +32,17 @@ struct breakpoint {
 	uint32_t handle; /* the target's */
 };
 
+/* A name from --symbols: nm's "ADDRESS TYPE NAME" lines. */
+struct symbol {
+	uint64_t address;
+	char *name;
+};
+
 struct session {
 	struct kdclient *client;
 	bool json, quiet;
+	struct symbol *symbols; /* sorted by address */
+	size_t symbol_count;
 	uint32_t timeout_ms;
 	struct breakpoint breakpoints[MAX_BREAKPOINTS];
 	char *prints;
@@ -127,6 +135,93 @@ static bool number(const char *text, uint64_t *value)
 	return !errno && !*end;
 }
 
+/* ---- symbols ----------------------------------------------------------------- */
+
+static int by_address(const void *a, const void *b)
+{
+	const struct symbol *x = a, *y = b;
+
+	return x->address < y->address ? -1 : x->address > y->address;
+}
+
+/* Reads nm output ("80103600 T workload_round"); other lines are skipped. */
+static bool load_symbols(struct session *s, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[512], name[400], type;
+	unsigned long long address;
+	size_t cap = 0;
+
+	if (!f) {
+		fprintf(stderr, "bxkd-dbg: cannot read %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %399s", &address, &type, name) != 3)
+			continue;
+		if (s->symbol_count == cap) {
+			cap = cap ? 2 * cap : 256;
+			struct symbol *grown = realloc(s->symbols, cap * sizeof(*grown));
+			if (!grown)
+				break;
+			s->symbols = grown;
+		}
+		s->symbols[s->symbol_count].address = address;
+		s->symbols[s->symbol_count].name = strdup(name);
+		if (s->symbols[s->symbol_count].name)
+			s->symbol_count++;
+	}
+	fclose(f);
+	qsort(s->symbols, s->symbol_count, sizeof(*s->symbols), by_address);
+	return true;
+}
+
+/* "name", "name+offset" or "name-offset" (offset in C syntax): the last
+ * for a physical address, name-0x80000000 in the test kernel. */
+static bool symbol_value(const struct session *s, const char *text, uint64_t *value)
+{
+	char name[400];
+	const char *sign = strpbrk(text, "+-");
+	size_t length = sign ? (size_t)(sign - text) : strlen(text);
+	uint64_t offset = 0;
+
+	if (length == 0 || length >= sizeof(name) || (sign && !number(sign + 1, &offset)))
+		return false;
+	memcpy(name, text, length);
+	name[length] = '\0';
+	for (size_t i = 0; i < s->symbol_count; i++) {
+		if (!strcmp(s->symbols[i].name, name)) {
+			*value = sign && *sign == '-' ? s->symbols[i].address - offset
+						      : s->symbols[i].address + offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An address: a number, or a symbol from --symbols with an offset. */
+static bool address_of(const struct session *s, const char *text, uint64_t *value)
+{
+	return number(text, value) || symbol_value(s, text, value);
+}
+
+/* "name+0x9" for the symbol at or below `address`, "" without one. */
+static void symbolize(const struct session *s, uint64_t address, char *out, size_t size)
+{
+	const struct symbol *best = NULL;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < s->symbol_count && s->symbols[i].address <= address; i++)
+		best = &s->symbols[i];
+	if (!best)
+		return;
+	if (best->address == address)
+		snprintf(out, size, "%s", best->name);
+	else
+		snprintf(out, size, "%s+0x%llx", best->name,
+			 (unsigned long long)(address - best->address));
+}
+
 /* x86 kernel addresses travel sign-extended, as Windows sends them. */
 static uint64_t kd_address(struct session *s, uint64_t address)
 {
@@ -209,17 +304,25 @@ static void print_stop(struct session *s, const char *command)
 {
 	const struct dbgkd_any_wait_state_change *sc = kdclient_last_stop(s->client);
 	uint32_t code = sc->u.exception.record.exception_code;
+	char where[440];
 
+	symbolize(s, (uint32_t)sc->program_counter, where, sizeof(where));
 	if (s->json) {
 		printf("{\"command\":\"%s\",\"ok\":true,\"stopped\":true,\"code\":\"0x%08x\","
-		       "\"pc\":\"0x%08" PRIx32 "\",\"processor\":%u}\n",
-		       command, code, (uint32_t)sc->program_counter, sc->processor);
+		       "\"pc\":\"0x%08" PRIx32 "\",",
+		       command, code, (uint32_t)sc->program_counter);
+		if (where[0]) {
+			printf("\"symbol\":");
+			json_string(stdout, where, strlen(where));
+			printf(",");
+		}
+		printf("\"processor\":%u}\n", sc->processor);
 	} else {
-		printf("stopped: %s (0x%08x) at 0x%08" PRIx32 "\n",
+		printf("stopped: %s (0x%08x) at 0x%08" PRIx32 "%s%s\n",
 		       code == DBGKD_STATUS_BREAKPOINT	 ? "breakpoint"
 		       : code == DBGKD_STATUS_SINGLE_STEP ? "single step"
 							   : "exception",
-		       code, (uint32_t)sc->program_counter);
+		       code, (uint32_t)sc->program_counter, where[0] ? " " : "", where);
 	}
 }
 
@@ -362,7 +465,7 @@ static bool cmd_read(struct session *s, char **w, int n, bool physical)
 	uint64_t address, length;
 	size_t got;
 
-	if (n != 3 || !number(w[1], &address) || !number(w[2], &length) || length > 1u << 24)
+	if (n != 3 || !address_of(s, w[1], &address) || !number(w[2], &length) || length > 1u << 24)
 		return failed(s, command, "usage: %s ADDRESS LENGTH (at most 16 MiB)", command);
 	uint8_t *buf = malloc(length ? length : 1);
 	bool ok = read_range(s, command, physical, address, buf, length, &got, NULL);
@@ -393,7 +496,8 @@ static bool cmd_write(struct session *s, char **w, int n, bool physical)
 	uint64_t address;
 	size_t length, written;
 
-	if (n != 3 || !number(w[1], &address) || !parse_hex(w[2], data, sizeof(data), &length))
+	if (n != 3 || !address_of(s, w[1], &address) ||
+	    !parse_hex(w[2], data, sizeof(data), &length))
 		return failed(s, command, "usage: %s ADDRESS HEXBYTES (at most %zu bytes)", command,
 			      CHUNK);
 	struct dbgkd_manipulate_state64 m;
@@ -446,7 +550,7 @@ static bool cmd_bp(struct session *s, char **w, int n)
 	uint64_t address;
 	int slot = -1;
 
-	if (n != 2 || !number(w[1], &address))
+	if (n != 2 || !address_of(s, w[1], &address))
 		return failed(s, "bp", "usage: bp ADDRESS");
 	for (int i = 0; i < MAX_BREAKPOINTS && slot < 0; i++)
 		if (!s->breakpoints[i].used)
@@ -631,7 +735,7 @@ static bool cmd_dump(struct session *s, char **w, int n)
 	uint64_t address, length;
 	size_t got;
 
-	if ((n != 4 && !physical) || !number(w[2], &address) || !number(w[3], &length) ||
+	if ((n != 4 && !physical) || !address_of(s, w[2], &address) || !number(w[3], &length) ||
 	    length > (uint64_t)1 << 32)
 		return failed(s, "dump", "usage: dump FILE ADDRESS LENGTH [--physical]");
 	FILE *f = fopen(w[1], "wb");
@@ -680,6 +784,11 @@ static int split(char *line, char **words)
 }
 
 /* Runs one command line. Returns false on failure; *quit on "quit". */
+static bool run_command(struct session *s, char **w, int n, bool *quit);
+
+/* One line of commands. "! COMMAND" expects COMMAND to fail (a read of an
+ * unmapped page, say): the line succeeds when it does, and a script can
+ * go on to check what comes after. */
 static bool run(struct session *s, const char *line_in, bool *quit)
 {
 	char line[1024];
@@ -692,6 +801,19 @@ static bool run(struct session *s, const char *line_in, bool *quit)
 	int n = split(line, w);
 	if (n == 0)
 		return true;
+	if (strcmp(w[0], "!"))
+		return run_command(s, w, n, quit);
+	if (n == 1)
+		return failed(s, "!", "usage: ! COMMAND (a command that is expected to fail)");
+	if (!run_command(s, w + 1, n - 1, quit)) {
+		ok_line(s, "!", "%s failed, as expected\n", w[1]);
+		return true;
+	}
+	return failed(s, "!", "%s succeeded, but was expected to fail", w[1]);
+}
+
+static bool run_command(struct session *s, char **w, int n, bool *quit)
+{
 	const char *c = w[0];
 	if (!strcmp(c, "connect"))
 		return cmd_connect(s);
@@ -743,6 +865,8 @@ static void usage(FILE *out)
 		"  -j, --json              one JSON object per command on standard output\n"
 		"  -T, --timeout SECONDS   per command (default 10)\n"
 		"  -q, --quiet             no link messages, no live prints\n"
+		"  -S, --symbols FILE      names for addresses: nm output, e.g. build/guest/\n"
+		"                          kernel.symbols; commands then take NAME[+OFFSET]\n"
 		"\n"
 		"commands:\n"
 		"  connect                 break in, reset the link, wait for the target to stop\n"
@@ -757,6 +881,7 @@ static void usage(FILE *out)
 		"  prints                  debug prints since the last 'prints'\n"
 		"  sleep MS                let a running target run for MS milliseconds\n"
 		"  dump FILE ADDR LEN [--physical]   bulk read with progress and throughput\n"
+		"  ! COMMAND               COMMAND must fail (an unmapped read, say)\n"
 		"  quit\n"
 		"\n"
 		"Exit status: 0 if every command succeeded, 1 at the first failure, 2 on usage.\n");
@@ -768,6 +893,7 @@ int main(int argc, char **argv)
 		{ "target", required_argument, NULL, 't' }, { "script", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },	    { "timeout", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },	    { "help", no_argument, NULL, 'h' },
+		{ "symbols", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session s = { .timeout_ms = 10000 };
@@ -777,8 +903,12 @@ int main(int argc, char **argv)
 	uint64_t seconds;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "t:s:jT:qh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:s:jT:qhS:", options, NULL)) != -1) {
 		switch (opt) {
+		case 'S':
+			if (!load_symbols(&s, optarg))
+				return 2;
+			break;
 		case 't':
 			target = optarg;
 			break;
@@ -848,5 +978,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	kdclient_close(s.client);
 	free(s.prints);
+	for (size_t i = 0; i < s.symbol_count; i++)
+		free(s.symbols[i].name);
+	free(s.symbols);
 	return ok ? 0 : 1;
 }

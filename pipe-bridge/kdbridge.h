@@ -3,7 +3,9 @@
  * of KdSendPacket and KdReceivePacket, for the Bochs plugin.
  *
  * The bridge plays kdcom.dll towards whatever debugger attaches to its
- * endpoint (kdep.h), using the KDCOM engine in its target role. Its calls
+ * endpoint (kdep.h), using the KDCOM engine in its target role; the
+ * blocking semantics are kdlink.h's, shared with the guest's serial
+ * transport, and this is their host side (sockets, clock, log). Its calls
  * block the calling thread, which in Bochs is the CPU: while a call waits
  * for the debugger the guest's clock stands still, so the guest sees the
  * same thing whether the debugger answers in a microsecond or a minute.

@@ -44,8 +44,8 @@ struct kdep {
 	uint64_t bytes_lost;
 	dev_t socket_dev; /* UNIX_LISTEN: the socket file we made, to remove */
 	ino_t socket_ino;
-	char address[300];
-	char hint[1536];
+	char address[KDEP_ADDRESS_MAX];
+	char hint[KDEP_HINT_MAX];
 };
 
 static uint64_t now_ms(void)
@@ -213,14 +213,6 @@ static bool open_unix_listener(struct kdep *ep, char *error, size_t error_size)
 		ep->socket_dev = st.st_dev;
 		ep->socket_ino = st.st_ino;
 	}
-	snprintf(ep->address, sizeof(ep->address), "%s", ep->o.path);
-	snprintf(ep->hint, sizeof(ep->hint),
-		 "radare2:  radare2 -a x86 -b 32 -D winkd winkd://%s\n"
-		 "WinDbg:   socat TCP-LISTEN:5555,reuseaddr UNIX-CONNECT:%s  then\n"
-		 "          windbg -k com:ipport=5555,port=<this host>\n"
-		 "socat:    socat - UNIX-CONNECT:%s\n"
-		 "bxkd-dbg: bxkd-dbg --target connect:%s",
-		 ep->o.path, ep->o.path, ep->o.path, ep->o.path);
 	return true;
 }
 
@@ -240,26 +232,17 @@ static bool open_tcp_listener(struct kdep *ep, char *error, size_t error_size)
 		return fail(error, error_size, "cannot listen on %s:%u: %s", ep->o.host, ep->o.port,
 			    strerror(errno));
 	ep->o.port = ntohs(a.sin_port);
-	snprintf(ep->address, sizeof(ep->address), "%s:%u", ep->o.host, ep->o.port);
-	snprintf(ep->hint, sizeof(ep->hint),
-		 "WinDbg:   windbg -k com:ipport=%u,port=%s\n"
-		 "radare2:  socat UNIX-LISTEN:/tmp/bxkd-kd.sock TCP:%s:%u &\n"
-		 "          radare2 -a x86 -b 32 -D winkd winkd:///tmp/bxkd-kd.sock\n"
-		 "socat:    socat - TCP:%s:%u\n"
-		 "bxkd-dbg: bxkd-dbg --target tcp-connect:%s:%u",
-		 ep->o.port, ep->o.host, ep->o.host, ep->o.port, ep->o.host, ep->o.port, ep->o.host,
-		 ep->o.port);
 	return true;
 }
 
-static bool open_pty(struct kdep *ep, char *error, size_t error_size)
+static bool open_pty(struct kdep *ep, char *name, size_t name_size, char *error,
+		     size_t error_size)
 {
-	char name[128];
 	struct termios raw;
 
 	ep->conn_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (ep->conn_fd < 0 || grantpt(ep->conn_fd) != 0 || unlockpt(ep->conn_fd) != 0 ||
-	    ptsname_r(ep->conn_fd, name, sizeof(name)) != 0)
+	    ptsname_r(ep->conn_fd, name, name_size) != 0)
 		return fail(error, error_size, "cannot make a pseudo-terminal: %s", strerror(errno));
 	/* Held open by us, so the terminal lives on between debuggers, and
 	 * set raw, so every byte passes as it is. */
@@ -282,13 +265,6 @@ static bool open_pty(struct kdep *ep, char *error, size_t error_size)
 			return fail(error, error_size, "cannot link %s to %s: %s", ep->o.path, name,
 				    strerror(errno));
 	}
-	snprintf(ep->address, sizeof(ep->address), "%s", name);
-	snprintf(ep->hint, sizeof(ep->hint),
-		 "serial tools: open %s%s%s (raw; any baud rate)\n"
-		 "WinDbg under Wine: ln -sf %s ~/.wine/dosdevices/com1  then\n"
-		 "          windbg -k com:port=com1,baud=115200\n"
-		 "bxkd-dbg: bxkd-dbg --target %s",
-		 name, ep->o.path[0] ? ", also reachable as " : "", ep->o.path, name, name);
 	return true;
 }
 
@@ -314,29 +290,86 @@ static bool open_tty_device(struct kdep *ep, char *error, size_t error_size)
 	return true;
 }
 
-static bool open_tty(struct kdep *ep, char *error, size_t error_size)
-{
-	if (!open_tty_device(ep, error, error_size))
-		return false;
-	snprintf(ep->address, sizeof(ep->address), "%s", ep->o.path);
-	snprintf(ep->hint, sizeof(ep->hint), "the terminal %s", ep->o.path);
-	return true;
-}
+/* ---- describing ------------------------------------------------------------ */
 
-static void client_hint(struct kdep *ep)
+/* kdep_describe(), with the pseudo-terminal's name when it is known. */
+static void describe(const struct kdep_options *o, const char *pty_name, char *address,
+		     size_t address_size, char *hint, size_t hint_size)
 {
-	if (ep->o.mode == KDEP_UNIX_CONNECT) {
-		snprintf(ep->address, sizeof(ep->address), "%s", ep->o.path);
-		snprintf(ep->hint, sizeof(ep->hint),
+	const char *p = o->path, *h = o->host;
+	unsigned port = o->port;
+
+	switch (o->mode) {
+	case KDEP_UNIX_LISTEN:
+		snprintf(address, address_size, "%s", p);
+		snprintf(hint, hint_size,
+			 "radare2:  radare2 -a x86 -b 32 -D winkd winkd://%s\n"
+			 "WinDbg:   socat TCP-LISTEN:5555,reuseaddr UNIX-CONNECT:%s  then\n"
+			 "          windbg -k com:ipport=5555,port=<this host>\n"
+			 "socat:    socat - UNIX-CONNECT:%s\n"
+			 "bxkd-dbg: bxkd-dbg --target connect:%s",
+			 p, p, p, p);
+		break;
+	case KDEP_TCP_LISTEN: {
+		/* WinDbg on another machine cannot reach a loopback listener:
+		 * a relay on this host can. */
+		bool loopback = !strncmp(h, "127.", 4);
+		bool any = !strcmp(h, "0.0.0.0");
+		char relay[320] = "";
+		if (loopback)
+			snprintf(relay, sizeof(relay),
+				 "          from another machine: socat TCP-LISTEN:5555,reuseaddr "
+				 "TCP:%s:%u  here, then\n"
+				 "          windbg -k com:ipport=5555,port=<this host>\n",
+				 h, port);
+		snprintf(address, address_size, "%s:%u", h, port);
+		snprintf(hint, hint_size,
+			 "WinDbg:   windbg -k com:ipport=%u,port=%s\n"
+			 "%s"
+			 "radare2:  socat UNIX-LISTEN:/tmp/bxkd-kd.sock TCP:%s:%u &\n"
+			 "          radare2 -a x86 -b 32 -D winkd winkd:///tmp/bxkd-kd.sock\n"
+			 "socat:    socat - TCP:%s:%u\n"
+			 "bxkd-dbg: bxkd-dbg --target tcp-connect:%s:%u",
+			 port, any ? "<this host>" : h, relay, h, port, h, port, h, port);
+		break;
+	}
+	case KDEP_PTY: {
+		/* Before the terminal exists, its link (if any) names it. */
+		const char *name = pty_name ? pty_name : p[0] ? p : "/dev/pts/N";
+		bool also = pty_name && p[0];
+		snprintf(address, address_size, "%s", name);
+		snprintf(hint, hint_size,
+			 "serial tools: open %s%s%s (raw; any baud rate)\n"
+			 "WinDbg under Wine: ln -sf %s ~/.wine/dosdevices/com1  then\n"
+			 "          windbg -k com:port=com1,baud=115200\n"
+			 "bxkd-dbg: bxkd-dbg --target tty:%s",
+			 name, also ? ", also reachable as " : "", also ? p : "", name, name);
+		break;
+	}
+	case KDEP_TTY:
+		snprintf(address, address_size, "%s", p);
+		snprintf(hint, hint_size, "the terminal %s", p);
+		break;
+	case KDEP_UNIX_CONNECT:
+		snprintf(address, address_size, "%s", p);
+		snprintf(hint, hint_size,
 			 "bxkd connects to a listener at %s, e.g.\n"
 			 "          socat UNIX-LISTEN:%s,fork TCP:<windbg host>:<port>",
-			 ep->o.path, ep->o.path);
-	} else {
-		snprintf(ep->address, sizeof(ep->address), "%s:%u", ep->o.host, ep->o.port);
-		snprintf(ep->hint, sizeof(ep->hint),
-			 "bxkd connects to a listener at %s:%u, e.g. a serial-over-TCP server",
-			 ep->o.host, ep->o.port);
+			 p, p);
+		break;
+	case KDEP_TCP_CONNECT:
+		snprintf(address, address_size, "%s:%u", h, port);
+		snprintf(hint, hint_size,
+			 "bxkd connects to a listener at %s:%u, e.g. a serial-over-TCP server", h,
+			 port);
+		break;
 	}
+}
+
+void kdep_describe(const struct kdep_options *options, char *address, size_t address_size,
+		   char *hint, size_t hint_size)
+{
+	describe(options, NULL, address, address_size, hint, hint_size);
 }
 
 struct kdep *kdep_open(const struct kdep_options *options, kdep_log_fn log, void *log_ctx,
@@ -354,6 +387,7 @@ struct kdep *kdep_open(const struct kdep_options *options, kdep_log_fn log, void
 	ep->log_ctx = log_ctx;
 	ep->peer = options->peer_name ? options->peer_name : "debugger";
 	ep->listen_fd = ep->conn_fd = ep->connecting_fd = ep->pty_slave_fd = -1;
+	char pty_name[128] = "";
 	switch (ep->o.mode) {
 	case KDEP_UNIX_LISTEN:
 		ok = open_unix_listener(ep, error, error_size);
@@ -362,13 +396,12 @@ struct kdep *kdep_open(const struct kdep_options *options, kdep_log_fn log, void
 		ok = open_tcp_listener(ep, error, error_size);
 		break;
 	case KDEP_PTY:
-		ok = open_pty(ep, error, error_size);
+		ok = open_pty(ep, pty_name, sizeof(pty_name), error, error_size);
 		break;
 	case KDEP_TTY:
-		ok = open_tty(ep, error, error_size);
+		ok = open_tty_device(ep, error, error_size);
 		break;
 	default:
-		client_hint(ep);
 		ok = true;
 		break;
 	}
@@ -376,6 +409,9 @@ struct kdep *kdep_open(const struct kdep_options *options, kdep_log_fn log, void
 		kdep_close(ep);
 		return NULL;
 	}
+	/* Now that the port and the terminal's name are decided. */
+	describe(&ep->o, ep->o.mode == KDEP_PTY ? pty_name : NULL, ep->address,
+		 sizeof(ep->address), ep->hint, sizeof(ep->hint));
 	return ep;
 }
 

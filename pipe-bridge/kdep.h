@@ -102,4 +102,16 @@ const char *kdep_address(const struct kdep *ep);
  * socat to this endpoint, newline separated. */
 const char *kdep_attach_hint(const struct kdep *ep);
 
+/* The address and the attach hint of an endpoint from its options alone,
+ * without opening it: what kdep_address() and kdep_attach_hint() say once
+ * it is open (kdep_open() describes it with this), for a program that
+ * tells a user where to attach before another process opens the endpoint.
+ * What only opening decides is shown as it stands: a TCP listener's port
+ * 0 as 0, a pty by its LINK (or "/dev/pts/N" without one). Each buffer
+ * gets a NUL-terminated string, cut to fit; KDEP_HINT_MAX holds any hint. */
+#define KDEP_ADDRESS_MAX 300
+#define KDEP_HINT_MAX 1536
+void kdep_describe(const struct kdep_options *options, char *address, size_t address_size,
+		   char *hint, size_t hint_size);
+
 #endif /* BXKD_KDEP_H */

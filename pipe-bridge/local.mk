@@ -1,10 +1,14 @@
 # pipe-bridge/ -- the KDCOM framing engine and the debugger endpoints.
 
-# The engine: sans-I/O, also compiled into the guest (guest/local.mk).
+# The engine (sans-I/O) and the blocking KdSendPacket / KdReceivePacket
+# over a byte channel (kdlink): freestanding, also compiled into the guest
+# (guest/local.mk).
 noinst_LTLIBRARIES += %reldir%/libkdcom.la
 %canon_reldir%_libkdcom_la_SOURCES = \
 	%reldir%/kdcom.c \
 	%reldir%/kdcom.h \
+	%reldir%/kdlink.c \
+	%reldir%/kdlink.h \
 	include/bxkd/kdcom.h \
 	include/bxkd/dbgkd.h
 

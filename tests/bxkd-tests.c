@@ -26,12 +26,16 @@ int main(void)
 	srunner_add_suite(runner, bxh_suite());
 	srunner_add_suite(runner, kdvm_host_suite());
 	srunner_add_suite(runner, kdvm_guest_suite());
+	srunner_add_suite(runner, kdser_suite());
+	srunner_add_suite(runner, kdstub_suite());
 	srunner_add_suite(runner, kdvm_dll_suite());
 	srunner_add_suite(runner, boot_suite());
 	srunner_add_suite(runner, tap_suite());
 	srunner_add_suite(runner, kdtools_suite());
 	srunner_add_suite(runner, bridge_suite());
 	srunner_add_suite(runner, kdvm_suite());
+	srunner_add_suite(runner, session_suite());
+	srunner_add_suite(runner, launcher_suite());
 
 	srunner_run_all(runner, CK_ENV);
 	int ran = srunner_ntests_run(runner);

@@ -7,8 +7,10 @@ noinst_LTLIBRARIES += %reldir%/libbxh.la
 	include/bxkd/bootopt.h
 # Libtool leaves the built plugin in its objdir, .libs on every platform we
 # support; Bochs looks there first.
-%canon_reldir%_libbxh_la_CPPFLAGS = $(AM_CPPFLAGS) \
+%canon_reldir%_libbxh_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/launcher \
 	-DBXKD_PLUGIN_BUILD_DIR='"$(abs_top_builddir)/bochs-plugin/.libs"'
+# The machine and the reading of a run are shared with bxkd (launcher/bxvm.h).
+%canon_reldir%_libbxh_la_LIBADD = launcher/libbxvm.la
 
 noinst_PROGRAMS += %reldir%/harness/bxkd-run
 %canon_reldir%_harness_bxkd_run_SOURCES = %reldir%/harness/bxkd-run.c
@@ -34,8 +36,16 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/check_bxh.c \
 	%reldir%/unit/check_kdvm_host.c \
 	%reldir%/unit/check_kdvm_guest.c \
+	%reldir%/unit/check_kdser.c \
+	guest/kdser/kdser.c \
+	guest/kdser/kdser.h \
+	%reldir%/unit/check_kdstub.c \
+	guest/kdstub/kdstub.c \
+	guest/kdstub/kdstub.h \
 	%reldir%/integration/check_kdvm_dll.c \
 	%reldir%/integration/check_kdvm.c \
+	%reldir%/integration/check_session.c \
+	%reldir%/integration/check_launcher.c \
 	guest/kdvm/kdvm.c \
 	guest/kdvm/kdvm.h \
 	%reldir%/integration/check_boot.c \
@@ -51,18 +61,24 @@ check_PROGRAMS += %reldir%/bxkd-tests
 %canon_reldir%_bxkd_tests_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/pipe-bridge -I$(top_srcdir)/%reldir%/harness \
 	-I$(top_srcdir)/%reldir%/unit -I$(top_srcdir)/%reldir% -I$(top_srcdir)/guest/kernel \
-	-I$(top_srcdir)/guest/kdvm -I$(top_srcdir) \
+	-I$(top_srcdir)/guest/kdvm -I$(top_srcdir)/guest/kdstub -I$(top_srcdir)/guest/kdser \
+	-I$(top_srcdir) \
 	-DBXKD_GUEST_IMAGE='"$(abs_top_builddir)/$(GUEST_IMAGE)"' \
+	-DBXKD_GUEST_SYMBOLS='"$(abs_top_builddir)/guest/kernel.symbols"' \
+	-DBXKD_SOURCE_DIR='"$(abs_top_srcdir)"' \
 	-DBXKD_TEST_WORK_DIR='"$(abs_top_builddir)/%reldir%/work"' \
 	-DBXKD_TAP_PROGRAM='"$(abs_top_builddir)/pipe-bridge/bxkd-tap$(EXEEXT)"' \
 	-DBXKD_DBG='"$(abs_top_builddir)/pipe-bridge/bxkd-dbg$(EXEEXT)"' \
-	-DBXKD_FAKE_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-fake-target$(EXEEXT)"'
+	-DBXKD_FAKE_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-fake-target$(EXEEXT)"' \
+	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/launcher
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la $(CHECK_LIBS)
 # Suites that run these as processes.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES = pipe-bridge/bxkd-tap$(EXEEXT) \
 	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT)
+# The launcher suite runs bxkd itself.
+EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += launcher/bxkd$(EXEEXT)
 # The kdvm_dll suite reads the Windows KD DLLs back with mingw's objdump
 # (KDVM_DLLS is empty when configured --without-windows-dll).
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += $(KDVM_DLLS)
@@ -73,7 +89,7 @@ EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += $(KDVM_DLLS)
 
 # `make check` runs the one runner in the foreground so that its last line
 # is Check's summary. The Bochs tests need the plugin and the guest image.
-check-local: $(pkglib_LTLIBRARIES) $(GUEST_IMAGE)
+check-local: $(pkglib_LTLIBRARIES) $(GUEST_IMAGE) guest/kernel.symbols
 	%reldir%/bxkd-tests
 
 clean-local: clean-test-work
@@ -100,3 +116,4 @@ noinst_PROGRAMS += %reldir%/tools/kd-fake-target
 %canon_reldir%_tools_kd_fake_target_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/guest/kdstub
 %canon_reldir%_tools_kd_fake_target_LDADD = pipe-bridge/libkdbridge.la
+EXTRA_DIST += %reldir%/sessions/debug-session.bxkd

@@ -19,6 +19,11 @@ Suite *bxh_suite(void);
  * guest module against the device core through a fake backdoor. */
 Suite *kdvm_host_suite(void);
 Suite *kdvm_guest_suite(void);
+/* The serial transport (guest/kdser) on a fake 16550 with a KDCOM
+ * debugger at the far end of its wire. */
+Suite *kdser_suite(void);
+/* The KD stub against a fake transport and a fake machine. */
+Suite *kdstub_suite(void);
 /* The guest module built as a Windows KD DLL: its exports and imports. */
 Suite *kdvm_dll_suite(void);
 
@@ -33,5 +38,11 @@ Suite *bridge_suite(void);
 /* The KD transport under Bochs: the guest module, the device and the
  * bridge, with a debugger on the socket. */
 Suite *kdvm_suite(void);
+/* Whole bxkd-dbg sessions against the debuggable kernel, on both
+ * transports. */
+Suite *session_suite(void);
+/* The bxkd command: `bxkd run` and `bxkd demo` as processes, on both
+ * transports, and the pieces they are built from. */
+Suite *launcher_suite(void);
 
 #endif /* BXKD_TEST_SUITES_H */

@@ -10,7 +10,9 @@
 
 #define INT3 0xCC
 #define NT_SUCCESS(status) ((int32_t)(status) >= 0)
-/* QueryMemory's AddressSpace answers and flags (windbgkd.h). */
+#define NUMBER_PROCESSORS 1
+/* QueryMemory's AddressSpace question and answers, and flags (windbgkd.h). */
+#define QUERY_MEMORY_VIRTUAL 0
 #define QUERY_MEMORY_PROCESS 0
 #define QUERY_MEMORY_KERNEL 2
 #define QUERY_MEMORY_READ_WRITE_EXECUTE 0x7
@@ -19,6 +21,13 @@
 static uint64_t sign_extend(uint32_t address)
 {
 	return (uint64_t)(int64_t)(int32_t)address;
+}
+
+/* An x86 pointer the caller gave in either form, as it travels: sign-extended
+ * (kd-protocol.md 3.9). */
+static uint64_t x86_pointer(uint64_t pointer)
+{
+	return sign_extend((uint32_t)pointer);
 }
 
 /* x86 addresses come sign-extended; anything else is not an x86 address. */
@@ -56,8 +65,13 @@ static void send_packet(struct kdstub *s, uint32_t type, const void *header, uin
 
 /* ---- breakpoints ------------------------------------------------------------ */
 
-bool kdstub_breakpoint_at(const struct kdstub *s, uint64_t address, uint8_t *original)
+bool kdstub_breakpoint_at(const struct kdstub *s, uint64_t kd_address, uint8_t *original)
 {
+	uint32_t address;
+
+	/* The table holds x86 addresses; callers may ask sign-extended. */
+	if (!x86_address(kd_address, &address))
+		return false;
 	for (int i = 0; i < KDSTUB_BREAKPOINTS; i++) {
 		if (s->breakpoints[i].used && s->breakpoints[i].address == address) {
 			*original = s->breakpoints[i].original;
@@ -68,7 +82,10 @@ bool kdstub_breakpoint_at(const struct kdstub *s, uint64_t address, uint8_t *ori
 }
 
 /* Handle = slot + 1; 0 means refused (a duplicate, a full table, or an
- * address that cannot be read and written). */
+ * address that cannot be read and written). kd64 answers an unreadable
+ * address with a deferred breakpoint that the page-fault path plants later
+ * (KdSetOwedBreakpoints); the stub hears of no page coming in, so such a
+ * breakpoint would never fire: refusing tells the debugger so. */
 static uint32_t add_breakpoint(struct kdstub *s, uint64_t kd_address)
 {
 	uint8_t original, int3 = INT3;
@@ -104,7 +121,10 @@ static bool remove_breakpoint(struct kdstub *s, uint32_t handle)
 
 /* ---- manipulate requests ---------------------------------------------------- */
 
-enum served { KEEP_SERVING, RESUME, RESEND_STATE_CHANGE };
+/* RESEND_STATE_CHANGE sends the same packet again (the transport lost it);
+ * REPORT_AGAIN builds the stop report anew, as kd64 does for
+ * ContinueProcessorReselected. */
+enum served { KEEP_SERVING, RESUME, RESEND_STATE_CHANGE, REPORT_AGAIN };
 
 static void reply(struct kdstub *s, struct dbgkd_manipulate_state64 *m, uint32_t status,
 		  const void *data, uint32_t length)
@@ -161,9 +181,9 @@ static void get_version(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
 	v->max_packet_type = KDCOM_TYPE_MAX;
 	v->max_state_change = DBGKD_MAXIMUM_STATE_CHANGE - DBGKD_EXCEPTION_STATE_CHANGE;
 	v->max_manipulate = DBGKD_MAXIMUM_MANIPULATE - DBGKD_READ_VIRTUAL_MEMORY_API;
-	v->kern_base = s->config.kern_base;
-	v->ps_loaded_module_list = s->config.ps_loaded_module_list;
-	v->debugger_data_list = s->config.debugger_data_list;
+	v->kern_base = x86_pointer(s->config.kern_base);
+	v->ps_loaded_module_list = x86_pointer(s->config.ps_loaded_module_list);
+	v->debugger_data_list = x86_pointer(s->config.debugger_data_list);
 	reply(s, m, DBGKD_STATUS_SUCCESS, 0, 0);
 }
 
@@ -173,66 +193,87 @@ static void processor_state(struct kdstub *s, struct x86_processor_state *state)
 	s->machine.get_special(s->machine.ctx, &state->special_registers);
 }
 
-/* Control space on x86 is the KPROCESSOR_STATE, addressed by offset. */
+/* Control space on x86 is the KPROCESSOR_STATE of `Processor`, addressed by
+ * offset. As i386/kdx86.c: a read starts inside it and is clipped to its
+ * end; a write must fit whole. */
 static void control_space(struct kdstub *s, struct dbgkd_manipulate_state64 *m, bool write,
 			  uint32_t length)
 {
 	struct x86_processor_state state;
 	uint64_t offset = m->u.read_memory.target_base_address;
 	uint32_t count = write ? length : clip(m->u.read_memory.transfer_count);
+	bool valid = m->processor < NUMBER_PROCESSORS &&
+		     (write ? offset <= sizeof(state) && count <= sizeof(state) - offset
+			    : offset < sizeof(state));
 
-	if (offset > sizeof(state) || count > sizeof(state) - offset) {
-		m->u.read_memory.actual_bytes = 0;
-		reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
-		return;
-	}
-	processor_state(s, &state);
-	if (write) {
-		copy_bytes((uint8_t *)&state + offset, s->message, count);
-		s->machine.set_context(s->machine.ctx, &state.context_frame);
-		s->machine.set_special(s->machine.ctx, &state.special_registers);
+	if (!valid) {
+		count = 0;
+	} else {
+		if (count > sizeof(state) - offset)
+			count = (uint32_t)(sizeof(state) - offset);
+		processor_state(s, &state);
+		if (write) {
+			copy_bytes((uint8_t *)&state + offset, s->message, count);
+			s->machine.set_context(s->machine.ctx, &state.context_frame);
+			s->machine.set_special(s->machine.ctx, &state.special_registers);
+		} else {
+			copy_bytes(s->reply, (uint8_t *)&state + offset, count);
+		}
 	}
 	m->u.read_memory.actual_bytes = count;
-	/* kd64 echoes the bytes written, and returns the ones read. */
-	copy_bytes(s->reply, (uint8_t *)&state + offset, count);
-	reply(s, m, DBGKD_STATUS_SUCCESS, s->reply, count);
+	/* kd64 returns the bytes read, and echoes the data of a write whether
+	 * or not it went in. */
+	reply(s, m, valid ? DBGKD_STATUS_SUCCESS : DBGKD_STATUS_UNSUCCESSFUL,
+	      write ? s->message : s->reply, write ? clip(length) : count);
 }
 
+/* As i386/kdx86.c: sizes 1, 2 and 4, naturally aligned; DataSize comes back
+ * as the size moved (0 on failure) and a read's DataValue holds only the
+ * bytes read. */
 static void io_space(struct kdstub *s, struct dbgkd_manipulate_state64 *m, bool write)
 {
 	uint32_t size = m->u.io.data_size, port;
 	uint32_t status = DBGKD_STATUS_SUCCESS;
 
-	if ((size != 1 && size != 2 && size != 4) || !x86_address(m->u.io.io_address, &port) ||
-	    port > 0xFFFF)
-		status = DBGKD_STATUS_UNSUCCESSFUL;
+	if (!write)
+		m->u.io.data_value = 0;
+	if (size != 1 && size != 2 && size != 4)
+		status = DBGKD_STATUS_INVALID_PARAMETER;
+	else if (!x86_address(m->u.io.io_address, &port) || port > 0xFFFF)
+		status = DBGKD_STATUS_UNSUCCESSFUL; /* not a port: kd64 would truncate */
 	else if (port % size)
 		status = DBGKD_STATUS_DATATYPE_MISALIGNMENT;
-	else if (write)
-		s->machine.write_io(s->machine.ctx, (uint16_t)port, size, m->u.io.data_value);
+	if (status != DBGKD_STATUS_SUCCESS) {
+		m->u.io.data_size = 0;
+		reply(s, m, status, 0, 0);
+		return;
+	}
+	uint32_t mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+	if (write)
+		s->machine.write_io(s->machine.ctx, (uint16_t)port, size,
+				    m->u.io.data_value & mask);
 	else
-		m->u.io.data_value = s->machine.read_io(s->machine.ctx, (uint16_t)port, size);
+		m->u.io.data_value =
+			s->machine.read_io(s->machine.ctx, (uint16_t)port, size) & mask;
 	reply(s, m, status, 0, 0);
 }
 
+/* kd64 classifies a virtual address without touching it: any of them is
+ * process (user) or kernel memory, readable, writable and executable. */
 static void query_memory(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
 {
-	uint32_t address;
-	uint8_t probe;
+	uint32_t status = DBGKD_STATUS_SUCCESS;
 
-	if (m->u.query_memory.address_space != QUERY_MEMORY_PROCESS) {
-		reply(s, m, DBGKD_STATUS_INVALID_PARAMETER, 0, 0);
-		return;
+	if (m->u.query_memory.address_space == QUERY_MEMORY_VIRTUAL) {
+		uint32_t address = (uint32_t)m->u.query_memory.address;
+		m->u.query_memory.address_space =
+			address >= KERNEL_SPACE_START ? QUERY_MEMORY_KERNEL : QUERY_MEMORY_PROCESS;
+		m->u.query_memory.flags = QUERY_MEMORY_READ_WRITE_EXECUTE;
+	} else {
+		status = DBGKD_STATUS_INVALID_PARAMETER;
 	}
-	if (!x86_address(m->u.query_memory.address, &address) ||
-	    s->machine.read_virtual(s->machine.ctx, address, &probe, 1) != 1) {
-		reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
-		return;
-	}
-	m->u.query_memory.address_space =
-		address >= KERNEL_SPACE_START ? QUERY_MEMORY_KERNEL : QUERY_MEMORY_PROCESS;
-	m->u.query_memory.flags = QUERY_MEMORY_READ_WRITE_EXECUTE;
-	reply(s, m, DBGKD_STATUS_SUCCESS, 0, 0);
+	m->u.query_memory.reserved = 0;
+	reply(s, m, status, 0, 0);
 }
 
 /* GetContextEx / SetContextEx: a byte range of the CONTEXT. */
@@ -244,8 +285,8 @@ static void context_ex(struct kdstub *s, struct dbgkd_manipulate_state64 *m, boo
 
 	if (set)
 		count = length;
-	if (offset > sizeof(context) || count > sizeof(context) - offset ||
-	    (set && !s->context_sent)) {
+	if (m->processor >= NUMBER_PROCESSORS || offset > sizeof(context) ||
+	    count > sizeof(context) - offset || (set && !s->context_sent)) {
 		m->u.context_ex.bytes_copied = 0;
 		reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
 		return;
@@ -281,13 +322,18 @@ static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, u
 		write_memory(s, m, m->api_number == DBGKD_WRITE_PHYSICAL_MEMORY_API, length);
 		break;
 	case DBGKD_GET_CONTEXT_API:
+		if (m->processor >= NUMBER_PROCESSORS) {
+			reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
+			break;
+		}
 		s->machine.get_context(s->machine.ctx, &context);
 		s->context_sent = true;
 		reply(s, m, DBGKD_STATUS_SUCCESS, &context, sizeof(context));
 		break;
 	case DBGKD_SET_CONTEXT_API:
 		/* kd64 takes a CONTEXT only after it sent one since the stop. */
-		if (!s->context_sent || length != sizeof(context)) {
+		if (!s->context_sent || m->processor >= NUMBER_PROCESSORS ||
+		    length != sizeof(context)) {
 			reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
 			break;
 		}
@@ -325,25 +371,38 @@ static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, u
 		context_ex(s, m, m->api_number == DBGKD_SET_CONTEXT_EX_API, length);
 		break;
 	case DBGKD_CONTINUE_API:
-		/* No reply. A failure status asks to keep serving. */
-		if (!NT_SUCCESS(m->u.continue_status))
-			break;
+		/* No reply, and any status ends the stop: a failure only says the
+		 * exception was not handled (kd64 returns NT_SUCCESS(status)). */
 		resume->continue_status = m->u.continue_status;
 		return RESUME;
 	case DBGKD_CONTINUE_API2:
-		if (!NT_SUCCESS(m->u.continue2.continue_status))
-			break;
 		resume->continue_status = m->u.continue2.continue_status;
-		resume->single_step = m->u.continue2.control_set.trace_flag != 0;
-		resume->dr7_set = true;
-		resume->dr7 = m->u.continue2.control_set.dr7;
+		/* Only a successful Continue2 applies its control set. */
+		if (NT_SUCCESS(m->u.continue2.continue_status)) {
+			resume->single_step = m->u.continue2.control_set.trace_flag != 0;
+			resume->dr7_set = true;
+			resume->dr7 = m->u.continue2.control_set.dr7;
+		}
 		return RESUME;
 	case DBGKD_SWITCH_PROCESSOR:
 		/* One processor: it reports its stop again, as a new one would. */
-		return RESEND_STATE_CHANGE;
+		return REPORT_AGAIN;
 	case DBGKD_REBOOT_API:
+		/* No reply. A machine that comes back is still the debugger's. */
 		s->machine.reboot(s->machine.ctx);
+		break;
+	case DBGKD_CLEAR_ALL_INTERNAL_BREAKPOINTS_API:
+		/* kd64 has no internal breakpoints to clear and answers nothing. */
+		break;
+	case DBGKD_WRITE_BREAKPOINT_EX_API:
+		/* Unimplemented in kd64 too; its failure ends the stop there, and
+		 * a debugger that sent it waits for the next state change. */
+		reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, s->message, clip(length));
+		resume->continue_status = DBGKD_STATUS_UNSUCCESSFUL;
 		return RESUME;
+	case DBGKD_RESTORE_BREAKPOINT_EX_API:
+		reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, s->message, clip(length));
+		break;
 	default:
 		/* Anything else gets a well-formed failure, as kd64 answers. */
 		reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
@@ -354,10 +413,11 @@ static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, u
 
 /*
  * KdpSendWaitContinue: send the state change, then take manipulate
- * requests until one resumes the machine. A RESET from the debugger (or a
- * switch to this processor) means the state change goes out again.
+ * requests until one resumes the machine. A RESET from the debugger means
+ * the same state change goes out again. Returns true when the debugger
+ * switched processors: the caller builds and reports the stop anew.
  */
-static void send_wait_continue(struct kdstub *s, const void *header, uint16_t header_length,
+static bool send_wait_continue(struct kdstub *s, const void *header, uint16_t header_length,
 			       const void *data, uint16_t data_length,
 			       struct kdstub_resume *resume)
 {
@@ -366,11 +426,13 @@ static void send_wait_continue(struct kdstub *s, const void *header, uint16_t he
 	resume->continue_status = DBGKD_DBG_CONTINUE;
 	resume->single_step = false;
 	resume->dr7_set = false;
+	/* SetContext only after a GetContext of this report, as kd64. */
+	s->context_sent = false;
 	for (;;) {
 		send_packet(s, KDCOM_TYPE_STATE_CHANGE64, header, header_length, data, data_length);
 		/* A packet that may be dropped was: nobody is there to serve. */
 		if (!debugger_present(s))
-			return;
+			return false;
 		enum served served = KEEP_SERVING;
 		while (served == KEEP_SERVING) {
 			struct kd_string h = { 0, sizeof(m), (uint8_t *)&m };
@@ -385,38 +447,44 @@ static void send_wait_continue(struct kdstub *s, const void *header, uint16_t he
 			}
 			if (status != KD_PACKET_RECEIVED)
 				continue;
+			/* A transport delivers exactly the 56-byte header or nothing
+			 * (kd-protocol.md 2.3); anything shorter would leave the last
+			 * request's bytes in `m`. */
+			if (h.length != sizeof(m))
+				continue;
 			if (length > sizeof(s->message))
 				length = sizeof(s->message); /* transports check; trust none */
 			served = serve(s, &m, length, resume);
 		}
 		if (served == RESUME)
-			return;
+			return false;
+		if (served == REPORT_AGAIN)
+			return true;
 	}
 }
 
-void kdstub_report_exception(struct kdstub *s, uint32_t code, uint64_t address,
-			     bool first_chance, struct kdstub_resume *resume)
+/* KdpSetCommonState and KdpSetContextState: what every state change says
+ * about the stop, control report included. */
+static void set_common_state(struct kdstub *s, struct dbgkd_any_wait_state_change *sc,
+			     uint32_t new_state)
 {
-	struct dbgkd_any_wait_state_change sc;
-	struct dbgkd_control_report_x86 *report = &sc.control_report.x86;
+	struct dbgkd_control_report_x86 *report = &sc->control_report.x86;
 	struct x86_context context;
 	struct x86_special_registers special;
-	/* kd64 sends a trace buffer after the header; position 1, nothing in it. */
-	static const uint32_t trace = 1;
 
 	s->machine.get_context(s->machine.ctx, &context);
 	s->machine.get_special(s->machine.ctx, &special);
-	zero_bytes(&sc, sizeof(sc));
-	sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-	sc.processor_level = s->config.processor_level;
-	sc.number_processors = 1;
-	sc.thread = s->config.thread;
-	sc.program_counter = sign_extend(context.eip);
-	sc.u.exception.record.exception_code = code;
-	sc.u.exception.record.exception_address = address;
-	sc.u.exception.first_chance = first_chance;
+	zero_bytes(sc, sizeof(*sc));
+	sc->new_state = new_state;
+	sc->processor_level = s->config.processor_level;
+	sc->number_processors = NUMBER_PROCESSORS;
+	sc->thread = x86_pointer(s->config.thread);
+	sc->program_counter = sign_extend(context.eip);
 
-	/* The code at PC as it really is: breakpoints shown as their bytes. */
+	/* The code at PC as it really is: breakpoints shown as their bytes.
+	 * kd64 deletes the breakpoints in this range instead; the stub keeps
+	 * them, so a debugger's handles stay valid across stops (bxkd-dbg
+	 * restores one by handle to step off it). */
 	uint32_t got = s->machine.read_virtual(s->machine.ctx, context.eip,
 					       report->instruction_stream, DBGKD_MAXSTREAM);
 	for (uint32_t i = 0; i < got; i++)
@@ -432,9 +500,21 @@ void kdstub_report_exception(struct kdstub *s, uint32_t code, uint64_t address,
 	report->seg_es = (uint16_t)context.seg_es;
 	report->seg_fs = (uint16_t)context.seg_fs;
 	report->eflags = context.eflags;
+}
 
-	s->context_sent = false;
-	send_wait_continue(s, &sc, sizeof(sc), &trace, sizeof(trace), resume);
+void kdstub_report_exception(struct kdstub *s, uint32_t code, uint64_t address,
+			     bool first_chance, struct kdstub_resume *resume)
+{
+	struct dbgkd_any_wait_state_change sc;
+	/* kd64 sends a trace buffer after the header; position 1, nothing in it. */
+	static const uint32_t trace = 1;
+
+	do {
+		set_common_state(s, &sc, DBGKD_EXCEPTION_STATE_CHANGE);
+		sc.u.exception.record.exception_code = code;
+		sc.u.exception.record.exception_address = x86_pointer(address);
+		sc.u.exception.first_chance = first_chance;
+	} while (send_wait_continue(s, &sc, sizeof(sc), &trace, sizeof(trace), resume));
 }
 
 bool kdstub_print(struct kdstub *s, const char *text, uint32_t length)
@@ -459,27 +539,24 @@ void kdstub_load_symbols(struct kdstub *s, const char *path, uint64_t base, uint
 {
 	struct dbgkd_any_wait_state_change sc;
 	struct kdstub_resume ignored;
-	struct x86_context context;
 	uint32_t path_length = 0;
 
 	if (!debugger_present(s))
 		return;
-	while (path[path_length] && path_length < KDCOM_MAX_PAYLOAD - sizeof(sc) - 1)
+	/* KdpPathBuffer: the path as far as a packet holds it, and a NUL. */
+	while (path[path_length] && path_length < sizeof(s->path) - 1) {
+		s->path[path_length] = (uint8_t)path[path_length];
 		path_length++;
-	s->machine.get_context(s->machine.ctx, &context);
-	zero_bytes(&sc, sizeof(sc));
-	sc.new_state = DBGKD_LOAD_SYMBOLS_STATE_CHANGE;
-	sc.processor_level = s->config.processor_level;
-	sc.number_processors = 1;
-	sc.thread = s->config.thread;
-	sc.program_counter = sign_extend(context.eip);
-	sc.u.load_symbols.path_name_length = path_length + 1; /* with the NUL */
-	sc.u.load_symbols.base_of_dll = base;
-	sc.u.load_symbols.check_sum = checksum;
-	sc.u.load_symbols.size_of_image = size;
-	sc.u.load_symbols.unload_symbols = unload;
-	s->context_sent = false;
-	send_wait_continue(s, &sc, sizeof(sc), path, (uint16_t)(path_length + 1), &ignored);
+	}
+	s->path[path_length++] = 0;
+	do {
+		set_common_state(s, &sc, DBGKD_LOAD_SYMBOLS_STATE_CHANGE);
+		sc.u.load_symbols.path_name_length = path_length; /* with the NUL */
+		sc.u.load_symbols.base_of_dll = x86_pointer(base);
+		sc.u.load_symbols.check_sum = checksum;
+		sc.u.load_symbols.size_of_image = size;
+		sc.u.load_symbols.unload_symbols = unload;
+	} while (send_wait_continue(s, &sc, sizeof(sc), s->path, (uint16_t)path_length, &ignored));
 }
 
 bool kdstub_poll_breakin(struct kdstub *s)

@@ -78,6 +78,9 @@ struct kdstub {
 	bool context_sent; /* SetContext only after a GetContext, as kd64 */
 	uint8_t message[4096];	     /* KdpMessageBuffer */
 	uint8_t reply[KDSTUB_REPLY_DATA_MAX];	     /* manipulate reply data */
+	/* KdpPathBuffer: a LoadSymbols path and its NUL, as much as one packet
+	 * holds after the 240-byte state change. */
+	uint8_t path[KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_any_wait_state_change)];
 };
 
 void kdstub_init(struct kdstub *s, const struct kdstub_config *config,

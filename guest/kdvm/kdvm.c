@@ -171,12 +171,12 @@ enum kd_status kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
 {
 	struct kdvm_page_header *h = &kd->page->h;
 
-	if (packet_type == KDCOM_TYPE_POLL_BREAKIN) {
-		enum kd_status status = poll_breakin(kd);
-		if (status == KD_PACKET_RECEIVED && kd_context)
-			kd_context->break_in_requested = 1;
-		return status;
-	}
+	(void)kd_context;
+	/* The answer is the result: KdpControlCPending is for a break-in
+	 * kdcom.dll noticed while waiting for something else, and the device
+	 * keeps those for the next poll itself. */
+	if (packet_type == KDCOM_TYPE_POLL_BREAKIN)
+		return poll_breakin(kd);
 	/* ACK, RESEND and RESET are kdcom.dll's business; nobody asks us. */
 	if (!header || !header->buffer || header->maximum_length > KDCOM_MAX_PAYLOAD ||
 	    !kdcom_type_is_data(packet_type)) {

@@ -15,13 +15,18 @@
 #include <stdint.h>
 
 #include "bootopt.h"
+#include "cmos.h"
 #include "console.h"
 #include "io.h"
+#include "kd.h"
 #include "kstring.h"
 #include "machine.h"
+#include "paging.h"
+#include "pit.h"
 #include "testrun.h"
 #include "trap.h"
 #include "usermode.h"
+#include "workload.h"
 
 void kernel_main(void);
 
@@ -56,6 +61,40 @@ static void run_selftest(void)
 	}
 }
 
+/*
+ * kernel=workload: the debuggable kernel. A debugger on the transport that
+ * kd= names sees the kernel image load, an initial stop when kd_break=1,
+ * DbgPrint output, and can break in while the workload runs, for rounds=N
+ * clock ticks (default 100, one emulated second); then the kernel reports
+ * and shuts down.
+ */
+static void run_workload_kernel(void)
+{
+	uint32_t rounds;
+
+	if (!bootopt_u32("rounds", 100, &rounds))
+		machine_fatal("rounds=%s is not a number", "?");
+	bool debugger = kd_init(kd_transport_from_boot_options());
+	/* Before the clock runs: a debugger that attached with a break-in
+	 * finds the kernel at this stop, whichever transport was faster. */
+	if (bootopt_is("kd_break", "1"))
+		kd_break();
+	pit_start(100, kd_poll_breakin);
+	__asm__ volatile("sti");
+	kd_print("bxkd kernel up: %u rounds of work\n", rounds);
+	workload_run(rounds);
+	__asm__ volatile("cli");
+	kd_print("workload done after %u rounds, checksum %08x\n", workload_round_count,
+		 workload_checksum);
+	const struct kd_counts *c = kd_counts();
+	workload_scratch[sizeof(workload_scratch) - 1] = '\0';
+	kprintf("BXKD RESULT workload pass rounds=%u checksum=0x%08x debugger=%s stops=%u "
+		"breakpoints=%u single_steps=%u breakins=%u scratch=\"%s\"\n",
+		workload_round_count, workload_checksum, debugger ? "yes" : "no", c->stops,
+		c->breakpoints, c->single_steps, c->breakins, workload_scratch);
+	kprintf("BXKD SUMMARY passed=1 failed=0\n");
+}
+
 /* The boot option tests=<group>, or the default group. */
 static const char *test_group(void)
 {
@@ -74,6 +113,7 @@ void kernel_main(void)
 {
 	gdt_init();
 	idt_init();
+	paging_init(cmos_ram_mib() * 1024u * 1024u);
 	pic_init();
 	usermode_init();
 
@@ -81,6 +121,9 @@ void kernel_main(void)
 	kprintf("boot options: %s\n", bootopt_text()[0] ? bootopt_text() : "(none)");
 
 	run_selftest();
-	run_guest_tests(test_group());
+	if (bootopt_is("kernel", "workload"))
+		run_workload_kernel();
+	else
+		run_guest_tests(test_group());
 	machine_shutdown();
 }

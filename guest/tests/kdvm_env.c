@@ -6,6 +6,7 @@
 #include "bxkd/dbgkd.h"
 #include "io.h"
 #include "kstring.h"
+#include "paging.h"
 
 struct kdvm kdvm_kernel;
 struct kdvm_page kdvm_kernel_page __attribute__((aligned(KDVM_PAGE_SIZE)));
@@ -19,16 +20,15 @@ static void kernel_backdoor(void *ctx, struct kdvm_regs *regs)
 	*regs = (struct kdvm_regs){ r.eax, r.ebx, r.ecx, r.edx, r.esi, r.edi };
 }
 
-/* Segments are flat and paging is off. */
-static uint64_t identity(void *ctx, const void *address)
+static uint64_t physical(void *ctx, const void *address)
 {
 	(void)ctx;
-	return (uint32_t)address;
+	return virt_to_phys(address);
 }
 
 uint32_t kdvm_env_start(void)
 {
-	static const struct kdvm_platform platform = { 0, kernel_backdoor, identity };
+	static const struct kdvm_platform platform = { 0, kernel_backdoor, physical };
 	static uint32_t boots;
 
 	/* The TSC counts instructions under Bochs: a nonce that differs

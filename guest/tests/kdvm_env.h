@@ -1,7 +1,7 @@
 /*
  * kdvm_env.h -- the KD transport module as the test kernel runs it: one
- * page in the kernel image, the backdoor through backdoor.S, and physical
- * addresses equal to linear ones (no paging).
+ * page in the kernel image, the backdoor through backdoor.S, physical
+ * addresses from the page tables.
  */
 #ifndef GUEST_TESTS_KDVM_ENV_H
 #define GUEST_TESTS_KDVM_ENV_H

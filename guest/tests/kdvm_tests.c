@@ -13,6 +13,7 @@
 #include "expect.h"
 #include "kdvm_env.h"
 #include "kstring.h"
+#include "paging.h"
 #include "usermode.h"
 
 /* Where ring 3 plants its page: conventional memory below the kernel,
@@ -29,7 +30,7 @@ static uint32_t ram_frames(void)
 
 static uint32_t frame_of(const void *page)
 {
-	return (uint32_t)page / KDVM_PAGE_SIZE;
+	return virt_to_phys(page) / KDVM_PAGE_SIZE;
 }
 
 /* The module is up, on a registered page (or, under scan, just HELLO). */
@@ -368,9 +369,9 @@ struct plant {
 	struct kdvm_page *at;
 };
 
-/* Ring 3 reads the kernel's page (segments are flat and there is no
- * paging to stop it), copies signature and nonce to a page of its own and
- * writes a request there. */
+/* Ring 3 reads the kernel's page (this kernel maps every page for ring 3
+ * too), copies signature and nonce to a page of its own and writes a
+ * request there. */
 static uint32_t plant_page_at_cpl3(void *arg)
 {
 	const struct plant *p = arg;

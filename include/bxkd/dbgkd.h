@@ -376,6 +376,33 @@ struct x86_processor_state {
 	struct x86_special_registers special_registers;
 };
 
+/* ---- KDDEBUGGER_DATA64: what GetVersion64's DebuggerDataList leads to ------- */
+
+/* The fields debuggers read at attach (kd-protocol.md 3.7); the rest of the
+ * block is zero. The list head DebuggerDataList points at is a LIST_ENTRY64
+ * whose Flink is this block's address. */
+struct dbgkd_debugger_data64 {
+	uint64_t list_flink, list_blink;
+	uint32_t owner_tag; /* DBGKD_DEBUGGER_DATA_TAG */
+	uint32_t size;	    /* sizeof the whole block */
+	uint64_t kern_base;
+	uint64_t breakpoint_with_status;
+	uint64_t saved_context;
+	uint16_t th_callback_stack, next_callback, frame_pointer;
+	uint16_t pae_enabled; /* bit 0 */
+	uint64_t ki_call_user_mode;
+	uint64_t ke_user_callback_dispatcher;
+	uint64_t ps_loaded_module_list;
+	uint64_t ps_active_process_head;
+	uint8_t unread1[0x268 - 0x58];
+	uint64_t cm_nt_csd_version; /* address of a ULONG: service pack in bits 15:8 */
+	uint8_t unread2[0x2a0 - 0x270];
+	uint16_t offset_kthread_apc_process;
+	uint8_t unread3[0x340 - 0x2a2];
+};
+
+#define DBGKD_DEBUGGER_DATA_TAG 0x4742444Bu /* "KDBG" in memory */
+
 /* ---- sizes and offsets the protocol fixes ----------------------------------- */
 
 _Static_assert(sizeof(struct dbgkd_manipulate_state64) == 56, "DBGKD_MANIPULATE_STATE64");
@@ -401,6 +428,18 @@ _Static_assert(sizeof(struct dbgkd_debug_io) == 16, "DBGKD_DEBUG_IO");
 _Static_assert(sizeof(struct dbgkd_trace_io) == 64, "DBGKD_TRACE_IO");
 _Static_assert(sizeof(struct dbgkd_file_io) == 64, "DBGKD_FILE_IO");
 _Static_assert(offsetof(struct dbgkd_file_io, u.create_file.handle) == 32, "CreateFile.Handle");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, owner_tag) == 0x10, "KDBG tag");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, kern_base) == 0x18, "KDBG KernBase");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, pae_enabled) == 0x36, "KDBG PaeEnabled");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, ps_loaded_module_list) == 0x48,
+	       "KDBG PsLoadedModuleList");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, ps_active_process_head) == 0x50,
+	       "KDBG PsActiveProcessHead");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, cm_nt_csd_version) == 0x268,
+	       "KDBG CmNtCSDVersion");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, offset_kthread_apc_process) == 0x2a0,
+	       "KDBG OffsetKThreadApcProcess");
+_Static_assert(sizeof(struct dbgkd_debugger_data64) == 0x340, "KDDEBUGGER_DATA64 (Windows 7)");
 _Static_assert(sizeof(struct x86_context) == 716, "x86 CONTEXT");
 _Static_assert(offsetof(struct x86_context, seg_gs) == 0x8C, "CONTEXT.SegGs");
 _Static_assert(offsetof(struct x86_context, eip) == 0xB8, "CONTEXT.Eip");

@@ -1,5 +1,8 @@
 /*
- * bxh.c -- the Bochs test harness.
+ * bxh.c -- the Bochs test harness: runs Bochs with a deadline and captures
+ * everything. The machine (bochsrc, environment, image copy) and the
+ * reading of a run (console grammar, log, exit message, the verdict) are
+ * launcher/bxvm.c, shared with the bxkd command.
  */
 #include "config.h"
 
@@ -20,13 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bxkd/bootopt.h"
+#include "bxvm.h"
 
 extern char **environ;
 
 /* Bochs is killed if a guest prints more than this; a runaway loop. */
 #define STDOUT_LIMIT (16u << 20)
-#define SHUTDOWN_MESSAGE "Shutdown port: shutdown requested"
+
+_Static_assert(BXH_DEFAULT_TIME0 == BXVM_DEFAULT_TIME0 && BXH_DEFAULT_MEGS == BXVM_DEFAULT_MEGS &&
+		       BXH_DEFAULT_IPS == BXVM_DEFAULT_IPS,
+	       "the harness's machine is bxvm's");
 
 void bxh_options_init(struct bxh_options *options)
 {
@@ -37,25 +43,18 @@ void bxh_options_init(struct bxh_options *options)
 	options->load_plugin = true;
 }
 
+/* bxh's outcomes are bxvm's, under the names the tests know. */
+_Static_assert((int)BXH_PASSED == (int)BXVM_PASSED && (int)BXH_TESTS_FAILED == (int)BXVM_TESTS_FAILED &&
+		       (int)BXH_GUEST_FATAL == (int)BXVM_GUEST_FATAL &&
+		       (int)BXH_NO_SUMMARY == (int)BXVM_NO_SUMMARY &&
+		       (int)BXH_BOCHS_PANIC == (int)BXVM_BOCHS_PANIC &&
+		       (int)BXH_TIMEOUT == (int)BXVM_TIMEOUT &&
+		       (int)BXH_LAUNCH_FAILED == (int)BXVM_LAUNCH_FAILED,
+	       "bxh_outcome and bxvm_outcome agree");
+
 const char *bxh_outcome_name(enum bxh_outcome outcome)
 {
-	switch (outcome) {
-	case BXH_PASSED:
-		return "passed";
-	case BXH_TESTS_FAILED:
-		return "guest tests failed";
-	case BXH_GUEST_FATAL:
-		return "guest stopped on a fatal error";
-	case BXH_NO_SUMMARY:
-		return "Bochs ended without the guest's summary and shutdown";
-	case BXH_BOCHS_PANIC:
-		return "Bochs panicked";
-	case BXH_TIMEOUT:
-		return "timed out";
-	case BXH_LAUNCH_FAILED:
-		return "could not launch Bochs";
-	}
-	return "unknown outcome";
+	return bxvm_outcome_name((enum bxvm_outcome)outcome);
 }
 
 /* ---- small string helpers --------------------------------------------- */
@@ -94,11 +93,6 @@ static char *xasprintf(const char *fmt, ...)
 	return out;
 }
 
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 /* Calls `each` for every line of `text` (without its newline). */
 static void for_each_line(const char *text, void (*each)(void *ctx, const char *line, size_t len),
 			  void *ctx)
@@ -112,106 +106,19 @@ static void for_each_line(const char *text, void (*each)(void *ctx, const char *
 	}
 }
 
-static char *read_whole_file(const char *path, size_t *size_out)
-{
-	FILE *f = fopen(path, "rb");
-	char *data = NULL;
-	size_t size = 0, cap = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - size < 65536) {
-			cap = cap ? cap * 2 : 131072;
-			char *bigger = realloc(data, cap + 1);
-			if (!bigger) {
-				free(data);
-				fclose(f);
-				return NULL;
-			}
-			data = bigger;
-		}
-		size_t n = fread(data + size, 1, cap - size, f);
-		size += n;
-		if (n == 0)
-			break;
-	}
-	bool failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		free(data);
-		return NULL;
-	}
-	data[size] = '\0';
-	if (size_out)
-		*size_out = size;
-	return data;
-}
-
-static bool write_whole_file(const char *path, const void *data, size_t size)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f)
-		return false;
-	bool ok = fwrite(data, 1, size, f) == size;
-	return fclose(f) == 0 && ok;
-}
-
-static bool make_directories(const char *path)
-{
-	char *copy = xstrdup(path);
-	bool ok = true;
-
-	for (char *p = copy + 1; ok; p++) {
-		if (*p == '/' || *p == '\0') {
-			char saved = *p;
-			*p = '\0';
-			if (mkdir(copy, 0777) != 0 && errno != EEXIST)
-				ok = false;
-			*p = saved;
-			if (!saved)
-				break;
-		}
-	}
-	free(copy);
-	return ok;
-}
-
 /* ---- console ----------------------------------------------------------- */
 
 struct console_filter {
+	struct bxvm_console_filter filter;
 	char *out;
 	size_t len;
-	int banner_rules_left; /* '=' lines still to pass before the banner ends */
 };
-
-/* A debugger line such as "(0) [0x...] f000:fff0 ..." or "(0).[123] ...". */
-static bool is_debugger_line(const char *line, size_t len)
-{
-	size_t i = 0;
-
-	if (len < 4 || line[i++] != '(')
-		return false;
-	while (i < len && line[i] >= '0' && line[i] <= '9')
-		i++;
-	if (i == 1 || i + 2 > len || line[i] != ')')
-		return false;
-	i++;
-	return (line[i] == ' ' || line[i] == '.') && line[i + 1] == '[';
-}
 
 static void filter_line(void *ctx, const char *line, size_t len)
 {
 	struct console_filter *f = ctx;
 
-	if (f->banner_rules_left > 0) {
-		if (len >= 8 && starts_with(line, "========"))
-			f->banner_rules_left--;
-		return;
-	}
-	if ((len >= 10 && starts_with(line, "Next at t=")) ||
-	    (len >= 7 && starts_with(line, "<bochs:")) || is_debugger_line(line, len))
+	if (!bxvm_console_keep(&f->filter, line, len))
 		return;
 	memcpy(f->out + f->len, line, len);
 	f->len += len;
@@ -220,13 +127,11 @@ static void filter_line(void *ctx, const char *line, size_t len)
 
 char *bxh_console_from_stdout(const char *stdout_text)
 {
-	struct console_filter f = { malloc(strlen(stdout_text) + 2), 0, 0 };
+	struct console_filter f = { .out = malloc(strlen(stdout_text) + 2) };
 
 	if (!f.out)
 		abort();
-	/* Bochs prints its banner between two rules of '=' before anything else. */
-	if (starts_with(stdout_text, "========"))
-		f.banner_rules_left = 2;
+	bxvm_console_filter_init(&f.filter);
 	for_each_line(stdout_text, filter_line, &f);
 	f.out[f.len] = '\0';
 	return f.out;
@@ -247,58 +152,33 @@ static void add_test_line(struct bxh_run *run, const char *name, size_t name_len
 	run->test_count++;
 }
 
-/* "BXKD RESULT <name> <pass|fail> <detail>"; anything else after
- * "BXKD RESULT" is recorded as a failed test so it cannot go unnoticed. */
-static void parse_result(struct bxh_run *run, const char *line, size_t len)
-{
-	const char *end = line + len;
-	const char *name = line, *name_end, *status, *status_end, *detail;
-
-	name_end = memchr(name, ' ', len);
-	if (!name_end || name_end == name)
-		goto malformed;
-	status = name_end + 1;
-	status_end = memchr(status, ' ', (size_t)(end - status));
-	if (!status_end)
-		status_end = end;
-	detail = status_end < end ? status_end + 1 : end;
-	size_t status_len = (size_t)(status_end - status);
-	if (status_len == 4 && !strncmp(status, "pass", 4)) {
-		add_test_line(run, name, (size_t)(name_end - name), true, detail,
-			      (size_t)(end - detail));
-		return;
-	}
-	if (status_len == 4 && !strncmp(status, "fail", 4)) {
-		add_test_line(run, name, (size_t)(name_end - name), false, detail,
-			      (size_t)(end - detail));
-		return;
-	}
-malformed:
-	add_test_line(run, "(malformed result line)", 23, false, line, len);
-}
-
+/* The grammar is bxvm's; a malformed result line is recorded as a failed
+ * test so it cannot go unnoticed. */
 static void console_line(void *ctx, const char *line, size_t len)
 {
 	struct bxh_run *run = ctx;
-	static const char result[] = "BXKD RESULT ", summary[] = "BXKD SUMMARY ",
-			  fatal[] = "BXKD FATAL ";
+	struct bxvm_console_line parsed;
 
-	if (len >= sizeof(result) - 1 && starts_with(line, result)) {
-		parse_result(run, line + sizeof(result) - 1, len - (sizeof(result) - 1));
-	} else if (len >= sizeof(summary) - 1 && starts_with(line, summary)) {
-		char *copy = xstrndup(line, len);
-		unsigned passed, failed;
-		int consumed = 0;
-		if (sscanf(copy + sizeof(summary) - 1, "passed=%u failed=%u%n", &passed, &failed,
-			   &consumed) == 2 &&
-		    copy[sizeof(summary) - 1 + (size_t)consumed] == '\0') {
-			run->have_summary = true;
-			run->summary_passed = passed;
-			run->summary_failed = failed;
-		}
-		free(copy);
-	} else if (len >= sizeof(fatal) - 1 && starts_with(line, fatal) && !run->fatal) {
-		run->fatal = xstrndup(line + sizeof(fatal) - 1, len - (sizeof(fatal) - 1));
+	switch (bxvm_parse_console_line(line, len, &parsed)) {
+	case BXVM_LINE_RESULT:
+		add_test_line(run, parsed.name, parsed.name_length, parsed.passed, parsed.detail,
+			      parsed.detail_length);
+		break;
+	case BXVM_LINE_MALFORMED:
+		add_test_line(run, "(malformed result line)", 23, false, parsed.detail,
+			      parsed.detail_length);
+		break;
+	case BXVM_LINE_SUMMARY:
+		run->have_summary = true;
+		run->summary_passed = parsed.summary_passed;
+		run->summary_failed = parsed.summary_failed;
+		break;
+	case BXVM_LINE_FATAL:
+		if (!run->fatal)
+			run->fatal = xstrndup(parsed.reason, parsed.reason_length);
+		break;
+	case BXVM_LINE_TEXT:
+		break;
 	}
 }
 
@@ -309,37 +189,22 @@ void bxh_parse_console(struct bxh_run *run, const char *console)
 
 /* ---- Bochs log ------------------------------------------------------------- */
 
-/* Log lines start with the tick (logprefix %t): "00014184025p[UNMAP ] ...". */
-static bool line_tick(const char *line, size_t len, uint64_t *tick)
-{
-	uint64_t value = 0;
-	size_t i = 0;
-
-	while (i < len && line[i] >= '0' && line[i] <= '9' && i < 20)
-		value = value * 10 + (uint64_t)(line[i++] - '0');
-	if (i == 0)
-		return false;
-	*tick = value;
-	return true;
-}
-
 static void log_line(void *ctx, const char *line, size_t len)
 {
 	struct bxh_run *run = ctx;
-	char *copy = xstrndup(line, len);
-	uint64_t tick;
+	struct bxvm_log_line parsed;
 
-	if (line_tick(line, len, &tick) && !run->shutdown_requested) {
-		run->final_tick = tick;
+	bxvm_parse_log_line(line, len, &parsed);
+	if (parsed.has_tick && !run->shutdown_requested) {
+		run->final_tick = parsed.tick;
 		run->have_final_tick = true;
 	}
-	if (strstr(copy, ">>PANIC<<")) {
-		if (strstr(copy, SHUTDOWN_MESSAGE))
+	if (parsed.panic) {
+		if (parsed.shutdown)
 			run->shutdown_requested = true;
 		else if (!run->panic)
-			run->panic = xstrdup(copy);
+			run->panic = xstrndup(line, len);
 	}
-	free(copy);
 }
 
 void bxh_parse_log(struct bxh_run *run, const char *log)
@@ -349,15 +214,12 @@ void bxh_parse_log(struct bxh_run *run, const char *log)
 
 void bxh_parse_stderr(struct bxh_run *run, const char *stderr_text)
 {
-	static const char exiting[] = "Bochs is exiting with the following message:\n";
-	const char *message = strstr(stderr_text, exiting);
+	bool shutdown;
+	char *text = bxvm_exit_message(stderr_text, &shutdown);
 
-	if (!message)
+	if (!text)
 		return;
-	message += sizeof(exiting) - 1;
-	size_t len = strcspn(message, "\n");
-	char *text = xstrndup(message, len);
-	if (strstr(text, SHUTDOWN_MESSAGE))
+	if (shutdown)
 		run->shutdown_requested = true;
 	else if (!run->panic)
 		run->panic = xasprintf("Bochs exited: %s", text);
@@ -366,22 +228,19 @@ void bxh_parse_stderr(struct bxh_run *run, const char *stderr_text)
 
 void bxh_classify(struct bxh_run *run)
 {
-	size_t failed_lines = 0;
+	struct bxvm_facts facts = {
+		.fatal = run->fatal != NULL,
+		.panic = run->panic != NULL,
+		.have_summary = run->have_summary,
+		.summary_passed = run->summary_passed,
+		.summary_failed = run->summary_failed,
+		.shutdown_requested = run->shutdown_requested,
+		.result_lines = run->test_count,
+	};
 
 	for (size_t i = 0; i < run->test_count; i++)
-		failed_lines += !run->tests[i].passed;
-
-	if (run->fatal)
-		run->outcome = BXH_GUEST_FATAL;
-	else if (run->panic)
-		run->outcome = BXH_BOCHS_PANIC;
-	else if (!run->have_summary || !run->shutdown_requested)
-		run->outcome = BXH_NO_SUMMARY;
-	else if (run->test_count == 0 || failed_lines || run->summary_failed ||
-		 run->summary_passed + run->summary_failed != run->test_count)
-		run->outcome = BXH_TESTS_FAILED;
-	else
-		run->outcome = BXH_PASSED;
+		facts.failed_lines += !run->tests[i].passed;
+	run->outcome = (enum bxh_outcome)bxvm_classify(&facts);
 }
 
 /* ---- boot option patching ---------------------------------------------- */
@@ -389,32 +248,7 @@ void bxh_classify(struct bxh_run *run)
 bool bxh_patch_boot_options(uint8_t *image, size_t size, const char *options, char *why,
 			    size_t why_size)
 {
-	static const char marker[] = BXKD_BOOTOPT_MARKER;
-	size_t text_len = strlen(options);
-	uint8_t *found = NULL;
-
-	if (text_len >= BXKD_BOOTOPT_TEXT_SIZE) {
-		snprintf(why, why_size, "boot options are %zu bytes; the block holds %d", text_len,
-			 BXKD_BOOTOPT_TEXT_SIZE - 1);
-		return false;
-	}
-	for (size_t at = 0; at + sizeof(struct bxkd_bootopt_block) <= size; at++) {
-		if (image[at] != 'B' || memcmp(image + at, marker, sizeof(marker)))
-			continue;
-		if (found) {
-			snprintf(why, why_size, "boot option marker occurs more than once");
-			return false;
-		}
-		found = image + at;
-	}
-	if (!found) {
-		snprintf(why, why_size, "no boot option block (marker %s) in the image", marker);
-		return false;
-	}
-	struct bxkd_bootopt_block *block = (struct bxkd_bootopt_block *)found;
-	memset(block->text, 0, sizeof(block->text));
-	memcpy(block->text, options, text_len);
-	return true;
+	return bxvm_patch_boot_options(image, size, options, why, why_size);
 }
 
 /* ---- running Bochs ------------------------------------------------------ */
@@ -429,79 +263,29 @@ static double monotonic_seconds(void)
 
 static char *write_bochsrc(const struct bxh_options *o, const char *workdir)
 {
+	struct bxvm_machine machine;
 	char *path = xasprintf("%s/bochsrc", workdir);
-	FILE *f = fopen(path, "w");
+	char *image = xasprintf("%s/guest.img", workdir);
+	char *log = xasprintf("%s/bochs.log", workdir);
 
-	if (!f) {
-		free(path);
-		return NULL;
-	}
-	fprintf(f,
-		"# Written by the bxkd test harness (tests/harness/bxh.c) for one run.\n"
-		"megs: %u\n"
-		"romimage: file=%s\n"
-		"vgaromimage: file=%s\n"
-		"floppya: 1_44=%s/guest.img, status=inserted\n"
-		"boot: floppy\n"
-		"# Determinism: guest time is a function of instructions executed only.\n"
-		"clock: sync=none, time0=%" PRIu32 "\n"
-		"cpu: count=1, ips=%u, reset_on_triple_fault=0\n"
-		"display_library: sdl2\n"
-		"mouse: enabled=0\n"
-		"speaker: enabled=0\n"
-		"port_e9_hack: enabled=1\n"
-		"%s"
-		"log: %s/bochs.log\n"
-		"logprefix: %%t%%e%%d\n"
-		"panic: action=fatal\n"
-		"error: action=report\n"
-		"info: action=report\n"
-		"debug: action=ignore\n",
-		o->megs, BOCHS_BIOS, BOCHS_VGA_BIOS, workdir, o->time0, BXH_DEFAULT_IPS,
-		o->load_plugin ? "plugin_ctrl: vmport=1\n" : "", workdir);
-	if (o->extra_config)
-		fprintf(f, "%s\n", o->extra_config);
-	if (fclose(f) != 0) {
+	bxvm_machine_init(&machine);
+	machine.written_by = "the bxkd test harness (tests/harness/bxh.c)";
+	machine.image = image;
+	machine.media = BXVM_MEDIA_FLOPPY;
+	machine.megs = o->megs;
+	machine.time0 = o->time0;
+	machine.ips = BXH_DEFAULT_IPS;
+	machine.load_plugin = o->load_plugin;
+	machine.log_path = log;
+	machine.extra_config = o->extra_config;
+	bool ok = bxvm_write_bochsrc(&machine, path);
+	free(image);
+	free(log);
+	if (!ok) {
 		free(path);
 		return NULL;
 	}
 	return path;
-}
-
-/* A copy of the parent's environment with the variables Bochs needs set our
- * way. Free with free_environment. */
-static char **bochs_environment(const char *plugin_dir)
-{
-	size_t n = 0;
-
-	while (environ[n])
-		n++;
-	char **env = calloc(n + 5, sizeof(*env));
-	if (!env)
-		abort();
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!starts_with(environ[i], "LTDL_LIBRARY_PATH=") &&
-		    !starts_with(environ[i], "SDL_VIDEODRIVER=") &&
-		    !starts_with(environ[i], "SDL_AUDIODRIVER=") && !starts_with(environ[i], "TZ="))
-			env[k++] = xstrdup(environ[i]);
-	}
-	/* Our plugin first; Bochs' own plugins must stay reachable too. */
-	env[k++] = xasprintf("LTDL_LIBRARY_PATH=%s:%s", plugin_dir, BOCHS_PLUGIN_DIR);
-	env[k++] = xstrdup("SDL_VIDEODRIVER=dummy");
-	env[k++] = xstrdup("SDL_AUDIODRIVER=dummy");
-	/* Bochs sets the CMOS clock from time0 in local time: the same guest
-	 * must see the same clock on every host. */
-	env[k++] = xstrdup("TZ=UTC");
-	env[k] = NULL;
-	return env;
-}
-
-static void free_environment(char **env)
-{
-	for (char **e = env; *e; e++)
-		free(*e);
-	free(env);
 }
 
 static void launch_failed(struct bxh_run *run, const char *fmt, ...)
@@ -521,26 +305,13 @@ static void launch_failed(struct bxh_run *run, const char *fmt, ...)
 /* Copies the image into the work directory, patching the boot options. */
 static bool prepare_image(const struct bxh_options *o, struct bxh_run *run)
 {
-	size_t size;
-	uint8_t *image = (uint8_t *)read_whole_file(o->image, &size);
-	char why[160];
-
-	if (!image) {
-		launch_failed(run, "cannot read guest image %s: %s", o->image, strerror(errno));
-		return false;
-	}
-	if (o->boot_options && !bxh_patch_boot_options(image, size, o->boot_options, why,
-						       sizeof(why))) {
-		launch_failed(run, "%s: %s", o->image, why);
-		free(image);
-		return false;
-	}
 	char *copy = xasprintf("%s/guest.img", run->workdir);
-	bool ok = write_whole_file(copy, image, size);
+	char why[700];
+	bool ok = bxvm_copy_image(o->image, o->boot_options, copy, why, sizeof(why));
+
 	if (!ok)
-		launch_failed(run, "cannot write %s: %s", copy, strerror(errno));
+		launch_failed(run, "%s", why);
 	free(copy);
-	free(image);
 	return ok;
 }
 
@@ -595,7 +366,7 @@ bool bxh_boot(const struct bxh_options *o, struct bxh_run *run)
 		return false;
 	}
 	char *abs_workdir = NULL;
-	if (!make_directories(o->workdir) || !(abs_workdir = realpath(o->workdir, NULL))) {
+	if (!bxvm_make_directories(o->workdir) || !(abs_workdir = realpath(o->workdir, NULL))) {
 		launch_failed(run, "cannot create work directory %s: %s", o->workdir,
 			      strerror(errno));
 		return false;
@@ -609,7 +380,7 @@ bool bxh_boot(const struct bxh_options *o, struct bxh_run *run)
 	char *stderr_path = xasprintf("%s/bochs.stderr", run->workdir);
 	/* Debian's Bochs has its debugger built in and stops at a prompt before
 	 * the first instruction unless told to continue. */
-	if (!bochsrc || !write_whole_file(rc, "c\n", 2)) {
+	if (!bochsrc || !bxvm_write_file(rc, "c\n", 2)) {
 		launch_failed(run, "cannot write Bochs configuration in %s", run->workdir);
 		goto out;
 	}
@@ -620,7 +391,8 @@ bool bxh_boot(const struct bxh_options *o, struct bxh_run *run)
 		launch_failed(run, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	char **env = bochs_environment(o->plugin_dir ? o->plugin_dir : BXKD_PLUGIN_BUILD_DIR);
+	char **env = bxvm_environment(environ, o->plugin_dir ? o->plugin_dir : BXKD_PLUGIN_BUILD_DIR,
+				      BXVM_HEADLESS);
 	char *const argv[] = { BOCHS_BIN, "-q", "-f", bochsrc, "-rc", rc, NULL };
 	fflush(NULL);
 	pid_t pid = fork();
@@ -633,11 +405,14 @@ bool bxh_boot(const struct bxh_options *o, struct bxh_run *run)
 		close(pipe_fds[0]);
 		close(pipe_fds[1]);
 		setpgid(0, 0); /* so a timeout can kill Bochs and anything it started */
+		/* Bochs' COM1 socket modes die of SIGPIPE when the client leaves;
+		 * a test wants the guest to see the line go quiet instead. */
+		signal(SIGPIPE, SIG_IGN);
 		execve(BOCHS_BIN, argv, env);
 		_exit(127);
 	}
 	close(pipe_fds[1]);
-	free_environment(env);
+	bxvm_environment_free(env);
 	if (pid < 0) {
 		close(pipe_fds[0]);
 		launch_failed(run, "fork: %s", strerror(errno));
@@ -658,10 +433,10 @@ bool bxh_boot(const struct bxh_options *o, struct bxh_run *run)
 	run->wall_seconds = monotonic_seconds() - started;
 
 	run->console = bxh_console_from_stdout(run->stdout_text);
-	run->log = read_whole_file(log_path, NULL);
+	run->log = bxvm_read_file(log_path, NULL);
 	if (!run->log)
 		run->log = xstrdup("");
-	run->stderr_text = read_whole_file(stderr_path, NULL);
+	run->stderr_text = bxvm_read_file(stderr_path, NULL);
 	if (!run->stderr_text)
 		run->stderr_text = xstrdup("");
 	bxh_parse_console(run, run->console);
@@ -711,45 +486,6 @@ const struct bxh_test_line *bxh_find_test(const struct bxh_run *run, const char 
 
 /* ---- explaining a failure ------------------------------------------------ */
 
-struct log_excerpt {
-	FILE *out;
-	unsigned shown;
-};
-
-static void excerpt_line(void *ctx, const char *line, size_t len)
-{
-	struct log_excerpt *x = ctx;
-	uint64_t tick;
-	size_t digits = 0;
-
-	/* Panics and errors: the character after the tick is the level. */
-	if (!line_tick(line, len, &tick))
-		return;
-	while (digits < len && line[digits] >= '0' && line[digits] <= '9')
-		digits++;
-	if (digits < len && (line[digits] == 'p' || line[digits] == 'e') && x->shown < 12) {
-		fprintf(x->out, "    %.*s\n", (int)len, line);
-		x->shown++;
-	}
-}
-
-static void tail(FILE *out, const char *text, unsigned lines)
-{
-	const char *start = text + strlen(text);
-	unsigned seen = 0;
-
-	while (start > text && seen <= lines) {
-		start--;
-		if (*start == '\n' && start[1] != '\0')
-			seen++;
-	}
-	if (seen > lines)
-		start++;
-	fprintf(out, "%s", start);
-	if (*start && start[strlen(start) - 1] != '\n')
-		fputc('\n', out);
-}
-
 char *bxh_explain(const struct bxh_run *run)
 {
 	char *text = NULL;
@@ -779,19 +515,17 @@ char *bxh_explain(const struct bxh_run *run)
 		fprintf(out, "  summary counts %u tests but %zu result lines were seen\n",
 			run->summary_passed + run->summary_failed, run->test_count);
 	if (run->log && *run->log) {
-		struct log_excerpt x = { out, 0 };
 		fprintf(out, "  Bochs log, panics and errors:\n");
-		for_each_line(run->log, excerpt_line, &x);
-		if (!x.shown)
+		if (!bxvm_print_log_problems(out, run->log, 12, "    "))
 			fprintf(out, "    (none)\n");
 	}
 	if ((!run->log || !*run->log) && run->stderr_text && *run->stderr_text) {
 		fprintf(out, "  Bochs standard error, last lines:\n");
-		tail(out, run->stderr_text, 8);
+		bxvm_print_tail(out, run->stderr_text, 8);
 	}
 	if (run->console && *run->console) {
 		fprintf(out, "  guest console, last lines:\n");
-		tail(out, run->console, 15);
+		bxvm_print_tail(out, run->console, 15);
 	}
 	fclose(out);
 	return text;

@@ -8,7 +8,8 @@
  * failed run into a message with the lines that matter.
  *
  * The parsing and patching functions work on memory only, so they are unit
- * tested without Bochs (tests/unit/check_bxh.c).
+ * tested without Bochs (tests/unit/check_bxh.c). The machine and the rules
+ * behind them are launcher/bxvm.h, which the bxkd command shares.
  */
 #ifndef BXKD_BXH_H
 #define BXKD_BXH_H

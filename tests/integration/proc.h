@@ -26,6 +26,10 @@ void child_stop(struct child *c);
 int run_capture(char *const argv[], unsigned timeout_ms, char **out);
 
 bool wait_for_file(const char *path, unsigned timeout_ms);
+
+/* A loopback TCP port nobody listens on now (for a server a test starts:
+ * Bochs' COM1, say). */
+unsigned free_tcp_port(void);
 char *read_text_file(const char *path); /* NULL if unreadable; caller frees */
 
 /* A fresh short directory for sockets (sun_path is 108 bytes), removed

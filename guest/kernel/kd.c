@@ -1,0 +1,534 @@
+/*
+ * kd.c -- the kernel debugger in the test kernel (see kd.h).
+ */
+#include "kd.h"
+
+#include <stdarg.h>
+
+#include "bootopt.h"
+#include "bxkd/dbgkd.h"
+#include "console.h"
+#include "format.h"
+#include "io.h"
+#include "backdoor.h"
+#include "kdser.h"
+#include "kdstub.h"
+#include "kdvm.h"
+#include "kstring.h"
+#include "layout.h"
+#include "machine.h"
+#include "paging.h"
+#include "segments.h"
+
+#define EFLAGS_TF 0x100u
+#define EFLAGS_IF 0x200u
+#define PAGE_SIZE 4096u
+#define KD_PROCESSOR_LEVEL 6 /* a P6-class x86, as Bochs models */
+#define KERNEL_IMAGE_NAME "bxkd-kernel.elf"
+
+extern char __kernel_start[], __kernel_end[];
+
+static struct kdstub stub;
+static struct kd_transport transport;
+static bool active;
+static struct kd_counts counts;
+
+/* ---- what a debugger reads at attach -------------------------------------------- */
+
+/* LIST_ENTRY64s: DebuggerDataList leads to the KDDEBUGGER_DATA64 block;
+ * PsLoadedModuleList is an empty list (no module entries yet). */
+static uint64_t debugger_data_list[2];
+static uint64_t loaded_module_list[2];
+static uint64_t active_process_list[2];
+static struct dbgkd_debugger_data64 debugger_data;
+static uint32_t csd_version; /* no service pack */
+/* What the stop reports as the current thread: a KTHREAD it is not, but a
+ * readable address. */
+static uint8_t idle_thread[64];
+
+/* x86 addresses travel sign-extended to 64 bits. */
+static uint64_t address64(const void *p)
+{
+	return (uint64_t)(int64_t)(int32_t)(uint32_t)p;
+}
+
+static void fill_debugger_data(void)
+{
+	debugger_data_list[0] = debugger_data_list[1] = address64(&debugger_data);
+	debugger_data.list_flink = debugger_data.list_blink = address64(debugger_data_list);
+	loaded_module_list[0] = loaded_module_list[1] = address64(loaded_module_list);
+	active_process_list[0] = active_process_list[1] = address64(active_process_list);
+	debugger_data.owner_tag = DBGKD_DEBUGGER_DATA_TAG;
+	debugger_data.size = sizeof(debugger_data);
+	debugger_data.kern_base = address64(__kernel_start);
+	debugger_data.pae_enabled = 0;
+	debugger_data.ps_loaded_module_list = address64(loaded_module_list);
+	debugger_data.ps_active_process_head = address64(active_process_list);
+	debugger_data.cm_nt_csd_version = address64(&csd_version);
+}
+
+/* ---- the stopped machine ---------------------------------------------------------- */
+
+/* The registers of the stop, as the debugger sees and changes them. */
+static struct x86_context stop_context;
+static struct x86_special_registers stop_special;
+
+#define READ_REGISTER(name, into) __asm__ volatile("mov %%" name ", %0" : "=r"(into))
+
+static uint32_t segment(int which)
+{
+	uint16_t value = 0;
+
+	switch (which) {
+	case 0: __asm__ volatile("mov %%ds, %0" : "=r"(value)); break;
+	case 1: __asm__ volatile("mov %%es, %0" : "=r"(value)); break;
+	case 2: __asm__ volatile("mov %%fs, %0" : "=r"(value)); break;
+	case 3: __asm__ volatile("mov %%gs, %0" : "=r"(value)); break;
+	default: __asm__ volatile("mov %%ss, %0" : "=r"(value)); break;
+	}
+	return value;
+}
+
+static void capture_special(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint32_t base;
+	} gdtr, idtr;
+	uint16_t tr, ldtr;
+
+	memset(&stop_special, 0, sizeof(stop_special));
+	READ_REGISTER("cr0", stop_special.cr0);
+	READ_REGISTER("cr2", stop_special.cr2);
+	READ_REGISTER("cr3", stop_special.cr3);
+	READ_REGISTER("cr4", stop_special.cr4);
+	READ_REGISTER("dr0", stop_special.kernel_dr0);
+	READ_REGISTER("dr1", stop_special.kernel_dr1);
+	READ_REGISTER("dr2", stop_special.kernel_dr2);
+	READ_REGISTER("dr3", stop_special.kernel_dr3);
+	READ_REGISTER("dr6", stop_special.kernel_dr6);
+	READ_REGISTER("dr7", stop_special.kernel_dr7);
+	__asm__ volatile("sgdt %0\n\tsidt %1\n\tstr %2\n\tsldt %3"
+			 : "=m"(gdtr), "=m"(idtr), "=r"(tr), "=r"(ldtr));
+	stop_special.gdtr.limit = gdtr.limit;
+	stop_special.gdtr.base = gdtr.base;
+	stop_special.idtr.limit = idtr.limit;
+	stop_special.idtr.base = idtr.base;
+	stop_special.tr = tr;
+	stop_special.ldtr = ldtr;
+}
+
+/* The trap frame as a CONTEXT. A trap at CPL 0 switches no stack: the
+ * interrupted ESP is where the CPU's own pushes end. */
+static void capture(const struct trap_frame *f, uint32_t eip)
+{
+	bool from_ring3 = (f->cs & SELECTOR_RPL3) != 0;
+
+	memset(&stop_context, 0, sizeof(stop_context));
+	stop_context.context_flags = DBGKD_CONTEXT_FULL | DBGKD_CONTEXT_DEBUG_REGISTERS;
+	stop_context.eax = f->eax;
+	stop_context.ebx = f->ebx;
+	stop_context.ecx = f->ecx;
+	stop_context.edx = f->edx;
+	stop_context.esi = f->esi;
+	stop_context.edi = f->edi;
+	stop_context.ebp = f->ebp;
+	stop_context.eip = eip;
+	stop_context.eflags = f->eflags;
+	stop_context.seg_cs = f->cs;
+	stop_context.esp = from_ring3 ? f->user_esp : (uint32_t)&f->user_esp;
+	stop_context.seg_ss = from_ring3 ? f->user_ss : segment(4);
+	stop_context.seg_ds = segment(0);
+	stop_context.seg_es = segment(1);
+	stop_context.seg_fs = segment(2);
+	stop_context.seg_gs = segment(3);
+	capture_special();
+	stop_context.dr0 = stop_special.kernel_dr0;
+	stop_context.dr1 = stop_special.kernel_dr1;
+	stop_context.dr2 = stop_special.kernel_dr2;
+	stop_context.dr3 = stop_special.kernel_dr3;
+	stop_context.dr6 = stop_special.kernel_dr6;
+	stop_context.dr7 = stop_special.kernel_dr7;
+}
+
+/* What the debugger changed goes back into the frame the trap returns
+ * to. ESP and the segment registers stay: at CPL 0 they are not in the
+ * frame, and a debugger has no business moving the kernel's stack. */
+static void apply(struct trap_frame *f, const struct kdstub_resume *resume)
+{
+	f->eax = stop_context.eax;
+	f->ebx = stop_context.ebx;
+	f->ecx = stop_context.ecx;
+	f->edx = stop_context.edx;
+	f->esi = stop_context.esi;
+	f->edi = stop_context.edi;
+	f->ebp = stop_context.ebp;
+	f->eip = stop_context.eip;
+	f->eflags = (stop_context.eflags & ~EFLAGS_TF) | (resume->single_step ? EFLAGS_TF : 0);
+	if (resume->dr7_set)
+		__asm__ volatile("mov %0, %%dr7" : : "r"(resume->dr7));
+	/* The status bits of this stop are spent. */
+	__asm__ volatile("mov %0, %%dr6" : : "r"(0u));
+}
+
+/* Where byte `at` of an address space lives in RAM, if it does. */
+typedef bool (*locate_fn)(uint64_t at, uint32_t *physical);
+
+/* Through the page tables in CR3: unmapped pages and device pages are not
+ * RAM the debugger may read. */
+static bool locate_virtual(uint64_t at, uint32_t *physical)
+{
+	return at <= UINT32_MAX && paging_translate((uint32_t)at, physical) &&
+	       *physical < paging_ram_bytes();
+}
+
+static bool locate_physical(uint64_t at, uint32_t *physical)
+{
+	*physical = (uint32_t)at;
+	return at < paging_ram_bytes();
+}
+
+/* Page by page, up to the first byte `locate` finds nowhere: the count is
+ * what a debugger sees. */
+static uint32_t copy_pages(uint64_t address, void *buf, uint32_t length, bool write,
+			   locate_fn locate)
+{
+	uint8_t *p = buf;
+	uint32_t done = 0, physical;
+
+	while (done < length && locate(address + done, &physical)) {
+		uint32_t chunk = PAGE_SIZE - (physical & (PAGE_SIZE - 1));
+		if (chunk > length - done)
+			chunk = length - done;
+		if (write)
+			memcpy(phys_to_virt(physical), p + done, chunk);
+		else
+			memcpy(p + done, phys_to_virt(physical), chunk);
+		done += chunk;
+	}
+	return done;
+}
+
+static uint32_t read_virtual(void *ctx, uint64_t address, void *buf, uint32_t length)
+{
+	(void)ctx;
+	return copy_pages(address, buf, length, false, locate_virtual);
+}
+
+static uint32_t write_virtual(void *ctx, uint64_t address, const void *buf, uint32_t length)
+{
+	(void)ctx;
+	return copy_pages(address, (void *)buf, length, true, locate_virtual);
+}
+
+static uint32_t read_physical(void *ctx, uint64_t address, void *buf, uint32_t length)
+{
+	(void)ctx;
+	return copy_pages(address, buf, length, false, locate_physical);
+}
+
+static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uint32_t length)
+{
+	(void)ctx;
+	return copy_pages(address, (void *)buf, length, true, locate_physical);
+}
+
+static void get_context(void *ctx, struct x86_context *context)
+{
+	(void)ctx;
+	*context = stop_context;
+}
+
+static void set_context(void *ctx, const struct x86_context *context)
+{
+	(void)ctx;
+	stop_context = *context;
+}
+
+static void get_special(void *ctx, struct x86_special_registers *special)
+{
+	(void)ctx;
+	*special = stop_special;
+}
+
+/* Debug registers only: control registers stay the kernel's. */
+static void set_special(void *ctx, const struct x86_special_registers *special)
+{
+	(void)ctx;
+	stop_special.kernel_dr0 = special->kernel_dr0;
+	stop_special.kernel_dr1 = special->kernel_dr1;
+	stop_special.kernel_dr2 = special->kernel_dr2;
+	stop_special.kernel_dr3 = special->kernel_dr3;
+	stop_special.kernel_dr7 = special->kernel_dr7;
+	__asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr1\n\tmov %2, %%dr2\n\tmov %3, %%dr3\n\t"
+			 "mov %4, %%dr7"
+			 :
+			 : "r"(special->kernel_dr0), "r"(special->kernel_dr1),
+			   "r"(special->kernel_dr2), "r"(special->kernel_dr3),
+			   "r"(special->kernel_dr7));
+}
+
+static uint32_t read_io(void *ctx, uint16_t port, unsigned size)
+{
+	(void)ctx;
+	return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+}
+
+static void write_io(void *ctx, uint16_t port, unsigned size, uint32_t value)
+{
+	(void)ctx;
+	if (size == 1)
+		outb(port, (uint8_t)value);
+	else if (size == 2)
+		outw(port, (uint16_t)value);
+	else
+		outl(port, value);
+}
+
+/* HalReturnToFirmware: the keyboard controller's reset line. */
+static void reboot(void *ctx)
+{
+	(void)ctx;
+	kprintf("kd: the debugger asked for a reboot\n");
+	outb(0x64, 0xfe);
+	halt_forever();
+}
+
+static const struct kdstub_machine machine = {
+	0,	      read_virtual, write_virtual, read_physical, write_physical, get_context,
+	set_context, get_special,  set_special,	  read_io,	  write_io,	  reboot,
+};
+
+/* ---- stops -------------------------------------------------------------------------- */
+
+static void stop_in_stub(uint32_t code, struct trap_frame *frame, uint32_t eip)
+{
+	struct kdstub_resume resume = { 0 };
+
+	counts.stops++;
+	capture(frame, eip);
+	kdstub_report_exception(&stub, code, address64((void *)eip), true, &resume);
+	/* A break-in that came while the kernel was stopped (a debugger
+	 * attaching sends one) asked for what the debugger already had. */
+	(void)kdstub_poll_breakin(&stub);
+	apply(frame, &resume);
+}
+
+/* INT 3 leaves EIP past itself; the stop is reported at the INT 3, as
+ * Windows does. Going on from a breakpoint of the debugger's means running
+ * the instruction it covered, so EIP stays there (the debugger lifts the
+ * breakpoint first); a breakpoint compiled into the kernel (kd_break) is
+ * stepped over unless the debugger moved EIP itself. */
+static void on_breakpoint(struct trap_frame *frame)
+{
+	uint32_t at = frame->eip - 1;
+	uint8_t covered;
+	bool debuggers = kdstub_breakpoint_at(&stub, at, &covered);
+
+	counts.breakpoints++;
+	stop_in_stub(DBGKD_STATUS_BREAKPOINT, frame, at);
+	if (!debuggers && frame->eip == at)
+		frame->eip = at + 1;
+}
+
+static void on_single_step(struct trap_frame *frame)
+{
+	counts.single_steps++;
+	stop_in_stub(DBGKD_STATUS_SINGLE_STEP, frame, frame->eip);
+}
+
+void kd_poll_breakin(struct trap_frame *frame)
+{
+	if (!active || !kdstub_poll_breakin(&stub))
+		return;
+	counts.breakins++;
+	stop_in_stub(DBGKD_STATUS_BREAKPOINT, frame, frame->eip);
+}
+
+void kd_break(void)
+{
+	if (active)
+		__asm__ volatile("int3");
+}
+
+/* ---- transports ------------------------------------------------------------------------ */
+
+static struct kdvm vm;
+static struct kdvm_page vm_page __attribute__((aligned(KDVM_PAGE_SIZE)));
+
+static void vm_backdoor(void *ctx, struct kdvm_regs *r)
+{
+	(void)ctx;
+	__asm__ volatile("inl %%dx, %%eax"
+			 : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx), "+S"(r->esi),
+			   "+D"(r->edi)
+			 :
+			 : "memory");
+}
+
+static uint64_t vm_physical(void *ctx, const void *address)
+{
+	(void)ctx;
+	return virt_to_phys(address);
+}
+
+static bool start_vmport(void)
+{
+	static const struct kdvm_platform platform = { 0, vm_backdoor, vm_physical };
+	uint32_t status = kdvm_initialize(&vm, &platform, &vm_page, (uint32_t)rdtsc() ^ 0x6b64u, 0);
+
+	if (status != KDVM_STATUS_OK) {
+		kprintf("kd: the shared-page transport is not there (status 0x%x); no debugger\n",
+			status);
+		return false;
+	}
+	kdvm_as_transport(&vm, &transport);
+	return true;
+}
+
+static struct kdser ser;
+
+static uint8_t ser_inb(void *ctx, uint16_t port)
+{
+	(void)ctx;
+	return inb(port);
+}
+
+static void ser_outb(void *ctx, uint16_t port, uint8_t value)
+{
+	(void)ctx;
+	outb(port, value);
+}
+
+static uint64_t ser_clock(void *ctx)
+{
+	(void)ctx;
+	return rdtsc();
+}
+
+/* The TSC's rate: the backdoor says it when there is one (under Bochs the
+ * TSC counts instructions, at the configured ips); else 10 ms of the PIT's
+ * channel 2, gated through port 0x61, measure it. */
+static uint64_t tsc_hz(void)
+{
+	enum { PIT_HZ = 1193182, GATE_PORT = 0x61, GATE = 0x01, SPEAKER = 0x02, OUT2 = 0x20 };
+	uint64_t hz;
+	uint32_t apic_hz;
+
+	if (bd_gethz(&hz, &apic_hz) && hz)
+		return hz;
+	uint16_t count = PIT_HZ / 100;
+	outb(GATE_PORT, (uint8_t)((inb(GATE_PORT) & ~SPEAKER) & ~GATE));
+	outb(0x43, 0xb0); /* channel 2, low then high byte, mode 0 */
+	outb(0x42, (uint8_t)count);
+	outb(0x42, (uint8_t)(count >> 8));
+	uint64_t start = rdtsc();
+	outb(GATE_PORT, (uint8_t)(inb(GATE_PORT) | GATE));
+	while (!(inb(GATE_PORT) & OUT2))
+		;
+	return (rdtsc() - start) * 100;
+}
+
+static bool start_serial(void)
+{
+	static const struct kdser_platform platform = { 0, ser_inb, ser_outb, ser_clock };
+	struct kdser_config config;
+
+	kdser_config_init(&config, tsc_hz());
+	enum kdser_init_status status = kdser_initialize(&ser, &platform, &config);
+	if (status != KDSER_INIT_OK) {
+		kprintf("kd: no 16550 at COM1 (status %u); no debugger\n", status);
+		return false;
+	}
+	kdser_as_transport(&ser, &transport);
+	return true;
+}
+
+enum kd_transport_kind kd_transport_from_boot_options(void)
+{
+	if (bootopt_is("kd", "vmport"))
+		return KD_TRANSPORT_VMPORT;
+	if (bootopt_is("kd", "serial"))
+		return KD_TRANSPORT_SERIAL;
+	return KD_TRANSPORT_NONE;
+}
+
+bool kd_init(enum kd_transport_kind kind)
+{
+	const struct kdstub_config config = {
+		.build_number = 2600,
+		.major_version = 0x000F,
+		.kern_base = address64(__kernel_start),
+		.ps_loaded_module_list = address64(loaded_module_list),
+		.debugger_data_list = address64(debugger_data_list),
+		.thread = address64(idle_thread),
+		.processor_level = KD_PROCESSOR_LEVEL,
+		.kernel_cs = GDT_KERNEL_CODE,
+	};
+	bool up = false;
+
+	switch (kind) {
+	case KD_TRANSPORT_VMPORT:
+		up = start_vmport();
+		break;
+	case KD_TRANSPORT_SERIAL:
+		up = start_serial();
+		break;
+	case KD_TRANSPORT_NONE:
+		break;
+	}
+	if (!up)
+		return false;
+	fill_debugger_data();
+	kdstub_init(&stub, &config, &machine, &transport);
+	trap_set_handler(1, on_single_step);
+	trap_set_handler(3, on_breakpoint);
+	active = true;
+	/* The symbol load reports a context; the boot's own will do. */
+	struct trap_frame here = { .cs = GDT_KERNEL_CODE, .eip = (uint32_t)kd_init };
+	capture(&here, here.eip);
+	kdstub_load_symbols(&stub, KERNEL_IMAGE_NAME, address64(__kernel_start),
+			    (uint32_t)(__kernel_end - __kernel_start), 0, false);
+	kprintf("kd: kernel debugger on the %s transport\n",
+		kind == KD_TRANSPORT_VMPORT ? "shared-page" : "serial");
+	return true;
+}
+
+bool kd_active(void)
+{
+	return active;
+}
+
+void kd_print(const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = format_v(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	uint32_t length = (uint32_t)n < sizeof(text) ? (uint32_t)n : sizeof(text) - 1;
+	kprintf("DbgPrint: %s", text);
+	if (!active)
+		return;
+	/* The clock interrupt polls the same transport: not while a print is
+	 * half-way through it (kd64 disables interrupts to print, too). */
+	uint32_t eflags;
+	__asm__ volatile("pushf\n\tpop %0\n\tcli" : "=r"(eflags) : : "memory");
+	bool break_in = kdstub_print(&stub, text, length);
+	if (eflags & EFLAGS_IF)
+		__asm__ volatile("sti" ::: "memory");
+	/* A break-in noticed while printing stops the kernel here, through
+	 * DbgBreakPoint, as KdpPrint does. */
+	if (break_in) {
+		counts.breakins++;
+		kd_break();
+	}
+}
+
+const struct kd_counts *kd_counts(void)
+{
+	return &counts;
+}

@@ -1,0 +1,23 @@
+/*
+ * layout.h -- where the test kernel lives, for C and assembly alike.
+ *
+ * The image is loaded at physical 1 MiB and linked at KERNEL_OFFSET above
+ * that, in the upper half. Once paging is on (paging.h), all of RAM is
+ * mapped twice: at its own address (low memory, firmware areas, device
+ * buffers) and at KERNEL_OFFSET + its address, except KD_HOLE, a range of
+ * the upper half left unmapped so a debugger can watch a read fail.
+ */
+#ifndef GUEST_LAYOUT_H
+#define GUEST_LAYOUT_H
+
+#define KERNEL_OFFSET 0x80000000
+#define KERNEL_LOAD 0x00100000
+
+/* Unmapped in the upper half, though RAM is there. */
+#define KD_HOLE_START 0x80F00000
+#define KD_HOLE_END 0x81000000
+
+/* entry.S's first mapping: 4 MiB pages over the first BOOT_MAP_MIB. */
+#define BOOT_MAP_MIB 64
+
+#endif /* GUEST_LAYOUT_H */

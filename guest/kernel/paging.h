@@ -1,0 +1,35 @@
+/*
+ * paging.h -- the test kernel's address space (layout.h): RAM mapped at its
+ * own address and again in the upper half, 4 KiB pages, every page user-
+ * accessible and writable (ring 3 tests run kernel code and read kernel
+ * data), page 0 of the low view unmapped to catch null pointers, KD_HOLE
+ * unmapped; and the local APIC's page, for the kernel only.
+ */
+#ifndef GUEST_PAGING_H
+#define GUEST_PAGING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Builds the page tables for `ram_bytes` of RAM (at most PAGING_MAX_RAM)
+ * and switches to them from entry.S's boot mapping. */
+#define PAGING_MAX_RAM (256u * 1024u * 1024u)
+void paging_init(uint32_t ram_bytes);
+
+/* What the CPU would translate `linear` to through the page tables in
+ * CR3; false if the page is not present. */
+bool paging_translate(uint32_t linear, uint32_t *physical);
+
+/* Physical address of kernel data (anything the kernel's pointers reach);
+ * for memory that may be unmapped, paging_translate. */
+uint32_t virt_to_phys(const void *address);
+
+/* How much RAM the tables cover. */
+uint32_t paging_ram_bytes(void);
+
+/* Where the kernel reaches physical RAM address `physical` (below
+ * paging_ram_bytes()): KERNEL_OFFSET above it, or at itself for the
+ * stretch KD_HOLE hides in the upper half. */
+void *phys_to_virt(uint32_t physical);
+
+#endif /* GUEST_PAGING_H */

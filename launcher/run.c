@@ -1,0 +1,711 @@
+/*
+ * run.c -- `bxkd run`: start a debuggable VM and say where to attach.
+ *
+ * The image (our test kernel unless another is named) boots under Bochs
+ * with the vmport plugin; its kernel debugger is reachable on one endpoint
+ * over one of two transports:
+ *
+ *   vmport  the shared page (guest/kdvm/): the plugin's `kd_endpoint`
+ *           listens (or connects) there itself;
+ *   serial  KDCOM on the emulated COM1. Bochs' COM1 speaks only TCP, so a
+ *           `tcp:` endpoint is Bochs' own socket server; any other endpoint
+ *           gets bxkd-tap relaying COM1 to it (and decoding the traffic into
+ *           kd-trace.txt).
+ *
+ * Everything a run uses and leaves is in the work directory: bochsrc,
+ * bochs.log, bochs.stderr, the patched image copy, the trace.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bxkd.h"
+#include "kdep.h"
+
+enum transport { OVER_VMPORT, OVER_SERIAL };
+
+struct run_options {
+	const char *image; /* NULL: our kernel */
+	enum transport transport;
+	const char *endpoint; /* NULL: unix:<workdir>/kd.sock */
+	bool kd_break;
+	unsigned long rounds; /* 0: the kernel's default */
+	bool gui;
+	bool bochs_debugger;
+	const char *workdir;
+	const char *boot_options;
+	struct bxkd_text config; /* --config lines */
+	unsigned long timeout;   /* seconds; 0: none */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bxkd run [IMAGE] [options]\n"
+		"Boots IMAGE (default: the bxkd test kernel) under Bochs with the vmport plugin\n"
+		"and a kernel-debug transport, says where to attach a debugger, shows the\n"
+		"guest's console as it comes and exits with the guest's status.\n"
+		"\n"
+		"  --transport vmport|serial  the shared page on the VMware backdoor (default),\n"
+		"                          or KDCOM on COM1\n"
+		"  -e, --endpoint SPEC     where the debugger attaches (pipe-bridge syntax):\n"
+		"                          unix:PATH, tcp:[HOST:]PORT, connect:PATH,\n"
+		"                          tcp-connect:HOST:PORT, pty[:LINK], tty:DEVICE, none;\n"
+		"                          default unix:WORKDIR/kd.sock\n"
+		"  -b, --break             stop at the kernel's initial breakpoint (kd_break=1)\n"
+		"      --rounds N          clock ticks of work (100 Hz; the kernel's default 100)\n"
+		"      --gui               open Bochs' SDL2 window (default: headless)\n"
+		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
+		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
+		"                          directory under /tmp)\n"
+		"  -o, --boot-options TEXT boot options instead of kernel=workload kd=TRANSPORT\n"
+		"                          (--break and --rounds are still added)\n"
+		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
+		"  -t, --timeout SECONDS   stop Bochs after this long (default: no limit)\n"
+		"  -h, --help              this text\n"
+		"\n"
+		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
+		"image (1474560 bytes: a floppy, anything else: an IDE disk) boots as it is and\n"
+		"must bring its own transport (the KD DLL on vmport, KDCOM on COM1).\n"
+		"Exit status: 0 when our kernel reports BXKD SUMMARY ... failed=0 and shuts\n"
+		"down (another image: 0 when it shuts the machine down, else Bochs' status),\n"
+		"1 otherwise, 2 on bad arguments.\n");
+}
+
+static bool parse_count(const char *text, unsigned long max, unsigned long *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoul(text, &end, 10);
+	return *text && !*end && errno == 0 && *value >= 1 && *value <= max && text[0] != '-';
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bxkd run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(bxkd run --help for the options)\n", stderr);
+	return BXKD_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, struct run_options *o)
+{
+	enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER };
+	static const struct option long_options[] = {
+		{ "transport", required_argument, NULL, OPT_TRANSPORT },
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "break", no_argument, NULL, 'b' },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "gui", no_argument, NULL, OPT_GUI },
+		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "boot-options", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "e:bw:o:c:t:h", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_TRANSPORT:
+			if (!strcmp(optarg, "vmport"))
+				o->transport = OVER_VMPORT;
+			else if (!strcmp(optarg, "serial"))
+				o->transport = OVER_SERIAL;
+			else
+				return usage_error("--transport is vmport or serial, not '%s'", optarg);
+			break;
+		case 'e':
+			o->endpoint = optarg;
+			break;
+		case 'b':
+			o->kd_break = true;
+			break;
+		case OPT_ROUNDS:
+			if (!parse_count(optarg, 1000000000ul, &o->rounds))
+				return usage_error("--rounds wants 1..1000000000 clock ticks, not '%s'",
+						   optarg);
+			break;
+		case OPT_GUI:
+			o->gui = true;
+			break;
+		case OPT_BOCHS_DEBUGGER:
+			o->bochs_debugger = true;
+			break;
+		case 'w':
+			o->workdir = optarg;
+			break;
+		case 'o':
+			o->boot_options = optarg;
+			break;
+		case 'c':
+			bxkd_text_add(&o->config, optarg, strlen(optarg));
+			bxkd_text_add(&o->config, "\n", 1);
+			break;
+		case 't':
+			if (!parse_count(optarg, 86400, &o->timeout))
+				return usage_error("--timeout wants 1..86400 seconds, not '%s'", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return BXKD_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		o->image = argv[optind++];
+	if (optind < argc)
+		return usage_error("one image at most; '%s' is one too many", argv[optind]);
+	return 0;
+}
+
+/* ---- the endpoint -------------------------------------------------------------- */
+
+struct endpoint {
+	bool none;                /* --endpoint none: no debugger at all */
+	char spec[400];           /* as resolved (port 0 and a bare pty made definite) */
+	struct kdep_options options;
+	/* serial: where Bochs' COM1 listens, and whether bxkd-tap relays it */
+	char com1[80];
+	bool relay;
+};
+
+static bool listens(const struct kdep_options *o)
+{
+	return o->mode == KDEP_UNIX_LISTEN || o->mode == KDEP_TCP_LISTEN;
+}
+
+/* Resolves --endpoint into what Bochs and the relay need; false with a
+ * message for a bad one. */
+static bool resolve_endpoint(const struct run_options *o, const char *workdir, struct endpoint *ep)
+{
+	char error[600];
+
+	memset(ep, 0, sizeof(*ep));
+	if (o->endpoint && !strcmp(o->endpoint, "none")) {
+		ep->none = true;
+		return true;
+	}
+	if (o->endpoint) {
+		snprintf(ep->spec, sizeof(ep->spec), "%s", o->endpoint);
+	} else {
+		snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", workdir);
+		/* A socket path holds 107 bytes: a deep work directory gets its
+		 * socket in a short directory of its own. */
+		if (strlen(ep->spec) - 5 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			char dir[] = "/tmp/bxkd-kd.XXXXXX";
+			if (!mkdtemp(dir)) {
+				fprintf(stderr, "bxkd run: mkdtemp: %s\n", strerror(errno));
+				return false;
+			}
+			snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", dir);
+		}
+	}
+	if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
+		usage_error("bad --endpoint: %s", error);
+		return false;
+	}
+	/* A pty is named by the kernel when it is made: give it a link whose
+	 * name is known now, to print before the machine starts. */
+	if (ep->options.mode == KDEP_PTY && !ep->options.path[0]) {
+		snprintf(ep->spec, sizeof(ep->spec), "pty:%s/kd.pty", workdir);
+		if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
+			usage_error("bad --endpoint: %s", error);
+			return false;
+		}
+	}
+	/* Port 0 would be chosen where nobody can print it: choose now. */
+	if (ep->options.mode == KDEP_TCP_LISTEN && ep->options.port == 0) {
+		unsigned port = bxkd_free_port(ep->options.host);
+		if (!port) {
+			usage_error("bad --endpoint %s: no free TCP port on %s", o->endpoint,
+				    ep->options.host);
+			return false;
+		}
+		ep->options.port = (uint16_t)port;
+		snprintf(ep->spec, sizeof(ep->spec), "tcp:%s:%u", ep->options.host, port);
+	}
+	if (o->transport == OVER_VMPORT && strpbrk(ep->spec, ", \t")) {
+		usage_error("bad --endpoint '%s': the bochsrc's vmport: line cannot carry a comma "
+			    "or a space",
+			    ep->spec);
+		return false;
+	}
+	if (o->transport == OVER_SERIAL) {
+		ep->relay = ep->options.mode != KDEP_TCP_LISTEN;
+		if (ep->relay) {
+			unsigned port = bxkd_free_port("127.0.0.1");
+			if (!port) {
+				fprintf(stderr, "bxkd run: no free TCP port on 127.0.0.1 for COM1\n");
+				return false;
+			}
+			snprintf(ep->com1, sizeof(ep->com1), "127.0.0.1:%u", port);
+		} else {
+			snprintf(ep->com1, sizeof(ep->com1), "%s:%u", ep->options.host,
+				 ep->options.port);
+		}
+	}
+	/* A listener that cannot be opened (a live socket in the way, a
+	 * port in use) is refused now, not by Bochs halfway through. The
+	 * relay opens its endpoint itself and says so the same way. */
+	if (listens(&ep->options) && !ep->relay) {
+		struct kdep *probe = kdep_open(&ep->options, NULL, NULL, error, sizeof(error));
+		if (!probe) {
+			usage_error("cannot use --endpoint %s: %s", ep->spec, error);
+			return false;
+		}
+		kdep_close(probe);
+	}
+	return true;
+}
+
+static void print_indented(const char *text)
+{
+	while (*text) {
+		size_t length = strcspn(text, "\n");
+		printf("  %.*s\n", (int)length, text);
+		text += length + (text[length] == '\n');
+	}
+}
+
+/* Where and how to attach: kdep's own description of the endpoint. */
+static void print_attach(const struct run_options *o, const struct endpoint *ep,
+			 const char *workdir, const char *symbols)
+{
+	char address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
+	bool client = ep->options.mode == KDEP_UNIX_CONNECT || ep->options.mode == KDEP_TCP_CONNECT;
+
+	if (ep->none) {
+		printf("bxkd: no kernel debugger endpoint (--endpoint none)\n");
+		return;
+	}
+	kdep_describe(&ep->options, address, sizeof(address), hint, sizeof(hint));
+	printf("bxkd: kernel debugger over %s, endpoint %s\n",
+	       o->transport == OVER_VMPORT ? "the shared page (vmport)" : "KDCOM on COM1 (serial)",
+	       ep->spec);
+	if (client)
+		printf("bxkd: the VM connects to a debugger listening at %s:\n", address);
+	else
+		printf("bxkd: attach a debugger at %s:\n", address);
+	print_indented(hint);
+	if (symbols)
+		printf("  symbols:  %s  (nm -n; bxkd-dbg --symbols FILE)\n", symbols);
+	if (o->transport == OVER_SERIAL && ep->relay)
+		printf("bxkd: COM1 listens on %s; bxkd-tap relays it to %s and decodes the traffic "
+		       "into %s/kd-trace.txt\n",
+		       ep->com1, ep->spec, workdir);
+	else if (o->transport == OVER_SERIAL)
+		printf("bxkd: Bochs' COM1 listens on %s itself: the machine starts only once a "
+		       "debugger connects, and Bochs takes that one connection only (for a "
+		       "debugger that comes and goes, use another endpoint: bxkd-tap relays it)\n",
+		       ep->com1);
+}
+
+static void print_debugger_howto(const char *symbols, bool ours)
+{
+	uint64_t target = ours ? bxkd_symbol(symbols, "workload_step_target") : 0;
+
+	printf("bxkd: Bochs starts in its own debugger and waits at its prompt (<bochs:1>):\n"
+	       "  c              continue; Ctrl-C stops the machine and returns to the prompt\n"
+	       "  s [N]          step N instructions (default 1); n steps over a call\n");
+	if (target)
+		printf("  lb ADDR        break at a linear address, e.g. lb 0x%08" PRIx64
+		       " (workload_step_target)\n",
+		       target);
+	else
+		printf("  lb ADDR        break at a linear address\n");
+	printf("  info break     list breakpoints; d N deletes breakpoint N\n"
+	       "  r, sreg, creg  registers; u /10 disassembles at EIP; x /8wx ADDR shows memory\n"
+	       "  q              quit Bochs\n");
+	if (ours && symbols)
+		printf("  The kernel's addresses are in %s.\n", symbols);
+}
+
+/* ---- running ---------------------------------------------------------------------------- */
+
+struct show {
+	bool raw; /* the debugger already showed everything */
+};
+
+static void show_line(void *ctx, const char *text, size_t length)
+{
+	struct show *s = ctx;
+
+	if (s->raw)
+		return;
+	fwrite(text, 1, length, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* Starts bxkd-tap between COM1 and the endpoint; true once it is up. */
+static bool start_relay(struct bxkd_proc *tap, const struct endpoint *ep, const char *workdir)
+{
+	char looked[600];
+	char *program = bxkd_locate(BXKD_TAP, looked, sizeof(looked));
+	char *target = bxkd_asprintf("tcp-connect:%s", ep->com1);
+	char *trace_path = bxkd_asprintf("%s/kd-trace.txt", workdir);
+	char *log_path = bxkd_asprintf("%s/kd-tap.log", workdir);
+	int trace = -1, log = -1;
+	bool ok = false;
+
+	if (!program) {
+		fprintf(stderr, "bxkd run: bxkd-tap, which relays COM1 to %s, is not in %s\n", ep->spec,
+			looked);
+		goto out;
+	}
+	trace = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (trace < 0 || log < 0) {
+		fprintf(stderr, "bxkd run: cannot write in %s: %s\n", workdir, strerror(errno));
+		goto out;
+	}
+	char *argv[] = { program, "--quiet", target, (char *)ep->spec, NULL };
+	if (!bxkd_proc_start(tap, argv, NULL, BXKD_FD_NULL, trace, log, BXKD_PROC_OWN_GROUP)) {
+		fprintf(stderr, "bxkd run: cannot start %s: %s\n", program, strerror(errno));
+		goto out;
+	}
+	/* Up when its listener is there (or, for the other kinds, when it has
+	 * not died at once of an endpoint it could not open). */
+	for (int waited = 0; waited < 3000; waited += 20) {
+		struct stat st;
+		if (bxkd_proc_done(tap))
+			break;
+		if (ep->options.mode == KDEP_UNIX_LISTEN ? stat(ep->options.path, &st) == 0
+							  : waited >= 200) {
+			ok = true;
+			break;
+		}
+		usleep(20000);
+	}
+	if (!ok) {
+		char *said = bxvm_read_file(log_path, NULL);
+		fprintf(stderr, "bxkd run: the COM1 relay (bxkd-tap) did not start:\n%s",
+			said && *said ? said : "(it said nothing)\n");
+		free(said);
+		bxkd_proc_stop(tap, 1000);
+	}
+out:
+	if (trace >= 0)
+		close(trace);
+	if (log >= 0)
+		close(log);
+	free(program);
+	free(target);
+	free(trace_path);
+	free(log_path);
+	return ok;
+}
+
+static char *make_workdir(const char *asked)
+{
+	if (!asked) {
+		char dir[] = "/tmp/bxkd-run.XXXXXX";
+		if (!mkdtemp(dir)) {
+			fprintf(stderr, "bxkd run: mkdtemp: %s\n", strerror(errno));
+			return NULL;
+		}
+		return bxkd_strdup(dir);
+	}
+	char *absolute = NULL;
+	if (!bxvm_make_directories(asked) || !(absolute = realpath(asked, NULL)))
+		fprintf(stderr, "bxkd run: cannot create the work directory %s: %s\n", asked,
+			strerror(errno));
+	return absolute;
+}
+
+/* How a run of another image ended: Bochs' status, except that the
+ * guest's own shutdown (which Bochs reports as a fatal "panic") is 0. */
+static int foreign_status(const struct bxkd_vm *vm)
+{
+	if (vm->timed_out || vm->interrupted) {
+		printf("bxkd: %s; Bochs was stopped\n",
+		       vm->timed_out ? "timed out (--timeout)" : "interrupted");
+		return BXKD_EXIT_FAILED;
+	}
+	if (vm->outcome == BXVM_LAUNCH_FAILED) {
+		printf("bxkd: cannot execute %s (exit status %d)\n", bxkd_bochs(), vm->bochs.status);
+		return BXKD_EXIT_FAILED;
+	}
+	if (vm->shutdown_requested && !vm->panic) {
+		printf("bxkd: the guest shut the machine down");
+		if (vm->have_final_tick)
+			printf(" at tick %" PRIu64, vm->final_tick);
+		printf(" after %.2f s\n", vm->ended - vm->started);
+		return BXKD_EXIT_PASSED;
+	}
+	printf("bxkd: Bochs exited with status %d after %.2f s\n", vm->bochs.status,
+	       vm->ended - vm->started);
+	if (vm->panic)
+		printf("  bochs: %s\n", vm->panic);
+	return vm->bochs.status;
+}
+
+int bxkd_run_main(int argc, char **argv)
+{
+	struct run_options o = { .transport = OVER_VMPORT };
+	struct endpoint ep;
+	char looked[700], why[800];
+	char *image = NULL, *workdir = NULL, *plugin_dir = NULL, *symbols = NULL;
+	char *copy = NULL, *bochsrc = NULL, *log_path = NULL, *boot = NULL, *config = NULL;
+	uint8_t *bytes = NULL;
+	struct bxkd_proc tap = { 0 };
+	struct bxkd_vm vm;
+	int status = BXKD_EXIT_FAILED;
+	bool vm_started = false;
+
+	memset(&vm, 0, sizeof(vm));
+	vm.out_fd = -1;
+	int parsed = parse(argc, argv, &o);
+	if (parsed)
+		return parsed < 0 ? BXKD_EXIT_PASSED : parsed;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A malformed endpoint is a usage error before anything is made. */
+	if (o.endpoint && strcmp(o.endpoint, "none")) {
+		struct kdep_options check;
+		if (!kdep_parse(o.endpoint, &check, why, sizeof(why))) {
+			status = usage_error("bad --endpoint: %s", why);
+			goto out;
+		}
+	}
+
+	/* ---- what to boot ---- */
+	if (o.image) {
+		struct stat st;
+		if (stat(o.image, &st) != 0) {
+			status = usage_error("no image %s: %s", o.image, strerror(errno));
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+			status = usage_error("%s is not a disk image (a regular, non-empty file)",
+					     o.image);
+			goto out;
+		}
+		image = realpath(o.image, NULL);
+	} else {
+		image = bxkd_locate(BXKD_GUEST_IMAGE, looked, sizeof(looked));
+		if (!image) {
+			fprintf(stderr,
+				"bxkd run: the bxkd test kernel (bxkd-guest.img) is in neither %s: "
+				"build it (make) or install it (make install), or name an image\n",
+				looked);
+			goto out;
+		}
+	}
+	size_t size;
+	bytes = (uint8_t *)bxvm_read_file(image, &size);
+	if (!bytes) {
+		status = usage_error("cannot read %s: %s", image, strerror(errno));
+		goto out;
+	}
+	bool ours = bxvm_has_boot_options(bytes, size);
+	enum bxvm_media media = bxvm_media_for_size(size);
+	if (!ours && o.boot_options) {
+		status = usage_error("%s has no bxkd boot option block, so --boot-options cannot "
+				     "be given to it",
+				     image);
+		goto out;
+	}
+	if (!ours && (o.kd_break || o.rounds))
+		fprintf(stderr, "bxkd run: %s is not the bxkd kernel: --break and --rounds are "
+				"boot options of ours, ignored\n",
+			image);
+
+	/* ---- Bochs, and our plugin ---- */
+	if (access(bxkd_bochs(), X_OK) != 0) {
+		fprintf(stderr,
+			"bxkd run: cannot run Bochs (%s): %s; install Debian's bochs, bochs-sdl "
+			"and bochsbios (scripts/setup-debian.sh), or set BXKD_BOCHS\n",
+			bxkd_bochs(), strerror(errno));
+		goto out;
+	}
+	plugin_dir = bxkd_locate(BXKD_PLUGIN_DIR, looked, sizeof(looked));
+	if (!plugin_dir) {
+		fprintf(stderr,
+			"bxkd run: the vmport plugin (libbx_vmport.so) is in neither %s: build it "
+			"(make) or install it (make install)\n",
+			looked);
+		goto out;
+	}
+	symbols = ours ? bxkd_locate(BXKD_GUEST_SYMBOLS, NULL, 0) : NULL;
+
+	/* ---- the work directory, the endpoint ---- */
+	workdir = make_workdir(o.workdir);
+	if (!workdir)
+		goto out;
+	if (!resolve_endpoint(&o, workdir, &ep)) {
+		status = BXKD_EXIT_USAGE;
+		goto out;
+	}
+
+	/* ---- the image, the bochsrc ---- */
+	if (ours) {
+		boot = bxkd_asprintf("%s%s%s", o.boot_options ? o.boot_options : "kernel=workload kd=",
+				     o.boot_options ? "" : o.transport == OVER_VMPORT ? "vmport" : "serial",
+				     o.kd_break ? " kd_break=1" : "");
+		if (o.rounds) {
+			char *more = bxkd_asprintf("%s rounds=%lu", boot, o.rounds);
+			free(boot);
+			boot = more;
+		}
+		copy = bxkd_asprintf("%s/guest.img", workdir);
+		if (!bxvm_copy_image(image, boot, copy, why, sizeof(why))) {
+			fprintf(stderr, "bxkd run: %s\n", why);
+			goto out;
+		}
+	}
+	if (ep.none)
+		config = bxkd_strdup(o.transport == OVER_VMPORT ? "vmport: kd_endpoint=none\n" : "");
+	else if (o.transport == OVER_VMPORT)
+		config = bxkd_asprintf("vmport: kd_endpoint=%s\n", ep.spec);
+	else
+		config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", ep.com1);
+	if (o.config.length) {
+		char *more = bxkd_asprintf("%s%s", config, o.config.data);
+		free(config);
+		config = more;
+	}
+	struct bxvm_machine machine;
+	bxvm_machine_init(&machine);
+	machine.written_by = "bxkd run (launcher/run.c)";
+	machine.image = ours ? copy : image;
+	machine.media = media;
+	log_path = bxkd_asprintf("%s/bochs.log", workdir);
+	machine.log_path = log_path;
+	machine.extra_config = config;
+	bochsrc = bxkd_asprintf("%s/bochsrc", workdir);
+	if (!bxvm_write_bochsrc(&machine, bochsrc)) {
+		fprintf(stderr, "bxkd run: cannot write %s: %s\n", bochsrc, strerror(errno));
+		goto out;
+	}
+
+	/* ---- tell the user ---- */
+	if (ours)
+		printf("bxkd: booting the bxkd test kernel %s with boot options: %s\n", image, boot);
+	else
+		printf("bxkd: booting %s as %s, as it is (Bochs writes to it)\n", image,
+		       media == BXVM_MEDIA_FLOPPY ? "a 1.44 MB floppy" : "an IDE hard disk");
+	printf("bxkd: bochsrc %s, log %s/bochs.log\n", bochsrc, workdir);
+	print_attach(&o, &ep, workdir, symbols);
+	if (ours && o.kd_break && !ep.none)
+		printf("bxkd: the kernel stops at its initial breakpoint and waits for a debugger\n");
+	if (o.bochs_debugger)
+		print_debugger_howto(symbols, ours);
+	printf("bxkd: %s\n", o.gui ? "Bochs opens its SDL2 window" : "headless; the guest's console follows");
+	fflush(stdout);
+
+	/* ---- run ---- */
+	bxkd_catch_signals(o.bochs_debugger);
+	if (o.transport == OVER_SERIAL && ep.relay && !ep.none && !start_relay(&tap, &ep, workdir))
+		goto out;
+	struct bxkd_vm_config vc = {
+		.bochsrc = bochsrc,
+		.workdir = workdir,
+		.plugin_dir = plugin_dir,
+		.display = o.gui ? BXVM_WINDOW : BXVM_HEADLESS,
+		.bochs_debugger = o.bochs_debugger,
+		.com1_serves_debugger = o.transport == OVER_SERIAL && !ep.relay && !ep.none,
+	};
+	if (!bxkd_vm_start(&vm, &vc, why, sizeof(why))) {
+		fprintf(stderr, "bxkd run: %s\n", why);
+		goto out;
+	}
+	vm_started = true;
+	struct show show = { o.bochs_debugger };
+	double deadline = o.timeout ? vm.started + (double)o.timeout : 0;
+	bool relay_lost = false;
+	while (vm.out_fd >= 0) {
+		if (bxkd_signal) {
+			vm.interrupted = true;
+			bxkd_vm_stop(&vm);
+			break;
+		}
+		double now = bxkd_now();
+		if (deadline && now >= deadline) {
+			vm.timed_out = true;
+			bxkd_vm_stop(&vm);
+			break;
+		}
+		if (tap.pid && bxkd_proc_done(&tap)) {
+			relay_lost = true;
+			bxkd_vm_stop(&vm);
+			break;
+		}
+		int wait_ms = 200;
+		if (deadline && (deadline - now) * 1000 < wait_ms)
+			wait_ms = (int)((deadline - now) * 1000) + 1;
+		struct pollfd p = { vm.out_fd, POLLIN, 0 };
+		if (poll(&p, 1, wait_ms) > 0)
+			bxkd_vm_pump(&vm, show_line, &show);
+	}
+	bxkd_vm_finish(&vm);
+	bxkd_proc_stop(&tap, 1000);
+	fflush(stdout);
+
+	/* ---- how it went ---- */
+	if (relay_lost) {
+		char *tap_log_path = bxkd_asprintf("%s/kd-tap.log", workdir);
+		char *said = bxvm_read_file(tap_log_path, NULL);
+		printf("bxkd: the COM1 relay (bxkd-tap) ended (status %d); Bochs was stopped\n%s",
+		       tap.status, said ? said : "");
+		free(said);
+		free(tap_log_path);
+		status = BXKD_EXIT_FAILED;
+	} else if (!ours) {
+		status = foreign_status(&vm);
+	} else if (vm.outcome == BXVM_PASSED) {
+		printf("bxkd: passed: %s; the kernel shut down at tick %" PRIu64
+		       " (%.2f s emulated) after %.2f s\n",
+		       vm.report.summary_line, vm.final_tick, (double)vm.final_tick / BXVM_DEFAULT_IPS,
+		       vm.ended - vm.started);
+		status = BXKD_EXIT_PASSED;
+	} else {
+		printf("bxkd: FAILED: %s", vm.interrupted ? "interrupted" : bxvm_outcome_name(vm.outcome));
+		if (vm.have_final_tick)
+			printf(" at tick %" PRIu64, vm.final_tick);
+		printf(" (Bochs exit status %d, %.2f s)\n", vm.bochs.status, vm.ended - vm.started);
+		bxkd_vm_explain(&vm, stdout);
+		status = BXKD_EXIT_FAILED;
+	}
+	printf("bxkd: bochsrc and log in %s\n", workdir);
+out:
+	if (!vm_started)
+		bxkd_proc_stop(&tap, 1000);
+	bxkd_vm_free(&vm);
+	bxkd_text_free(&o.config);
+	free(image);
+	free(workdir);
+	free(plugin_dir);
+	free(symbols);
+	free(copy);
+	free(bochsrc);
+	free(log_path);
+	free(boot);
+	free(config);
+	free(bytes);
+	fflush(stdout);
+	return status;
+}

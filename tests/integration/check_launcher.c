@@ -1,0 +1,495 @@
+/*
+ * check_launcher.c -- the bxkd command (launcher/): `bxkd run` and `bxkd
+ * demo` as processes, on both transports, and the pieces they are made of
+ * (launcher/bxvm.h, kdep_describe) in memory.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bxvm.h"
+#include "kdep.h"
+#include "proc.h"
+#include "suites.h"
+
+#define BOOT_TIMEOUT "60"
+/* A bound on every process a test starts. */
+#define WAIT_MS 90000u
+
+struct result {
+	int status;
+	char *out, *err;
+};
+
+static void result_free(struct result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static char *work_dir(const char *name)
+{
+	char *dir;
+
+	ck_assert(asprintf(&dir, "%s/%s", BXKD_TEST_WORK_DIR, name) > 0);
+	return dir;
+}
+
+/* Starts argv with its output into files in `dir`, named after `tag`. */
+static void start(struct child *c, char *const argv[], const char *dir, const char *tag)
+{
+	char out[600], err[600];
+
+	snprintf(out, sizeof(out), "%s/%s.out", dir, tag);
+	snprintf(err, sizeof(err), "%s/%s.err", dir, tag);
+	ck_assert(child_start(c, argv, out, err));
+}
+
+static void finish(struct child *c, const char *dir, const char *tag, struct result *r)
+{
+	char out[600], err[600];
+
+	r->status = child_wait(c, WAIT_MS);
+	snprintf(out, sizeof(out), "%s/%s.out", dir, tag);
+	snprintf(err, sizeof(err), "%s/%s.err", dir, tag);
+	r->out = read_text_file(out);
+	r->err = read_text_file(err);
+	ck_assert_ptr_nonnull(r->out);
+	ck_assert_ptr_nonnull(r->err);
+}
+
+static void run_to_end(char *const argv[], const char *dir, const char *tag, struct result *r)
+{
+	struct child c;
+
+	start(&c, argv, dir, tag);
+	finish(&c, dir, tag, r);
+}
+
+#define EXPECT_IN(r, text) \
+	ck_assert_msg(strstr((r)->out, (text)), "output lacks \"%s\":\n%s%s", (text), (r)->out, \
+		      (r)->err)
+
+static void expect_status(const struct result *r, int status)
+{
+	ck_assert_msg(r->status == status, "exit status %d, not %d:\n%s%s", r->status, status,
+		      r->out, r->err);
+}
+
+static bool file_has(const char *path, const char *text)
+{
+	char *content = read_text_file(path);
+	bool has = content && strstr(content, text);
+
+	free(content);
+	return has;
+}
+
+
+/* ---- the pieces, in memory -------------------------------------------------------- */
+
+START_TEST(a_floppy_and_a_disk_get_their_own_bochsrc)
+{
+	struct bxvm_machine m;
+
+	ck_assert_int_eq(bxvm_media_for_size(BXVM_FLOPPY_BYTES), BXVM_MEDIA_FLOPPY);
+	ck_assert_int_eq(bxvm_media_for_size(2u << 20), BXVM_MEDIA_DISK);
+	ck_assert_int_eq(bxvm_media_for_size(BXVM_FLOPPY_BYTES - 512), BXVM_MEDIA_DISK);
+
+	bxvm_machine_init(&m);
+	m.image = "/images/floppy.img";
+	m.log_path = "/work/bochs.log";
+	m.extra_config = "vmport: kd_endpoint=unix:/tmp/kd.sock";
+	char *text = bxvm_bochsrc(&m);
+	ck_assert_ptr_nonnull(strstr(text, "floppya: 1_44=/images/floppy.img, status=inserted\n"
+					   "boot: floppy\n"));
+	ck_assert_ptr_nonnull(strstr(text, "clock: sync=none, time0=946684800\n"));
+	ck_assert_ptr_nonnull(strstr(text, "cpu: count=1, ips=4000000,"));
+	ck_assert_ptr_nonnull(strstr(text, "log: /work/bochs.log\n"));
+	/* The device's line after the plugin's, or Bochs does not know it. */
+	char *plugin = strstr(text, "plugin_ctrl: vmport=1\n");
+	char *device = strstr(text, "vmport: kd_endpoint=unix:/tmp/kd.sock\n");
+	ck_assert(plugin && device && plugin < device);
+	free(text);
+
+	m.image = "/images/disk.img";
+	m.media = BXVM_MEDIA_DISK;
+	m.load_plugin = false;
+	m.extra_config = NULL;
+	text = bxvm_bochsrc(&m);
+	ck_assert_ptr_nonnull(strstr(text, "ata0-master: type=disk, path=/images/disk.img, mode=flat\n"
+					   "boot: disk\n"));
+	ck_assert_ptr_null(strstr(text, "floppya"));
+	ck_assert_ptr_null(strstr(text, "plugin_ctrl"));
+	free(text);
+}
+END_TEST
+
+START_TEST(the_environment_is_headless_unless_a_window_is_wanted)
+{
+	char *parent[] = { "HOME=/root", "SDL_VIDEODRIVER=x11", "TZ=Europe/Paris",
+			   "LTDL_LIBRARY_PATH=/elsewhere", NULL };
+	char **env = bxvm_environment(parent, "/plugins", BXVM_HEADLESS);
+	int video = 0, tz = 0, ltdl = 0, home = 0;
+
+	for (char **e = env; *e; e++) {
+		video += !strcmp(*e, "SDL_VIDEODRIVER=dummy");
+		tz += !strcmp(*e, "TZ=UTC");
+		ltdl += !strncmp(*e, "LTDL_LIBRARY_PATH=/plugins:", 27);
+		home += !strcmp(*e, "HOME=/root");
+		ck_assert_str_ne(*e, "SDL_VIDEODRIVER=x11");
+	}
+	ck_assert(video == 1 && tz == 1 && ltdl == 1 && home == 1);
+	bxvm_environment_free(env);
+
+	env = bxvm_environment(parent, "/plugins", BXVM_WINDOW);
+	video = 0;
+	for (char **e = env; *e; e++)
+		video += !strcmp(*e, "SDL_VIDEODRIVER=x11");
+	ck_assert_int_eq(video, 1);
+	bxvm_environment_free(env);
+}
+END_TEST
+
+START_TEST(the_console_filter_works_line_by_line)
+{
+	static const char *const lines[] = {
+		"========================================================================",
+		"                        Bochs x86 Emulator 2.7",
+		"========================================================================",
+		"Next at t=0",
+		"(0) [0x0000fffffff0] f000:fff0 (unk. ctxt): jmpf 0xf000:e05b          ; ea5be000f0",
+		"<bochs:1> c",
+		"bxkd test guest 0.1.0",
+		"BXKD SUMMARY passed=1 failed=0",
+		"(0).[21945894] [0x000000100430] 0008:0000000080100430 (unk. ctxt): out dx, al",
+	};
+	struct bxvm_console_filter f;
+	int kept = 0;
+
+	bxvm_console_filter_init(&f);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		bool keep = bxvm_console_keep(&f, lines[i], strlen(lines[i]));
+		ck_assert_msg(keep == (i == 6 || i == 7), "line %zu: %s", i, lines[i]);
+		kept += keep;
+	}
+	ck_assert_int_eq(kept, 2);
+
+	struct bxvm_console_line parsed;
+	ck_assert_int_eq(bxvm_parse_console_line(lines[7], strlen(lines[7]), &parsed),
+			 BXVM_LINE_SUMMARY);
+	ck_assert_uint_eq(parsed.summary_passed, 1);
+	struct bxvm_facts facts = { .have_summary = true, .summary_passed = 1,
+				    .shutdown_requested = true, .result_lines = 1 };
+	ck_assert_int_eq(bxvm_classify(&facts), BXVM_PASSED);
+	facts.shutdown_requested = false;
+	ck_assert_int_eq(bxvm_classify(&facts), BXVM_NO_SUMMARY);
+}
+END_TEST
+
+/* What the launcher prints before anything is open is what the endpoint
+ * says once it is. */
+START_TEST(an_endpoint_is_described_before_it_is_opened)
+{
+	struct kdep_options o;
+	char error[300], address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
+	char *dir = socket_dir(), spec[400];
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(spec, sizeof(spec), "unix:%s/kd.sock", dir);
+	ck_assert(kdep_parse(spec, &o, error, sizeof(error)));
+	kdep_describe(&o, address, sizeof(address), hint, sizeof(hint));
+	struct kdep *ep = kdep_open(&o, NULL, NULL, error, sizeof(error));
+	ck_assert_msg(ep != NULL, "%s", error);
+	ck_assert_str_eq(address, kdep_address(ep));
+	ck_assert_str_eq(hint, kdep_attach_hint(ep));
+	ck_assert_ptr_nonnull(strstr(hint, "radare2 -a x86 -b 32 -D winkd winkd:///"));
+	ck_assert_ptr_nonnull(strstr(hint, "windbg -k com:ipport=5555,port=<this host>"));
+	kdep_close(ep);
+
+	/* A loopback TCP listener: how WinDbg gets there from elsewhere. */
+	ck_assert(kdep_parse("tcp:127.0.0.1:5123", &o, error, sizeof(error)));
+	kdep_describe(&o, address, sizeof(address), hint, sizeof(hint));
+	ck_assert_str_eq(address, "127.0.0.1:5123");
+	ck_assert_ptr_nonnull(strstr(hint, "windbg -k com:ipport=5123,port=127.0.0.1"));
+	ck_assert_ptr_nonnull(strstr(hint, "socat TCP-LISTEN:5555,reuseaddr TCP:127.0.0.1:5123"));
+
+	/* A pty is named by its link before it exists; bxkd-dbg opens a
+	 * terminal with tty:, not as a socket path. */
+	snprintf(spec, sizeof(spec), "pty:%s/kd-pty", dir);
+	ck_assert(kdep_parse(spec, &o, error, sizeof(error)));
+	kdep_describe(&o, address, sizeof(address), hint, sizeof(hint));
+	ck_assert_ptr_nonnull(strstr(address, "/kd-pty"));
+	ck_assert_ptr_nonnull(strstr(hint, "bxkd-dbg --target tty:"));
+	ep = kdep_open(&o, NULL, NULL, error, sizeof(error));
+	ck_assert_msg(ep != NULL, "%s", error);
+	ck_assert_ptr_nonnull(strstr(kdep_address(ep), "/dev/pts/"));
+	ck_assert_ptr_nonnull(strstr(kdep_attach_hint(ep), "also reachable as "));
+	kdep_close(ep);
+	remove_socket_dir(dir);
+}
+END_TEST
+
+/* ---- bxkd run -------------------------------------------------------------------------- */
+
+START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
+{
+	char *dir = work_dir("launcher_run");
+	char bochsrc[600], log[600];
+	char *argv[] = { BXKD_LAUNCHER, "run", "--rounds", "20", "--workdir", dir, "--timeout",
+			 BOOT_TIMEOUT, NULL };
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_run", &r);
+	expect_status(&r, 0);
+	/* Where to attach, before the console. */
+	EXPECT_IN(&r, "radare2 -a x86 -b 32 -D winkd winkd://");
+	EXPECT_IN(&r, "windbg -k com:ipport=");
+	EXPECT_IN(&r, "boot options: kernel=workload kd=vmport rounds=20");
+	EXPECT_IN(&r, "DbgPrint: workload done after 20 rounds");
+	EXPECT_IN(&r, "BXKD SUMMARY passed=1 failed=0");
+	EXPECT_IN(&r, "bxkd: passed");
+	ck_assert(strstr(r.out, "winkd://") < strstr(r.out, "bxkd test guest"));
+	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
+	snprintf(log, sizeof(log), "%s/bochs.log", dir);
+	ck_assert(file_has(bochsrc, "vmport: kd_endpoint=unix:"));
+	ck_assert(file_has(log, "[VMPORT]"));
+	result_free(&r);
+	free(dir);
+}
+END_TEST
+
+/* The initial breakpoint waits for a debugger; bxkd-dbg attaches at the
+ * endpoint bxkd printed, and the kernel goes on to pass. */
+static void run_with_debugger(const char *name, const char *transport, bool tcp)
+{
+	char *dir = work_dir(name), *sockets = socket_dir();
+	char endpoint[300], target[300], tag[100];
+	struct child run;
+	struct result r, d;
+
+	ck_assert(bxvm_make_directories(dir));
+	ck_assert_ptr_nonnull(sockets);
+	if (tcp) {
+		unsigned port = free_tcp_port();
+		snprintf(endpoint, sizeof(endpoint), "tcp:127.0.0.1:%u", port);
+		snprintf(target, sizeof(target), "tcp-connect:127.0.0.1:%u", port);
+	} else {
+		snprintf(endpoint, sizeof(endpoint), "unix:%s/kd.sock", sockets);
+		snprintf(target, sizeof(target), "connect:%s/kd.sock", sockets);
+	}
+	char *run_argv[] = { BXKD_LAUNCHER, "run", "--transport", (char *)transport, "--break",
+			     "--endpoint", endpoint, "--workdir", dir, "--timeout", BOOT_TIMEOUT,
+			     NULL };
+	char *dbg_argv[] = { BXKD_DBG, "--timeout", BOOT_TIMEOUT, "--target", target, "connect",
+			     "version", "go", NULL };
+	snprintf(tag, sizeof(tag), "%s_run", name);
+	start(&run, run_argv, BXKD_TEST_WORK_DIR, tag);
+	snprintf(tag, sizeof(tag), "%s_dbg", name);
+	run_to_end(dbg_argv, BXKD_TEST_WORK_DIR, tag, &d);
+	snprintf(tag, sizeof(tag), "%s_run", name);
+	finish(&run, BXKD_TEST_WORK_DIR, tag, &r);
+	expect_status(&d, 0);
+	ck_assert_msg(strstr(d.out, "stopped: breakpoint") && strstr(d.out, "version: build 2600") &&
+			      strstr(d.out, "running"),
+		      "%s%s", d.out, d.err);
+	expect_status(&r, 0);
+	EXPECT_IN(&r, "debugger=yes stops=1 breakpoints=1");
+	EXPECT_IN(&r, "bxkd: passed");
+	result_free(&r);
+	result_free(&d);
+	remove_socket_dir(sockets);
+	free(dir);
+}
+
+START_TEST(run_stops_for_a_debugger_over_the_shared_page)
+{
+	run_with_debugger("launcher_break_vmport", "vmport", false);
+}
+END_TEST
+
+/* COM1 relayed to a Unix socket by bxkd-tap, which keeps the trace. */
+START_TEST(run_stops_for_a_debugger_over_serial_through_the_relay)
+{
+	char trace[600];
+
+	run_with_debugger("launcher_break_serial", "serial", false);
+	snprintf(trace, sizeof(trace), "%s/launcher_break_serial/kd-trace.txt", BXKD_TEST_WORK_DIR);
+	ck_assert(file_has(trace, "GetVersion request"));
+	ck_assert(file_has(trace, "GetVersion reply"));
+}
+END_TEST
+
+/* A tcp: endpoint is Bochs' own COM1 socket; the debugger leaving must
+ * not take Bochs with it. */
+START_TEST(run_stops_for_a_debugger_on_bochs_own_com1_socket)
+{
+	run_with_debugger("launcher_break_com1", "serial", true);
+}
+END_TEST
+
+START_TEST(run_refuses_bad_arguments)
+{
+	static const struct {
+		const char *args[4];
+		const char *says;
+	} cases[] = {
+		{ { "/nonexistent/bxkd.img" }, "no image /nonexistent/bxkd.img" },
+		{ { "--endpoint", "bogus:here" }, "'bogus:here' is not an endpoint" },
+		{ { "--transport", "carrier-pigeon" }, "--transport is vmport or serial" },
+		{ { "--rounds", "many" }, "--rounds wants" },
+		{ { "--timeout", "0" }, "--timeout wants" },
+	};
+	char *dir = work_dir("launcher_bad_arguments");
+
+	ck_assert(bxvm_make_directories(dir));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[8] = { BXKD_LAUNCHER, "run" };
+		int n = 2;
+		for (int k = 0; k < 4 && cases[i].args[k]; k++)
+			argv[n++] = (char *)cases[i].args[k];
+		argv[n] = NULL;
+		struct result r;
+		run_to_end(argv, dir, "bad", &r);
+		ck_assert_msg(r.status == 2 && strstr(r.err, cases[i].says),
+			      "case %zu: status %d, said:\n%s", i, r.status, r.err);
+		result_free(&r);
+	}
+	/* Without Bochs: a message that says what to install. */
+	setenv("BXKD_BOCHS", "/nonexistent/bochs-bin", 1);
+	char *argv[] = { BXKD_LAUNCHER, "run", "--workdir", dir, NULL };
+	struct result r;
+	run_to_end(argv, dir, "no_bochs", &r);
+	unsetenv("BXKD_BOCHS");
+	ck_assert_msg(r.status == 1 && strstr(r.err, "cannot run Bochs (/nonexistent/bochs-bin)") &&
+			      strstr(r.err, "install Debian's bochs"),
+		      "status %d, said:\n%s", r.status, r.err);
+	result_free(&r);
+	free(dir);
+}
+END_TEST
+
+/* Another image boots as it is: no boot options, Bochs' verdict, and a
+ * disk image on the IDE controller. */
+START_TEST(run_boots_a_foreign_floppy_and_disk)
+{
+	char *dir = work_dir("launcher_foreign"), floppy[600], disk[600], bochsrc[600];
+	size_t size;
+	uint8_t *image = (uint8_t *)bxvm_read_file(BXKD_GUEST_IMAGE, &size);
+
+	ck_assert(bxvm_make_directories(dir));
+	ck_assert_ptr_nonnull(image);
+	/* Without its option block it is any floppy to bxkd. */
+	uint8_t *marker = memmem(image, size, "BXKD-BOOT-OPTIONS-V1", 20);
+	ck_assert_ptr_nonnull(marker);
+	marker[0] = 'b';
+	snprintf(floppy, sizeof(floppy), "%s/other.img", dir);
+	ck_assert(bxvm_write_file(floppy, image, size));
+	uint8_t *padded = calloc(1, 2u << 20);
+	memcpy(padded, image, size);
+	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
+	ck_assert(bxvm_write_file(disk, padded, 2u << 20));
+	free(padded);
+	free(image);
+
+	char *argv[] = { BXKD_LAUNCHER, "run", floppy, "--endpoint", "none", "--workdir", dir,
+			 "--timeout", BOOT_TIMEOUT, NULL };
+	struct result r;
+	run_to_end(argv, dir, "floppy", &r);
+	expect_status(&r, 0);
+	EXPECT_IN(&r, "as a 1.44 MB floppy");
+	EXPECT_IN(&r, "boot options: (none)");
+	EXPECT_IN(&r, "BXKD SUMMARY passed=40 failed=0");
+	EXPECT_IN(&r, "the guest shut the machine down");
+	result_free(&r);
+
+	/* Our boot sector, from a disk, finds no floppy behind it: that it
+	 * says so shows the disk booted. */
+	argv[2] = disk;
+	run_to_end(argv, dir, "disk", &r);
+	EXPECT_IN(&r, "as an IDE hard disk");
+	EXPECT_IN(&r, "BXKD FATAL boot: floppy read failed");
+	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
+	ck_assert(file_has(bochsrc, "mode=flat\nboot: disk\n"));
+	result_free(&r);
+	free(dir);
+}
+END_TEST
+
+/* ---- bxkd demo ------------------------------------------------------------------------------ */
+
+static void demo(const char *name, bool serial)
+{
+	char *dir = work_dir(name);
+	char *argv[] = { BXKD_LAUNCHER, "demo", "--workdir", dir, serial ? "--serial" : NULL, NULL };
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	run_to_end(argv, BXKD_TEST_WORK_DIR, name, &r);
+	expect_status(&r, 0);
+	EXPECT_IN(&r, "dbg>   connect");
+	EXPECT_IN(&r, "kd  -> GetVersion request");
+	EXPECT_IN(&r, "kd  <- GetVersion reply status=0x00000000 success");
+	EXPECT_IN(&r, "stopped: breakpoint (0x80000003) at ");
+	EXPECT_IN(&r, "workload_step_target+0x9");
+	EXPECT_IN(&r, "DbgPrint: bxkd kernel up: 100 rounds of work");
+	EXPECT_IN(&r, "commands answered in ");
+	EXPECT_IN(&r, "s emulated");
+	EXPECT_IN(&r, "BXKD RESULT workload pass");
+	EXPECT_IN(&r, "scratch=\"written by the debugger\"");
+	EXPECT_IN(&r, "bxkd demo: passed");
+	/* Requests and replies, not the ACKs. */
+	ck_assert_ptr_null(strstr(r.out, "ACK id="));
+	result_free(&r);
+	free(dir);
+}
+
+START_TEST(the_demo_over_the_shared_page)
+{
+	demo("launcher_demo_vmport", false);
+}
+END_TEST
+
+START_TEST(the_demo_over_serial)
+{
+	demo("launcher_demo_serial", true);
+}
+END_TEST
+
+Suite *launcher_suite(void)
+{
+	Suite *s = suite_create("launcher");
+	TCase *pieces = tcase_create("pieces");
+	TCase *run = tcase_create("run");
+	TCase *demos = tcase_create("demo");
+
+	tcase_add_test(pieces, a_floppy_and_a_disk_get_their_own_bochsrc);
+	tcase_add_test(pieces, the_environment_is_headless_unless_a_window_is_wanted);
+	tcase_add_test(pieces, the_console_filter_works_line_by_line);
+	tcase_add_test(pieces, an_endpoint_is_described_before_it_is_opened);
+	suite_add_tcase(s, pieces);
+
+	tcase_set_timeout(run, 120);
+	tcase_add_test(run, run_boots_the_kernel_and_leaves_its_bochsrc_and_log);
+	tcase_add_test(run, run_stops_for_a_debugger_over_the_shared_page);
+	tcase_add_test(run, run_stops_for_a_debugger_over_serial_through_the_relay);
+	tcase_add_test(run, run_stops_for_a_debugger_on_bochs_own_com1_socket);
+	tcase_add_test(run, run_refuses_bad_arguments);
+	tcase_add_test(run, run_boots_a_foreign_floppy_and_disk);
+	suite_add_tcase(s, run);
+
+	tcase_set_timeout(demos, 120);
+	tcase_add_test(demos, the_demo_over_the_shared_page);
+	tcase_add_test(demos, the_demo_over_serial);
+	suite_add_tcase(s, demos);
+	return s;
+}
