@@ -23,10 +23,15 @@ pkglib_LTLIBRARIES += %reldir%/libbx_vmport.la
 	%reldir%/vmport_bochs.cc \
 	%reldir%/bochs_abi.h \
 	%reldir%/vmport_kdbridge.c \
-	%reldir%/vmport_kdbridge.h
-%canon_reldir%_libbx_vmport_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge
+	%reldir%/vmport_kdbridge.h \
+	%reldir%/vmport_session.c \
+	%reldir%/vmport_session.h
+%canon_reldir%_libbx_vmport_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge -I$(srcdir)/%reldir% \
+	-I$(top_srcdir)/replay
+%canon_reldir%_libbx_vmport_la_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)
 %canon_reldir%_libbx_vmport_la_CXXFLAGS = $(AM_CXXFLAGS) -fno-rtti -fno-exceptions
-%canon_reldir%_libbx_vmport_la_LIBADD = %reldir%/libvmport.la pipe-bridge/libkdbridge.la
+%canon_reldir%_libbx_vmport_la_LIBADD = %reldir%/libvmport.la pipe-bridge/libkdbridge.la \
+	replay/libreplay.la replay/libsession.la pipe-bridge/libkdtrace.la $(NETTLE_LIBS)
 %canon_reldir%_libbx_vmport_la_LDFLAGS = -module -avoid-version -shared -Wl,-z,now \
 	-Wl,--version-script=$(top_srcdir)/%reldir%/plugin.map
 EXTRA_%canon_reldir%_libbx_vmport_la_DEPENDENCIES = %reldir%/plugin.map

@@ -35,6 +35,14 @@ struct vmport_config {
 	uint32_t kd_discovery;    /* enum kdvm_discovery (bxkd/kdvm.h) */
 	uint32_t kd_resend_ms;
 	uint32_t kd_retries;
+	/* Session recording and replay (replay/README.md): where to record,
+	 * or the recording to replay instead of a debugger, where a replay
+	 * writes its verdict, and the booted image, for the manifest. Not
+	 * device settings: vmport_config_format leaves them out. */
+	char record[256];
+	char replay[256];
+	char replay_report[256];
+	char session_image[256];
 
 	/* ---- facts about the emulated machine, set by the emulator glue ---- */
 	uint64_t ips;           /* instructions per emulated second = TSC Hz */

@@ -23,6 +23,7 @@ extern "C" {
 #include "vmport.h"
 }
 #include "vmport_kdbridge.h"
+#include "vmport_session.h"
 
 namespace {
 
@@ -155,6 +156,9 @@ private:
 	bool host_matches_abi();
 	bool learn_machine(struct vmport_config *config);
 	void open_kd_transport();
+	bool open_session(const struct vmport_config *machine);
+	static void observe_endpoint(void *self, int event, const void *bytes, size_t length);
+	void io(uint16_t port, struct vmport_access *access);
 	static void log_from_core(void *self, enum vmport_log_level level, const char *message);
 	static void log_tclo_answer(void *self, const char *command, const uint8_t *answer,
 				    size_t len);
@@ -165,6 +169,8 @@ private:
 	struct vmport_config settings;
 	struct vmport *core = nullptr;
 	struct vmport_kdbridge *kd = nullptr;
+	struct vmport_session *session = nullptr;
+	bool divergence_reported = false;
 };
 
 bx_vmport_c *the_device;
@@ -173,6 +179,7 @@ bx_vmport_c::~bx_vmport_c()
 {
 	if (!core)
 		return;
+	vmport_session_close(session, pc_system_ticks());
 	const struct vmport_stats *s = vmport_get_stats(core);
 	info("%llu backdoor calls, %llu with a bad magic, %llu unknown, %llu refused; "
 	     "%llu GuestRPC messages, %llu high-bandwidth transfers, %llu refused message steps",
@@ -265,6 +272,8 @@ void bx_vmport_c::init()
 		return;
 	}
 	vmport_tclo_on_answer(core, log_tclo_answer, this);
+	if (!open_session(&config))
+		return;
 	open_kd_transport();
 
 	const Bit8u any_size = BX_IO_LEN_1 | BX_IO_LEN_2 | BX_IO_LEN_4;
@@ -288,20 +297,51 @@ void bx_vmport_c::init()
 
 /* The debugger's endpoint. Its messages and the attach lines go to the
  * log, which is where a user looks for them. */
+/* record= or replay= (vmport_session.h). */
+bool bx_vmport_c::open_session(const struct vmport_config *machine)
+{
+	char error[512];
+	const struct vmport_session_machine m = { machine->ips, machine->ram_bytes >> 20,
+						  machine->epoch_seconds };
+
+	session = vmport_session_open(&settings, &m, log_from_core, this, error, sizeof(error));
+	if (!session && error[0]) {
+		panic("session: %s", error);
+		return false;
+	}
+	return true;
+}
+
+void bx_vmport_c::observe_endpoint(void *self, int event, const void *bytes, size_t length)
+{
+	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
+
+	vmport_session_endpoint(device->session, event, bytes, length, pc_system_ticks());
+}
+
 void bx_vmport_c::open_kd_transport()
 {
 	char error[512];
 
+	/* A replay has no debugger: the recording answers. */
+	if (vmport_session_replaying(session)) {
+		vmport_set_kd_port(core, vmport_session_kd_port(session, nullptr));
+		info("KD transport on backdoor command %u answered from the recording",
+		     settings.kd_command);
+		return;
+	}
 	if (!settings.kd_endpoint[0]) {
 		info("KD transport off; 'vmport: kd_endpoint=unix:/path/kd.sock' turns it on");
 		return;
 	}
-	kd = vmport_kdbridge_open(&settings, log_from_core, this, error, sizeof(error));
+	kd = vmport_kdbridge_open(&settings, log_from_core, this,
+				  session ? observe_endpoint : nullptr, this, error, sizeof(error));
 	if (!kd) {
 		panic("KD transport: %s", error);
 		return;
 	}
-	vmport_set_kd_port(core, vmport_kdbridge_port(kd));
+	vmport_set_kd_port(core, session ? vmport_session_kd_port(session, vmport_kdbridge_port(kd))
+					 : vmport_kdbridge_port(kd));
 	info("KD transport on backdoor command %u: attach a debugger at %s", settings.kd_command,
 	     vmport_kdbridge_address(kd));
 	/* One log line per hint line. */
@@ -402,12 +442,33 @@ void bx_vmport_c::log_guestinfo(void *self, const char *key, const uint8_t *valu
 	static_cast<bx_vmport_c *>(self)->info("%s = %s", key, text);
 }
 
+/* One access of a backdoor port, through the session when there is one.
+ * A replay that diverged stops the machine: nothing after the first
+ * difference means anything. */
+void bx_vmport_c::io(uint16_t port, struct vmport_access *access)
+{
+	if (!session) {
+		vmport_io(core, &bochs_vcpu, access);
+		return;
+	}
+	const struct vmport_vcpu *vcpu =
+		vmport_session_begin_call(session, &bochs_vcpu, port, access->dir);
+	vmport_io(core, vcpu, access);
+	vmport_session_end_call(session, access);
+	const char *divergence = vmport_session_divergence(session);
+	if (divergence && !divergence_reported) {
+		divergence_reported = true;
+		panic("%s (the report: %s)", divergence,
+		      settings.replay_report[0] ? settings.replay_report : "replay_report= not set");
+	}
+}
+
 Bit32u bx_vmport_c::read_handler(void *self, Bit32u port, unsigned)
 {
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
 	struct vmport_access access = { (uint16_t)port, VMPORT_IN, 0, false };
 
-	vmport_io(device->core, &bochs_vcpu, &access);
+	device->io((uint16_t)port, &access);
 	if (access.string_op_done)
 		end_string_op(VMPORT_IN);
 	return access.in_value;
@@ -418,7 +479,7 @@ void bx_vmport_c::write_handler(void *self, Bit32u port, Bit32u, unsigned)
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
 	struct vmport_access access = { (uint16_t)port, VMPORT_OUT, 0, false };
 
-	vmport_io(device->core, &bochs_vcpu, &access);
+	device->io((uint16_t)port, &access);
 	if (access.string_op_done)
 		end_string_op(VMPORT_OUT);
 }

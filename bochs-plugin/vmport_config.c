@@ -181,6 +181,16 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 		if (!parse_number(value, 1000, &n) || n == 0)
 			return fail(error, error_size, "kd_retries wants 1..1000, not '%s'", value);
 		config->kd_retries = (uint32_t)n;
+	} else if (!strcmp(key, "record") || !strcmp(key, "replay") ||
+		   !strcmp(key, "replay_report") || !strcmp(key, "session_image")) {
+		char *field = !strcmp(key, "record")	    ? config->record
+			      : !strcmp(key, "replay")	    ? config->replay
+			      : !strcmp(key, "replay_report") ? config->replay_report
+							      : config->session_image;
+		if (!*value || strlen(value) >= sizeof(config->record))
+			return fail(error, error_size, "%s wants a file name of 1 to %zu bytes", key,
+				    sizeof(config->record) - 1);
+		strcpy(field, value);
 	} else if (!strcmp(key, "cookie_seed")) {
 		if (!parse_number(value, UINT64_MAX, &n))
 			return fail(error, error_size, "cookie_seed wants a number, not '%s'", value);
@@ -189,7 +199,7 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 		return fail(error, error_size,
 			    "unknown vmport setting '%s' (known: vmx_type, hw_version, uuid, screen, "
 			    "vcpu_info, kd_command, cookie_seed, kd_endpoint, kd_discovery, "
-			    "kd_resend_ms, kd_retries)",
+			    "kd_resend_ms, kd_retries, record, replay, replay_report, session_image)",
 			    key);
 	}
 	return true;

@@ -18,7 +18,19 @@ struct vmport_kdbridge {
 	struct vmport_kd_port port;
 	vmport_log_fn log;
 	void *log_ctx;
+	vmport_kdbridge_observe_fn observe;
+	void *observe_ctx;
+	struct kdbridge_observer observer;
 };
+
+/* kdbridge's events in the order session.h numbers them, from 1. */
+static void bridge_observe(void *ctx, enum kdbridge_event event, const void *bytes,
+			   size_t length)
+{
+	struct vmport_kdbridge *kb = ctx;
+
+	kb->observe(kb->observe_ctx, (int)event + 1, bytes, length);
+}
 
 bool vmport_kdbridge_check_endpoint(const char *spec, char *error, size_t error_size)
 {
@@ -102,7 +114,8 @@ static void bridge_log(void *ctx, const char *message)
 }
 
 struct vmport_kdbridge *vmport_kdbridge_open(const struct vmport_config *config, vmport_log_fn log,
-					     void *log_ctx, char *error, size_t error_size)
+					     void *log_ctx, vmport_kdbridge_observe_fn observe,
+					     void *observe_ctx, char *error, size_t error_size)
 {
 	struct vmport_kdbridge *kb = calloc(1, sizeof(*kb));
 	struct kdbridge_options o;
@@ -122,6 +135,12 @@ struct vmport_kdbridge *vmport_kdbridge_open(const struct vmport_config *config,
 	o.retries = config->kd_retries;
 	o.log = bridge_log;
 	o.log_ctx = kb;
+	if (observe) {
+		kb->observe = observe;
+		kb->observe_ctx = observe_ctx;
+		kb->observer = (struct kdbridge_observer){ bridge_observe, kb };
+		o.observer = &kb->observer;
+	}
 	kb->bridge = kdbridge_open(&o, error, error_size);
 	if (!kb->bridge) {
 		free(kb);

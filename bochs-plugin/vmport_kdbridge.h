@@ -23,11 +23,19 @@ bool vmport_kdbridge_check_endpoint(const char *spec, char *error, size_t error_
 
 struct vmport_kdbridge;
 
+/* What crosses the endpoint, for a session recording: bytes to the
+ * debugger (event 1), from it (2), a debugger attaching (3) or leaving (4)
+ * -- the numbers of replay/session.h's enum session_endpoint_event. */
+typedef void (*vmport_kdbridge_observe_fn)(void *ctx, int event, const void *bytes,
+					   size_t length);
+
 /* Opens config->kd_endpoint with config's KDCOM timing; messages (a
- * debugger attaching, leaving, resetting) go to `log`. NULL with a reason
- * in `error` when the endpoint cannot be opened. */
+ * debugger attaching, leaving, resetting) go to `log`, crossings to
+ * `observe` (may be NULL). NULL with a reason in `error` when the endpoint
+ * cannot be opened. */
 struct vmport_kdbridge *vmport_kdbridge_open(const struct vmport_config *config, vmport_log_fn log,
-					     void *log_ctx, char *error, size_t error_size);
+					     void *log_ctx, vmport_kdbridge_observe_fn observe,
+					     void *observe_ctx, char *error, size_t error_size);
 void vmport_kdbridge_close(struct vmport_kdbridge *bridge);
 
 /* The port to give vmport_set_kd_port(). */

@@ -31,6 +31,7 @@ enum bxkd_file {
 	BXKD_SESSION,       /* debug-session.bxkd: the demo's bxkd-dbg script */
 	BXKD_TAP,           /* bxkd-tap */
 	BXKD_DBG,           /* bxkd-dbg */
+	BXKD_REPLAY,        /* bxkd-replay */
 	BXKD_PLUGIN_DIR,    /* the directory holding libbx_vmport.so */
 };
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,64 @@ bool bxvm_make_directories(const char *path)
 	}
 	free(copy);
 	return ok;
+}
+
+bool bxvm_sha256_file(const char *path, char hex[65])
+{
+	FILE *f = fopen(path, "rb");
+	struct sha256_ctx ctx;
+	uint8_t buffer[65536], digest[SHA256_DIGEST_SIZE];
+	size_t n;
+
+	if (!f)
+		return false;
+	sha256_init(&ctx);
+	while ((n = fread(buffer, 1, sizeof(buffer), f)) > 0)
+		sha256_update(&ctx, n, buffer);
+	bool ok = !ferror(f);
+	fclose(f);
+	sha256_digest(&ctx, sizeof(digest), digest);
+	for (size_t i = 0; i < sizeof(digest); i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	return ok;
+}
+
+char *bxvm_keep_session_image(const char *image, const char *session, char *why,
+			      size_t why_size)
+{
+	char sha[65];
+	const char *slash = strrchr(session, '/');
+	int dir_length = slash ? (int)(slash - session) : 1;
+	const char *dir = slash ? session : ".";
+
+	if (!bxvm_sha256_file(image, sha)) {
+		snprintf(why, why_size, "cannot read %s: %s", image, strerror(errno));
+		return NULL;
+	}
+	size_t size = (size_t)snprintf(NULL, 0, "%.*s/images/%s.img", dir_length, dir, sha) + 1;
+	char *kept = malloc(size);
+	if (!kept) {
+		snprintf(why, why_size, "out of memory");
+		return NULL;
+	}
+	snprintf(kept, size, "%.*s/images/%s.img", dir_length, dir, sha);
+	char kept_sha[65];
+	if (bxvm_sha256_file(kept, kept_sha) && !strcmp(kept_sha, sha))
+		return kept;
+
+	size_t length;
+	char *data = bxvm_read_file(image, &length);
+	*strrchr(kept, '/') = '\0';
+	bool ok = data && bxvm_make_directories(kept);
+	kept[strlen(kept)] = '/';
+	ok = ok && bxvm_write_file(kept, data, length);
+	if (!ok) {
+		snprintf(why, why_size, "cannot keep the image as %s: %s", kept, strerror(errno));
+		free(kept);
+		kept = NULL;
+	}
+	free(data);
+	return kept;
 }
 
 /* ---- Bochs' standard output ------------------------------------------------------- */

@@ -101,6 +101,16 @@ bool bxvm_write_file(const char *path, const void *data, size_t size);
 /* mkdir -p */
 bool bxvm_make_directories(const char *path);
 
+/* The file's SHA-256 as 64 hex digits; false if it cannot be read. */
+bool bxvm_sha256_file(const char *path, char hex[65]);
+
+/* Where a recorded session keeps the image it was recorded on, so that
+ * `bxkd-replay verify` finds it: images/<sha256>.img in the session's
+ * directory. Copies `image` there (once per content); the path kept, or
+ * NULL with the reason in `why`. Caller frees. */
+char *bxvm_keep_session_image(const char *image, const char *session, char *why,
+			      size_t why_size);
+
 /* ---- Bochs' standard output ------------------------------------------------------- */
 
 /* What is left of Bochs' standard output once its banner, the debugger's

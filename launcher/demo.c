@@ -320,6 +320,7 @@ struct demo {
 	 * changes; and the state changes when the command in flight was sent. */
 	unsigned requests, replies, state_changes, state_changes_at_send;
 	bool expect_stop; /* the command in flight answers with a stop */
+	bool awaits_exit; /* the command in flight waits for the machine to end */
 	FILE *trace;           /* kd-trace.txt */
 	struct bxkd_lines tap_lines, dbg_lines;
 };
@@ -356,12 +357,14 @@ static void send_next(struct demo *d)
 		d->dbg_in = -1;
 		return;
 	}
+	d->awaits_exit = !strncmp(command, "wait-exit", 9);
 	/* "! COMMAND": the inner command's line, then the verdict's. */
 	d->lines_wanted = command[0] == '!' && (command[1] == ' ' || command[1] == '\t') ? 2 : 1;
 	if (!d->first_sent)
 		d->first_sent = bxkd_now();
 	d->state_changes_at_send = d->state_changes;
-	d->expect_stop = !strncmp(command, "connect", 7) || !strncmp(command, "wait", 4) ||
+	d->expect_stop = !strncmp(command, "connect", 7) ||
+			 (!strncmp(command, "wait", 4) && !d->awaits_exit) ||
 			 !strncmp(command, "step", 4) || !strncmp(command, "breakin", 7);
 	size_t length = strlen(command);
 	if (write(d->dbg_in, command, length) != (ssize_t)length || write(d->dbg_in, "\n", 1) != 1) {
@@ -562,6 +565,48 @@ static void print_tail_of(const char *path, const char *what)
 	free(text);
 }
 
+/* Replays the recorded session with bxkd-replay verify (no debugger, the
+ * answers from the file) and shows how it went next to the live run. */
+static bool replay_recording(const char *replay_program, const char *recording,
+			     const char *workdir, double live_seconds)
+{
+	char *log = bxkd_asprintf("%s/replay.log", workdir);
+	char *replay_dir = bxkd_asprintf("%s/replay", workdir);
+	char *argv[] = { (char *)replay_program, "verify", (char *)recording, "--workdir",
+			 replay_dir, NULL };
+	struct bxkd_proc p = { 0 };
+	bool matched = false;
+
+	printf("replay: bxkd-replay verify %s\n", recording);
+	int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	double started = bxkd_now();
+	if (out >= 0 && bxkd_proc_start(&p, argv, NULL, BXKD_FD_NULL, out, out, 0)) {
+		if (!bxkd_proc_wait(&p, 120000))
+			bxkd_proc_stop(&p, 1000);
+		matched = p.status == 0;
+	}
+	double replay_seconds = bxkd_now() - started;
+	if (out >= 0)
+		close(out);
+	char *said = bxvm_read_file(log, NULL);
+	for (const char *line = said ? said : ""; *line;) {
+		size_t length = strcspn(line, "\n");
+		say("       ", line, length);
+		line += length + (line[length] == '\n');
+	}
+	if (matched)
+		printf("time:  live session %.2f s wall (Bochs with the debugger); its replay "
+		       "%.2f s wall (Bochs with the answers from the file)\n",
+		       live_seconds, replay_seconds);
+	else
+		printf("bxkd demo: FAILED: the replay of the recorded session did not match "
+		       "(exit status %d; %s)\n", p.status, log);
+	free(said);
+	free(replay_dir);
+	free(log);
+	return matched;
+}
+
 int bxkd_demo_main(int argc, char **argv)
 {
 	enum { OPT_SERIAL = 256 };
@@ -581,6 +626,7 @@ int bxkd_demo_main(int argc, char **argv)
 	char *copy = NULL, *bochsrc = NULL, *log_path = NULL, *config = NULL, *boot = NULL;
 	char *tap_target = NULL, *tap_debugger = NULL, *dbg_target = NULL, *tap_log = NULL,
 	     *dbg_log = NULL, *trace_path = NULL, *dbg_socket = NULL;
+	char *replay_program = NULL, *recording = NULL;
 	struct bxkd_proc tap = { 0 }, dbg = { 0 };
 	struct bxkd_vm vm;
 	int tap_out = -1, dbg_out = -1, status = BXKD_EXIT_FAILED, c;
@@ -635,6 +681,8 @@ int bxkd_demo_main(int argc, char **argv)
 	    !(dbg_program = need(BXKD_DBG, "bxkd-dbg")) ||
 	    !(plugin_dir = need(BXKD_PLUGIN_DIR, "the vmport plugin (libbx_vmport.so)")))
 		goto out;
+	if (!d.serial && !(replay_program = need(BXKD_REPLAY, "bxkd-replay")))
+		goto out;
 	session = script_arg ? bxkd_strdup(script_arg) : need(BXKD_SESSION, "the session script");
 	if (!session)
 		goto out;
@@ -688,6 +736,21 @@ int bxkd_demo_main(int argc, char **argv)
 		fprintf(stderr, "bxkd demo: %s\n", why);
 		goto out;
 	}
+	/* Our transport's session is recorded, to be replayed at the end;
+	 * the image it boots is kept beside it for bxkd-replay. */
+	if (!d.serial) {
+		recording = bxkd_asprintf("%s/session.pcap", workdir);
+		char *kept = bxvm_keep_session_image(copy, recording, why, sizeof(why));
+		if (!kept) {
+			fprintf(stderr, "bxkd demo: %s\n", why);
+			goto out;
+		}
+		free(kept);
+		char *more = bxkd_asprintf("%svmport: record=%s, session_image=%s\n", config,
+					   recording, copy);
+		free(config);
+		config = more;
+	}
 	struct bxvm_machine machine;
 	bxvm_machine_init(&machine);
 	machine.written_by = "bxkd demo (launcher/demo.c)";
@@ -708,6 +771,8 @@ int bxkd_demo_main(int argc, char **argv)
 	       d.serial ? "COM1 listening on" : "kd_endpoint listening on",
 	       strchr(tap_target, ':') + 1, dbg_socket);
 	printf("  script %s\n", session);
+	if (recording)
+		printf("  the session is recorded in %s and replayed at the end\n", recording);
 	printf("  bochsrc, bochs.log and the full KD trace (kd-trace.txt) in %s\n", workdir);
 	printf("  (kd -> the debugger's packets to the kernel, kd <- the kernel's; "
 	       "ACKs and the like only in the trace)\n");
@@ -796,8 +861,15 @@ int bxkd_demo_main(int argc, char **argv)
 			while (tap_out >= 0 && pump(&tap_out, &d.tap_lines, tap_line, &d))
 				;
 		}
+		/* The tap stands for the machine: when the machine ends, so
+		 * does the tap, and a wait-exit in flight is answered. */
+		if (vm.out_fd < 0 && d.awaits_exit && tap.pid) {
+			bxkd_proc_stop(&tap, 1000);
+			while (tap_out >= 0 && pump(&tap_out, &d.tap_lines, tap_line, &d))
+				;
+		}
 		/* A machine that ended takes the session with it. */
-		if (vm.out_fd < 0 && dbg_out >= 0 && d.dbg_in >= 0 && !d.failed) {
+		if (vm.out_fd < 0 && dbg_out >= 0 && d.dbg_in >= 0 && !d.failed && !d.awaits_exit) {
 			printf("bxkd demo: Bochs ended in the middle of the session\n");
 			d.failed = true;
 			send_next(&d);
@@ -896,7 +968,9 @@ stop:
 		bxkd_vm_explain(&vm, stdout);
 	}
 	if (vm.started && vm.outcome == BXVM_PASSED && !d.failed && dbg.status == 0 &&
-	    d.answered == d.script.count) {
+	    d.answered == d.script.count &&
+	    (!recording || replay_recording(replay_program, recording, workdir,
+					     vm.ended - vm.started))) {
 		printf("bxkd demo: passed\n");
 		status = BXKD_EXIT_PASSED;
 	}
@@ -940,5 +1014,7 @@ out:
 	free(dbg_log);
 	free(trace_path);
 	free(dbg_socket);
+	free(replay_program);
+	free(recording);
 	return status;
 }

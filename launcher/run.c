@@ -47,6 +47,7 @@ struct run_options {
 	const char *boot_options;
 	struct bxkd_text config; /* --config lines */
 	unsigned long timeout;   /* seconds; 0: none */
+	const char *record;      /* the session file to record, or NULL */
 };
 
 static void usage(FILE *out)
@@ -73,6 +74,8 @@ static void usage(FILE *out)
 		"                          (--break and --rounds are still added)\n"
 		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
 		"  -t, --timeout SECONDS   stop Bochs after this long (default: no limit)\n"
+		"  -r, --record FILE       record the session (vmport only) for\n"
+		"                          bxkd-replay verify, dump and serve\n"
 		"  -h, --help              this text\n"
 		"\n"
 		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
@@ -120,14 +123,22 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "boot-options", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "record", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "e:bw:o:c:t:h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:bw:o:c:t:r:h", long_options, NULL)) != -1) {
 		switch (c) {
+		case 'r':
+			if (strchr(optarg, ','))
+				return usage_error("bad --record '%s': the bochsrc's vmport: line "
+						   "cannot carry a comma",
+						   optarg);
+			o->record = optarg;
+			break;
 		case OPT_TRANSPORT:
 			if (!strcmp(optarg, "vmport"))
 				o->transport = OVER_VMPORT;
@@ -464,6 +475,29 @@ static int foreign_status(const struct bxkd_vm *vm)
 	return vm->bochs.status;
 }
 
+/* The device says in its log how the recording ended; a session that is
+ * not whole is a failed run, whatever the guest did. */
+static bool recording_complete(const char *log_path)
+{
+	static const char *const verdicts[] = { "] session recorded: ", "] the session in " };
+	char *log = bxvm_read_file(log_path, NULL);
+	const char *found = NULL;
+	bool complete = false;
+
+	for (size_t i = 0; log && !found && i < sizeof(verdicts) / sizeof(*verdicts); i++) {
+		found = strstr(log, verdicts[i]);
+		complete = found && i == 0;
+	}
+	if (found)
+		printf("bxkd: %s%.*s\n", complete ? "" : "FAILED: ",
+		       (int)strcspn(found + 2, "\n"), found + 2);
+	else
+		printf("bxkd: FAILED: the device did not say how the recording ended (%s)\n",
+		       log_path);
+	free(log);
+	return complete;
+}
+
 int bxkd_run_main(int argc, char **argv)
 {
 	struct run_options o = { .transport = OVER_VMPORT };
@@ -583,6 +617,28 @@ int bxkd_run_main(int argc, char **argv)
 		config = bxkd_asprintf("vmport: kd_endpoint=%s\n", ep.spec);
 	else
 		config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", ep.com1);
+	/* The recording: on a vmport: line of its own (Bochs merges them), with
+	 * the image it boots for the manifest; Bochs runs in the work
+	 * directory, so the path must not be relative. */
+	if (o.record) {
+		char *kept = bxvm_keep_session_image(ours ? copy : image, o.record, why, sizeof(why));
+		if (!kept) {
+			fprintf(stderr, "bxkd run: %s\n", why);
+			goto out;
+		}
+		printf("bxkd: recording the session to %s; the image it boots is kept as %s\n",
+		       o.record, kept);
+		free(kept);
+		char cwd[PATH_MAX];
+		char *target = o.record[0] == '/' || !getcwd(cwd, sizeof(cwd))
+				       ? bxkd_strdup(o.record)
+				       : bxkd_asprintf("%s/%s", cwd, o.record);
+		char *line = bxkd_asprintf("%svmport: record=%s, session_image=%s\n", config, target,
+					   ours ? copy : image);
+		free(target);
+		free(config);
+		config = line;
+	}
 	if (o.config.length) {
 		char *more = bxkd_asprintf("%s%s", config, o.config.data);
 		free(config);
@@ -690,6 +746,8 @@ int bxkd_run_main(int argc, char **argv)
 		bxkd_vm_explain(&vm, stdout);
 		status = BXKD_EXIT_FAILED;
 	}
+	if (o.record && !recording_complete(log_path))
+		status = BXKD_EXIT_FAILED;
 	printf("bxkd: bochsrc and log in %s\n", workdir);
 out:
 	if (!vm_started)

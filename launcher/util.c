@@ -163,18 +163,21 @@ const char *bxkd_bochs(void)
 
 /* Whether this bxkd is the one in the build tree: then the build tree's
  * plugin, image and tools go with it, not whatever was installed. */
+/* True when the running program (bxkd, bxkd-replay) is one of the build
+ * tree's: then the build tree's plugin and image are the ones that match it. */
 static bool running_from_build_tree(void)
 {
-	char self[PATH_MAX], *built = realpath(BXKD_BUILD_DIR "/launcher/bxkd", NULL);
+	char self[PATH_MAX], *build = realpath(BXKD_BUILD_DIR, NULL);
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	bool same = false;
+	bool inside = false;
 
-	if (n > 0 && built) {
+	if (n > 0 && build) {
+		size_t length = strlen(build);
 		self[n] = '\0';
-		same = !strcmp(self, built);
+		inside = !strncmp(self, build, length) && self[length] == '/';
 	}
-	free(built);
-	return same;
+	free(build);
+	return inside;
 }
 
 static bool usable(enum bxkd_file file, const char *path)
@@ -189,7 +192,8 @@ static bool usable(enum bxkd_file file, const char *path)
 	}
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return false;
-	return (file != BXKD_TAP && file != BXKD_DBG) || access(path, X_OK) == 0;
+	return (file != BXKD_TAP && file != BXKD_DBG && file != BXKD_REPLAY) ||
+	       access(path, X_OK) == 0;
 }
 
 char *bxkd_locate(enum bxkd_file file, char *looked, size_t looked_size)
@@ -216,6 +220,10 @@ char *bxkd_locate(enum bxkd_file file, char *looked, size_t looked_size)
 	case BXKD_DBG:
 		built = BXKD_BUILD_DIR "/pipe-bridge/bxkd-dbg";
 		installed = BXKD_BINDIR "/bxkd-dbg";
+		break;
+	case BXKD_REPLAY:
+		built = BXKD_BUILD_DIR "/replay/bxkd-replay";
+		installed = BXKD_BINDIR "/bxkd-replay";
 		break;
 	case BXKD_PLUGIN_DIR:
 		built = BXKD_BUILD_DIR "/bochs-plugin/.libs";

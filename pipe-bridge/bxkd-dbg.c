@@ -47,6 +47,8 @@ struct session {
 	struct breakpoint breakpoints[MAX_BREAKPOINTS];
 	char *prints;
 	size_t prints_length;
+	/* breakin-at-print: the text that triggers the break-in, until it has. */
+	const char *breakin_trigger;
 };
 
 /* ---- output ------------------------------------------------------------------ */
@@ -117,6 +119,11 @@ static void on_print(void *ctx, const char *text, size_t length)
 	memcpy(s->prints + s->prints_length, text, length);
 	s->prints_length += length;
 	s->prints[s->prints_length] = '\0';
+	if (s->breakin_trigger && memmem(text, length, s->breakin_trigger,
+					 strlen(s->breakin_trigger))) {
+		kdclient_queue_breakin(s->client);
+		s->breakin_trigger = NULL;
+	}
 	if (!s->json && !s->quiet)
 		printf("[target] %.*s%s", (int)length, text,
 		       length && text[length - 1] == '\n' ? "" : "\n");
@@ -673,6 +680,38 @@ static bool cmd_breakin(struct session *s)
 	return true;
 }
 
+/* Breaks in as the target prints TEXT: the break-in leaves with that
+ * print's acknowledgement, so the target stops at the same place each
+ * time (a recording of it is the same each time). */
+static bool cmd_breakin_at_print(struct session *s, char **w, int n)
+{
+	char text[256];
+	size_t length = 0;
+
+	if (n < 2)
+		return failed(s, "breakin-at-print", "usage: breakin-at-print TEXT");
+	if (kdclient_stopped(s->client))
+		return failed(s, "breakin-at-print", "the target is already stopped");
+	/* The words as one text, single spaces between them. */
+	for (int i = 1; i < n; i++) {
+		int wrote = snprintf(text + length, sizeof(text) - length, "%s%s", i > 1 ? " " : "",
+				     w[i]);
+		if (wrote < 0 || (size_t)wrote >= sizeof(text) - length)
+			return failed(s, "breakin-at-print", "TEXT is longer than %zu bytes",
+				      sizeof(text) - 1);
+		length += (size_t)wrote;
+	}
+	s->breakin_trigger = text;
+	enum kdclient_status st = kdclient_wait(s->client, s->timeout_ms);
+	bool triggered = !s->breakin_trigger;
+	s->breakin_trigger = NULL;
+	if (st != KDCLIENT_OK)
+		return failed(s, "breakin-at-print", "%s%s", kdclient_status_name(st),
+			      triggered ? "" : " (the text was not printed)");
+	print_stop(s, "breakin-at-print");
+	return true;
+}
+
 /* Lets a running target run; the link keeps going (prints are taken). */
 static bool cmd_sleep(struct session *s, char **w, int n)
 {
@@ -690,6 +729,26 @@ static bool cmd_sleep(struct session *s, char **w, int n)
 	else
 		return failed(s, "sleep", "%s", kdclient_status_name(st));
 	return true;
+}
+
+/* Stays attached while the target runs to its end, so that the debugger
+ * leaving is no event of the session (recordings end the same each time). */
+static bool cmd_wait_exit(struct session *s, char **w, int n)
+{
+	uint64_t seconds = s->timeout_ms / 1000;
+
+	if (n > 2 || (n == 2 && !number(w[1], &seconds)))
+		return failed(s, "wait-exit", "usage: wait-exit [SECONDS]");
+	if (kdclient_stopped(s->client))
+		return failed(s, "wait-exit", "the target is stopped; 'go' first");
+	enum kdclient_status st = kdclient_wait_gone(s->client, (uint32_t)(seconds * 1000));
+	if (st != KDCLIENT_OK)
+		return failed(s, "wait-exit", "%s", kdclient_status_name(st));
+	if (kdclient_stopped(s->client)) {
+		print_stop(s, "wait-exit");
+		return failed(s, "wait-exit", "the target stopped instead of ending");
+	}
+	return ok_line(s, "wait-exit", "the target went away\n");
 }
 
 static bool cmd_prints(struct session *s)
@@ -843,6 +902,10 @@ static bool run_command(struct session *s, char **w, int n, bool *quit)
 		return cmd_prints(s);
 	if (!strcmp(c, "sleep"))
 		return cmd_sleep(s, w, n);
+	if (!strcmp(c, "breakin-at-print"))
+		return cmd_breakin_at_print(s, w, n);
+	if (!strcmp(c, "wait-exit"))
+		return cmd_wait_exit(s, w, n);
 	if (!strcmp(c, "dump"))
 		return cmd_dump(s, w, n);
 	if (!strcmp(c, "quit")) {
@@ -880,6 +943,8 @@ static void usage(FILE *out)
 		"  wait [SECONDS]          wait for a stop     breakin        stop a running target\n"
 		"  prints                  debug prints since the last 'prints'\n"
 		"  sleep MS                let a running target run for MS milliseconds\n"
+		"  wait-exit [SECONDS]     stay attached until the running target goes away\n"
+		"  breakin-at-print TEXT   break in as the running target prints TEXT\n"
 		"  dump FILE ADDR LEN [--physical]   bulk read with progress and throughput\n"
 		"  ! COMMAND               COMMAND must fail (an unmapped read, say)\n"
 		"  quit\n"

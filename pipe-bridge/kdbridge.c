@@ -44,6 +44,13 @@ static void endpoint_log(void *ctx, const char *message)
 
 /* ---- the endpoint as kdlink's channel ------------------------------------------ */
 
+static void observe(struct kdbridge *b, enum kdbridge_event event, const void *bytes,
+		    size_t length)
+{
+	if (b->o.observer)
+		b->o.observer->observe(b->o.observer->ctx, event, bytes, length);
+}
+
 static enum kdlink_read_status channel_read(void *ctx, void *buffer, size_t capacity,
 					    size_t *length, int32_t wait_ms)
 {
@@ -51,9 +58,13 @@ static enum kdlink_read_status channel_read(void *ctx, void *buffer, size_t capa
 
 	switch (kdep_wait(b->ep, wait_ms, buffer, capacity, length)) {
 	case KDEP_DATA:
+		/* Observed as the link takes them (channel_taken). */
 		return KDLINK_READ_DATA;
 	case KDEP_CONNECTED:
+		observe(b, KDBRIDGE_ATTACHED, NULL, 0);
+		return KDLINK_READ_PEER_CHANGED;
 	case KDEP_DISCONNECTED:
+		observe(b, KDBRIDGE_DETACHED, NULL, 0);
 		return KDLINK_READ_PEER_CHANGED;
 	case KDEP_TIMEOUT:
 		break;
@@ -61,9 +72,20 @@ static enum kdlink_read_status channel_read(void *ctx, void *buffer, size_t capa
 	return KDLINK_READ_NOTHING;
 }
 
+/* Bytes that reach nobody (no debugger attached) are not observed: they
+ * never crossed. */
 static void channel_write(void *ctx, const void *bytes, size_t length)
 {
-	kdep_write(((struct kdbridge *)ctx)->ep, bytes, length);
+	struct kdbridge *b = ctx;
+
+	if (kdep_connected(b->ep))
+		observe(b, KDBRIDGE_TO_DEBUGGER, bytes, length);
+	kdep_write(b->ep, bytes, length);
+}
+
+static void channel_taken(void *ctx, const void *bytes, size_t length)
+{
+	observe(ctx, KDBRIDGE_TO_TARGET, bytes, length);
 }
 
 static uint64_t channel_now_ms(void *ctx)
@@ -88,7 +110,25 @@ static void channel_link_reset(void *ctx)
 {
 	struct kdbridge *b = ctx;
 
-	kdep_discard_input(b->ep);
+	if (b->o.observer) {
+		/* Read rather than discard, so that an observer sees what the
+		 * debugger sent even when it is thrown away. */
+		uint8_t stale[4096];
+		size_t n;
+		for (int i = 0; i < 64; i++) {
+			enum kdep_status status = kdep_wait(b->ep, 0, stale, sizeof(stale), &n);
+			if (status == KDEP_DATA)
+				observe(b, KDBRIDGE_TO_TARGET, stale, n);
+			else if (status != KDEP_TIMEOUT)
+				observe(b, status == KDEP_CONNECTED ? KDBRIDGE_ATTACHED
+								    : KDBRIDGE_DETACHED,
+					NULL, 0);
+			if (status != KDEP_DATA)
+				break;
+		}
+	} else {
+		kdep_discard_input(b->ep);
+	}
 	say(b, "debugger reset the link; packet numbering restarted");
 }
 
@@ -140,6 +180,7 @@ struct kdbridge *kdbridge_open(const struct kdbridge_options *options, char *err
 		.now_ms = channel_now_ms,
 		.peer_absent = channel_peer_absent,
 		.link_reset = channel_link_reset,
+		.taken = options->observer ? channel_taken : NULL,
 	};
 	kdlink_init(&b->link, &channel, options->resend_timeout_ms, options->retries);
 	return b;

@@ -28,6 +28,21 @@ struct kdbridge_options {
 	uint32_t retries;
 	void (*log)(void *ctx, const char *message);
 	void *log_ctx;
+	/* Sees every byte that crosses the endpoint, and each debugger coming
+	 * and going, in order (a session recorder; may be NULL). */
+	const struct kdbridge_observer *observer;
+};
+
+enum kdbridge_event {
+	KDBRIDGE_TO_DEBUGGER, /* bytes written to the debugger */
+	KDBRIDGE_TO_TARGET,   /* bytes read from it */
+	KDBRIDGE_ATTACHED,
+	KDBRIDGE_DETACHED,
+};
+
+struct kdbridge_observer {
+	void (*observe)(void *ctx, enum kdbridge_event event, const void *bytes, size_t length);
+	void *ctx;
 };
 
 void kdbridge_options_init(struct kdbridge_options *options);

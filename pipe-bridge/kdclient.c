@@ -356,6 +356,11 @@ static enum kdclient_status pump_until(struct kdclient *c, const bool *flag, uin
 
 /* ---- the interface --------------------------------------------------------------- */
 
+void kdclient_queue_breakin(struct kdclient *c)
+{
+	kdcom_send_breakin(&c->k);
+}
+
 void kdclient_breakin(struct kdclient *c)
 {
 	kdcom_send_breakin(&c->k);
@@ -365,6 +370,19 @@ void kdclient_breakin(struct kdclient *c)
 enum kdclient_status kdclient_wait(struct kdclient *c, uint32_t timeout_ms)
 {
 	return pump_until(c, &c->stopped, now_ms() + timeout_ms);
+}
+
+enum kdclient_status kdclient_wait_gone(struct kdclient *c, uint32_t timeout_ms)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+
+	while (kdep_connected(c->ep) && !c->stopped) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return KDCLIENT_TIMEOUT;
+		pump(c, deadline - now > 1000 ? 1000 : (int)(deadline - now));
+	}
+	return KDCLIENT_OK;
 }
 
 enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms)

@@ -55,11 +55,20 @@ enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms);
 
 /* Ask a running target to stop: the break-in byte. */
 void kdclient_breakin(struct kdclient *c);
+/* The break-in byte goes out with the next bytes the client sends. Called
+ * from the print callback, it travels right behind that print's
+ * acknowledgement: the target has it before it runs on, so where it
+ * stops depends on what it printed, not on when the bytes arrived. */
+void kdclient_queue_breakin(struct kdclient *c);
 
 /* Waits for the target to stop (an exception state change). */
 enum kdclient_status kdclient_wait(struct kdclient *c, uint32_t timeout_ms);
 
 bool kdclient_stopped(const struct kdclient *c);
+/* Keeps the link going (prints are taken) until the target goes away:
+ * KDCLIENT_OK once it has, or once it stopped (kdclient_stopped() then);
+ * KDCLIENT_TIMEOUT if neither happened in time. */
+enum kdclient_status kdclient_wait_gone(struct kdclient *c, uint32_t timeout_ms);
 /* The stop the target reported last. */
 const struct dbgkd_any_wait_state_change *kdclient_last_stop(const struct kdclient *c);
 

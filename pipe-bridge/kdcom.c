@@ -260,6 +260,12 @@ bool kdcom_sending(const struct kdcom *k)
 	return k->send_state != KDCOM_SEND_IDLE;
 }
 
+void kdcom_retransmit_now(struct kdcom *k, uint64_t now)
+{
+	if (k->send_state == KDCOM_SEND_AWAIT_ACK)
+		retransmit(k, now);
+}
+
 bool kdcom_retries_exhausted(const struct kdcom *k)
 {
 	return k->send_state == KDCOM_SEND_AWAIT_ACK && k->retries_left == 0;

@@ -158,6 +158,10 @@ bool kdcom_retries_exhausted(const struct kdcom *k);
 
 /* Debugger: the break-in byte. */
 void kdcom_send_breakin(struct kdcom *k);
+/* A debugger has just come: the data packet awaiting its acknowledgement
+ * goes out again now, and its resend timer starts over. What it sees
+ * first is then the same however long the packet had been waiting. */
+void kdcom_retransmit_now(struct kdcom *k, uint64_t now);
 /* Debugger: RESET the link; KDCOM_EVENT_RESET follows the target's answer.
  * Abandons a send in flight. */
 void kdcom_send_reset(struct kdcom *k, uint64_t now);

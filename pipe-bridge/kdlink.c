@@ -92,12 +92,19 @@ static void feed_buffered(struct kdlink *link)
 	while (link->input_length && !any) {
 		size_t used = kdcom_input(&link->k, link->input + link->input_start,
 					  link->input_length, clock_ms(link));
+		if (link->channel.taken && used)
+			link->channel.taken(link->channel.ctx, link->input + link->input_start, used);
 		link->input_start += used;
 		link->input_length -= used;
 		while (kdcom_next_event(&link->k, &e)) {
 			any = true;
-			if (take_event(link, &e))
+			if (take_event(link, &e) && link->input_length) {
+				if (link->channel.taken)
+					link->channel.taken(link->channel.ctx,
+							    link->input + link->input_start,
+							    link->input_length);
 				link->input_length = 0;
+			}
 		}
 	}
 	if (!link->input_length)
@@ -127,6 +134,9 @@ static void pump(struct kdlink *link, int32_t wait_ms)
 			 * it, mean nothing to the next one. */
 			kdcom_discard_output(&link->k);
 			kdcom_restart_input(&link->k);
+			/* A new debugger hears the packet in flight at once, not
+			 * when a timer started for the last one runs out. */
+			kdcom_retransmit_now(&link->k, clock_ms(link));
 			break;
 		case KDLINK_READ_NOTHING:
 			break;

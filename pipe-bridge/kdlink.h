@@ -52,6 +52,12 @@ struct kdlink_channel {
 	 * stale (usually more RESETs, which would bounce the link forever if
 	 * answered); throw it away. kdlink drops its own buffered bytes. */
 	void (*link_reset)(void *ctx);
+	/* Optional. The received bytes as the engine takes them, in order,
+	 * those a RESET made stale included. Unlike read()'s pieces, which
+	 * depend on how the bytes happened to arrive, these end where the
+	 * target acted on them: a recorder sees the same pieces whenever the
+	 * same conversation takes place. */
+	void (*taken)(void *ctx, const void *bytes, size_t length);
 };
 
 enum kdlink_status {

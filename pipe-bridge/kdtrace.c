@@ -1061,3 +1061,31 @@ bool kdtrace_in_frame(const struct kdtrace *t)
 {
 	return t->state != KDTRACE_SCAN_LEADER;
 }
+
+size_t kdtrace_describe_packet(uint16_t type, const void *payload, size_t length,
+			       enum kdtrace_direction direction, enum kdtrace_format format,
+			       char *out, size_t size)
+{
+	/* A decoder of its own, so that this shares nothing with a stream
+	 * being decoded; only its line builder is used. */
+	struct kdtrace t;
+	struct kdtrace_config config;
+	const uint8_t *p = payload;
+
+	kdtrace_config_init(&config, direction, NULL, NULL);
+	config.format = format;
+	kdtrace_init(&t, &config);
+	if (json(&t)) {
+		appendf(&t, "{\"type\":\"%s\"", kdcom_type_name(type));
+		field_uint(&t, "length", NULL, length);
+	}
+	decode_message(&t, type, p, length);
+	bool too_short = length < kdcom_message_header_size(type);
+	field_flag(&t, "type_ok", kdcom_type_matches_payload(type, p, length), NULL,
+		   too_short ? "(too short)" : "(type/API mismatch)");
+	finish(&t);
+
+	/* Text fields each start with a space; the description does not. */
+	const char *text = t.line[0] == ' ' ? t.line + 1 : t.line;
+	return (size_t)snprintf(out, size, "%s", text);
+}

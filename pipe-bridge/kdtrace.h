@@ -127,6 +127,20 @@ bool kdtrace_in_frame(const struct kdtrace *t);
 /* "d2t" or "t2d". */
 const char *kdtrace_direction_tag(enum kdtrace_direction direction);
 
+/* One KD packet (its message header and data, as KdSendPacket takes them
+ * and KdReceivePacket returns them) described the way a data line shows
+ * its message: in text what follows the colon ("GetVersion request"); in
+ * JSON an object with the packet's type and length, the same message
+ * members as a data line (api, api_number, message, status, ...) and
+ * type_ok. `direction` is who sent it: a STATE_MANIPULATE packet towards
+ * the target is a request, from it a reply. For tools that get packets
+ * without KDCOM framing (the shared page, a recorded session). Writes at
+ * most `size` bytes with the NUL; returns the length of the whole
+ * description, as snprintf does. */
+size_t kdtrace_describe_packet(uint16_t type, const void *payload, size_t length,
+			       enum kdtrace_direction direction, enum kdtrace_format format,
+			       char *out, size_t size);
+
 /* Writes `text` as a JSON string with its quotes into out (NUL-terminated;
  * bytes over 0x7E as \u00XX, so the result is ASCII). Returns the length
  * it needed; the string is complete only if that is below `size`. */

@@ -37,9 +37,10 @@ noinst_LTLIBRARIES += %reldir%/libkdtrace.la
 %canon_reldir%_libkdtrace_la_SOURCES = \
 	%reldir%/kdtrace.c \
 	%reldir%/kdtrace.h
-%canon_reldir%_libkdtrace_la_LIBADD = %reldir%/libkdcom.la
+# It uses libkdcom.la but does not carry it: the Bochs plugin links both
+# through libkdbridge.la, and one copy of the engine is enough.
 
 # bxkd-tap: relays a KD link unchanged and prints what passes.
 bin_PROGRAMS += %reldir%/bxkd-tap
 %canon_reldir%_bxkd_tap_SOURCES = %reldir%/bxkd-tap.c
-%canon_reldir%_bxkd_tap_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la
+%canon_reldir%_bxkd_tap_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la %reldir%/libkdcom.la

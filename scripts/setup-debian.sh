@@ -15,9 +15,14 @@ set -eu
 #   libsdl2-dev        configure's SDL2 check (pkg-config sdl2)
 #   gcc-mingw-w64-i686-win32, gcc-mingw-w64-x86-64-win32  the Windows KD
 #                      transport DLLs (configure --without-windows-dll skips them)
+#   libpcap-dev        session files (replay/) are pcap files, through libpcap
+#   tshark             Wireshark's command line; the tests decode session files
+#                      with it and the Lua dissector replay/bxkd.lua
+#   nettle-dev         SHA-256 of the guest image in a session's manifest
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
 bochs bochs-sdl bochsbios vgabios check libsubunit-dev libsdl2-dev
-gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32"
+gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
+nettle-dev"
 
 missing=""
 for p in $packages; do

@@ -29,6 +29,7 @@ int main(void)
 	srunner_add_suite(runner, kdser_suite());
 	srunner_add_suite(runner, kdstub_suite());
 	srunner_add_suite(runner, kdvm_dll_suite());
+	srunner_add_suite(runner, session_format_suite());
 	srunner_add_suite(runner, boot_suite());
 	srunner_add_suite(runner, tap_suite());
 	srunner_add_suite(runner, kdtools_suite());
@@ -36,6 +37,9 @@ int main(void)
 	srunner_add_suite(runner, kdvm_suite());
 	srunner_add_suite(runner, session_suite());
 	srunner_add_suite(runner, launcher_suite());
+	srunner_add_suite(runner, replay_tools_suite());
+	srunner_add_suite(runner, replay_serve_suite());
+	srunner_add_suite(runner, golden_suite());
 
 	srunner_run_all(runner, CK_ENV);
 	int ran = srunner_ntests_run(runner);

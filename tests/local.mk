@@ -43,9 +43,17 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	guest/kdstub/kdstub.c \
 	guest/kdstub/kdstub.h \
 	%reldir%/integration/check_kdvm_dll.c \
+	%reldir%/unit/check_session_format.c \
+	%reldir%/unit/session_builder.c \
+	%reldir%/unit/session_builder.h \
+	%reldir%/integration/check_replay_tools.c \
+	%reldir%/integration/check_replay_serve.c \
 	%reldir%/integration/check_kdvm.c \
 	%reldir%/integration/check_session.c \
 	%reldir%/integration/check_launcher.c \
+	%reldir%/integration/check_golden.c \
+	%reldir%/unit/json_check.c \
+	%reldir%/unit/json_check.h \
 	guest/kdvm/kdvm.c \
 	guest/kdvm/kdvm.h \
 	%reldir%/integration/check_boot.c \
@@ -74,11 +82,21 @@ check_PROGRAMS += %reldir%/bxkd-tests
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la $(CHECK_LIBS)
+# Session files: the format's library, bxkd-replay and tshark with the
+# dissector (replay_tools).
+%canon_reldir%_bxkd_tests_CPPFLAGS += -I$(top_srcdir)/replay $(PCAP_CFLAGS) \
+	-DBXKD_REPLAY='"$(abs_top_builddir)/replay/bxkd-replay$(EXEEXT)"' \
+	-DBXKD_TSHARK='"$(TSHARK)"' \
+	-DBXKD_DISSECTOR='"$(abs_top_srcdir)/replay/bxkd.lua"' \
+	-DBXKD_BUILD_DIR='"$(abs_top_builddir)"'
+%canon_reldir%_bxkd_tests_LDADD += replay/libsession.la $(PCAP_LIBS)
 # Suites that run these as processes.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES = pipe-bridge/bxkd-tap$(EXEEXT) \
 	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT)
 # The launcher suite runs bxkd itself.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += launcher/bxkd$(EXEEXT)
+# The replay_tools and replay_serve suites run bxkd-replay.
+EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += replay/bxkd-replay$(EXEEXT)
 # The kdvm_dll suite reads the Windows KD DLLs back with mingw's objdump
 # (KDVM_DLLS is empty when configured --without-windows-dll).
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += $(KDVM_DLLS)
@@ -117,3 +135,16 @@ noinst_PROGRAMS += %reldir%/tools/kd-fake-target
 	-I$(top_srcdir)/guest/kdstub
 %canon_reldir%_tools_kd_fake_target_LDADD = pipe-bridge/libkdbridge.la
 EXTRA_DIST += %reldir%/sessions/debug-session.bxkd
+
+# The golden sessions (tests/sessions/golden/README.md): verified by the
+# golden suite; `make record-golden` records them again from the build's
+# test kernel, replacing the kept images. Commit what changes.
+GOLDEN_SESSIONS = e2e breakin reconnect bulk
+EXTRA_DIST += %reldir%/sessions/record-golden %reldir%/sessions/golden
+record-golden: all
+	rm -f $(srcdir)/%reldir%/sessions/golden/images/*
+	for name in $(GOLDEN_SESSIONS); do \
+	  $(srcdir)/%reldir%/sessions/record-golden $(abs_top_builddir) $$name \
+	    $(srcdir)/%reldir%/sessions/golden/$$name.pcap || exit 1; \
+	done
+.PHONY: record-golden

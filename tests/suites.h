@@ -26,6 +26,9 @@ Suite *kdser_suite(void);
 Suite *kdstub_suite(void);
 /* The guest module built as a Windows KD DLL: its exports and imports. */
 Suite *kdvm_dll_suite(void);
+/* Session files (replay/session.h): records, the reader's refusals, the
+ * writer. */
+Suite *session_format_suite(void);
 
 /* Integration suites: boot Debian's Bochs through the harness. */
 Suite *boot_suite(void);
@@ -44,5 +47,12 @@ Suite *session_suite(void);
 /* The bxkd command: `bxkd run` and `bxkd demo` as processes, on both
  * transports, and the pieces they are built from. */
 Suite *launcher_suite(void);
+/* bxkd-replay dump and Wireshark's tshark with replay/bxkd.lua on a
+ * recorded KD exchange; no Bochs, seconds. */
+Suite *replay_tools_suite(void);
+/* bxkd-replay serve playing a golden session's target to bxkd-dbg, and
+ * to debuggers that stray, leave or say nothing; no Bochs, seconds. */
+Suite *replay_serve_suite(void);
+Suite *golden_suite(void);
 
 #endif /* BXKD_TEST_SUITES_H */

@@ -98,9 +98,11 @@ static void run_session(struct session *s, enum transport transport, const char 
 	snprintf(err_path, sizeof(err_path), "%s/bxkd-dbg.err", s->dir);
 	ck_assert(child_start(&dbg, argv, out_path, err_path));
 	bxh_boot(&s->o, &s->run);
-	s->dbg_status = child_wait(&dbg, 30000);
+	/* The relay stands for the machine: when the machine has ended, so
+	 * does the relay, and the script's wait-exit sees the target go. */
 	if (s->have_relay)
 		child_stop(&s->relay);
+	s->dbg_status = child_wait(&dbg, 30000);
 	s->output = read_text_file(out_path);
 	s->errors = read_text_file(err_path);
 	ck_assert_ptr_nonnull(s->output);

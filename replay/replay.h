@@ -1,0 +1,24 @@
+/*
+ * replay.h -- the subcommands of bxkd-replay (bxkd-replay.c dispatches).
+ *
+ * Each takes its own argv, argv[0] being the subcommand's name, and
+ * returns the process's exit status: 0 done, 1 failed (the reason already
+ * printed), 2 a usage error. Each tool lives in its own file and is added
+ * here and to the table in bxkd-replay.c.
+ */
+#ifndef BXKD_REPLAY_H
+#define BXKD_REPLAY_H
+
+/* bxkd-replay dump SESSION [--json]: the session as a transcript (dump.c). */
+int replay_dump(int argc, char **argv);
+
+/* bxkd-replay verify SESSION [options]: boots the recorded image with the
+ * device in replay mode and checks every crossing (verify.c). */
+int replay_verify(int argc, char **argv);
+
+/* bxkd-replay serve SESSION --listen SPEC [options]: plays the target's side
+ * of the recorded debugger conversation to a live debugger and checks its
+ * bytes against the recording (serve.c). */
+int replay_serve(int argc, char **argv);
+
+#endif /* BXKD_REPLAY_H */

@@ -1,0 +1,564 @@
+/*
+ * session.c -- session records: checking and decoding them, building them
+ * (see session.h for the format, replay/README.md for people).
+ *
+ * Sans-I/O: no files, no clock, no global state. Fields are read and
+ * written byte by byte as little-endian at fixed offsets, so a file means
+ * the same on any host; the structs in session.h only name the fields and
+ * hold them decoded. Every length is checked against the bytes actually
+ * there before anything past it is looked at: a record that passes
+ * session_decode can be walked without further checks.
+ */
+#include "config.h"
+
+#include "session.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bxkd/backdoor.h"
+
+/* The sizes on disk; the structs must have them too (no hidden padding),
+ * since the recorder appends them as they are. */
+#define HEADER_SIZE 24u
+#define BACKDOOR_FIXED_SIZE 72u
+#define ACCESS_SIZE 16u
+#define KD_PORT_FIXED_SIZE 20u
+#define ENDPOINT_FIXED_SIZE 4u
+
+_Static_assert(sizeof(struct session_record_header) == HEADER_SIZE, "record header size");
+_Static_assert(sizeof(struct session_backdoor) == BACKDOOR_FIXED_SIZE, "backdoor size");
+_Static_assert(sizeof(struct session_access) == ACCESS_SIZE, "access size");
+_Static_assert(sizeof(struct session_kd_port) == KD_PORT_FIXED_SIZE, "kd_port size");
+_Static_assert(sizeof(struct session_endpoint) == ENDPOINT_FIXED_SIZE, "endpoint size");
+
+#define HEADER_AT(member) offsetof(struct session_record_header, member)
+#define BACKDOOR_AT(member) offsetof(struct session_backdoor, member)
+#define ACCESS_AT(member) offsetof(struct session_access, member)
+#define KD_PORT_AT(member) offsetof(struct session_kd_port, member)
+
+/* Magic and version: what every version of the header starts with. */
+#define VERSIONED_PREFIX (HEADER_AT(version) + sizeof(uint16_t))
+/* The header's length field, filled in by session_finish(). */
+#define LENGTH_FIELD HEADER_AT(length)
+
+/* A growing buffer starts with room for a typical record. */
+#define BUFFER_INITIAL_CAPACITY 256u
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static bool fail(char *error, size_t error_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool fail(char *error, size_t error_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (error && error_size) {
+		va_start(ap, fmt);
+		vsnprintf(error, error_size, fmt, ap);
+		va_end(ap);
+	}
+	return false;
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+const char *session_kind_name(uint16_t kind)
+{
+	switch (kind) {
+	case SESSION_MANIFEST:
+		return "manifest";
+	case SESSION_BACKDOOR:
+		return "backdoor";
+	case SESSION_KD_PORT:
+		return "kd_port";
+	case SESSION_ENDPOINT:
+		return "endpoint";
+	case SESSION_END:
+		return "end";
+	default:
+		return "unknown";
+	}
+}
+
+const char *session_kd_op_name(uint8_t op)
+{
+	switch (op) {
+	case SESSION_KD_SEND:
+		return "send";
+	case SESSION_KD_RECEIVE:
+		return "receive";
+	case SESSION_KD_POLL_BREAKIN:
+		return "poll_breakin";
+	case SESSION_KD_DEBUGGER_PRESENT:
+		return "debugger_present";
+	case SESSION_KD_DEBUGGER_ATTACHED:
+		return "debugger_attached";
+	default:
+		return "unknown";
+	}
+}
+
+const char *session_endpoint_event_name(uint8_t event)
+{
+	switch (event) {
+	case SESSION_TO_DEBUGGER:
+		return "to_debugger";
+	case SESSION_TO_TARGET:
+		return "to_target";
+	case SESSION_ATTACHED:
+		return "attached";
+	case SESSION_DETACHED:
+		return "detached";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- decoding ----------------------------------------------------------------------- */
+
+static void read_access(const uint8_t *p, struct session_access *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->address = get64(p + ACCESS_AT(address));
+	a->length = get32(p + ACCESS_AT(length));
+	a->write = p[ACCESS_AT(write)];
+	a->ok = p[ACCESS_AT(ok)];
+	memcpy(a->pad, p + ACCESS_AT(pad), sizeof(a->pad));
+}
+
+/* MANIFEST and END: "key=value\n" lines, nothing else. Bytes over 0x7F
+ * pass (the text is meant to be UTF-8, but a file name need not be); a
+ * control byte or NUL would garble every tool that prints the text. */
+static bool check_text(const uint8_t *p, size_t n, char *error, size_t error_size)
+{
+	size_t line = 1, line_start = 0;
+	bool have_equals = false;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		if (c == '\n') {
+			if (!have_equals)
+				return fail(error, error_size,
+					    "text line %zu is not of the form key=value", line);
+			line++;
+			line_start = i + 1;
+			have_equals = false;
+			continue;
+		}
+		if (c == '\0')
+			return fail(error, error_size, "text line %zu holds a NUL byte", line);
+		if (c < 0x20 || c == 0x7f)
+			return fail(error, error_size,
+				    "text line %zu holds the control byte 0x%02x", line, c);
+		if (c == '=' && !have_equals) {
+			if (i == line_start)
+				return fail(error, error_size,
+					    "text line %zu has an empty key", line);
+			have_equals = true;
+		}
+	}
+	if (n && p[n - 1] != '\n')
+		return fail(error, error_size, "text line %zu does not end in a newline", line);
+	return true;
+}
+
+static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r, char *error,
+			    size_t error_size)
+{
+	struct session_backdoor *b = &r->u.backdoor.fixed;
+
+	if (n < BACKDOOR_FIXED_SIZE)
+		return fail(error, error_size,
+			    "its BACKDOOR payload of %zu bytes is shorter than the %u-byte fixed part",
+			    n, BACKDOOR_FIXED_SIZE);
+	memset(b, 0, sizeof(*b));
+	b->port = get16(p + BACKDOOR_AT(port));
+	b->direction = p[BACKDOOR_AT(direction)];
+	b->cpl = p[BACKDOOR_AT(cpl)];
+	b->in_value = get32(p + BACKDOOR_AT(in_value));
+	for (unsigned i = 0; i < SESSION_REGS; i++) {
+		b->regs_in[i] = get32(p + BACKDOOR_AT(regs_in) + 4 * i);
+		b->regs_out[i] = get32(p + BACKDOOR_AT(regs_out) + 4 * i);
+	}
+	b->string_op_done = p[BACKDOOR_AT(string_op_done)];
+	memcpy(b->pad, p + BACKDOOR_AT(pad), sizeof(b->pad));
+	b->accesses = get32(p + BACKDOOR_AT(accesses));
+
+	if (b->port != BDOOR_PORT && b->port != BDOOR_PORT_HB)
+		return fail(error, error_size, "its port 0x%04x is not a backdoor port", b->port);
+	if (b->direction > 1)
+		return fail(error, error_size, "its direction %u is neither 0 (IN) nor 1 (OUT)",
+			    b->direction);
+	if (b->cpl > 3)
+		return fail(error, error_size, "its CPL %u is over 3", b->cpl);
+	if (b->string_op_done > 1)
+		return fail(error, error_size, "its string_op_done %u is neither 0 nor 1",
+			    b->string_op_done);
+	if (!all_zero(b->pad, sizeof(b->pad)))
+		return fail(error, error_size, "its padding after string_op_done is not zero");
+
+	/* The accesses must fill the rest exactly: each header, and its bytes
+	 * when it succeeded, inside what is left. */
+	const uint8_t *at = p + BACKDOOR_FIXED_SIZE;
+	size_t left = n - BACKDOOR_FIXED_SIZE;
+	for (uint32_t i = 0; i < b->accesses; i++) {
+		struct session_access a;
+		if (left < ACCESS_SIZE)
+			return fail(error, error_size,
+				    "access %" PRIu32 " of %" PRIu32 " is cut off: %zu bytes are "
+				    "left for its %u-byte header",
+				    i, b->accesses, left, ACCESS_SIZE);
+		read_access(at, &a);
+		if (a.write > 1 || a.ok > 1)
+			return fail(error, error_size,
+				    "access %" PRIu32 " has write=%u ok=%u; each must be 0 or 1", i,
+				    a.write, a.ok);
+		if (!all_zero(a.pad, sizeof(a.pad)))
+			return fail(error, error_size, "access %" PRIu32 "'s padding is not zero",
+				    i);
+		if (a.length > SESSION_RECORD_MAX)
+			return fail(error, error_size,
+				    "access %" PRIu32 " claims %" PRIu32 " bytes, over the %u-byte "
+				    "record limit",
+				    i, a.length, SESSION_RECORD_MAX);
+		at += ACCESS_SIZE;
+		left -= ACCESS_SIZE;
+		if (a.ok) {
+			if (a.length > left)
+				return fail(error, error_size,
+					    "access %" PRIu32 "'s %" PRIu32 " bytes run past the end "
+					    "of the record (%zu left)",
+					    i, a.length, left);
+			at += a.length;
+			left -= a.length;
+		}
+	}
+	if (left)
+		return fail(error, error_size,
+			    "%zu bytes follow the last of its %" PRIu32 " accesses", left,
+			    b->accesses);
+	r->u.backdoor.accesses = p + BACKDOOR_FIXED_SIZE;
+	r->u.backdoor.accesses_length = n - BACKDOOR_FIXED_SIZE;
+	return true;
+}
+
+static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r, char *error,
+			   size_t error_size)
+{
+	struct session_kd_port *k = &r->u.kd_port.fixed;
+
+	if (n < KD_PORT_FIXED_SIZE)
+		return fail(error, error_size,
+			    "its KD_PORT payload of %zu bytes is shorter than the %u-byte fixed part",
+			    n, KD_PORT_FIXED_SIZE);
+	memset(k, 0, sizeof(*k));
+	k->op = p[KD_PORT_AT(op)];
+	k->result = p[KD_PORT_AT(result)];
+	k->packet_type = get16(p + KD_PORT_AT(packet_type));
+	k->timeout_ms = get32(p + KD_PORT_AT(timeout_ms));
+	k->header_length = get32(p + KD_PORT_AT(header_length));
+	k->data_capacity = get32(p + KD_PORT_AT(data_capacity));
+	k->data_length = get32(p + KD_PORT_AT(data_length));
+
+	bool carries_bytes = k->op == SESSION_KD_SEND || (k->op == SESSION_KD_RECEIVE &&
+							  k->result == SESSION_KD_RESULT_OK);
+	uint64_t counted = carries_bytes ? (uint64_t)k->header_length + k->data_length : 0;
+	size_t bytes = n - KD_PORT_FIXED_SIZE;
+	if ((k->op == SESSION_KD_SEND || k->op == SESSION_KD_RECEIVE) &&
+	    k->result > SESSION_KD_RESULT_LAST)
+		return fail(error, error_size, "its %s result %u is unknown",
+			    session_kd_op_name(k->op), k->result);
+	switch (k->op) {
+	case SESSION_KD_SEND:
+		break;
+	case SESSION_KD_RECEIVE:
+		if (!carries_bytes && k->data_length)
+			return fail(error, error_size,
+				    "its receive that got nothing (result %u) claims %" PRIu32
+				    " data bytes", k->result, k->data_length);
+		break;
+	case SESSION_KD_POLL_BREAKIN:
+	case SESSION_KD_DEBUGGER_PRESENT:
+	case SESSION_KD_DEBUGGER_ATTACHED:
+		if (k->result > 1)
+			return fail(error, error_size,
+				    "its %s result %u is neither 0 nor 1", session_kd_op_name(k->op),
+				    k->result);
+		if (k->header_length || k->data_length)
+			return fail(error, error_size, "its %s call claims packet bytes",
+				    session_kd_op_name(k->op));
+		break;
+	default:
+		return fail(error, error_size, "its KD port operation %u is unknown", k->op);
+	}
+	if (counted != bytes)
+		return fail(error, error_size,
+			    "its %s of header_length %" PRIu32 " + data_length %" PRIu32
+			    " carries %zu bytes after the fixed part, not %" PRIu64,
+			    session_kd_op_name(k->op), k->header_length, k->data_length, bytes,
+			    counted);
+	if (k->op == SESSION_KD_RECEIVE && k->data_length > k->data_capacity)
+		return fail(error, error_size,
+			    "its receive brought %" PRIu32 " data bytes into room for %" PRIu32,
+			    k->data_length, k->data_capacity);
+	r->u.kd_port.bytes = p + KD_PORT_FIXED_SIZE;
+	return true;
+}
+
+static bool decode_endpoint(const uint8_t *p, size_t n, struct session_record *r, char *error,
+			    size_t error_size)
+{
+	struct session_endpoint *e = &r->u.endpoint.fixed;
+
+	if (n < ENDPOINT_FIXED_SIZE)
+		return fail(error, error_size,
+			    "its ENDPOINT payload of %zu bytes is shorter than the %u-byte fixed part",
+			    n, ENDPOINT_FIXED_SIZE);
+	memset(e, 0, sizeof(*e));
+	e->event = p[0];
+	memcpy(e->pad, p + 1, sizeof(e->pad));
+	if (!all_zero(e->pad, sizeof(e->pad)))
+		return fail(error, error_size, "its padding after the event is not zero");
+	switch (e->event) {
+	case SESSION_TO_DEBUGGER:
+	case SESSION_TO_TARGET:
+		break;
+	case SESSION_ATTACHED:
+	case SESSION_DETACHED:
+		if (n != ENDPOINT_FIXED_SIZE)
+			return fail(error, error_size, "its %s event carries %zu bytes",
+				    session_endpoint_event_name(e->event), n - ENDPOINT_FIXED_SIZE);
+		break;
+	default:
+		return fail(error, error_size, "its endpoint event %u is unknown", e->event);
+	}
+	r->u.endpoint.bytes = p + ENDPOINT_FIXED_SIZE;
+	r->u.endpoint.length = n - ENDPOINT_FIXED_SIZE;
+	return true;
+}
+
+bool session_decode(const uint8_t *bytes, size_t length, struct session_record *record,
+		    char *error, size_t error_size)
+{
+	struct session_record_header *h = &record->h;
+
+	memset(record, 0, sizeof(*record));
+	/* Magic and version first, from the bytes every version starts with:
+	 * a newer recorder's record is refused for its version, whatever the
+	 * rest of its header looks like. */
+	if (length < VERSIONED_PREFIX)
+		return fail(error, error_size,
+			    "the record is %zu bytes, shorter than its %u-byte header", length,
+			    HEADER_SIZE);
+	h->magic = get32(bytes + HEADER_AT(magic));
+	h->version = get16(bytes + HEADER_AT(version));
+	if (h->magic != SESSION_MAGIC)
+		return fail(error, error_size,
+			    "the record's magic is 0x%08" PRIx32 ", not 0x%08x (\"BXKS\")", h->magic,
+			    SESSION_MAGIC);
+	if (h->version > SESSION_VERSION)
+		return fail(error, error_size,
+			    "the record is of session format version %u, newer than version %u, "
+			    "the newest this bxkd reads; use a newer bxkd",
+			    h->version, SESSION_VERSION);
+	if (h->version == 0)
+		return fail(error, error_size, "the record's format version is 0, which never "
+					       "existed");
+	if (length < HEADER_SIZE)
+		return fail(error, error_size,
+			    "the record is %zu bytes, shorter than its %u-byte header", length,
+			    HEADER_SIZE);
+	h->kind = get16(bytes + HEADER_AT(kind));
+	h->sequence = get32(bytes + HEADER_AT(sequence));
+	h->length = get32(bytes + HEADER_AT(length));
+	h->tick = get64(bytes + HEADER_AT(tick));
+	if (length > SESSION_RECORD_MAX)
+		return fail(error, error_size, "the record is %zu bytes, over the %u-byte limit",
+			    length, SESSION_RECORD_MAX);
+	if ((uint64_t)h->length != length - HEADER_SIZE)
+		return fail(error, error_size,
+			    "the header says %" PRIu32 " payload bytes, but %zu follow it%s",
+			    h->length, length - HEADER_SIZE,
+			    h->length > length - HEADER_SIZE ? " (its length runs past the end)"
+							     : "");
+
+	const uint8_t *p = bytes + HEADER_SIZE;
+	size_t n = length - HEADER_SIZE;
+	record->payload = p;
+	switch (h->kind) {
+	case SESSION_MANIFEST:
+	case SESSION_END:
+		if (!check_text(p, n, error, error_size))
+			return false;
+		record->u.text.text = (const char *)p;
+		record->u.text.text_length = n;
+		return true;
+	case SESSION_BACKDOOR:
+		return decode_backdoor(p, n, record, error, error_size);
+	case SESSION_KD_PORT:
+		return decode_kd_port(p, n, record, error, error_size);
+	case SESSION_ENDPOINT:
+		return decode_endpoint(p, n, record, error, error_size);
+	default:
+		return fail(error, error_size, "the record's kind %u is unknown", h->kind);
+	}
+}
+
+bool session_backdoor_access(const struct session_record *record, uint32_t index,
+			     struct session_access *access, const uint8_t **bytes)
+{
+	if (record->h.kind != SESSION_BACKDOOR || index >= record->u.backdoor.fixed.accesses)
+		return false;
+	/* session_decode walked the list: every step below stays inside it. */
+	const uint8_t *at = record->u.backdoor.accesses;
+	for (uint32_t i = 0;; i++) {
+		read_access(at, access);
+		if (i == index)
+			break;
+		at += ACCESS_SIZE + (access->ok ? access->length : 0);
+	}
+	if (bytes)
+		*bytes = access->ok ? at + ACCESS_SIZE : NULL;
+	return true;
+}
+
+size_t session_kd_port_bytes(const struct session_kd_port *k)
+{
+	/* A receive that got nothing says the sizes it asked, without bytes. */
+	bool carries_bytes = k->op == SESSION_KD_SEND || (k->op == SESSION_KD_RECEIVE &&
+							  k->result == SESSION_KD_RESULT_OK);
+	return carries_bytes ? (size_t)k->header_length + k->data_length : 0;
+}
+
+uint32_t session_backdoor_eax(const struct session_backdoor *b)
+{
+	return b->direction == 0 ? b->in_value : b->regs_out[SESSION_EAX];
+}
+
+bool session_text_value(const struct session_record *record, const char *key, char *value,
+			size_t value_size)
+{
+	if (record->h.kind != SESSION_MANIFEST && record->h.kind != SESSION_END)
+		return false;
+	const char *text = record->u.text.text;
+	size_t n = record->u.text.text_length, key_length = strlen(key);
+
+	/* session_decode saw to it that every line ends in '\n'. */
+	for (size_t at = 0; at < n;) {
+		const char *line = text + at;
+		const char *end = memchr(line, '\n', n - at);
+		size_t line_length = (size_t)(end - line);
+		if (line_length > key_length && !memcmp(line, key, key_length) &&
+		    line[key_length] == '=') {
+			size_t value_length = line_length - key_length - 1;
+			if (value_length >= value_size)
+				return false;
+			memcpy(value, line + key_length + 1, value_length);
+			value[value_length] = '\0';
+			return true;
+		}
+		at += line_length + 1;
+	}
+	return false;
+}
+
+/* ---- building ------------------------------------------------------------------------ */
+
+void session_buffer_free(struct session_buffer *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void session_begin(struct session_buffer *b, enum session_kind kind, uint32_t sequence,
+		   uint64_t tick)
+{
+	uint8_t header[HEADER_SIZE];
+
+	put32(header + HEADER_AT(magic), SESSION_MAGIC);
+	put16(header + HEADER_AT(version), SESSION_VERSION);
+	put16(header + HEADER_AT(kind), (uint16_t)kind);
+	put32(header + HEADER_AT(sequence), sequence);
+	put32(header + LENGTH_FIELD, 0);
+	put64(header + HEADER_AT(tick), tick);
+	b->length = 0;
+	b->failed = false;
+	session_append(b, header, sizeof(header));
+}
+
+void session_append(struct session_buffer *b, const void *bytes, size_t length)
+{
+	if (b->failed || !length)
+		return;
+	if (length > SESSION_RECORD_MAX - b->length) {
+		b->failed = true;
+		return;
+	}
+	if (b->length + length > b->capacity) {
+		size_t capacity = b->capacity ? b->capacity : BUFFER_INITIAL_CAPACITY;
+		while (capacity < b->length + length)
+			capacity *= 2;
+		uint8_t *data = realloc(b->data, capacity);
+		if (!data) {
+			b->failed = true;
+			return;
+		}
+		b->data = data;
+		b->capacity = capacity;
+	}
+	memcpy(b->data + b->length, bytes, length);
+	b->length += length;
+}
+
+void session_finish(struct session_buffer *b)
+{
+	if (b->length < HEADER_SIZE)
+		b->failed = true; /* no session_begin() */
+	if (b->failed)
+		return;
+	put32(b->data + LENGTH_FIELD, (uint32_t)(b->length - HEADER_SIZE));
+}
