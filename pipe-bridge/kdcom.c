@@ -13,33 +13,12 @@
  */
 #include "kdcom.h"
 
+#include "bxkd/byteorder.h"
 #include "bxkd/dbgkd.h"
 
 /* Freestanding: the compiler's own, no C library. */
 #define copy_bytes(dst, src, n) __builtin_memcpy((dst), (src), (n))
 #define zero_bytes(dst, n) __builtin_memset((dst), 0, (n))
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
 
 uint32_t kdcom_checksum(const void *data, size_t length)
 {
@@ -78,7 +57,7 @@ bool kdcom_type_matches_payload(uint16_t type, const uint8_t *payload, size_t le
 {
 	if (!kdcom_is_data_type(type) || length < kdcom_message_header_size(type))
 		return false;
-	uint32_t api = get32(payload);
+	uint32_t api = le_get32(payload);
 	switch (type) {
 	case KDCOM_TYPE_STATE_CHANGE32:
 	case KDCOM_TYPE_STATE_CHANGE64:
@@ -178,11 +157,11 @@ static void send_control(struct kdcom *k, uint16_t type, uint32_t id)
 {
 	uint8_t frame[KDCOM_HEADER_SIZE];
 
-	put32(frame, KDCOM_CONTROL_LEADER);
-	put16(frame + 4, type);
-	put16(frame + 6, 0);
-	put32(frame + 8, id);
-	put32(frame + 12, 0);
+	le_put32(frame, KDCOM_CONTROL_LEADER);
+	le_put16(frame + 4, type);
+	le_put16(frame + 6, 0);
+	le_put32(frame + 8, id);
+	le_put32(frame + 12, 0);
 	queue_output(k, frame, sizeof(frame));
 }
 
@@ -212,7 +191,7 @@ bool kdcom_next_event(struct kdcom *k, struct kdcom_event *event)
 static void transmit(struct kdcom *k, uint64_t now)
 {
 	/* Every try carries the current id, which a RESET may have changed. */
-	put32(k->frame + 8, k->send_id);
+	le_put32(k->frame + 8, k->send_id);
 	queue_output(k, k->frame, k->frame_length);
 	k->send_deadline = now + k->config.resend_timeout;
 }
@@ -241,14 +220,14 @@ enum kdcom_send_status kdcom_send(struct kdcom *k, uint16_t type, const void *he
 	if (!kdcom_type_matches_payload(type, payload, length))
 		return KDCOM_SEND_INVALID;
 
-	put32(k->frame, KDCOM_DATA_LEADER);
-	put16(k->frame + 4, type);
-	put16(k->frame + 6, (uint16_t)length);
-	put32(k->frame + 12, kdcom_checksum(payload, length));
+	le_put32(k->frame, KDCOM_DATA_LEADER);
+	le_put16(k->frame + 4, type);
+	le_put16(k->frame + 6, (uint16_t)length);
+	le_put32(k->frame + 12, kdcom_checksum(payload, length));
 	payload[length] = KDCOM_TRAILER;
 	k->frame_length = (uint16_t)(KDCOM_HEADER_SIZE + length + 1);
 	k->frame_type = type;
-	k->frame_api = get32(payload);
+	k->frame_api = le_get32(payload);
 	k->retries_left = k->config.retries;
 	k->send_state = KDCOM_SEND_AWAIT_ACK;
 	transmit(k, now);
@@ -360,7 +339,7 @@ void kdcom_tick(struct kdcom *k, uint64_t now)
 		/* The rest of a frame never came: a data packet is asked for
 		 * again, a control packet has no one to ask. */
 		if (k->parse_state != KDCOM_READ_HEADER ||
-		    get32(k->header) == KDCOM_DATA_LEADER)
+		    le_get32(k->header) == KDCOM_DATA_LEADER)
 			request_resend(k);
 		restart_parser(k);
 	}
@@ -552,10 +531,10 @@ static void debugger_data(struct kdcom *k, uint16_t type, uint16_t length, uint3
 /* A complete data frame is in header + payload. */
 static void handle_data_frame(struct kdcom *k)
 {
-	uint16_t type = get16(k->header + 4);
-	uint16_t length = get16(k->header + 6);
-	uint32_t id = get32(k->header + 8);
-	uint32_t checksum = get32(k->header + 12);
+	uint16_t type = le_get16(k->header + 4);
+	uint16_t length = le_get16(k->header + 6);
+	uint32_t id = le_get32(k->header + 8);
+	uint32_t checksum = le_get32(k->header + 12);
 
 	if (kdcom_checksum(k->payload, length) != checksum) {
 		k->stats.bad_checksums++;
@@ -578,13 +557,13 @@ static void handle_data_frame(struct kdcom *k)
 /* The 16 header bytes are in. */
 static void handle_header(struct kdcom *k, uint64_t now)
 {
-	uint32_t leader = get32(k->header);
-	uint16_t type = get16(k->header + 4);
-	uint16_t count = get16(k->header + 6);
+	uint32_t leader = le_get32(k->header);
+	uint16_t type = le_get16(k->header + 4);
+	uint16_t count = le_get16(k->header + 6);
 
 	if (leader == KDCOM_CONTROL_LEADER) {
 		restart_parser(k);
-		handle_control(k, type, count, get32(k->header + 8), get32(k->header + 12), now);
+		handle_control(k, type, count, le_get32(k->header + 8), le_get32(k->header + 12), now);
 		return;
 	}
 	if (count > KDCOM_MAX_PAYLOAD || !kdcom_is_data_type(type)) {
@@ -646,13 +625,13 @@ size_t kdcom_input(struct kdcom *k, const void *data, size_t length, uint64_t no
 				handle_header(k, now);
 			break;
 		case KDCOM_READ_PAYLOAD: {
-			size_t want = get16(k->header + 6) - k->payload_fill;
+			size_t want = le_get16(k->header + 6) - k->payload_fill;
 			size_t take = length - used < want ? length - used : want;
 			copy_bytes(k->payload + k->payload_fill, p + used, take);
 			k->payload_fill = (uint16_t)(k->payload_fill + take);
 			used += take;
 			k->frame_deadline = now + k->config.resend_timeout;
-			if (k->payload_fill == get16(k->header + 6))
+			if (k->payload_fill == le_get16(k->header + 6))
 				k->parse_state = KDCOM_READ_TRAILER;
 			break;
 		}

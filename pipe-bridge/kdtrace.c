@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bxkd/byteorder.h"
 #include "bxkd/dbgkd.h"
 #include "kdcom.h"
 
@@ -39,21 +40,6 @@
 #define STATE_CHANGE_AT(member) offsetof(struct dbgkd_any_wait_state_change, member)
 #define DEBUG_IO_AT(member) offsetof(struct dbgkd_debug_io, member)
 #define FILE_IO_AT(member) offsetof(struct dbgkd_file_io, member)
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* ---- escaping ----------------------------------------------------------------- */
 
@@ -481,11 +467,11 @@ static bool is_processor_api(uint32_t api)
 
 static void manipulate_memory(struct kdtrace *t, const uint8_t *p, uint32_t api, bool reply)
 {
-	uint32_t actual = get32(p + MANIPULATE_AT(u.read_memory.actual_bytes));
+	uint32_t actual = le_get32(p + MANIPULATE_AT(u.read_memory.actual_bytes));
 
 	field_hex64(t, "address", "address",
-		    get64(p + MANIPULATE_AT(u.read_memory.target_base_address)));
-	field_uint(t, "count", "count", get32(p + MANIPULATE_AT(u.read_memory.transfer_count)));
+		    le_get64(p + MANIPULATE_AT(u.read_memory.target_base_address)));
+	field_uint(t, "count", "count", le_get32(p + MANIPULATE_AT(u.read_memory.transfer_count)));
 	if (reply)
 		field_uint(t, "actual", "actual", actual);
 	else if ((api == DBGKD_READ_PHYSICAL_MEMORY_API ||
@@ -496,35 +482,35 @@ static void manipulate_memory(struct kdtrace *t, const uint8_t *p, uint32_t api,
 
 static void manipulate_get_version(struct kdtrace *t, const uint8_t *p)
 {
-	uint16_t machine = get16(p + MANIPULATE_AT(u.get_version.machine_type));
+	uint16_t machine = le_get16(p + MANIPULATE_AT(u.get_version.machine_type));
 
-	field_hex(t, "version", "version", get16(p + MANIPULATE_AT(u.get_version.major_version)),
+	field_hex(t, "version", "version", le_get16(p + MANIPULATE_AT(u.get_version.major_version)),
 		  4);
-	field_uint(t, "build", "build", get16(p + MANIPULATE_AT(u.get_version.minor_version)));
+	field_uint(t, "build", "build", le_get16(p + MANIPULATE_AT(u.get_version.minor_version)));
 	field_uint(t, "protocol", "protocol", p[MANIPULATE_AT(u.get_version.protocol_version)]);
-	field_hex(t, "flags", "flags", get16(p + MANIPULATE_AT(u.get_version.flags)), 4);
+	field_hex(t, "flags", "flags", le_get16(p + MANIPULATE_AT(u.get_version.flags)), 4);
 	field_hex(t, "machine", "machine", machine, 4);
 	if (machine_name(machine))
 		field_word(t, "machine_name", "", machine_name(machine));
-	field_hex64(t, "kern_base", "KernBase", get64(p + MANIPULATE_AT(u.get_version.kern_base)));
+	field_hex64(t, "kern_base", "KernBase", le_get64(p + MANIPULATE_AT(u.get_version.kern_base)));
 	field_hex64(t, "ps_loaded_module_list", "PsLoadedModuleList",
-		    get64(p + MANIPULATE_AT(u.get_version.ps_loaded_module_list)));
+		    le_get64(p + MANIPULATE_AT(u.get_version.ps_loaded_module_list)));
 	field_hex64(t, "debugger_data_list", "DebuggerDataList",
-		    get64(p + MANIPULATE_AT(u.get_version.debugger_data_list)));
+		    le_get64(p + MANIPULATE_AT(u.get_version.debugger_data_list)));
 }
 
 static void manipulate_continue2(struct kdtrace *t, const uint8_t *p)
 {
-	uint32_t status = get32(p + MANIPULATE_AT(u.continue2.continue_status));
+	uint32_t status = le_get32(p + MANIPULATE_AT(u.continue2.continue_status));
 
 	field_named_hex32(t, "continue_status", "continue", status, continue_name(status));
 	field_uint(t, "trace_flag", "TraceFlag",
-		   get32(p + MANIPULATE_AT(u.continue2.control_set.trace_flag)));
-	field_hex32(t, "dr7", "Dr7", get32(p + MANIPULATE_AT(u.continue2.control_set.dr7)));
+		   le_get32(p + MANIPULATE_AT(u.continue2.control_set.trace_flag)));
+	field_hex32(t, "dr7", "Dr7", le_get32(p + MANIPULATE_AT(u.continue2.control_set.dr7)));
 	field_hex32(t, "current_symbol_start", NULL,
-		    get32(p + MANIPULATE_AT(u.continue2.control_set.current_symbol_start)));
+		    le_get32(p + MANIPULATE_AT(u.continue2.control_set.current_symbol_start)));
 	field_hex32(t, "current_symbol_end", NULL,
-		    get32(p + MANIPULATE_AT(u.continue2.control_set.current_symbol_end)));
+		    le_get32(p + MANIPULATE_AT(u.continue2.control_set.current_symbol_end)));
 }
 
 /* The union member of each API; reply-only fields only in replies. */
@@ -537,21 +523,21 @@ static void manipulate_fields(struct kdtrace *t, const uint8_t *p, uint32_t api,
 	switch (api) {
 	case DBGKD_SET_CONTEXT_API:
 		field_hex32(t, "context_flags", "flags",
-			    get32(p + MANIPULATE_AT(u.set_context_flags)));
+			    le_get32(p + MANIPULATE_AT(u.set_context_flags)));
 		return;
 	case DBGKD_WRITE_BREAKPOINT_API:
 		field_hex64(t, "address", "address",
-			    get64(p + MANIPULATE_AT(u.write_breakpoint.breakpoint_address)));
+			    le_get64(p + MANIPULATE_AT(u.write_breakpoint.breakpoint_address)));
 		if (reply)
 			field_uint(t, "handle", "handle",
-				   get32(p + MANIPULATE_AT(u.write_breakpoint.breakpoint_handle)));
+				   le_get32(p + MANIPULATE_AT(u.write_breakpoint.breakpoint_handle)));
 		return;
 	case DBGKD_RESTORE_BREAKPOINT_API:
 		field_uint(t, "handle", "handle",
-			   get32(p + MANIPULATE_AT(u.restore_breakpoint_handle)));
+			   le_get32(p + MANIPULATE_AT(u.restore_breakpoint_handle)));
 		return;
 	case DBGKD_CONTINUE_API: {
-		uint32_t status = get32(p + MANIPULATE_AT(u.continue_status));
+		uint32_t status = le_get32(p + MANIPULATE_AT(u.continue_status));
 		field_named_hex32(t, "continue_status", "continue", status, continue_name(status));
 		return;
 	}
@@ -560,17 +546,17 @@ static void manipulate_fields(struct kdtrace *t, const uint8_t *p, uint32_t api,
 		return;
 	case DBGKD_READ_IO_SPACE_API:
 	case DBGKD_WRITE_IO_SPACE_API:
-		field_hex64(t, "address", "address", get64(p + MANIPULATE_AT(u.io.io_address)));
-		field_uint(t, "size", "size", get32(p + MANIPULATE_AT(u.io.data_size)));
+		field_hex64(t, "address", "address", le_get64(p + MANIPULATE_AT(u.io.io_address)));
+		field_uint(t, "size", "size", le_get32(p + MANIPULATE_AT(u.io.data_size)));
 		if (reply == (api == DBGKD_READ_IO_SPACE_API))
-			field_hex32(t, "value", "value", get32(p + MANIPULATE_AT(u.io.data_value)));
+			field_hex32(t, "value", "value", le_get32(p + MANIPULATE_AT(u.io.data_value)));
 		return;
 	case DBGKD_READ_MSR_API:
 	case DBGKD_WRITE_MSR_API:
-		field_hex32(t, "msr", "msr", get32(p + MANIPULATE_AT(u.msr.msr)));
+		field_hex32(t, "msr", "msr", le_get32(p + MANIPULATE_AT(u.msr.msr)));
 		if (reply == (api == DBGKD_READ_MSR_API)) {
-			uint64_t high = get32(p + MANIPULATE_AT(u.msr.data_value_high));
-			uint64_t low = get32(p + MANIPULATE_AT(u.msr.data_value_low));
+			uint64_t high = le_get32(p + MANIPULATE_AT(u.msr.data_value_high));
+			uint64_t low = le_get32(p + MANIPULATE_AT(u.msr.data_value_low));
 			field_hex64(t, "value", "value", high << 32 | low);
 		}
 		return;
@@ -580,21 +566,21 @@ static void manipulate_fields(struct kdtrace *t, const uint8_t *p, uint32_t api,
 		return;
 	case DBGKD_QUERY_MEMORY_API:
 		field_hex64(t, "address", "address",
-			    get64(p + MANIPULATE_AT(u.query_memory.address)));
+			    le_get64(p + MANIPULATE_AT(u.query_memory.address)));
 		field_uint(t, "address_space", "space",
-			   get32(p + MANIPULATE_AT(u.query_memory.address_space)));
+			   le_get32(p + MANIPULATE_AT(u.query_memory.address_space)));
 		if (reply)
 			field_hex32(t, "flags", "flags",
-				    get32(p + MANIPULATE_AT(u.query_memory.flags)));
+				    le_get32(p + MANIPULATE_AT(u.query_memory.flags)));
 		return;
 	case DBGKD_GET_CONTEXT_EX_API:
 	case DBGKD_SET_CONTEXT_EX_API:
 		field_uint(t, "context_offset", "offset",
-			   get32(p + MANIPULATE_AT(u.context_ex.offset)));
-		field_uint(t, "count", "count", get32(p + MANIPULATE_AT(u.context_ex.byte_count)));
+			   le_get32(p + MANIPULATE_AT(u.context_ex.offset)));
+		field_uint(t, "count", "count", le_get32(p + MANIPULATE_AT(u.context_ex.byte_count)));
 		if (reply)
 			field_uint(t, "copied", "copied",
-				   get32(p + MANIPULATE_AT(u.context_ex.bytes_copied)));
+				   le_get32(p + MANIPULATE_AT(u.context_ex.bytes_copied)));
 		return;
 	default:
 		return;
@@ -605,13 +591,13 @@ static void decode_manipulate(struct kdtrace *t, const uint8_t *p, size_t length
 {
 	const size_t header = sizeof(struct dbgkd_manipulate_state64);
 	bool reply = t->config.direction == KDTRACE_TO_DEBUGGER;
-	uint32_t api = get32(p + MANIPULATE_AT(api_number));
+	uint32_t api = le_get32(p + MANIPULATE_AT(api_number));
 	field_api(t, dbgkd_manipulate_name(api), api);
 	field_word(t, "message", "", reply ? "reply" : "request");
 	if (is_processor_api(api))
-		field_uint(t, "processor", "cpu", get16(p + MANIPULATE_AT(processor)));
+		field_uint(t, "processor", "cpu", le_get16(p + MANIPULATE_AT(processor)));
 	if (reply)
-		field_status(t, get32(p + MANIPULATE_AT(return_status)));
+		field_status(t, le_get32(p + MANIPULATE_AT(return_status)));
 	manipulate_fields(t, p, api, reply);
 	if (length > header)
 		field_uint(t, "data_length", "data", length - header);
@@ -621,14 +607,14 @@ static void decode_manipulate(struct kdtrace *t, const uint8_t *p, size_t length
 
 static void state_change_exception(struct kdtrace *t, const uint8_t *p)
 {
-	uint32_t code = get32(p + STATE_CHANGE_AT(u.exception.record.exception_code));
+	uint32_t code = le_get32(p + STATE_CHANGE_AT(u.exception.record.exception_code));
 
 	field_named_hex32(t, "code", "code", code, exception_name(code));
 	field_hex64(t, "address", "address",
-		    get64(p + STATE_CHANGE_AT(u.exception.record.exception_address)));
+		    le_get64(p + STATE_CHANGE_AT(u.exception.record.exception_address)));
 	field_hex32(t, "exception_flags", NULL,
-		    get32(p + STATE_CHANGE_AT(u.exception.record.exception_flags)));
-	field_flag(t, "first_chance", get32(p + STATE_CHANGE_AT(u.exception.first_chance)) != 0,
+		    le_get32(p + STATE_CHANGE_AT(u.exception.record.exception_flags)));
+	field_flag(t, "first_chance", le_get32(p + STATE_CHANGE_AT(u.exception.first_chance)) != 0,
 		   "first-chance", "second-chance");
 }
 
@@ -636,7 +622,7 @@ static void state_change_exception(struct kdtrace *t, const uint8_t *p)
 static void state_change_load_symbols(struct kdtrace *t, const uint8_t *p, size_t length)
 {
 	const size_t header = sizeof(struct dbgkd_any_wait_state_change);
-	size_t declared = get32(p + STATE_CHANGE_AT(u.load_symbols.path_name_length));
+	size_t declared = le_get32(p + STATE_CHANGE_AT(u.load_symbols.path_name_length));
 	size_t path = length - header;
 
 	field_flag(t, "unload", p[STATE_CHANGE_AT(u.load_symbols.unload_symbols)] != 0, "unload",
@@ -647,27 +633,27 @@ static void state_change_load_symbols(struct kdtrace *t, const uint8_t *p, size_
 	if (nul)
 		path = (size_t)(nul - (p + header));
 	field_text(t, "path", "", p + header, path, path);
-	field_hex64(t, "base", "base", get64(p + STATE_CHANGE_AT(u.load_symbols.base_of_dll)));
-	field_hex32(t, "size", "size", get32(p + STATE_CHANGE_AT(u.load_symbols.size_of_image)));
+	field_hex64(t, "base", "base", le_get64(p + STATE_CHANGE_AT(u.load_symbols.base_of_dll)));
+	field_hex32(t, "size", "size", le_get32(p + STATE_CHANGE_AT(u.load_symbols.size_of_image)));
 	field_hex32(t, "image_checksum", NULL,
-		    get32(p + STATE_CHANGE_AT(u.load_symbols.check_sum)));
-	field_hex64(t, "process_id", NULL, get64(p + STATE_CHANGE_AT(u.load_symbols.process_id)));
+		    le_get32(p + STATE_CHANGE_AT(u.load_symbols.check_sum)));
+	field_hex64(t, "process_id", NULL, le_get64(p + STATE_CHANGE_AT(u.load_symbols.process_id)));
 }
 
 static void decode_state_change(struct kdtrace *t, const uint8_t *p, size_t length)
 {
 	const size_t header = sizeof(struct dbgkd_any_wait_state_change);
-	uint32_t state = get32(p + STATE_CHANGE_AT(new_state));
-	uint16_t processor = get16(p + STATE_CHANGE_AT(processor));
-	uint32_t processors = get32(p + STATE_CHANGE_AT(number_processors));
+	uint32_t state = le_get32(p + STATE_CHANGE_AT(new_state));
+	uint16_t processor = le_get16(p + STATE_CHANGE_AT(processor));
+	uint32_t processors = le_get32(p + STATE_CHANGE_AT(number_processors));
 	field_api(t, dbgkd_state_change_name(state), state);
 	field_flag(t, "alternate", (state & DBGKD_ALTERNATE_STATE_CHANGE) != 0, "alternate", NULL);
 	field_uint(t, "processor", NULL, processor);
 	field_uint(t, "processors", NULL, processors);
 	if (!json(t))
 		appendf(t, " cpu=%u/%" PRIu32, (unsigned)processor, processors);
-	field_hex64(t, "pc", "pc", get64(p + STATE_CHANGE_AT(program_counter)));
-	field_hex64(t, "thread", NULL, get64(p + STATE_CHANGE_AT(thread)));
+	field_hex64(t, "pc", "pc", le_get64(p + STATE_CHANGE_AT(program_counter)));
+	field_hex64(t, "thread", NULL, le_get64(p + STATE_CHANGE_AT(thread)));
 	switch (state & ~DBGKD_ALTERNATE_STATE_CHANGE) {
 	case DBGKD_EXCEPTION_STATE_CHANGE:
 		state_change_exception(t, p);
@@ -691,14 +677,14 @@ static void decode_state_change(struct kdtrace *t, const uint8_t *p, size_t leng
 static void decode_debug_io(struct kdtrace *t, const uint8_t *p, size_t length)
 {
 	const size_t header = sizeof(struct dbgkd_debug_io);
-	uint32_t api = get32(p + DEBUG_IO_AT(api_number));
+	uint32_t api = le_get32(p + DEBUG_IO_AT(api_number));
 	const uint8_t *data = p + header;
 	size_t data_length = length - header;
 	switch (api) {
 	case DBGKD_PRINT_STRING_API: {
-		uint32_t declared = get32(p + DEBUG_IO_AT(u.length_of_string));
+		uint32_t declared = le_get32(p + DEBUG_IO_AT(u.length_of_string));
 		field_api(t, "PrintString", api);
-		field_uint(t, "processor", "cpu", get16(p + DEBUG_IO_AT(processor)));
+		field_uint(t, "processor", "cpu", le_get16(p + DEBUG_IO_AT(processor)));
 		field_text(t, "text", "", data, data_length, data_length);
 		if (declared != data_length)
 			field_uint(t, "length_of_string", "declared", declared);
@@ -708,10 +694,10 @@ static void decode_debug_io(struct kdtrace *t, const uint8_t *p, size_t length)
 		bool prompt = t->config.direction == KDTRACE_TO_DEBUGGER;
 		field_api(t, "GetString", api);
 		field_word(t, "message", "", prompt ? "prompt" : "reply");
-		field_uint(t, "processor", "cpu", get16(p + DEBUG_IO_AT(processor)));
+		field_uint(t, "processor", "cpu", le_get16(p + DEBUG_IO_AT(processor)));
 		field_text(t, "text", "", data, data_length, data_length);
 		field_uint(t, "length_of_string_read", prompt ? "max" : "read",
-			   get32(p + DEBUG_IO_AT(u.get_string.length_of_string_read)));
+			   le_get32(p + DEBUG_IO_AT(u.get_string.length_of_string_read)));
 		return;
 	}
 	default:
@@ -723,11 +709,11 @@ static void decode_debug_io(struct kdtrace *t, const uint8_t *p, size_t length)
 
 static void decode_file_io(struct kdtrace *t, const uint8_t *p, size_t length)
 {
-	uint32_t api = get32(p);
+	uint32_t api = le_get32(p);
 
 	field_api(t, file_io_name(api), api);
 	if (length >= FILE_IO_AT(status) + 4)
-		field_status(t, get32(p + FILE_IO_AT(status)));
+		field_status(t, le_get32(p + FILE_IO_AT(status)));
 	if (length > sizeof(struct dbgkd_file_io))
 		field_uint(t, "data_length", "data", length - sizeof(struct dbgkd_file_io));
 }
@@ -735,7 +721,7 @@ static void decode_file_io(struct kdtrace *t, const uint8_t *p, size_t length)
 /* Types we name by API only, with the first bytes. */
 static void decode_other(struct kdtrace *t, uint16_t type, const uint8_t *p, size_t length)
 {
-	uint32_t api = get32(p);
+	uint32_t api = le_get32(p);
 	const char *name = NULL;
 
 	if (type == KDCOM_TYPE_STATE_CHANGE32)
@@ -817,10 +803,10 @@ static void report_garbage(struct kdtrace *t)
 
 static void control_frame(struct kdtrace *t)
 {
-	uint16_t type = get16(t->header + 4);
-	uint16_t count = get16(t->header + 6);
-	uint32_t id = get32(t->header + 8);
-	uint32_t checksum = get32(t->header + 12);
+	uint16_t type = le_get16(t->header + 4);
+	uint16_t count = le_get16(t->header + 6);
+	uint32_t id = le_get32(t->header + 8);
+	uint32_t checksum = le_get32(t->header + 12);
 	const char *name = control_name(type);
 	/* What the engine takes (kdcom.c handle_control): no length, no
 	 * checksum, and id 0 except on an ACK. */
@@ -856,10 +842,10 @@ static void control_frame(struct kdtrace *t)
 
 static void data_frame(struct kdtrace *t, uint8_t trailer)
 {
-	uint16_t type = get16(t->header + 4);
-	uint16_t length = get16(t->header + 6);
-	uint32_t id = get32(t->header + 8);
-	uint32_t checksum = get32(t->header + 12);
+	uint16_t type = le_get16(t->header + 4);
+	uint16_t length = le_get16(t->header + 6);
+	uint32_t id = le_get32(t->header + 8);
+	uint32_t checksum = le_get32(t->header + 12);
 	uint32_t sum = kdcom_checksum(t->payload, length);
 	bool trailer_ok = trailer == KDCOM_TRAILER;
 	bool checksum_ok = sum == checksum;
@@ -899,7 +885,7 @@ static void damaged_header(struct kdtrace *t, uint16_t type, uint16_t count)
 	text_only(t, " damaged frame");
 	field_word(t, "type", kdcom_is_data_type(type) ? "" : NULL, kdcom_type_name(type));
 	field_uint(t, "type_number", kdcom_is_data_type(type) ? NULL : "type", type);
-	field_hex32(t, "id", "id", get32(t->header + 8));
+	field_hex32(t, "id", "id", le_get32(t->header + 8));
 	field_uint(t, "length", "length", count);
 	text_only(t, ":");
 	field_word(t, "reason", "",
@@ -910,10 +896,10 @@ static void damaged_header(struct kdtrace *t, uint16_t type, uint16_t count)
 
 static void header_complete(struct kdtrace *t)
 {
-	uint16_t type = get16(t->header + 4);
-	uint16_t count = get16(t->header + 6);
+	uint16_t type = le_get16(t->header + 4);
+	uint16_t count = le_get16(t->header + 6);
 
-	if (get32(t->header) == KDCOM_CONTROL_LEADER) {
+	if (le_get32(t->header) == KDCOM_CONTROL_LEADER) {
 		restart_scan(t);
 		control_frame(t);
 		return;
@@ -975,11 +961,11 @@ static size_t step(struct kdtrace *t, const uint8_t *p, size_t length)
 			header_complete(t);
 		return 1;
 	case KDTRACE_READ_PAYLOAD: {
-		size_t want = get16(t->header + 6) - t->payload_fill;
+		size_t want = le_get16(t->header + 6) - t->payload_fill;
 		size_t take = length < want ? length : want;
 		memcpy(t->payload + t->payload_fill, p, take);
 		t->payload_fill = (uint16_t)(t->payload_fill + take);
-		if (t->payload_fill == get16(t->header + 6))
+		if (t->payload_fill == le_get16(t->header + 6))
 			t->state = KDTRACE_READ_TRAILER;
 		return take;
 	}
@@ -1035,8 +1021,8 @@ static void report_cut(struct kdtrace *t, const char *why)
 	begin(t, "cut", t->leader_start);
 	text_only(t, " cut off");
 	if (t->header_fill == KDCOM_HEADER_SIZE) {
-		uint16_t length = get16(t->header + 6);
-		field_word(t, "type", "", kdcom_type_name(get16(t->header + 4)));
+		uint16_t length = le_get16(t->header + 6);
+		field_word(t, "type", "", kdcom_type_name(le_get16(t->header + 4)));
 		field_uint(t, "length", "length", length);
 	}
 	field_uint(t, "received", NULL, received);

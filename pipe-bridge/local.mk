@@ -10,6 +10,7 @@ noinst_LTLIBRARIES += %reldir%/libkdcom.la
 	%reldir%/kdlink.c \
 	%reldir%/kdlink.h \
 	include/bxkd/kdcom.h \
+	include/bxkd/byteorder.h \
 	include/bxkd/dbgkd.h
 
 EXTRA_DIST += %reldir%/README.md

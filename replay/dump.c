@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bxkd/byteorder.h"
 #include "bxkd/backdoor.h"
 #include "bxkd/kdvm.h"
 #include "kdcom.h"
@@ -50,16 +51,6 @@ struct dump {
 	size_t record;
 	uint64_t tick;
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* ---- names ---------------------------------------------------------------------------- */
 
@@ -450,14 +441,14 @@ static void show_kd_call(const struct dump *d, const struct session_record *r)
 		return;
 	}
 
-	uint32_t request = get32(header + PAGE_AT(request));
-	uint32_t type = get32(header + PAGE_AT(packet_type));
-	uint16_t header_length = get16(header + PAGE_AT(header_length));
-	uint16_t header_capacity = get16(header + PAGE_AT(header_capacity));
-	uint16_t data_length = get16(header + PAGE_AT(data_length));
-	uint16_t data_capacity = get16(header + PAGE_AT(data_capacity));
-	uint32_t timeout = get32(header + PAGE_AT(timeout_ms));
-	uint32_t nonce = get32(header + PAGE_AT(nonce));
+	uint32_t request = le_get32(header + PAGE_AT(request));
+	uint32_t type = le_get32(header + PAGE_AT(packet_type));
+	uint16_t header_length = le_get16(header + PAGE_AT(header_length));
+	uint16_t header_capacity = le_get16(header + PAGE_AT(header_capacity));
+	uint16_t data_length = le_get16(header + PAGE_AT(data_length));
+	uint16_t data_capacity = le_get16(header + PAGE_AT(data_capacity));
+	uint32_t timeout = le_get32(header + PAGE_AT(timeout_ms));
+	uint32_t nonce = le_get32(header + PAGE_AT(nonce));
 	/* What the device wrote back, where it did. */
 	const uint8_t *wb = back ? back - WRITE_BACK_OFFSET : NULL;
 
@@ -472,10 +463,10 @@ static void show_kd_call(const struct dump *d, const struct session_record *r)
 		if (wb)
 			printf(",\"result\":%" PRIu32 ",\"result_name\":\"%s\",\"flags\":\"0x%08" PRIx32
 			       "\",\"calls\":%" PRIu32 ",\"header_length_out\":%u,\"data_length_out\":%u",
-			       get32(wb + PAGE_AT(result)),
-			       kd_page_result_name(get32(wb + PAGE_AT(result))),
-			       get32(wb + PAGE_AT(flags)), get32(wb + PAGE_AT(calls)),
-			       get16(wb + PAGE_AT(header_length)), get16(wb + PAGE_AT(data_length)));
+			       le_get32(wb + PAGE_AT(result)),
+			       kd_page_result_name(le_get32(wb + PAGE_AT(result))),
+			       le_get32(wb + PAGE_AT(flags)), le_get32(wb + PAGE_AT(calls)),
+			       le_get16(wb + PAGE_AT(header_length)), le_get16(wb + PAGE_AT(data_length)));
 		printf("}");
 	} else {
 		printf(" page=0x%" PRIx64 " %s", page, or_unknown(NAME_IN(kd_request_names, request)));
@@ -486,12 +477,12 @@ static void show_kd_call(const struct dump *d, const struct session_record *r)
 			printf(" %s room=%u+%u timeout=%" PRIu32, kdcom_type_name((uint16_t)type),
 			       header_capacity, data_capacity, timeout);
 		if (wb) {
-			printf(" -> result=%s", kd_page_result_name(get32(wb + PAGE_AT(result))));
+			printf(" -> result=%s", kd_page_result_name(le_get32(wb + PAGE_AT(result))));
 			if (request == KDVM_REQUEST_RECEIVE)
-				printf(" header=%u data=%u", get16(wb + PAGE_AT(header_length)),
-				       get16(wb + PAGE_AT(data_length)));
-			printf(" flags=0x%" PRIx32 " calls=%" PRIu32, get32(wb + PAGE_AT(flags)),
-			       get32(wb + PAGE_AT(calls)));
+				printf(" header=%u data=%u", le_get16(wb + PAGE_AT(header_length)),
+				       le_get16(wb + PAGE_AT(data_length)));
+			printf(" flags=0x%" PRIx32 " calls=%" PRIu32, le_get32(wb + PAGE_AT(flags)),
+			       le_get32(wb + PAGE_AT(calls)));
 		}
 	}
 

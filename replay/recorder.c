@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bxkd/byteorder.h"
+
 struct pending {
 	uint8_t *bytes;
 	size_t length;
@@ -58,23 +60,14 @@ struct recorder {
 
 /* ---- writing records ---------------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* The sequence number goes in last, when the record's place is known. */
 static void emit(struct recorder *r, uint8_t *record, size_t length, uint64_t tick)
 {
-	uint16_t kind = (uint16_t)(record[offsetof(struct session_record_header, kind)] |
-				   record[offsetof(struct session_record_header, kind) + 1] << 8);
+	uint16_t kind = le_get16(record + offsetof(struct session_record_header, kind));
 
 	if (kind <= SESSION_END)
 		r->written[kind]++;
-	put32(record + offsetof(struct session_record_header, sequence), r->sequence++);
+	le_put32(record + offsetof(struct session_record_header, sequence), r->sequence++);
 	r->sink(r->sink_ctx, record, length, tick);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bxkd/byteorder.h"
 #include "bxkd/backdoor.h"
 #include "bxkd/kdvm.h"
 #include "kdcom.h"
@@ -98,16 +99,6 @@ void replay_describe_record(const struct session_record *r, uint16_t kd_command,
 	}
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 static const char *request_name(uint32_t request)
 {
 	switch (request) {
@@ -131,14 +122,14 @@ static void describe_page_header(const uint8_t *h, size_t length, char *out, siz
 	snprintf(out, size,
 		 "KD page header: request=%s packet_type=%s header_length=%u header_capacity=%u "
 		 "data_length=%u data_capacity=%u timeout_ms=%u nonce=0x%08x",
-		 request_name(get32(h + offsetof(struct kdvm_page_header, request))),
-		 kdcom_type_name((uint16_t)get32(h + offsetof(struct kdvm_page_header, packet_type))),
-		 get16(h + offsetof(struct kdvm_page_header, header_length)),
-		 get16(h + offsetof(struct kdvm_page_header, header_capacity)),
-		 get16(h + offsetof(struct kdvm_page_header, data_length)),
-		 get16(h + offsetof(struct kdvm_page_header, data_capacity)),
-		 get32(h + offsetof(struct kdvm_page_header, timeout_ms)),
-		 get32(h + offsetof(struct kdvm_page_header, nonce)));
+		 request_name(le_get32(h + offsetof(struct kdvm_page_header, request))),
+		 kdcom_type_name((uint16_t)le_get32(h + offsetof(struct kdvm_page_header, packet_type))),
+		 le_get16(h + offsetof(struct kdvm_page_header, header_length)),
+		 le_get16(h + offsetof(struct kdvm_page_header, header_capacity)),
+		 le_get16(h + offsetof(struct kdvm_page_header, data_length)),
+		 le_get16(h + offsetof(struct kdvm_page_header, data_capacity)),
+		 le_get32(h + offsetof(struct kdvm_page_header, timeout_ms)),
+		 le_get32(h + offsetof(struct kdvm_page_header, nonce)));
 }
 
 void replay_describe_access(const struct session_record *call, uint32_t index,
@@ -170,7 +161,7 @@ void replay_describe_access(const struct session_record *call, uint32_t index,
 	if (offset == sizeof(struct kdvm_page_header) &&
 	    session_backdoor_access(call, 0, &first, &first_bytes) && first.ok &&
 	    first.length >= sizeof(struct kdvm_page_header)) {
-		uint16_t type = (uint16_t)get32(first_bytes +
+		uint16_t type = (uint16_t)le_get32(first_bytes +
 						offsetof(struct kdvm_page_header, packet_type));
 		replay_describe_packet(type, bytes, length, !a.write, out, size);
 		return;

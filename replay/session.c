@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bxkd/byteorder.h"
 #include "bxkd/backdoor.h"
 
 /* The sizes on disk; the structs must have them too (no hidden padding),
@@ -47,39 +48,6 @@ _Static_assert(sizeof(struct session_endpoint) == ENDPOINT_FIXED_SIZE, "endpoint
 
 /* A growing buffer starts with room for a typical record. */
 #define BUFFER_INITIAL_CAPACITY 256u
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -163,8 +131,8 @@ const char *session_endpoint_event_name(uint8_t event)
 static void read_access(const uint8_t *p, struct session_access *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->address = get64(p + ACCESS_AT(address));
-	a->length = get32(p + ACCESS_AT(length));
+	a->address = le_get64(p + ACCESS_AT(address));
+	a->length = le_get32(p + ACCESS_AT(length));
 	a->write = p[ACCESS_AT(write)];
 	a->ok = p[ACCESS_AT(ok)];
 	memcpy(a->pad, p + ACCESS_AT(pad), sizeof(a->pad));
@@ -216,17 +184,17 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 			    "its BACKDOOR payload of %zu bytes is shorter than the %u-byte fixed part",
 			    n, BACKDOOR_FIXED_SIZE);
 	memset(b, 0, sizeof(*b));
-	b->port = get16(p + BACKDOOR_AT(port));
+	b->port = le_get16(p + BACKDOOR_AT(port));
 	b->direction = p[BACKDOOR_AT(direction)];
 	b->cpl = p[BACKDOOR_AT(cpl)];
-	b->in_value = get32(p + BACKDOOR_AT(in_value));
+	b->in_value = le_get32(p + BACKDOOR_AT(in_value));
 	for (unsigned i = 0; i < SESSION_REGS; i++) {
-		b->regs_in[i] = get32(p + BACKDOOR_AT(regs_in) + 4 * i);
-		b->regs_out[i] = get32(p + BACKDOOR_AT(regs_out) + 4 * i);
+		b->regs_in[i] = le_get32(p + BACKDOOR_AT(regs_in) + 4 * i);
+		b->regs_out[i] = le_get32(p + BACKDOOR_AT(regs_out) + 4 * i);
 	}
 	b->string_op_done = p[BACKDOOR_AT(string_op_done)];
 	memcpy(b->pad, p + BACKDOOR_AT(pad), sizeof(b->pad));
-	b->accesses = get32(p + BACKDOOR_AT(accesses));
+	b->accesses = le_get32(p + BACKDOOR_AT(accesses));
 
 	if (b->port != BDOOR_PORT && b->port != BDOOR_PORT_HB)
 		return fail(error, error_size, "its port 0x%04x is not a backdoor port", b->port);
@@ -286,6 +254,13 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 	return true;
 }
 
+/* A receive that got nothing says the sizes it asked, without bytes. */
+static bool kd_port_carries_bytes(const struct session_kd_port *k)
+{
+	return k->op == SESSION_KD_SEND ||
+	       (k->op == SESSION_KD_RECEIVE && k->result == SESSION_KD_RESULT_OK);
+}
+
 static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r, char *error,
 			   size_t error_size)
 {
@@ -298,14 +273,13 @@ static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r,
 	memset(k, 0, sizeof(*k));
 	k->op = p[KD_PORT_AT(op)];
 	k->result = p[KD_PORT_AT(result)];
-	k->packet_type = get16(p + KD_PORT_AT(packet_type));
-	k->timeout_ms = get32(p + KD_PORT_AT(timeout_ms));
-	k->header_length = get32(p + KD_PORT_AT(header_length));
-	k->data_capacity = get32(p + KD_PORT_AT(data_capacity));
-	k->data_length = get32(p + KD_PORT_AT(data_length));
+	k->packet_type = le_get16(p + KD_PORT_AT(packet_type));
+	k->timeout_ms = le_get32(p + KD_PORT_AT(timeout_ms));
+	k->header_length = le_get32(p + KD_PORT_AT(header_length));
+	k->data_capacity = le_get32(p + KD_PORT_AT(data_capacity));
+	k->data_length = le_get32(p + KD_PORT_AT(data_length));
 
-	bool carries_bytes = k->op == SESSION_KD_SEND || (k->op == SESSION_KD_RECEIVE &&
-							  k->result == SESSION_KD_RESULT_OK);
+	bool carries_bytes = kd_port_carries_bytes(k);
 	uint64_t counted = carries_bytes ? (uint64_t)k->header_length + k->data_length : 0;
 	size_t bytes = n - KD_PORT_FIXED_SIZE;
 	if ((k->op == SESSION_KD_SEND || k->op == SESSION_KD_RECEIVE) &&
@@ -394,8 +368,8 @@ bool session_decode(const uint8_t *bytes, size_t length, struct session_record *
 		return fail(error, error_size,
 			    "the record is %zu bytes, shorter than its %u-byte header", length,
 			    HEADER_SIZE);
-	h->magic = get32(bytes + HEADER_AT(magic));
-	h->version = get16(bytes + HEADER_AT(version));
+	h->magic = le_get32(bytes + HEADER_AT(magic));
+	h->version = le_get16(bytes + HEADER_AT(version));
 	if (h->magic != SESSION_MAGIC)
 		return fail(error, error_size,
 			    "the record's magic is 0x%08" PRIx32 ", not 0x%08x (\"BXKS\")", h->magic,
@@ -412,10 +386,10 @@ bool session_decode(const uint8_t *bytes, size_t length, struct session_record *
 		return fail(error, error_size,
 			    "the record is %zu bytes, shorter than its %u-byte header", length,
 			    HEADER_SIZE);
-	h->kind = get16(bytes + HEADER_AT(kind));
-	h->sequence = get32(bytes + HEADER_AT(sequence));
-	h->length = get32(bytes + HEADER_AT(length));
-	h->tick = get64(bytes + HEADER_AT(tick));
+	h->kind = le_get16(bytes + HEADER_AT(kind));
+	h->sequence = le_get32(bytes + HEADER_AT(sequence));
+	h->length = le_get32(bytes + HEADER_AT(length));
+	h->tick = le_get64(bytes + HEADER_AT(tick));
 	if (length > SESSION_RECORD_MAX)
 		return fail(error, error_size, "the record is %zu bytes, over the %u-byte limit",
 			    length, SESSION_RECORD_MAX);
@@ -468,10 +442,7 @@ bool session_backdoor_access(const struct session_record *record, uint32_t index
 
 size_t session_kd_port_bytes(const struct session_kd_port *k)
 {
-	/* A receive that got nothing says the sizes it asked, without bytes. */
-	bool carries_bytes = k->op == SESSION_KD_SEND || (k->op == SESSION_KD_RECEIVE &&
-							  k->result == SESSION_KD_RESULT_OK);
-	return carries_bytes ? (size_t)k->header_length + k->data_length : 0;
+	return kd_port_carries_bytes(k) ? (size_t)k->header_length + k->data_length : 0;
 }
 
 uint32_t session_backdoor_eax(const struct session_backdoor *b)
@@ -519,12 +490,12 @@ void session_begin(struct session_buffer *b, enum session_kind kind, uint32_t se
 {
 	uint8_t header[HEADER_SIZE];
 
-	put32(header + HEADER_AT(magic), SESSION_MAGIC);
-	put16(header + HEADER_AT(version), SESSION_VERSION);
-	put16(header + HEADER_AT(kind), (uint16_t)kind);
-	put32(header + HEADER_AT(sequence), sequence);
-	put32(header + LENGTH_FIELD, 0);
-	put64(header + HEADER_AT(tick), tick);
+	le_put32(header + HEADER_AT(magic), SESSION_MAGIC);
+	le_put16(header + HEADER_AT(version), SESSION_VERSION);
+	le_put16(header + HEADER_AT(kind), (uint16_t)kind);
+	le_put32(header + HEADER_AT(sequence), sequence);
+	le_put32(header + LENGTH_FIELD, 0);
+	le_put64(header + HEADER_AT(tick), tick);
 	b->length = 0;
 	b->failed = false;
 	session_append(b, header, sizeof(header));
@@ -560,5 +531,5 @@ void session_finish(struct session_buffer *b)
 		b->failed = true; /* no session_begin() */
 	if (b->failed)
 		return;
-	put32(b->data + LENGTH_FIELD, (uint32_t)(b->length - HEADER_SIZE));
+	le_put32(b->data + LENGTH_FIELD, (uint32_t)(b->length - HEADER_SIZE));
 }
