@@ -19,10 +19,11 @@ set -eu
 #   tshark             Wireshark's command line; the tests decode session files
 #                      with it and the Lua dissector replay/bxkd.lua
 #   nettle-dev         SHA-256 of the guest image in a session's manifest
+#   libjson-c-dev      every JSON the tools write and the tests read (json-c)
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
 bochs bochs-sdl bochsbios vgabios check libsubunit-dev libsdl2-dev
 gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
-nettle-dev"
+nettle-dev libjson-c-dev"
 
 missing=""
 for p in $packages; do

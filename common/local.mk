@@ -1,0 +1,12 @@
+# common/ -- small host-side pieces every host component shares: one way to
+# log and report errors, allocation that cannot fail, child processes, and
+# the names of protocol numbers. Nothing here knows a protocol's logic.
+
+noinst_LTLIBRARIES += %reldir%/libbxkdcommon.la
+%canon_reldir%_libbxkdcommon_la_SOURCES = \
+	%reldir%/log.c \
+	%reldir%/log.h \
+	%reldir%/alloc.c \
+	%reldir%/alloc.h
+
+EXTRA_DIST += %reldir%/README.md
