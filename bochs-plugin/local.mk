@@ -5,13 +5,14 @@ noinst_LTLIBRARIES += %reldir%/libvmport.la
 %canon_reldir%_libvmport_la_SOURCES = \
 	%reldir%/vmport.c \
 	%reldir%/vmport.h \
-	%reldir%/vmport_vcpu.h \
 	%reldir%/vmport_internal.h \
 	%reldir%/vmport_config.c \
-	%reldir%/guestrpc.c \
+	%reldir%/vmport_guestrpc.c \
 	%reldir%/rpci.c \
 	%reldir%/vmport_kd.c \
 	include/bxkd/backdoor.h \
+	include/bxkd/guestcpu.h \
+	include/bxkd/kdport.h \
 	include/bxkd/kdvm.h
 
 # Bochs finds it as libbx_vmport.so through LTDL_LIBRARY_PATH. -z now makes
@@ -22,8 +23,6 @@ pkglib_LTLIBRARIES += %reldir%/libbx_vmport.la
 %canon_reldir%_libbx_vmport_la_SOURCES = \
 	%reldir%/vmport_bochs.cc \
 	%reldir%/bochs_abi.h \
-	%reldir%/vmport_kdbridge.c \
-	%reldir%/vmport_kdbridge.h \
 	%reldir%/vmport_session.c \
 	%reldir%/vmport_session.h
 %canon_reldir%_libbx_vmport_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge -I$(srcdir)/%reldir% \
@@ -31,7 +30,8 @@ pkglib_LTLIBRARIES += %reldir%/libbx_vmport.la
 %canon_reldir%_libbx_vmport_la_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)
 %canon_reldir%_libbx_vmport_la_CXXFLAGS = $(AM_CXXFLAGS) -fno-rtti -fno-exceptions
 %canon_reldir%_libbx_vmport_la_LIBADD = %reldir%/libvmport.la pipe-bridge/libkdbridge.la \
-	replay/libreplay.la replay/libsession.la pipe-bridge/libkdtrace.la $(NETTLE_LIBS)
+	replay/libreplay.la replay/libsession.la pipe-bridge/libkdtrace.la common/libbxkdcommon.la \
+	$(NETTLE_LIBS)
 %canon_reldir%_libbx_vmport_la_LDFLAGS = -module -avoid-version -shared -Wl,-z,now \
 	-Wl,--version-script=$(top_srcdir)/%reldir%/plugin.map
 EXTRA_%canon_reldir%_libbx_vmport_la_DEPENDENCIES = %reldir%/plugin.map

@@ -218,7 +218,7 @@ static bool rpc_log(void *ctx, const uint8_t *args, size_t len, struct vmport_bu
 		n += 3;
 	}
 	text[n] = '\0';
-	vmport_log(vp, VMPORT_LOG_INFO, "guest: %s", text);
+	vmport_log(vp, BXKD_LOG_INFO, "guest: %s", text);
 	return true;
 }
 
@@ -240,7 +240,7 @@ static bool rpc_tools_set_version(void *ctx, const uint8_t *args, size_t len,
 	if (version > UINT32_MAX)
 		return refuse(reply, "Invalid version");
 	if (!vp->have_tools_version || vp->tools_version != version)
-		vmport_log(vp, VMPORT_LOG_INFO, "guest tools version %u", (unsigned)version);
+		vmport_log(vp, BXKD_LOG_INFO, "guest tools version %u", (unsigned)version);
 	vp->have_tools_version = true;
 	vp->tools_version = (uint32_t)version;
 	return true;

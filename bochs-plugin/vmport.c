@@ -13,27 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol_names.h"
 #include "vmport_internal.h"
 
 typedef void (*vmport_handler_fn)(struct vmport *vp, struct vmport_call *call);
 
-struct vmport_command {
-	const char *name;
-	bool cpl0_only;
-	vmport_handler_fn run; /* NULL: known to VMware, not implemented here */
-};
 
-void vmport_log(struct vmport *vp, enum vmport_log_level level, const char *fmt, ...)
+void vmport_log(struct vmport *vp, enum bxkd_log_level level, const char *fmt, ...)
 {
-	char message[512];
 	va_list ap;
 
-	if (!vp->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	bxkd_vlogf(&vp->log, level, fmt, ap);
 	va_end(ap);
-	vp->log(vp->log_ctx, level, message);
 }
 
 /* ---- the emulated clock ------------------------------------------------ */
@@ -60,25 +52,25 @@ static struct guest_time guest_time(const struct vmport *vp, const struct vmport
 
 static void cmd_getmhz(struct vmport *vp, struct vmport_call *call)
 {
-	call->reg[VMPORT_REG_EAX] = (uint32_t)((vp->config.ips + 500000u) / 1000000u);
+	call->reg[GUEST_REG_EAX] = (uint32_t)((vp->config.ips + 500000u) / 1000000u);
 }
 
 static void cmd_getversion(struct vmport *vp, struct vmport_call *call)
 {
-	call->reg[VMPORT_REG_EAX] = BDOOR_VERSION_MAGIC;
-	call->reg[VMPORT_REG_EBX] = BDOOR_MAGIC;
-	call->reg[VMPORT_REG_ECX] = vp->config.vmx_type;
+	call->reg[GUEST_REG_EAX] = BDOOR_VERSION_MAGIC;
+	call->reg[GUEST_REG_EBX] = BDOOR_MAGIC;
+	call->reg[GUEST_REG_ECX] = vp->config.vmx_type;
 }
 
 static void cmd_getscreensize(struct vmport *vp, struct vmport_call *call)
 {
-	call->reg[VMPORT_REG_EAX] =
+	call->reg[GUEST_REG_EAX] =
 		(uint32_t)vp->config.screen_width << 16 | vp->config.screen_height;
 }
 
 static void cmd_gethwversion(struct vmport *vp, struct vmport_call *call)
 {
-	call->reg[VMPORT_REG_EAX] = vp->config.hw_version;
+	call->reg[GUEST_REG_EAX] = vp->config.hw_version;
 }
 
 /* A firmware tells the VMX it found nothing to boot. Nothing to answer; the
@@ -89,7 +81,7 @@ static void cmd_os_not_found(struct vmport *vp, struct vmport_call *call)
 
 	if (vp->os_not_found_reported < REPORT_LIMIT) {
 		vp->os_not_found_reported++;
-		vmport_log(vp, VMPORT_LOG_INFO,
+		vmport_log(vp, BXKD_LOG_INFO,
 			   "guest reports that it found no operating system (OS_NOT_FOUND) at tick "
 			   "%" PRIu64 "%s",
 			   call->vcpu->ticks(call->vcpu->ctx),
@@ -100,8 +92,8 @@ static void cmd_os_not_found(struct vmport *vp, struct vmport_call *call)
 /* The UUID as four little-endian dwords of its bytes in text order. */
 static void cmd_getuuid(struct vmport *vp, struct vmport_call *call)
 {
-	static const enum vmport_reg out[4] = { VMPORT_REG_EAX, VMPORT_REG_EBX, VMPORT_REG_ECX,
-						VMPORT_REG_EDX };
+	static const enum guest_reg out[4] = { GUEST_REG_EAX, GUEST_REG_EBX, GUEST_REG_ECX,
+						GUEST_REG_EDX };
 	const uint8_t *u = vp->config.uuid;
 
 	for (int i = 0; i < 4; i++)
@@ -111,17 +103,17 @@ static void cmd_getuuid(struct vmport *vp, struct vmport_call *call)
 
 static void cmd_getmemsize(struct vmport *vp, struct vmport_call *call)
 {
-	call->reg[VMPORT_REG_EAX] = (uint32_t)(vp->config.ram_bytes >> 20);
+	call->reg[GUEST_REG_EAX] = (uint32_t)(vp->config.ram_bytes >> 20);
 }
 
 static void cmd_gettime(struct vmport *vp, struct vmport_call *call)
 {
 	struct guest_time t = guest_time(vp, call);
 
-	call->reg[VMPORT_REG_EAX] = (uint32_t)t.seconds;
-	call->reg[VMPORT_REG_EBX] = t.usec;
-	call->reg[VMPORT_REG_ECX] = BDOOR_MAX_TIME_LAG_USEC;
-	call->reg[VMPORT_REG_EDX] = 0; /* offset to GMT in minutes: guests run in UTC */
+	call->reg[GUEST_REG_EAX] = (uint32_t)t.seconds;
+	call->reg[GUEST_REG_EBX] = t.usec;
+	call->reg[GUEST_REG_ECX] = BDOOR_MAX_TIME_LAG_USEC;
+	call->reg[GUEST_REG_EDX] = 0; /* offset to GMT in minutes: guests run in UTC */
 }
 
 /* Guests send this after stepping their clock; time here never lags. */
@@ -134,12 +126,12 @@ static void cmd_stopcatchup(struct vmport *vp, struct vmport_call *call)
 static void cmd_gethz(struct vmport *vp, struct vmport_call *call)
 {
 	if (!vp->config.ips) {
-		call->reg[VMPORT_REG_EBX] = BDOOR_GETHZ_UNKNOWN;
+		call->reg[GUEST_REG_EBX] = BDOOR_GETHZ_UNKNOWN;
 		return;
 	}
-	call->reg[VMPORT_REG_EAX] = (uint32_t)vp->config.ips;
-	call->reg[VMPORT_REG_EBX] = (uint32_t)(vp->config.ips >> 32);
-	call->reg[VMPORT_REG_ECX] =
+	call->reg[GUEST_REG_EAX] = (uint32_t)vp->config.ips;
+	call->reg[GUEST_REG_EBX] = (uint32_t)(vp->config.ips >> 32);
+	call->reg[GUEST_REG_ECX] =
 		vp->config.ips > UINT32_MAX ? UINT32_MAX : (uint32_t)vp->config.ips;
 }
 
@@ -148,91 +140,54 @@ static void cmd_gettimefull(struct vmport *vp, struct vmport_call *call)
 {
 	struct guest_time t = guest_time(vp, call);
 
-	call->reg[VMPORT_REG_EAX] = BDOOR_MAGIC;
-	call->reg[VMPORT_REG_EBX] = t.usec;
-	call->reg[VMPORT_REG_ECX] = BDOOR_MAX_TIME_LAG_USEC;
-	call->reg[VMPORT_REG_EDX] = (uint32_t)t.seconds;
-	call->reg[VMPORT_REG_ESI] = (uint32_t)(t.seconds >> 32);
+	call->reg[GUEST_REG_EAX] = BDOOR_MAGIC;
+	call->reg[GUEST_REG_EBX] = t.usec;
+	call->reg[GUEST_REG_ECX] = BDOOR_MAX_TIME_LAG_USEC;
+	call->reg[GUEST_REG_EDX] = (uint32_t)t.seconds;
+	call->reg[GUEST_REG_ESI] = (uint32_t)(t.seconds >> 32);
 }
 
 static void cmd_gettimefull_with_lag(struct vmport *vp, struct vmport_call *call)
 {
 	cmd_gettimefull(vp, call);
-	call->reg[VMPORT_REG_EDI] = 0; /* interrupt lag, microseconds */
+	call->reg[GUEST_REG_EDI] = 0; /* interrupt lag, microseconds */
 }
 
 static void cmd_get_vcpu_info(struct vmport *vp, struct vmport_call *call)
 {
-	call->reg[VMPORT_REG_EAX] = vp->config.vcpu_info;
+	call->reg[GUEST_REG_EAX] = vp->config.vcpu_info;
 }
 
 /*
- * Indexed by command number. Entries without `run` are commands VMware has
- * that this device does not implement; they answer like unknown commands but
- * have a name for the log, and the CPL 0 ones are refused at CPL > 0 first.
+ * The commands this device implements, indexed by number. Every other
+ * command VMware has (common/protocol_names.c names them and says which are
+ * CPL 0 only) answers like an unknown one.
  */
-static const struct vmport_command commands[BDOOR_CMD_MAX] = {
-	[BDOOR_CMD_GETMHZ] = { "GETMHZ", false, cmd_getmhz },
-	[BDOOR_CMD_APMFUNCTION] = { "APMFUNCTION", true, NULL },
-	[BDOOR_CMD_GETVERSION] = { "GETVERSION", false, cmd_getversion },
-	[BDOOR_CMD_GETSCREENSIZE] = { "GETSCREENSIZE", false, cmd_getscreensize },
-	[BDOOR_CMD_GETHWVERSION] = { "GETHWVERSION", false, cmd_gethwversion },
-	[BDOOR_CMD_OS_NOT_FOUND] = { "OS_NOT_FOUND", true, cmd_os_not_found },
-	[BDOOR_CMD_GETUUID] = { "GETUUID", false, cmd_getuuid },
-	[BDOOR_CMD_GETMEMSIZE] = { "GETMEMSIZE", false, cmd_getmemsize },
-	[BDOOR_CMD_GETTIME] = { "GETTIME", false, cmd_gettime },
-	[BDOOR_CMD_STOPCATCHUP] = { "STOPCATCHUP", false, cmd_stopcatchup },
-	[BDOOR_CMD_INITPCIOPROM] = { "INITPCIOPROM", true, NULL },
-	[BDOOR_CMD_MESSAGE] = { "MESSAGE", false, vmport_message },
-	[BDOOR_CMD_PATCH_SMBIOS_STRUCTS] = { "PATCH_SMBIOS_STRUCTS", true, NULL },
-	[BDOOR_CMD_GETHZ] = { "GETHZ", false, cmd_gethz },
-	[BDOOR_CMD_GETTIMEFULL] = { "GETTIMEFULL", false, cmd_gettimefull },
-	[BDOOR_CMD_CHECKFORCEBIOSSETUP] = { "CHECKFORCEBIOSSETUP", true, NULL },
-	[BDOOR_CMD_LAZYTIMEREMULATION] = { "LAZYTIMEREMULATION", true, NULL },
-	[BDOOR_CMD_BIOSBBS] = { "BIOSBBS", true, NULL },
-	[BDOOR_CMD_OSNOTMACOSXSERVER] = { "OSNOTMACOSXSERVER", true, NULL },
-	[BDOOR_CMD_GETTIMEFULL_WITH_LAG] = { "GETTIMEFULL_WITH_LAG", false,
-					     cmd_gettimefull_with_lag },
-	[BDOOR_CMD_XPMODE] = { "XPMODE", true, NULL },
-	[BDOOR_CMD_FIRMWARE_INIT] = { "FIRMWARE_INIT", true, NULL },
-	[BDOOR_CMD_FIRMWARE_ACPI_SERVICES] = { "FIRMWARE_ACPI_SERVICES", true, NULL },
-	[BDOOR_CMD_GET_VCPU_INFO] = { "GET_VCPU_INFO", false, cmd_get_vcpu_info },
-	[BDOOR_CMD_EFI_SERIALCON_CONFIG] = { "EFI_SERIALCON_CONFIG", true, NULL },
-	[BDOOR_CMD_BUG328986] = { "BUG328986", true, NULL },
-	[BDOOR_CMD_FIRMWARE_ERROR] = { "FIRMWARE_ERROR", true, NULL },
-	[BDOOR_CMD_EFI_BOOT_CONFIG] = { "EFI_BOOT_CONFIG", true, NULL },
-	[BDOOR_CMD_GET_HW_MODEL] = { "GET_HW_MODEL", true, NULL },
-	[BDOOR_CMD_GET_SVGA_CAPABILITIES] = { "GET_SVGA_CAPABILITIES", true, NULL },
-	[BDOOR_CMD_GET_FORCE_X2APIC] = { "GET_FORCE_X2APIC", true, NULL },
-	[BDOOR_CMD_SET_PCI_HOLE] = { "SET_PCI_HOLE", true, NULL },
-	[BDOOR_CMD_GET_PCI_HOLE] = { "GET_PCI_HOLE", true, NULL },
-	[BDOOR_CMD_GET_PCI_BAR] = { "GET_PCI_BAR", true, NULL },
-	[BDOOR_CMD_SHOULD_GENERATE_SYSTEMID] = { "SHOULD_GENERATE_SYSTEMID", true, NULL },
-	[BDOOR_CMD_MKS_GUEST_STATS] = { "MKS_GUEST_STATS", true, NULL },
-	[BDOOR_CMD_STEALCLOCK] = { "STEALCLOCK", true, NULL },
-	[BDOOR_CMD_GUEST_PAGE_HINTS] = { "GUEST_PAGE_HINTS", true, NULL },
-	[BDOOR_CMD_FIRMWARE_UPDATE] = { "FIRMWARE_UPDATE", true, NULL },
+static const vmport_handler_fn handlers[BDOOR_CMD_MAX] = {
+	[BDOOR_CMD_GETMHZ] = cmd_getmhz,
+	[BDOOR_CMD_GETVERSION] = cmd_getversion,
+	[BDOOR_CMD_GETSCREENSIZE] = cmd_getscreensize,
+	[BDOOR_CMD_GETHWVERSION] = cmd_gethwversion,
+	[BDOOR_CMD_OS_NOT_FOUND] = cmd_os_not_found,
+	[BDOOR_CMD_GETUUID] = cmd_getuuid,
+	[BDOOR_CMD_GETMEMSIZE] = cmd_getmemsize,
+	[BDOOR_CMD_GETTIME] = cmd_gettime,
+	[BDOOR_CMD_STOPCATCHUP] = cmd_stopcatchup,
+	[BDOOR_CMD_MESSAGE] = vmport_message,
+	[BDOOR_CMD_GETHZ] = cmd_gethz,
+	[BDOOR_CMD_GETTIMEFULL] = cmd_gettimefull,
+	[BDOOR_CMD_GETTIMEFULL_WITH_LAG] = cmd_gettimefull_with_lag,
+	[BDOOR_CMD_GET_VCPU_INFO] = cmd_get_vcpu_info,
 };
 
-static const struct vmport_command *find_command(uint16_t number)
+static vmport_handler_fn find_handler(uint16_t number)
 {
-	if (number >= BDOOR_CMD_MAX || !commands[number].name)
-		return NULL;
-	return &commands[number];
+	return number < BDOOR_CMD_MAX ? handlers[number] : NULL;
 }
 
 bool vmport_command_is_implemented(uint16_t number)
 {
-	const struct vmport_command *command = find_command(number);
-
-	return command && command->run;
-}
-
-const char *vmport_command_name(uint16_t number)
-{
-	const struct vmport_command *command = find_command(number);
-
-	return command ? command->name : "?";
+	return find_handler(number) != NULL;
 }
 
 /*
@@ -242,7 +197,7 @@ const char *vmport_command_name(uint16_t number)
  */
 static void answer_nothing(struct vmport_call *call)
 {
-	call->reg[VMPORT_REG_EAX] = BDOOR_NO_ANSWER;
+	call->reg[GUEST_REG_EAX] = BDOOR_NO_ANSWER;
 }
 
 static void report_unknown(struct vmport *vp, const struct vmport_call *call, uint16_t number,
@@ -253,17 +208,18 @@ static void report_unknown(struct vmport *vp, const struct vmport_call *call, ui
 	if (vp->unknown_reported[number / 8] & bit)
 		return;
 	vp->unknown_reported[number / 8] |= bit;
-	vmport_log(vp, VMPORT_LOG_INFO,
+	vmport_log(vp, BXKD_LOG_INFO,
 		   "guest used %s backdoor command %u%s%s (ECX=0x%08x) at tick %" PRIu64
 		   "; answered as VMware answers unknown commands, reported once",
 		   name ? "unimplemented" : "unknown", number, name ? " " : "", name ? name : "",
-		   call->reg[VMPORT_REG_ECX], call->vcpu->ticks(call->vcpu->ctx));
+		   call->reg[GUEST_REG_ECX], call->vcpu->ticks(call->vcpu->ctx));
 }
 
 static void dispatch(struct vmport *vp, struct vmport_call *call)
 {
-	uint16_t number = BDOOR_CMD(call->reg[VMPORT_REG_ECX]);
-	const struct vmport_command *command = find_command(number);
+	uint16_t number = BDOOR_CMD(call->reg[GUEST_REG_ECX]);
+	const struct bdoor_command_info *command = bdoor_command_info(number);
+	vmport_handler_fn run = find_handler(number);
 
 	/* The KD transport rides on kd_command; whatever that command is, its
 	 * KD subcommands are for the kernel alone. */
@@ -282,32 +238,32 @@ static void dispatch(struct vmport *vp, struct vmport_call *call)
 		answer_nothing(call);
 		return;
 	}
-	if (!command || !command->run) {
+	if (!run) {
 		vp->stats.unknown_commands++;
 		report_unknown(vp, call, number, command ? command->name : NULL);
 		answer_nothing(call);
 		return;
 	}
-	command->run(vp, call);
+	run(vp, call);
 }
 
-void vmport_io(struct vmport *vp, const struct vmport_vcpu *vcpu, struct vmport_access *access)
+void vmport_io(struct vmport *vp, const struct guest_vcpu *vcpu, struct guest_port_access *access)
 {
 	struct vmport_call call = { .dir = access->dir, .vcpu = vcpu };
-	uint32_t before[VMPORT_REG_COUNT];
+	uint32_t before[GUEST_REG_COUNT];
 
 	access->string_op_done = false;
-	call.reg[VMPORT_REG_EAX] = vcpu->get_reg(vcpu->ctx, VMPORT_REG_EAX);
+	call.reg[GUEST_REG_EAX] = vcpu->get_reg(vcpu->ctx, GUEST_REG_EAX);
 	if ((access->port != BDOOR_PORT && access->port != BDOOR_PORT_HB) ||
-	    call.reg[VMPORT_REG_EAX] != BDOOR_MAGIC) {
+	    call.reg[GUEST_REG_EAX] != BDOOR_MAGIC) {
 		vp->stats.bad_magic++;
 		access->in_value = BDOOR_NO_ANSWER;
 		return;
 	}
 	vp->stats.calls++;
-	for (int r = VMPORT_REG_ECX; r < VMPORT_REG_COUNT; r++) {
-		if (r != VMPORT_REG_ESP)
-			call.reg[r] = vcpu->get_reg(vcpu->ctx, (enum vmport_reg)r);
+	for (int r = GUEST_REG_ECX; r < GUEST_REG_COUNT; r++) {
+		if (r != GUEST_REG_ESP)
+			call.reg[r] = vcpu->get_reg(vcpu->ctx, (enum guest_reg)r);
 	}
 	call.cpl = vcpu->cpl(vcpu->ctx);
 	memcpy(before, call.reg, sizeof(before));
@@ -315,14 +271,14 @@ void vmport_io(struct vmport *vp, const struct vmport_vcpu *vcpu, struct vmport_
 	if (access->port == BDOOR_PORT) {
 		dispatch(vp, &call);
 		/* EAX travels as the IN result; an OUT never changes it. */
-		access->in_value = call.reg[VMPORT_REG_EAX];
+		access->in_value = call.reg[GUEST_REG_EAX];
 	} else {
 		vmport_hb(vp, &call, access);
 	}
 
-	for (int r = VMPORT_REG_ECX; r < VMPORT_REG_COUNT; r++) {
-		if (r != VMPORT_REG_ESP && call.reg[r] != before[r])
-			vcpu->set_reg(vcpu->ctx, (enum vmport_reg)r, call.reg[r]);
+	for (int r = GUEST_REG_ECX; r < GUEST_REG_COUNT; r++) {
+		if (r != GUEST_REG_ESP && call.reg[r] != before[r])
+			vcpu->set_reg(vcpu->ctx, (enum guest_reg)r, call.reg[r]);
 	}
 }
 
@@ -334,15 +290,15 @@ void vmport_restored_from_checkpoint(struct vmport *vp)
 	}
 }
 
-struct vmport *vmport_create(const struct vmport_config *config, vmport_log_fn log, void *log_ctx)
+struct vmport *vmport_create(const struct vmport_config *config, const struct bxkd_log *log)
 {
 	struct vmport *vp = calloc(1, sizeof(*vp));
 
 	if (!vp)
 		return NULL;
 	vp->config = *config;
-	vp->log = log;
-	vp->log_ctx = log_ctx;
+	if (log)
+		vp->log = *log;
 	if (!vmport_rpci_init(vp)) {
 		vmport_destroy(vp);
 		return NULL;

@@ -5,7 +5,8 @@
  * the low-bandwidth command table on port 0x5658, GuestRPC over the MESSAGE
  * command, and GuestRPC payloads over the high-bandwidth port 0x5659. It
  * knows nothing of Bochs: guest registers and memory come in through a struct
- * vmport_vcpu (vmport_vcpu.h) and results go out the same way. There are no
+ * guest_vcpu (bxkd/guestcpu.h) and results go out the same way; KD packets
+ * go out through a struct kd_host_port (bxkd/kdport.h). There are no
  * clocks, files or sockets in here, so every behaviour is a function of the
  * calls made, which is what unit tests and replay rely on.
  */
@@ -16,7 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmport_vcpu.h"
+#include "bxkd/guestcpu.h"
+#include "bxkd/kdport.h"
+#include "log.h"
 
 struct vmport_config {
 	/* ---- settings: the bochsrc `vmport:` line (vmport_config_set) ---- */
@@ -62,11 +65,6 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
  * Returns the length the whole text needs, as snprintf does. */
 int vmport_config_format(const struct vmport_config *config, char *buf, size_t size);
 
-enum vmport_log_level { VMPORT_LOG_DEBUG, VMPORT_LOG_INFO, VMPORT_LOG_ERROR };
-
-/* Where the core's messages go; one line per call, no newline. */
-typedef void (*vmport_log_fn)(void *ctx, enum vmport_log_level level, const char *message);
-
 struct vmport_stats {
 	uint64_t calls;            /* accesses with the right magic */
 	uint64_t bad_magic;
@@ -84,7 +82,7 @@ struct vmport_stats {
 struct vmport;
 
 /* Returns NULL when out of memory. `log` may be NULL. */
-struct vmport *vmport_create(const struct vmport_config *config, vmport_log_fn log, void *log_ctx);
+struct vmport *vmport_create(const struct vmport_config *config, const struct bxkd_log *log);
 void vmport_destroy(struct vmport *vp);
 
 const struct vmport_config *vmport_get_config(const struct vmport *vp);
@@ -92,26 +90,13 @@ const struct vmport_stats *vmport_get_stats(const struct vmport *vp);
 
 /* ---- port access -------------------------------------------------------- */
 
-enum vmport_dir { VMPORT_IN, VMPORT_OUT };
-
-struct vmport_access {
-	uint16_t port;
-	enum vmport_dir dir;
-	/* Out: the value an IN delivers to AL/AX/EAX. */
-	uint32_t in_value;
-	/* Out: a high-bandwidth REP INSB/OUTSB moved its whole buffer on this,
-	 * its first byte. The emulator must end the instruction now and leave
-	 * ESI/EDI as they were (see vmport_bochs.cc for how Bochs does it). */
-	bool string_op_done;
-};
-
 /*
  * One guest IN or OUT (any size, or one element of a string instruction) on
  * a backdoor port. Reads the call's registers through `vcpu`, runs it and
  * writes back the registers it changed. For an OUT, EAX is left alone, as
  * VMware does.
  */
-void vmport_io(struct vmport *vp, const struct vmport_vcpu *vcpu, struct vmport_access *access);
+void vmport_io(struct vmport *vp, const struct guest_vcpu *vcpu, struct guest_port_access *access);
 
 /* Bochs restored a saved machine: channels open at the save are stale, so
  * their next step answers CPT and the guest reopens, as VMware does. */
@@ -119,40 +104,9 @@ void vmport_restored_from_checkpoint(struct vmport *vp);
 
 /* ---- the KD transport: where its packets go ----------------------------- */
 
-enum vmport_kd_result {
-	VMPORT_KD_OK,           /* sent and acknowledged; received; break-in seen */
-	VMPORT_KD_TIMED_OUT,    /* receive: nothing in time; poll: no break-in */
-	VMPORT_KD_NEEDS_RESEND, /* receive: the debugger reset the link */
-	VMPORT_KD_DROPPED,      /* send: nobody answered; dropped as Windows does */
-	VMPORT_KD_INVALID,      /* the packet is malformed (type and API disagree, ...) */
-};
-
-/*
- * The kd host port: what the device does with the packets the guest's KD
- * transport hands it. The Bochs glue implements it with pipe-bridge's
- * blocking bridge (kdbridge.h); tests with an in-memory debugger; the
- * replay player with a recording. Calls may block: the guest is stopped
- * while they do, as the guest expects of KdSendPacket and KdReceivePacket.
- */
-struct vmport_kd_port {
-	void *ctx;
-	enum vmport_kd_result (*send)(void *ctx, uint32_t packet_type, const uint8_t *header,
-				      size_t header_length, const uint8_t *data,
-				      size_t data_length);
-	/* header_length is exact; at most data_capacity bytes of data. */
-	enum vmport_kd_result (*receive)(void *ctx, uint32_t packet_type, uint8_t *header,
-					 size_t header_length, uint8_t *data, size_t data_capacity,
-					 size_t *data_length, uint32_t timeout_ms);
-	bool (*poll_breakin)(void *ctx);
-	/* A debugger answers (the engine has not marked it absent). */
-	bool (*debugger_present)(void *ctx);
-	/* A debugger is connected to the endpoint right now. */
-	bool (*debugger_attached)(void *ctx);
-};
-
 /* Where KD packets go from now on; NULL: nowhere (KD calls answer
  * KDVM_STATUS_NO_TRANSPORT). The port is copied. */
-void vmport_set_kd_port(struct vmport *vp, const struct vmport_kd_port *port);
+void vmport_set_kd_port(struct vmport *vp, const struct kd_host_port *port);
 
 /* ---- GuestRPC host side ------------------------------------------------- */
 

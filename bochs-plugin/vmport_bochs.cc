@@ -2,7 +2,7 @@
  * vmport_bochs.cc -- the Bochs side of the vmport device.
  *
  * Thin glue: a bx_devmodel_c that claims the backdoor ports, a struct
- * vmport_vcpu implemented with bochs-bin's exported debugger accessors, the
+ * guest_vcpu implemented with bochs-bin's exported debugger accessors, the
  * bochsrc `vmport:` option, and the plugin entry point. All protocol logic is
  * in the C core (vmport.c and friends). What each Bochs declaration relies on
  * is written down in bochs_abi.h.
@@ -22,7 +22,7 @@
 extern "C" {
 #include "vmport.h"
 }
-#include "vmport_kdbridge.h"
+#include "kdbridge.h"
 #include "vmport_session.h"
 
 namespace {
@@ -30,7 +30,7 @@ namespace {
 /* ---- the guest CPU, as the core sees it ------------------------------ */
 
 /* Bochs numbers general registers in x86 encoding order, as we do. */
-static_assert(VMPORT_REG_EAX == 0 && VMPORT_REG_EDI == 7, "register numbering");
+static_assert(GUEST_REG_EAX == 0 && GUEST_REG_EDI == 7, "register numbering");
 
 Bit64u pc_system_u64(unsigned offset)
 {
@@ -61,12 +61,12 @@ Bit64u pc_system_ticks()
 				pc_system_u32(BX_PC_SYSTEM_CURR_COUNTDOWN));
 }
 
-uint32_t bochs_get_reg(void *, enum vmport_reg reg)
+uint32_t bochs_get_reg(void *, enum guest_reg reg)
 {
 	return bx_dbg_get_reg32_value(reg);
 }
 
-void bochs_set_reg(void *, enum vmport_reg reg, uint32_t value)
+void bochs_set_reg(void *, enum guest_reg reg, uint32_t value)
 {
 	bx_dbg_set_reg32_value(reg, value);
 }
@@ -98,10 +98,10 @@ bool bochs_write_phys(void *, uint64_t paddr, const void *buf, size_t len)
 
 /* Segment base from the descriptor cache, then the page tables. 32-bit
  * offsets: the high-bandwidth port serves 16- and 32-bit guests. */
-bool bochs_translate(void *, enum vmport_seg seg, uint32_t offset, uint64_t *paddr)
+bool bochs_translate(void *, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
 {
 	bx_dbg_sreg_t s;
-	bx_cpu_array[0]->dbg_get_sreg(&s, seg == VMPORT_SEG_ES ? BX_SEG_REG_ES : BX_SEG_REG_DS);
+	bx_cpu_array[0]->dbg_get_sreg(&s, seg == GUEST_SEG_ES ? BX_SEG_REG_ES : BX_SEG_REG_DS);
 	Bit32u base = (s.des_l >> 16) | (s.des_h & 0xffu) << 16 | (s.des_h & 0xff000000u);
 	Bit64u phy, page_mask;
 	if (!bx_cpu_array[0]->dbg_xlate_linear2phy((Bit32u)(base + offset), &phy, &page_mask, false))
@@ -115,7 +115,7 @@ uint64_t bochs_ticks(void *)
 	return pc_system_ticks();
 }
 
-const struct vmport_vcpu bochs_vcpu = {
+const struct guest_vcpu bochs_vcpu = {
 	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,
 	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_ticks,
 };
@@ -127,11 +127,11 @@ const struct vmport_vcpu bochs_vcpu = {
  * pointer where it started, as VMware does. ECX ends at 0 where VMware
  * leaves the count: Bochs stops a REP only at ECX = 0.
  */
-void end_string_op(enum vmport_dir dir)
+void end_string_op(enum guest_port_dir dir)
 {
-	unsigned pointer = dir == VMPORT_OUT ? VMPORT_REG_ESI : VMPORT_REG_EDI;
+	unsigned pointer = dir == GUEST_PORT_OUT ? GUEST_REG_ESI : GUEST_REG_EDI;
 
-	bx_dbg_set_reg32_value(VMPORT_REG_ECX, 1);
+	bx_dbg_set_reg32_value(GUEST_REG_ECX, 1);
 	bx_dbg_set_reg32_value(pointer, bx_dbg_get_reg32_value(pointer) - 1);
 }
 
@@ -157,9 +157,11 @@ private:
 	bool learn_machine(struct vmport_config *config);
 	void open_kd_transport();
 	bool open_session(const struct vmport_config *machine);
-	static void observe_endpoint(void *self, int event, const void *bytes, size_t length);
-	void io(uint16_t port, struct vmport_access *access);
-	static void log_from_core(void *self, enum vmport_log_level level, const char *message);
+	static void observe_endpoint(void *self, enum kd_endpoint_event event, const void *bytes,
+				     size_t length);
+	void io(uint16_t port, struct guest_port_access *access);
+	static void log_from_core(void *self, enum bxkd_log_level level, const char *message);
+	static void log_from_kd_link(void *self, enum bxkd_log_level level, const char *message);
 	static void log_tclo_answer(void *self, const char *command, const uint8_t *answer,
 				    size_t len);
 	static void log_guestinfo(void *self, const char *key, const uint8_t *value, size_t len);
@@ -168,7 +170,7 @@ private:
 
 	struct vmport_config settings;
 	struct vmport *core = nullptr;
-	struct vmport_kdbridge *kd = nullptr;
+	struct kdbridge *kd = nullptr;
 	struct vmport_session *session = nullptr;
 	bool divergence_reported = false;
 };
@@ -194,12 +196,12 @@ bx_vmport_c::~bx_vmport_c()
 	     (unsigned long long)s->kd_errors, (unsigned long long)s->kd_scans);
 	if (kd) {
 		char line[512];
-		vmport_kdbridge_summary(kd, line, sizeof(line));
+		kdbridge_summary(kd, line, sizeof(line));
 		info("%s", line);
 	}
 	vmport_guestinfo_foreach(core, log_guestinfo, this);
 	vmport_destroy(core);
-	vmport_kdbridge_close(kd);
+	kdbridge_close(kd);
 }
 
 /*
@@ -266,7 +268,8 @@ void bx_vmport_c::init()
 	struct vmport_config config = settings;
 	if (!learn_machine(&config))
 		return;
-	core = vmport_create(&config, log_from_core, this);
+	const struct bxkd_log log = { log_from_core, this };
+	core = vmport_create(&config, &log);
 	if (!core) {
 		panic("out of memory creating the backdoor device");
 		return;
@@ -304,7 +307,8 @@ bool bx_vmport_c::open_session(const struct vmport_config *machine)
 	const struct vmport_session_machine m = { machine->ips, machine->ram_bytes >> 20,
 						  machine->epoch_seconds };
 
-	session = vmport_session_open(&settings, &m, log_from_core, this, error, sizeof(error));
+	const struct bxkd_log log = { log_from_core, this };
+	session = vmport_session_open(&settings, &m, &log, error, sizeof(error));
 	if (!session && error[0]) {
 		panic("session: %s", error);
 		return false;
@@ -312,7 +316,8 @@ bool bx_vmport_c::open_session(const struct vmport_config *machine)
 	return true;
 }
 
-void bx_vmport_c::observe_endpoint(void *self, int event, const void *bytes, size_t length)
+void bx_vmport_c::observe_endpoint(void *self, enum kd_endpoint_event event, const void *bytes,
+				   size_t length)
 {
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
 
@@ -334,18 +339,28 @@ void bx_vmport_c::open_kd_transport()
 		info("KD transport off; 'vmport: kd_endpoint=unix:/path/kd.sock' turns it on");
 		return;
 	}
-	kd = vmport_kdbridge_open(&settings, log_from_core, this,
-				  session ? observe_endpoint : nullptr, this, error, sizeof(error));
+	struct kdbridge_options options;
+	kdbridge_options_init(&options);
+	if (!kdep_parse(settings.kd_endpoint, &options.endpoint, error, sizeof(error))) {
+		panic("KD transport: %s", error);
+		return;
+	}
+	options.resend_timeout_ms = settings.kd_resend_ms;
+	options.retries = settings.kd_retries;
+	options.log = { log_from_kd_link, this };
+	if (session)
+		options.observer = { observe_endpoint, this };
+	kd = kdbridge_open(&options, error, sizeof(error));
 	if (!kd) {
 		panic("KD transport: %s", error);
 		return;
 	}
-	vmport_set_kd_port(core, session ? vmport_session_kd_port(session, vmport_kdbridge_port(kd))
-					 : vmport_kdbridge_port(kd));
+	vmport_set_kd_port(core, session ? vmport_session_kd_port(session, kdbridge_port(kd))
+					 : kdbridge_port(kd));
 	info("KD transport on backdoor command %u: attach a debugger at %s", settings.kd_command,
-	     vmport_kdbridge_address(kd));
+	     kdbridge_address(kd));
 	/* One log line per hint line. */
-	const char *hint = vmport_kdbridge_attach_hint(kd);
+	const char *hint = kdbridge_attach_hint(kd);
 	while (*hint) {
 		size_t n = strcspn(hint, "\n");
 		info("  %.*s", (int)n, hint);
@@ -376,8 +391,8 @@ int32_t bx_vmport_c::parse_option(const char *context, int num_params, char *par
 		key[key_len] = '\0';
 		if (!vmport_config_set(&the_device->settings, key, eq + 1, error, sizeof(error)) ||
 		    (!strcmp(key, "kd_endpoint") && the_device->settings.kd_endpoint[0] &&
-		     !vmport_kdbridge_check_endpoint(the_device->settings.kd_endpoint, error,
-						     sizeof(error)))) {
+		     !kdbridge_check_endpoint(the_device->settings.kd_endpoint, error,
+					      sizeof(error)))) {
 			the_device->panic("%s: vmport: %s", context ? context : "", error);
 			return -1;
 		}
@@ -394,21 +409,28 @@ int32_t bx_vmport_c::save_option(FILE *fp)
 	return 0;
 }
 
-void bx_vmport_c::log_from_core(void *self, enum vmport_log_level level, const char *message)
+void bx_vmport_c::log_from_core(void *self, enum bxkd_log_level level, const char *message)
 {
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
 
 	switch (level) {
-	case VMPORT_LOG_DEBUG:
+	case BXKD_LOG_DEBUG:
 		device->ldebug("%s", message);
 		break;
-	case VMPORT_LOG_INFO:
+	case BXKD_LOG_INFO:
 		device->info("%s", message);
 		break;
-	case VMPORT_LOG_ERROR:
+	case BXKD_LOG_ERROR:
 		device->error("%s", message);
 		break;
 	}
+}
+
+/* The KD link's messages (a debugger attaching, leaving, resetting). */
+void bx_vmport_c::log_from_kd_link(void *self, enum bxkd_log_level level, const char *message)
+{
+	(void)level;
+	static_cast<bx_vmport_c *>(self)->info("KD: %s", message);
 }
 
 /* Printable, bounded text for the log. */
@@ -445,13 +467,13 @@ void bx_vmport_c::log_guestinfo(void *self, const char *key, const uint8_t *valu
 /* One access of a backdoor port, through the session when there is one.
  * A replay that diverged stops the machine: nothing after the first
  * difference means anything. */
-void bx_vmport_c::io(uint16_t port, struct vmport_access *access)
+void bx_vmport_c::io(uint16_t port, struct guest_port_access *access)
 {
 	if (!session) {
 		vmport_io(core, &bochs_vcpu, access);
 		return;
 	}
-	const struct vmport_vcpu *vcpu =
+	const struct guest_vcpu *vcpu =
 		vmport_session_begin_call(session, &bochs_vcpu, port, access->dir);
 	vmport_io(core, vcpu, access);
 	vmport_session_end_call(session, access);
@@ -466,22 +488,22 @@ void bx_vmport_c::io(uint16_t port, struct vmport_access *access)
 Bit32u bx_vmport_c::read_handler(void *self, Bit32u port, unsigned)
 {
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
-	struct vmport_access access = { (uint16_t)port, VMPORT_IN, 0, false };
+	struct guest_port_access access = { (uint16_t)port, GUEST_PORT_IN, 0, false };
 
 	device->io((uint16_t)port, &access);
 	if (access.string_op_done)
-		end_string_op(VMPORT_IN);
+		end_string_op(GUEST_PORT_IN);
 	return access.in_value;
 }
 
 void bx_vmport_c::write_handler(void *self, Bit32u port, Bit32u, unsigned)
 {
 	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
-	struct vmport_access access = { (uint16_t)port, VMPORT_OUT, 0, false };
+	struct guest_port_access access = { (uint16_t)port, GUEST_PORT_OUT, 0, false };
 
 	device->io((uint16_t)port, &access);
 	if (access.string_op_done)
-		end_string_op(VMPORT_OUT);
+		end_string_op(GUEST_PORT_OUT);
 }
 
 } // namespace

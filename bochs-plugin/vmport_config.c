@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol_names.h"
 #include "vmport_internal.h"
+#include "log.h"
 
 /* "bxkd" in ASCII, then a version-4 UUID's fixed bits: every bxkd machine
  * has the same identity unless configured, so runs repeat. */
@@ -33,19 +35,6 @@ void vmport_config_init(struct vmport_config *config)
 	config->kd_discovery = KDVM_DISCOVERY_REGISTER;
 	config->kd_resend_ms = 250; /* pipe-bridge's defaults: 20 x 250 ms */
 	config->kd_retries = 20;
-}
-
-static bool fail(char *error, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool fail(char *error, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(error, size, fmt, ap);
-	va_end(ap);
-	return false;
 }
 
 /* A whole decimal or 0x-hex number no larger than `max`. */
@@ -123,18 +112,18 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 			}
 		}
 		if (!parse_number(value, UINT32_MAX, &n))
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "vmx_type wants a number or one of unset, express, esx, server, "
 				    "workstation, workstation-enterprise, not '%s'",
 				    value);
 		config->vmx_type = (uint32_t)n;
 	} else if (!strcmp(key, "hw_version")) {
 		if (!parse_number(value, UINT32_MAX, &n))
-			return fail(error, error_size, "hw_version wants a number, not '%s'", value);
+			return bxkd_error(error, error_size, "hw_version wants a number, not '%s'", value);
 		config->hw_version = (uint32_t)n;
 	} else if (!strcmp(key, "uuid")) {
 		if (!parse_uuid(value, config->uuid))
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "uuid wants the form 00112233-4455-6677-8899-aabbccddeeff, not '%s'",
 				    value);
 	} else if (!strcmp(key, "screen")) {
@@ -142,27 +131,27 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 		char x, extra;
 		if (sscanf(value, "%lu%c%lu%c", &w, &x, &h, &extra) != 3 || x != 'x' || !w || !h ||
 		    w > UINT16_MAX || h > UINT16_MAX || value[0] == '-')
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "screen wants WIDTHxHEIGHT, each 1..65535, not '%s'", value);
 		config->screen_width = (uint16_t)w;
 		config->screen_height = (uint16_t)h;
 	} else if (!strcmp(key, "vcpu_info")) {
 		if (!parse_number(value, UINT32_MAX, &n))
-			return fail(error, error_size, "vcpu_info wants a number, not '%s'", value);
+			return bxkd_error(error, error_size, "vcpu_info wants a number, not '%s'", value);
 		config->vcpu_info = (uint32_t)n;
 	} else if (!strcmp(key, "kd_command")) {
 		if (!parse_number(value, UINT16_MAX, &n) || n == 0)
-			return fail(error, error_size, "kd_command wants a command number 1..65535, not '%s'",
+			return bxkd_error(error, error_size, "kd_command wants a command number 1..65535, not '%s'",
 				    value);
 		if (n != BDOOR_CMD_OS_NOT_FOUND && vmport_command_is_implemented((uint16_t)n))
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "kd_command %s would hide backdoor command %s that guests use",
-				    value, vmport_command_name((uint16_t)n));
+				    value, bdoor_command_name((uint32_t)n));
 		config->kd_command = (uint16_t)n;
 	} else if (!strcmp(key, "kd_endpoint")) {
 		/* The syntax is pipe-bridge's (kdep_parse), checked by the glue. */
 		if (strlen(value) >= sizeof(config->kd_endpoint))
-			return fail(error, error_size, "kd_endpoint is longer than %zu bytes",
+			return bxkd_error(error, error_size, "kd_endpoint is longer than %zu bytes",
 				    sizeof(config->kd_endpoint) - 1);
 		strcpy(config->kd_endpoint, strcmp(value, "none") ? value : "");
 	} else if (!strcmp(key, "kd_discovery")) {
@@ -171,15 +160,15 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 		else if (!strcmp(value, "scan"))
 			config->kd_discovery = KDVM_DISCOVERY_SCAN;
 		else
-			return fail(error, error_size, "kd_discovery wants register or scan, not '%s'",
+			return bxkd_error(error, error_size, "kd_discovery wants register or scan, not '%s'",
 				    value);
 	} else if (!strcmp(key, "kd_resend_ms")) {
 		if (!parse_number(value, 60000, &n) || n == 0)
-			return fail(error, error_size, "kd_resend_ms wants 1..60000, not '%s'", value);
+			return bxkd_error(error, error_size, "kd_resend_ms wants 1..60000, not '%s'", value);
 		config->kd_resend_ms = (uint32_t)n;
 	} else if (!strcmp(key, "kd_retries")) {
 		if (!parse_number(value, 1000, &n) || n == 0)
-			return fail(error, error_size, "kd_retries wants 1..1000, not '%s'", value);
+			return bxkd_error(error, error_size, "kd_retries wants 1..1000, not '%s'", value);
 		config->kd_retries = (uint32_t)n;
 	} else if (!strcmp(key, "record") || !strcmp(key, "replay") ||
 		   !strcmp(key, "replay_report") || !strcmp(key, "session_image")) {
@@ -188,15 +177,15 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 			      : !strcmp(key, "replay_report") ? config->replay_report
 							      : config->session_image;
 		if (!*value || strlen(value) >= sizeof(config->record))
-			return fail(error, error_size, "%s wants a file name of 1 to %zu bytes", key,
+			return bxkd_error(error, error_size, "%s wants a file name of 1 to %zu bytes", key,
 				    sizeof(config->record) - 1);
 		strcpy(field, value);
 	} else if (!strcmp(key, "cookie_seed")) {
 		if (!parse_number(value, UINT64_MAX, &n))
-			return fail(error, error_size, "cookie_seed wants a number, not '%s'", value);
+			return bxkd_error(error, error_size, "cookie_seed wants a number, not '%s'", value);
 		config->cookie_seed = n;
 	} else {
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "unknown vmport setting '%s' (known: vmx_type, hw_version, uuid, screen, "
 			    "vcpu_info, kd_command, cookie_seed, kd_endpoint, kd_discovery, "
 			    "kd_resend_ms, kd_retries, record, replay, replay_report, session_image)",

@@ -14,10 +14,10 @@
 
 /* One backdoor call: the guest's registers, updated in place by the command. */
 struct vmport_call {
-	uint32_t reg[VMPORT_REG_COUNT];
+	uint32_t reg[GUEST_REG_COUNT];
 	unsigned cpl;
-	enum vmport_dir dir;
-	const struct vmport_vcpu *vcpu;
+	enum guest_port_dir dir;
+	const struct guest_vcpu *vcpu;
 };
 
 /* Where a channel is in the send/receive exchange of one message. */
@@ -56,8 +56,7 @@ struct vmport_guestinfo {
 
 struct vmport {
 	struct vmport_config config;
-	vmport_log_fn log;
-	void *log_ctx;
+	struct bxkd_log log;
 	struct vmport_stats stats;
 	/* One bit per command number: unknown commands are reported once each,
 	 * so a guest probing in a loop cannot flood the log. */
@@ -81,25 +80,24 @@ struct vmport {
 	void *tclo_answer_ctx;
 
 	/* The KD transport (vmport_kd.c). */
-	struct vmport_kd_port kd_port;
+	struct kd_host_port kd_port;
 	bool have_kd_port;
 	bool kd_page_known;       /* registered, or found by the last scan */
 	uint64_t kd_page_address; /* guest physical */
 	uint32_t kd_page_calls;   /* calls on the page, reported in its header */
 };
 
-void vmport_log(struct vmport *vp, enum vmport_log_level level, const char *fmt, ...)
+void vmport_log(struct vmport *vp, enum bxkd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* vmport.c: the command table. */
 bool vmport_command_is_implemented(uint16_t number);
-const char *vmport_command_name(uint16_t number); /* "?" if unknown */
 
 /* guestrpc.c: the MESSAGE command (low bandwidth) and port 0x5659. */
 void vmport_message(struct vmport *vp, struct vmport_call *call);
 /* Sets access->string_op_done and, for REP INSB, the byte the emulator
  * stores at ES:EDI itself (access->in_value). */
-void vmport_hb(struct vmport *vp, struct vmport_call *call, struct vmport_access *access);
+void vmport_hb(struct vmport *vp, struct vmport_call *call, struct guest_port_access *access);
 void vmport_channels_free(struct vmport *vp);
 
 /* vmport_kd.c: the KD subcommands of the kd_command command, CPL 0 only. */

@@ -1,7 +1,7 @@
 /*
  * vmport_kd.c -- the host side of the KD transport (bxkd/kdvm.h): finds the
  * guest's shared page, checks every field of it, and hands the packet to
- * the kd host port (struct vmport_kd_port).
+ * the kd host port (struct kd_host_port).
  *
  * The page is guest memory: the guest may change any byte of it at any
  * time, so the header is read once into a local copy, checked, and only
@@ -65,7 +65,7 @@ static bool scan_for_page(struct vmport *vp, const struct vmport_call *call, uin
 static enum kdvm_status locate_page(struct vmport *vp, const struct vmport_call *call,
 				    uint64_t *address, struct kdvm_page_header *h)
 {
-	uint32_t nonce = call->reg[VMPORT_REG_ESI];
+	uint32_t nonce = call->reg[GUEST_REG_ESI];
 
 	if (vp->config.kd_discovery == KDVM_DISCOVERY_REGISTER) {
 		if (!vp->kd_page_known)
@@ -83,7 +83,7 @@ static enum kdvm_status locate_page(struct vmport *vp, const struct vmport_call 
 		return KDVM_STATUS_OK;
 	}
 	if (vp->kd_page_known)
-		vmport_log(vp, VMPORT_LOG_INFO,
+		vmport_log(vp, BXKD_LOG_INFO,
 			   "KD page at 0x%" PRIx64 " does not carry the signature and the call's "
 			   "nonce 0x%08" PRIx32 "; scanning guest memory again",
 			   vp->kd_page_address, nonce);
@@ -95,7 +95,7 @@ static enum kdvm_status locate_page(struct vmport *vp, const struct vmport_call 
 	vp->kd_page_known = true;
 	vp->kd_page_address = *address;
 	vp->kd_page_calls = 0;
-	vmport_log(vp, VMPORT_LOG_INFO,
+	vmport_log(vp, BXKD_LOG_INFO,
 		   "KD page found by scanning at guest physical 0x%" PRIx64 " (nonce 0x%08" PRIx32
 		   ", tick %" PRIu64 ")",
 		   *address, nonce, call->vcpu->ticks(call->vcpu->ctx));
@@ -104,20 +104,11 @@ static enum kdvm_status locate_page(struct vmport *vp, const struct vmport_call 
 
 /* ---- requests ------------------------------------------------------------- */
 
-static uint32_t result_of(enum vmport_kd_result r)
+/* The page carries KD_OK .. KD_DROPPED; anything else a port might say is
+ * no answer the guest could act on. */
+static uint32_t page_result(enum kd_outcome outcome)
 {
-	switch (r) {
-	case VMPORT_KD_OK:
-		return KDVM_RESULT_OK;
-	case VMPORT_KD_TIMED_OUT:
-		return KDVM_RESULT_TIMED_OUT;
-	case VMPORT_KD_NEEDS_RESEND:
-		return KDVM_RESULT_NEEDS_RESEND;
-	case VMPORT_KD_DROPPED:
-		return KDVM_RESULT_DROPPED;
-	default:
-		return KDVM_RESULT_NONE;
-	}
+	return outcome <= KD_DROPPED ? (uint32_t)outcome : KDVM_RESULT_UNTOUCHED;
 }
 
 static enum kdvm_status do_send(struct vmport *vp, const struct vmport_call *call,
@@ -131,12 +122,12 @@ static enum kdvm_status do_send(struct vmport *vp, const struct vmport_call *cal
 	if (total && !call->vcpu->read_phys(call->vcpu->ctx, address + sizeof(*h), payload, total))
 		return KDVM_STATUS_BAD_FRAME;
 	vp->stats.kd_sends++;
-	enum vmport_kd_result r = vp->kd_port.send(vp->kd_port.ctx, h->packet_type, payload,
+	enum kd_outcome r = vp->kd_port.send(vp->kd_port.ctx, h->packet_type, payload,
 						   h->header_length, payload + h->header_length,
 						   h->data_length);
-	if (r == VMPORT_KD_INVALID)
+	if (r == KD_INVALID)
 		return KDVM_STATUS_BAD_REQUEST;
-	h->result = result_of(r);
+	h->result = page_result(r);
 	return KDVM_STATUS_OK;
 }
 
@@ -155,15 +146,15 @@ static enum kdvm_status do_receive(struct vmport *vp, const struct vmport_call *
 	size_t data_capacity = h->data_capacity < room ? h->data_capacity : room;
 
 	vp->stats.kd_receives++;
-	enum vmport_kd_result r = vp->kd_port.receive(
+	enum kd_outcome r = vp->kd_port.receive(
 		vp->kd_port.ctx, h->packet_type, payload, h->header_capacity,
 		payload + h->header_capacity, data_capacity, &data_length, h->timeout_ms);
-	if (r == VMPORT_KD_INVALID)
+	if (r == KD_INVALID)
 		return KDVM_STATUS_BAD_REQUEST;
-	h->result = result_of(r);
+	h->result = page_result(r);
 	h->header_length = 0;
 	h->data_length = 0;
-	if (r != VMPORT_KD_OK)
+	if (r != KD_OK)
 		return KDVM_STATUS_OK;
 	if (data_length > data_capacity)
 		return KDVM_STATUS_BAD_REQUEST; /* a port that broke its promise */
@@ -209,8 +200,8 @@ static enum kdvm_status kd_call(struct vmport *vp, struct vmport_call *call)
 		break;
 	case KDVM_REQUEST_POLL_BREAKIN:
 		vp->stats.kd_polls++;
-		h.result = vp->kd_port.poll_breakin(vp->kd_port.ctx) ? KDVM_RESULT_OK
-								      : KDVM_RESULT_TIMED_OUT;
+		h.result = vp->kd_port.poll_breakin(vp->kd_port.ctx) ? KD_OK
+								      : KD_TIMED_OUT;
 		break;
 	default:
 		status = KDVM_STATUS_BAD_REQUEST;
@@ -225,7 +216,7 @@ static enum kdvm_status kd_call(struct vmport *vp, struct vmport_call *call)
 
 static enum kdvm_status kd_register(struct vmport *vp, struct vmport_call *call)
 {
-	uint64_t frame = (uint64_t)call->reg[VMPORT_REG_EDI] << 32 | call->reg[VMPORT_REG_ESI];
+	uint64_t frame = (uint64_t)call->reg[GUEST_REG_EDI] << 32 | call->reg[GUEST_REG_ESI];
 	struct kdvm_page_header h;
 
 	if (vp->config.kd_discovery != KDVM_DISCOVERY_REGISTER)
@@ -238,7 +229,7 @@ static enum kdvm_status kd_register(struct vmport *vp, struct vmport_call *call)
 	if (!identity_ok(&h))
 		return KDVM_STATUS_BAD_PAGE;
 	if (!vp->kd_page_known || vp->kd_page_address != address)
-		vmport_log(vp, VMPORT_LOG_INFO,
+		vmport_log(vp, BXKD_LOG_INFO,
 			   "KD page registered at guest physical 0x%" PRIx64 " (tick %" PRIu64 ")",
 			   address, call->vcpu->ticks(call->vcpu->ctx));
 	vp->kd_page_known = true;
@@ -249,10 +240,8 @@ static enum kdvm_status kd_register(struct vmport *vp, struct vmport_call *call)
 
 bool vmport_kd_is_kd_call(const struct vmport *vp, const struct vmport_call *call)
 {
-	uint32_t ecx = call->reg[VMPORT_REG_ECX];
-
-	return BDOOR_CMD(ecx) == vp->config.kd_command && BDOOR_SUBCMD(ecx) != 0 &&
-	       call->reg[VMPORT_REG_EBX] == KDVM_MAGIC;
+	return kdvm_is_transport_call(call->reg[GUEST_REG_ECX], call->reg[GUEST_REG_EBX],
+				      vp->config.kd_command);
 }
 
 void vmport_kd(struct vmport *vp, struct vmport_call *call)
@@ -260,12 +249,12 @@ void vmport_kd(struct vmport *vp, struct vmport_call *call)
 	enum kdvm_status status;
 
 	vp->stats.kd_calls++;
-	switch (BDOOR_SUBCMD(call->reg[VMPORT_REG_ECX])) {
+	switch (BDOOR_SUBCMD(call->reg[GUEST_REG_ECX])) {
 	case KDVM_SUB_HELLO:
-		call->reg[VMPORT_REG_EBX] = KDVM_MAGIC;
-		call->reg[VMPORT_REG_ECX] = KDVM_PROTOCOL_VERSION;
-		call->reg[VMPORT_REG_ESI] = vp->config.kd_discovery;
-		call->reg[VMPORT_REG_EDI] =
+		call->reg[GUEST_REG_EBX] = KDVM_MAGIC;
+		call->reg[GUEST_REG_ECX] = KDVM_PROTOCOL_VERSION;
+		call->reg[GUEST_REG_ESI] = vp->config.kd_discovery;
+		call->reg[GUEST_REG_EDI] =
 			(vp->have_kd_port ? KDVM_HELLO_TRANSPORT : 0) |
 			(vp->have_kd_port && vp->kd_port.debugger_attached(vp->kd_port.ctx)
 				 ? KDVM_HELLO_DEBUGGER
@@ -289,10 +278,10 @@ void vmport_kd(struct vmport *vp, struct vmport_call *call)
 	}
 	if (status != KDVM_STATUS_OK)
 		vp->stats.kd_errors++;
-	call->reg[VMPORT_REG_EAX] = status;
+	call->reg[GUEST_REG_EAX] = status;
 }
 
-void vmport_set_kd_port(struct vmport *vp, const struct vmport_kd_port *port)
+void vmport_set_kd_port(struct vmport *vp, const struct kd_host_port *port)
 {
 	vp->have_kd_port = port != NULL;
 	if (port)

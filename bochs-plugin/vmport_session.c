@@ -22,8 +22,7 @@
 #include "session_file.h"
 
 struct vmport_session {
-	vmport_log_fn log;
-	void *log_ctx;
+	struct bxkd_log log;
 	struct vmport_config config;
 
 	/* Recording. */
@@ -37,33 +36,7 @@ struct vmport_session {
 	char divergence[300];
 };
 
-static void say(struct vmport_session *s, enum vmport_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(struct vmport_session *s, enum vmport_log_level level, const char *fmt, ...)
-{
-	char message[600];
-	va_list ap;
-
-	if (!s->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	s->log(s->log_ctx, level, message);
-}
-
-static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *error, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(error, size, fmt, ap);
-	va_end(ap);
-	return false;
-}
+#define say(s, level, ...) bxkd_logf(&(s)->log, level, __VA_ARGS__)
 
 /* ---- the manifest ---------------------------------------------------------------- */
 
@@ -149,7 +122,7 @@ static void manifest(struct vmport_session *s, const struct vmport_session_machi
 	struct tm utc;
 
 	if (image[0] && !describe_image(image, sha256, options, sizeof(options)))
-		say(s, VMPORT_LOG_ERROR, "cannot read %s for the session's manifest: %s", image,
+		say(s, BXKD_LOG_ERROR, "cannot read %s for the session's manifest: %s", image,
 		    strerror(errno));
 	vmport_config_format(&s->config, settings, sizeof(settings));
 	without_endpoint(settings);
@@ -184,10 +157,10 @@ static bool open_recording(struct vmport_session *s, const struct vmport_session
 		return false;
 	s->recorder = recorder_create(write_record, s);
 	if (!s->recorder)
-		return fail(error, error_size, "out of memory");
+		return bxkd_error(error, error_size, "out of memory");
 	manifest(s, m, text, sizeof(text));
 	recorder_manifest(s->recorder, text, 0);
-	say(s, VMPORT_LOG_INFO, "recording the session to %s", s->config.record);
+	say(s, BXKD_LOG_INFO, "recording the session to %s", s->config.record);
 	return true;
 }
 
@@ -210,10 +183,10 @@ static bool same_machine(const struct session_file *f, const struct vmport_sessi
 		uint64_t now;
 		memcpy(&now, (const char *)m + keys[i].offset, sizeof(now));
 		if (!session_file_manifest(f, keys[i].key, value, sizeof(value)))
-			return fail(error, error_size, "the session's manifest has no %s",
+			return bxkd_error(error, error_size, "the session's manifest has no %s",
 				    keys[i].key);
 		if (strtoull(value, NULL, 10) != now)
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "the session was recorded with %s=%s, this machine has %" PRIu64,
 				    keys[i].key, value, now);
 	}
@@ -233,37 +206,37 @@ static bool open_replay(struct vmport_session *s, const struct vmport_session_ma
 								   sizeof(recorded)) &&
 	    describe_image(s->config.session_image, now, options, sizeof(options)) &&
 	    strcmp(recorded, now))
-		say(s, VMPORT_LOG_INFO,
+		say(s, BXKD_LOG_INFO,
 		    "replaying %s on an image other than the recorded one (SHA-256 %s, recorded %s): "
 		    "expect a divergence",
 		    s->config.replay, now, recorded);
 	s->player = player_create(s->file.records, s->file.count, s->config.kd_command);
 	if (!s->player)
-		return fail(error, error_size, "out of memory");
-	say(s, VMPORT_LOG_INFO, "replaying %s: %zu records, no debugger", s->config.replay,
+		return bxkd_error(error, error_size, "out of memory");
+	say(s, BXKD_LOG_INFO, "replaying %s: %zu records, no debugger", s->config.replay,
 	    s->file.count);
 	return true;
 }
 
 struct vmport_session *vmport_session_open(const struct vmport_config *config,
 					   const struct vmport_session_machine *machine,
-					   vmport_log_fn log, void *log_ctx, char *error,
+					   const struct bxkd_log *log, char *error,
 					   size_t error_size)
 {
 	error[0] = '\0';
 	if (!config->record[0] && !config->replay[0])
 		return NULL;
 	if (config->record[0] && config->replay[0]) {
-		fail(error, error_size, "record= and replay= exclude each other");
+		bxkd_error(error, error_size, "record= and replay= exclude each other");
 		return NULL;
 	}
 	struct vmport_session *s = calloc(1, sizeof(*s));
 	if (!s) {
-		fail(error, error_size, "out of memory");
+		bxkd_error(error, error_size, "out of memory");
 		return NULL;
 	}
-	s->log = log;
-	s->log_ctx = log_ctx;
+	if (log)
+		s->log = *log;
 	s->config = *config;
 	bool ok = config->record[0] ? open_recording(s, machine, error, error_size)
 				    : open_replay(s, machine, error, error_size);
@@ -285,16 +258,16 @@ bool vmport_session_replaying(const struct vmport_session *s)
 
 /* ---- crossings -------------------------------------------------------------------- */
 
-const struct vmport_vcpu *vmport_session_begin_call(struct vmport_session *s,
-						    const struct vmport_vcpu *real, uint16_t port,
-						    enum vmport_dir direction)
+const struct guest_vcpu *vmport_session_begin_call(struct vmport_session *s,
+						    const struct guest_vcpu *real, uint16_t port,
+						    enum guest_port_dir direction)
 {
 	if (s->recorder)
 		return recorder_begin_call(s->recorder, real, port, direction);
 	return player_begin_call(s->player, real, port, direction);
 }
 
-void vmport_session_end_call(struct vmport_session *s, const struct vmport_access *access)
+void vmport_session_end_call(struct vmport_session *s, const struct guest_port_access *access)
 {
 	if (s->recorder) {
 		recorder_end_call(s->recorder, access);
@@ -311,20 +284,19 @@ void vmport_session_end_call(struct vmport_session *s, const struct vmport_acces
 	}
 }
 
-const struct vmport_kd_port *vmport_session_kd_port(struct vmport_session *s,
-						    const struct vmport_kd_port *live)
+const struct kd_host_port *vmport_session_kd_port(struct vmport_session *s,
+						    const struct kd_host_port *live)
 {
 	if (s->recorder)
 		return recorder_kd_port(s->recorder, live);
 	return player_kd_port(s->player);
 }
 
-void vmport_session_endpoint(struct vmport_session *s, int event, const void *bytes,
-			     size_t length, uint64_t tick)
+void vmport_session_endpoint(struct vmport_session *s, enum kd_endpoint_event event,
+			     const void *bytes, size_t length, uint64_t tick)
 {
 	if (s && s->recorder)
-		recorder_endpoint(s->recorder, (enum session_endpoint_event)event, bytes, length,
-				  tick);
+		recorder_endpoint(s->recorder, event, bytes, length, tick);
 }
 
 const char *vmport_session_divergence(const struct vmport_session *s)
@@ -340,7 +312,7 @@ static void write_report(struct vmport_session *s, const char *text)
 		return;
 	FILE *f = fopen(s->config.replay_report, "w");
 	if (!f || fputs(text, f) == EOF || fclose(f) != 0)
-		say(s, VMPORT_LOG_ERROR, "cannot write the replay report %s: %s",
+		say(s, BXKD_LOG_ERROR, "cannot write the replay report %s: %s",
 		    s->config.replay_report, strerror(errno));
 }
 
@@ -356,10 +328,10 @@ void vmport_session_close(struct vmport_session *s, uint64_t tick)
 		bool built = !recorder_failed(s->recorder);
 		bool closed = session_writer_close(s->writer, error, sizeof(error));
 		if (built && closed && !s->write_failed)
-			say(s, VMPORT_LOG_INFO, "session recorded: %u records in %s", records,
+			say(s, BXKD_LOG_INFO, "session recorded: %u records in %s", records,
 			    s->config.record);
 		else
-			say(s, VMPORT_LOG_ERROR, "the session in %s is incomplete: %s", s->config.record,
+			say(s, BXKD_LOG_ERROR, "the session in %s is incomplete: %s", s->config.record,
 			    !built ? "a record could not be built" : closed ? "a write failed" : error);
 		recorder_destroy(s->recorder);
 	} else {
@@ -369,10 +341,10 @@ void vmport_session_close(struct vmport_session *s, uint64_t tick)
 				 "replay matched: %u records of %s, ending at tick %" PRIu64 "\n",
 				 player_records_matched(s->player), s->config.replay, tick);
 			write_report(s, verdict);
-			say(s, VMPORT_LOG_INFO, "%.*s", (int)strcspn(verdict, "\n"), verdict);
+			say(s, BXKD_LOG_INFO, "%.*s", (int)strcspn(verdict, "\n"), verdict);
 		} else {
 			write_report(s, player_report(s->player));
-			say(s, VMPORT_LOG_ERROR, "%s", s->divergence[0] ? s->divergence
+			say(s, BXKD_LOG_ERROR, "%s", s->divergence[0] ? s->divergence
 								      : "replay diverged at the end");
 		}
 		player_destroy(s->player);

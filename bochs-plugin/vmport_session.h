@@ -38,25 +38,26 @@ struct vmport_session_machine {
  * is damaged or newer, or the machine differs from the recorded one. */
 struct vmport_session *vmport_session_open(const struct vmport_config *config,
 					   const struct vmport_session_machine *machine,
-					   vmport_log_fn log, void *log_ctx, char *error,
+					   const struct bxkd_log *log, char *error,
 					   size_t error_size);
 
 bool vmport_session_replaying(const struct vmport_session *s);
 
 /* Around one access of a backdoor port: the vcpu to give vmport_io(). */
-const struct vmport_vcpu *vmport_session_begin_call(struct vmport_session *s,
-						    const struct vmport_vcpu *real, uint16_t port,
-						    enum vmport_dir direction);
-void vmport_session_end_call(struct vmport_session *s, const struct vmport_access *access);
+const struct guest_vcpu *vmport_session_begin_call(struct vmport_session *s,
+						    const struct guest_vcpu *real, uint16_t port,
+						    enum guest_port_dir direction);
+void vmport_session_end_call(struct vmport_session *s, const struct guest_port_access *access);
 
 /* The kd host port the device should use: the live one wrapped for
  * recording (`live` may not be NULL then), or the recording's in replay. */
-const struct vmport_kd_port *vmport_session_kd_port(struct vmport_session *s,
-						    const struct vmport_kd_port *live);
+const struct kd_host_port *vmport_session_kd_port(struct vmport_session *s,
+						    const struct kd_host_port *live);
 
-/* What the bridge observed at the endpoint (kdbridge_observer). */
-void vmport_session_endpoint(struct vmport_session *s, int event, const void *bytes,
-			     size_t length, uint64_t tick);
+/* What the bridge observed at the endpoint (struct kd_endpoint_observer),
+ * at the guest's tick. */
+void vmport_session_endpoint(struct vmport_session *s, enum kd_endpoint_event event,
+			     const void *bytes, size_t length, uint64_t tick);
 
 /* The first divergence in a replay: a one-line summary, the full report is
  * in the report file. NULL while there is none. */

@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum bxkd_log_level { BXKD_LOG_DEBUG, BXKD_LOG_INFO, BXKD_LOG_ERROR };
 
 typedef void (*bxkd_log_fn)(void *ctx, enum bxkd_log_level level, const char *message);
@@ -43,5 +47,9 @@ const char *bxkd_program(void);
 void bxkd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A struct bxkd_log that prints as bxkd_warn does (debug messages too). */
 extern const struct bxkd_log bxkd_stderr_log;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* BXKD_COMMON_LOG_H */

@@ -36,7 +36,8 @@ bin_PROGRAMS += %reldir%/bxkd
 	%reldir%/run.c \
 	%reldir%/demo.c
 %canon_reldir%_bxkd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge
-%canon_reldir%_bxkd_LDADD = %reldir%/libbxkdrun.la pipe-bridge/libkdbridge.la
+%canon_reldir%_bxkd_LDADD = %reldir%/libbxkdrun.la pipe-bridge/libkdbridge.la \
+	common/libbxkdcommon.la
 
 # What an installed bxkd needs besides the image guest/local.mk installs:
 # the kernel's symbols and the demo's session script.

@@ -283,7 +283,7 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 	 * port in use) is refused now, not by Bochs halfway through. The
 	 * relay opens its endpoint itself and says so the same way. */
 	if (listens(&ep->options) && !ep->relay) {
-		struct kdep *probe = kdep_open(&ep->options, NULL, NULL, error, sizeof(error));
+		struct kdep *probe = kdep_open(&ep->options, NULL, error, sizeof(error));
 		if (!probe) {
 			usage_error("cannot use --endpoint %s: %s", ep->spec, error);
 			return false;

@@ -20,7 +20,7 @@
 
 #include "bxkd/dbgkd.h"
 #include "kdclient.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 
 #define MAX_WORDS 8
 #define MAX_BREAKPOINTS 32
@@ -100,10 +100,11 @@ static bool failed(struct session *s, const char *command, const char *fmt, ...)
 	return false;
 }
 
-static void on_log(void *ctx, const char *message)
+static void on_log(void *ctx, enum bxkd_log_level level, const char *message)
 {
 	struct session *s = ctx;
 
+	(void)level;
 	if (!s->quiet)
 		fprintf(stderr, "bxkd-dbg: %s\n", message);
 }
@@ -1010,9 +1011,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bxkd-dbg: %s\n", error);
 		return 2;
 	}
-	co.log = on_log;
+	co.log = (struct bxkd_log){ on_log, &s };
 	co.print = on_print;
-	co.ctx = &s;
+	co.print_ctx = &s;
 	s.client = kdclient_open(&co, error, sizeof(error));
 	if (!s.client) {
 		fprintf(stderr, "bxkd-dbg: %s\n", error);

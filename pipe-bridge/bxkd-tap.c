@@ -128,10 +128,11 @@ static void side_event(struct side *s, const char *event, const char *text)
 	}
 }
 
-static void endpoint_log(void *ctx, const char *message)
+static void endpoint_log(void *ctx, enum bxkd_log_level level, const char *message)
 {
 	struct side *s = ctx;
 
+	(void)level;
 	if (s->waiting) {
 		if (s->held[0] && !s->tap->quiet)
 			side_event(s, "note", s->held);
@@ -351,7 +352,7 @@ static bool open_side(struct side *s, const struct kdep_options *options)
 {
 	char error[512];
 
-	s->ep = kdep_open(options, endpoint_log, s, error, sizeof(error));
+	s->ep = kdep_open(options, &(struct bxkd_log){ endpoint_log, s }, error, sizeof(error));
 	if (!s->ep) {
 		fprintf(stderr, "bxkd-tap: %s endpoint: %s\n", s->name, error);
 		return false;

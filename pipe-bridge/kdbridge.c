@@ -1,13 +1,13 @@
 /*
- * kdbridge.c -- KdSendPacket / KdReceivePacket semantics over an endpoint
- * (see kdbridge.h): kdlink's blocking calls, with the endpoint as their
- * channel, the host's monotonic clock, and the bridge's log.
+ * kdbridge.c -- the live kd host port (kdbridge.h): kdlink's blocking
+ * calls, with an endpoint as their channel, the host's monotonic clock and
+ * the caller's log.
  */
 #include "config.h"
 
 #include "kdbridge.h"
 
-#include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,37 +18,20 @@
 struct kdbridge {
 	struct kdbridge_options o;
 	struct kdep *ep;
+	struct kd_host_port port;
 	/* The blocking calls themselves; this file is their host channel. */
 	struct kdlink link;
 };
 
-static void say(struct kdbridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct kdbridge *b, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-
-	if (!b->o.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	b->o.log(b->o.log_ctx, message);
-}
-
-static void endpoint_log(void *ctx, const char *message)
-{
-	say(ctx, "%s", message);
-}
+#define say(b, ...) bxkd_logf(&(b)->o.log, BXKD_LOG_INFO, __VA_ARGS__)
 
 /* ---- the endpoint as kdlink's channel ------------------------------------------ */
 
-static void observe(struct kdbridge *b, enum kdbridge_event event, const void *bytes,
+static void observe(struct kdbridge *b, enum kd_endpoint_event event, const void *bytes,
 		    size_t length)
 {
-	if (b->o.observer)
-		b->o.observer->observe(b->o.observer->ctx, event, bytes, length);
+	if (b->o.observer.observe)
+		b->o.observer.observe(b->o.observer.ctx, event, bytes, length);
 }
 
 static enum kdlink_read_status channel_read(void *ctx, void *buffer, size_t capacity,
@@ -61,10 +44,10 @@ static enum kdlink_read_status channel_read(void *ctx, void *buffer, size_t capa
 		/* Observed as the link takes them (channel_taken). */
 		return KDLINK_READ_DATA;
 	case KDEP_CONNECTED:
-		observe(b, KDBRIDGE_ATTACHED, NULL, 0);
+		observe(b, KD_ENDPOINT_ATTACHED, NULL, 0);
 		return KDLINK_READ_PEER_CHANGED;
 	case KDEP_DISCONNECTED:
-		observe(b, KDBRIDGE_DETACHED, NULL, 0);
+		observe(b, KD_ENDPOINT_DETACHED, NULL, 0);
 		return KDLINK_READ_PEER_CHANGED;
 	case KDEP_TIMEOUT:
 		break;
@@ -79,13 +62,13 @@ static void channel_write(void *ctx, const void *bytes, size_t length)
 	struct kdbridge *b = ctx;
 
 	if (kdep_connected(b->ep))
-		observe(b, KDBRIDGE_TO_DEBUGGER, bytes, length);
+		observe(b, KD_ENDPOINT_TO_DEBUGGER, bytes, length);
 	kdep_write(b->ep, bytes, length);
 }
 
 static void channel_taken(void *ctx, const void *bytes, size_t length)
 {
-	observe(ctx, KDBRIDGE_TO_TARGET, bytes, length);
+	observe(ctx, KD_ENDPOINT_TO_TARGET, bytes, length);
 }
 
 static uint64_t channel_now_ms(void *ctx)
@@ -110,7 +93,7 @@ static void channel_link_reset(void *ctx)
 {
 	struct kdbridge *b = ctx;
 
-	if (b->o.observer) {
+	if (b->o.observer.observe) {
 		/* Read rather than discard, so that an observer sees what the
 		 * debugger sent even when it is thrown away. */
 		uint8_t stale[4096];
@@ -118,10 +101,10 @@ static void channel_link_reset(void *ctx)
 		for (int i = 0; i < 64; i++) {
 			enum kdep_status status = kdep_wait(b->ep, 0, stale, sizeof(stale), &n);
 			if (status == KDEP_DATA)
-				observe(b, KDBRIDGE_TO_TARGET, stale, n);
+				observe(b, KD_ENDPOINT_TO_TARGET, stale, n);
 			else if (status != KDEP_TIMEOUT)
-				observe(b, status == KDEP_CONNECTED ? KDBRIDGE_ATTACHED
-								    : KDBRIDGE_DETACHED,
+				observe(b, status == KDEP_CONNECTED ? KD_ENDPOINT_ATTACHED
+								    : KD_ENDPOINT_DETACHED,
 					NULL, 0);
 			if (status != KDEP_DATA)
 				break;
@@ -132,23 +115,44 @@ static void channel_link_reset(void *ctx)
 	say(b, "debugger reset the link; packet numbering restarted");
 }
 
-const char *kdbridge_status_name(enum kdbridge_status status)
+/* ---- the kd host port -------------------------------------------------------------- */
+
+static enum kd_outcome port_send(void *ctx, uint32_t packet_type, const uint8_t *header,
+				 size_t header_length, const uint8_t *data, size_t data_length)
 {
-	switch (status) {
-	case KDBRIDGE_OK:
-		return "ok";
-	case KDBRIDGE_DROPPED:
-		return "dropped, no debugger";
-	case KDBRIDGE_ABANDONED:
-		return "abandoned by a RESET";
-	case KDBRIDGE_TIMED_OUT:
-		return "timed out";
-	case KDBRIDGE_NEEDS_RESEND:
-		return "needs resend";
-	case KDBRIDGE_INVALID:
-		return "invalid";
-	}
-	return "?";
+	return kdbridge_send(ctx, packet_type, header, header_length, data, data_length);
+}
+
+static enum kd_outcome port_receive(void *ctx, uint32_t packet_type, uint8_t *header,
+				    size_t header_length, uint8_t *data, size_t data_capacity,
+				    size_t *data_length, uint32_t timeout_ms)
+{
+	return kdbridge_receive(ctx, packet_type, header, header_length, data, data_capacity,
+				data_length, timeout_ms);
+}
+
+static bool port_poll_breakin(void *ctx)
+{
+	return kdbridge_poll_breakin(ctx);
+}
+
+static bool port_debugger_present(void *ctx)
+{
+	return kdbridge_debugger_answers(ctx);
+}
+
+static bool port_debugger_attached(void *ctx)
+{
+	return kdbridge_debugger_attached(ctx);
+}
+
+/* ---- opening and closing --------------------------------------------------------- */
+
+bool kdbridge_check_endpoint(const char *spec, char *error, size_t error_size)
+{
+	struct kdep_options options;
+
+	return kdep_parse(spec, &options, error, error_size);
 }
 
 void kdbridge_options_init(struct kdbridge_options *o)
@@ -164,11 +168,11 @@ struct kdbridge *kdbridge_open(const struct kdbridge_options *options, char *err
 	struct kdbridge *b = calloc(1, sizeof(*b));
 
 	if (!b) {
-		snprintf(error, error_size, "out of memory");
+		bxkd_error(error, error_size, "out of memory");
 		return NULL;
 	}
 	b->o = *options;
-	b->ep = kdep_open(&options->endpoint, endpoint_log, b, error, error_size);
+	b->ep = kdep_open(&options->endpoint, &b->o.log, error, error_size);
 	if (!b->ep) {
 		free(b);
 		return NULL;
@@ -180,9 +184,17 @@ struct kdbridge *kdbridge_open(const struct kdbridge_options *options, char *err
 		.now_ms = channel_now_ms,
 		.peer_absent = channel_peer_absent,
 		.link_reset = channel_link_reset,
-		.taken = options->observer ? channel_taken : NULL,
+		.taken = options->observer.observe ? channel_taken : NULL,
 	};
 	kdlink_init(&b->link, &channel, options->resend_timeout_ms, options->retries);
+	b->port = (struct kd_host_port){
+		.ctx = b,
+		.send = port_send,
+		.receive = port_receive,
+		.poll_breakin = port_poll_breakin,
+		.debugger_present = port_debugger_present,
+		.debugger_attached = port_debugger_attached,
+	};
 	return b;
 }
 
@@ -197,47 +209,33 @@ void kdbridge_close(struct kdbridge *b)
 	free(b);
 }
 
-/* The two enums say the same things; kdbridge.h keeps its own names. */
-static enum kdbridge_status from_link(enum kdlink_status status)
+enum kd_outcome kdbridge_send(struct kdbridge *b, uint32_t type, const void *header,
+			      size_t header_length, const void *data, size_t data_length)
 {
-	switch (status) {
-	case KDLINK_OK:
-		return KDBRIDGE_OK;
-	case KDLINK_DROPPED:
-		return KDBRIDGE_DROPPED;
-	case KDLINK_ABANDONED:
-		return KDBRIDGE_ABANDONED;
-	case KDLINK_TIMED_OUT:
-		return KDBRIDGE_TIMED_OUT;
-	case KDLINK_NEEDS_RESEND:
-		return KDBRIDGE_NEEDS_RESEND;
-	case KDLINK_INVALID:
-		break;
-	}
-	return KDBRIDGE_INVALID;
-}
+	if (type > UINT16_MAX)
+		return KD_INVALID;
+	enum kd_outcome outcome =
+		kdlink_send(&b->link, (uint16_t)type, header, header_length, data, data_length);
 
-enum kdbridge_status kdbridge_send(struct kdbridge *b, uint16_t type, const void *header,
-				   size_t header_length, const void *data, size_t data_length)
-{
-	enum kdlink_status status =
-		kdlink_send(&b->link, type, header, header_length, data, data_length);
-
-	if (status == KDLINK_ABANDONED)
+	if (outcome == KD_ABANDONED) {
 		say(b, "reply abandoned: the debugger reset the link before acknowledging it; "
 		       "the state change is sent again");
-	if (status == KDLINK_DROPPED && kdlink_drops(&b->link) == 1)
+		return KD_OK;
+	}
+	if (outcome == KD_DROPPED && kdlink_drops(&b->link) == 1)
 		say(b, "no debugger answered; dropping debug prints and symbol loads until one "
 		       "attaches");
-	return from_link(status);
+	return outcome;
 }
 
-enum kdbridge_status kdbridge_receive(struct kdbridge *b, uint16_t type, void *header,
-				      size_t header_length, void *data, size_t data_capacity,
-				      size_t *data_length, uint32_t timeout_ms)
+enum kd_outcome kdbridge_receive(struct kdbridge *b, uint32_t type, void *header,
+				 size_t header_length, void *data, size_t data_capacity,
+				 size_t *data_length, uint32_t timeout_ms)
 {
-	return from_link(kdlink_receive(&b->link, type, header, header_length, data,
-					data_capacity, data_length, timeout_ms));
+	if (type > UINT16_MAX)
+		return KD_INVALID;
+	return kdlink_receive(&b->link, (uint16_t)type, header, header_length, data, data_capacity,
+			      data_length, timeout_ms);
 }
 
 bool kdbridge_poll_breakin(struct kdbridge *b)
@@ -255,17 +253,30 @@ bool kdbridge_debugger_answers(const struct kdbridge *b)
 	return kdlink_debugger_present(&b->link) && kdbridge_debugger_attached(b);
 }
 
-uint64_t kdbridge_unheard_retransmissions(const struct kdbridge *b)
+const char *kdbridge_address(const struct kdbridge *b)
 {
-	return kdlink_unheard_retransmissions(&b->link);
+	return kdep_address(b->ep);
 }
 
-const struct kdcom_stats *kdbridge_stats(const struct kdbridge *b)
+const char *kdbridge_attach_hint(const struct kdbridge *b)
 {
-	return kdlink_stats(&b->link);
+	return kdep_attach_hint(b->ep);
 }
 
-const struct kdep *kdbridge_endpoint(const struct kdbridge *b)
+void kdbridge_summary(const struct kdbridge *b, char *line, size_t size)
 {
-	return b->ep;
+	const struct kdcom_stats *s = kdlink_stats(&b->link);
+
+	snprintf(line, size,
+		 "KD link: %" PRIu64 " packets sent, %" PRIu64 " received, %" PRIu64
+		 " retransmitted, %" PRIu64 " resets, %" PRIu64 " break-ins, %" PRIu64
+		 " damaged frames, %" PRIu64 " garbage bytes",
+		 s->packets_sent, s->packets_received,
+		 s->retransmissions - kdlink_unheard_retransmissions(&b->link), s->resets,
+		 s->breakins, s->bad_checksums + s->bad_frames, s->garbage_bytes);
+}
+
+const struct kd_host_port *kdbridge_port(const struct kdbridge *b)
+{
+	return &b->port;
 }

@@ -1,14 +1,17 @@
 /*
- * kdbridge.h -- the target's side of a KD link, with the blocking semantics
- * of KdSendPacket and KdReceivePacket, for the Bochs plugin.
+ * kdbridge.h -- the live kd host port: the target's side of a KD link,
+ * with the blocking semantics of KdSendPacket and KdReceivePacket, towards
+ * whatever debugger attaches to an endpoint (kdep.h).
  *
- * The bridge plays kdcom.dll towards whatever debugger attaches to its
- * endpoint (kdep.h), using the KDCOM engine in its target role; the
- * blocking semantics are kdlink.h's, shared with the guest's serial
- * transport, and this is their host side (sockets, clock, log). Its calls
- * block the calling thread, which in Bochs is the CPU: while a call waits
- * for the debugger the guest's clock stands still, so the guest sees the
- * same thing whether the debugger answers in a microsecond or a minute.
+ * The bridge plays kdcom.dll towards the debugger with the KDCOM engine in
+ * its target role; the blocking semantics are kdlink.h's, shared with the
+ * guest's serial transport, and this is their host side: the endpoint as
+ * kdlink's channel, the host's monotonic clock, the log. The Bochs plugin
+ * hands kdbridge_port() to the backdoor device (bxkd/kdport.h); test tools
+ * call kdbridge_send / kdbridge_receive directly. Calls block the calling
+ * thread, which in Bochs is the CPU: while a call waits for the debugger
+ * the guest's clock stands still, so the guest sees the same thing whether
+ * the debugger answers in a microsecond or a minute.
  */
 #ifndef BXKD_KDBRIDGE_H
 #define BXKD_KDBRIDGE_H
@@ -17,8 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kdcom.h"
+#include "bxkd/kdport.h"
 #include "kdep.h"
+#include "log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct kdbridge_options {
 	struct kdep_options endpoint;
@@ -26,38 +34,17 @@ struct kdbridge_options {
 	uint32_t resend_timeout_ms;
 	/* Sends of a packet before the no-debugger exemptions apply (20). */
 	uint32_t retries;
-	void (*log)(void *ctx, const char *message);
-	void *log_ctx;
+	/* A debugger attaching, leaving, resetting the link (may be empty). */
+	struct bxkd_log log;
 	/* Sees every byte that crosses the endpoint, and each debugger coming
-	 * and going, in order (a session recorder; may be NULL). */
-	const struct kdbridge_observer *observer;
-};
-
-enum kdbridge_event {
-	KDBRIDGE_TO_DEBUGGER, /* bytes written to the debugger */
-	KDBRIDGE_TO_TARGET,   /* bytes read from it */
-	KDBRIDGE_ATTACHED,
-	KDBRIDGE_DETACHED,
-};
-
-struct kdbridge_observer {
-	void (*observe)(void *ctx, enum kdbridge_event event, const void *bytes, size_t length);
-	void *ctx;
+	 * and going, in order (a session recorder; observe may be NULL). */
+	struct kd_endpoint_observer observer;
 };
 
 void kdbridge_options_init(struct kdbridge_options *options);
 
-enum kdbridge_status {
-	KDBRIDGE_OK,            /* send: acknowledged; receive: a packet arrived */
-	KDBRIDGE_DROPPED,       /* send: nobody answered and the packet may be dropped */
-	KDBRIDGE_ABANDONED,     /* send: the debugger reset the link before taking our
-				   manipulate reply; it is there, and wants a state change */
-	KDBRIDGE_TIMED_OUT,     /* receive: nothing in time (KdPacketTimedOut) */
-	KDBRIDGE_NEEDS_RESEND,  /* receive: the debugger reset the link (KdPacketNeedsResend) */
-	KDBRIDGE_INVALID,       /* bad arguments: lengths, a control type */
-};
-
-const char *kdbridge_status_name(enum kdbridge_status status);
+/* Is `spec` an endpoint the bridge can open? A sentence in `error` if not. */
+bool kdbridge_check_endpoint(const char *spec, char *error, size_t error_size);
 
 struct kdbridge;
 
@@ -65,29 +52,33 @@ struct kdbridge *kdbridge_open(const struct kdbridge_options *options, char *err
 			       size_t error_size);
 void kdbridge_close(struct kdbridge *b);
 
+/* The bridge as a kd host port, valid until kdbridge_close. */
+const struct kd_host_port *kdbridge_port(const struct kdbridge *b);
+
 /*
  * KdSendPacket: sends one data packet (payload = header then data) and
- * returns when the debugger acknowledged it. With no debugger attached, a
- * packet Windows gives up on (debug print, symbol load, file create, any
- * manipulate reply) is dropped at once; any other (a state change) waits
- * for a debugger to attach. A debugger that resets the link while a
- * manipulate reply is in flight has abandoned the request: the reply is
- * abandoned and the next kdbridge_receive returns KDBRIDGE_NEEDS_RESEND, so
- * the stub resends its state change (kdcom.dll would resend the reply).
+ * returns when the debugger acknowledged it (KD_OK). With no debugger
+ * attached, a packet Windows gives up on (debug print, symbol load, file
+ * create, any manipulate reply) is dropped at once (KD_DROPPED); any other
+ * (a state change) waits for a debugger to attach. A debugger that resets
+ * the link while a manipulate reply is in flight has abandoned the request:
+ * the send is over for the kernel (KD_OK) and the next kdbridge_receive
+ * returns KD_NEEDS_RESEND, so the stub resends its state change (kdcom.dll
+ * would resend the reply). KD_INVALID for a control type or a bad length.
  */
-enum kdbridge_status kdbridge_send(struct kdbridge *b, uint16_t type, const void *header,
-				   size_t header_length, const void *data, size_t data_length);
+enum kd_outcome kdbridge_send(struct kdbridge *b, uint32_t type, const void *header,
+			      size_t header_length, const void *data, size_t data_length);
 
 /*
  * KdReceivePacket: waits up to timeout_ms for a packet of `type` whose
  * payload starts with exactly header_length bytes of header (as
  * MessageHeader->MaximumLength says) followed by at most data_capacity
- * bytes of data. On KDBRIDGE_OK both are filled in and *data_length says
- * how much data came.
+ * bytes of data. On KD_OK both are filled in and *data_length says how much
+ * data came; otherwise KD_TIMED_OUT, KD_NEEDS_RESEND or KD_INVALID.
  */
-enum kdbridge_status kdbridge_receive(struct kdbridge *b, uint16_t type, void *header,
-				      size_t header_length, void *data, size_t data_capacity,
-				      size_t *data_length, uint32_t timeout_ms);
+enum kd_outcome kdbridge_receive(struct kdbridge *b, uint32_t type, void *header,
+				 size_t header_length, void *data, size_t data_capacity,
+				 size_t *data_length, uint32_t timeout_ms);
 
 /* KdReceivePacket(PACKET_TYPE_KD_POLL_BREAKIN): did the debugger ask to
  * break in? Never waits. */
@@ -97,10 +88,18 @@ bool kdbridge_debugger_attached(const struct kdbridge *b);
 /* A debugger answers: no droppable packet has run out of retries since it
  * last spoke (Windows' KdDebuggerNotPresent, inverted). */
 bool kdbridge_debugger_answers(const struct kdbridge *b);
-const struct kdcom_stats *kdbridge_stats(const struct kdbridge *b);
-/* Of the engine's retransmissions, those made while no debugger was
- * attached to hear them. */
-uint64_t kdbridge_unheard_retransmissions(const struct kdbridge *b);
-const struct kdep *kdbridge_endpoint(const struct kdbridge *b);
+
+/* Where a debugger attaches, and ready-to-paste lines for radare2, WinDbg
+ * and socat (kdep.h). */
+const char *kdbridge_address(const struct kdbridge *b);
+const char *kdbridge_attach_hint(const struct kdbridge *b);
+
+/* One line of totals for the end of a run: packets, retransmissions heard
+ * by a debugger, resets, break-ins, damage. */
+void kdbridge_summary(const struct kdbridge *b, char *line, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* BXKD_KDBRIDGE_H */

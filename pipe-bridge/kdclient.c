@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kdcom.h"
+#include "kdcom_engine.h"
 
 #define MAX_MODULES 64
 #define MAX_ANSWERS 4
@@ -51,25 +51,7 @@ struct kdclient {
 	size_t reply_length;
 };
 
-static void say(struct kdclient *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct kdclient *c, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-
-	if (!c->o.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	c->o.log(c->o.ctx, message);
-}
-
-static void endpoint_log(void *ctx, const char *message)
-{
-	say(ctx, "%s", message);
-}
+#define say(c, ...) bxkd_logf(&(c)->o.log, BXKD_LOG_INFO, __VA_ARGS__)
 
 static uint64_t now_ms(void)
 {
@@ -110,11 +92,11 @@ struct kdclient *kdclient_open(const struct kdclient_options *options, char *err
 	struct kdcom_config config;
 
 	if (!c) {
-		snprintf(error, error_size, "out of memory");
+		bxkd_error(error, error_size, "out of memory");
 		return NULL;
 	}
 	c->o = *options;
-	c->ep = kdep_open(&options->endpoint, endpoint_log, c, error, error_size);
+	c->ep = kdep_open(&options->endpoint, &c->o.log, error, error_size);
 	if (!c->ep) {
 		free(c);
 		return NULL;
@@ -211,7 +193,7 @@ static void on_debug_io(struct kdclient *c, const uint8_t *payload, size_t lengt
 		if (io.u.length_of_string < text)
 			text = io.u.length_of_string;
 		if (c->o.print)
-			c->o.print(c->o.ctx, (const char *)payload + sizeof(io), text);
+			c->o.print(c->o.print_ctx, (const char *)payload + sizeof(io), text);
 	} else {
 		/* A prompt (DbgPrompt): answer with an empty line. */
 		io.u.get_string.length_of_string_read = 0;

@@ -25,10 +25,11 @@ struct kdclient_options {
 	struct kdep_options endpoint;
 	uint32_t resend_timeout_ms; /* default 250 */
 	uint32_t retries;	    /* default 20 */
-	void (*log)(void *ctx, const char *message);
+	/* The link's and the endpoint's messages (may be empty). */
+	struct bxkd_log log;
 	/* Called with each debug print as it arrives (may be NULL). */
 	void (*print)(void *ctx, const char *text, size_t length);
-	void *ctx;
+	void *print_ctx;
 };
 
 void kdclient_options_init(struct kdclient_options *options);

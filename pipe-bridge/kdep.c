@@ -30,8 +30,7 @@
 
 struct kdep {
 	struct kdep_options o;
-	kdep_log_fn log;
-	void *log_ctx;
+	struct bxkd_log log;
 	const char *peer; /* "debugger", or what options.peer_name says */
 	int listen_fd;
 	int conn_fd;
@@ -56,32 +55,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-static void say(struct kdep *ep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct kdep *ep, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-
-	if (!ep->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	ep->log(ep->log_ctx, message);
-}
-
-static bool fail(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *error, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(error, size, fmt, ap);
-	va_end(ap);
-	return false;
-}
+#define say(ep, ...) bxkd_logf(&(ep)->log, BXKD_LOG_INFO, __VA_ARGS__)
 
 /* ---- parsing ------------------------------------------------------------- */
 
@@ -114,14 +88,14 @@ bool kdep_parse(const char *spec, struct kdep_options *o, char *error, size_t er
 		const char *path = spec[0] == '/' || spec[0] == '.' ? spec : spec + 5;
 		/* sun_path holds 108 bytes with the NUL. */
 		if (!*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return fail(error, error_size, "'%s': a socket path of 1 to 107 bytes, please",
+			return bxkd_error(error, error_size, "'%s': a socket path of 1 to 107 bytes, please",
 				    spec);
 		return copy_text(o->path, sizeof(o->path), path);
 	}
 	if (!strncmp(spec, "connect:", 8)) {
 		o->mode = KDEP_UNIX_CONNECT;
 		if (!spec[8] || strlen(spec + 8) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return fail(error, error_size, "'%s': a socket path of 1 to 107 bytes, please",
+			return bxkd_error(error, error_size, "'%s': a socket path of 1 to 107 bytes, please",
 				    spec);
 		return copy_text(o->path, sizeof(o->path), spec + 8);
 	}
@@ -134,35 +108,35 @@ bool kdep_parse(const char *spec, struct kdep_options *o, char *error, size_t er
 			strcpy(o->host, "127.0.0.1");
 			colon = rest - 1;
 		} else if (!colon || colon == rest || (size_t)(colon - rest) >= sizeof(o->host)) {
-			return fail(error, error_size, "'%s': want %sHOST:PORT", spec,
+			return bxkd_error(error, error_size, "'%s': want %sHOST:PORT", spec,
 				    connect ? "tcp-connect:" : "tcp:[HOST:]PORT, e.g. tcp:");
 		} else {
 			memcpy(o->host, rest, (size_t)(colon - rest));
 			o->host[colon - rest] = '\0';
 		}
 		if (!parse_port(colon + 1, &o->port) || (connect && o->port == 0))
-			return fail(error, error_size, "'%s': '%s' is not a TCP port", spec, colon + 1);
+			return bxkd_error(error, error_size, "'%s': '%s' is not a TCP port", spec, colon + 1);
 		if (!strcmp(o->host, "localhost"))
 			strcpy(o->host, "127.0.0.1");
 		struct in_addr a;
 		if (inet_pton(AF_INET, o->host, &a) != 1)
-			return fail(error, error_size, "'%s': '%s' is not an IPv4 address", spec,
+			return bxkd_error(error, error_size, "'%s': '%s' is not an IPv4 address", spec,
 				    o->host);
 		return true;
 	}
 	if (!strncmp(spec, "tty:", 4)) {
 		o->mode = KDEP_TTY;
 		if (!spec[4])
-			return fail(error, error_size, "'%s': which terminal device?", spec);
+			return bxkd_error(error, error_size, "'%s': which terminal device?", spec);
 		return copy_text(o->path, sizeof(o->path), spec + 4) ||
-		       fail(error, error_size, "'%s': device path too long", spec);
+		       bxkd_error(error, error_size, "'%s': device path too long", spec);
 	}
 	if (!strcmp(spec, "pty") || !strncmp(spec, "pty:", 4)) {
 		o->mode = KDEP_PTY;
 		return copy_text(o->path, sizeof(o->path), spec[3] ? spec + 4 : "") ||
-		       fail(error, error_size, "'%s': link path too long", spec);
+		       bxkd_error(error, error_size, "'%s': link path too long", spec);
 	}
-	return fail(error, error_size,
+	return bxkd_error(error, error_size,
 		    "'%s' is not an endpoint: use unix:PATH, tcp:[HOST:]PORT, connect:PATH, "
 		    "tcp-connect:HOST:PORT, pty[:LINK] or tty:DEVICE",
 		    spec);
@@ -193,21 +167,21 @@ static bool open_unix_listener(struct kdep *ep, char *error, size_t error_size)
 
 	if (lstat(ep->o.path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
-			return fail(error, error_size, "%s exists and is not a socket; not removing it",
+			return bxkd_error(error, error_size, "%s exists and is not a socket; not removing it",
 				    ep->o.path);
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&a, alen) == 0;
 		if (probe >= 0)
 			close(probe);
 		if (live)
-			return fail(error, error_size, "another program is listening on %s",
+			return bxkd_error(error, error_size, "another program is listening on %s",
 				    ep->o.path);
 		unlink(ep->o.path); /* left behind by a run that did not clean up */
 	}
 	ep->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ep->listen_fd < 0 || bind(ep->listen_fd, (struct sockaddr *)&a, alen) != 0 ||
 	    listen(ep->listen_fd, 4) != 0)
-		return fail(error, error_size, "cannot listen on %s: %s", ep->o.path,
+		return bxkd_error(error, error_size, "cannot listen on %s: %s", ep->o.path,
 			    strerror(errno));
 	if (stat(ep->o.path, &st) == 0) {
 		ep->socket_dev = st.st_dev;
@@ -229,7 +203,7 @@ static bool open_tcp_listener(struct kdep *ep, char *error, size_t error_size)
 	    bind(ep->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    listen(ep->listen_fd, 4) != 0 ||
 	    getsockname(ep->listen_fd, (struct sockaddr *)&a, &alen) != 0)
-		return fail(error, error_size, "cannot listen on %s:%u: %s", ep->o.host, ep->o.port,
+		return bxkd_error(error, error_size, "cannot listen on %s:%u: %s", ep->o.host, ep->o.port,
 			    strerror(errno));
 	ep->o.port = ntohs(a.sin_port);
 	return true;
@@ -243,26 +217,26 @@ static bool open_pty(struct kdep *ep, char *name, size_t name_size, char *error,
 	ep->conn_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (ep->conn_fd < 0 || grantpt(ep->conn_fd) != 0 || unlockpt(ep->conn_fd) != 0 ||
 	    ptsname_r(ep->conn_fd, name, name_size) != 0)
-		return fail(error, error_size, "cannot make a pseudo-terminal: %s", strerror(errno));
+		return bxkd_error(error, error_size, "cannot make a pseudo-terminal: %s", strerror(errno));
 	/* Held open by us, so the terminal lives on between debuggers, and
 	 * set raw, so every byte passes as it is. */
 	ep->pty_slave_fd = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (ep->pty_slave_fd < 0 || tcgetattr(ep->pty_slave_fd, &raw) != 0)
-		return fail(error, error_size, "cannot open %s: %s", name, strerror(errno));
+		return bxkd_error(error, error_size, "cannot open %s: %s", name, strerror(errno));
 	cfmakeraw(&raw);
 	if (tcsetattr(ep->pty_slave_fd, TCSANOW, &raw) != 0 || !nonblocking(ep->conn_fd))
-		return fail(error, error_size, "cannot set %s raw: %s", name, strerror(errno));
+		return bxkd_error(error, error_size, "cannot set %s raw: %s", name, strerror(errno));
 	if (ep->o.path[0]) {
 		struct stat st;
 		if (lstat(ep->o.path, &st) == 0) {
 			if (!S_ISLNK(st.st_mode))
-				return fail(error, error_size,
+				return bxkd_error(error, error_size,
 					    "%s exists and is not a symbolic link; not replacing it",
 					    ep->o.path);
 			unlink(ep->o.path);
 		}
 		if (symlink(name, ep->o.path) != 0)
-			return fail(error, error_size, "cannot link %s to %s: %s", ep->o.path, name,
+			return bxkd_error(error, error_size, "cannot link %s to %s: %s", ep->o.path, name,
 				    strerror(errno));
 	}
 	return true;
@@ -275,14 +249,14 @@ static bool open_tty_device(struct kdep *ep, char *error, size_t error_size)
 	int fd = open(ep->o.path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
-		return fail(error, error_size, "cannot open %s: %s", ep->o.path, strerror(errno));
+		return bxkd_error(error, error_size, "cannot open %s: %s", ep->o.path, strerror(errno));
 	if (tcgetattr(fd, &raw) != 0) {
 		close(fd);
-		return fail(error, error_size, "%s is not a terminal", ep->o.path);
+		return bxkd_error(error, error_size, "%s is not a terminal", ep->o.path);
 	}
 	cfmakeraw(&raw);
 	if (tcsetattr(fd, TCSANOW, &raw) != 0) {
-		fail(error, error_size, "cannot set %s raw: %s", ep->o.path, strerror(errno));
+		bxkd_error(error, error_size, "cannot set %s raw: %s", ep->o.path, strerror(errno));
 		close(fd);
 		return false;
 	}
@@ -372,19 +346,19 @@ void kdep_describe(const struct kdep_options *options, char *address, size_t add
 	describe(options, NULL, address, address_size, hint, hint_size);
 }
 
-struct kdep *kdep_open(const struct kdep_options *options, kdep_log_fn log, void *log_ctx,
+struct kdep *kdep_open(const struct kdep_options *options, const struct bxkd_log *log,
 		       char *error, size_t error_size)
 {
 	struct kdep *ep = calloc(1, sizeof(*ep));
 	bool ok;
 
 	if (!ep) {
-		fail(error, error_size, "out of memory");
+		bxkd_error(error, error_size, "out of memory");
 		return NULL;
 	}
 	ep->o = *options;
-	ep->log = log;
-	ep->log_ctx = log_ctx;
+	if (log)
+		ep->log = *log;
 	ep->peer = options->peer_name ? options->peer_name : "debugger";
 	ep->listen_fd = ep->conn_fd = ep->connecting_fd = ep->pty_slave_fd = -1;
 	char pty_name[128] = "";

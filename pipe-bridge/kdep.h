@@ -14,6 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Client endpoints retry every RECONNECT interval; a terminal that hung
  * up (tty:) is reopened as often. A connection attempt that neither
  * succeeds nor fails takes at most CONNECT_TIMEOUT. */
@@ -48,13 +54,13 @@ struct kdep_options {
  * means unix:PATH. */
 bool kdep_parse(const char *spec, struct kdep_options *options, char *error, size_t error_size);
 
-typedef void (*kdep_log_fn)(void *ctx, const char *message);
-
 struct kdep;
 
 /* Creates the endpoint (listens, or starts connecting). NULL with a reason
  * in `error` when it cannot. */
-struct kdep *kdep_open(const struct kdep_options *options, kdep_log_fn log, void *log_ctx,
+/* Messages (a debugger attaching, leaving, refused) go to `log` (copied;
+ * may be NULL). */
+struct kdep *kdep_open(const struct kdep_options *options, const struct bxkd_log *log,
 		       char *error, size_t error_size);
 void kdep_close(struct kdep *ep);
 
@@ -113,5 +119,9 @@ const char *kdep_attach_hint(const struct kdep *ep);
 #define KDEP_HINT_MAX 1536
 void kdep_describe(const struct kdep_options *options, char *address, size_t address_size,
 		   char *hint, size_t hint_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* BXKD_KDEP_H */

@@ -169,12 +169,12 @@ static bool nobody_can_answer(const struct kdlink *link)
 	return link->channel.peer_absent && link->channel.peer_absent(link->channel.ctx);
 }
 
-enum kdlink_status kdlink_send(struct kdlink *link, uint16_t type, const void *header,
+enum kd_outcome kdlink_send(struct kdlink *link, uint16_t type, const void *header,
 			       size_t header_length, const void *data, size_t data_length)
 {
 	if (kdcom_send(&link->k, type, header, header_length, data, data_length, clock_ms(link)) !=
 	    KDCOM_SEND_STARTED)
-		return KDLINK_INVALID;
+		return KD_INVALID;
 	link->sent = link->dropped = link->abandoned = false;
 	while (!link->sent && !link->dropped && !link->abandoned) {
 		if (!nobody_can_answer(link)) {
@@ -196,24 +196,24 @@ enum kdlink_status kdlink_send(struct kdlink *link, uint16_t type, const void *h
 	}
 	if (link->abandoned) {
 		link->resend_owed = true;
-		return KDLINK_ABANDONED;
+		return KD_ABANDONED;
 	}
 	if (link->dropped)
 		link->drops++;
-	return link->sent ? KDLINK_OK : KDLINK_DROPPED;
+	return link->sent ? KD_OK : KD_DROPPED;
 }
 
-enum kdlink_status kdlink_receive(struct kdlink *link, uint16_t type, void *header,
+enum kd_outcome kdlink_receive(struct kdlink *link, uint16_t type, void *header,
 				  size_t header_length, void *data, size_t data_capacity,
 				  size_t *data_length, uint32_t timeout_ms)
 {
 	if (header_length > KDCOM_MAX_PAYLOAD || type == KDCOM_TYPE_UNUSED ||
 	    type >= KDCOM_TYPE_MAX)
-		return KDLINK_INVALID;
+		return KD_INVALID;
 	*data_length = 0;
 	if (link->resend_owed) {
 		link->resend_owed = false;
-		return KDLINK_NEEDS_RESEND;
+		return KD_NEEDS_RESEND;
 	}
 	link->received = link->reset = false;
 	kdcom_expect(&link->k, type, header_length, header_length + data_capacity);
@@ -232,9 +232,9 @@ enum kdlink_status kdlink_receive(struct kdlink *link, uint16_t type, void *head
 		*data_length = link->packet_length - header_length;
 		if (*data_length)
 			copy_bytes(data, link->packet + header_length, *data_length);
-		return KDLINK_OK;
+		return KD_OK;
 	}
-	return link->reset ? KDLINK_NEEDS_RESEND : KDLINK_TIMED_OUT;
+	return link->reset ? KD_NEEDS_RESEND : KD_TIMED_OUT;
 }
 
 bool kdlink_poll_breakin(struct kdlink *link)

@@ -2,7 +2,7 @@
  * kdlink.h -- a KD target's blocking KdSendPacket, KdReceivePacket and
  * poll-for-break-in, over any byte channel.
  *
- * The KDCOM engine (kdcom.h) only turns bytes into events and back; what a
+ * The KDCOM engine (kdcom_engine.h) only turns bytes into events and back; what a
  * kernel calls blocks until the debugger has answered, retries, applies the
  * no-debugger exemptions and keeps the input that arrived behind the event
  * it waited for. That is this file, written once for every transport that
@@ -18,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kdcom.h"
+#include "bxkd/kdport.h"
+#include "kdcom_engine.h"
 
 /* A read's wait_ms meaning: until something arrives. */
 #define KDLINK_WAIT_FOREVER (-1)
@@ -60,16 +61,6 @@ struct kdlink_channel {
 	void (*taken)(void *ctx, const void *bytes, size_t length);
 };
 
-enum kdlink_status {
-	KDLINK_OK,           /* send: acknowledged; receive: a packet arrived */
-	KDLINK_DROPPED,      /* send: nobody answered and the packet may be dropped */
-	KDLINK_ABANDONED,    /* send: the debugger reset the link before taking our
-				manipulate reply; it is there, and wants a state change */
-	KDLINK_TIMED_OUT,    /* receive: nothing in time (KdPacketTimedOut) */
-	KDLINK_NEEDS_RESEND, /* receive: the debugger reset the link (KdPacketNeedsResend) */
-	KDLINK_INVALID,      /* bad arguments: lengths, a control type */
-};
-
 /* The whole link; allocate it anywhere (about 25 KiB), kdlink_init() it. */
 struct kdlink {
 	struct kdlink_channel channel;
@@ -95,7 +86,7 @@ struct kdlink {
 	uint64_t unheard;
 };
 
-/* A target-role engine with this resend timeout and retry count (kdcom.h's
+/* A target-role engine with this resend timeout and retry count (kdcom_engine.h's
  * config), over `channel`. */
 void kdlink_init(struct kdlink *link, const struct kdlink_channel *channel,
 		 uint32_t resend_timeout_ms, uint32_t retries);
@@ -112,20 +103,20 @@ void kdlink_set_retries(struct kdlink *link, uint32_t retries);
  * knows nobody is there; any other (a state change) is sent until a
  * debugger answers. A debugger that resets the link while a manipulate
  * reply is in flight has abandoned the request: the reply is abandoned and
- * the next kdlink_receive returns KDLINK_NEEDS_RESEND, so the stub resends
+ * the next kdlink_receive returns KD_NEEDS_RESEND, so the stub resends
  * its state change (kdcom.dll would resend the reply).
  */
-enum kdlink_status kdlink_send(struct kdlink *link, uint16_t type, const void *header,
+enum kd_outcome kdlink_send(struct kdlink *link, uint16_t type, const void *header,
 			       size_t header_length, const void *data, size_t data_length);
 
 /*
  * KdReceivePacket: waits up to timeout_ms for a packet of `type` whose
  * payload starts with exactly header_length bytes of header (as
  * MessageHeader->MaximumLength says) followed by at most data_capacity
- * bytes of data. On KDLINK_OK both are filled in and *data_length says how
+ * bytes of data. On KD_OK both are filled in and *data_length says how
  * much data came; nothing is written otherwise.
  */
-enum kdlink_status kdlink_receive(struct kdlink *link, uint16_t type, void *header,
+enum kd_outcome kdlink_receive(struct kdlink *link, uint16_t type, void *header,
 				  size_t header_length, void *data, size_t data_capacity,
 				  size_t *data_length, uint32_t timeout_ms);
 

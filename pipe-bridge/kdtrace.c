@@ -1,7 +1,7 @@
 /*
  * kdtrace.c -- the KDCOM/KD decoder (see kdtrace.h).
  *
- * The frame scanner is the engine's receiver (kdcom.c scan_leader,
+ * The frame scanner is the engine's receiver (kdcom_engine.c scan_leader,
  * handle_header, the trailer step) without its replies: the same bytes
  * make the same frames, garbage and break-ins, and the counters agree.
  * Every event becomes one line through a small field builder that writes
@@ -20,7 +20,7 @@
 
 #include "bxkd/byteorder.h"
 #include "bxkd/dbgkd.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 
 #define LEADER_LENGTH 4u
 /* Leading payload bytes shown for a message we do not decode. */
@@ -808,7 +808,7 @@ static void control_frame(struct kdtrace *t)
 	uint32_t id = le_get32(t->header + 8);
 	uint32_t checksum = le_get32(t->header + 12);
 	const char *name = control_name(type);
-	/* What the engine takes (kdcom.c handle_control): no length, no
+	/* What the engine takes (kdcom_engine.c handle_control): no length, no
 	 * checksum, and id 0 except on an ACK. */
 	bool ok =
 		name && count == 0 && checksum == 0 && (type == KDCOM_TYPE_ACKNOWLEDGE || id == 0);
@@ -921,7 +921,7 @@ static void breakin(struct kdtrace *t)
 	finish(t);
 }
 
-/* One byte while hunting for a leader, as kdcom.c scan_leader. */
+/* One byte while hunting for a leader, as kdcom_engine.c scan_leader. */
 static void scan_leader(struct kdtrace *t, uint8_t b)
 {
 	if (b == KDCOM_DATA_LEADER_BYTE || b == KDCOM_CONTROL_LEADER_BYTE) {

@@ -7,7 +7,7 @@
  * in the caller's struct kdtrace, one per direction, so a live relay
  * (bxkd-tap) and a tool decoding a recorded stream use it the same way.
  *
- * Frames are found exactly as the KDCOM engine's receiver (kdcom.c) finds
+ * Frames are found exactly as the KDCOM engine's receiver (kdcom_engine.c) finds
  * them: four identical '0' or 'i' leader bytes, a 16-byte header, a payload
  * of at most 4000 bytes and the 0xAA trailer; a break-in byte between
  * frames; everything else is garbage. The counters in struct kdtrace_stats

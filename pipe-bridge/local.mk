@@ -1,17 +1,25 @@
 # pipe-bridge/ -- the KDCOM framing engine and the debugger endpoints.
 
 # The engine (sans-I/O) and the blocking KdSendPacket / KdReceivePacket
-# over a byte channel (kdlink): freestanding, also compiled into the guest
-# (guest/local.mk).
+# over a byte channel (kdlink): freestanding C, built twice, for the host
+# (libkdcom.la) and for the test guest's serial transport
+# (pipe_bridge_guest_objects, which guest/local.mk links).
+kdcom_sources = %reldir%/kdcom_engine.c %reldir%/kdlink.c
+kdcom_headers = %reldir%/kdcom_engine.h %reldir%/kdlink.h include/bxkd/kdcom.h \
+	include/bxkd/byteorder.h include/bxkd/dbgkd.h include/bxkd/kdport.h
+
 noinst_LTLIBRARIES += %reldir%/libkdcom.la
-%canon_reldir%_libkdcom_la_SOURCES = \
-	%reldir%/kdcom.c \
-	%reldir%/kdcom.h \
-	%reldir%/kdlink.c \
-	%reldir%/kdlink.h \
-	include/bxkd/kdcom.h \
-	include/bxkd/byteorder.h \
-	include/bxkd/dbgkd.h
+%canon_reldir%_libkdcom_la_SOURCES = $(kdcom_sources) $(kdcom_headers)
+
+pipe_bridge_guest_objects = $(kdcom_sources:.c=.guest.o)
+
+%reldir%/%.guest.o: %reldir%/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) -I$(top_srcdir)/include -I$(top_srcdir)/%reldir% $(FREESTANDING_CFLAGS) \
+		-MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+-include $(pipe_bridge_guest_objects:.o=.d)
+CLEANFILES += $(pipe_bridge_guest_objects) $(pipe_bridge_guest_objects:.o=.d)
 
 EXTRA_DIST += %reldir%/README.md
 
@@ -30,7 +38,7 @@ noinst_LTLIBRARIES += %reldir%/libkdbridge.la
 # The debugger side for people, scripts and tests.
 bin_PROGRAMS += %reldir%/bxkd-dbg
 %canon_reldir%_bxkd_dbg_SOURCES = %reldir%/bxkd-dbg.c
-%canon_reldir%_bxkd_dbg_LDADD = %reldir%/libkdbridge.la
+%canon_reldir%_bxkd_dbg_LDADD = %reldir%/libkdbridge.la common/libbxkdcommon.la
 
 # The KDCOM/KD decoder: sans-I/O like the engine, but it formats text with
 # the C library, so it stays out of the freestanding libkdcom.la.
@@ -44,4 +52,5 @@ noinst_LTLIBRARIES += %reldir%/libkdtrace.la
 # bxkd-tap: relays a KD link unchanged and prints what passes.
 bin_PROGRAMS += %reldir%/bxkd-tap
 %canon_reldir%_bxkd_tap_SOURCES = %reldir%/bxkd-tap.c
-%canon_reldir%_bxkd_tap_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la %reldir%/libkdcom.la
+%canon_reldir%_bxkd_tap_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la %reldir%/libkdcom.la \
+	common/libbxkdcommon.la

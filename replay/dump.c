@@ -18,12 +18,13 @@
 #include "bxkd/byteorder.h"
 #include "bxkd/backdoor.h"
 #include "bxkd/kdvm.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "kdtrace.h"
 #include "replay.h"
 #include "session.h"
 #include "session_file.h"
-#include "vmport.h"
+#include "bxkd/kdport.h"
+#include "bxkd/kdvm.h"
 
 #define EXIT_USAGE 2
 /* Accesses a text line lists before it summarises the rest. */
@@ -145,19 +146,19 @@ static const char *const kd_request_names[] = {
 
 /* The result the device writes into the page. */
 static const char *const kd_page_result_names[] = {
-	[KDVM_RESULT_OK] = "OK",
-	[KDVM_RESULT_TIMED_OUT] = "TIMED_OUT",
-	[KDVM_RESULT_NEEDS_RESEND] = "NEEDS_RESEND",
-	[KDVM_RESULT_DROPPED] = "DROPPED",
+	[KD_OK] = "OK",
+	[KD_TIMED_OUT] = "TIMED_OUT",
+	[KD_NEEDS_RESEND] = "NEEDS_RESEND",
+	[KD_DROPPED] = "DROPPED",
 };
 
 /* What the kd host port answered a send or receive (bochs-plugin/vmport.h). */
 static const char *const kd_port_result_names[] = {
-	[VMPORT_KD_OK] = "OK",
-	[VMPORT_KD_TIMED_OUT] = "TIMED_OUT",
-	[VMPORT_KD_NEEDS_RESEND] = "NEEDS_RESEND",
-	[VMPORT_KD_DROPPED] = "DROPPED",
-	[VMPORT_KD_INVALID] = "INVALID",
+	[KD_OK] = "OK",
+	[KD_TIMED_OUT] = "TIMED_OUT",
+	[KD_NEEDS_RESEND] = "NEEDS_RESEND",
+	[KD_DROPPED] = "DROPPED",
+	[KD_INVALID] = "INVALID",
 };
 
 static const char *const discovery_names[] = {
@@ -181,7 +182,7 @@ static const char *kd_status_name(uint32_t status)
 static const char *kd_page_result_name(uint32_t result)
 {
 	/* What the guest leaves there before a call. */
-	if (result == KDVM_RESULT_NONE)
+	if (result == KDVM_RESULT_UNTOUCHED)
 		return "NONE";
 	return or_unknown(NAME_IN(kd_page_result_names, result));
 }
@@ -651,9 +652,9 @@ static void show_endpoint(struct dump *d, const struct session_record *r)
 	d->record = r->h.sequence;
 	d->tick = r->h.tick;
 	switch (e->event) {
-	case SESSION_TO_TARGET:
-	case SESSION_TO_DEBUGGER: {
-		struct kdtrace *t = e->event == SESSION_TO_TARGET ? &d->to_target : &d->to_debugger;
+	case KD_ENDPOINT_TO_TARGET:
+	case KD_ENDPOINT_TO_DEBUGGER: {
+		struct kdtrace *t = e->event == KD_ENDPOINT_TO_TARGET ? &d->to_target : &d->to_debugger;
 		kdtrace_feed(t, r->u.endpoint.bytes, r->u.endpoint.length);
 		/* A record is one read or write: garbage shows by then, while a
 		 * frame may go on in the next one. */
@@ -661,7 +662,7 @@ static void show_endpoint(struct dump *d, const struct session_record *r)
 		return;
 	}
 	default: /* attached, detached */
-		if (e->event == SESSION_DETACHED) {
+		if (e->event == KD_ENDPOINT_DETACHED) {
 			/* Half a frame either way is lost with the connection. */
 			kdtrace_break(&d->to_target, "the debugger left");
 			kdtrace_break(&d->to_debugger, "the debugger left");

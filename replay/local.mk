@@ -22,8 +22,7 @@ noinst_LTLIBRARIES += %reldir%/libreplay.la
 	%reldir%/player.h \
 	%reldir%/replay_describe.c \
 	%reldir%/replay_describe.h
-%canon_reldir%_libreplay_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
-	-I$(top_srcdir)/bochs-plugin
+%canon_reldir%_libreplay_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge
 
 # bxkd-replay: one command, a subcommand per tool (replay.h).
 bin_PROGRAMS += %reldir%/bxkd-replay
@@ -36,7 +35,8 @@ bin_PROGRAMS += %reldir%/bxkd-replay
 %canon_reldir%_bxkd_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/launcher
 %canon_reldir%_bxkd_replay_LDADD = %reldir%/libsession.la pipe-bridge/libkdbridge.la \
-	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la launcher/libbxkdrun.la
+	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la launcher/libbxkdrun.la \
+	common/libbxkdcommon.la
 
 # The Wireshark dissector: tshark -X lua_script:$(pkgdatadir)/bxkd.lua
 pkgdata_DATA += %reldir%/bxkd.lua

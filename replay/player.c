@@ -19,8 +19,6 @@
 #define CONTEXT_RECORDS 6
 
 /* The file keeps the device's results as they are. */
-_Static_assert(SESSION_KD_RESULT_OK == VMPORT_KD_OK, "session and device results differ");
-_Static_assert(SESSION_KD_RESULT_LAST == VMPORT_KD_INVALID, "session and device results differ");
 
 struct player {
 	const struct session_record *records;
@@ -34,14 +32,14 @@ struct player {
 
 	/* The call in progress. */
 	bool in_call;
-	const struct vmport_vcpu *real;
-	struct vmport_vcpu wrapper;
+	const struct guest_vcpu *real;
+	struct guest_vcpu wrapper;
 	const struct session_record *call;
 	size_t call_index;
 	uint32_t access_index;
 	uint64_t tick;
 
-	struct vmport_kd_port port;
+	struct kd_host_port port;
 };
 
 /* ---- the report ------------------------------------------------------------------- */
@@ -151,13 +149,13 @@ static const char *kind_now(const struct session_record *r)
 
 /* ---- the guest's side -------------------------------------------------------------- */
 
-static uint32_t wrap_get_reg(void *ctx, enum vmport_reg reg)
+static uint32_t wrap_get_reg(void *ctx, enum guest_reg reg)
 {
 	const struct player *p = ctx;
 	return p->real->get_reg(p->real->ctx, reg);
 }
 
-static void wrap_set_reg(void *ctx, enum vmport_reg reg, uint32_t value)
+static void wrap_set_reg(void *ctx, enum guest_reg reg, uint32_t value)
 {
 	const struct player *p = ctx;
 	p->real->set_reg(p->real->ctx, reg, value);
@@ -169,7 +167,7 @@ static unsigned wrap_cpl(void *ctx)
 	return p->real->cpl(p->real->ctx);
 }
 
-static bool wrap_translate(void *ctx, enum vmport_seg seg, uint32_t offset, uint64_t *paddr)
+static bool wrap_translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
 {
 	const struct player *p = ctx;
 	return p->real->translate(p->real->ctx, seg, offset, paddr);
@@ -251,11 +249,11 @@ static bool wrap_write_phys(void *ctx, uint64_t paddr, const void *buf, size_t l
 	return p->real->write_phys(p->real->ctx, paddr, buf, len);
 }
 
-static void read_registers(const struct vmport_vcpu *v, uint32_t regs[SESSION_REGS])
+static void read_registers(const struct guest_vcpu *v, uint32_t regs[SESSION_REGS])
 {
-	static const enum vmport_reg order[SESSION_REGS] = {
-		VMPORT_REG_EAX, VMPORT_REG_ECX, VMPORT_REG_EDX, VMPORT_REG_EBX,
-		VMPORT_REG_EBP, VMPORT_REG_ESI, VMPORT_REG_EDI,
+	static const enum guest_reg order[SESSION_REGS] = {
+		GUEST_REG_EAX, GUEST_REG_ECX, GUEST_REG_EDX, GUEST_REG_EBX,
+		GUEST_REG_EBP, GUEST_REG_ESI, GUEST_REG_EDI,
 	};
 
 	for (int i = 0; i < SESSION_REGS; i++)
@@ -288,8 +286,8 @@ static void compare_registers(struct player *p, const char *when, const uint32_t
 	}
 }
 
-const struct vmport_vcpu *player_begin_call(struct player *p, const struct vmport_vcpu *real,
-					    uint16_t port, enum vmport_dir direction)
+const struct guest_vcpu *player_begin_call(struct player *p, const struct guest_vcpu *real,
+					    uint16_t port, enum guest_port_dir direction)
 {
 	size_t index;
 	char what[300];
@@ -300,7 +298,7 @@ const struct vmport_vcpu *player_begin_call(struct player *p, const struct vmpor
 	p->in_call = true;
 	p->call = NULL;
 	p->access_index = 0;
-	p->wrapper = (struct vmport_vcpu){ p,	       wrap_get_reg,	wrap_set_reg,
+	p->wrapper = (struct guest_vcpu){ p,	       wrap_get_reg,	wrap_set_reg,
 					   wrap_cpl,   wrap_read_phys,	wrap_write_phys,
 					   wrap_translate, wrap_ticks };
 	if (p->diverged)
@@ -312,7 +310,7 @@ const struct vmport_vcpu *player_begin_call(struct player *p, const struct vmpor
 		snprintf(what, sizeof(what),
 			 "the guest made a backdoor call (%s port 0x%04x, eax=0x%08x ecx=0x%08x) "
 			 "where the recording has %s",
-			 direction == VMPORT_IN ? "IN" : "OUT", port, regs[SESSION_EAX],
+			 direction == GUEST_PORT_IN ? "IN" : "OUT", port, regs[SESSION_EAX],
 			 regs[SESSION_ECX], kind_now(r));
 		if (diverge_start(p, index, what))
 			context(p, index);
@@ -323,11 +321,11 @@ const struct vmport_vcpu *player_begin_call(struct player *p, const struct vmpor
 	p->next++;
 	const struct session_backdoor *want = &r->u.backdoor.fixed;
 	if (r->h.tick != p->tick || want->port != port ||
-	    want->direction != (direction == VMPORT_OUT) || want->cpl != real->cpl(real->ctx)) {
+	    want->direction != (direction == GUEST_PORT_OUT) || want->cpl != real->cpl(real->ctx)) {
 		snprintf(what, sizeof(what),
 			 "a backdoor call at tick %" PRIu64 " (%s port 0x%04x, CPL %u) where the "
 			 "recording has one at tick %" PRIu64 " (%s port 0x%04x, CPL %u)",
-			 p->tick, direction == VMPORT_IN ? "IN" : "OUT", port, real->cpl(real->ctx),
+			 p->tick, direction == GUEST_PORT_IN ? "IN" : "OUT", port, real->cpl(real->ctx),
 			 r->h.tick, want->direction ? "OUT" : "IN", want->port, want->cpl);
 		if (diverge_start(p, index, what))
 			context(p, index);
@@ -337,7 +335,7 @@ const struct vmport_vcpu *player_begin_call(struct player *p, const struct vmpor
 	return &p->wrapper;
 }
 
-void player_end_call(struct player *p, const struct vmport_access *access)
+void player_end_call(struct player *p, const struct guest_port_access *access)
 {
 	uint32_t regs[SESSION_REGS];
 	char what[200];
@@ -422,7 +420,7 @@ static const struct session_record *expect_kd(struct player *p, uint8_t op, uint
 	return r;
 }
 
-static enum vmport_kd_result kd_send(void *ctx, uint32_t type, const uint8_t *header,
+static enum kd_outcome kd_send(void *ctx, uint32_t type, const uint8_t *header,
 				     size_t header_length, const uint8_t *data, size_t data_length)
 {
 	struct player *p = ctx;
@@ -431,7 +429,7 @@ static enum vmport_kd_result kd_send(void *ctx, uint32_t type, const uint8_t *he
 	char decoded[1024];
 
 	if (!r)
-		return VMPORT_KD_DROPPED;
+		return KD_DROPPED;
 	const struct session_kd_port *f = &r->u.kd_port.fixed;
 	const uint8_t *want = r->u.kd_port.bytes;
 	bool same = f->header_length == header_length && f->data_length == data_length &&
@@ -454,12 +452,12 @@ static enum vmport_kd_result kd_send(void *ctx, uint32_t type, const uint8_t *he
 			hex_diff(p, want, f->header_length + f->data_length, now, n);
 			context(p, p->next - 1);
 		}
-		return VMPORT_KD_DROPPED;
+		return KD_DROPPED;
 	}
-	return (enum vmport_kd_result)f->result;
+	return (enum kd_outcome)f->result;
 }
 
-static enum vmport_kd_result kd_receive(void *ctx, uint32_t type, uint8_t *header,
+static enum kd_outcome kd_receive(void *ctx, uint32_t type, uint8_t *header,
 					size_t header_length, uint8_t *data, size_t data_capacity,
 					size_t *data_length, uint32_t timeout_ms)
 {
@@ -469,16 +467,16 @@ static enum vmport_kd_result kd_receive(void *ctx, uint32_t type, uint8_t *heade
 
 	*data_length = 0;
 	if (!r)
-		return VMPORT_KD_TIMED_OUT;
+		return KD_TIMED_OUT;
 	const struct session_kd_port *f = &r->u.kd_port.fixed;
-	if (f->result == VMPORT_KD_OK) {
+	if (f->result == KD_OK) {
 		/* The reader checked the lengths against the record; the
 		 * device's own buffers are the sizes it asked, checked above. */
 		memcpy(header, r->u.kd_port.bytes, header_length);
 		memcpy(data, r->u.kd_port.bytes + header_length, f->data_length);
 		*data_length = f->data_length;
 	}
-	return (enum vmport_kd_result)f->result;
+	return (enum kd_outcome)f->result;
 }
 
 static bool kd_flag(struct player *p, uint8_t op)
@@ -502,9 +500,9 @@ static bool kd_attached(void *ctx)
 	return kd_flag(ctx, SESSION_KD_DEBUGGER_ATTACHED);
 }
 
-const struct vmport_kd_port *player_kd_port(struct player *p)
+const struct kd_host_port *player_kd_port(struct player *p)
 {
-	p->port = (struct vmport_kd_port){ p, kd_send, kd_receive, kd_poll, kd_present, kd_attached };
+	p->port = (struct kd_host_port){ p, kd_send, kd_receive, kd_poll, kd_present, kd_attached };
 	return &p->port;
 }
 

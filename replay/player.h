@@ -19,7 +19,8 @@
 #include <stdint.h>
 
 #include "session.h"
-#include "vmport.h"
+#include "bxkd/guestcpu.h"
+#include "bxkd/kdport.h"
 
 struct player;
 
@@ -30,12 +31,12 @@ struct player *player_create(const struct session_record *records, size_t count,
 			     uint16_t kd_command);
 void player_destroy(struct player *p);
 
-const struct vmport_vcpu *player_begin_call(struct player *p, const struct vmport_vcpu *real,
-					    uint16_t port, enum vmport_dir direction);
-void player_end_call(struct player *p, const struct vmport_access *access);
+const struct guest_vcpu *player_begin_call(struct player *p, const struct guest_vcpu *real,
+					    uint16_t port, enum guest_port_dir direction);
+void player_end_call(struct player *p, const struct guest_port_access *access);
 
 /* The kd host port the device gets in replay: answers from the file. */
-const struct vmport_kd_port *player_kd_port(struct player *p);
+const struct kd_host_port *player_kd_port(struct player *p);
 
 /* The guest stopped (Bochs is shutting down): anything recorded but not
  * replayed is a divergence too. */

@@ -37,15 +37,15 @@ struct recorder {
 
 	/* The call in progress. */
 	bool in_call;
-	const struct vmport_vcpu *real;
-	struct vmport_vcpu wrapper;
+	const struct guest_vcpu *real;
+	struct guest_vcpu wrapper;
 	struct session_backdoor call;
 	uint64_t call_tick;
 	struct session_buffer accesses;
 	struct pending *pending;
 	size_t pending_count, pending_capacity;
 
-	struct vmport_kd_port real_port, port;
+	struct kd_host_port real_port, port;
 	struct session_buffer scratch;
 
 	/* The ENDPOINT record still growing: bytes one way, in a row. */
@@ -159,13 +159,13 @@ void recorder_manifest(struct recorder *r, const char *text, uint64_t tick)
 
 /* ---- the guest, as the device sees it ------------------------------------------- */
 
-static uint32_t wrap_get_reg(void *ctx, enum vmport_reg reg)
+static uint32_t wrap_get_reg(void *ctx, enum guest_reg reg)
 {
 	const struct recorder *r = ctx;
 	return r->real->get_reg(r->real->ctx, reg);
 }
 
-static void wrap_set_reg(void *ctx, enum vmport_reg reg, uint32_t value)
+static void wrap_set_reg(void *ctx, enum guest_reg reg, uint32_t value)
 {
 	const struct recorder *r = ctx;
 	r->real->set_reg(r->real->ctx, reg, value);
@@ -211,7 +211,7 @@ static bool wrap_write_phys(void *ctx, uint64_t paddr, const void *buf, size_t l
 	return ok;
 }
 
-static bool wrap_translate(void *ctx, enum vmport_seg seg, uint32_t offset, uint64_t *paddr)
+static bool wrap_translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
 {
 	const struct recorder *r = ctx;
 	return r->real->translate(r->real->ctx, seg, offset, paddr);
@@ -224,30 +224,30 @@ static uint64_t wrap_ticks(void *ctx)
 }
 
 /* The registers a call sees, all of them, whatever the command reads. */
-static void snapshot(const struct vmport_vcpu *v, uint32_t regs[SESSION_REGS])
+static void snapshot(const struct guest_vcpu *v, uint32_t regs[SESSION_REGS])
 {
-	static const enum vmport_reg order[SESSION_REGS] = {
-		VMPORT_REG_EAX, VMPORT_REG_ECX, VMPORT_REG_EDX, VMPORT_REG_EBX,
-		VMPORT_REG_EBP, VMPORT_REG_ESI, VMPORT_REG_EDI,
+	static const enum guest_reg order[SESSION_REGS] = {
+		GUEST_REG_EAX, GUEST_REG_ECX, GUEST_REG_EDX, GUEST_REG_EBX,
+		GUEST_REG_EBP, GUEST_REG_ESI, GUEST_REG_EDI,
 	};
 
 	for (int i = 0; i < SESSION_REGS; i++)
 		regs[i] = v->get_reg(v->ctx, order[i]);
 }
 
-const struct vmport_vcpu *recorder_begin_call(struct recorder *r, const struct vmport_vcpu *real,
-					      uint16_t port, enum vmport_dir direction)
+const struct guest_vcpu *recorder_begin_call(struct recorder *r, const struct guest_vcpu *real,
+					      uint16_t port, enum guest_port_dir direction)
 {
 	if (!r->started || r->ended)
 		return real;
 	r->in_call = true;
 	r->real = real;
-	r->wrapper = (struct vmport_vcpu){ r,	       wrap_get_reg,	wrap_set_reg,
+	r->wrapper = (struct guest_vcpu){ r,	       wrap_get_reg,	wrap_set_reg,
 					   wrap_cpl,   wrap_read_phys,	wrap_write_phys,
 					   wrap_translate, wrap_ticks };
 	memset(&r->call, 0, sizeof(r->call));
 	r->call.port = port;
-	r->call.direction = direction == VMPORT_OUT;
+	r->call.direction = direction == GUEST_PORT_OUT;
 	r->call.cpl = (uint8_t)real->cpl(real->ctx);
 	snapshot(real, r->call.regs_in);
 	r->call_tick = real->ticks(real->ctx);
@@ -256,7 +256,7 @@ const struct vmport_vcpu *recorder_begin_call(struct recorder *r, const struct v
 	return &r->wrapper;
 }
 
-void recorder_end_call(struct recorder *r, const struct vmport_access *access)
+void recorder_end_call(struct recorder *r, const struct guest_port_access *access)
 {
 	if (!r->in_call)
 		return;
@@ -299,11 +299,11 @@ static void kd_record(struct recorder *r, const struct session_kd_port *fixed,
 	emit_or_hold(r, &r->scratch, r->call_tick);
 }
 
-static enum vmport_kd_result kd_send(void *ctx, uint32_t type, const uint8_t *header,
+static enum kd_outcome kd_send(void *ctx, uint32_t type, const uint8_t *header,
 				     size_t header_length, const uint8_t *data, size_t data_length)
 {
 	struct recorder *r = ctx;
-	enum vmport_kd_result result =
+	enum kd_outcome result =
 		r->real_port.send(r->real_port.ctx, type, header, header_length, data, data_length);
 	struct session_kd_port fixed = {
 		.op = SESSION_KD_SEND, .result = (uint8_t)result, .packet_type = (uint16_t)type,
@@ -314,15 +314,15 @@ static enum vmport_kd_result kd_send(void *ctx, uint32_t type, const uint8_t *he
 	return result;
 }
 
-static enum vmport_kd_result kd_receive(void *ctx, uint32_t type, uint8_t *header,
+static enum kd_outcome kd_receive(void *ctx, uint32_t type, uint8_t *header,
 					size_t header_length, uint8_t *data, size_t data_capacity,
 					size_t *data_length, uint32_t timeout_ms)
 {
 	struct recorder *r = ctx;
-	enum vmport_kd_result result =
+	enum kd_outcome result =
 		r->real_port.receive(r->real_port.ctx, type, header, header_length, data,
 				     data_capacity, data_length, timeout_ms);
-	bool received = result == VMPORT_KD_OK;
+	bool received = result == KD_OK;
 	struct session_kd_port fixed = {
 		.op = SESSION_KD_RECEIVE, .result = (uint8_t)result, .packet_type = (uint16_t)type,
 		.timeout_ms = timeout_ms, .header_length = (uint32_t)header_length,
@@ -364,25 +364,25 @@ static bool kd_attached(void *ctx)
 		       r->real_port.debugger_attached(r->real_port.ctx));
 }
 
-const struct vmport_kd_port *recorder_kd_port(struct recorder *r,
-					      const struct vmport_kd_port *real)
+const struct kd_host_port *recorder_kd_port(struct recorder *r,
+					      const struct kd_host_port *real)
 {
 	r->real_port = *real;
-	r->port = (struct vmport_kd_port){ r,	      kd_send,	  kd_receive, kd_poll,
+	r->port = (struct kd_host_port){ r,	      kd_send,	  kd_receive, kd_poll,
 					   kd_present, kd_attached };
 	return &r->port;
 }
 
 /* ---- the endpoint, and the end --------------------------------------------------- */
 
-void recorder_endpoint(struct recorder *r, enum session_endpoint_event event, const void *bytes,
+void recorder_endpoint(struct recorder *r, enum kd_endpoint_event event, const void *bytes,
 		       size_t length, uint64_t tick)
 {
 	struct session_endpoint fixed = { .event = (uint8_t)event };
 	const uint8_t *p = bytes;
 	uint64_t at = r->in_call ? r->call_tick : tick;
-	bool carries_bytes = event == SESSION_TO_DEBUGGER ||
-			     event == SESSION_TO_TARGET;
+	bool carries_bytes = event == KD_ENDPOINT_TO_DEBUGGER ||
+			     event == KD_ENDPOINT_TO_TARGET;
 
 	if (!r->started || r->ended)
 		return;

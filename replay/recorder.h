@@ -2,8 +2,8 @@
  * recorder.h -- turns a live session's crossings into session records
  * (session.h).
  *
- * The device core sees the guest only through struct vmport_vcpu and its
- * debugger only through struct vmport_kd_port. The recorder stands in for
+ * The device core sees the guest only through struct guest_vcpu and its
+ * debugger only through struct kd_host_port. The recorder stands in for
  * both: it hands the core wrappers that pass every call through to the
  * real ones and write down what went in and came out. Sans-I/O: finished
  * records go to a sink, which the plugin points at a session_writer.
@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 #include "session.h"
-#include "vmport.h"
+#include "bxkd/guestcpu.h"
+#include "bxkd/kdport.h"
 
 typedef void (*recorder_sink_fn)(void *ctx, const uint8_t *record, size_t length, uint64_t tick);
 
@@ -31,16 +32,16 @@ void recorder_manifest(struct recorder *r, const char *text, uint64_t tick);
 
 /* Around one port access on a backdoor port: the vcpu to give vmport_io()
  * instead of `real`, then the end, which writes the BACKDOOR record. */
-const struct vmport_vcpu *recorder_begin_call(struct recorder *r, const struct vmport_vcpu *real,
-					      uint16_t port, enum vmport_dir direction);
-void recorder_end_call(struct recorder *r, const struct vmport_access *access);
+const struct guest_vcpu *recorder_begin_call(struct recorder *r, const struct guest_vcpu *real,
+					      uint16_t port, enum guest_port_dir direction);
+void recorder_end_call(struct recorder *r, const struct guest_port_access *access);
 
 /* The kd host port to give the core instead of `real` (copied). */
-const struct vmport_kd_port *recorder_kd_port(struct recorder *r,
-					      const struct vmport_kd_port *real);
+const struct kd_host_port *recorder_kd_port(struct recorder *r,
+					      const struct kd_host_port *real);
 
 /* Bytes to or from the debugger, or it attaching or leaving. */
-void recorder_endpoint(struct recorder *r, enum session_endpoint_event event, const void *bytes,
+void recorder_endpoint(struct recorder *r, enum kd_endpoint_event event, const void *bytes,
 		       size_t length, uint64_t tick);
 
 /* The END record; nothing is recorded after it. */

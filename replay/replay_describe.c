@@ -13,41 +13,24 @@
 #include "bxkd/byteorder.h"
 #include "bxkd/backdoor.h"
 #include "bxkd/kdvm.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "kdtrace.h"
+#include "protocol_names.h"
 
-static const char *kdvm_subcommand_name(uint16_t sub)
+static const char *subcommand_name(uint16_t sub)
 {
-	switch (sub) {
-	case KDVM_SUB_HELLO:
-		return "HELLO";
-	case KDVM_SUB_REGISTER:
-		return "REGISTER";
-	case KDVM_SUB_CALL:
-		return "CALL";
-	case KDVM_SUB_UNREGISTER:
-		return "UNREGISTER";
-	}
-	return "?";
+	const char *name = kdvm_subcommand_name(sub);
+
+	return name ? name : "?";
 }
 
-static const char *kdvm_status_name(uint32_t status)
+static const char *status_name(uint32_t status)
 {
-	static const char *const names[] = {
-		"OK",	     "NO_TRANSPORT", "NOT_REGISTERED",  "NOT_FOUND",	"BAD_FRAME",
-		"BAD_PAGE", "BAD_REQUEST",  "WRONG_DISCOVERY", "BAD_SUBCOMMAND",
-	};
+	const char *name = kdvm_status_name(status);
 
 	if (status == BDOOR_NO_ANSWER)
 		return "refused";
-	return status < sizeof(names) / sizeof(*names) ? names[status] : "?";
-}
-
-static bool is_kd_call(const struct session_backdoor *b, uint16_t kd_command)
-{
-	return b->port == BDOOR_PORT && b->regs_in[SESSION_EAX] == BDOOR_MAGIC &&
-	       BDOOR_CMD(b->regs_in[SESSION_ECX]) == kd_command &&
-	       BDOOR_SUBCMD(b->regs_in[SESSION_ECX]) != 0 && b->regs_in[SESSION_EBX] == KDVM_MAGIC;
+	return name ? name : "?";
 }
 
 void replay_describe_record(const struct session_record *r, uint16_t kd_command, char *out,
@@ -56,13 +39,13 @@ void replay_describe_record(const struct session_record *r, uint16_t kd_command,
 	switch (r->h.kind) {
 	case SESSION_BACKDOOR: {
 		const struct session_backdoor *b = &r->u.backdoor.fixed;
-		if (is_kd_call(b, kd_command))
+		if (session_backdoor_is_kd_call(b, kd_command))
 			snprintf(out, size,
 				 "backdoor tick=%" PRIu64 " %s 0x%04x CPL%u KD %s status=%s "
 				 "(%u memory accesses)",
 				 r->h.tick, b->direction ? "OUT" : "IN", b->port, b->cpl,
-				 kdvm_subcommand_name(BDOOR_SUBCMD(b->regs_in[SESSION_ECX])),
-				 kdvm_status_name(session_backdoor_eax(b)), b->accesses);
+				 subcommand_name(BDOOR_SUBCMD(b->regs_in[SESSION_ECX])),
+				 status_name(session_backdoor_eax(b)), b->accesses);
 		else
 			snprintf(out, size,
 				 "backdoor tick=%" PRIu64 " %s 0x%04x CPL%u eax=0x%08x ecx=0x%08x -> "
@@ -144,7 +127,7 @@ void replay_describe_access(const struct session_record *call, uint32_t index,
 		return;
 	}
 	const struct session_backdoor *b = &call->u.backdoor.fixed;
-	bool kd = is_kd_call(b, kd_command);
+	bool kd = session_backdoor_is_kd_call(b, kd_command);
 	uint64_t page = a.address & ~(uint64_t)(KDVM_PAGE_SIZE - 1);
 	uint64_t offset = a.address - page;
 

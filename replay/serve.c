@@ -113,9 +113,11 @@ static void say(const struct serve *s, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static void endpoint_log(void *ctx, const char *message)
+static void endpoint_log(void *ctx, enum bxkd_log_level level, const char *message)
 {
 	struct serve *s = ctx;
+
+	(void)level;
 
 	snprintf(s->endpoint_said, sizeof(s->endpoint_said), "%s", message);
 	say(s, "%s", message);
@@ -129,11 +131,11 @@ static const struct session_endpoint *endpoint_of(const struct session_record *r
 static const char *event_tag(uint8_t event)
 {
 	switch (event) {
-	case SESSION_TO_DEBUGGER:
+	case KD_ENDPOINT_TO_DEBUGGER:
 		return "t2d";
-	case SESSION_TO_TARGET:
+	case KD_ENDPOINT_TO_TARGET:
 		return "d2t";
-	case SESSION_ATTACHED:
+	case KD_ENDPOINT_ATTACHED:
 		return "debugger attached";
 	default:
 		return "debugger detached";
@@ -145,7 +147,7 @@ static void describe_record(const struct session_record *r, char *out, size_t si
 {
 	uint8_t event = r->u.endpoint.fixed.event;
 
-	if (event == SESSION_TO_DEBUGGER || event == SESSION_TO_TARGET)
+	if (event == KD_ENDPOINT_TO_DEBUGGER || event == KD_ENDPOINT_TO_TARGET)
 		snprintf(out, size, "record %" PRIu32 " %s %zu bytes", r->h.sequence,
 			 event_tag(event), r->u.endpoint.length);
 	else
@@ -304,7 +306,7 @@ static void show_decoded(const struct serve *s, size_t index, const uint8_t *wan
 	for (size_t i = s->attached_record + 1; i < index; i++) {
 		const struct session_record *r = &s->file.records[i];
 		const struct session_endpoint *e = endpoint_of(r);
-		if (!e || e->event != SESSION_TO_TARGET)
+		if (!e || e->event != KD_ENDPOINT_TO_TARGET)
 			continue;
 		kdtrace_feed(&recorded, r->u.endpoint.bytes, r->u.endpoint.length);
 		kdtrace_pause(&recorded);
@@ -533,7 +535,7 @@ static int serve_conversation(struct serve *s)
 			continue;
 		s->endpoint_records++;
 		last = i;
-		if (e->event == SESSION_ATTACHED || e->event == SESSION_DETACHED) {
+		if (e->event == KD_ENDPOINT_ATTACHED || e->event == KD_ENDPOINT_DETACHED) {
 			s->seen_attach = true;
 		} else if (!s->attached && !s->seen_attach) {
 			say(s, "record %zu: the recording has no debugger attach (a terminal's); "
@@ -546,13 +548,13 @@ static int serve_conversation(struct serve *s)
 		/* Only a DETACHED lets a debugger go; bytes owed to it can
 		 * be lost on the way, bytes owed by it cannot. */
 		switch (e->event) {
-		case SESSION_ATTACHED:
+		case KD_ENDPOINT_ATTACHED:
 			status = serve_attached(s, i, false);
 			break;
-		case SESSION_TO_DEBUGGER:
+		case KD_ENDPOINT_TO_DEBUGGER:
 			status = serve_to_debugger(s, i);
 			break;
-		case SESSION_TO_TARGET:
+		case KD_ENDPOINT_TO_TARGET:
 			status = serve_to_target(s, i);
 			break;
 		default:
@@ -630,7 +632,7 @@ static void introduce(struct serve *s)
 	for (size_t i = 1; i < s->file.count; i++) {
 		const struct session_endpoint *e = endpoint_of(&s->file.records[i]);
 		endpoint_records += e != NULL;
-		connections += e && e->event == SESSION_ATTACHED;
+		connections += e && e->event == KD_ENDPOINT_ATTACHED;
 	}
 	session_file_manifest(&s->file, "image", image, sizeof(image));
 	session_file_manifest(&s->file, "image_sha256", sha, sizeof(sha));
@@ -731,7 +733,7 @@ int replay_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* One that takes nothing for the timeout has stopped following. */
 	endpoint.write_stall_ms = s.timeout_seconds * 1000u;
-	s.ep = kdep_open(&endpoint, endpoint_log, &s, error, sizeof(error));
+	s.ep = kdep_open(&endpoint, &(struct bxkd_log){ endpoint_log, &s }, error, sizeof(error));
 	if (!s.ep) {
 		fprintf(stderr, "bxkd-replay serve: %s\n", error);
 		session_file_free(&s.file);

@@ -13,6 +13,8 @@
 
 #include "session.h"
 
+#include "bxkd/kdvm.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 
 #include "bxkd/byteorder.h"
 #include "bxkd/backdoor.h"
+#include "log.h"
 
 /* The sizes on disk; the structs must have them too (no hidden padding),
  * since the recorder appends them as they are. */
@@ -55,21 +58,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 		if (p[i])
 			return false;
 	return true;
-}
-
-static bool fail(char *error, size_t error_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool fail(char *error, size_t error_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error && error_size) {
-		va_start(ap, fmt);
-		vsnprintf(error, error_size, fmt, ap);
-		va_end(ap);
-	}
-	return false;
 }
 
 /* ---- names ---------------------------------------------------------------------- */
@@ -113,13 +101,13 @@ const char *session_kd_op_name(uint8_t op)
 const char *session_endpoint_event_name(uint8_t event)
 {
 	switch (event) {
-	case SESSION_TO_DEBUGGER:
+	case KD_ENDPOINT_TO_DEBUGGER:
 		return "to_debugger";
-	case SESSION_TO_TARGET:
+	case KD_ENDPOINT_TO_TARGET:
 		return "to_target";
-	case SESSION_ATTACHED:
+	case KD_ENDPOINT_ATTACHED:
 		return "attached";
-	case SESSION_DETACHED:
+	case KD_ENDPOINT_DETACHED:
 		return "detached";
 	default:
 		return "unknown";
@@ -150,7 +138,7 @@ static bool check_text(const uint8_t *p, size_t n, char *error, size_t error_siz
 		uint8_t c = p[i];
 		if (c == '\n') {
 			if (!have_equals)
-				return fail(error, error_size,
+				return bxkd_error(error, error_size,
 					    "text line %zu is not of the form key=value", line);
 			line++;
 			line_start = i + 1;
@@ -158,19 +146,19 @@ static bool check_text(const uint8_t *p, size_t n, char *error, size_t error_siz
 			continue;
 		}
 		if (c == '\0')
-			return fail(error, error_size, "text line %zu holds a NUL byte", line);
+			return bxkd_error(error, error_size, "text line %zu holds a NUL byte", line);
 		if (c < 0x20 || c == 0x7f)
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "text line %zu holds the control byte 0x%02x", line, c);
 		if (c == '=' && !have_equals) {
 			if (i == line_start)
-				return fail(error, error_size,
+				return bxkd_error(error, error_size,
 					    "text line %zu has an empty key", line);
 			have_equals = true;
 		}
 	}
 	if (n && p[n - 1] != '\n')
-		return fail(error, error_size, "text line %zu does not end in a newline", line);
+		return bxkd_error(error, error_size, "text line %zu does not end in a newline", line);
 	return true;
 }
 
@@ -180,7 +168,7 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 	struct session_backdoor *b = &r->u.backdoor.fixed;
 
 	if (n < BACKDOOR_FIXED_SIZE)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "its BACKDOOR payload of %zu bytes is shorter than the %u-byte fixed part",
 			    n, BACKDOOR_FIXED_SIZE);
 	memset(b, 0, sizeof(*b));
@@ -197,17 +185,17 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 	b->accesses = le_get32(p + BACKDOOR_AT(accesses));
 
 	if (b->port != BDOOR_PORT && b->port != BDOOR_PORT_HB)
-		return fail(error, error_size, "its port 0x%04x is not a backdoor port", b->port);
+		return bxkd_error(error, error_size, "its port 0x%04x is not a backdoor port", b->port);
 	if (b->direction > 1)
-		return fail(error, error_size, "its direction %u is neither 0 (IN) nor 1 (OUT)",
+		return bxkd_error(error, error_size, "its direction %u is neither 0 (IN) nor 1 (OUT)",
 			    b->direction);
 	if (b->cpl > 3)
-		return fail(error, error_size, "its CPL %u is over 3", b->cpl);
+		return bxkd_error(error, error_size, "its CPL %u is over 3", b->cpl);
 	if (b->string_op_done > 1)
-		return fail(error, error_size, "its string_op_done %u is neither 0 nor 1",
+		return bxkd_error(error, error_size, "its string_op_done %u is neither 0 nor 1",
 			    b->string_op_done);
 	if (!all_zero(b->pad, sizeof(b->pad)))
-		return fail(error, error_size, "its padding after string_op_done is not zero");
+		return bxkd_error(error, error_size, "its padding after string_op_done is not zero");
 
 	/* The accesses must fill the rest exactly: each header, and its bytes
 	 * when it succeeded, inside what is left. */
@@ -216,20 +204,20 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 	for (uint32_t i = 0; i < b->accesses; i++) {
 		struct session_access a;
 		if (left < ACCESS_SIZE)
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "access %" PRIu32 " of %" PRIu32 " is cut off: %zu bytes are "
 				    "left for its %u-byte header",
 				    i, b->accesses, left, ACCESS_SIZE);
 		read_access(at, &a);
 		if (a.write > 1 || a.ok > 1)
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "access %" PRIu32 " has write=%u ok=%u; each must be 0 or 1", i,
 				    a.write, a.ok);
 		if (!all_zero(a.pad, sizeof(a.pad)))
-			return fail(error, error_size, "access %" PRIu32 "'s padding is not zero",
+			return bxkd_error(error, error_size, "access %" PRIu32 "'s padding is not zero",
 				    i);
 		if (a.length > SESSION_RECORD_MAX)
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "access %" PRIu32 " claims %" PRIu32 " bytes, over the %u-byte "
 				    "record limit",
 				    i, a.length, SESSION_RECORD_MAX);
@@ -237,7 +225,7 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 		left -= ACCESS_SIZE;
 		if (a.ok) {
 			if (a.length > left)
-				return fail(error, error_size,
+				return bxkd_error(error, error_size,
 					    "access %" PRIu32 "'s %" PRIu32 " bytes run past the end "
 					    "of the record (%zu left)",
 					    i, a.length, left);
@@ -246,7 +234,7 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 		}
 	}
 	if (left)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "%zu bytes follow the last of its %" PRIu32 " accesses", left,
 			    b->accesses);
 	r->u.backdoor.accesses = p + BACKDOOR_FIXED_SIZE;
@@ -258,7 +246,7 @@ static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r
 static bool kd_port_carries_bytes(const struct session_kd_port *k)
 {
 	return k->op == SESSION_KD_SEND ||
-	       (k->op == SESSION_KD_RECEIVE && k->result == SESSION_KD_RESULT_OK);
+	       (k->op == SESSION_KD_RECEIVE && k->result == KD_OK);
 }
 
 static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r, char *error,
@@ -267,7 +255,7 @@ static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r,
 	struct session_kd_port *k = &r->u.kd_port.fixed;
 
 	if (n < KD_PORT_FIXED_SIZE)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "its KD_PORT payload of %zu bytes is shorter than the %u-byte fixed part",
 			    n, KD_PORT_FIXED_SIZE);
 	memset(k, 0, sizeof(*k));
@@ -284,14 +272,14 @@ static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r,
 	size_t bytes = n - KD_PORT_FIXED_SIZE;
 	if ((k->op == SESSION_KD_SEND || k->op == SESSION_KD_RECEIVE) &&
 	    k->result > SESSION_KD_RESULT_LAST)
-		return fail(error, error_size, "its %s result %u is unknown",
+		return bxkd_error(error, error_size, "its %s result %u is unknown",
 			    session_kd_op_name(k->op), k->result);
 	switch (k->op) {
 	case SESSION_KD_SEND:
 		break;
 	case SESSION_KD_RECEIVE:
 		if (!carries_bytes && k->data_length)
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "its receive that got nothing (result %u) claims %" PRIu32
 				    " data bytes", k->result, k->data_length);
 		break;
@@ -299,24 +287,24 @@ static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r,
 	case SESSION_KD_DEBUGGER_PRESENT:
 	case SESSION_KD_DEBUGGER_ATTACHED:
 		if (k->result > 1)
-			return fail(error, error_size,
+			return bxkd_error(error, error_size,
 				    "its %s result %u is neither 0 nor 1", session_kd_op_name(k->op),
 				    k->result);
 		if (k->header_length || k->data_length)
-			return fail(error, error_size, "its %s call claims packet bytes",
+			return bxkd_error(error, error_size, "its %s call claims packet bytes",
 				    session_kd_op_name(k->op));
 		break;
 	default:
-		return fail(error, error_size, "its KD port operation %u is unknown", k->op);
+		return bxkd_error(error, error_size, "its KD port operation %u is unknown", k->op);
 	}
 	if (counted != bytes)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "its %s of header_length %" PRIu32 " + data_length %" PRIu32
 			    " carries %zu bytes after the fixed part, not %" PRIu64,
 			    session_kd_op_name(k->op), k->header_length, k->data_length, bytes,
 			    counted);
 	if (k->op == SESSION_KD_RECEIVE && k->data_length > k->data_capacity)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "its receive brought %" PRIu32 " data bytes into room for %" PRIu32,
 			    k->data_length, k->data_capacity);
 	r->u.kd_port.bytes = p + KD_PORT_FIXED_SIZE;
@@ -329,26 +317,26 @@ static bool decode_endpoint(const uint8_t *p, size_t n, struct session_record *r
 	struct session_endpoint *e = &r->u.endpoint.fixed;
 
 	if (n < ENDPOINT_FIXED_SIZE)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "its ENDPOINT payload of %zu bytes is shorter than the %u-byte fixed part",
 			    n, ENDPOINT_FIXED_SIZE);
 	memset(e, 0, sizeof(*e));
 	e->event = p[0];
 	memcpy(e->pad, p + 1, sizeof(e->pad));
 	if (!all_zero(e->pad, sizeof(e->pad)))
-		return fail(error, error_size, "its padding after the event is not zero");
+		return bxkd_error(error, error_size, "its padding after the event is not zero");
 	switch (e->event) {
-	case SESSION_TO_DEBUGGER:
-	case SESSION_TO_TARGET:
+	case KD_ENDPOINT_TO_DEBUGGER:
+	case KD_ENDPOINT_TO_TARGET:
 		break;
-	case SESSION_ATTACHED:
-	case SESSION_DETACHED:
+	case KD_ENDPOINT_ATTACHED:
+	case KD_ENDPOINT_DETACHED:
 		if (n != ENDPOINT_FIXED_SIZE)
-			return fail(error, error_size, "its %s event carries %zu bytes",
+			return bxkd_error(error, error_size, "its %s event carries %zu bytes",
 				    session_endpoint_event_name(e->event), n - ENDPOINT_FIXED_SIZE);
 		break;
 	default:
-		return fail(error, error_size, "its endpoint event %u is unknown", e->event);
+		return bxkd_error(error, error_size, "its endpoint event %u is unknown", e->event);
 	}
 	r->u.endpoint.bytes = p + ENDPOINT_FIXED_SIZE;
 	r->u.endpoint.length = n - ENDPOINT_FIXED_SIZE;
@@ -365,25 +353,25 @@ bool session_decode(const uint8_t *bytes, size_t length, struct session_record *
 	 * a newer recorder's record is refused for its version, whatever the
 	 * rest of its header looks like. */
 	if (length < VERSIONED_PREFIX)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "the record is %zu bytes, shorter than its %u-byte header", length,
 			    HEADER_SIZE);
 	h->magic = le_get32(bytes + HEADER_AT(magic));
 	h->version = le_get16(bytes + HEADER_AT(version));
 	if (h->magic != SESSION_MAGIC)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "the record's magic is 0x%08" PRIx32 ", not 0x%08x (\"BXKS\")", h->magic,
 			    SESSION_MAGIC);
 	if (h->version > SESSION_VERSION)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "the record is of session format version %u, newer than version %u, "
 			    "the newest this bxkd reads; use a newer bxkd",
 			    h->version, SESSION_VERSION);
 	if (h->version == 0)
-		return fail(error, error_size, "the record's format version is 0, which never "
+		return bxkd_error(error, error_size, "the record's format version is 0, which never "
 					       "existed");
 	if (length < HEADER_SIZE)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "the record is %zu bytes, shorter than its %u-byte header", length,
 			    HEADER_SIZE);
 	h->kind = le_get16(bytes + HEADER_AT(kind));
@@ -391,10 +379,10 @@ bool session_decode(const uint8_t *bytes, size_t length, struct session_record *
 	h->length = le_get32(bytes + HEADER_AT(length));
 	h->tick = le_get64(bytes + HEADER_AT(tick));
 	if (length > SESSION_RECORD_MAX)
-		return fail(error, error_size, "the record is %zu bytes, over the %u-byte limit",
+		return bxkd_error(error, error_size, "the record is %zu bytes, over the %u-byte limit",
 			    length, SESSION_RECORD_MAX);
 	if ((uint64_t)h->length != length - HEADER_SIZE)
-		return fail(error, error_size,
+		return bxkd_error(error, error_size,
 			    "the header says %" PRIu32 " payload bytes, but %zu follow it%s",
 			    h->length, length - HEADER_SIZE,
 			    h->length > length - HEADER_SIZE ? " (its length runs past the end)"
@@ -418,7 +406,7 @@ bool session_decode(const uint8_t *bytes, size_t length, struct session_record *
 	case SESSION_ENDPOINT:
 		return decode_endpoint(p, n, record, error, error_size);
 	default:
-		return fail(error, error_size, "the record's kind %u is unknown", h->kind);
+		return bxkd_error(error, error_size, "the record's kind %u is unknown", h->kind);
 	}
 }
 
@@ -438,6 +426,12 @@ bool session_backdoor_access(const struct session_record *record, uint32_t index
 	if (bytes)
 		*bytes = access->ok ? at + ACCESS_SIZE : NULL;
 	return true;
+}
+
+bool session_backdoor_is_kd_call(const struct session_backdoor *b, uint16_t kd_command)
+{
+	return b->port == BDOOR_PORT && b->regs_in[SESSION_EAX] == BDOOR_MAGIC &&
+	       kdvm_is_transport_call(b->regs_in[SESSION_ECX], b->regs_in[SESSION_EBX], kd_command);
 }
 
 size_t session_kd_port_bytes(const struct session_kd_port *k)

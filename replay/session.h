@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bxkd/kdport.h"
+
 #define SESSION_MAGIC 0x534b5842u /* "BXKS" in the file */
 #define SESSION_VERSION 1u	  /* of the record format */
 #define SESSION_LINKTYPE 147	  /* LINKTYPE_USER0 */
@@ -117,18 +119,25 @@ enum session_kd_op {
 	SESSION_KD_DEBUGGER_ATTACHED = 5,
 };
 
-/* VMPORT_KD_OK: the result of a send or receive that went through. */
-#define SESSION_KD_RESULT_OK 0
-/* VMPORT_KD_INVALID: the last of enum vmport_kd_result. */
-#define SESSION_KD_RESULT_LAST 4
+/* The result byte of a send or receive is enum kd_outcome (bxkd/kdport.h),
+ * whose numbers are fixed: 0 ok, 1 timed out, 2 needs resend, 3 dropped,
+ * 4 invalid. A kd host port never answers KD_ABANDONED, so a reader refuses
+ * anything above KD_INVALID. */
+#define SESSION_KD_RESULT_LAST KD_INVALID
+_Static_assert(KD_OK == 0 && KD_TIMED_OUT == 1 && KD_NEEDS_RESEND == 2 && KD_DROPPED == 3 &&
+		       KD_INVALID == 4,
+	       "session files store these numbers");
+_Static_assert(KD_ENDPOINT_TO_DEBUGGER == 1 && KD_ENDPOINT_TO_TARGET == 2 &&
+		       KD_ENDPOINT_ATTACHED == 3 && KD_ENDPOINT_DETACHED == 4,
+	       "session files store these numbers");
 
 /* Fixed part of a KD_PORT payload. For a SEND, and for a RECEIVE whose
- * result is VMPORT_KD_OK (0), header_length + data_length bytes follow:
+ * result is KD_OK (0), header_length + data_length bytes follow:
  * what was sent, or what came. Any other record has no bytes after it (a
  * RECEIVE that got nothing still says the sizes it asked for). */
 struct session_kd_port {
 	uint8_t op;	       /* enum session_kd_op */
-	uint8_t result;	       /* enum vmport_kd_result (bochs-plugin/vmport.h) for
+	uint8_t result;	       /* enum kd_outcome (bxkd/kdport.h) for
 				  send/receive, 0/1 for the others */
 	uint16_t packet_type;
 	uint32_t timeout_ms;   /* receive */
@@ -139,17 +148,10 @@ struct session_kd_port {
 
 /* ---- ENDPOINT ------------------------------------------------------------ */
 
-enum session_endpoint_event {
-	SESSION_TO_DEBUGGER = 1,   /* bytes the target sent (t2d) */
-	SESSION_TO_TARGET = 2,	   /* bytes the debugger sent (d2t) */
-	SESSION_ATTACHED = 3,	   /* a debugger came */
-	SESSION_DETACHED = 4,	   /* it went */
-};
-
 /* Fixed part of an ENDPOINT payload; the bytes follow (none for the
  * attach and detach events). */
 struct session_endpoint {
-	uint8_t event; /* enum session_endpoint_event */
+	uint8_t event; /* enum kd_endpoint_event (bxkd/kdport.h) */
 	uint8_t pad[3];
 };
 
@@ -194,6 +196,9 @@ bool session_backdoor_access(const struct session_record *record, uint32_t index
 /* EAX as the guest reads the call's answer: what an IN delivered (the
  * device leaves regs_out's EAX to the emulator then), else EAX after it. */
 uint32_t session_backdoor_eax(const struct session_backdoor *b);
+
+/* The call went to the KD transport riding on kd_command (bxkd/kdvm.h). */
+bool session_backdoor_is_kd_call(const struct session_backdoor *b, uint16_t kd_command);
 
 /* The packet bytes a KD_PORT record carries: header_length + data_length
  * for a send and a receive that went through, else none. */

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "session_file.h"
+#include "log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,21 +25,6 @@
 #define ERROR_MAX 512u
 /* A text value we read back (a count, the format's name). */
 #define VALUE_MAX 64u
-
-static bool fail(char *error, size_t error_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool fail(char *error, size_t error_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error && error_size) {
-		va_start(ap, fmt);
-		vsnprintf(error, error_size, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
 
 /* ---- writing ------------------------------------------------------------------------ */
 
@@ -59,20 +45,20 @@ struct session_writer *session_writer_open(const char *path, uint64_t ips, char 
 	struct session_writer *w;
 
 	if (ips == 0) {
-		fail(error, error_size, "cannot create session file %s: instructions per second "
+		bxkd_error(error, error_size, "cannot create session file %s: instructions per second "
 					"must be more than 0", path);
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
 	if (!w || !(w->path = strdup(path))) {
 		free(w);
-		fail(error, error_size, "cannot create session file %s: out of memory", path);
+		bxkd_error(error, error_size, "cannot create session file %s: out of memory", path);
 		return NULL;
 	}
 	w->ips = ips;
 	w->dead = pcap_open_dead(SESSION_LINKTYPE, (int)SESSION_RECORD_MAX);
 	if (!w->dead) {
-		fail(error, error_size, "cannot create session file %s: libpcap is out of memory",
+		bxkd_error(error, error_size, "cannot create session file %s: libpcap is out of memory",
 		     path);
 		free(w->path);
 		free(w);
@@ -81,7 +67,7 @@ struct session_writer *session_writer_open(const char *path, uint64_t ips, char 
 	w->dumper = pcap_dump_open(w->dead, path);
 	if (!w->dumper) {
 		/* libpcap's message names the file and the reason. */
-		fail(error, error_size, "cannot create session file: %s", pcap_geterr(w->dead));
+		bxkd_error(error, error_size, "cannot create session file: %s", pcap_geterr(w->dead));
 		pcap_close(w->dead);
 		free(w->path);
 		free(w);
@@ -164,7 +150,7 @@ bool session_writer_flush(struct session_writer *w)
 bool session_writer_close(struct session_writer *w, char *error, size_t error_size)
 {
 	if (!w)
-		return fail(error, error_size, "no session file to close");
+		return bxkd_error(error, error_size, "no session file to close");
 	errno = 0;
 	if (pcap_dump_flush(w->dumper) != 0)
 		writer_fail(w, "%s: writing failed: %s", w->path,
@@ -173,7 +159,7 @@ bool session_writer_close(struct session_writer *w, char *error, size_t error_si
 	pcap_close(w->dead);
 	bool ok = !w->failed;
 	if (!ok)
-		fail(error, error_size, "%s", w->error);
+		bxkd_error(error, error_size, "%s", w->error);
 	free(w->path);
 	free(w);
 	return ok;
@@ -200,7 +186,7 @@ struct reading {
 
 static bool out_of_memory(struct reading *r)
 {
-	return fail(r->error, r->error_size, "%s: out of memory after %zu records", r->path,
+	return bxkd_error(r->error, r->error_size, "%s: out of memory after %zu records", r->path,
 		    r->count);
 }
 
@@ -239,12 +225,12 @@ static bool read_packets(struct reading *r)
 
 	r->pcap = pcap_open_offline(r->path, errbuf);
 	if (!r->pcap)
-		return fail(r->error, r->error_size, "cannot read session file %s: %s", r->path,
+		return bxkd_error(r->error, r->error_size, "cannot read session file %s: %s", r->path,
 			    errbuf);
 	int linktype = pcap_datalink(r->pcap);
 	if (linktype != SESSION_LINKTYPE) {
 		const char *name = pcap_datalink_val_to_name(linktype);
-		return fail(r->error, r->error_size,
+		return bxkd_error(r->error, r->error_size,
 			    "%s is a pcap file of link type %d (%s), not a bxkd session "
 			    "(link type %d, USER0)",
 			    r->path, linktype, name ? name : "unknown", SESSION_LINKTYPE);
@@ -256,10 +242,10 @@ static bool read_packets(struct reading *r)
 		if (got == PCAP_ERROR_BREAK)
 			return true; /* the end of the file */
 		if (got != 1)
-			return fail(r->error, r->error_size, "%s: record %zu cannot be read: %s",
+			return bxkd_error(r->error, r->error_size, "%s: record %zu cannot be read: %s",
 				    r->path, r->count, pcap_geterr(r->pcap));
 		if (h->caplen < h->len)
-			return fail(r->error, r->error_size,
+			return bxkd_error(r->error, r->error_size,
 				    "%s: record %zu is cut short: the file holds %" PRIu32 " of its "
 				    "%" PRIu32 " bytes",
 				    r->path, r->count, (uint32_t)h->caplen, (uint32_t)h->len);
@@ -294,11 +280,11 @@ static bool required_key(struct reading *r, const struct session_record *record,
 	unsigned count = count_key(record, key);
 
 	if (count != 1)
-		return fail(r->error, r->error_size, "%s: record %zu (%s) %s the key %s%s", r->path,
+		return bxkd_error(r->error, r->error_size, "%s: record %zu (%s) %s the key %s%s", r->path,
 			    index, session_kind_name(record->h.kind), count ? "repeats" : "lacks",
 			    key, count ? "" : ", which every session has");
 	if (value && !session_text_value(record, key, value, VALUE_MAX))
-		return fail(r->error, r->error_size, "%s: record %zu (%s) has a %s too long to be "
+		return bxkd_error(r->error, r->error_size, "%s: record %zu (%s) has a %s too long to be "
 						     "right", r->path, index,
 			    session_kind_name(record->h.kind), key);
 	return true;
@@ -334,13 +320,13 @@ static bool check_manifest(struct reading *r, const struct session_record *m)
 	if (!required_key(r, m, 0, "format", value))
 		return false;
 	if (strcmp(value, "bxkd-session") != 0)
-		return fail(r->error, r->error_size,
+		return bxkd_error(r->error, r->error_size,
 			    "%s: record 0 (manifest) says format=%s, not bxkd-session", r->path,
 			    value);
 	if (!required_key(r, m, 0, "bochs_ips", value))
 		return false;
 	if (!parse_count(value, &ips) || ips == 0)
-		return fail(r->error, r->error_size,
+		return bxkd_error(r->error, r->error_size,
 			    "%s: record 0 (manifest) has bochs_ips=%s, not a count of "
 			    "instructions per second",
 			    r->path, value);
@@ -375,11 +361,11 @@ static bool check_end(struct reading *r, const struct session_file *file)
 			if (!counts[i].kind || file->records[j].h.kind == counts[i].kind)
 				found++;
 		if (!parse_count(value, &said))
-			return fail(r->error, r->error_size, "%s: record %zu (end) has %s=%s, not a "
+			return bxkd_error(r->error, r->error_size, "%s: record %zu (end) has %s=%s, not a "
 							     "count", r->path, last, counts[i].key,
 				    value);
 		if (said != found)
-			return fail(r->error, r->error_size,
+			return bxkd_error(r->error, r->error_size,
 				    "%s: record %zu (end) counts %s=%" PRIu64 " but the file holds "
 				    "%" PRIu64,
 				    r->path, last, counts[i].key, said, found);
@@ -392,39 +378,39 @@ static bool check_records(struct reading *r, struct session_file *file)
 	char why[ERROR_MAX];
 
 	if (file->count == 0)
-		return fail(r->error, r->error_size,
+		return bxkd_error(r->error, r->error_size,
 			    "%s holds no records; a session starts with its MANIFEST", r->path);
 	for (size_t i = 0; i < file->count; i++) {
 		struct session_record *rec = &file->records[i];
 		const struct extent *e = &r->extents[i];
 		if (!session_decode(file->bytes + e->offset, e->length, rec, why, sizeof(why)))
-			return fail(r->error, r->error_size, "%s: record %zu is damaged: %s",
+			return bxkd_error(r->error, r->error_size, "%s: record %zu is damaged: %s",
 				    r->path, i, why);
 		if (rec->h.sequence != i) {
 			if (rec->h.sequence > i)
-				return fail(r->error, r->error_size,
+				return bxkd_error(r->error, r->error_size,
 					    "%s: record %zu has sequence number %" PRIu32 ": "
 					    "%" PRIu32 " records before it are missing",
 					    r->path, i, rec->h.sequence, rec->h.sequence - (uint32_t)i);
-			return fail(r->error, r->error_size,
+			return bxkd_error(r->error, r->error_size,
 				    "%s: record %zu has sequence number %" PRIu32 " where %zu was "
 				    "due",
 				    r->path, i, rec->h.sequence, i);
 		}
 		bool last = i + 1 == file->count;
 		if (i == 0 && rec->h.kind != SESSION_MANIFEST)
-			return fail(r->error, r->error_size,
+			return bxkd_error(r->error, r->error_size,
 				    "%s: record 0 (%s) is not the MANIFEST a session starts with",
 				    r->path, session_kind_name(rec->h.kind));
 		if (i > 0 && rec->h.kind == SESSION_MANIFEST)
-			return fail(r->error, r->error_size,
+			return bxkd_error(r->error, r->error_size,
 				    "%s: record %zu is a second MANIFEST", r->path, i);
 		if (!last && rec->h.kind == SESSION_END)
-			return fail(r->error, r->error_size,
+			return bxkd_error(r->error, r->error_size,
 				    "%s: record %zu is an END, but %zu records follow it", r->path, i,
 				    file->count - 1 - i);
 		if (last && rec->h.kind != SESSION_END)
-			return fail(r->error, r->error_size,
+			return bxkd_error(r->error, r->error_size,
 				    "%s ends after record %zu (%s) without the END record: the "
 				    "recording was cut off",
 				    r->path, i, session_kind_name(rec->h.kind));

@@ -37,13 +37,10 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/check_kdvm_host.c \
 	%reldir%/unit/check_kdvm_guest.c \
 	%reldir%/unit/check_kdser.c \
-	guest/kdser/kdser.c \
-	guest/kdser/kdser.h \
 	%reldir%/unit/check_kdstub.c \
-	guest/kdstub/kdstub.c \
-	guest/kdstub/kdstub.h \
 	%reldir%/integration/check_kdvm_dll.c \
 	%reldir%/unit/check_session_format.c \
+	%reldir%/unit/check_names.c \
 	%reldir%/unit/session_builder.c \
 	%reldir%/unit/session_builder.h \
 	%reldir%/integration/check_replay_tools.c \
@@ -54,8 +51,6 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/check_golden.c \
 	%reldir%/unit/json_check.c \
 	%reldir%/unit/json_check.h \
-	guest/kdvm/kdvm.c \
-	guest/kdvm/kdvm.h \
 	%reldir%/integration/check_boot.c \
 	%reldir%/integration/check_tap.c \
 	%reldir%/integration/check_kdtools.c \
@@ -63,9 +58,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/proc.c \
 	%reldir%/integration/proc.h \
 	%reldir%/integration/kdpeer.c \
-	%reldir%/integration/kdpeer.h \
-	guest/kernel/format.c \
-	guest/kernel/format.h
+	%reldir%/integration/kdpeer.h
 %canon_reldir%_bxkd_tests_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/pipe-bridge -I$(top_srcdir)/%reldir%/harness \
 	-I$(top_srcdir)/%reldir%/unit -I$(top_srcdir)/%reldir% -I$(top_srcdir)/guest/kernel \
@@ -80,8 +73,9 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_FAKE_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-fake-target$(EXEEXT)"' \
 	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/launcher
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-%canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la \
-	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la $(CHECK_LIBS)
+%canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la guest/libkdguest.la \
+	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la \
+	common/libbxkdcommon.la $(CHECK_LIBS)
 # Session files: the format's library, bxkd-replay and tshark with the
 # dissector (replay_tools).
 %canon_reldir%_bxkd_tests_CPPFLAGS += -I$(top_srcdir)/replay $(PCAP_CFLAGS) \
@@ -129,11 +123,11 @@ noinst_PROGRAMS += %reldir%/tools/kdcom-soak
 # A KD target without Bochs: the bridge and the KD stub over a simulated
 # machine, for bxkd-dbg and socket tests.
 noinst_PROGRAMS += %reldir%/tools/kd-fake-target
-%canon_reldir%_tools_kd_fake_target_SOURCES = %reldir%/tools/kd-fake-target.c \
-	guest/kdstub/kdstub.c guest/kdstub/kdstub.h include/bxkd/kdtransport.h
+%canon_reldir%_tools_kd_fake_target_SOURCES = %reldir%/tools/kd-fake-target.c
 %canon_reldir%_tools_kd_fake_target_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/guest/kdstub
-%canon_reldir%_tools_kd_fake_target_LDADD = pipe-bridge/libkdbridge.la
+%canon_reldir%_tools_kd_fake_target_LDADD = guest/libkdguest.la pipe-bridge/libkdbridge.la \
+	common/libbxkdcommon.la
 EXTRA_DIST += %reldir%/sessions/debug-session.bxkd
 
 # The golden sessions (tests/sessions/golden/README.md): verified by the

@@ -29,6 +29,8 @@ Suite *kdvm_dll_suite(void);
 /* Session files (replay/session.h): records, the reader's refusals, the
  * writer. */
 Suite *session_format_suite(void);
+/* The protocol name table against the Wireshark dissector's copy. */
+Suite *names_suite(void);
 
 /* Integration suites: boot Debian's Bochs through the harness. */
 Suite *boot_suite(void);

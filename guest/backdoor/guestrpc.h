@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backdoor.h"
+#include "backdoor_call.h"
 
 /* Status words as they come back: status bits in [31:16], zero below. */
 #define RPC_WORD(status) ((uint32_t)(status) << 16)

@@ -255,21 +255,21 @@ void kdser_send_packet(struct kdser *kd, uint32_t packet_type, const struct kd_s
 	 * receive, which says NeedsResend. */
 	if (kdlink_send(&kd->link, (uint16_t)packet_type, header_length ? header->buffer : 0,
 			header_length, data_length ? data->buffer : 0, data_length) ==
-	    KDLINK_INVALID)
+	    KD_INVALID)
 		kd->stats.rejected++;
 }
 
 /* The answer is the result. KdpControlCPending is not set as well: the
- * stub would then see the one break-in twice (kdvm.c does the same). */
-static enum kd_status poll_breakin(struct kdser *kd)
+ * stub would then see the one break-in twice (kdvm_transport.c does the same). */
+static enum kd_outcome poll_breakin(struct kdser *kd)
 {
 	kd->stats.polls++;
 	if (!kd->ready || !kdlink_poll_breakin(&kd->link))
-		return KD_PACKET_TIMED_OUT;
-	return KD_PACKET_RECEIVED;
+		return KD_TIMED_OUT;
+	return KD_OK;
 }
 
-enum kd_status kdser_receive_packet(struct kdser *kd, uint32_t packet_type,
+enum kd_outcome kdser_receive_packet(struct kdser *kd, uint32_t packet_type,
 				    struct kd_string *header, struct kd_string *data,
 				    uint32_t *data_length, struct kd_context *kd_context)
 {
@@ -280,30 +280,28 @@ enum kd_status kdser_receive_packet(struct kdser *kd, uint32_t packet_type,
 	if (!kd->ready || !header || !header->buffer ||
 	    header->maximum_length > KDCOM_MAX_PAYLOAD || !kdcom_type_is_data(packet_type)) {
 		kd->stats.rejected++;
-		return KD_PACKET_TIMED_OUT;
+		return KD_TIMED_OUT;
 	}
 	bool have_data = data && data->buffer;
 	size_t got = 0;
 
 	kd->stats.receives++;
-	switch (kdlink_receive(&kd->link, (uint16_t)packet_type, header->buffer,
+	enum kd_outcome outcome =
+		kdlink_receive(&kd->link, (uint16_t)packet_type, header->buffer,
 			       header->maximum_length, have_data ? data->buffer : 0,
 			       have_data ? data->maximum_length : 0, &got,
-			       kd->config.receive_timeout_ms)) {
-	case KDLINK_OK:
-		break;
-	case KDLINK_NEEDS_RESEND:
-		return KD_PACKET_NEEDS_RESEND;
-	default:
-		return KD_PACKET_TIMED_OUT;
-	}
+			       kd->config.receive_timeout_ms);
+	/* KdReceivePacket has only KDSTATUS to say: a refused call is a
+	 * timeout to the kernel. */
+	if (outcome != KD_OK)
+		return outcome == KD_NEEDS_RESEND ? KD_NEEDS_RESEND : KD_TIMED_OUT;
 	/* kdlink took only a packet that fits both buffers exactly. */
 	header->length = header->maximum_length;
 	if (have_data)
 		data->length = (uint16_t)got;
 	if (data_length)
 		*data_length = (uint32_t)got;
-	return KD_PACKET_RECEIVED;
+	return KD_OK;
 }
 
 bool kdser_debugger_present(const struct kdser *kd)
@@ -324,7 +322,7 @@ static void transport_send(void *ctx, uint32_t packet_type, const struct kd_stri
 	kdser_send_packet(ctx, packet_type, header, data, kd_context);
 }
 
-static enum kd_status transport_receive(void *ctx, uint32_t packet_type, struct kd_string *header,
+static enum kd_outcome transport_receive(void *ctx, uint32_t packet_type, struct kd_string *header,
 					struct kd_string *data, uint32_t *data_length,
 					struct kd_context *kd_context)
 {

@@ -6,7 +6,7 @@
  * with nothing but Bochs' emulated serial port.
  *
  * The framing is the KDCOM engine and the blocking semantics are kdlink,
- * the same code the host bridge runs (pipe-bridge/kdcom.h, kdlink.h); this
+ * the same code the host bridge runs (pipe-bridge/kdcom_engine.h, kdlink.h); this
  * file is only their channel: the UART, polled. Portable freestanding C,
  * no C library, no OS; the platform gives port I/O and a clock, so the
  * same file runs in the test kernel and in the host unit tests against a
@@ -145,7 +145,7 @@ void kdser_send_packet(struct kdser *kd, uint32_t packet_type, const struct kd_s
 /* KdReceivePacket, including PACKET_TYPE_KD_POLL_BREAKIN (8), which takes
  * no buffers and never waits. header->maximum_length is the exact header
  * size wanted; a packet never overruns header or data. */
-enum kd_status kdser_receive_packet(struct kdser *kd, uint32_t packet_type,
+enum kd_outcome kdser_receive_packet(struct kdser *kd, uint32_t packet_type,
 				    struct kd_string *header, struct kd_string *data,
 				    uint32_t *data_length, struct kd_context *kd_context);
 

@@ -438,14 +438,14 @@ static bool send_wait_continue(struct kdstub *s, const void *header, uint16_t he
 			struct kd_string h = { 0, sizeof(m), (uint8_t *)&m };
 			struct kd_string d = { 0, sizeof(s->message), s->message };
 			uint32_t length = 0;
-			enum kd_status status = s->transport.receive_packet(
+			enum kd_outcome status = s->transport.receive_packet(
 				s->transport.ctx, KDCOM_TYPE_STATE_MANIPULATE, &h, &d, &length,
 				&s->kd_context);
-			if (status == KD_PACKET_NEEDS_RESEND) {
+			if (status == KD_NEEDS_RESEND) {
 				served = RESEND_STATE_CHANGE;
 				break;
 			}
-			if (status != KD_PACKET_RECEIVED)
+			if (status != KD_OK)
 				continue;
 			/* A transport delivers exactly the 56-byte header or nothing
 			 * (kd-protocol.md 2.3); anything shorter would leave the last
@@ -566,5 +566,5 @@ bool kdstub_poll_breakin(struct kdstub *s)
 		return true;
 	}
 	return s->transport.receive_packet(s->transport.ctx, KDCOM_TYPE_POLL_BREAKIN, 0, 0, 0,
-					   &s->kd_context) == KD_PACKET_RECEIVED;
+					   &s->kd_context) == KD_OK;
 }

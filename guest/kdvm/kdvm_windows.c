@@ -1,13 +1,13 @@
 /*
  * kdvm_windows.c -- the kdvm transport as a Windows KD transport DLL
  * (kdbxkd-x86.dll, kdbxkd-x64.dll): the nine exports Windows' kernel
- * debugger calls in kdcom.dll, over kdvm.c.
+ * debugger calls in kdcom.dll, over kdvm_transport.c.
  *
  * Prototypes and what the kernel expects of each export:
  * shared/docs/kd-protocol.md section 2. Built with mingw-w64 for i686 and
  * x86-64 (guest/kdvm/local.mk); freestanding, no Windows headers: the few
  * Windows types are declared here and checked against the layouts
- * kdvm.c uses. Imports, all from ntoskrnl.exe:
+ * kdvm_transport.c uses. Imports, all from ntoskrnl.exe:
  *   MmGetPhysicalAddress  the page's physical address for KDVM_SUB_REGISTER
  *                         (VirtualKD-Redux's VirtualBox channel calls it
  *                         from KdDebuggerInitialize0 and on every packet:
@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kdvm.h"
+#include "kdvm_transport.h"
 
 /* ---- the Windows types this file needs ------------------------------------ */
 
@@ -71,7 +71,7 @@ typedef struct _KD_CONTEXT {
 	BOOLEAN KdpControlCPending;
 } KD_CONTEXT, *PKD_CONTEXT;
 
-typedef ULONG KDSTATUS; /* enum kd_status: Received 0, TimedOut 1, NeedsResend 2 */
+typedef ULONG KDSTATUS; /* enum kd_outcome: Received 0, TimedOut 1, NeedsResend 2 */
 
 /* Only passed through: KdDebuggerInitialize0/1 do not look inside. */
 typedef struct _LOADER_PARAMETER_BLOCK *PLOADER_PARAMETER_BLOCK;
@@ -80,7 +80,7 @@ typedef struct _LOADER_PARAMETER_BLOCK *PLOADER_PARAMETER_BLOCK;
 #define STATUS_UNSUCCESSFUL ((NTSTATUS)0xC0000001L)
 #define STATUS_NOT_SUPPORTED ((NTSTATUS)0xC00000BBL)
 
-/* STRING and KD_CONTEXT are what kdvm.c takes as struct kd_string and
+/* STRING and KD_CONTEXT are what kdvm_transport.c takes as struct kd_string and
  * struct kd_context (kd-protocol.md 2.2: STRING has 4 bytes of padding
  * before Buffer on AMD64). */
 #if defined(__i386__)
@@ -100,7 +100,7 @@ _Static_assert(offsetof(KD_CONTEXT, KdpControlCPending) ==
 		       offsetof(struct kd_context, break_in_requested),
 	       "KdpControlCPending");
 _Static_assert(sizeof(LARGE_INTEGER) == 8, "LARGE_INTEGER");
-_Static_assert(KD_PACKET_RECEIVED == 0 && KD_PACKET_TIMED_OUT == 1 && KD_PACKET_NEEDS_RESEND == 2,
+_Static_assert(KD_OK == 0 && KD_TIMED_OUT == 1 && KD_NEEDS_RESEND == 2,
 	       "KDSTATUS values");
 
 /* ---- ntoskrnl.exe ---------------------------------------------------------- */
@@ -148,7 +148,7 @@ static struct kdvm kdbxkd;
 
 _Static_assert(sizeof(kdbxkd_page) == KDVM_PAGE_SIZE, "one page");
 
-/* ---- the platform kdvm.c runs on ------------------------------------------- */
+/* ---- the platform kdvm_transport.c runs on ------------------------------------------- */
 
 static void win_backdoor(void *ctx, struct kdvm_regs *regs)
 {
@@ -202,7 +202,7 @@ static uint32_t bind(void)
 }
 
 /*
- * Before every call into kdvm.c: false if KdDebuggerInitialize0 never ran.
+ * Before every call into kdvm_transport.c: false if KdDebuggerInitialize0 never ran.
  * kdbxkd holds pointers stored at run time (the page, the two platform
  * functions), which a relocation of the image would leave pointing at the
  * old copy; VirtualKD marks its image IMAGE_FILE_RELOCS_STRIPPED in
@@ -231,7 +231,7 @@ static bool usable(void)
  * as without a debugger. VirtualKD returns success even when its host is
  * not there, because its host half can be injected into a running VM
  * later; our device is part of the emulator from power-on, and a machine
- * whose device said no now will not get a transport in this boot (kdvm.c
+ * whose device said no now will not get a transport in this boot (kdvm_transport.c
  * never asks again), so pretending would only leave the kernel debugging
  * into a dead transport. Whether Windows' own kd64 treats a failing
  * transport the same way is not verified here.
@@ -262,8 +262,8 @@ KDSTATUS NTAPI KdReceivePacket(ULONG PacketType, PSTRING MessageHeader, PSTRING 
 			       PULONG DataLength, PKD_CONTEXT KdContext)
 {
 	if (!usable())
-		return KD_PACKET_TIMED_OUT;
-	enum kd_status status = kdvm_receive_packet(
+		return KD_TIMED_OUT;
+	enum kd_outcome status = kdvm_receive_packet(
 		&kdbxkd, PacketType, (struct kd_string *)MessageHeader,
 		(struct kd_string *)MessageData, DataLength, (struct kd_context *)KdContext);
 	publish_debugger_presence();
@@ -271,7 +271,7 @@ KDSTATUS NTAPI KdReceivePacket(ULONG PacketType, PSTRING MessageHeader, PSTRING 
 }
 
 /* The debug device is powered again: the emulator may have been reset or
- * restored meanwhile (kdvm.h). kdcom answers success whatever happens. */
+ * restored meanwhile (kdvm_transport.h). kdcom answers success whatever happens. */
 NTSTATUS NTAPI KdD0Transition(VOID)
 {
 	if (usable())
@@ -295,7 +295,7 @@ NTSTATUS NTAPI KdSave(BOOLEAN SleepTransition)
  * KdSave(FALSE)/KdRestore(FALSE) around every entry into the debugger
  * (KdEnterDebugger/KdExitDebugger, kd-protocol.md 2.1), i.e. around every
  * DbgPrint, and a device that lost the page meanwhile is handled by
- * kdvm.c itself, which registers again when a call is refused with
+ * kdvm_transport.c itself, which registers again when a call is refused with
  * KDVM_STATUS_NOT_REGISTERED.
  */
 NTSTATUS NTAPI KdRestore(BOOLEAN SleepTransition)

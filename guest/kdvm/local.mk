@@ -1,11 +1,11 @@
-# guest/kdvm/ -- the kdvm transport (kdvm.c) built as a Windows KD transport
+# guest/kdvm/ -- the kdvm transport (kdvm_transport.c) built as a Windows KD transport
 # DLL, one for 32-bit and one for 64-bit Windows, with the mingw-w64 cross
 # compilers configure found (MINGW32_CC, MINGW64_CC). The test guest and the
-# host tests compile kdvm.c themselves (guest/local.mk, tests/local.mk).
+# host tests compile kdvm_transport.c themselves (guest/local.mk, tests/local.mk).
 # configure --without-windows-dll leaves all of this out.
 
-kdvm_dll_sources = %reldir%/kdvm.c %reldir%/kdvm_windows.c
-kdvm_dll_headers = %reldir%/kdvm.h include/bxkd/kdvm.h include/bxkd/kdtransport.h \
+kdvm_dll_sources = %reldir%/kdvm_transport.c %reldir%/kdvm_windows.c
+kdvm_dll_headers = %reldir%/kdvm_transport.h include/bxkd/kdvm.h include/bxkd/kdtransport.h \
 	include/bxkd/kdcom.h include/bxkd/backdoor.h
 
 EXTRA_DIST += $(kdvm_dll_sources) $(kdvm_dll_headers) \

@@ -58,128 +58,165 @@ static size_t number(char *tmp, size_t tmp_size, uint64_t value, unsigned base, 
 	return pos;
 }
 
+/* The variable arguments, passable by pointer whatever va_list is. */
+struct args {
+	va_list ap;
+};
+
+enum length_modifier { LENGTH_INT, LENGTH_LONG, LENGTH_LONG_LONG, LENGTH_SIZE };
+
+/* One conversion: %[-0][width][.precision][l|ll|z]conversion */
+struct spec {
+	bool left;
+	char pad;
+	unsigned width;
+	size_t precision; /* SIZE_MAX: none */
+	enum length_modifier length;
+	char conversion;
+};
+
+static size_t decimal(const char **fmt)
+{
+	size_t value = 0;
+
+	while (**fmt >= '0' && **fmt <= '9')
+		value = value * 10 + (size_t)(*(*fmt)++ - '0');
+	return value;
+}
+
+/* Reads the spec after a '%'; returns what follows it. */
+static const char *parse_spec(const char *fmt, struct args *args, struct spec *spec)
+{
+	*spec = (struct spec){ .pad = ' ', .precision = SIZE_MAX, .length = LENGTH_INT };
+	for (;; fmt++) {
+		if (*fmt == '-')
+			spec->left = true;
+		else if (*fmt == '0')
+			spec->pad = '0';
+		else
+			break;
+	}
+	if (*fmt == '*') {
+		int w = va_arg(args->ap, int);
+		if (w < 0) {
+			spec->left = true;
+			w = -w;
+		}
+		spec->width = (unsigned)w;
+		fmt++;
+	} else {
+		spec->width = (unsigned)decimal(&fmt);
+	}
+	if (*fmt == '.') {
+		fmt++;
+		if (*fmt == '*') {
+			int p = va_arg(args->ap, int);
+			spec->precision = p < 0 ? SIZE_MAX : (size_t)p;
+			fmt++;
+		} else {
+			spec->precision = decimal(&fmt);
+		}
+	}
+	if (*fmt == 'l') {
+		fmt++;
+		spec->length = LENGTH_LONG;
+		if (*fmt == 'l') {
+			fmt++;
+			spec->length = LENGTH_LONG_LONG;
+		}
+	} else if (*fmt == 'z') {
+		fmt++;
+		spec->length = LENGTH_SIZE;
+	}
+	spec->conversion = *fmt ? *fmt++ : '\0';
+	return fmt;
+}
+
+static void convert_integer(struct sink *out, const struct spec *spec, struct args *args)
+{
+	char tmp[24];
+	size_t pos;
+
+	if (spec->conversion == 'd' || spec->conversion == 'i') {
+		int64_t v = spec->length == LENGTH_LONG_LONG ? va_arg(args->ap, long long)
+			    : spec->length == LENGTH_LONG    ? va_arg(args->ap, long)
+			    : spec->length == LENGTH_SIZE    ? (int64_t)va_arg(args->ap, size_t)
+							     : va_arg(args->ap, int);
+		uint64_t magnitude = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+		pos = number(tmp, sizeof(tmp), magnitude, 10, false, v < 0);
+	} else {
+		uint64_t v = spec->length == LENGTH_LONG_LONG ? va_arg(args->ap, unsigned long long)
+			     : spec->length == LENGTH_LONG    ? va_arg(args->ap, unsigned long)
+			     : spec->length == LENGTH_SIZE    ? va_arg(args->ap, size_t)
+							      : va_arg(args->ap, unsigned);
+		pos = number(tmp, sizeof(tmp), v, spec->conversion == 'u' ? 10 : 16,
+			     spec->conversion == 'X', false);
+	}
+	emit_padded(out, tmp + pos, sizeof(tmp) - pos, spec->width, spec->left, spec->pad);
+}
+
+static void convert(struct sink *out, const struct spec *spec, struct args *args)
+{
+	char tmp[24];
+
+	switch (spec->conversion) {
+	case 'd':
+	case 'i':
+	case 'u':
+	case 'x':
+	case 'X':
+		convert_integer(out, spec, args);
+		break;
+	case 'p': {
+		uintptr_t v = (uintptr_t)va_arg(args->ap, void *);
+		size_t pos = number(tmp, sizeof(tmp), v, 16, false, false);
+		tmp[--pos] = 'x';
+		tmp[--pos] = '0';
+		emit_padded(out, tmp + pos, sizeof(tmp) - pos, spec->width, spec->left, ' ');
+		break;
+	}
+	case 'c':
+		tmp[0] = (char)va_arg(args->ap, int);
+		emit_padded(out, tmp, 1, spec->width, spec->left, ' ');
+		break;
+	case 's': {
+		const char *s = va_arg(args->ap, const char *);
+		size_t len = 0;
+		if (!s)
+			s = "(null)";
+		while (len < spec->precision && s[len])
+			len++;
+		emit_padded(out, s, len, spec->width, spec->left, ' ');
+		break;
+	}
+	case '%':
+		emit(out, '%');
+		break;
+	default:
+		/* Unknown conversion: show it rather than guess its argument. */
+		emit(out, '%');
+		if (spec->conversion)
+			emit(out, spec->conversion);
+		break;
+	}
+}
+
 int format_v(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct sink out = { buf, size, 0 };
+	struct args args;
 
+	va_copy(args.ap, ap);
 	while (*fmt) {
 		if (*fmt != '%') {
 			emit(&out, *fmt++);
 			continue;
 		}
-		fmt++;
-
-		bool left = false;
-		char pad = ' ';
-		for (;; fmt++) {
-			if (*fmt == '-')
-				left = true;
-			else if (*fmt == '0')
-				pad = '0';
-			else
-				break;
-		}
-
-		unsigned width = 0;
-		if (*fmt == '*') {
-			int w = va_arg(ap, int);
-			if (w < 0) {
-				left = true;
-				w = -w;
-			}
-			width = (unsigned)w;
-			fmt++;
-		} else {
-			while (*fmt >= '0' && *fmt <= '9')
-				width = width * 10 + (unsigned)(*fmt++ - '0');
-		}
-
-		size_t precision = SIZE_MAX;
-		if (*fmt == '.') {
-			fmt++;
-			precision = 0;
-			if (*fmt == '*') {
-				int p = va_arg(ap, int);
-				precision = p < 0 ? SIZE_MAX : (size_t)p;
-				fmt++;
-			} else {
-				while (*fmt >= '0' && *fmt <= '9')
-					precision = precision * 10 + (size_t)(*fmt++ - '0');
-			}
-		}
-
-		enum { INT, LONG, LONG_LONG, SIZE } length = INT;
-		if (*fmt == 'l') {
-			fmt++;
-			length = LONG;
-			if (*fmt == 'l') {
-				fmt++;
-				length = LONG_LONG;
-			}
-		} else if (*fmt == 'z') {
-			fmt++;
-			length = SIZE;
-		}
-
-		char tmp[24];
-		char conversion = *fmt ? *fmt++ : '\0';
-		switch (conversion) {
-		case 'd':
-		case 'i': {
-			int64_t v = length == LONG_LONG ? va_arg(ap, long long)
-				    : length == LONG    ? va_arg(ap, long)
-				    : length == SIZE    ? (int64_t)va_arg(ap, size_t)
-							: va_arg(ap, int);
-			uint64_t magnitude = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-			size_t pos = number(tmp, sizeof(tmp), magnitude, 10, false, v < 0);
-			emit_padded(&out, tmp + pos, sizeof(tmp) - pos, width, left, pad);
-			break;
-		}
-		case 'u':
-		case 'x':
-		case 'X': {
-			uint64_t v = length == LONG_LONG ? va_arg(ap, unsigned long long)
-				     : length == LONG    ? va_arg(ap, unsigned long)
-				     : length == SIZE    ? va_arg(ap, size_t)
-							 : va_arg(ap, unsigned);
-			size_t pos = number(tmp, sizeof(tmp), v, conversion == 'u' ? 10 : 16,
-					    conversion == 'X', false);
-			emit_padded(&out, tmp + pos, sizeof(tmp) - pos, width, left, pad);
-			break;
-		}
-		case 'p': {
-			uintptr_t v = (uintptr_t)va_arg(ap, void *);
-			size_t pos = number(tmp, sizeof(tmp), v, 16, false, false);
-			tmp[--pos] = 'x';
-			tmp[--pos] = '0';
-			emit_padded(&out, tmp + pos, sizeof(tmp) - pos, width, left, ' ');
-			break;
-		}
-		case 'c':
-			tmp[0] = (char)va_arg(ap, int);
-			emit_padded(&out, tmp, 1, width, left, ' ');
-			break;
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-			size_t len = 0;
-			if (!s)
-				s = "(null)";
-			while (len < precision && s[len])
-				len++;
-			emit_padded(&out, s, len, width, left, ' ');
-			break;
-		}
-		case '%':
-			emit(&out, '%');
-			break;
-		default:
-			/* Unknown conversion: show it rather than guess its argument. */
-			emit(&out, '%');
-			if (conversion)
-				emit(&out, conversion);
-			break;
-		}
+		struct spec spec;
+		fmt = parse_spec(fmt + 1, &args, &spec);
+		convert(&out, &spec, &args);
 	}
+	va_end(args.ap);
 	if (size)
 		buf[out.len < size ? out.len : size - 1] = '\0';
 	return out.len > INT32_MAX ? INT32_MAX : (int)out.len;

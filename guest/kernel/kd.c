@@ -5,15 +5,15 @@
 
 #include <stdarg.h>
 
-#include "bootopt.h"
+#include "boot_options.h"
 #include "bxkd/dbgkd.h"
 #include "console.h"
 #include "format.h"
 #include "io.h"
-#include "backdoor.h"
+#include "backdoor_call.h"
 #include "kdser.h"
 #include "kdstub.h"
-#include "kdvm.h"
+#include "kdvm_transport.h"
 #include "kstring.h"
 #include "layout.h"
 #include "machine.h"

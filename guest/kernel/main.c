@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bootopt.h"
+#include "boot_options.h"
 #include "cmos.h"
 #include "console.h"
 #include "io.h"

@@ -5,7 +5,7 @@
  * touch with values no command returns, and checks every register after the
  * call: the device must change exactly what VMware changes.
  */
-#include "backdoor.h"
+#include "backdoor_call.h"
 #include "expect.h"
 #include "testrun.h"
 

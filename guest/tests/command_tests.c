@@ -8,7 +8,7 @@
  * are expected at bochs-plugin/README.md's defaults unless an expect_* boot
  * option says otherwise.
  */
-#include "backdoor.h"
+#include "backdoor_call.h"
 #include "cmos.h"
 #include "expect.h"
 #include "io.h"

@@ -6,7 +6,7 @@
  * function stores what it saw in kernel memory; the test checks and prints
  * it back at CPL 0, since the console port is closed to ring 3.
  */
-#include "backdoor.h"
+#include "backdoor_call.h"
 #include "console.h"
 #include "expect.h"
 #include "guestrpc.h"

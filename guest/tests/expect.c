@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "bootopt.h"
+#include "boot_options.h"
 #include "format.h"
 #include "kstring.h"
 

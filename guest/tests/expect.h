@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backdoor.h"
+#include "backdoor_call.h"
 #include "guestrpc.h"
 #include "testrun.h"
 
@@ -29,7 +29,7 @@
 #define DEFAULT_SCREEN "1024x768"
 #define DEFAULT_VCPU_INFO BDOOR_VCPU_INFO_SYNC_VTSCS
 
-#define UUID_BYTES BD_UUID_BYTES
+#define UUID_BYTES 16
 
 /* The issue-2 register set: EDX = port, the rest as given or seeded. */
 struct bd_regs seeded(uint32_t eax, uint32_t ebx, uint32_t ecx);

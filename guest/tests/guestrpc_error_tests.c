@@ -4,7 +4,7 @@
  * stays usable. Every test closes what it opened, so later tests find all
  * channels free.
  */
-#include "backdoor.h"
+#include "backdoor_call.h"
 #include "expect.h"
 #include "guestrpc.h"
 #include "testrun.h"

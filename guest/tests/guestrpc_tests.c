@@ -7,7 +7,7 @@
  * library's rpci(), which checks the same words and names the step that
  * differed.
  */
-#include "backdoor.h"
+#include "backdoor_call.h"
 #include "expect.h"
 #include "format.h"
 #include "guestrpc.h"

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backdoor.h"
-#include "kdvm.h"
+#include "backdoor_call.h"
+#include "kdvm_transport.h"
 #include "testrun.h"
 
 extern struct kdvm kdvm_kernel;

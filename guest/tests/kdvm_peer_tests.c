@@ -35,21 +35,21 @@ static void tell_peer(const char *fmt, ...)
 
 static bool sent(struct guest_test_ctx *t, const char *what)
 {
-	if (kdvm_kernel_page.h.result == KDVM_RESULT_OK)
+	if (kdvm_kernel_page.h.result == KD_OK)
 		return true;
 	gt_fail(t, "%s: send result %u (status %s)", what, kdvm_kernel_page.h.result,
 		kdvm_status_name(kdvm_kernel.last_status));
 	return false;
 }
 
-static enum kd_status receive_request(struct dbgkd_manipulate_state64 *m, uint8_t *data,
+static enum kd_outcome receive_request(struct dbgkd_manipulate_state64 *m, uint8_t *data,
 				      uint32_t room, uint32_t *length, uint32_t timeout_ms)
 {
 	struct kd_string header = { 0, sizeof(*m), (uint8_t *)m };
 	struct kd_string data_string = { 0, (uint16_t)room, data };
 
 	kdvm_kernel.receive_timeout_ms = timeout_ms;
-	enum kd_status status = kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_STATE_MANIPULATE,
+	enum kd_outcome status = kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_STATE_MANIPULATE,
 						    &header, &data_string, length, NULL);
 	kdvm_kernel.receive_timeout_ms = KDVM_DEFAULT_RECEIVE_TIMEOUT_MS;
 	return status;
@@ -81,7 +81,7 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_a_state_change_waits_for_the_debugger)
 	gt_expect_u32(t, "the attach's break-in",
 		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					  NULL),
-		      KD_PACKET_RECEIVED);
+		      KD_OK);
 }
 
 /* Every packet size from the kernel, 16 to 4000 bytes: the debugger checks
@@ -112,7 +112,7 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_packets_of_every_size_to_the_debugger)
 	if (!gt_expect_u32(t, "verdict",
 			   receive_request(&verdict, buffer, sizeof(buffer), &length,
 					   PEER_TIMEOUT_MS),
-			   KD_PACKET_RECEIVED) ||
+			   KD_OK) ||
 	    !gt_expect_u32(t, "verdict api", verdict.api_number, KDVM_PEER_VERDICT_API))
 		return;
 	gt_expect_u32(t, "prints the debugger saw", verdict.u.read_memory.actual_bytes, packets);
@@ -132,8 +132,8 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_packets_of_every_size_from_the_debugger)
 	for (uint32_t length = 0; length <= MAX_REQUEST_DATA; length++) {
 		uint32_t got = 0xffffffffu;
 		memset(data, 0xee, sizeof(data));
-		enum kd_status status = receive_request(&m, data, 0x1000, &got, PEER_TIMEOUT_MS);
-		if (status != KD_PACKET_RECEIVED) {
+		enum kd_outcome status = receive_request(&m, data, 0x1000, &got, PEER_TIMEOUT_MS);
+		if (status != KD_OK) {
 			gt_fail(t, "length %u: status %u", length, status);
 			return;
 		}
@@ -165,20 +165,20 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_poll_for_break_in)
 	gt_expect_u32(t, "poll before",
 		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					  &context),
-		      KD_PACKET_TIMED_OUT);
+		      KD_TIMED_OUT);
 	/* The debugger puts 0x62 ahead of this print's ACK: it is there by
 	 * the time the print returns. */
 	tell_peer("%s", KDVM_PEER_BREAKIN);
 	gt_expect_u32(t, "poll after break-in",
 		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					  &context),
-		      KD_PACKET_RECEIVED);
+		      KD_OK);
 	/* Reported once, by the result; not again through KdpControlCPending. */
 	gt_expect_u32(t, "KdpControlCPending", context.break_in_requested, 0);
 	gt_expect_u32(t, "poll once more",
 		      kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					  NULL),
-		      KD_PACKET_TIMED_OUT);
+		      KD_TIMED_OUT);
 }
 
 GUEST_TEST_IN("kdvm-peer", kdvm_peer_receive_times_out)
@@ -187,7 +187,7 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_receive_times_out)
 	uint32_t length = 0xdeadbeef;
 
 	gt_expect_u32(t, "receive", receive_request(&m, buffer, sizeof(buffer), &length, 100),
-		      KD_PACKET_TIMED_OUT);
+		      KD_TIMED_OUT);
 	gt_expect_u32(t, "length untouched", length, 0xdeadbeef);
 }
 
@@ -201,7 +201,7 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_reset_means_needs_resend)
 	tell_peer("%s", KDVM_PEER_RESET);
 	gt_expect_u32(t, "receive", receive_request(&m, buffer, sizeof(buffer), &length,
 						    PEER_TIMEOUT_MS),
-		      KD_PACKET_NEEDS_RESEND);
+		      KD_NEEDS_RESEND);
 }
 
 GUEST_TEST_IN("kdvm-peer", kdvm_peer_session_ends)

@@ -52,7 +52,7 @@ static void write_print_request(struct kdvm_page *page, const char *text)
 	page->h.packet_type = KDCOM_TYPE_DEBUG_IO;
 	page->h.header_length = sizeof(io);
 	page->h.data_length = (uint16_t)length;
-	page->h.result = KDVM_RESULT_NONE;
+	page->h.result = KDVM_RESULT_UNTOUCHED;
 }
 
 /* ---- no transport configured --------------------------------------------------- */
@@ -142,7 +142,7 @@ GUEST_TEST_IN("kdvm", kdvm_page_at_the_top_of_ram)
 				KDVM_STATUS_OK) ||
 	    !expect_kdvm_status(t, "CALL", kdvm_raw_call(KDVM_SUB_CALL, 0, 0).eax, KDVM_STATUS_OK))
 		return;
-	gt_expect_u32(t, "result", page->h.result, KDVM_RESULT_DROPPED);
+	gt_expect_u32(t, "result", page->h.result, KD_DROPPED);
 	expect_kdvm_status(t, "REGISTER top + 1", kdvm_raw_call(KDVM_SUB_REGISTER, top + 1, 0).eax,
 			   KDVM_STATUS_BAD_FRAME);
 	expect_kdvm_status(t, "kdvm_reconnect", kdvm_reconnect(&kdvm_kernel), KDVM_STATUS_OK);
@@ -208,7 +208,7 @@ GUEST_TEST_IN("kdvm", kdvm_hostile_pages_get_an_error_status)
 		uint32_t status = kdvm_raw_call(KDVM_SUB_CALL, kdvm_kernel.nonce, 0).eax;
 		if (!expect_kdvm_status(t, cases[i].what, status, cases[i].want))
 			break;
-		if (h->result != KDVM_RESULT_NONE) {
+		if (h->result != KDVM_RESULT_UNTOUCHED) {
 			gt_fail(t, "%s: the device wrote result %u", cases[i].what, h->result);
 			break;
 		}
@@ -264,11 +264,11 @@ GUEST_TEST_IN("kdvm", kdvm_subcommands_are_refused_at_cpl3)
 		if (!check_regs(t, &c.out[i], &want))
 			return;
 	}
-	gt_expect_u32(t, "page result", kdvm_kernel_page.h.result, KDVM_RESULT_NONE);
+	gt_expect_u32(t, "page result", kdvm_kernel_page.h.result, KDVM_RESULT_UNTOUCHED);
 	gt_expect_u32(t, "page calls", kdvm_kernel_page.h.calls, calls);
 	/* Still registered: UNREGISTER from ring 3 did nothing. */
 	kdvm_env_print("after ring 3", 12);
-	gt_expect_u32(t, "result after", kdvm_kernel_page.h.result, KDVM_RESULT_DROPPED);
+	gt_expect_u32(t, "result after", kdvm_kernel_page.h.result, KD_DROPPED);
 }
 
 /* Without the KD magic, or with subcommand 0, command 18 is what firmware
@@ -299,7 +299,7 @@ GUEST_TEST_IN("kdvm", kdvm_prints_are_dropped_without_a_debugger)
 	uint32_t calls = kdvm_kernel.stats.backdoor_calls;
 	for (unsigned i = 0; i < PRINTS; i++) {
 		kdvm_env_print("nobody listens\n", 15);
-		if (kdvm_kernel_page.h.result != KDVM_RESULT_DROPPED) {
+		if (kdvm_kernel_page.h.result != KD_DROPPED) {
 			gt_fail(t, "print %u: result %u", i, kdvm_kernel_page.h.result);
 			return;
 		}
@@ -321,14 +321,14 @@ GUEST_TEST_IN("kdvm", kdvm_poll_and_receive_without_a_debugger)
 	if (!started(t))
 		return;
 	uint32_t calls = kdvm_kernel.stats.backdoor_calls;
-	enum kd_status poll = kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL,
+	enum kd_outcome poll = kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_POLL_BREAKIN, NULL,
 						  NULL, NULL, NULL);
 	kdvm_kernel.receive_timeout_ms = 20;
-	enum kd_status received = kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_STATE_MANIPULATE,
+	enum kd_outcome received = kdvm_receive_packet(&kdvm_kernel, KDCOM_TYPE_STATE_MANIPULATE,
 						      &header, &data, &length, NULL);
 	kdvm_kernel.receive_timeout_ms = KDVM_DEFAULT_RECEIVE_TIMEOUT_MS;
-	gt_expect_u32(t, "poll", poll, KD_PACKET_TIMED_OUT);
-	gt_expect_u32(t, "receive", received, KD_PACKET_TIMED_OUT);
+	gt_expect_u32(t, "poll", poll, KD_TIMED_OUT);
+	gt_expect_u32(t, "receive", received, KD_TIMED_OUT);
 	gt_expect_u32(t, "data length untouched", length, 0xdeadbeef);
 	gt_expect_u32(t, "backdoor calls", kdvm_kernel.stats.backdoor_calls - calls, 2);
 }
@@ -396,8 +396,8 @@ GUEST_TEST_IN("kdvm", kdvm_registered_page_cannot_be_spoofed)
 	plant_page();
 	uint32_t planted_calls = planted->h.calls;
 	kdvm_env_print("the kernel's own\n", 17);
-	gt_expect_u32(t, "kernel page result", kdvm_kernel_page.h.result, KDVM_RESULT_DROPPED);
-	gt_expect_u32(t, "planted page result", planted->h.result, KDVM_RESULT_NONE);
+	gt_expect_u32(t, "kernel page result", kdvm_kernel_page.h.result, KD_DROPPED);
+	gt_expect_u32(t, "planted page result", planted->h.result, KDVM_RESULT_UNTOUCHED);
 	gt_expect_u32(t, "planted page calls", planted->h.calls, planted_calls);
 	memset(planted, 0, sizeof(*planted));
 	gt_note(t, "planted at 0x%x, ignored", PLANTED_PAGE_ADDRESS);
@@ -425,8 +425,8 @@ GUEST_TEST_IN("kdvm-scan", kdvm_scan_is_spoofed_by_a_page_planted_from_ring3)
 		return;
 	plant_page();
 	kdvm_env_print("the kernel's own\n", 17);
-	gt_expect_u32(t, "kernel page result", kdvm_kernel_page.h.result, KDVM_RESULT_NONE);
-	gt_expect_u32(t, "planted page result", planted->h.result, KDVM_RESULT_DROPPED);
+	gt_expect_u32(t, "kernel page result", kdvm_kernel_page.h.result, KDVM_RESULT_UNTOUCHED);
+	gt_expect_u32(t, "planted page result", planted->h.result, KD_DROPPED);
 	gt_expect_u32(t, "planted page calls", planted->h.calls, 1);
 	gt_note(t, "device served the page planted at 0x%x", PLANTED_PAGE_ADDRESS);
 }
@@ -435,7 +435,7 @@ GUEST_TEST_IN("kdvm-scan", kdvm_scan_finds_the_kernel_page_once_the_plant_is_gon
 {
 	memset(planted, 0, sizeof(*planted));
 	kdvm_env_print("the kernel's own, again\n", 24);
-	gt_expect_u32(t, "kernel page result", kdvm_kernel_page.h.result, KDVM_RESULT_DROPPED);
+	gt_expect_u32(t, "kernel page result", kdvm_kernel_page.h.result, KD_DROPPED);
 	gt_expect_u32(t, "kernel page calls", kdvm_kernel_page.h.calls, 1);
 	/* Cached now: the next call does not scan (the device log counts). */
 	kdvm_env_print("cached\n", 7);

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bxkd/kdport.h"
+
 /* Windows' STRING: a counted buffer. For KdReceivePacket, MessageHeader's
  * MaximumLength is the exact header size wanted, MessageData's the room. */
 struct kd_string {
@@ -27,12 +29,8 @@ struct kd_context {
 	uint8_t break_in_requested; /* KdpControlCPending */
 };
 
-/* KDSTATUS */
-enum kd_status {
-	KD_PACKET_RECEIVED = 0,
-	KD_PACKET_TIMED_OUT = 1,
-	KD_PACKET_NEEDS_RESEND = 2,
-};
+/* KdReceivePacket returns Windows' KDSTATUS, which is enum kd_outcome's
+ * KD_OK (KdPacketReceived), KD_TIMED_OUT or KD_NEEDS_RESEND by number. */
 
 struct kd_transport {
 	void *ctx;
@@ -42,7 +40,7 @@ struct kd_transport {
 			    const struct kd_string *data, struct kd_context *kd_context);
 	/* KdReceivePacket; packet_type 8 (POLL_BREAKIN) never waits and
 	 * takes no buffers. */
-	enum kd_status (*receive_packet)(void *ctx, uint32_t packet_type, struct kd_string *header,
+	enum kd_outcome (*receive_packet)(void *ctx, uint32_t packet_type, struct kd_string *header,
 					 struct kd_string *data, uint32_t *data_length,
 					 struct kd_context *kd_context);
 	/* KdDebuggerNotPresent, inverted: false once sends went unanswered. */

@@ -21,9 +21,11 @@
 #ifndef BXKD_KDVM_H
 #define BXKD_KDVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bxkd/backdoor.h"
 #include "bxkd/kdcom.h"
 
 #define KDVM_MAGIC 0x444b7862u /* "bxKD" in memory */
@@ -46,6 +48,15 @@ enum kdvm_subcommand {
 	/* Forget the registered page (before the guest frees it). */
 	KDVM_SUB_UNREGISTER = 4,
 };
+
+/* A backdoor call (BDOOR_MAGIC in EAX, on BDOOR_PORT) is for the KD
+ * transport when it names the device's kd_command with a subcommand and
+ * carries KDVM_MAGIC in EBX; the same command without them is the
+ * command's own (OS_NOT_FOUND, by default). */
+static inline bool kdvm_is_transport_call(uint32_t ecx, uint32_t ebx, uint16_t kd_command)
+{
+	return BDOOR_CMD(ecx) == kd_command && BDOOR_SUBCMD(ecx) != 0 && ebx == KDVM_MAGIC;
+}
 
 /* How the device finds the page: the device's `kd_discovery` setting. */
 enum kdvm_discovery {
@@ -81,14 +92,10 @@ enum kdvm_request {
 	KDVM_REQUEST_POLL_BREAKIN = 3, /* KdReceivePacket(PACKET_TYPE_KD_POLL_BREAKIN) */
 };
 
-/* The outcome of a request, in the page. */
-enum kdvm_result {
-	KDVM_RESULT_OK = 0,           /* sent and acknowledged; received; break-in seen */
-	KDVM_RESULT_TIMED_OUT = 1,    /* nothing in time; no break-in */
-	KDVM_RESULT_NEEDS_RESEND = 2, /* the debugger reset the link */
-	KDVM_RESULT_DROPPED = 3,      /* send: no debugger answered; dropped as Windows does */
-	KDVM_RESULT_NONE = 0xffffffffu, /* the guest's value before a call: untouched */
-};
+/* The outcome of a request, in the page's result field: enum kd_outcome
+ * (bxkd/kdport.h) KD_OK, KD_TIMED_OUT, KD_NEEDS_RESEND or KD_DROPPED, or
+ * the value the guest leaves there before a call. */
+#define KDVM_RESULT_UNTOUCHED 0xffffffffu
 
 /* A debugger answers: KdDebuggerNotPresent is clear. */
 #define KDVM_FLAG_DEBUGGER_PRESENT 0x1u
@@ -112,7 +119,7 @@ struct kdvm_page_header {
 	uint16_t data_length;
 	uint16_t data_capacity;
 	uint32_t timeout_ms;      /* receive: at most KDVM_TIMEOUT_MAX_MS */
-	uint32_t result;          /* enum kdvm_result, written by the device */
+	uint32_t result;          /* enum kd_outcome, written by the device */
 	uint32_t flags;           /* KDVM_FLAG_*, written by the device */
 	uint32_t calls;           /* the device's count of calls on this page */
 	uint8_t reserved[16];

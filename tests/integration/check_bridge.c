@@ -21,7 +21,7 @@
 
 #include "bxkd/dbgkd.h"
 #include "kdbridge.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "kdpeer.h"
 #include "proc.h"
 #include "suites.h"
@@ -344,7 +344,7 @@ START_TEST(a_client_endpoint_never_blocks_on_a_busy_listener)
 
 	snprintf(spec, sizeof(spec), "connect:%s", path);
 	ck_assert(kdep_parse(spec, &o, error, sizeof(error)));
-	struct kdep *ep = kdep_open(&o, NULL, NULL, error, sizeof(error));
+	struct kdep *ep = kdep_open(&o, NULL, error, sizeof(error));
 	ck_assert_msg(ep, "%s", error);
 	uint64_t start = now_ms();
 	ck_assert_int_eq(kdep_wait(ep, 300, buf, sizeof(buf), &n), KDEP_TIMEOUT);
@@ -405,7 +405,7 @@ START_TEST(a_debugger_that_never_answers_costs_bounded_time)
 		uint64_t one = now_ms();
 		ck_assert_int_eq(kdbridge_send(b, KDCOM_TYPE_DEBUG_IO, &io, sizeof(io), text,
 					       sizeof(text)),
-				 KDBRIDGE_DROPPED);
+				 KD_DROPPED);
 		/* 20 tries of 20 ms, or a write stall of 300 ms, plus slack. */
 		ck_assert_uint_lt(now_ms() - one, 2000);
 	}
@@ -415,7 +415,7 @@ START_TEST(a_debugger_that_never_answers_costs_bounded_time)
 	uint64_t before = now_ms();
 	ck_assert_int_eq(kdbridge_receive(b, KDCOM_TYPE_STATE_MANIPULATE, &header, sizeof(header),
 					  text, sizeof(text), &length, 200),
-			 KDBRIDGE_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_uint_ge(now_ms() - before, 190);
 	ck_assert_uint_lt(now_ms() - before, 1500);
 	close(silent);
@@ -439,10 +439,10 @@ START_TEST(a_state_change_waits_for_a_debugger_that_answers)
 		struct kdbridge *b = open_bridge(path, 20, 300);
 		memset(&sc, 0, sizeof(sc));
 		sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-		enum kdbridge_status st =
+		enum kd_outcome st =
 			kdbridge_send(b, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0);
 		kdbridge_close(b);
-		_exit(st == KDBRIDGE_OK ? 0 : 1);
+		_exit(st == KD_OK ? 0 : 1);
 	}
 	int silent = connect_unix(path);
 	ck_assert_int_ge(silent, 0);

@@ -207,7 +207,7 @@ START_TEST(an_endpoint_is_described_before_it_is_opened)
 	snprintf(spec, sizeof(spec), "unix:%s/kd.sock", dir);
 	ck_assert(kdep_parse(spec, &o, error, sizeof(error)));
 	kdep_describe(&o, address, sizeof(address), hint, sizeof(hint));
-	struct kdep *ep = kdep_open(&o, NULL, NULL, error, sizeof(error));
+	struct kdep *ep = kdep_open(&o, NULL, error, sizeof(error));
 	ck_assert_msg(ep != NULL, "%s", error);
 	ck_assert_str_eq(address, kdep_address(ep));
 	ck_assert_str_eq(hint, kdep_attach_hint(ep));
@@ -229,7 +229,7 @@ START_TEST(an_endpoint_is_described_before_it_is_opened)
 	kdep_describe(&o, address, sizeof(address), hint, sizeof(hint));
 	ck_assert_ptr_nonnull(strstr(address, "/kd-pty"));
 	ck_assert_ptr_nonnull(strstr(hint, "bxkd-dbg --target tty:"));
-	ep = kdep_open(&o, NULL, NULL, error, sizeof(error));
+	ep = kdep_open(&o, NULL, error, sizeof(error));
 	ck_assert_msg(ep != NULL, "%s", error);
 	ck_assert_ptr_nonnull(strstr(kdep_address(ep), "/dev/pts/"));
 	ck_assert_ptr_nonnull(strstr(kdep_attach_hint(ep), "also reachable as "));

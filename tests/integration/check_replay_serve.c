@@ -159,7 +159,7 @@ static void recorded_version_line(const struct session_file *file, char *line, s
 {
 	struct dbgkd_manipulate_state64 m;
 
-	find_manipulate(file, SESSION_TO_DEBUGGER, DBGKD_GET_VERSION_API, &m);
+	find_manipulate(file, KD_ENDPOINT_TO_DEBUGGER, DBGKD_GET_VERSION_API, &m);
 	const struct dbgkd_get_version64 *v = &m.u.get_version;
 	snprintf(line, size,
 		 "version: build %u, protocol %u, machine 0x%04x, flags 0x%04x, kernel at 0x%016" PRIx64
@@ -242,7 +242,7 @@ START_TEST(a_debugger_that_strays_is_reported_where_it_strays)
 	char target[320], script[320], expect[200];
 
 	read_golden(&file);
-	uint32_t record = find_manipulate(&file, SESSION_TO_TARGET, DBGKD_READ_VIRTUAL_MEMORY_API, &m);
+	uint32_t record = find_manipulate(&file, KD_ENDPOINT_TO_TARGET, DBGKD_READ_VIRTUAL_MEMORY_API, &m);
 	uint64_t recorded_address = m.u.read_memory.target_base_address;
 	run_init(&r);
 	snprintf(script, sizeof(script), "%s/stray.bxkd", r.dir);

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "bxkd/dbgkd.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "suites.h"
 
 /* Generous for a loaded machine; a working tap takes milliseconds. */

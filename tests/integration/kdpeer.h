@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kdcom.h"
+#include "kdcom_engine.h"
 
 struct kdpeer {
 	int fd;

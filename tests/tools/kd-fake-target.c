@@ -146,13 +146,13 @@ static void send_packet(void *ctx, uint32_t type, const struct kd_string *header
 	struct machine *m = ctx;
 
 	(void)kd_context;
-	enum kdbridge_status status =
-		kdbridge_send(m->bridge, (uint16_t)type, header->buffer, header->length,
+	enum kd_outcome status =
+		kdbridge_send(m->bridge, type, header->buffer, header->length,
 			      data ? data->buffer : NULL, data ? data->length : 0);
-	m->present = status == KDBRIDGE_OK || status == KDBRIDGE_ABANDONED;
+	m->present = status == KD_OK;
 }
 
-static enum kd_status receive_packet(void *ctx, uint32_t type, struct kd_string *header,
+static enum kd_outcome receive_packet(void *ctx, uint32_t type, struct kd_string *header,
 				     struct kd_string *data, uint32_t *data_length,
 				     struct kd_context *kd_context)
 {
@@ -161,29 +161,23 @@ static enum kd_status receive_packet(void *ctx, uint32_t type, struct kd_string 
 
 	(void)kd_context;
 	if (type == KDCOM_TYPE_POLL_BREAKIN)
-		return kdbridge_poll_breakin(m->bridge) ? KD_PACKET_RECEIVED : KD_PACKET_TIMED_OUT;
-	enum kdbridge_status status =
+		return kdbridge_poll_breakin(m->bridge) ? KD_OK : KD_TIMED_OUT;
+	enum kd_outcome status =
 		kdbridge_receive(m->bridge, (uint16_t)type, header->buffer, header->maximum_length,
 				 data->buffer, data->maximum_length, &length, 1000);
-	if (status == KDBRIDGE_OK) {
+	if (status == KD_OK) {
 		header->length = header->maximum_length;
 		data->length = (uint16_t)length;
 		*data_length = (uint32_t)length;
 		m->present = true;
-		return KD_PACKET_RECEIVED;
+		return KD_OK;
 	}
-	return status == KDBRIDGE_NEEDS_RESEND ? KD_PACKET_NEEDS_RESEND : KD_PACKET_TIMED_OUT;
+	return status == KD_NEEDS_RESEND ? KD_NEEDS_RESEND : KD_TIMED_OUT;
 }
 
 static bool debugger_present(void *ctx)
 {
 	return ((struct machine *)ctx)->present;
-}
-
-static void bridge_log(void *ctx, const char *message)
-{
-	(void)ctx;
-	fprintf(stderr, "kd-fake-target: %s\n", message);
 }
 
 /* ---- running ------------------------------------------------------------------------ */
@@ -247,7 +241,8 @@ int main(int argc, char **argv)
 	int opt;
 
 	kdbridge_options_init(&bo);
-	bo.log = bridge_log;
+	bxkd_set_program("kd-fake-target");
+	bo.log = bxkd_stderr_log;
 	kdep_parse("unix:/tmp/bxkd-fake-target.sock", &bo.endpoint, error, sizeof(error));
 	while ((opt = getopt_long(argc, argv, "e:br:", options, NULL)) != -1) {
 		switch (opt) {
@@ -279,11 +274,11 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	fprintf(stderr, "kd-fake-target: listening at %s\n",
-		kdep_address(kdbridge_endpoint(m->bridge)));
+		kdbridge_address(m->bridge));
 	if (ready_file) {
 		FILE *f = fopen(ready_file, "w");
 		if (f) {
-			fprintf(f, "%s\n", kdep_address(kdbridge_endpoint(m->bridge)));
+			fprintf(f, "%s\n", kdbridge_address(m->bridge));
 			fclose(f);
 		}
 	}

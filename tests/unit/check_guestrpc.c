@@ -38,7 +38,7 @@ struct channel {
 	uint32_t cookie_high, cookie_low;
 };
 
-static void capture_log(void *ctx, enum vmport_log_level level, const char *message)
+static void capture_log(void *ctx, enum bxkd_log_level level, const char *message)
 {
 	(void)ctx, (void)level;
 	snprintf(logged, sizeof(logged), "%s", message);
@@ -51,10 +51,10 @@ static void setup(void)
 	vmport_config_init(&config);
 	logged[0] = '\0';
 	fake_vcpu_init(&cpu, 1 << 20);
-	cpu.segment_base[VMPORT_SEG_DS] = DS_BASE;
-	cpu.segment_base[VMPORT_SEG_ES] = ES_BASE;
+	cpu.segment_base[GUEST_SEG_DS] = DS_BASE;
+	cpu.segment_base[GUEST_SEG_ES] = ES_BASE;
 	cpu.page_xor = 0x1000;
-	vp = vmport_create(&config, capture_log, NULL);
+	vp = vmport_create(&config, &(struct bxkd_log){ capture_log, NULL });
 	ck_assert_ptr_nonnull(vp);
 }
 
@@ -69,8 +69,8 @@ static uint32_t step(uint16_t sub, uint32_t ebx, uint32_t edx, uint32_t esi, uin
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, ebx, (uint32_t)sub << 16 | BDOOR_CMD_MESSAGE, edx, esi,
 		       edi);
-	fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN);
-	return (uint32_t)cpu.reg[VMPORT_REG_ECX];
+	fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN);
+	return (uint32_t)cpu.reg[GUEST_REG_ECX];
 }
 
 static uint32_t chan_step(const struct channel *ch, uint16_t sub, uint32_t ebx)
@@ -84,9 +84,9 @@ static struct channel open_channel(uint32_t protocol)
 	struct channel ch;
 
 	ck_assert_uint_eq(step(BDOOR_MESSAGE_OPEN, protocol, BDOOR_PORT, 0, 0), OK);
-	ch.edx = (uint32_t)cpu.reg[VMPORT_REG_EDX];
-	ch.cookie_high = (uint32_t)cpu.reg[VMPORT_REG_ESI];
-	ch.cookie_low = (uint32_t)cpu.reg[VMPORT_REG_EDI];
+	ch.edx = (uint32_t)cpu.reg[GUEST_REG_EDX];
+	ch.cookie_high = (uint32_t)cpu.reg[GUEST_REG_ESI];
+	ch.cookie_low = (uint32_t)cpu.reg[GUEST_REG_EDI];
 	return ch;
 }
 
@@ -112,13 +112,13 @@ static char *recv_lb(const struct channel *ch, uint32_t *len_out)
 	if (status == OK)
 		return NULL;
 	ck_assert_uint_eq(status, RECVSIZE_REPLY);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX] >> 16, 1);
-	uint32_t len = (uint32_t)cpu.reg[VMPORT_REG_EBX];
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX] >> 16, 1);
+	uint32_t len = (uint32_t)cpu.reg[GUEST_REG_EBX];
 	char *reply = calloc(1, len + 4);
 	for (uint32_t i = 0; i < len; i += 4) {
 		ck_assert_uint_eq(chan_step(ch, BDOOR_MESSAGE_RECVPAYLOAD, 1), OK);
-		ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX] >> 16, 2);
-		uint32_t word = (uint32_t)cpu.reg[VMPORT_REG_EBX];
+		ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX] >> 16, 2);
+		uint32_t word = (uint32_t)cpu.reg[GUEST_REG_EBX];
 		memcpy(reply + i, &word, 4);
 	}
 	reply[len] = '\0';
@@ -148,24 +148,24 @@ static char *rpci(const char *request)
 	} while (0)
 
 /* A high-bandwidth transfer; returns EBX and the access. */
-static uint32_t hb(const struct channel *ch, enum vmport_dir dir, uint32_t buffer, uint32_t count,
-		   struct vmport_access *access_out)
+static uint32_t hb(const struct channel *ch, enum guest_port_dir dir, uint32_t buffer, uint32_t count,
+		   struct guest_port_access *access_out)
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, STATUS(BDOOR_MESSAGE_STATUS_SUCCESS) | BDOORHB_CMD_MESSAGE,
 		       count, (ch->edx & 0xffff0000u) | BDOOR_PORT_HB, 0, 0);
-	if (dir == VMPORT_OUT) {
-		cpu.reg[VMPORT_REG_ESI] = buffer;
-		cpu.reg[VMPORT_REG_EDI] = ch->cookie_low;
-		cpu.reg[VMPORT_REG_EBP] = ch->cookie_high;
+	if (dir == GUEST_PORT_OUT) {
+		cpu.reg[GUEST_REG_ESI] = buffer;
+		cpu.reg[GUEST_REG_EDI] = ch->cookie_low;
+		cpu.reg[GUEST_REG_EBP] = ch->cookie_high;
 	} else {
-		cpu.reg[VMPORT_REG_ESI] = ch->cookie_high;
-		cpu.reg[VMPORT_REG_EDI] = buffer;
-		cpu.reg[VMPORT_REG_EBP] = ch->cookie_low;
+		cpu.reg[GUEST_REG_ESI] = ch->cookie_high;
+		cpu.reg[GUEST_REG_EDI] = buffer;
+		cpu.reg[GUEST_REG_EBP] = ch->cookie_low;
 	}
-	struct vmport_access access = fake_vcpu_io(&cpu, vp, BDOOR_PORT_HB, dir);
+	struct guest_port_access access = fake_vcpu_io(&cpu, vp, BDOOR_PORT_HB, dir);
 	if (access_out)
 		*access_out = access;
-	return (uint32_t)cpu.reg[VMPORT_REG_EBX];
+	return (uint32_t)cpu.reg[GUEST_REG_EBX];
 }
 
 /* ---- OPEN ---------------------------------------------------------------- */
@@ -174,12 +174,12 @@ static uint32_t hb(const struct channel *ch, enum vmport_dir dir, uint32_t buffe
 START_TEST(open_with_cookies_returns_channel_and_cookies)
 {
 	ck_assert_uint_eq(step(BDOOR_MESSAGE_OPEN, RPCI_COOKIE, BDOOR_PORT, 0, 0), 0x00010000u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], 0x00005658u); /* channel 0 */
-	ck_assert_uint_ne(cpu.reg[VMPORT_REG_ESI] | cpu.reg[VMPORT_REG_EDI], 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EAX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], 0x00005658u); /* channel 0 */
+	ck_assert_uint_ne(cpu.reg[GUEST_REG_ESI] | cpu.reg[GUEST_REG_EDI], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EAX], 0);
 
 	ck_assert_uint_eq(step(BDOOR_MESSAGE_OPEN, TCLO_COOKIE, BDOOR_PORT, 0, 0), 0x00010000u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], 0x00015658u); /* channel 1 */
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], 0x00015658u); /* channel 1 */
 }
 END_TEST
 
@@ -188,8 +188,8 @@ START_TEST(open_without_cookies_leaves_esi_edi)
 {
 	ck_assert_uint_eq(step(BDOOR_MESSAGE_OPEN, BDOOR_RPCI_PROTOCOL, BDOOR_PORT, 0x1111, 0x2222),
 			  0x00010000u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ESI], 0x1111);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], 0x2222);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ESI], 0x1111);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], 0x2222);
 }
 END_TEST
 
@@ -200,7 +200,7 @@ START_TEST(cookies_repeat_for_the_same_seed_and_differ_between_channels)
 
 	ck_assert(a.cookie_high != b.cookie_high || a.cookie_low != b.cookie_low);
 	vmport_config_init(&config);
-	struct vmport *again = vmport_create(&config, NULL, NULL);
+	struct vmport *again = vmport_create(&config, NULL);
 	struct vmport *first = vp;
 	vp = again;
 	struct channel a2 = open_channel(RPCI_COOKIE);
@@ -310,7 +310,7 @@ START_TEST(recvsize_with_nothing_waiting)
 	struct channel ch = open_channel(RPCI_COOKIE);
 
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0x55), 0x00010000u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0);
 }
 END_TEST
 
@@ -329,11 +329,11 @@ START_TEST(a_request_and_its_reply_with_exact_status_words)
 		ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_SENDPAYLOAD, word), 0x00010000u);
 	}
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0), 0x00830000u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 2);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], 0x00015658u);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 2);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], 0x00015658u);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVPAYLOAD, 1), 0x00010000u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0x2031); /* "1 " */
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], 0x00025658u);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0x2031); /* "1 " */
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], 0x00025658u);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVPAYLOAD, 1), 0); /* past the end */
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSTATUS, 1), 0x00010000u);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0), 0x00010000u); /* consumed */
@@ -347,15 +347,15 @@ END_TEST
 START_TEST(virtualkd_style_steps_work)
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, RPCI_COOKIE, BDOOR_CMD_MESSAGE, BDOOR_PORT, 0, 0);
-	fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_OUT);
-	ck_assert(cpu.reg[VMPORT_REG_ECX] & 0x10000);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EAX], BDOOR_MAGIC);
-	struct channel ch = { (uint32_t)cpu.reg[VMPORT_REG_EDX], (uint32_t)cpu.reg[VMPORT_REG_ESI],
-			      (uint32_t)cpu.reg[VMPORT_REG_EDI] };
+	fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_OUT);
+	ck_assert(cpu.reg[GUEST_REG_ECX] & 0x10000);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EAX], BDOOR_MAGIC);
+	struct channel ch = { (uint32_t)cpu.reg[GUEST_REG_EDX], (uint32_t)cpu.reg[GUEST_REG_ESI],
+			      (uint32_t)cpu.reg[GUEST_REG_EDI] };
 
 	send_lb(&ch, "log vkd", 7);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0), 0x00830000u);
-	uint32_t reply_id = (uint32_t)cpu.reg[VMPORT_REG_EDX];
+	uint32_t reply_id = (uint32_t)cpu.reg[GUEST_REG_EDX];
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVPAYLOAD, 1), 0x00010000u);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSTATUS, reply_id), 0x00010000u);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_CLOSE, 0), 0x00010000u);
@@ -508,7 +508,7 @@ START_TEST(high_bandwidth_round_trip)
 {
 	struct channel ch = open_channel(RPCI_COOKIE);
 	char request[3000];
-	struct vmport_access access;
+	struct guest_port_access access;
 
 	memcpy(request, "info-set guestinfo.big ", 23);
 	for (size_t i = 23; i < sizeof(request); i++)
@@ -516,20 +516,20 @@ START_TEST(high_bandwidth_round_trip)
 	fake_vcpu_poke(&cpu, DS_BASE + BUFFER, request, sizeof(request));
 
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_SENDSIZE, sizeof(request)), SENDSIZE_OK);
-	ck_assert_uint_eq(hb(&ch, VMPORT_OUT, BUFFER, sizeof(request), &access), 0x00010000u);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_OUT, BUFFER, sizeof(request), &access), 0x00010000u);
 	ck_assert(access.string_op_done);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0), RECVSIZE_REPLY);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 2);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 2);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSTATUS, 1), OK);
 
 	const char get[] = "info-get guestinfo.big";
 	fake_vcpu_poke(&cpu, DS_BASE + BUFFER, get, sizeof(get) - 1);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_SENDSIZE, sizeof(get) - 1), SENDSIZE_OK);
-	ck_assert_uint_eq(hb(&ch, VMPORT_OUT, BUFFER, sizeof(get) - 1, NULL), 0x00010000u);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_OUT, BUFFER, sizeof(get) - 1, NULL), 0x00010000u);
 	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0), RECVSIZE_REPLY);
-	uint32_t len = (uint32_t)cpu.reg[VMPORT_REG_EBX];
+	uint32_t len = (uint32_t)cpu.reg[GUEST_REG_EBX];
 	ck_assert_uint_eq(len, 2 + sizeof(request) - 23);
-	ck_assert_uint_eq(hb(&ch, VMPORT_IN, BUFFER, len, &access), 0x00010000u);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, BUFFER, len, &access), 0x00010000u);
 	ck_assert(access.string_op_done);
 	ck_assert_uint_eq(access.in_value, '1'); /* what the CPU stores at ES:EDI */
 
@@ -552,41 +552,41 @@ START_TEST(high_bandwidth_changes_only_ebx)
 	fake_vcpu_poke(&cpu, DS_BASE + BUFFER, "log x", 5);
 	chan_step(&ch, BDOOR_MESSAGE_SENDSIZE, 5);
 	fake_vcpu_clear_writes(&cpu);
-	hb(&ch, VMPORT_OUT, BUFFER, 5, NULL);
-	ck_assert_uint_eq(cpu.reg_writes[VMPORT_REG_EBX], 0); /* 0x00010000 in, same out */
+	hb(&ch, GUEST_PORT_OUT, BUFFER, 5, NULL);
+	ck_assert_uint_eq(cpu.reg_writes[GUEST_REG_EBX], 0); /* 0x00010000 in, same out */
 	ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], 5);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ESI], BUFFER);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], 5);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ESI], BUFFER);
 }
 END_TEST
 
 START_TEST(high_bandwidth_refusals)
 {
 	struct channel ch = open_channel(RPCI_COOKIE), wrong = ch;
-	struct vmport_access access;
+	struct guest_port_access access;
 
 	/* Nothing to send into. */
-	ck_assert_uint_eq(hb(&ch, VMPORT_OUT, BUFFER, 4, &access), 0);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_OUT, BUFFER, 4, &access), 0);
 	ck_assert(access.string_op_done);
 	/* More than SENDSIZE announced. */
 	chan_step(&ch, BDOOR_MESSAGE_SENDSIZE, 4);
-	ck_assert_uint_eq(hb(&ch, VMPORT_OUT, BUFFER, 5, NULL), 0);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_OUT, BUFFER, 5, NULL), 0);
 	/* Wrong cookie (OUT takes the high one from EBP). */
 	wrong.cookie_high ^= 1;
-	ck_assert_uint_eq(hb(&wrong, VMPORT_OUT, BUFFER, 4, NULL), 0);
+	ck_assert_uint_eq(hb(&wrong, GUEST_PORT_OUT, BUFFER, 4, NULL), 0);
 	/* A page that is not mapped. */
 	cpu.unmapped_linear = DS_BASE + 0x3000;
-	ck_assert_uint_eq(hb(&ch, VMPORT_OUT, 0x2ffe, 4, NULL), 0);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_OUT, 0x2ffe, 4, NULL), 0);
 	/* Not the MESSAGE high-bandwidth command. */
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, 0x00010000u | BDOORHB_CMD_VASSERT, 4,
 		       (ch.edx & 0xffff0000u) | BDOOR_PORT_HB, BUFFER, ch.cookie_low);
-	cpu.reg[VMPORT_REG_EBP] = ch.cookie_high;
-	fake_vcpu_io(&cpu, vp, BDOOR_PORT_HB, VMPORT_OUT);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], BDOORHB_CMD_VASSERT);
+	cpu.reg[GUEST_REG_EBP] = ch.cookie_high;
+	fake_vcpu_io(&cpu, vp, BDOOR_PORT_HB, GUEST_PORT_OUT);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], BDOORHB_CMD_VASSERT);
 	/* After all that, the send still works. */
 	fake_vcpu_poke(&cpu, DS_BASE + BUFFER, "log", 3);
 	fake_vcpu_poke(&cpu, DS_BASE + BUFFER + 3, "!", 1);
-	ck_assert_uint_eq(hb(&ch, VMPORT_OUT, BUFFER, 4, NULL), 0x00010000u);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_OUT, BUFFER, 4, NULL), 0x00010000u);
 }
 END_TEST
 
@@ -595,10 +595,10 @@ END_TEST
 START_TEST(a_refused_receive_leaves_the_buffer_alone)
 {
 	struct channel ch = open_channel(RPCI_COOKIE);
-	struct vmport_access access;
+	struct guest_port_access access;
 
 	fake_vcpu_poke(&cpu, ES_BASE + BUFFER, "\x5a", 1);
-	ck_assert_uint_eq(hb(&ch, VMPORT_IN, BUFFER, 4, &access), 0);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, BUFFER, 4, &access), 0);
 	ck_assert(access.string_op_done);
 	ck_assert_uint_eq(access.in_value, 0x5a);
 }
@@ -607,7 +607,7 @@ END_TEST
 START_TEST(high_bandwidth_without_magic_is_an_empty_port)
 {
 	fake_vcpu_load(&cpu, 0, 0x00010000u, 4, BDOOR_PORT_HB, BUFFER, 0);
-	struct vmport_access access = fake_vcpu_io(&cpu, vp, BDOOR_PORT_HB, VMPORT_IN);
+	struct guest_port_access access = fake_vcpu_io(&cpu, vp, BDOOR_PORT_HB, GUEST_PORT_IN);
 
 	ck_assert(!access.string_op_done);
 	ck_assert_uint_eq(access.in_value, 0xffffffffu);
@@ -712,17 +712,17 @@ START_TEST(random_calls_are_answered_safely)
 				       : next_random(&state) % 128,
 			       (next_random(&state) % 10) << 16 | BDOOR_PORT, next_random(&state),
 			       next_random(&state));
-		cpu.reg[VMPORT_REG_EBP] = next_random(&state);
+		cpu.reg[GUEST_REG_EBP] = next_random(&state);
 		if (hb_port) {
-			cpu.reg[VMPORT_REG_EBX] &= 0xffff0000u;
-			cpu.reg[VMPORT_REG_ECX] = next_random(&state) % 70000;
-			cpu.reg[VMPORT_REG_ESI] = next_random(&state) % 0x9000;
-			cpu.reg[VMPORT_REG_EDI] = next_random(&state) % 0x9000;
+			cpu.reg[GUEST_REG_EBX] &= 0xffff0000u;
+			cpu.reg[GUEST_REG_ECX] = next_random(&state) % 70000;
+			cpu.reg[GUEST_REG_ESI] = next_random(&state) % 0x9000;
+			cpu.reg[GUEST_REG_EDI] = next_random(&state) % 0x9000;
 		}
 		if (message && ((r >> 6) & 7) == BDOOR_MESSAGE_OPEN)
-			cpu.reg[VMPORT_REG_EBX] = r & 0x100 ? RPCI_COOKIE : TCLO_COOKIE;
+			cpu.reg[GUEST_REG_EBX] = r & 0x100 ? RPCI_COOKIE : TCLO_COOKIE;
 		fake_vcpu_io(&cpu, vp, hb_port ? BDOOR_PORT_HB : BDOOR_PORT,
-			     r & 0x200 ? VMPORT_OUT : VMPORT_IN);
+			     r & 0x200 ? GUEST_PORT_OUT : GUEST_PORT_IN);
 	}
 	ck_assert_uint_gt(vmport_get_stats(vp)->calls, 100000);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "bxkd/dbgkd.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "suites.h"
 
 #define TIMEOUT 100

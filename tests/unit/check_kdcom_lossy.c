@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "bxkd/dbgkd.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "kdcom_conversation.h"
 #include "suites.h"
 

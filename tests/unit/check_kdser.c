@@ -16,7 +16,7 @@
 
 #include "bxkd/dbgkd.h"
 #include "bxkd/kdcom.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "kdser.h"
 #include "suites.h"
 
@@ -430,7 +430,7 @@ static void send_state_change(void)
 }
 
 /* KdReceivePacket as kd64's manipulate loop calls it. */
-static enum kd_status receive(uint16_t data_room, uint32_t *data_length)
+static enum kd_outcome receive(uint16_t data_room, uint32_t *data_length)
 {
 	struct kd_string header = { 0x5555, MANIPULATE_HEADER, header_buffer };
 	struct kd_string data = { 0x5555, data_room, data_buffer };
@@ -444,7 +444,7 @@ static enum kd_status receive(uint16_t data_room, uint32_t *data_length)
 static bool poll_breakin(struct kd_context *context)
 {
 	return kdser_receive_packet(&kd, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL, context) ==
-	       KD_PACKET_RECEIVED;
+	       KD_OK;
 }
 
 /* The debugger sends once the line is quiet and its last packet is through. */
@@ -503,7 +503,7 @@ START_TEST(initialisation_without_a_uart_fails_and_the_calls_do_nothing)
 	ck_assert(!kdser_debugger_present(&kd));
 	uint64_t before = wire.ticks;
 	send_print("nobody\n");
-	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_PACKET_TIMED_OUT);
+	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_TIMED_OUT);
 	ck_assert(!poll_breakin(&context));
 	ck_assert_uint_eq(wire.ticks, before);
 	ck_assert_uint_eq(kd.stats.rejected, 2);
@@ -571,7 +571,7 @@ START_TEST(receive_of_every_length_arrives_byte_identical)
 			       sent_data, n);
 		fill_guards();
 
-		ck_assert_int_eq(receive(room, &data_length), KD_PACKET_RECEIVED);
+		ck_assert_int_eq(receive(room, &data_length), KD_OK);
 
 		ck_assert_uint_eq(data_length, n);
 		ck_assert(!memcmp(header_buffer, sent_header, MANIPULATE_HEADER));
@@ -599,13 +599,13 @@ START_TEST(a_packet_bigger_than_the_data_room_is_not_delivered)
 	fill_header(header, sizeof(header), DBGKD_READ_VIRTUAL_MEMORY_API, 1);
 	debugger_sends(KDCOM_TYPE_STATE_MANIPULATE, header, sizeof(header), data, sizeof(data));
 	fill_guards();
-	ck_assert_int_eq(receive(sizeof(data) - 1, &data_length), KD_PACKET_TIMED_OUT);
+	ck_assert_int_eq(receive(sizeof(data) - 1, &data_length), KD_TIMED_OUT);
 	assert_untouched_from(header_buffer, 0, sizeof(header_buffer));
 	assert_untouched_from(data_buffer, 0, sizeof(data_buffer));
 	ck_assert_uint_eq(data_length, 0x5555);
 	ck_assert_uint_gt(kdser_link_stats(&kd)->resends_requested, 0);
 	/* With room for it, the copy sent again arrives. */
-	ck_assert_int_eq(receive(sizeof(data), &data_length), KD_PACKET_RECEIVED);
+	ck_assert_int_eq(receive(sizeof(data), &data_length), KD_OK);
 	ck_assert_uint_eq(data_length, sizeof(data));
 }
 END_TEST
@@ -621,17 +621,17 @@ static uint8_t reply_header[MANIPULATE_HEADER], reply_data[16];
 static void exchange(void)
 {
 	uint32_t data_length;
-	enum kd_status status = KD_PACKET_TIMED_OUT;
+	enum kd_outcome status = KD_TIMED_OUT;
 
 	debugger_sends(KDCOM_TYPE_STATE_MANIPULATE, request_header, sizeof(request_header),
 		       request_data, sizeof(request_data));
 	/* kd64 asks again after each time-out. */
-	for (int tries = 0; tries < 10 && status != KD_PACKET_RECEIVED; tries++) {
+	for (int tries = 0; tries < 10 && status != KD_OK; tries++) {
 		fill_guards();
 		status = receive(KD64_DATA_ROOM, &data_length);
-		ck_assert_int_ne(status, KD_PACKET_NEEDS_RESEND);
+		ck_assert_int_ne(status, KD_NEEDS_RESEND);
 	}
-	ck_assert_int_eq(status, KD_PACKET_RECEIVED);
+	ck_assert_int_eq(status, KD_OK);
 	ck_assert_uint_eq(data_length, sizeof(request_data));
 	ck_assert(!memcmp(header_buffer, request_header, sizeof(request_header)));
 	ck_assert(!memcmp(data_buffer, request_data, sizeof(request_data)));
@@ -753,7 +753,7 @@ START_TEST(receive_with_nothing_to_receive_times_out)
 	start_transport();
 	fill_guards();
 	uint64_t start = now_ms();
-	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_PACKET_TIMED_OUT);
+	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_TIMED_OUT);
 	uint64_t waited = now_ms() - start;
 	ck_assert_uint_ge(waited, KDSER_DEFAULT_RECEIVE_TIMEOUT_MS);
 	ck_assert_uint_le(waited, KDSER_DEFAULT_RECEIVE_TIMEOUT_MS + 1);
@@ -764,7 +764,7 @@ START_TEST(receive_with_nothing_to_receive_times_out)
 	config.receive_timeout_ms = 250;
 	start_transport();
 	start = now_ms();
-	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_PACKET_TIMED_OUT);
+	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_TIMED_OUT);
 	ck_assert_uint_eq((now_ms() - start) / 10, 25);
 }
 END_TEST
@@ -776,7 +776,7 @@ START_TEST(a_reset_from_the_debugger_makes_a_waiting_receive_need_resend)
 
 	start_transport();
 	kdcom_send_reset(&debugger, now_ms());
-	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_PACKET_NEEDS_RESEND);
+	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_NEEDS_RESEND);
 	let_the_line_settle();
 	/* The target answered with its own RESET. */
 	ck_assert_uint_eq(wire.resets, 1);
@@ -785,7 +785,7 @@ START_TEST(a_reset_from_the_debugger_makes_a_waiting_receive_need_resend)
 	/* Both restarted their ids: the next request arrives. */
 	fill_header(header, sizeof(header), DBGKD_GET_VERSION_API, 9);
 	debugger_sends(KDCOM_TYPE_STATE_MANIPULATE, header, sizeof(header), NULL, 0);
-	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_PACKET_RECEIVED);
+	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_OK);
 	ck_assert(!memcmp(header_buffer, header, sizeof(header)));
 }
 END_TEST
@@ -804,7 +804,7 @@ START_TEST(a_reset_that_cuts_off_a_reply_makes_the_next_receive_need_resend)
 	kdcom_send_reset(&debugger, now_ms());
 	send(KDCOM_TYPE_STATE_MANIPULATE, header, sizeof(header), NULL, 0);
 	ck_assert_uint_eq(kdser_link_stats(&kd)->replies_abandoned, 1);
-	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_PACKET_NEEDS_RESEND);
+	ck_assert_int_eq(receive(KD64_DATA_ROOM, &data_length), KD_NEEDS_RESEND);
 	ck_assert(kdser_debugger_present(&kd));
 }
 END_TEST
@@ -936,7 +936,7 @@ START_TEST(arguments_out_of_range_send_nothing)
 		struct kd_string h = { 0, MANIPULATE_HEADER, header_buffer };
 		ck_assert_int_eq(kdser_receive_packet(&kd, bad_types[i], &h, NULL, &data_length,
 						      NULL),
-				 KD_PACKET_TIMED_OUT);
+				 KD_TIMED_OUT);
 	}
 	/* 4001 bytes, split any way. */
 	send(KDCOM_TYPE_DEBUG_IO, big, DEBUG_IO_HEADER, big + DEBUG_IO_HEADER,
@@ -945,10 +945,10 @@ START_TEST(arguments_out_of_range_send_nothing)
 	struct kd_string h = { 0, KDCOM_MAX_PAYLOAD + 1, header_buffer };
 	ck_assert_int_eq(kdser_receive_packet(&kd, KDCOM_TYPE_STATE_MANIPULATE, &h, NULL,
 					      &data_length, NULL),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_int_eq(kdser_receive_packet(&kd, KDCOM_TYPE_STATE_MANIPULATE, NULL, NULL,
 					      &data_length, NULL),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	/* A payload whose API number is not of its type: the engine's check. */
 	send(KDCOM_TYPE_STATE_MANIPULATE, big, MANIPULATE_HEADER, NULL, 0);
 
@@ -980,7 +980,7 @@ START_TEST(as_the_stubs_transport_it_is_the_same_calls)
 	struct kd_string rd = { 0, KD64_DATA_ROOM, data_buffer };
 	ck_assert_int_eq(t.receive_packet(t.ctx, KDCOM_TYPE_STATE_MANIPULATE, &rh, &rd,
 					  &data_length, &context),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(rh.length, MANIPULATE_HEADER);
 	ck_assert_uint_eq(rd.length, 8);
 	ck_assert_uint_eq(data_length, 8);
@@ -989,7 +989,7 @@ START_TEST(as_the_stubs_transport_it_is_the_same_calls)
 	kdcom_send_breakin(&debugger);
 	ck_assert_int_eq(t.receive_packet(t.ctx, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					  &context),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(kd.stats.sends, 1);
 	ck_assert_uint_eq(kd.stats.receives, 1);
 	ck_assert_uint_eq(kd.stats.polls, 1);

@@ -241,7 +241,7 @@ static void power_on(void)
 #define IDLE_RECEIVES_ALLOWED 3
 
 struct incoming {
-	enum kd_status status; /* what KdReceivePacket returns for this entry */
+	enum kd_outcome status; /* what KdReceivePacket returns for this entry */
 	uint32_t type;
 	uint8_t payload[KDCOM_MAX_PAYLOAD + 64];
 	uint32_t length;
@@ -293,7 +293,7 @@ static void fake_send(void *ctx, uint32_t type, const struct kd_string *header,
 }
 
 /* KdReceivePacket, honouring its contract (kd-protocol.md 2.3). */
-static enum kd_status fake_receive(void *ctx, uint32_t type, struct kd_string *header,
+static enum kd_outcome fake_receive(void *ctx, uint32_t type, struct kd_string *header,
 				   struct kd_string *data, uint32_t *data_length,
 				   struct kd_context *kd_context)
 {
@@ -306,9 +306,9 @@ static enum kd_status fake_receive(void *ctx, uint32_t type, struct kd_string *h
 		ck_assert_ptr_null(data_length);
 		wire.polls++;
 		if (!wire.breakins)
-			return KD_PACKET_TIMED_OUT;
+			return KD_TIMED_OUT;
 		wire.breakins--;
-		return KD_PACKET_RECEIVED;
+		return KD_OK;
 	}
 	/* A stopped stub waits for requests only, with kd64's buffers. */
 	ck_assert_uint_eq(type, KDCOM_TYPE_STATE_MANIPULATE);
@@ -318,10 +318,10 @@ static enum kd_status fake_receive(void *ctx, uint32_t type, struct kd_string *h
 		if (wire.taken == wire.queued) {
 			ck_assert_msg(++wire.idle_receives <= IDLE_RECEIVES_ALLOWED,
 				      "the stub still waits after the script ran out");
-			return KD_PACKET_TIMED_OUT;
+			return KD_TIMED_OUT;
 		}
 		struct incoming *p = &wire.queue[wire.taken++];
-		if (p->status != KD_PACKET_RECEIVED)
+		if (p->status != KD_OK)
 			return p->status;
 		uint32_t header_length = header->maximum_length;
 		if (p->deliver_short_header) {
@@ -340,7 +340,7 @@ static enum kd_status fake_receive(void *ctx, uint32_t type, struct kd_string *h
 			memcpy(data->buffer, p->payload + header_length, n);
 		data->length = (uint16_t)n;
 		*data_length = n;
-		return KD_PACKET_RECEIVED;
+		return KD_OK;
 	}
 }
 
@@ -430,7 +430,7 @@ static struct dbgkd_manipulate_state64 request(uint32_t api)
 	return m;
 }
 
-static struct incoming *queue_entry(enum kd_status status)
+static struct incoming *queue_entry(enum kd_outcome status)
 {
 	ck_assert_uint_lt(wire.queued, QUEUE_MAX);
 	struct incoming *p = &wire.queue[wire.queued++];
@@ -442,7 +442,7 @@ static struct incoming *queue_entry(enum kd_status status)
 static void queue_packet(uint32_t type, const void *header, uint32_t header_length,
 			 const void *data, uint32_t data_length)
 {
-	struct incoming *p = queue_entry(KD_PACKET_RECEIVED);
+	struct incoming *p = queue_entry(KD_OK);
 
 	ck_assert_uint_le(header_length + data_length, sizeof(p->payload));
 	p->type = type;
@@ -733,7 +733,7 @@ END_TEST
  * state change goes out again (kd-protocol.md 2.4). */
 START_TEST(needs_resend_sends_the_same_state_change_again)
 {
-	queue_entry(KD_PACKET_NEEDS_RESEND);
+	queue_entry(KD_NEEDS_RESEND);
 	queue_continue();
 	stop();
 	assert_script_done();
@@ -754,7 +754,7 @@ START_TEST(needs_resend_after_requests_resends_the_original_state_change)
 	m.u.read_memory.target_base_address = sign_extended(DATA);
 	m.u.read_memory.transfer_count = 64;
 	queue_request(&m, NULL, 0);
-	queue_entry(KD_PACKET_NEEDS_RESEND);
+	queue_entry(KD_NEEDS_RESEND);
 	queue_continue();
 	stop();
 	assert_script_done();
@@ -770,9 +770,9 @@ START_TEST(timeouts_keep_the_stub_waiting_for_the_next_request)
 {
 	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
 
-	queue_entry(KD_PACKET_TIMED_OUT);
-	queue_entry(KD_PACKET_TIMED_OUT);
-	queue_entry(KD_PACKET_TIMED_OUT);
+	queue_entry(KD_TIMED_OUT);
+	queue_entry(KD_TIMED_OUT);
+	queue_entry(KD_TIMED_OUT);
 	queue_request(&m, NULL, 0);
 	queue_continue();
 	stop();
@@ -2187,7 +2187,7 @@ START_TEST(a_resent_load_symbols_carries_the_same_path)
 		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(DATA), 8);
 
 	queue_request(&m, "overwrite", 8);
-	queue_entry(KD_PACKET_NEEDS_RESEND);
+	queue_entry(KD_NEEDS_RESEND);
 	queue_continue();
 	kdstub_load_symbols(&stub, ntoskrnl, 0x80400000u, 0x00200000u, 0x0003A1B2u, false);
 	assert_script_done();

@@ -17,7 +17,7 @@
 
 #include "bxkd/dbgkd.h"
 #include "json_check.h"
-#include "kdcom.h"
+#include "kdcom_engine.h"
 #include "kdtrace.h"
 #include "suites.h"
 

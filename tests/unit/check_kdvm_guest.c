@@ -1,5 +1,5 @@
 /*
- * check_kdvm_guest.c -- the guest module (guest/kdvm/kdvm.c) against the
+ * check_kdvm_guest.c -- the guest module (guest/kdvm/kdvm_transport.c) against the
  * real device core: its backdoor is a fake_vcpu at CPL 0 running
  * vmport_io(), its page sits in the fake's memory, and the debugger is
  * kd_test_peer behind the device's kd host port.
@@ -19,7 +19,7 @@
 #include "bxkd/kdvm.h"
 #include "fake_vcpu.h"
 #include "kd_test_peer.h"
-#include "kdvm.h"
+#include "kdvm_transport.h"
 #include "suites.h"
 #include "vmport.h"
 
@@ -90,21 +90,21 @@ static void fake_backdoor(void *ctx, struct kdvm_regs *r)
 		break;
 	}
 
-	struct vmport_access access = { .port = BDOOR_PORT, .dir = VMPORT_IN };
+	struct guest_port_access access = { .port = BDOOR_PORT, .dir = GUEST_PORT_IN };
 	fake_vcpu_load(&cpu, r->eax, r->ebx, r->ecx, r->edx, r->esi, r->edi);
 	cpu.cpl = 0;
 	vmport_io(vp, &cpu.vcpu, &access);
 	r->eax = access.in_value;
-	r->ebx = (uint32_t)cpu.reg[VMPORT_REG_EBX];
-	r->ecx = (uint32_t)cpu.reg[VMPORT_REG_ECX];
-	r->edx = (uint32_t)cpu.reg[VMPORT_REG_EDX];
-	r->esi = (uint32_t)cpu.reg[VMPORT_REG_ESI];
-	r->edi = (uint32_t)cpu.reg[VMPORT_REG_EDI];
+	r->ebx = (uint32_t)cpu.reg[GUEST_REG_EBX];
+	r->ecx = (uint32_t)cpu.reg[GUEST_REG_ECX];
+	r->edx = (uint32_t)cpu.reg[GUEST_REG_EDX];
+	r->esi = (uint32_t)cpu.reg[GUEST_REG_ESI];
+	r->edi = (uint32_t)cpu.reg[GUEST_REG_EDI];
 
 	if (fake.other_version && subcommand == KDVM_SUB_HELLO)
 		r->ecx = KDVM_PROTOCOL_VERSION + 1;
 	if (fake.scribble && subcommand == KDVM_SUB_CALL) {
-		page->h.result = KDVM_RESULT_OK;
+		page->h.result = KD_OK;
 		page->h.header_length = fake.scribble_header_length;
 		page->h.data_length = fake.scribble_data_length;
 	}
@@ -128,7 +128,7 @@ static const struct kdvm_platform platform = {
 static void make_device_with_port(bool with_port)
 {
 	vmport_destroy(vp);
-	vp = vmport_create(&config, NULL, NULL);
+	vp = vmport_create(&config, NULL);
 	ck_assert_ptr_nonnull(vp);
 	if (with_port)
 		vmport_set_kd_port(vp, &peer.port);
@@ -229,7 +229,7 @@ static struct kd_string data_string(uint16_t maximum_length)
 
 /* KdReceivePacket as kd64 calls it; *data_length is preset to show
  * whether it was written. */
-static enum kd_status receive(uint32_t type, struct kd_string *header, struct kd_string *data,
+static enum kd_outcome receive(uint32_t type, struct kd_string *header, struct kd_string *data,
 			      uint32_t *data_length)
 {
 	struct kd_context context = { .retries = 20 };
@@ -270,8 +270,8 @@ START_TEST(initialise_registers_the_page_with_the_device)
 	peer.breakin_pending = true;
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, KDVM_MAGIC, KDVM_SUB_CALL << 16 | BDOOR_CMD_OS_NOT_FOUND,
 		       BDOOR_PORT, 0, 0);
-	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN).in_value, KDVM_STATUS_OK);
-	ck_assert_uint_eq(page->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN).in_value, KDVM_STATUS_OK);
+	ck_assert_uint_eq(page->h.result, KD_OK);
 	ck_assert_uint_eq(page->h.calls, 1);
 }
 END_TEST
@@ -311,9 +311,9 @@ START_TEST(initialise_without_a_device_answers_no_device)
 		struct kd_string data = data_string(KD64_DATA_ROOM);
 		uint32_t data_length;
 		ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-				 KD_PACKET_TIMED_OUT);
+				 KD_TIMED_OUT);
 		ck_assert_int_eq(receive(KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, &data_length),
-				 KD_PACKET_TIMED_OUT);
+				 KD_TIMED_OUT);
 		ck_assert_uint_eq(fake.calls, 1);
 	}
 	ck_assert_uint_eq(device_stats()->calls, 0);
@@ -412,12 +412,12 @@ START_TEST(a_dropped_send_means_no_debugger_and_an_acknowledged_one_a_debugger)
 	uint8_t bytes[32] = { 0 };
 
 	start_module();
-	peer.send_result = VMPORT_KD_DROPPED;
+	peer.send_result = KD_DROPPED;
 	send(KDCOM_TYPE_DEBUG_IO, bytes, 16, bytes + 16, 16);
 	ck_assert(!kd.debugger_present);
 	send(KDCOM_TYPE_DEBUG_IO, bytes, 16, bytes + 16, 16);
 	ck_assert(!kd.debugger_present);
-	peer.send_result = VMPORT_KD_OK;
+	peer.send_result = KD_OK;
 	send(KDCOM_TYPE_DEBUG_IO, bytes, 16, bytes + 16, 16);
 	ck_assert(kd.debugger_present);
 	ck_assert_uint_eq(peer.sent_count, 3);
@@ -448,7 +448,7 @@ START_TEST(receive_of_every_state_manipulate_length_arrives_byte_identical)
 		uint32_t calls = kd.stats.backdoor_calls;
 
 		ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-				 KD_PACKET_RECEIVED);
+				 KD_OK);
 
 		ck_assert_uint_eq(kd.stats.backdoor_calls, calls + 1);
 		ck_assert_uint_eq(header.length, MANIPULATE_HEADER);
@@ -479,7 +479,7 @@ START_TEST(a_packet_bigger_than_the_data_room_is_not_delivered)
 			   bytes + MANIPULATE_HEADER, 200);
 	fill_guards();
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_uint_eq(peer.misfits, 1);
 	ck_assert_uint_eq(peer.last_data_capacity, 100);
 	assert_buffers_untouched();
@@ -490,7 +490,7 @@ START_TEST(a_packet_bigger_than_the_data_room_is_not_delivered)
 	/* Sent again, into room enough, it arrives. */
 	data = data_string(200);
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(data_length, 200);
 	ck_assert(!memcmp(data_buffer, bytes + MANIPULATE_HEADER, 200));
 }
@@ -510,20 +510,20 @@ START_TEST(a_header_maximum_length_the_packet_does_not_match)
 	kd_test_peer_queue(&peer, KDCOM_TYPE_STATE_MANIPULATE, bytes, 40, NULL, 0);
 	fill_guards();
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_uint_eq(peer.misfits, 1);
 	assert_buffers_untouched();
 	/* The debugger sends it again; a kernel that wants 40 bytes takes it. */
 	header = header_string(40);
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(data_length, 0);
 
 	kd_test_peer_queue(&peer, KDCOM_TYPE_STATE_MANIPULATE, bytes, MANIPULATE_HEADER,
 			   bytes + MANIPULATE_HEADER, 10);
 	fill_guards();
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(header.length, 40);
 	ck_assert_uint_eq(data_length, MANIPULATE_HEADER + 10 - 40);
 	ck_assert(!memcmp(header_buffer, bytes, 40));
@@ -542,7 +542,7 @@ START_TEST(receive_without_a_data_buffer_takes_a_header_only_packet)
 	fill_pattern(bytes, sizeof(bytes), 3);
 	kd_test_peer_queue(&peer, KDCOM_TYPE_DEBUG_IO, bytes, DEBUG_IO_HEADER, NULL, 0);
 	ck_assert_int_eq(receive(KDCOM_TYPE_DEBUG_IO, &header, NULL, &data_length),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(peer.last_data_capacity, 0);
 	ck_assert_uint_eq(data_length, 0);
 	ck_assert(!memcmp(header_buffer, bytes, DEBUG_IO_HEADER));
@@ -556,24 +556,24 @@ START_TEST(poll_for_break_in_says_whether_the_debugger_asked)
 	start_module();
 	ck_assert_int_eq(kdvm_receive_packet(&kd, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					     &context),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_uint_eq(context.break_in_requested, 0);
 
 	peer.breakin_pending = true;
 	ck_assert_int_eq(kdvm_receive_packet(&kd, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					     &context),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	/* The result says it; a flag set as well would report it twice. */
 	ck_assert_uint_eq(context.break_in_requested, 0);
 	/* Taken once. */
 	ck_assert_int_eq(kdvm_receive_packet(&kd, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL,
 					     &context),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_uint_eq(context.break_in_requested, 0);
 	/* Without a context it still answers. */
 	peer.breakin_pending = true;
 	ck_assert_int_eq(kdvm_receive_packet(&kd, KDCOM_TYPE_POLL_BREAKIN, NULL, NULL, NULL, NULL),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(peer.calls.poll_breakin, 4);
 	ck_assert_uint_eq(kd.stats.polls, 4);
 }
@@ -588,7 +588,7 @@ START_TEST(receive_with_nothing_to_receive_times_out)
 	start_module();
 	fill_guards();
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	/* The module's own bound, so the emulator can take a signal. */
 	ck_assert_uint_eq(peer.last_timeout_ms, KDVM_DEFAULT_RECEIVE_TIMEOUT_MS);
 	assert_buffers_untouched();
@@ -603,10 +603,10 @@ START_TEST(a_debugger_resetting_the_link_means_needs_resend)
 	uint32_t data_length;
 
 	start_module();
-	kd_test_peer_script_receive(&peer, VMPORT_KD_NEEDS_RESEND);
+	kd_test_peer_script_receive(&peer, KD_NEEDS_RESEND);
 	fill_guards();
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_NEEDS_RESEND);
+			 KD_NEEDS_RESEND);
 	assert_buffers_untouched();
 }
 END_TEST
@@ -639,14 +639,14 @@ START_TEST(each_send_receive_and_poll_is_exactly_one_backdoor_call)
 		header = header_string(MANIPULATE_HEADER);
 		data = data_string(KD64_DATA_ROOM);
 		ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-				 KD_PACKET_RECEIVED);
+				 KD_OK);
 		ck_assert_uint_eq(kd.stats.backdoor_calls, module_calls + 2);
 		ck_assert_uint_eq(device_stats()->kd_calls, device_calls + 2);
 		ck_assert_uint_eq(fake.calls, fake_calls + 2);
 
 		/* A receive that times out is one call too. */
 		ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-				 KD_PACKET_TIMED_OUT);
+				 KD_TIMED_OUT);
 		ck_assert_uint_eq(kd.stats.backdoor_calls, module_calls + 3);
 		ck_assert_uint_eq(device_stats()->kd_calls, device_calls + 3);
 
@@ -670,7 +670,7 @@ START_TEST(a_device_that_forgot_the_page_gets_it_registered_again_once)
 	fill_pattern(bytes, sizeof(bytes), 0x31);
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, KDVM_MAGIC,
 		       KDVM_SUB_UNREGISTER << 16 | BDOOR_CMD_OS_NOT_FOUND, BDOOR_PORT, 0, 0);
-	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN).in_value, KDVM_STATUS_OK);
+	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN).in_value, KDVM_STATUS_OK);
 
 	uint32_t calls = kd.stats.backdoor_calls;
 	send(KDCOM_TYPE_DEBUG_IO, bytes, 16, bytes + 16, 84);
@@ -695,7 +695,7 @@ START_TEST(a_device_refusing_the_page_again_is_tried_once_per_call)
 	start_module();
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, KDVM_MAGIC,
 		       KDVM_SUB_UNREGISTER << 16 | BDOOR_CMD_OS_NOT_FOUND, BDOOR_PORT, 0, 0);
-	fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN);
+	fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN);
 	page->h.version = KDVM_PROTOCOL_VERSION + 1; /* REGISTER answers BAD_PAGE */
 
 	uint32_t calls = kd.stats.backdoor_calls;
@@ -733,18 +733,18 @@ START_TEST(arguments_out_of_range_make_no_backdoor_call)
 	header = header_string(KDCOM_MAX_PAYLOAD + 1);
 	data = data_string(KD64_DATA_ROOM);
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	header = header_string(0xffff);
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, NULL, &data, &data_length),
-			 KD_PACKET_TIMED_OUT);
+			 KD_TIMED_OUT);
 	ck_assert_uint_eq(kd.stats.rejected, 5);
 
 	for (size_t i = 0; i < sizeof(bad_types) / sizeof(*bad_types); i++) {
 		header = header_string(MANIPULATE_HEADER);
 		ck_assert_int_eq(receive(bad_types[i], &header, &data, &data_length),
-				 KD_PACKET_TIMED_OUT);
+				 KD_TIMED_OUT);
 		send(bad_types[i], bytes, 16, bytes + 16, 16);
 	}
 	/* POLL_BREAKIN is a receive mode; there is no such packet to send. */
@@ -798,7 +798,7 @@ START_TEST(a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers)
 		fill_guards();
 		ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header,
 					 cases[i].data_room ? &data : NULL, &data_length),
-				 KD_PACKET_TIMED_OUT);
+				 KD_TIMED_OUT);
 		ck_assert_uint_eq(kd.stats.rejected, rejected + 1);
 		assert_buffers_untouched();
 		ck_assert_uint_eq(header.length, 0x5555);
@@ -815,7 +815,7 @@ START_TEST(a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers)
 	fake.scribble_data_length = 100;
 	fill_guards();
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_PACKET_RECEIVED);
+			 KD_OK);
 	ck_assert_uint_eq(data_length, 100);
 	assert_untouched_from(header_buffer, 56, sizeof(header_buffer));
 	assert_untouched_from(data_buffer, 100, sizeof(data_buffer));

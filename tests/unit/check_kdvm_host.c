@@ -36,8 +36,8 @@
 #define WRITE_BACK_TO offsetof(struct kdvm_page_header, reserved)
 
 static struct fake_vcpu cpu;
-static struct vmport_vcpu plain_cpu;   /* the fake's own table */
-static struct vmport_vcpu watched_cpu; /* the same, every memory access seen */
+static struct guest_vcpu plain_cpu;   /* the fake's own table */
+static struct guest_vcpu watched_cpu; /* the same, every memory access seen */
 static struct vmport *vp;
 static struct vmport_config config;
 static struct kd_test_peer peer;
@@ -100,7 +100,7 @@ static void watch(uint64_t frame)
 static void make_device_with_port(bool with_port)
 {
 	vmport_destroy(vp);
-	vp = vmport_create(&config, NULL, NULL);
+	vp = vmport_create(&config, NULL);
 	ck_assert_ptr_nonnull(vp);
 	if (with_port)
 		vmport_set_kd_port(vp, &peer.port);
@@ -162,14 +162,14 @@ static void teardown(void)
 /* One backdoor IN at the current CPL; returns EAX as the guest reads it. */
 static uint32_t backdoor(uint32_t ebx, uint32_t ecx, uint32_t esi, uint32_t edi)
 {
-	struct vmport_access access = { .port = BDOOR_PORT, .dir = VMPORT_IN };
+	struct guest_port_access access = { .port = BDOOR_PORT, .dir = GUEST_PORT_IN };
 
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, ebx, ecx, BDOOR_PORT, esi, edi);
-	cpu.reg[VMPORT_REG_EBP] = EBP_SEED;
+	cpu.reg[GUEST_REG_EBP] = EBP_SEED;
 	fake_vcpu_clear_writes(&cpu);
 	memset(&trace, 0, sizeof(trace));
 	vmport_io(vp, &watched_cpu, &access);
-	cpu.reg[VMPORT_REG_EAX] = access.in_value;
+	cpu.reg[GUEST_REG_EAX] = access.in_value;
 	return access.in_value;
 }
 
@@ -205,7 +205,7 @@ static void write_identity(struct kdvm_page_header *h, uint32_t nonce)
 	h->nonce = nonce;
 	h->version = KDVM_PROTOCOL_VERSION;
 	h->header_size = sizeof(*h);
-	h->result = KDVM_RESULT_NONE;
+	h->result = KDVM_RESULT_UNTOUCHED;
 	memset(h->reserved, 0x5a, sizeof(h->reserved));
 }
 
@@ -245,7 +245,7 @@ static void ask_send(struct kdvm_page_header *h, uint32_t type, uint16_t header_
 	h->header_length = header_length;
 	h->data_length = data_length;
 	h->header_capacity = h->data_capacity = 0;
-	h->result = KDVM_RESULT_NONE;
+	h->result = KDVM_RESULT_UNTOUCHED;
 }
 
 /* A send of `header_length` + `data_length` pattern bytes. */
@@ -269,14 +269,14 @@ static void ask_receive(struct kdvm_page_header *h, uint32_t type, uint16_t head
 	h->data_capacity = data_capacity;
 	h->header_length = h->data_length = 0x7777;
 	h->timeout_ms = timeout_ms;
-	h->result = KDVM_RESULT_NONE;
+	h->result = KDVM_RESULT_UNTOUCHED;
 }
 
 static void ask_poll(struct kdvm_page_header *h)
 {
 	h->request = KDVM_REQUEST_POLL_BREAKIN;
 	h->packet_type = KDCOM_TYPE_POLL_BREAKIN;
-	h->result = KDVM_RESULT_NONE;
+	h->result = KDVM_RESULT_UNTOUCHED;
 }
 
 static void remember_ram(void)
@@ -324,15 +324,15 @@ static void assert_guest_fields_unchanged(uint64_t frame)
 START_TEST(hello_answers_magic_version_discovery_and_flags)
 {
 	ck_assert_uint_eq(kd(KDVM_SUB_HELLO, 0x51515151, 0xd1d1d1d1), KDVM_STATUS_OK);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], KDVM_MAGIC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], KDVM_PROTOCOL_VERSION);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ESI], KDVM_DISCOVERY_REGISTER);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], KDVM_HELLO_TRANSPORT | KDVM_HELLO_DEBUGGER);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], KDVM_MAGIC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], KDVM_PROTOCOL_VERSION);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ESI], KDVM_DISCOVERY_REGISTER);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], KDVM_HELLO_TRANSPORT | KDVM_HELLO_DEBUGGER);
 	/* EDX is the port and stays it, unwritten, as for every command. */
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], BDOOR_PORT);
-	ck_assert_uint_eq(cpu.reg_writes[VMPORT_REG_EDX], 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBP], EBP_SEED);
-	ck_assert_uint_eq(cpu.reg_writes[VMPORT_REG_EBP], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], BDOOR_PORT);
+	ck_assert_uint_eq(cpu.reg_writes[GUEST_REG_EDX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBP], EBP_SEED);
+	ck_assert_uint_eq(cpu.reg_writes[GUEST_REG_EBP], 0);
 	ck_assert_uint_eq(trace.reads + trace.writes, 0);
 	ck_assert_uint_eq(peer.calls.debugger_attached, 1);
 }
@@ -342,7 +342,7 @@ START_TEST(hello_without_an_attached_debugger_says_transport_only)
 {
 	peer.debugger_attached = false;
 	ck_assert_uint_eq(kd(KDVM_SUB_HELLO, 0, 0), KDVM_STATUS_OK);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], KDVM_HELLO_TRANSPORT);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], KDVM_HELLO_TRANSPORT);
 }
 END_TEST
 
@@ -351,10 +351,10 @@ START_TEST(hello_without_a_port_answers_but_offers_no_transport)
 {
 	make_device_with_port(false);
 	ck_assert_uint_eq(kd(KDVM_SUB_HELLO, 0, 0), KDVM_STATUS_OK);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], KDVM_MAGIC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], KDVM_PROTOCOL_VERSION);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], BDOOR_PORT);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], KDVM_MAGIC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], KDVM_PROTOCOL_VERSION);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], BDOOR_PORT);
 	ck_assert_uint_eq(kd_test_peer_total_calls(&peer), 0);
 }
 END_TEST
@@ -364,7 +364,7 @@ START_TEST(hello_reports_scan_discovery)
 	set("kd_discovery", "scan");
 	make_device();
 	ck_assert_uint_eq(kd(KDVM_SUB_HELLO, 0, 0), KDVM_STATUS_OK);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ESI], KDVM_DISCOVERY_SCAN);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ESI], KDVM_DISCOVERY_SCAN);
 }
 END_TEST
 
@@ -383,7 +383,7 @@ START_TEST(register_accepts_a_page_with_signature_version_and_header_size)
 	ask_poll(&p->h);
 	peer.breakin_pending = true;
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
 	ck_assert_uint_eq(p->h.calls, 1);
 }
 END_TEST
@@ -395,7 +395,7 @@ START_TEST(register_accepts_the_last_page_of_ram_and_it_works)
 	ck_assert_uint_eq(register_frame(RAM_PAGES - 1), KDVM_STATUS_OK);
 	ask_send_pattern(p, KDCOM_TYPE_DEBUG_IO, 16, KDCOM_MAX_PAYLOAD - 16);
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
 	ck_assert_uint_eq(kd_test_peer_sent(&peer, 0)->data_length, KDCOM_MAX_PAYLOAD - 16);
 	ck_assert(!memcmp(kd_test_peer_sent(&peer, 0)->data, p->payload + 16,
 			  KDCOM_MAX_PAYLOAD - 16));
@@ -406,7 +406,7 @@ START_TEST(register_accepts_the_last_page_of_ram_and_it_works)
 			   sizeof(message) - 56);
 	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 56, 0x1000, 10);
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
 	ck_assert_uint_eq(p->h.data_length, KDCOM_MAX_PAYLOAD - 56);
 	ck_assert(!memcmp(p->payload, message, sizeof(message)));
 }
@@ -555,13 +555,13 @@ START_TEST(every_kd_subcommand_at_cpl3_is_refused_as_vmware_refuses_cpl0_command
 			ck_assert_uint_eq(kd(subcommands[i], esi, PAGE_FRAME), BDOOR_NO_ANSWER);
 			refusals++;
 			/* Every register but EAX as the guest loaded it. */
-			ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], KDVM_MAGIC);
-			ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX],
+			ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], KDVM_MAGIC);
+			ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX],
 					  (uint32_t)subcommands[i] << 16 | config.kd_command);
-			ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], BDOOR_PORT);
-			ck_assert_uint_eq(cpu.reg[VMPORT_REG_ESI], esi);
-			ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], PAGE_FRAME);
-			ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBP], EBP_SEED);
+			ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], BDOOR_PORT);
+			ck_assert_uint_eq(cpu.reg[GUEST_REG_ESI], esi);
+			ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], PAGE_FRAME);
+			ck_assert_uint_eq(cpu.reg[GUEST_REG_EBP], EBP_SEED);
 			ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
 			ck_assert_uint_eq(trace.reads + trace.writes, 0);
 			ck_assert_uint_eq(stats()->refused_commands, refusals);
@@ -593,7 +593,7 @@ START_TEST(another_ebx_keeps_plain_os_not_found)
 	ck_assert_uint_eq(backdoor(0, KDVM_SUB_HELLO << 16 | BDOOR_CMD_OS_NOT_FOUND, 0, 0),
 			  BDOOR_MAGIC);
 	ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0);
 	ck_assert_uint_eq(stats()->kd_calls, 1); /* the REGISTER */
 	ck_assert_uint_eq(kd_test_peer_total_calls(&peer), 0);
 	assert_ram_unchanged();
@@ -628,7 +628,7 @@ START_TEST(unknown_subcommands_answer_bad_subcommand)
 	remember_ram();
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(*unknown); i++) {
 		ck_assert_uint_eq(kd(unknown[i], NONCE, PAGE_FRAME), KDVM_STATUS_BAD_SUBCOMMAND);
-		ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], KDVM_MAGIC);
+		ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], KDVM_MAGIC);
 		ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
 	}
 	ck_assert_uint_eq(stats()->kd_errors, 4);
@@ -671,7 +671,7 @@ START_TEST(send_hands_header_and_data_to_the_debugger)
 	ask_send_pattern(p, KDCOM_TYPE_STATE_CHANGE64, 240, 4);
 	remember_ram();
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
 	ck_assert_uint_eq(p->h.flags, KDVM_FLAG_DEBUGGER_PRESENT);
 	const struct kd_test_packet *sent = kd_test_peer_sent(&peer, 0);
 	ck_assert_uint_eq(sent->type, KDCOM_TYPE_STATE_CHANGE64);
@@ -700,11 +700,11 @@ START_TEST(send_without_a_debugger_is_dropped_and_says_so)
 {
 	struct kdvm_page *p = registered_page();
 
-	peer.send_result = VMPORT_KD_DROPPED;
+	peer.send_result = KD_DROPPED;
 	peer.debugger_present = false;
 	ask_send_pattern(p, KDCOM_TYPE_DEBUG_IO, 16, 20);
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_DROPPED);
+	ck_assert_uint_eq(p->h.result, KD_DROPPED);
 	ck_assert_uint_eq(p->h.flags, 0);
 }
 END_TEST
@@ -713,13 +713,13 @@ START_TEST(a_port_refusing_the_packet_makes_a_bad_request)
 {
 	struct kdvm_page *p = registered_page();
 
-	peer.send_result = VMPORT_KD_INVALID;
+	peer.send_result = KD_INVALID;
 	ask_send_pattern(p, KDCOM_TYPE_DEBUG_IO, 16, 20);
 	remember_ram();
 	ck_assert_uint_eq(call(), KDVM_STATUS_BAD_REQUEST);
 	assert_ram_unchanged();
 
-	kd_test_peer_script_receive(&peer, VMPORT_KD_INVALID);
+	kd_test_peer_script_receive(&peer, KD_INVALID);
 	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 56, 0x1000, 100);
 	remember_ram();
 	ck_assert_uint_eq(call(), KDVM_STATUS_BAD_REQUEST);
@@ -738,7 +738,7 @@ START_TEST(receive_delivers_header_data_and_lengths)
 			   sizeof(data));
 	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 56, 0x1000, 1000);
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
 	ck_assert_uint_eq(p->h.header_length, 56);
 	ck_assert_uint_eq(p->h.data_length, 300);
 	ck_assert_uint_eq(p->h.flags, KDVM_FLAG_DEBUGGER_PRESENT);
@@ -755,11 +755,11 @@ END_TEST
 START_TEST(receive_that_times_out_or_needs_a_resend_writes_no_payload)
 {
 	static const struct {
-		enum vmport_kd_result port;
+		enum kd_outcome port;
 		uint32_t result;
 	} cases[] = {
-		{ VMPORT_KD_TIMED_OUT, KDVM_RESULT_TIMED_OUT },
-		{ VMPORT_KD_NEEDS_RESEND, KDVM_RESULT_NEEDS_RESEND },
+		{ KD_TIMED_OUT, KD_TIMED_OUT },
+		{ KD_NEEDS_RESEND, KD_NEEDS_RESEND },
 	};
 	struct kdvm_page *p = registered_page();
 
@@ -777,7 +777,7 @@ START_TEST(receive_that_times_out_or_needs_a_resend_writes_no_payload)
 	/* With nothing scripted and nothing queued the peer times out too. */
 	ask_receive(&p->h, KDCOM_TYPE_DEBUG_IO, 16, 100, 0);
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_TIMED_OUT);
+	ck_assert_uint_eq(p->h.result, KD_TIMED_OUT);
 }
 END_TEST
 
@@ -797,12 +797,12 @@ START_TEST(poll_reports_a_pending_break_in_once)
 
 	ask_poll(&p->h);
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_TIMED_OUT);
+	ck_assert_uint_eq(p->h.result, KD_TIMED_OUT);
 	peer.breakin_pending = true;
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(p->h.result, KDVM_RESULT_TIMED_OUT);
+	ck_assert_uint_eq(p->h.result, KD_TIMED_OUT);
 	ck_assert_uint_eq(peer.calls.poll_breakin, 3);
 	ck_assert_uint_eq(peer.calls.send + peer.calls.receive, 0);
 }
@@ -1121,7 +1121,7 @@ START_TEST(scan_uses_the_lowest_page_with_the_signature_and_the_calls_nonce)
 	peer.breakin_pending = true;
 	remember_ram();
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
-	ck_assert_uint_eq(low->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(low->h.result, KD_OK);
 	ck_assert_uint_eq(low->h.calls, 1);
 	assert_ram_unchanged_outside(7 * KDVM_PAGE_SIZE, 8 * KDVM_PAGE_SIZE);
 	ck_assert_uint_eq(stats()->kd_scans, 1);
@@ -1195,9 +1195,9 @@ START_TEST(scan_runs_again_when_the_page_changes_its_nonce)
 	ck_assert_uint_eq(stats()->kd_scans, 2);
 
 	/* The call's nonce chooses: now only the first page has it. */
-	first->h.result = KDVM_RESULT_NONE;
+	first->h.result = KDVM_RESULT_UNTOUCHED;
 	ck_assert_uint_eq(kd(KDVM_SUB_CALL, NONCE + 1, 0), KDVM_STATUS_OK);
-	ck_assert_uint_eq(first->h.result, KDVM_RESULT_TIMED_OUT);
+	ck_assert_uint_eq(first->h.result, KD_TIMED_OUT);
 	ck_assert_uint_eq(stats()->kd_scans, 3);
 }
 END_TEST
@@ -1263,7 +1263,7 @@ START_TEST(under_scan_a_planted_lower_page_is_the_one_used)
 	remember_ram();
 	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
 	ck_assert_uint_eq(kd_test_peer_sent(&peer, 0)->data_length, 666);
-	ck_assert_uint_eq(planted->h.result, KDVM_RESULT_OK);
+	ck_assert_uint_eq(planted->h.result, KD_OK);
 	ck_assert_uint_eq(trace.watched_reads + trace.watched_writes, 0);
 	assert_ram_unchanged_outside(2 * KDVM_PAGE_SIZE, 3 * KDVM_PAGE_SIZE);
 }
@@ -1308,7 +1308,7 @@ START_TEST(kd_command_moves_the_transport_and_18_is_plain_os_not_found_again)
 	struct kdvm_page *p = make_page(PAGE_FRAME, NONCE);
 
 	ck_assert_uint_eq(backdoor(KDVM_MAGIC, KDVM_SUB_HELLO << 16 | 200, 0, 0), KDVM_STATUS_OK);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], KDVM_MAGIC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], KDVM_MAGIC);
 	ck_assert_uint_eq(backdoor(KDVM_MAGIC, KDVM_SUB_REGISTER << 16 | 200, PAGE_FRAME, 0),
 			  KDVM_STATUS_OK);
 	ask_send_pattern(p, KDCOM_TYPE_DEBUG_IO, 16, 10);
@@ -1497,12 +1497,12 @@ static void fuzz_header(struct kdvm_page_header *h)
 /* The debugger does something different each time. */
 static void fuzz_peer(void)
 {
-	static const enum vmport_kd_result results[] = { VMPORT_KD_OK, VMPORT_KD_TIMED_OUT,
-							 VMPORT_KD_NEEDS_RESEND, VMPORT_KD_DROPPED,
-							 VMPORT_KD_INVALID };
+	static const enum kd_outcome results[] = { KD_OK, KD_TIMED_OUT,
+							 KD_NEEDS_RESEND, KD_DROPPED,
+							 KD_INVALID };
 	uint8_t bytes[KDCOM_MAX_PAYLOAD];
 
-	peer.send_result = fuzz_below(2) ? VMPORT_KD_OK : results[fuzz_below(5)];
+	peer.send_result = fuzz_below(2) ? KD_OK : results[fuzz_below(5)];
 	peer.breakin_pending = fuzz_below(2);
 	peer.debugger_present = fuzz_below(2);
 	peer.debugger_attached = fuzz_below(2);
@@ -1606,7 +1606,7 @@ static void fuzz_device(uint64_t seed, bool scan, unsigned rounds)
 		/* Nothing but EAX changes, HELLO aside. */
 		if (sub != KDVM_SUB_HELLO)
 			ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
-		ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], BDOOR_PORT);
+		ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], BDOOR_PORT);
 	}
 	/* The fuzz is worth something only if it gets through to the
 	 * debugger, and if it reaches the refusals too. */

@@ -219,14 +219,14 @@ START_TEST(every_kind_decodes)
 	ck_assert(!session_backdoor_access(&r, 0, &a, &bytes));
 	session_buffer_free(&k);
 
-	struct session_buffer e = endpoint_record(3, 10, SESSION_TO_TARGET, "0000");
+	struct session_buffer e = endpoint_record(3, 10, KD_ENDPOINT_TO_TARGET, "0000");
 	expect_decodes(e.data, e.length, &r);
-	ck_assert_uint_eq(r.u.endpoint.fixed.event, SESSION_TO_TARGET);
+	ck_assert_uint_eq(r.u.endpoint.fixed.event, KD_ENDPOINT_TO_TARGET);
 	ck_assert_uint_eq(r.u.endpoint.length, 4);
 	ck_assert_mem_eq(r.u.endpoint.bytes, "0000", 4);
 	session_buffer_free(&e);
 
-	struct session_buffer a2 = endpoint_record(4, 11, SESSION_ATTACHED, "");
+	struct session_buffer a2 = endpoint_record(4, 11, KD_ENDPOINT_ATTACHED, "");
 	expect_decodes(a2.data, a2.length, &r);
 	ck_assert_uint_eq(r.u.endpoint.length, 0);
 	session_buffer_free(&a2);
@@ -403,15 +403,15 @@ END_TEST
 
 START_TEST(an_endpoint_event_is_checked)
 {
-	struct session_buffer e = endpoint_record(1, 1, SESSION_DETACHED, "x");
+	struct session_buffer e = endpoint_record(1, 1, KD_ENDPOINT_DETACHED, "x");
 	struct session_record r;
 
 	expect_refused(e.data, e.length, "its detached event carries 1 bytes");
-	e.data[HEADER_SIZE] = SESSION_TO_DEBUGGER;
+	e.data[HEADER_SIZE] = KD_ENDPOINT_TO_DEBUGGER;
 	expect_decodes(e.data, e.length, &r);
 	e.data[HEADER_SIZE] = 7;
 	expect_refused(e.data, e.length, "endpoint event 7 is unknown");
-	e.data[HEADER_SIZE] = SESSION_TO_DEBUGGER;
+	e.data[HEADER_SIZE] = KD_ENDPOINT_TO_DEBUGGER;
 	e.data[HEADER_SIZE + 2] = 1;
 	expect_refused(e.data, e.length, "padding after the event");
 	e.data[HEADER_SIZE + 2] = 0;
@@ -494,7 +494,7 @@ START_TEST(the_builder_keeps_to_the_limit)
 	struct session_record r;
 
 	/* Exactly the limit: an endpoint record with all the bytes it can take. */
-	struct session_endpoint e = { .event = SESSION_TO_DEBUGGER };
+	struct session_endpoint e = { .event = KD_ENDPOINT_TO_DEBUGGER };
 	session_begin(&b, SESSION_ENDPOINT, 3, 4);
 	session_append(&b, &e, sizeof(e));
 	session_append(&b, filler, SESSION_RECORD_MAX - HEADER_SIZE - sizeof(e));
@@ -539,7 +539,7 @@ START_TEST(random_damage_never_overruns)
 	good[0] = text_record(SESSION_MANIFEST, 0, 1, manifest_text);
 	good[1] = backdoor_record(1, 2);
 	good[2] = kd_port_record(2, 3);
-	good[3] = endpoint_record(3, 4, SESSION_TO_TARGET, "0000abcd");
+	good[3] = endpoint_record(3, 4, KD_ENDPOINT_TO_TARGET, "0000abcd");
 	for (unsigned round = 0; round < FUZZ_ROUNDS; round++) {
 		const struct session_buffer *g = &good[round % 4];
 		uint8_t *copy = malloc(g->length);
@@ -595,10 +595,10 @@ START_TEST(names)
 	ck_assert_str_eq(session_kd_op_name(SESSION_KD_DEBUGGER_PRESENT), "debugger_present");
 	ck_assert_str_eq(session_kd_op_name(SESSION_KD_DEBUGGER_ATTACHED), "debugger_attached");
 	ck_assert_str_eq(session_kd_op_name(0), "unknown");
-	ck_assert_str_eq(session_endpoint_event_name(SESSION_TO_DEBUGGER), "to_debugger");
-	ck_assert_str_eq(session_endpoint_event_name(SESSION_TO_TARGET), "to_target");
-	ck_assert_str_eq(session_endpoint_event_name(SESSION_ATTACHED), "attached");
-	ck_assert_str_eq(session_endpoint_event_name(SESSION_DETACHED), "detached");
+	ck_assert_str_eq(session_endpoint_event_name(KD_ENDPOINT_TO_DEBUGGER), "to_debugger");
+	ck_assert_str_eq(session_endpoint_event_name(KD_ENDPOINT_TO_TARGET), "to_target");
+	ck_assert_str_eq(session_endpoint_event_name(KD_ENDPOINT_ATTACHED), "attached");
+	ck_assert_str_eq(session_endpoint_event_name(KD_ENDPOINT_DETACHED), "detached");
 	ck_assert_str_eq(session_endpoint_event_name(9), "unknown");
 }
 END_TEST
@@ -617,7 +617,7 @@ static void raw_valid(struct raw_session *s)
 	s->records[s->count++] = text_record(SESSION_MANIFEST, 0, 0, manifest_text);
 	s->records[s->count++] = backdoor_record(1, 4000000); /* one emulated second */
 	s->records[s->count++] = kd_port_record(2, 4000001);
-	s->records[s->count++] = endpoint_record(3, 6000000, SESSION_TO_DEBUGGER, "iiii");
+	s->records[s->count++] = endpoint_record(3, 6000000, KD_ENDPOINT_TO_DEBUGGER, "iiii");
 	s->records[s->count++] =
 		text_record(SESSION_END, 4, 6000001,
 			    "records=5\nbackdoor_calls=1\nkd_port_calls=1\nendpoint_records=1\n");
@@ -813,7 +813,7 @@ START_TEST(a_record_of_the_largest_size_reads_back)
 {
 	struct raw_session s;
 	struct session_file file;
-	struct session_endpoint e = { .event = SESSION_TO_DEBUGGER };
+	struct session_endpoint e = { .event = KD_ENDPOINT_TO_DEBUGGER };
 	static uint8_t filler[SESSION_RECORD_MAX];
 
 	raw_valid(&s);
@@ -1070,7 +1070,7 @@ START_TEST(the_writer_refuses_what_the_reader_would)
 	for (size_t i = 0; i < s.count; i++)
 		ck_assert(session_writer_write(w, s.records[i].data, s.records[i].length,
 					       record_tick(&s.records[i])));
-	struct session_buffer more = endpoint_record(5, 7000000, SESSION_ATTACHED, "");
+	struct session_buffer more = endpoint_record(5, 7000000, KD_ENDPOINT_ATTACHED, "");
 	ck_assert(!session_writer_write(w, more.data, more.length, 7000000));
 	ck_assert(!session_writer_close(w, error, sizeof(error)));
 	ck_assert_msg(strstr(error, "record 5 follows the END"), "%s", error);
@@ -1088,7 +1088,7 @@ START_TEST(the_writer_refuses_what_the_reader_would)
 	 * goes to the file at once, and fails there. */
 	static char big_bytes[64 * 1024];
 	memset(big_bytes, '0', sizeof(big_bytes) - 1);
-	struct session_buffer big = endpoint_record(1, 1, SESSION_TO_DEBUGGER, big_bytes);
+	struct session_buffer big = endpoint_record(1, 1, KD_ENDPOINT_TO_DEBUGGER, big_bytes);
 	w = session_writer_open("/dev/full", SB_IPS, error, sizeof(error));
 	ck_assert_ptr_nonnull(w);
 	session_writer_write(w, s.records[0].data, s.records[0].length, 0);

@@ -23,7 +23,7 @@ struct captured_log {
 	char last[512];
 };
 
-static void capture_log(void *ctx, enum vmport_log_level level, const char *message)
+static void capture_log(void *ctx, enum bxkd_log_level level, const char *message)
 {
 	struct captured_log *log = ctx;
 
@@ -40,7 +40,7 @@ static struct captured_log log_lines;
 static void make_device(void)
 {
 	vmport_destroy(vp);
-	vp = vmport_create(&config, capture_log, &log_lines);
+	vp = vmport_create(&config, &(struct bxkd_log){ capture_log, &log_lines });
 	ck_assert_ptr_nonnull(vp);
 }
 
@@ -66,9 +66,9 @@ static void teardown(void)
 static uint32_t call_in(uint32_t ecx, uint32_t ebx)
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, ebx, ecx, BDOOR_PORT, 0x51515151, 0xd1d1d1d1);
-	cpu.reg[VMPORT_REG_EBP] = 0xb0b0b0b0;
+	cpu.reg[GUEST_REG_EBP] = 0xb0b0b0b0;
 	fake_vcpu_clear_writes(&cpu);
-	return fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN).in_value;
+	return fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN).in_value;
 }
 
 /* ---- the entry --------------------------------------------------------- */
@@ -77,13 +77,13 @@ static uint32_t call_in(uint32_t ecx, uint32_t ebx)
 START_TEST(getversion_in_answers_version_magic_and_type)
 {
 	ck_assert_uint_eq(call_in(BDOOR_CMD_GETVERSION, ~BDOOR_MAGIC), 6);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], BDOOR_MAGIC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], BDOOR_VMX_TYPE_WORKSTATION);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], BDOOR_PORT);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ESI], 0x51515151);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], 0xd1d1d1d1);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], BDOOR_MAGIC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], BDOOR_VMX_TYPE_WORKSTATION);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], BDOOR_PORT);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ESI], 0x51515151);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], 0xd1d1d1d1);
 	/* EAX travels as the IN result, never through set_reg. */
-	ck_assert_uint_eq(cpu.reg_writes[VMPORT_REG_EAX], 0);
+	ck_assert_uint_eq(cpu.reg_writes[GUEST_REG_EAX], 0);
 	ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 2);
 }
 END_TEST
@@ -92,25 +92,25 @@ START_TEST(out_changes_everything_but_eax)
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, ~BDOOR_MAGIC, BDOOR_CMD_GETVERSION, BDOOR_PORT, 0, 0);
 
-	fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_OUT);
+	fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_OUT);
 
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EAX], BDOOR_MAGIC);
-	ck_assert_uint_eq(cpu.reg_writes[VMPORT_REG_EAX], 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], BDOOR_MAGIC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], BDOOR_VMX_TYPE_WORKSTATION);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EAX], BDOOR_MAGIC);
+	ck_assert_uint_eq(cpu.reg_writes[GUEST_REG_EAX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], BDOOR_MAGIC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], BDOOR_VMX_TYPE_WORKSTATION);
 }
 END_TEST
 
 START_TEST(results_keep_the_upper_halves_of_64_bit_registers)
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, 0, BDOOR_CMD_GETVERSION, BDOOR_PORT, 0, 0);
-	cpu.reg[VMPORT_REG_EBX] |= 0xaaaaaaaa00000000ull;
-	cpu.reg[VMPORT_REG_ECX] |= 0x5555555500000000ull;
+	cpu.reg[GUEST_REG_EBX] |= 0xaaaaaaaa00000000ull;
+	cpu.reg[GUEST_REG_ECX] |= 0x5555555500000000ull;
 
-	fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN);
+	fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN);
 
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0xaaaaaaaa00000000ull | BDOOR_MAGIC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], 0x5555555500000000ull | 4);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0xaaaaaaaa00000000ull | BDOOR_MAGIC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], 0x5555555500000000ull | 4);
 }
 END_TEST
 
@@ -126,9 +126,9 @@ START_TEST(bad_magic_reads_all_ones_and_changes_nothing)
 {
 	fake_vcpu_load(&cpu, 0x12345678, ~BDOOR_MAGIC, BDOOR_CMD_GETVERSION, BDOOR_PORT, 1, 2);
 
-	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN).in_value, 0xffffffffu);
+	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN).in_value, 0xffffffffu);
 	fake_vcpu_load(&cpu, 0x12345678, ~BDOOR_MAGIC, BDOOR_CMD_GETVERSION, BDOOR_PORT, 1, 2);
-	fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_OUT);
+	fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_OUT);
 
 	ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
 	ck_assert_uint_eq(vmport_get_stats(vp)->bad_magic, 2);
@@ -140,7 +140,7 @@ START_TEST(magic_must_match_in_all_32_bits)
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC ^ 0x80000000u, 0, BDOOR_CMD_GETVERSION, BDOOR_PORT, 0, 0);
 
-	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, VMPORT_IN).in_value, 0xffffffffu);
+	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, BDOOR_PORT, GUEST_PORT_IN).in_value, 0xffffffffu);
 	ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
 }
 END_TEST
@@ -149,7 +149,7 @@ START_TEST(other_ports_are_not_the_backdoor)
 {
 	fake_vcpu_load(&cpu, BDOOR_MAGIC, 0, BDOOR_CMD_GETVERSION, BDOOR_PORT, 0, 0);
 
-	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, 0x565a, VMPORT_IN).in_value, 0xffffffffu);
+	ck_assert_uint_eq(fake_vcpu_io(&cpu, vp, 0x565a, GUEST_PORT_IN).in_value, 0xffffffffu);
 	ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
 }
 END_TEST
@@ -158,7 +158,7 @@ END_TEST
 START_TEST(unknown_command_leaves_registers_alone)
 {
 	ck_assert_uint_eq(call_in(0x0fff, 0xdeadbeef), 0xffffffffu);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0xdeadbeef);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0xdeadbeef);
 	ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
 	ck_assert_uint_eq(vmport_get_stats(vp)->unknown_commands, 1);
 }
@@ -206,7 +206,7 @@ START_TEST(cpl0_commands_are_refused_at_cpl3)
 	cpu.cpl = 3;
 	for (size_t i = 0; i < sizeof(restricted) / sizeof(*restricted); i++) {
 		ck_assert_uint_eq(call_in(restricted[i], 0xdeadbeef), 0xffffffffu);
-		ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0xdeadbeef);
+		ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0xdeadbeef);
 		ck_assert_uint_eq(fake_vcpu_total_writes(&cpu), 0);
 	}
 	ck_assert_uint_eq(vmport_get_stats(vp)->refused_commands, 4);
@@ -250,7 +250,7 @@ START_TEST(getversion_reports_the_configured_vmx_type)
 	config.vmx_type = BDOOR_VMX_TYPE_SCALABLE_SERVER;
 	make_device();
 	call_in(BDOOR_CMD_GETVERSION, 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], BDOOR_VMX_TYPE_SCALABLE_SERVER);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], BDOOR_VMX_TYPE_SCALABLE_SERVER);
 }
 END_TEST
 
@@ -293,9 +293,9 @@ START_TEST(getuuid_returns_the_uuid_as_little_endian_dwords)
 				    sizeof(error)));
 	make_device();
 	ck_assert_uint_eq(call_in(BDOOR_CMD_GETUUID, 0), 0x33221100u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0x77665544u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], 0xbbaa9988u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], 0xffeeddccu);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0x77665544u);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], 0xbbaa9988u);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], 0xffeeddccu);
 }
 END_TEST
 
@@ -315,9 +315,9 @@ START_TEST(gettime_is_the_emulated_clock)
 	cpu.ticks = 3ull * TEST_IPS + TEST_IPS / 4; /* 3.25 s after power-on */
 
 	ck_assert_uint_eq(call_in(BDOOR_CMD_GETTIME, 0), TEST_EPOCH + 3);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 250000);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], BDOOR_MAX_TIME_LAG_USEC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 250000);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], BDOOR_MAX_TIME_LAG_USEC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], 0);
 }
 END_TEST
 
@@ -326,9 +326,9 @@ START_TEST(gettime_is_the_same_for_the_same_tick)
 	struct vmport *first = vp;
 	cpu.ticks = 123456789;
 
-	uint32_t s1 = call_in(BDOOR_CMD_GETTIME, 0), us1 = (uint32_t)cpu.reg[VMPORT_REG_EBX];
-	vp = vmport_create(&config, NULL, NULL);
-	uint32_t s2 = call_in(BDOOR_CMD_GETTIME, 0), us2 = (uint32_t)cpu.reg[VMPORT_REG_EBX];
+	uint32_t s1 = call_in(BDOOR_CMD_GETTIME, 0), us1 = (uint32_t)cpu.reg[GUEST_REG_EBX];
+	vp = vmport_create(&config, NULL);
+	uint32_t s2 = call_in(BDOOR_CMD_GETTIME, 0), us2 = (uint32_t)cpu.reg[GUEST_REG_EBX];
 	vmport_destroy(first);
 
 	ck_assert_uint_eq(s1, s2);
@@ -351,14 +351,14 @@ START_TEST(gethz_reports_the_tsc_and_apic_rates)
 	config.ips = 2000000000u;
 	make_device();
 	ck_assert_uint_eq(call_in(BDOOR_CMD_GETHZ, 0), 0x77359400u);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], 0x77359400u);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], 0x77359400u);
 
 	config.ips = 5000000000ull;
 	make_device();
 	ck_assert_uint_eq(call_in(BDOOR_CMD_GETHZ, 0), (uint32_t)5000000000ull);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 1);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], 0xffffffffu);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 1);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], 0xffffffffu);
 }
 END_TEST
 
@@ -368,7 +368,7 @@ START_TEST(gethz_says_unknown_without_a_rate)
 	config.ips = 0;
 	make_device();
 	call_in(BDOOR_CMD_GETHZ, 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], BDOOR_GETHZ_UNKNOWN);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], BDOOR_GETHZ_UNKNOWN);
 }
 END_TEST
 
@@ -380,11 +380,11 @@ START_TEST(gettimefull_splits_64_bit_seconds)
 	cpu.ticks = 2ull * TEST_IPS + 1;
 
 	ck_assert_uint_eq(call_in(BDOOR_CMD_GETTIMEFULL, 0), BDOOR_MAGIC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 0);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ECX], BDOOR_MAX_TIME_LAG_USEC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], 7);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_ESI], 1);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], 0xd1d1d1d1);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ECX], BDOOR_MAX_TIME_LAG_USEC);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], 7);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_ESI], 1);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], 0xd1d1d1d1);
 }
 END_TEST
 
@@ -393,9 +393,9 @@ START_TEST(gettimefull_with_lag_adds_a_zero_lag)
 	cpu.ticks = TEST_IPS / 2;
 
 	ck_assert_uint_eq(call_in(BDOOR_CMD_GETTIMEFULL_WITH_LAG, 0), BDOOR_MAGIC);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EBX], 500000);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDX], TEST_EPOCH);
-	ck_assert_uint_eq(cpu.reg[VMPORT_REG_EDI], 0);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 500000);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDX], TEST_EPOCH);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EDI], 0);
 }
 END_TEST
 

@@ -1,5 +1,5 @@
 /*
- * fake_vcpu.c -- struct vmport_vcpu over plain memory.
+ * fake_vcpu.c -- struct guest_vcpu over plain memory.
  */
 #include "config.h"
 
@@ -10,13 +10,13 @@
 
 #define NO_HOLE UINT64_MAX
 
-static uint32_t get_reg(void *ctx, enum vmport_reg reg)
+static uint32_t get_reg(void *ctx, enum guest_reg reg)
 {
 	struct fake_vcpu *f = ctx;
 	return (uint32_t)f->reg[reg];
 }
 
-static void set_reg(void *ctx, enum vmport_reg reg, uint32_t value)
+static void set_reg(void *ctx, enum guest_reg reg, uint32_t value)
 {
 	struct fake_vcpu *f = ctx;
 	f->reg[reg] = (f->reg[reg] & ~(uint64_t)UINT32_MAX) | value;
@@ -62,7 +62,7 @@ static bool linear_to_phys(const struct fake_vcpu *f, uint32_t linear, uint64_t 
 	return true;
 }
 
-static bool translate(void *ctx, enum vmport_seg seg, uint32_t offset, uint64_t *paddr)
+static bool translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
 {
 	struct fake_vcpu *f = ctx;
 
@@ -83,7 +83,7 @@ void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 		abort();
 	f->memory_size = memory_size;
 	f->unmapped_linear = NO_HOLE;
-	f->vcpu = (struct vmport_vcpu){ f,	   get_reg,    set_reg,	  cpl, read_phys,
+	f->vcpu = (struct guest_vcpu){ f,	   get_reg,    set_reg,	  cpl, read_phys,
 					write_phys, translate, ticks };
 }
 
@@ -96,12 +96,12 @@ void fake_vcpu_free(struct fake_vcpu *f)
 void fake_vcpu_load(struct fake_vcpu *f, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx,
 		    uint32_t esi, uint32_t edi)
 {
-	f->reg[VMPORT_REG_EAX] = eax;
-	f->reg[VMPORT_REG_EBX] = ebx;
-	f->reg[VMPORT_REG_ECX] = ecx;
-	f->reg[VMPORT_REG_EDX] = edx;
-	f->reg[VMPORT_REG_ESI] = esi;
-	f->reg[VMPORT_REG_EDI] = edi;
+	f->reg[GUEST_REG_EAX] = eax;
+	f->reg[GUEST_REG_EBX] = ebx;
+	f->reg[GUEST_REG_ECX] = ecx;
+	f->reg[GUEST_REG_EDX] = edx;
+	f->reg[GUEST_REG_ESI] = esi;
+	f->reg[GUEST_REG_EDI] = edi;
 }
 
 void fake_vcpu_poke(struct fake_vcpu *f, uint32_t linear, const void *data, uint32_t len)
@@ -128,7 +128,7 @@ unsigned fake_vcpu_total_writes(const struct fake_vcpu *f)
 {
 	unsigned n = 0;
 
-	for (int r = 0; r < VMPORT_REG_COUNT; r++)
+	for (int r = 0; r < GUEST_REG_COUNT; r++)
 		n += f->reg_writes[r];
 	return n;
 }
@@ -138,14 +138,14 @@ void fake_vcpu_clear_writes(struct fake_vcpu *f)
 	memset(f->reg_writes, 0, sizeof(f->reg_writes));
 }
 
-struct vmport_access fake_vcpu_io(struct fake_vcpu *f, struct vmport *vp, uint16_t port,
-				  enum vmport_dir dir)
+struct guest_port_access fake_vcpu_io(struct fake_vcpu *f, struct vmport *vp, uint16_t port,
+				  enum guest_port_dir dir)
 {
-	struct vmport_access access = { .port = port, .dir = dir };
+	struct guest_port_access access = { .port = port, .dir = dir };
 
 	vmport_io(vp, &f->vcpu, &access);
 	/* What the CPU itself does with the value an IN delivers. */
-	if (dir == VMPORT_IN && !access.string_op_done)
-		f->reg[VMPORT_REG_EAX] = access.in_value;
+	if (dir == GUEST_PORT_IN && !access.string_op_done)
+		f->reg[GUEST_REG_EAX] = access.in_value;
 	return access;
 }

@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 #include "vmport.h"
-#include "vmport_vcpu.h"
+#include "bxkd/guestcpu.h"
 
 struct fake_vcpu {
-	uint64_t reg[VMPORT_REG_COUNT]; /* 64-bit, to see upper halves survive */
-	unsigned reg_writes[VMPORT_REG_COUNT];
+	uint64_t reg[GUEST_REG_COUNT]; /* 64-bit, to see upper halves survive */
+	unsigned reg_writes[GUEST_REG_COUNT];
 	unsigned cpl;
 	uint8_t *memory;
 	uint64_t memory_size;
@@ -20,10 +20,10 @@ struct fake_vcpu {
 	 * page_xor applied (0x1000 swaps neighbouring pages, so a buffer that
 	 * is contiguous to the guest is not in RAM); the page containing
 	 * `unmapped_linear` is not mapped. */
-	uint32_t segment_base[2]; /* indexed by enum vmport_seg */
+	uint32_t segment_base[2]; /* indexed by enum guest_seg */
 	uint32_t page_xor;
 	uint64_t unmapped_linear;
-	struct vmport_vcpu vcpu;
+	struct guest_vcpu vcpu;
 };
 
 /* Zeroed registers, CPL 0, `memory_size` bytes of zeroed RAM, flat
@@ -44,7 +44,7 @@ unsigned fake_vcpu_total_writes(const struct fake_vcpu *f);
 void fake_vcpu_clear_writes(struct fake_vcpu *f);
 
 /* One port access by this CPU; returns what the device answered. */
-struct vmport_access fake_vcpu_io(struct fake_vcpu *f, struct vmport *vp, uint16_t port,
-				  enum vmport_dir dir);
+struct guest_port_access fake_vcpu_io(struct fake_vcpu *f, struct vmport *vp, uint16_t port,
+				  enum guest_port_dir dir);
 
 #endif /* BXKD_FAKE_VCPU_H */

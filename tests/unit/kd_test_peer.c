@@ -62,7 +62,7 @@ static struct kd_test_packet *append(struct kd_test_packet **list, size_t *count
 	return &(*list)[(*count)++];
 }
 
-static enum vmport_kd_result peer_send(void *ctx, uint32_t packet_type, const uint8_t *header,
+static enum kd_outcome peer_send(void *ctx, uint32_t packet_type, const uint8_t *header,
 				       size_t header_length, const uint8_t *data,
 				       size_t data_length)
 {
@@ -99,7 +99,7 @@ static bool first_queued_of(const struct kd_test_peer *peer, uint32_t type, size
 	return false;
 }
 
-static enum vmport_kd_result peer_receive(void *ctx, uint32_t packet_type, uint8_t *header,
+static enum kd_outcome peer_receive(void *ctx, uint32_t packet_type, uint8_t *header,
 					  size_t header_length, uint8_t *data,
 					  size_t data_capacity, size_t *data_length,
 					  uint32_t timeout_ms)
@@ -128,13 +128,13 @@ static enum vmport_kd_result peer_receive(void *ctx, uint32_t packet_type, uint8
 	if (peer->script_next < peer->scripted)
 		return peer->receive_script[peer->script_next++];
 	if (!first_queued_of(peer, packet_type, &index))
-		return VMPORT_KD_TIMED_OUT;
+		return KD_TIMED_OUT;
 
 	struct kd_test_packet *p = &peer->queued[index];
 	size_t total = p->header_length + p->data_length;
 	if (total < header_length || total - header_length > data_capacity) {
 		peer->misfits++;
-		return VMPORT_KD_TIMED_OUT;
+		return KD_TIMED_OUT;
 	}
 	/* The payload, split at the receiver's header_length. */
 	for (size_t at = 0; at < total; at++) {
@@ -153,7 +153,7 @@ static enum vmport_kd_result peer_receive(void *ctx, uint32_t packet_type, uint8
 	packet_free(p);
 	memmove(p, p + 1, (peer->queued_count - index - 1) * sizeof(*p));
 	peer->queued_count--;
-	return VMPORT_KD_OK;
+	return KD_OK;
 }
 
 static bool peer_poll_breakin(void *ctx)
@@ -185,10 +185,10 @@ static bool peer_debugger_attached(void *ctx)
 void kd_test_peer_init(struct kd_test_peer *peer)
 {
 	memset(peer, 0, sizeof(*peer));
-	peer->send_result = VMPORT_KD_OK;
+	peer->send_result = KD_OK;
 	peer->debugger_present = true;
 	peer->debugger_attached = true;
-	peer->port = (struct vmport_kd_port){
+	peer->port = (struct kd_host_port){
 		.ctx = peer,
 		.send = peer_send,
 		.receive = peer_receive,
@@ -220,7 +220,7 @@ void kd_test_peer_queue(struct kd_test_peer *peer, uint32_t type, const void *he
 	p->data_length = data_length;
 }
 
-void kd_test_peer_script_receive(struct kd_test_peer *peer, enum vmport_kd_result result)
+void kd_test_peer_script_receive(struct kd_test_peer *peer, enum kd_outcome result)
 {
 	ck_assert_uint_lt(peer->scripted, KD_TEST_PEER_SCRIPT_MAX);
 	peer->receive_script[peer->scripted++] = result;

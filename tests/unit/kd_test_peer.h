@@ -16,7 +16,7 @@
  * is a misfit: the bridge asks the debugger to send it again and keeps
  * waiting, so for the device the receive times out. The peer counts the
  * misfit, keeps the packet at its place in the queue (the debugger would
- * send it again) and answers VMPORT_KD_TIMED_OUT without touching the
+ * send it again) and answers KD_TIMED_OUT without touching the
  * buffers.
  */
 #ifndef BXKD_KD_TEST_PEER_H
@@ -44,12 +44,12 @@ struct kd_test_packet {
 
 struct kd_test_peer {
 	/* ---- behaviour, set by the test ---- */
-	/* What every send answers: VMPORT_KD_OK (a debugger acknowledged),
-	 * VMPORT_KD_DROPPED (no debugger), or VMPORT_KD_INVALID. */
-	enum vmport_kd_result send_result;
+	/* What every send answers: KD_OK (a debugger acknowledged),
+	 * KD_DROPPED (no debugger), or KD_INVALID. */
+	enum kd_outcome send_result;
 	/* Results the next receives answer before any queued packet is
 	 * looked at, in order (NEEDS_RESEND, TIMED_OUT, INVALID). */
-	enum vmport_kd_result receive_script[KD_TEST_PEER_SCRIPT_MAX];
+	enum kd_outcome receive_script[KD_TEST_PEER_SCRIPT_MAX];
 	size_t scripted, script_next;
 	/* A broken port: a served receive reports this many bytes of data
 	 * more than it wrote (and than data_capacity may allow). */
@@ -73,7 +73,7 @@ struct kd_test_peer {
 	uint32_t last_timeout_ms;
 
 	/* For vmport_set_kd_port(); ctx is this peer. */
-	struct vmport_kd_port port;
+	struct kd_host_port port;
 };
 
 /* A debugger that is attached and answers, with nothing queued. */
@@ -85,7 +85,7 @@ void kd_test_peer_queue(struct kd_test_peer *peer, uint32_t type, const void *he
 			size_t header_length, const void *data, size_t data_length);
 
 /* The next receive that the script reaches answers `result`. */
-void kd_test_peer_script_receive(struct kd_test_peer *peer, enum vmport_kd_result result);
+void kd_test_peer_script_receive(struct kd_test_peer *peer, enum kd_outcome result);
 
 /* The i-th packet sent since the last kd_test_peer_forget_sent (asserts
  * there is one). */

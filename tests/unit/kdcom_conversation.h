@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kdcom.h"
+#include "kdcom_engine.h"
 
 struct conversation_options {
 	uint64_t seed;

@@ -214,7 +214,7 @@ static struct kdvm_page_header page_header(uint32_t request, uint32_t type, uint
 	h.header_capacity = header_capacity;
 	h.data_capacity = data_capacity;
 	h.timeout_ms = timeout;
-	h.result = KDVM_RESULT_NONE;
+	h.result = KDVM_RESULT_UNTOUCHED;
 	return h;
 }
 
@@ -260,7 +260,7 @@ void sb_kd_exchange(struct session_builder *b, uint64_t tick)
 	struct kdvm_page_header idle = page_header(0, 0, 0, 0, 0, 0, 0);
 	sb_backdoor(b, tick + 100, &reg);
 	sb_access(b, SB_PAGE_ADDRESS, false, true, &idle, sizeof(idle));
-	sb_endpoint(b, tick + 200, SESSION_ATTACHED, NULL, 0);
+	sb_endpoint(b, tick + 200, KD_ENDPOINT_ATTACHED, NULL, 0);
 
 	/* DbgPrint: the kernel sends, the debugger acknowledges. */
 	uint8_t print[sizeof(struct dbgkd_debug_io) + sizeof(SB_PRINT_TEXT) - 1];
@@ -276,23 +276,23 @@ void sb_kd_exchange(struct session_builder *b, uint64_t tick)
 	sb_kd_port(b, tick, &send_print, print);
 	n = sb_kdcom_frame(frame, KDCOM_TYPE_DEBUG_IO, KDCOM_INITIAL_ID | KDCOM_SYNC_ID, print,
 			   sizeof(print));
-	sb_endpoint(b, tick, SESSION_TO_DEBUGGER, frame, n);
+	sb_endpoint(b, tick, KD_ENDPOINT_TO_DEBUGGER, frame, n);
 	n = sb_kdcom_frame(ack, KDCOM_TYPE_ACKNOWLEDGE, KDCOM_INITIAL_ID | KDCOM_SYNC_ID, NULL, 0);
-	sb_endpoint(b, tick, SESSION_TO_TARGET, ack, n);
+	sb_endpoint(b, tick, KD_ENDPOINT_TO_TARGET, ack, n);
 	page_call(b, tick,
 		  page_header(KDVM_REQUEST_SEND, KDCOM_TYPE_DEBUG_IO, sizeof(io),
 			      sizeof(SB_PRINT_TEXT) - 1, 0, 0, 0),
-		  print, sizeof(print), KDVM_RESULT_OK, 1);
+		  print, sizeof(print), KD_OK, 1);
 
 	/* GetVersion: the request comes in two pieces, then the reply. */
 	struct dbgkd_manipulate_state64 request = { .api_number = DBGKD_GET_VERSION_API };
 	tick += 1000;
 	n = sb_kdcom_frame(frame, KDCOM_TYPE_STATE_MANIPULATE, KDCOM_INITIAL_ID, &request,
 			   sizeof(request));
-	sb_endpoint(b, tick, SESSION_TO_TARGET, frame, 20);
-	sb_endpoint(b, tick, SESSION_TO_TARGET, frame + 20, n - 20);
+	sb_endpoint(b, tick, KD_ENDPOINT_TO_TARGET, frame, 20);
+	sb_endpoint(b, tick, KD_ENDPOINT_TO_TARGET, frame + 20, n - 20);
 	n = sb_kdcom_frame(ack, KDCOM_TYPE_ACKNOWLEDGE, KDCOM_INITIAL_ID, NULL, 0);
-	sb_endpoint(b, tick, SESSION_TO_DEBUGGER, ack, n);
+	sb_endpoint(b, tick, KD_ENDPOINT_TO_DEBUGGER, ack, n);
 	uint16_t room = KDCOM_MAX_PAYLOAD - sizeof(request);
 	struct session_kd_port receive = { .op = SESSION_KD_RECEIVE,
 					   .packet_type = KDCOM_TYPE_STATE_MANIPULATE,
@@ -304,7 +304,7 @@ void sb_kd_exchange(struct session_builder *b, uint64_t tick)
 	page_call(b, tick,
 		  page_header(KDVM_REQUEST_RECEIVE, KDCOM_TYPE_STATE_MANIPULATE, 0, 0,
 			      sizeof(request), 4096, 1000),
-		  &request, sizeof(request), KDVM_RESULT_OK, 2);
+		  &request, sizeof(request), KD_OK, 2);
 
 	struct dbgkd_manipulate_state64 reply = { .api_number = DBGKD_GET_VERSION_API };
 	reply.return_status = DBGKD_STATUS_SUCCESS;
@@ -323,20 +323,20 @@ void sb_kd_exchange(struct session_builder *b, uint64_t tick)
 	sb_kd_port(b, tick, &send_reply, &reply);
 	n = sb_kdcom_frame(frame, KDCOM_TYPE_STATE_MANIPULATE, KDCOM_INITIAL_ID | 1, &reply,
 			   sizeof(reply));
-	sb_endpoint(b, tick, SESSION_TO_DEBUGGER, frame, n);
+	sb_endpoint(b, tick, KD_ENDPOINT_TO_DEBUGGER, frame, n);
 	n = sb_kdcom_frame(ack, KDCOM_TYPE_ACKNOWLEDGE, KDCOM_INITIAL_ID | 1, NULL, 0);
-	sb_endpoint(b, tick, SESSION_TO_TARGET, ack, n);
+	sb_endpoint(b, tick, KD_ENDPOINT_TO_TARGET, ack, n);
 	page_call(b, tick,
 		  page_header(KDVM_REQUEST_SEND, KDCOM_TYPE_STATE_MANIPULATE, sizeof(reply), 0, 0,
 			      0, 0),
-		  &reply, sizeof(reply), KDVM_RESULT_OK, 3);
+		  &reply, sizeof(reply), KD_OK, 3);
 
 	/* A poll for break-in that finds none. */
 	struct session_kd_port poll = { .op = SESSION_KD_POLL_BREAKIN, .result = 0 };
 	tick += 1000;
 	sb_kd_port(b, tick, &poll, NULL);
 	page_call(b, tick, page_header(KDVM_REQUEST_POLL_BREAKIN, 0, 0, 0, 0, 0, 0), NULL, 0,
-		  KDVM_RESULT_TIMED_OUT, 4);
+		  KD_TIMED_OUT, 4);
 
 	/* GETVERSION from user mode, which any CPL may ask. */
 	struct session_backdoor version = { .port = BDOOR_PORT, .direction = 0, .cpl = 3 };
@@ -350,5 +350,5 @@ void sb_kd_exchange(struct session_builder *b, uint64_t tick)
 	version.in_value = BDOOR_VERSION_MAGIC;
 	sb_backdoor(b, tick + 100, &version);
 
-	sb_endpoint(b, tick + 1000, SESSION_DETACHED, NULL, 0);
+	sb_endpoint(b, tick + 1000, KD_ENDPOINT_DETACHED, NULL, 0);
 }

@@ -1,5 +1,5 @@
 /*
- * backdoor.h -- guest side of the VMware backdoor, for the test guest.
+ * backdoor_call.h -- guest side of the VMware backdoor, for the test guest.
  *
  * A call loads seven registers, executes one port instruction and stores all
  * seven back, so a test sees exactly what the device changed. The
@@ -40,9 +40,7 @@ static inline void bd_call(struct bd_regs *regs, uint32_t command)
 	bd_in(regs);
 }
 
-/* ---- one call per command ---------------------------------------------- */
-
-#define BD_UUID_BYTES 16
+/* ---- the clock readings the kernel uses ------------------------------------ */
 
 /* A clock reading: GETTIME, GETTIMEFULL, GETTIMEFULL_WITH_LAG. */
 struct bd_time {
@@ -53,21 +51,10 @@ struct bd_time {
 	uint32_t interrupt_lag_usec; /* GETTIMEFULL_WITH_LAG only */
 };
 
-/* GETVERSION: false unless a backdoor answered (EBX = magic). */
-bool bd_getversion(uint32_t *version, uint32_t *vmx_type);
-uint32_t bd_getmhz(void);
-void bd_getscreensize(uint16_t *width, uint16_t *height);
-uint32_t bd_gethwversion(void);
-void bd_os_not_found(void);
-void bd_getuuid(uint8_t uuid[BD_UUID_BYTES]);
-uint32_t bd_getmemsize(void); /* MiB */
 bool bd_gettime(struct bd_time *time);
-void bd_stopcatchup(void);
 /* GETHZ: false when the device does not know the rates. */
 bool bd_gethz(uint64_t *tsc_hz, uint32_t *apic_hz);
 /* False unless EAX came back as the magic, as open-vm-tools tests. */
 bool bd_gettimefull(struct bd_time *time);
-bool bd_gettimefull_with_lag(struct bd_time *time);
-uint32_t bd_get_vcpu_info(void);
 
 #endif /* GUEST_BACKDOOR_H */

@@ -1,5 +1,5 @@
 /*
- * bootopt.h -- options a test passes to one boot of the guest.
+ * boot_options.h -- options a test passes to one boot of the guest.
  *
  * The kernel image carries a fixed block that starts with a marker; the
  * harness finds the marker in a copy of the disk image and writes the

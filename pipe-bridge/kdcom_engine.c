@@ -1,5 +1,5 @@
 /*
- * kdcom.c -- the KDCOM framing engine (see kdcom.h).
+ * kdcom_engine.c -- the KDCOM framing engine (see kdcom_engine.h).
  *
  * The target role follows ReactOS' kddll.c (shared/docs/kd-protocol.md
  * 1.4-1.10) on the wire, with four changes, each marked "Stricter" below:
@@ -11,7 +11,7 @@
  * manipulate reply in flight instead of resending it, so a debugger that
  * reattaches gets the state change it waits for.
  */
-#include "kdcom.h"
+#include "kdcom_engine.h"
 
 #include "bxkd/byteorder.h"
 #include "bxkd/dbgkd.h"

@@ -1,5 +1,5 @@
 /*
- * kdvm.h -- the guest's fast KD transport: KdSendPacket and KdReceivePacket
+ * kdvm_transport.h -- the guest's fast KD transport: KdSendPacket and KdReceivePacket
  * over one shared page and one backdoor call each (bxkd/kdvm.h has the
  * protocol).
  *
@@ -76,7 +76,7 @@ void kdvm_send_packet(struct kdvm *kd, uint32_t packet_type, const struct kd_str
 /* KdReceivePacket, including PACKET_TYPE_KD_POLL_BREAKIN (8), which takes
  * no buffers and never waits. header->maximum_length is the exact header
  * size wanted; a packet never overruns header or data. */
-enum kd_status kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
+enum kd_outcome kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
 				   struct kd_string *header, struct kd_string *data,
 				   uint32_t *data_length, struct kd_context *kd_context);
 

@@ -1,7 +1,7 @@
 /*
- * bootopt.c -- the patchable option block and its lookup.
+ * boot_options.c -- the patchable option block and its lookup.
  */
-#include "bootopt.h"
+#include "boot_options.h"
 
 #include "kstring.h"
 

@@ -1,5 +1,5 @@
 /*
- * kdcom.h -- the KDCOM framing engine: KD packets in, serial bytes out, and
+ * kdcom_engine.h -- the KDCOM framing engine: KD packets in, serial bytes out, and
  * back.
  *
  * One implementation, two roles: the target (what Windows' kdcom.dll does,

@@ -163,7 +163,7 @@ static void answer_tclo(struct vmport *vp, struct vmport_channel *ch)
 		ch->has_reply = true;
 		ch->tclo_command = command;
 	} else {
-		vmport_log(vp, VMPORT_LOG_ERROR, "TCLO command dropped: out of memory");
+		vmport_log(vp, BXKD_LOG_ERROR, "TCLO command dropped: out of memory");
 		free(command);
 	}
 }
@@ -186,7 +186,7 @@ static void message_complete(struct vmport *vp, struct vmport_channel *ch)
 
 static uint16_t step_open(struct vmport *vp, struct vmport_call *call)
 {
-	uint32_t ebx = call->reg[VMPORT_REG_EBX];
+	uint32_t ebx = call->reg[GUEST_REG_EBX];
 	uint32_t protocol = ebx & ~BDOOR_MESSAGE_FLAG_COOKIE;
 
 	if (protocol != BDOOR_RPCI_PROTOCOL && protocol != BDOOR_TCLO_PROTOCOL)
@@ -203,13 +203,13 @@ static uint16_t step_open(struct vmport *vp, struct vmport_call *call)
 			ch->has_cookies = true;
 			ch->cookie_high = (uint32_t)(cookie >> 32);
 			ch->cookie_low = (uint32_t)cookie;
-			call->reg[VMPORT_REG_ESI] = ch->cookie_high;
-			call->reg[VMPORT_REG_EDI] = ch->cookie_low;
+			call->reg[GUEST_REG_ESI] = ch->cookie_high;
+			call->reg[GUEST_REG_EDI] = ch->cookie_low;
 		}
-		call->reg[VMPORT_REG_EDX] = id << 16 | (call->reg[VMPORT_REG_EDX] & 0xffffu);
+		call->reg[GUEST_REG_EDX] = id << 16 | (call->reg[GUEST_REG_EDX] & 0xffffu);
 		return OK;
 	}
-	vmport_log(vp, VMPORT_LOG_DEBUG, "GuestRPC open refused: all %d channels in use",
+	vmport_log(vp, BXKD_LOG_DEBUG, "GuestRPC open refused: all %d channels in use",
 		   BDOOR_MESSAGE_MAX_CHANNELS);
 	return REFUSED;
 }
@@ -217,11 +217,11 @@ static uint16_t step_open(struct vmport *vp, struct vmport_call *call)
 static uint16_t step_sendsize(struct vmport *vp, struct vmport_channel *ch,
 			      struct vmport_call *call)
 {
-	uint32_t size = call->reg[VMPORT_REG_EBX];
+	uint32_t size = call->reg[GUEST_REG_EBX];
 
 	drop_exchange(ch);
 	if (size > BDOOR_MESSAGE_MAX_SIZE) {
-		vmport_log(vp, VMPORT_LOG_DEBUG, "GuestRPC message of %u bytes refused (limit %u)",
+		vmport_log(vp, BXKD_LOG_DEBUG, "GuestRPC message of %u bytes refused (limit %u)",
 			   size, BDOOR_MESSAGE_MAX_SIZE);
 		return REFUSED;
 	}
@@ -237,7 +237,7 @@ static uint16_t step_sendsize(struct vmport *vp, struct vmport_channel *ch,
 static uint16_t step_sendpayload(struct vmport *vp, struct vmport_channel *ch,
 				 struct vmport_call *call)
 {
-	uint32_t word = call->reg[VMPORT_REG_EBX];
+	uint32_t word = call->reg[GUEST_REG_EBX];
 
 	if (ch->state != CHANNEL_SENDING)
 		return REFUSED;
@@ -256,13 +256,13 @@ static uint16_t step_recvsize(struct vmport_channel *ch, struct vmport_call *cal
 	if (ch->state == CHANNEL_SENDING)
 		return REFUSED;
 	if (!ch->has_reply) {
-		call->reg[VMPORT_REG_EBX] = 0;
+		call->reg[GUEST_REG_EBX] = 0;
 		return OK;
 	}
 	ch->state = CHANNEL_RECEIVING;
 	ch->reply_sent = 0;
-	call->reg[VMPORT_REG_EBX] = (uint32_t)ch->reply.len;
-	call->reg[VMPORT_REG_EDX] = NEXT_SENDSIZE << 16 | (call->reg[VMPORT_REG_EDX] & 0xffffu);
+	call->reg[GUEST_REG_EBX] = (uint32_t)ch->reply.len;
+	call->reg[GUEST_REG_EDX] = NEXT_SENDSIZE << 16 | (call->reg[GUEST_REG_EDX] & 0xffffu);
 	return OK | BDOOR_MESSAGE_STATUS_DORECV | BDOOR_MESSAGE_STATUS_HB;
 }
 
@@ -277,8 +277,8 @@ static uint16_t step_recvpayload(struct vmport_channel *ch, struct vmport_call *
 		n = 4;
 	for (uint32_t i = 0; i < n; i++)
 		word |= (uint32_t)ch->reply.data[ch->reply_sent++] << (8 * i);
-	call->reg[VMPORT_REG_EBX] = word;
-	call->reg[VMPORT_REG_EDX] = NEXT_SENDPAYLOAD << 16 | (call->reg[VMPORT_REG_EDX] & 0xffffu);
+	call->reg[GUEST_REG_EBX] = word;
+	call->reg[GUEST_REG_EDX] = NEXT_SENDPAYLOAD << 16 | (call->reg[GUEST_REG_EDX] & 0xffffu);
 	return OK;
 }
 
@@ -295,15 +295,15 @@ static uint16_t step_recvstatus(struct vmport_channel *ch)
 
 void vmport_message(struct vmport *vp, struct vmport_call *call)
 {
-	uint16_t step = BDOOR_SUBCMD(call->reg[VMPORT_REG_ECX]);
+	uint16_t step = BDOOR_SUBCMD(call->reg[GUEST_REG_ECX]);
 	struct vmport_channel *ch = NULL;
 	uint16_t status;
 
 	if (step == BDOOR_MESSAGE_OPEN) {
 		status = step_open(vp, call);
 	} else {
-		status = find_channel(vp, call->reg[VMPORT_REG_EDX], call->reg[VMPORT_REG_ESI],
-				      call->reg[VMPORT_REG_EDI], &ch);
+		status = find_channel(vp, call->reg[GUEST_REG_EDX], call->reg[GUEST_REG_ESI],
+				      call->reg[GUEST_REG_EDI], &ch);
 	}
 	if (ch) {
 		switch (step) {
@@ -333,19 +333,19 @@ void vmport_message(struct vmport *vp, struct vmport_call *call)
 	}
 	if (!(status & OK))
 		vp->stats.message_errors++;
-	call->reg[VMPORT_REG_ECX] = (uint32_t)status << 16;
+	call->reg[GUEST_REG_ECX] = (uint32_t)status << 16;
 	/* Workstation 17 answers EAX = 0 (seen for OPEN; clients never look). */
-	call->reg[VMPORT_REG_EAX] = 0;
+	call->reg[GUEST_REG_EAX] = 0;
 }
 
 /* ---- high-bandwidth transfers ----------------------------------------------- */
 
 /* Copies between guest seg:offset and host memory a page at a time; paging
  * maps pages, not bytes, so a page offset is the same before and after. */
-static bool guest_copy(const struct vmport_call *call, enum vmport_seg seg, uint32_t offset,
+static bool guest_copy(const struct vmport_call *call, enum guest_seg seg, uint32_t offset,
 		       uint8_t *host, uint32_t len, bool to_guest)
 {
-	const struct vmport_vcpu *v = call->vcpu;
+	const struct guest_vcpu *v = call->vcpu;
 
 	for (uint32_t done = 0; done < len;) {
 		uint64_t paddr;
@@ -367,15 +367,15 @@ static bool guest_copy(const struct vmport_call *call, enum vmport_seg seg, uint
 static uint16_t hb_send(struct vmport *vp, struct vmport_call *call)
 {
 	struct vmport_channel *ch;
-	uint32_t count = call->reg[VMPORT_REG_ECX];
-	uint16_t status = find_channel(vp, call->reg[VMPORT_REG_EDX], call->reg[VMPORT_REG_EBP],
-				       call->reg[VMPORT_REG_EDI], &ch);
+	uint32_t count = call->reg[GUEST_REG_ECX];
+	uint16_t status = find_channel(vp, call->reg[GUEST_REG_EDX], call->reg[GUEST_REG_EBP],
+				       call->reg[GUEST_REG_EDI], &ch);
 
 	if (!ch)
 		return status;
 	if (ch->state != CHANNEL_SENDING || count > ch->message_size - ch->message_received)
 		return REFUSED;
-	if (!guest_copy(call, VMPORT_SEG_DS, call->reg[VMPORT_REG_ESI],
+	if (!guest_copy(call, GUEST_SEG_DS, call->reg[GUEST_REG_ESI],
 			ch->message + ch->message_received, count, false))
 		return REFUSED;
 	ch->message_received += count;
@@ -390,16 +390,16 @@ static uint16_t hb_send(struct vmport *vp, struct vmport_call *call)
 static uint16_t hb_receive(struct vmport *vp, struct vmport_call *call, uint8_t *first_byte)
 {
 	struct vmport_channel *ch;
-	uint32_t count = call->reg[VMPORT_REG_ECX];
-	uint16_t status = find_channel(vp, call->reg[VMPORT_REG_EDX], call->reg[VMPORT_REG_ESI],
-				       call->reg[VMPORT_REG_EBP], &ch);
+	uint32_t count = call->reg[GUEST_REG_ECX];
+	uint16_t status = find_channel(vp, call->reg[GUEST_REG_EDX], call->reg[GUEST_REG_ESI],
+				       call->reg[GUEST_REG_EBP], &ch);
 
 	if (!ch)
 		return status;
 	if (ch->state != CHANNEL_RECEIVING || count > ch->reply.len - ch->reply_sent)
 		return REFUSED;
 	uint8_t *data = ch->reply.data + ch->reply_sent;
-	if (!guest_copy(call, VMPORT_SEG_ES, call->reg[VMPORT_REG_EDI], data, count, true))
+	if (!guest_copy(call, GUEST_SEG_ES, call->reg[GUEST_REG_EDI], data, count, true))
 		return REFUSED;
 	*first_byte = data[0];
 	ch->reply_sent += count;
@@ -413,29 +413,29 @@ static uint16_t hb_receive(struct vmport *vp, struct vmport_call *call, uint8_t 
  * count; EDX[31:16] the channel. Whatever the outcome, the whole instruction
  * is answered now: the emulator must not deliver the remaining bytes.
  */
-void vmport_hb(struct vmport *vp, struct vmport_call *call, struct vmport_access *access)
+void vmport_hb(struct vmport *vp, struct vmport_call *call, struct guest_port_access *access)
 {
-	uint32_t ebx = call->reg[VMPORT_REG_EBX];
+	uint32_t ebx = call->reg[GUEST_REG_EBX];
 	uint16_t status;
 	uint8_t first_byte;
 
 	access->string_op_done = true;
 	if ((ebx & 0xffffu) != BDOORHB_CMD_MESSAGE)
 		status = REFUSED;
-	else if (call->dir == VMPORT_OUT)
+	else if (call->dir == GUEST_PORT_OUT)
 		status = hb_send(vp, call);
 	else
 		status = hb_receive(vp, call, &first_byte);
 	if (!(status & OK))
 		vp->stats.message_errors++;
-	call->reg[VMPORT_REG_EBX] = (uint32_t)status << 16 | (ebx & 0xffffu);
+	call->reg[GUEST_REG_EBX] = (uint32_t)status << 16 | (ebx & 0xffffu);
 
-	if (call->dir == VMPORT_IN) {
+	if (call->dir == GUEST_PORT_IN) {
 		/* The emulator stores the IN value at ES:EDI after we return: it
 		 * must be the byte already there, so a refused transfer leaves the
 		 * guest's buffer as it was. */
 		if (!(status & OK) &&
-		    !guest_copy(call, VMPORT_SEG_ES, call->reg[VMPORT_REG_EDI], &first_byte, 1, false))
+		    !guest_copy(call, GUEST_SEG_ES, call->reg[GUEST_REG_EDI], &first_byte, 1, false))
 			first_byte = 0xff;
 		access->in_value = first_byte;
 	}

@@ -1,5 +1,5 @@
 /*
- * kdvm.c -- the guest's fast KD transport (see kdvm.h).
+ * kdvm_transport.c -- the guest's fast KD transport (see kdvm_transport.h).
  *
  * Every KdSendPacket and KdReceivePacket is one backdoor call: the request
  * and payload are written into the page, the call hands it to the device,
@@ -8,7 +8,7 @@
  * directions: the device is trusted to follow the protocol, but a device
  * that does not must not be able to overrun kernel memory through us.
  */
-#include "kdvm.h"
+#include "kdvm_transport.h"
 
 #include "bxkd/backdoor.h"
 
@@ -72,7 +72,7 @@ uint32_t kdvm_initialize(struct kdvm *kd, const struct kdvm_platform *platform,
 	h->nonce = nonce;
 	h->version = KDVM_PROTOCOL_VERSION;
 	h->header_size = sizeof(*h);
-	h->result = KDVM_RESULT_NONE;
+	h->result = KDVM_RESULT_UNTOUCHED;
 
 	struct kdvm_regs r = backdoor(kd, KDVM_SUB_HELLO, 0, 0);
 	/* VMware leaves EAX at the magic; an empty port reads all ones. */
@@ -115,7 +115,7 @@ static bool call_device(struct kdvm *kd)
 {
 	if (!kd->ready)
 		return false;
-	kd->page->h.result = KDVM_RESULT_NONE;
+	kd->page->h.result = KDVM_RESULT_UNTOUCHED;
 	struct kdvm_regs r = backdoor(kd, KDVM_SUB_CALL, kd->nonce, 0);
 	if (r.eax == KDVM_STATUS_NOT_REGISTERED && kdvm_reconnect(kd) == KDVM_STATUS_OK)
 		r = backdoor(kd, KDVM_SUB_CALL, kd->nonce, 0);
@@ -149,23 +149,23 @@ void kdvm_send_packet(struct kdvm *kd, uint32_t packet_type, const struct kd_str
 	kd->stats.sends++;
 	if (!call_device(kd))
 		return;
-	if (h->result == KDVM_RESULT_OK)
+	if (h->result == KD_OK)
 		kd->debugger_present = true;
-	else if (h->result == KDVM_RESULT_DROPPED)
+	else if (h->result == KD_DROPPED)
 		kd->debugger_present = false;
 }
 
-static enum kd_status poll_breakin(struct kdvm *kd)
+static enum kd_outcome poll_breakin(struct kdvm *kd)
 {
 	kd->page->h.request = KDVM_REQUEST_POLL_BREAKIN;
 	kd->page->h.packet_type = KDCOM_TYPE_POLL_BREAKIN;
 	kd->stats.polls++;
 	if (!call_device(kd))
-		return KD_PACKET_TIMED_OUT;
-	return kd->page->h.result == KDVM_RESULT_OK ? KD_PACKET_RECEIVED : KD_PACKET_TIMED_OUT;
+		return KD_TIMED_OUT;
+	return kd->page->h.result == KD_OK ? KD_OK : KD_TIMED_OUT;
 }
 
-enum kd_status kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
+enum kd_outcome kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
 				   struct kd_string *header, struct kd_string *data,
 				   uint32_t *data_length, struct kd_context *kd_context)
 {
@@ -181,7 +181,7 @@ enum kd_status kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
 	if (!header || !header->buffer || header->maximum_length > KDCOM_MAX_PAYLOAD ||
 	    !kdcom_type_is_data(packet_type)) {
 		kd->stats.rejected++;
-		return KD_PACKET_TIMED_OUT;
+		return KD_TIMED_OUT;
 	}
 	uint32_t data_room = data && data->buffer ? data->maximum_length : 0;
 
@@ -193,18 +193,18 @@ enum kd_status kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
 	h->timeout_ms = kd->receive_timeout_ms;
 	kd->stats.receives++;
 	if (!call_device(kd))
-		return KD_PACKET_TIMED_OUT;
-	if (h->result == KDVM_RESULT_NEEDS_RESEND)
-		return KD_PACKET_NEEDS_RESEND;
-	if (h->result != KDVM_RESULT_OK)
-		return KD_PACKET_TIMED_OUT;
+		return KD_TIMED_OUT;
+	if (h->result == KD_NEEDS_RESEND)
+		return KD_NEEDS_RESEND;
+	if (h->result != KD_OK)
+		return KD_TIMED_OUT;
 
 	/* Read the lengths once; the page is shared memory. */
 	uint32_t got_header = h->header_length, got_data = h->data_length;
 	if (got_header != header->maximum_length || got_data > data_room ||
 	    got_header + got_data > KDVM_PAYLOAD_CAPACITY) {
 		kd->stats.rejected++;
-		return KD_PACKET_TIMED_OUT;
+		return KD_TIMED_OUT;
 	}
 	copy_bytes(header->buffer, kd->page->payload, got_header);
 	header->length = (uint16_t)got_header;
@@ -215,7 +215,7 @@ enum kd_status kdvm_receive_packet(struct kdvm *kd, uint32_t packet_type,
 	if (data_length)
 		*data_length = got_data;
 	kd->debugger_present = true;
-	return KD_PACKET_RECEIVED;
+	return KD_OK;
 }
 
 /* ---- as the KD stub's transport ------------------------------------------------ */
@@ -226,7 +226,7 @@ static void transport_send(void *ctx, uint32_t packet_type, const struct kd_stri
 	kdvm_send_packet(ctx, packet_type, header, data, kd_context);
 }
 
-static enum kd_status transport_receive(void *ctx, uint32_t packet_type, struct kd_string *header,
+static enum kd_outcome transport_receive(void *ctx, uint32_t packet_type, struct kd_string *header,
 					struct kd_string *data, uint32_t *data_length,
 					struct kd_context *kd_context)
 {

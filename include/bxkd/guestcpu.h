@@ -1,0 +1,72 @@
+/*
+ * bxkd/guestcpu.h -- how host code sees the guest CPU during one port
+ * access: its registers, privilege level, memory and clock.
+ *
+ * This is the seam between an emulator and everything that handles a
+ * guest's I/O: the backdoor device reads and writes guest state only
+ * through struct guest_vcpu, which the Bochs glue fills with calls into
+ * bochs-bin, unit tests and fuzzers with a struct in memory, the session
+ * recorder with wrappers that write down every value, and the replay
+ * player with the recorded values. Keep it small: every operation here is
+ * one more thing each of those implements.
+ */
+#ifndef BXKD_GUESTCPU_H
+#define BXKD_GUESTCPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* General registers in x86 encoding order (ModRM reg field). */
+enum guest_reg {
+	GUEST_REG_EAX,
+	GUEST_REG_ECX,
+	GUEST_REG_EDX,
+	GUEST_REG_EBX,
+	GUEST_REG_ESP,
+	GUEST_REG_EBP,
+	GUEST_REG_ESI,
+	GUEST_REG_EDI,
+	GUEST_REG_COUNT
+};
+
+/* The segments string I/O uses: OUTSB reads DS:ESI, INSB writes ES:EDI. */
+enum guest_seg { GUEST_SEG_ES, GUEST_SEG_DS };
+
+struct guest_vcpu {
+	void *ctx;
+	/* Low 32 bits of a general register. */
+	uint32_t (*get_reg)(void *ctx, enum guest_reg reg);
+	/* Sets the low 32 bits; bits 63:32 of a 64-bit register stay as they
+	 * were, which is what VMware does for backdoor results. */
+	void (*set_reg)(void *ctx, enum guest_reg reg, uint32_t value);
+	/* Current privilege level, 0..3. */
+	unsigned (*cpl)(void *ctx);
+	/* Guest physical memory. Return false, leaving the rest of the buffer
+	 * unspecified, when any byte of the range is not readable/writable. */
+	bool (*read_phys)(void *ctx, uint64_t paddr, void *buf, size_t len);
+	bool (*write_phys)(void *ctx, uint64_t paddr, const void *buf, size_t len);
+	/* Physical address of the byte at seg:offset for a data access, as the
+	 * CPU computes it (segment base, then paging); false if not mapped. */
+	bool (*translate)(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr);
+	/* Instructions executed since power-on: the emulated clock. */
+	uint64_t (*ticks)(void *ctx);
+};
+
+/* ---- one port access ------------------------------------------------------ */
+
+enum guest_port_dir { GUEST_PORT_IN, GUEST_PORT_OUT };
+
+struct guest_port_access {
+	uint16_t port;
+	enum guest_port_dir dir;
+	/* Out: the value an IN delivers to AL/AX/EAX. */
+	uint32_t in_value;
+	/* Out: a high-bandwidth REP INSB/OUTSB moved its whole buffer on this,
+	 * its first byte. The emulator must end the instruction now and leave
+	 * ESI/EDI as they were (bochs-plugin/vmport_bochs.cc says how Bochs
+	 * does it). */
+	bool string_op_done;
+};
+
+#endif /* BXKD_GUESTCPU_H */

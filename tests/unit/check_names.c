@@ -1,0 +1,184 @@
+/*
+ * check_names.c -- the one table of protocol names (common/protocol_names.h)
+ * against the other copy the project ships: the Wireshark dissector's Lua
+ * tables (replay/bxkd.lua), which cannot call C. A name added or changed on
+ * one side only fails here.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bxkd/backdoor.h"
+#include "bxkd/kdport.h"
+#include "bxkd/kdvm.h"
+#include "protocol_names.h"
+#include "suites.h"
+
+#define MAX_ENTRIES 128
+
+struct name_entry {
+	uint32_t value;
+	char name[48];
+};
+
+struct name_list {
+	struct name_entry entries[MAX_ENTRIES];
+	size_t count;
+};
+
+static char *read_dissector(void)
+{
+	FILE *f = fopen(BXKD_SOURCE_DIR "/replay/bxkd.lua", "rb");
+	ck_assert_msg(f, "cannot open replay/bxkd.lua");
+	static char text[256 * 1024];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+/* The `[N] = "NAME"` pairs of `local <table> = { ... }` in the dissector. */
+static void lua_table(const char *table, struct name_list *out)
+{
+	char opening[64];
+	const char *text = read_dissector();
+
+	snprintf(opening, sizeof(opening), "local %s = {", table);
+	const char *p = strstr(text, opening);
+	ck_assert_msg(p, "replay/bxkd.lua has no table %s", table);
+	const char *end = strchr(p, '}');
+	ck_assert_ptr_nonnull(end);
+	out->count = 0;
+	for (p = strchr(p, '['); p && p < end; p = strchr(p + 1, '[')) {
+		char *after;
+		unsigned long value = strtoul(p + 1, &after, 0);
+		const char *quote = strchr(after, '"');
+		const char *close = quote ? strchr(quote + 1, '"') : NULL;
+		ck_assert_msg(*after == ']' && close && close < end, "%s: cannot read an entry",
+			      table);
+		ck_assert_uint_lt(out->count, MAX_ENTRIES);
+		struct name_entry *e = &out->entries[out->count++];
+		e->value = (uint32_t)value;
+		snprintf(e->name, sizeof(e->name), "%.*s", (int)(close - quote - 1), quote + 1);
+	}
+}
+
+static void collect(void *ctx, uint32_t value, const char *name)
+{
+	struct name_list *list = ctx;
+
+	ck_assert_uint_lt(list->count, MAX_ENTRIES);
+	list->entries[list->count].value = value;
+	snprintf(list->entries[list->count].name, sizeof(list->entries[0].name), "%s", name);
+	list->count++;
+}
+
+static const char *find(const struct name_list *list, uint32_t value)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (list->entries[i].value == value)
+			return list->entries[i].name;
+	return NULL;
+}
+
+/* The dissector's table names exactly the C table's values, with the same
+ * names, below `limit`; at or above it only `extra` (a sentinel the
+ * dissector shows by name, such as the "no answer" value) may stand. */
+static void assert_same(const char *table, enum protocol_name_table c_table, uint32_t limit,
+			uint32_t extra, const char *extra_name)
+{
+	struct name_list lua, c = { .count = 0 };
+
+	lua_table(table, &lua);
+	protocol_names_foreach(c_table, collect, &c);
+	for (size_t i = 0; i < c.count; i++) {
+		if (c.entries[i].value >= limit)
+			continue;
+		const char *name = find(&lua, c.entries[i].value);
+		ck_assert_msg(name && !strcmp(name, c.entries[i].name),
+			      "%s[%u]: C says %s, replay/bxkd.lua says %s", table,
+			      c.entries[i].value, c.entries[i].name, name ? name : "nothing");
+	}
+	for (size_t i = 0; i < lua.count; i++) {
+		uint32_t value = lua.entries[i].value;
+		if (extra_name && value == extra) {
+			ck_assert_str_eq(lua.entries[i].name, extra_name);
+			continue;
+		}
+		ck_assert_msg(value < limit && find(&c, value),
+			      "%s[%u] = %s in replay/bxkd.lua has no C name", table, value,
+			      lua.entries[i].name);
+	}
+}
+
+START_TEST(backdoor_commands_agree)
+{
+	assert_same("commands", PROTOCOL_NAMES_BDOOR_COMMAND, BDOOR_CMD_MAX, 0, NULL);
+}
+END_TEST
+
+START_TEST(kd_subcommands_agree)
+{
+	assert_same("kd_subcommands", PROTOCOL_NAMES_KDVM_SUBCOMMAND, UINT32_MAX, 0, NULL);
+}
+END_TEST
+
+START_TEST(kd_statuses_agree)
+{
+	assert_same("kd_statuses", PROTOCOL_NAMES_KDVM_STATUS, UINT32_MAX, BDOOR_NO_ANSWER,
+		    "REFUSED");
+}
+END_TEST
+
+START_TEST(kd_requests_agree)
+{
+	assert_same("kd_requests", PROTOCOL_NAMES_KDVM_REQUEST, UINT32_MAX, 0, NULL);
+}
+END_TEST
+
+/* A session file's KD_PORT result: never KD_ABANDONED (session.h). */
+START_TEST(kd_port_results_agree)
+{
+	assert_same("kd_port_results", PROTOCOL_NAMES_KD_OUTCOME, KD_INVALID + 1, 0, NULL);
+}
+END_TEST
+
+/* The page's result field: KD_OK .. KD_DROPPED, or untouched. */
+START_TEST(kd_page_results_agree)
+{
+	assert_same("kd_page_results", PROTOCOL_NAMES_KD_OUTCOME, KD_DROPPED + 1,
+		    KDVM_RESULT_UNTOUCHED, "NONE");
+}
+END_TEST
+
+START_TEST(unknown_numbers_have_no_name)
+{
+	ck_assert_ptr_null(bdoor_command_name(BDOOR_CMD_MAX));
+	ck_assert_ptr_null(bdoor_command_name(3));
+	ck_assert_ptr_null(kdvm_status_name(BDOOR_NO_ANSWER));
+	ck_assert_ptr_null(kd_outcome_name(KD_ABANDONED + 1));
+	ck_assert_str_eq(bdoor_command_name(BDOOR_CMD_OS_NOT_FOUND), "OS_NOT_FOUND");
+	ck_assert(bdoor_command_info(BDOOR_CMD_OS_NOT_FOUND)->cpl0_only);
+	ck_assert(!bdoor_command_info(BDOOR_CMD_GETVERSION)->cpl0_only);
+}
+END_TEST
+
+Suite *names_suite(void)
+{
+	Suite *s = suite_create("names");
+	TCase *tc = tcase_create("dissector");
+
+	tcase_add_test(tc, backdoor_commands_agree);
+	tcase_add_test(tc, kd_subcommands_agree);
+	tcase_add_test(tc, kd_statuses_agree);
+	tcase_add_test(tc, kd_requests_agree);
+	tcase_add_test(tc, kd_port_results_agree);
+	tcase_add_test(tc, kd_page_results_agree);
+	tcase_add_test(tc, unknown_numbers_have_no_name);
+	suite_add_tcase(s, tc);
+	return s;
+}
