@@ -7,7 +7,7 @@
  * --enable-debugger --enable-smp --enable-x86-64); configure checks the
  * symbols with nm and vmport_bochs.cc re-checks the object sizes at load
  * time, so a different Bochs fails loudly instead of corrupting memory.
- * Facts and how they were established: shared/docs/bochs-2.7-plugin-abi.md.
+ * Facts and how they were established: docs/bochs-plugin-abi.md.
  *
  * Only C++ files include this header.
  */

@@ -2,7 +2,7 @@
  * vmport.c -- backdoor call entry and the low-bandwidth command table.
  *
  * Register conventions and the behaviour on bad input follow VMware as
- * documented in shared/docs/vmware-backdoor.md (sections 1.2 to 1.8); where
+ * documented in docs/vmware-backdoor.md (sections 1.2 to 1.8); where
  * QEMU's vmport differs, bochs-plugin/README.md records the difference.
  */
 #include "config.h"

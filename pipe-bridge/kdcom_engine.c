@@ -1,7 +1,7 @@
 /*
  * kdcom_engine.c -- the KDCOM framing engine (see kdcom_engine.h).
  *
- * The target role follows ReactOS' kddll.c (shared/docs/kd-protocol.md
+ * The target role follows ReactOS' kddll.c (docs/kd-protocol.md
  * 1.4-1.10) on the wire, with four changes, each marked "Stricter" below:
  * control packets must have the fields real peers send, a data packet's
  * type must agree with the API number in its payload, and only a new packet

@@ -2,7 +2,7 @@
  * kdstub.h -- the target half of the Windows kernel debugger protocol: it
  * reports stops, prints and module loads, and answers a debugger's DbgKd
  * requests, as the Windows kernel's kd64 does (ReactOS ntoskrnl/kd64 is the
- * model; shared/docs/kd-protocol.md sections 2.4 and 3).
+ * model; docs/kd-protocol.md sections 2.4 and 3).
  *
  * Portable freestanding C. It reaches the machine it debugs only through
  * struct kdstub_machine and the debugger only through a KD transport

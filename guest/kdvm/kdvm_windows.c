@@ -4,7 +4,7 @@
  * debugger calls in kdcom.dll, over kdvm_transport.c.
  *
  * Prototypes and what the kernel expects of each export:
- * shared/docs/kd-protocol.md section 2. Built with mingw-w64 for i686 and
+ * docs/kd-protocol.md section 2. Built with mingw-w64 for i686 and
  * x86-64 (guest/kdvm/local.mk); freestanding, no Windows headers: the few
  * Windows types are declared here and checked against the layouts
  * kdvm_transport.c uses. Imports, all from ntoskrnl.exe:

@@ -3,7 +3,7 @@
  *
  * One definition shared by the Bochs plugin core (host, 64-bit), the test
  * guest (freestanding 32-bit) and tools. Values and their sources are listed
- * in shared/docs/vmware-backdoor.md; this header names them, nothing more.
+ * in docs/vmware-backdoor.md; this header names them, nothing more.
  */
 #ifndef BXKD_BACKDOOR_H
 #define BXKD_BACKDOOR_H

@@ -7,7 +7,7 @@
  * wire uses MSVC natural alignment, where a 64-bit field sits at a multiple
  * of 8 even on x86; i386 GCC aligns it to 4, so every gap is an explicit pad
  * field and every size and offset the protocol fixes is asserted below.
- * Facts and sources: shared/docs/kd-protocol.md sections 2 and 3.
+ * Facts and sources: docs/kd-protocol.md sections 2 and 3.
  */
 #ifndef BXKD_DBGKD_H
 #define BXKD_DBGKD_H

@@ -2,7 +2,7 @@
  * bxkd/kdcom.h -- KDCOM, the serial framing of KD packets.
  *
  * Layout and numbers only; the framing engine is pipe-bridge/kdcom.c. Facts
- * and sources: shared/docs/kd-protocol.md section 1. All fields little-endian.
+ * and sources: docs/kd-protocol.md section 1. All fields little-endian.
  */
 #ifndef BXKD_KDCOM_H
 #define BXKD_KDCOM_H

@@ -3,7 +3,7 @@
  * kernel debugger calls in kdcom.dll (or kdvm.dll), and what bxkd's KD stub
  * calls in whichever transport it runs on.
  *
- * Prototypes and semantics: shared/docs/kd-protocol.md section 2. The
+ * Prototypes and semantics: docs/kd-protocol.md section 2. The
  * Windows build of the guest module exports these with the stdcall names;
  * inside the test guest they are plain function pointers.
  */

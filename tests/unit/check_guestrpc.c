@@ -2,7 +2,7 @@
  * check_guestrpc.c -- GuestRPC through the core: the MESSAGE steps, the
  * high-bandwidth port, the RPCI commands and TCLO, as guests drive them.
  *
- * Register vectors T11-T22 are from shared/docs/vmware-backdoor.md 6.2.
+ * Register vectors T11-T22 are from docs/vmware-backdoor.md 6.2.
  */
 #include "config.h"
 

@@ -1,6 +1,6 @@
 /*
  * check_kdcom.c -- the KDCOM engine in both roles: the wire vectors of
- * shared/docs/kd-protocol.md section 6, the id and sync rules, damage,
+ * docs/kd-protocol.md section 6, the id and sync rules, damage,
  * resets, retries and the no-debugger exemptions.
  */
 #include "config.h"

@@ -1,7 +1,7 @@
 /*
  * check_kdstub.c -- the KD stub (guest/kdstub) as a debugger sees it: each
  * packet it sends, byte for byte, against a scripted fake transport and a
- * fake machine. Facts: shared/docs/kd-protocol.md 2.3-2.4 (the transport
+ * fake machine. Facts: docs/kd-protocol.md 2.3-2.4 (the transport
  * contract, how kd64 drives it) and 3 (structures; the DbgKd*Api table with
  * ReactOS' behaviour). Offsets below are the document's, not offsetof(), so
  * a layout mistake in bxkd/dbgkd.h shows here too.

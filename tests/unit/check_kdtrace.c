@@ -1,6 +1,6 @@
 /*
  * check_kdtrace.c -- the KDCOM/KD decoder: the wire vectors of
- * shared/docs/kd-protocol.md section 6 as lines, the same lines however
+ * docs/kd-protocol.md section 6 as lines, the same lines however
  * the bytes are split, garbage, break-in and damage, the JSON form, and
  * agreement with the engine's receiver on random streams.
  *

@@ -2,7 +2,7 @@
  * check_vmport.c -- the backdoor entry and the low-bandwidth command table,
  * driven through a fake vCPU.
  *
- * Register vectors T1-T10 are from shared/docs/vmware-backdoor.md section 6.2.
+ * Register vectors T1-T10 are from docs/vmware-backdoor.md section 6.2.
  */
 #include "config.h"
 
