@@ -36,7 +36,7 @@ bin_PROGRAMS += %reldir%/bxkd-replay
 %canon_reldir%_bxkd_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/launcher
 %canon_reldir%_bxkd_replay_LDADD = %reldir%/libsession.la pipe-bridge/libkdbridge.la \
-	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la launcher/libbxkdrun.la
+	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la launcher/libbxkdrun.la $(JSON_C_LIBS)
 
 # The Wireshark dissector: tshark -X lua_script:$(pkgdatadir)/bxkd.lua
 pkgdata_DATA += %reldir%/bxkd.lua
