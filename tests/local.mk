@@ -81,7 +81,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/launcher
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la \
-	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la $(CHECK_LIBS)
+	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la $(CHECK_LIBS) \
+	$(JSON_C_LIBS)
 # Session files: the format's library, bxkd-replay and tshark with the
 # dissector (replay_tools).
 %canon_reldir%_bxkd_tests_CPPFLAGS += -I$(top_srcdir)/replay $(PCAP_CFLAGS) \

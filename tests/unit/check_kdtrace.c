@@ -996,42 +996,47 @@ END_TEST
 
 Suite *kdtrace_suite(void)
 {
+	/* Each test in its case; cases in the order they first appear. */
+	const struct {
+		const char *tcase;
+		const TTest *test;
+	} tests[] = {
+		{ "vectors", control_vectors_tv1_to_tv4 },
+		{ "vectors", get_version_request_tv5 },
+		{ "vectors", read_memory_tv6_and_its_reply_tv7 },
+		{ "vectors", debug_print_with_sync_tv8 },
+		{ "vectors", continue2_tv9_and_continue_tv10 },
+		{ "vectors", get_version_reply_tv11 },
+		{ "vectors", exception_state_change_tv12 },
+		{ "messages", load_symbols_with_path },
+		{ "messages", manipulate_replies_name_their_fields },
+		{ "messages", get_context_reply_counts_its_data },
+		{ "messages", get_string_and_file_io },
+		{ "messages", long_strings_are_bounded },
+		{ "stream", split_input_gives_the_same_lines },
+		{ "stream", garbage_and_break_in },
+		{ "stream", damaged_checksum_and_trailer },
+		{ "stream", oversized_frames_restart_the_scan },
+		{ "stream", malformed_control_packets_are_flagged },
+		{ "stream", a_broken_stream_cuts_off_its_frame },
+		{ "stream", statistics_count_each_kind },
+		{ "stream", frames_are_found_as_the_engine_finds_them },
+		{ "json", json_checker_refuses_what_it_should },
+		{ "json", json_for_the_vectors },
+		{ "json", json_lines_parse },
+		{ "json", json_strings_escape_everything },
+	};
 	Suite *s = suite_create("kdtrace");
-	TCase *vectors = tcase_create("vectors");
-	TCase *messages = tcase_create("messages");
-	TCase *stream = tcase_create("stream");
-	TCase *json = tcase_create("json");
+	TCase *tcase = NULL;
+	const char *tcase_named = "";
 
-	tcase_add_test(vectors, control_vectors_tv1_to_tv4);
-	tcase_add_test(vectors, get_version_request_tv5);
-	tcase_add_test(vectors, read_memory_tv6_and_its_reply_tv7);
-	tcase_add_test(vectors, debug_print_with_sync_tv8);
-	tcase_add_test(vectors, continue2_tv9_and_continue_tv10);
-	tcase_add_test(vectors, get_version_reply_tv11);
-	tcase_add_test(vectors, exception_state_change_tv12);
-	suite_add_tcase(s, vectors);
-
-	tcase_add_test(messages, load_symbols_with_path);
-	tcase_add_test(messages, manipulate_replies_name_their_fields);
-	tcase_add_test(messages, get_context_reply_counts_its_data);
-	tcase_add_test(messages, get_string_and_file_io);
-	tcase_add_test(messages, long_strings_are_bounded);
-	suite_add_tcase(s, messages);
-
-	tcase_add_test(stream, split_input_gives_the_same_lines);
-	tcase_add_test(stream, garbage_and_break_in);
-	tcase_add_test(stream, damaged_checksum_and_trailer);
-	tcase_add_test(stream, oversized_frames_restart_the_scan);
-	tcase_add_test(stream, malformed_control_packets_are_flagged);
-	tcase_add_test(stream, a_broken_stream_cuts_off_its_frame);
-	tcase_add_test(stream, statistics_count_each_kind);
-	tcase_add_test(stream, frames_are_found_as_the_engine_finds_them);
-	suite_add_tcase(s, stream);
-
-	tcase_add_test(json, json_checker_refuses_what_it_should);
-	tcase_add_test(json, json_for_the_vectors);
-	tcase_add_test(json, json_lines_parse);
-	tcase_add_test(json, json_strings_escape_everything);
-	suite_add_tcase(s, json);
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (strcmp(tcase_named, tests[i].tcase)) {
+			tcase_named = tests[i].tcase;
+			tcase = tcase_create(tcase_named);
+			suite_add_tcase(s, tcase);
+		}
+		tcase_add_test(tcase, tests[i].test);
+	}
 	return s;
 }

@@ -121,3 +121,29 @@ bool json_starts_with_keys(const char *text, const char *const *keys)
 	json_object_put(object);
 	return starts;
 }
+
+bool json_string_member(const char *text, const char *key, char *out, size_t size)
+{
+	struct json_object *object = json_check_parse(text), *value;
+	bool found = object && json_object_object_get_ex(object, key, &value) &&
+		     json_object_is_type(value, json_type_string);
+
+	if (found)
+		snprintf(out, size, "%s", json_object_get_string(value));
+	json_object_put(object);
+	return found;
+}
+
+bool json_lines_have(const char *output, const char *members)
+{
+	bool found = false;
+
+	for (const char *line = output; *line && !found;) {
+		size_t length = strcspn(line, "\n");
+		char *copy = strndup(line, length);
+		found = copy && json_has_members(copy, members);
+		free(copy);
+		line += length + (line[length] == '\n');
+	}
+	return found;
+}

@@ -7,6 +7,7 @@
 #define BXKD_TEST_JSON_CHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct json_object;
 
@@ -29,5 +30,12 @@ bool json_has_members(const char *text, const char *members);
 /* Whether the object's first members are named as `keys` says, in that
  * order (a NULL-terminated list). */
 bool json_starts_with_keys(const char *text, const char *const *keys);
+
+/* Copies the string member `key` of object `text` into out (cut to fit);
+ * false when there is no such string member. */
+bool json_string_member(const char *text, const char *key, char *out, size_t size);
+
+/* Whether one of the lines of `output` is an object with `members`. */
+bool json_lines_have(const char *output, const char *members);
 
 #endif /* BXKD_TEST_JSON_CHECK_H */
