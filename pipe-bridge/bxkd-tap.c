@@ -396,8 +396,8 @@ static void banner(const struct tap *tap)
 {
 	const char *hint = kdep_attach_hint(tap->debugger.ep);
 
-	bxkd_warn("target %s (%s), debugger %s (%s); Ctrl-C ends", tap->target.spec, kdep_address(tap->target.ep), tap->debugger.spec,
-		kdep_address(tap->debugger.ep));
+	bxkd_warn("target %s (%s), debugger %s (%s); Ctrl-C ends", tap->target.spec,
+		  kdep_address(tap->target.ep), tap->debugger.spec, kdep_address(tap->debugger.ep));
 	while (*hint) {
 		size_t len = strcspn(hint, "\n");
 		fprintf(stderr, "  %.*s\n", (int)len, hint);
