@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol_names.h"
+#include "bxkd/names.h"
 #include "vmport_internal.h"
 
 typedef void (*vmport_handler_fn)(struct vmport *vp, struct vmport_call *call);

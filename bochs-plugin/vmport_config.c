@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol_names.h"
+#include "bxkd/names.h"
 #include "vmport_internal.h"
 #include "log.h"
 

@@ -7,8 +7,6 @@ noinst_LTLIBRARIES += %reldir%/libbxkdcommon.la
 	%reldir%/log.c \
 	%reldir%/log.h \
 	%reldir%/alloc.c \
-	%reldir%/alloc.h \
-	%reldir%/protocol_names.c \
-	%reldir%/protocol_names.h
+	%reldir%/alloc.h
 
 EXTRA_DIST += %reldir%/README.md

@@ -20,7 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "kdep.h"
+#include "log.h"
 #include "kdtrace.h"
 
 /* One read from an endpoint. */
@@ -35,8 +38,8 @@
 #define FRAME_GIVE_UP_MS 1000
 /* Pause after a wake-up that brought nothing. */
 #define SPIN_PAUSE_NS 1000000L
-/* Room for a JSON-quoted endpoint message or address. */
-#define QUOTED_MAX 1024u
+/* Room for an endpoint's address in a line. */
+#define ADDRESS_TEXT_MAX 1024u
 
 struct tap;
 
@@ -93,21 +96,42 @@ static double seconds(const struct tap *tap)
 
 /* ---- output ------------------------------------------------------------------ */
 
-/* A decoded line: text gets the time in front, JSON a "time" member. */
+/* A decoded line: text gets the time in front, JSON a "time" member
+ * (trace_members). */
 static void trace_line(void *ctx, const char *text)
 {
 	struct tap *tap = ctx;
 
 	if (tap->json)
-		printf("{\"time\":%.6f,%s\n", seconds(tap), text + 1);
+		printf("%s\n", text);
 	else
 		printf("%12.6f %s\n", seconds(tap), text);
 }
 
-static void quote(char *out, const char *text)
+static void add_time(const struct tap *tap, struct json_object *line)
 {
-	if (kdtrace_json_string(out, QUOTED_MAX, text) >= QUOTED_MAX)
-		snprintf(out, QUOTED_MAX, "\"(too long)\"");
+	json_object_object_add(line, "time", kdtrace_json_decimal(seconds(tap), 6));
+}
+
+static void trace_members(void *ctx, struct json_object *line)
+{
+	add_time(ctx, line);
+}
+
+/* A JSON line of the tap's own, begun with the time and its kind. */
+static struct json_object *json_line(const struct tap *tap, const char *kind)
+{
+	struct json_object *line = json_object_new_object();
+
+	add_time(tap, line);
+	json_object_object_add(line, "kind", json_object_new_string(kind));
+	return line;
+}
+
+static void print_json_line(struct json_object *line)
+{
+	printf("%s\n", kdtrace_json_text(line));
+	json_object_put(line);
 }
 
 /* An event at one side: "connected", "disconnected" or "note" (text
@@ -117,11 +141,11 @@ static void side_event(struct side *s, const char *event, const char *text)
 	struct tap *tap = s->tap;
 
 	if (tap->json) {
-		char quoted[QUOTED_MAX];
-		quote(quoted, text);
-		printf("{\"time\":%.6f,\"kind\":\"endpoint\",\"side\":\"%s\",\"event\":\"%s\","
-		       "\"text\":%s}\n",
-		       seconds(tap), s->name, event, quoted);
+		struct json_object *line = json_line(tap, "endpoint");
+		json_object_object_add(line, "side", json_object_new_string(s->name));
+		json_object_object_add(line, "event", json_object_new_string(event));
+		json_object_object_add(line, "text", kdtrace_json_bytes(text, strlen(text)));
+		print_json_line(line);
 	} else {
 		printf("%12.6f %s%s %s\n", seconds(tap), s->name, strcmp(event, "note") ? "" : ":",
 		       text);
@@ -159,7 +183,7 @@ static void deliver(struct side *to, const uint8_t *bytes, size_t length)
 
 static void connected(struct side *s)
 {
-	char text[QUOTED_MAX];
+	char text[ADDRESS_TEXT_MAX];
 
 	snprintf(text, sizeof(text), "connected (%s)", kdep_address(s->ep));
 	side_event(s, "connected", text);
@@ -246,7 +270,7 @@ static bool wait_for_either(struct tap *tap, int timeout_ms)
 	}
 	int ready = poll(fds, n, timeout_ms);
 	if (ready < 0 && errno != EINTR)
-		perror("bxkd-tap: poll");
+		bxkd_warn("poll: %s", strerror(errno));
 	return ready > 0;
 }
 
@@ -288,13 +312,21 @@ static void summary(struct tap *tap)
 	const char *why = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
 
 	if (tap->json) {
-		printf("{\"time\":%.6f,\"kind\":\"summary\",\"signal\":\"%s\","
-		       "\"d2t_bytes\":%" PRIu64 ",\"d2t_frames\":%" PRIu64 ","
-		       "\"t2d_bytes\":%" PRIu64 ",\"t2d_frames\":%" PRIu64 ","
-		       "\"bad_checksums\":%" PRIu64 ",\"resends\":%" PRIu64 ",\"resets\":%" PRIu64
-		       ",\"undelivered\":%" PRIu64 "}\n",
-		       seconds(tap), why, d2t->bytes, d2t->frames, t2d->bytes, t2d->frames,
-		       bad_checksums, resends, resets, undelivered);
+		struct json_object *line = json_line(tap, "summary");
+		const struct {
+			const char *key;
+			uint64_t value;
+		} counts[] = {
+			{ "d2t_bytes", d2t->bytes },	 { "d2t_frames", d2t->frames },
+			{ "t2d_bytes", t2d->bytes },	 { "t2d_frames", t2d->frames },
+			{ "bad_checksums", bad_checksums }, { "resends", resends },
+			{ "resets", resets },		 { "undelivered", undelivered },
+		};
+		json_object_object_add(line, "signal", json_object_new_string(why));
+		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+			json_object_object_add(line, counts[i].key,
+					       json_object_new_uint64(counts[i].value));
+		print_json_line(line);
 		return;
 	}
 	printf("bxkd-tap: %s after %.1f s; d2t %" PRIu64 " bytes %" PRIu64 " frames, t2d %" PRIu64
@@ -338,10 +370,11 @@ static bool parse_side(struct tap *tap, struct side *s, const char *name, const 
 	s->tap = tap;
 	kdtrace_config_init(&config, direction, trace_line, tap);
 	config.format = tap->json ? KDTRACE_JSON : KDTRACE_TEXT;
+	config.json_members = trace_members;
 	kdtrace_init(&s->trace, &config);
 	s->paused = true;
 	if (!kdep_parse(spec, options, error, sizeof(error))) {
-		fprintf(stderr, "bxkd-tap: %s endpoint %s\n", name, error);
+		bxkd_warn("%s endpoint %s", name, error);
 		return false;
 	}
 	options->peer_name = name;
@@ -354,7 +387,7 @@ static bool open_side(struct side *s, const struct kdep_options *options)
 
 	s->ep = kdep_open(options, &(struct bxkd_log){ endpoint_log, s }, error, sizeof(error));
 	if (!s->ep) {
-		fprintf(stderr, "bxkd-tap: %s endpoint: %s\n", s->name, error);
+		bxkd_warn("%s endpoint: %s", s->name, error);
 		return false;
 	}
 	return true;
@@ -364,9 +397,8 @@ static void banner(const struct tap *tap)
 {
 	const char *hint = kdep_attach_hint(tap->debugger.ep);
 
-	fprintf(stderr, "bxkd-tap: target %s (%s), debugger %s (%s); Ctrl-C ends\n",
-		tap->target.spec, kdep_address(tap->target.ep), tap->debugger.spec,
-		kdep_address(tap->debugger.ep));
+	bxkd_warn("target %s (%s), debugger %s (%s); Ctrl-C ends", tap->target.spec,
+		  kdep_address(tap->target.ep), tap->debugger.spec, kdep_address(tap->debugger.ep));
 	while (*hint) {
 		size_t len = strcspn(hint, "\n");
 		fprintf(stderr, "  %.*s\n", (int)len, hint);
@@ -398,6 +430,7 @@ int main(int argc, char **argv)
 	struct kdep_options target_options, debugger_options;
 	int c;
 
+	bxkd_set_program("bxkd-tap");
 	while ((c = getopt_long(argc, argv, "jqh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':

@@ -35,8 +35,9 @@ enum kdtrace_format {
 	/* "d2t STATE_MANIPULATE id=0x80800000 length=56 checksum ok trailer ok:
 	 * GetVersion request" */
 	KDTRACE_TEXT,
-	/* One JSON object per line, always starting {"dir":"d2t","kind":...;
-	 * a caller may add members of its own right after the opening brace. */
+	/* One JSON object per line (json-c, no white space), its members
+	 * "dir", "kind", "offset" first; a caller may put members of its own
+	 * before them (kdtrace_config.json_members). */
 	KDTRACE_JSON,
 };
 
@@ -44,10 +45,17 @@ enum kdtrace_format {
  * valid only during the call. A NULL callback only counts (stats). */
 typedef void (*kdtrace_line_fn)(void *ctx, const char *text);
 
+struct json_object;
+
+/* JSON lines only: called as each line's object is begun, empty, so that
+ * the caller's own members ("time", "record") come first. */
+typedef void (*kdtrace_members_fn)(void *ctx, struct json_object *line);
+
 struct kdtrace_config {
 	enum kdtrace_direction direction;
 	enum kdtrace_format format;
 	kdtrace_line_fn line;
+	kdtrace_members_fn json_members; /* may be NULL */
 	void *ctx;
 };
 
@@ -101,10 +109,11 @@ struct kdtrace {
 
 	struct kdtrace_stats stats;
 
-	/* The line being built. */
+	/* The line being built: text, or the JSON object (json-c). */
 	char line[KDTRACE_LINE_MAX];
 	size_t line_length;
 	bool line_overflow;
+	struct json_object *object;
 };
 
 void kdtrace_init(struct kdtrace *t, const struct kdtrace_config *config);
@@ -141,9 +150,34 @@ size_t kdtrace_describe_packet(uint16_t type, const void *payload, size_t length
 			       enum kdtrace_direction direction, enum kdtrace_format format,
 			       char *out, size_t size);
 
-/* Writes `text` as a JSON string with its quotes into out (NUL-terminated;
- * bytes over 0x7E as \u00XX, so the result is ASCII). Returns the length
- * it needed; the string is complete only if that is below `size`. */
+/* The same JSON description as a json-c object of the caller's (or NULL
+ * when memory ran out): for a tool that makes it a member of its own line. */
+struct json_object *kdtrace_describe_packet_object(uint16_t type, const void *payload,
+						   size_t length,
+						   enum kdtrace_direction direction);
+
+/* ---- JSON as every bxkd tool writes it ---------------------------------------------- */
+
+/* Bytes from the wire or a file as a JSON string: each byte is the
+ * character of that number (ISO 8859-1), so every byte survives and the
+ * document stays UTF-8. NULL when memory ran out. */
+struct json_object *kdtrace_json_bytes(const void *bytes, size_t length);
+
+/* "0x" and `value`'s hex digits, at least `digits` of them (0: as many
+ * as it takes): how bxkd tools write addresses, ids and registers. */
+struct json_object *kdtrace_json_hex(uint64_t value, int digits);
+
+/* A number written with `decimals` digits after the point, as printf's
+ * "%.*f" writes it (json-c would write all 17 significant digits). */
+struct json_object *kdtrace_json_decimal(double value, int decimals);
+
+/* `object` as one line of JSON without white space (json-c's plain form,
+ * '/' not escaped); the text belongs to `object`. */
+const char *kdtrace_json_text(struct json_object *object);
+
+/* Writes `text` as a JSON string with its quotes into out, NUL-terminated,
+ * its bytes read as kdtrace_json_bytes reads them. Returns the length it
+ * needed; when that is not below `size`, out is empty. */
 size_t kdtrace_json_string(char *out, size_t size, const char *text);
 
 #endif /* BXKD_KDTRACE_H */

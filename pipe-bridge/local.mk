@@ -37,15 +37,21 @@ noinst_LTLIBRARIES += %reldir%/libkdbridge.la
 
 # The debugger side for people, scripts and tests.
 bin_PROGRAMS += %reldir%/bxkd-dbg
-%canon_reldir%_bxkd_dbg_SOURCES = %reldir%/bxkd-dbg.c
-%canon_reldir%_bxkd_dbg_LDADD = %reldir%/libkdbridge.la common/libbxkdcommon.la
+%canon_reldir%_bxkd_dbg_SOURCES = %reldir%/bxkd-dbg.c %reldir%/dbg_session.h \
+	%reldir%/dbg_commands.c
+%canon_reldir%_bxkd_dbg_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la \
+	%reldir%/libkdcom.la common/libbxkdcommon.la $(JSON_C_LIBS)
 
 # The KDCOM/KD decoder: sans-I/O like the engine, but it formats text with
 # the C library, so it stays out of the freestanding libkdcom.la.
 noinst_LTLIBRARIES += %reldir%/libkdtrace.la
 %canon_reldir%_libkdtrace_la_SOURCES = \
 	%reldir%/kdtrace.c \
-	%reldir%/kdtrace.h
+	%reldir%/kdtrace.h \
+	%reldir%/kdtrace_line.c \
+	%reldir%/kdtrace_line.h \
+	%reldir%/kdtrace_message.c
+%canon_reldir%_libkdtrace_la_LIBADD = $(JSON_C_LIBS)
 # It uses libkdcom.la but does not carry it: the Bochs plugin links both
 # through libkdbridge.la, and one copy of the engine is enough.
 
@@ -53,4 +59,4 @@ noinst_LTLIBRARIES += %reldir%/libkdtrace.la
 bin_PROGRAMS += %reldir%/bxkd-tap
 %canon_reldir%_bxkd_tap_SOURCES = %reldir%/bxkd-tap.c
 %canon_reldir%_bxkd_tap_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la %reldir%/libkdcom.la \
-	common/libbxkdcommon.la
+	common/libbxkdcommon.la $(JSON_C_LIBS)

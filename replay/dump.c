@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "bxkd/byteorder.h"
 #include "bxkd/backdoor.h"
 #include "bxkd/kdvm.h"
@@ -24,7 +26,7 @@
 #include "session.h"
 #include "session_file.h"
 #include "bxkd/kdport.h"
-#include "bxkd/kdvm.h"
+#include "bxkd/names.h"
 
 #define EXIT_USAGE 2
 /* Accesses a text line lists before it summarises the rest. */
@@ -51,120 +53,23 @@ struct dump {
 	/* The record being shown, for the decoders' lines. */
 	size_t record;
 	uint64_t tick;
+	/* The JSON line being built. */
+	struct json_object *line;
 };
 
-/* ---- names ---------------------------------------------------------------------------- */
+static void put(struct dump *d, const char *key, struct json_object *value)
+{
+	json_object_object_add(d->line, key, value);
+}
 
-/* The name at `index` of a table indexed by value, or NULL. */
-#define NAME_IN(table, index)                                                                  \
-	((uint64_t)(index) < sizeof(table) / sizeof(table[0]) ? table[index] : NULL)
+/* A 16-bit field of the KD page, as a number. */
+static void add_page_u16(struct json_object *page, const char *key, const uint8_t *at,
+			 size_t offset)
+{
+	json_object_object_add(page, key, json_object_new_uint64(le_get16(at + offset)));
+}
 
-/* Low-bandwidth commands (bxkd/backdoor.h), as the device's log names them. */
-static const char *const command_names[BDOOR_CMD_MAX] = {
-	[BDOOR_CMD_GETMHZ] = "GETMHZ",
-	[BDOOR_CMD_APMFUNCTION] = "APMFUNCTION",
-	[BDOOR_CMD_GETVERSION] = "GETVERSION",
-	[BDOOR_CMD_GETSCREENSIZE] = "GETSCREENSIZE",
-	[BDOOR_CMD_GETHWVERSION] = "GETHWVERSION",
-	[BDOOR_CMD_OS_NOT_FOUND] = "OS_NOT_FOUND",
-	[BDOOR_CMD_GETUUID] = "GETUUID",
-	[BDOOR_CMD_GETMEMSIZE] = "GETMEMSIZE",
-	[BDOOR_CMD_GETTIME] = "GETTIME",
-	[BDOOR_CMD_STOPCATCHUP] = "STOPCATCHUP",
-	[BDOOR_CMD_INITPCIOPROM] = "INITPCIOPROM",
-	[BDOOR_CMD_MESSAGE] = "MESSAGE",
-	[BDOOR_CMD_PATCH_SMBIOS_STRUCTS] = "PATCH_SMBIOS_STRUCTS",
-	[BDOOR_CMD_GETHZ] = "GETHZ",
-	[BDOOR_CMD_GETTIMEFULL] = "GETTIMEFULL",
-	[BDOOR_CMD_CHECKFORCEBIOSSETUP] = "CHECKFORCEBIOSSETUP",
-	[BDOOR_CMD_LAZYTIMEREMULATION] = "LAZYTIMEREMULATION",
-	[BDOOR_CMD_BIOSBBS] = "BIOSBBS",
-	[BDOOR_CMD_OSNOTMACOSXSERVER] = "OSNOTMACOSXSERVER",
-	[BDOOR_CMD_GETTIMEFULL_WITH_LAG] = "GETTIMEFULL_WITH_LAG",
-	[BDOOR_CMD_XPMODE] = "XPMODE",
-	[BDOOR_CMD_FIRMWARE_INIT] = "FIRMWARE_INIT",
-	[BDOOR_CMD_FIRMWARE_ACPI_SERVICES] = "FIRMWARE_ACPI_SERVICES",
-	[BDOOR_CMD_GET_VCPU_INFO] = "GET_VCPU_INFO",
-	[BDOOR_CMD_EFI_SERIALCON_CONFIG] = "EFI_SERIALCON_CONFIG",
-	[BDOOR_CMD_BUG328986] = "BUG328986",
-	[BDOOR_CMD_FIRMWARE_ERROR] = "FIRMWARE_ERROR",
-	[BDOOR_CMD_EFI_BOOT_CONFIG] = "EFI_BOOT_CONFIG",
-	[BDOOR_CMD_GET_HW_MODEL] = "GET_HW_MODEL",
-	[BDOOR_CMD_GET_SVGA_CAPABILITIES] = "GET_SVGA_CAPABILITIES",
-	[BDOOR_CMD_GET_FORCE_X2APIC] = "GET_FORCE_X2APIC",
-	[BDOOR_CMD_SET_PCI_HOLE] = "SET_PCI_HOLE",
-	[BDOOR_CMD_GET_PCI_HOLE] = "GET_PCI_HOLE",
-	[BDOOR_CMD_GET_PCI_BAR] = "GET_PCI_BAR",
-	[BDOOR_CMD_SHOULD_GENERATE_SYSTEMID] = "SHOULD_GENERATE_SYSTEMID",
-	[BDOOR_CMD_MKS_GUEST_STATS] = "MKS_GUEST_STATS",
-	[BDOOR_CMD_STEALCLOCK] = "STEALCLOCK",
-	[BDOOR_CMD_GUEST_PAGE_HINTS] = "GUEST_PAGE_HINTS",
-	[BDOOR_CMD_FIRMWARE_UPDATE] = "FIRMWARE_UPDATE",
-};
-
-/* MESSAGE's subcommand: the GuestRPC step. */
-static const char *const message_type_names[] = {
-	[BDOOR_MESSAGE_OPEN] = "OPEN",
-	[BDOOR_MESSAGE_SENDSIZE] = "SENDSIZE",
-	[BDOOR_MESSAGE_SENDPAYLOAD] = "SENDPAYLOAD",
-	[BDOOR_MESSAGE_RECVSIZE] = "RECVSIZE",
-	[BDOOR_MESSAGE_RECVPAYLOAD] = "RECVPAYLOAD",
-	[BDOOR_MESSAGE_RECVSTATUS] = "RECVSTATUS",
-	[BDOOR_MESSAGE_CLOSE] = "CLOSE",
-};
-
-/* The high-bandwidth port's command, in EBX. */
-static const char *const hb_command_names[] = {
-	[BDOORHB_CMD_MESSAGE] = "MESSAGE",
-	[BDOORHB_CMD_VASSERT] = "VASSERT",
-};
-
-static const char *const kd_subcommand_names[] = {
-	[KDVM_SUB_HELLO] = "HELLO",
-	[KDVM_SUB_REGISTER] = "REGISTER",
-	[KDVM_SUB_CALL] = "CALL",
-	[KDVM_SUB_UNREGISTER] = "UNREGISTER",
-};
-
-static const char *const kd_status_names[] = {
-	[KDVM_STATUS_OK] = "OK",
-	[KDVM_STATUS_NO_TRANSPORT] = "NO_TRANSPORT",
-	[KDVM_STATUS_NOT_REGISTERED] = "NOT_REGISTERED",
-	[KDVM_STATUS_NOT_FOUND] = "NOT_FOUND",
-	[KDVM_STATUS_BAD_FRAME] = "BAD_FRAME",
-	[KDVM_STATUS_BAD_PAGE] = "BAD_PAGE",
-	[KDVM_STATUS_BAD_REQUEST] = "BAD_REQUEST",
-	[KDVM_STATUS_WRONG_DISCOVERY] = "WRONG_DISCOVERY",
-	[KDVM_STATUS_BAD_SUBCOMMAND] = "BAD_SUBCOMMAND",
-};
-
-static const char *const kd_request_names[] = {
-	[KDVM_REQUEST_SEND] = "SEND",
-	[KDVM_REQUEST_RECEIVE] = "RECEIVE",
-	[KDVM_REQUEST_POLL_BREAKIN] = "POLL_BREAKIN",
-};
-
-/* The result the device writes into the page. */
-static const char *const kd_page_result_names[] = {
-	[KD_OK] = "OK",
-	[KD_TIMED_OUT] = "TIMED_OUT",
-	[KD_NEEDS_RESEND] = "NEEDS_RESEND",
-	[KD_DROPPED] = "DROPPED",
-};
-
-/* What the kd host port answered a send or receive (bochs-plugin/vmport.h). */
-static const char *const kd_port_result_names[] = {
-	[KD_OK] = "OK",
-	[KD_TIMED_OUT] = "TIMED_OUT",
-	[KD_NEEDS_RESEND] = "NEEDS_RESEND",
-	[KD_DROPPED] = "DROPPED",
-	[KD_INVALID] = "INVALID",
-};
-
-static const char *const discovery_names[] = {
-	[KDVM_DISCOVERY_REGISTER] = "register",
-	[KDVM_DISCOVERY_SCAN] = "scan",
-};
+/* ---- names (common/protocol_names.h) ------------------------------------------------- */
 
 static const char *or_unknown(const char *name)
 {
@@ -176,7 +81,7 @@ static const char *kd_status_name(uint32_t status)
 	/* The answer at CPL > 0, as for any CPL 0 command. */
 	if (status == BDOOR_NO_ANSWER)
 		return "REFUSED";
-	return or_unknown(NAME_IN(kd_status_names, status));
+	return or_unknown(kdvm_status_name(status));
 }
 
 static const char *kd_page_result_name(uint32_t result)
@@ -184,94 +89,97 @@ static const char *kd_page_result_name(uint32_t result)
 	/* What the guest leaves there before a call. */
 	if (result == KDVM_RESULT_UNTOUCHED)
 		return "NONE";
-	return or_unknown(NAME_IN(kd_page_result_names, result));
+	return or_unknown(result <= KD_DROPPED ? kd_outcome_name(result) : NULL);
 }
 
-/* KD_PORT results: a vmport_kd_result for send and receive, a yes or no
+/* KD_PORT results: an enum kd_outcome for send and receive, a yes or no
  * for the others (session.h). */
 static const char *kd_port_result_name(const struct session_kd_port *k)
 {
 	if (k->op != SESSION_KD_SEND && k->op != SESSION_KD_RECEIVE)
 		return k->result ? "yes" : "no";
-	return or_unknown(NAME_IN(kd_port_result_names, k->result));
+	return or_unknown(k->result <= SESSION_KD_RESULT_LAST ? kd_outcome_name(k->result) : NULL);
 }
 
 /* ---- output helpers --------------------------------------------------------------------- */
 
 /* Starts an event's line: record and tick, as columns or JSON members. */
-static void begin_line(const struct dump *d, size_t record, uint64_t tick, const char *kind)
+static void begin_line(struct dump *d, size_t record, uint64_t tick, const char *kind)
 {
-	if (d->json)
-		printf("{\"record\":%zu,\"tick\":%" PRIu64 ",\"kind\":\"%s\"", record, tick, kind);
-	else
-		printf("%6zu %12" PRIu64 "  %s", record, tick, kind);
-}
-
-static void end_line(const struct dump *d)
-{
-	fputs(d->json ? "}\n" : "\n", stdout);
-}
-
-/* Text from the file as a JSON string (ASCII, escaped). */
-static void json_string(const char *text, size_t length)
-{
-	char *copy = malloc(length + 1);
-	size_t size = 6 * length + 3;
-	char *quoted = malloc(size);
-
-	if (!copy || !quoted) {
-		fputs("\"(out of memory)\"", stdout);
+	if (d->json) {
+		d->line = json_object_new_object();
+		put(d, "record", json_object_new_uint64(record));
+		put(d, "tick", json_object_new_uint64(tick));
+		put(d, "kind", json_object_new_string(kind));
 	} else {
-		memcpy(copy, text, length);
-		copy[length] = '\0';
-		kdtrace_json_string(quoted, size, copy);
-		fputs(quoted, stdout);
+		printf("%6zu %12" PRIu64 "  %s", record, tick, kind);
 	}
-	free(copy);
-	free(quoted);
 }
 
-/* Each key=value line of a MANIFEST or END record: as "  key=value" lines
- * (text, `indent`), or as the members of a JSON object. */
-static void show_text_values(const struct dump *d, const struct session_record *r,
-			     const char *indent, const char *separator)
+static void end_line(struct dump *d)
+{
+	if (d->json) {
+		printf("%s\n", kdtrace_json_text(d->line));
+		json_object_put(d->line);
+		d->line = NULL;
+	} else {
+		putchar('\n');
+	}
+}
+
+/* Each key=value line of a MANIFEST or END record, as the members of a
+ * JSON object. */
+static struct json_object *text_values_object(const struct session_record *r)
 {
 	const char *text = r->u.text.text;
 	size_t n = r->u.text.text_length;
-	bool first = true;
+	struct json_object *values = json_object_new_object();
 
 	for (size_t at = 0; at < n;) {
 		const char *line = text + at;
 		size_t length = (size_t)((const char *)memchr(line, '\n', n - at) - line);
 		size_t key_length = (size_t)((const char *)memchr(line, '=', length) - line);
-		if (d->json) {
-			fputs(first ? "" : ",", stdout);
-			json_string(line, key_length);
-			putchar(':');
-			json_string(line + key_length + 1, length - key_length - 1);
-		} else {
-			printf("%s%s%.*s", first ? "" : separator, indent, (int)length, line);
-		}
-		first = false;
+		/* The key read as the value is: ISO 8859-1. */
+		struct json_object *key = kdtrace_json_bytes(line, key_length);
+		json_object_object_add(values, json_object_get_string(key),
+				       kdtrace_json_bytes(line + key_length + 1,
+							  length - key_length - 1));
+		json_object_put(key);
+		at += length + 1;
+	}
+	return values;
+}
+
+/* The same as "  key=value" text: lines after `indent`, `separator` between. */
+static void show_text_values(const struct session_record *r, const char *indent,
+			     const char *separator)
+{
+	const char *text = r->u.text.text;
+	size_t n = r->u.text.text_length;
+
+	for (size_t at = 0; at < n;) {
+		const char *line = text + at;
+		size_t length = (size_t)((const char *)memchr(line, '\n', n - at) - line);
+		printf("%s%s%.*s", at ? separator : "", indent, (int)length, line);
 		at += length + 1;
 	}
 }
 
 /* A KD packet through pipe-bridge's decoder: after a colon in text, as the
  * "packet" member in JSON. `from_target`: the guest sent it. */
-static void show_packet(const struct dump *d, uint16_t type, const uint8_t *bytes, size_t length,
+static void show_packet(struct dump *d, uint16_t type, const uint8_t *bytes, size_t length,
 			bool from_target)
 {
+	enum kdtrace_direction direction = from_target ? KDTRACE_TO_DEBUGGER : KDTRACE_TO_TARGET;
 	char description[DESCRIPTION_MAX];
 
-	kdtrace_describe_packet(type, bytes, length,
-				from_target ? KDTRACE_TO_DEBUGGER : KDTRACE_TO_TARGET,
-				d->json ? KDTRACE_JSON : KDTRACE_TEXT, description,
+	if (d->json) {
+		put(d, "packet", kdtrace_describe_packet_object(type, bytes, length, direction));
+		return;
+	}
+	kdtrace_describe_packet(type, bytes, length, direction, KDTRACE_TEXT, description,
 				sizeof(description));
-	if (d->json)
-		printf(",\"packet\":%s", description);
-	else
-		printf(": %s", description);
+	printf(": %s", description);
 }
 
 /* ---- the manifest and the end ------------------------------------------------------------ */
@@ -294,73 +202,84 @@ static uint16_t manifest_kd_command(const struct session_file *file)
 	return DEFAULT_KD_COMMAND;
 }
 
-static void show_manifest(const struct dump *d, const char *path, const struct session_file *file)
+static void show_manifest(struct dump *d, const char *path, const struct session_file *file)
 {
 	const struct session_record *m = &file->records[0];
 	uint64_t last_tick = file->records[file->count - 1].h.tick;
 
 	if (d->json) {
 		begin_line(d, 0, m->h.tick, session_kind_name(m->h.kind));
-		printf(",\"file\":");
-		json_string(path, strlen(path));
-		printf(",\"records\":%zu,\"kd_command\":%u,\"values\":{", file->count,
-		       d->kd_command);
-		show_text_values(d, m, "", "");
-		printf("}");
+		put(d, "file", kdtrace_json_bytes(path, strlen(path)));
+		put(d, "records", json_object_new_uint64(file->count));
+		put(d, "kd_command", json_object_new_uint64(d->kd_command));
+		put(d, "values", text_values_object(m));
 		end_line(d);
 		return;
 	}
 	printf("session %s: %zu records, ticks %" PRIu64 " to %" PRIu64 "\n", path, file->count,
 	       m->h.tick, last_tick);
 	printf("manifest (record 0, tick %" PRIu64 "):\n", m->h.tick);
-	show_text_values(d, m, "  ", "\n");
+	show_text_values(m, "  ", "\n");
 	printf("\n\n%6s %12s  %s\n", "record", "tick", "event");
 }
 
 static void show_end(struct dump *d, const struct session_record *r)
 {
 	const struct kdtrace_stats *to = &d->to_target.stats, *from = &d->to_debugger.stats;
+	const struct {
+		const char *key;
+		uint64_t value;
+	} counts[] = {
+		{ "d2t_bytes", to->bytes },
+		{ "d2t_frames", to->frames },
+		{ "t2d_bytes", from->bytes },
+		{ "t2d_frames", from->frames },
+		{ "bad_checksums", to->bad_checksums + from->bad_checksums },
+		{ "bad_frames", to->bad_frames + from->bad_frames },
+		{ "resends", to->resends + from->resends },
+		{ "resets", to->resets + from->resets },
+	};
 
 	begin_line(d, r->h.sequence, r->h.tick, session_kind_name(r->h.kind));
 	if (d->json) {
-		printf(",\"values\":{");
-		show_text_values(d, r, "", "");
-		printf("},\"d2t_bytes\":%" PRIu64 ",\"d2t_frames\":%" PRIu64 ",\"t2d_bytes\":%" PRIu64
-		       ",\"t2d_frames\":%" PRIu64 ",\"bad_checksums\":%" PRIu64
-		       ",\"bad_frames\":%" PRIu64 ",\"resends\":%" PRIu64 ",\"resets\":%" PRIu64,
-		       to->bytes, to->frames, from->bytes, from->frames,
-		       to->bad_checksums + from->bad_checksums, to->bad_frames + from->bad_frames,
-		       to->resends + from->resends, to->resets + from->resets);
+		put(d, "values", text_values_object(r));
+		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+			put(d, counts[i].key, json_object_new_uint64(counts[i].value));
 	} else {
 		putchar(' ');
-		show_text_values(d, r, "", " ");
+		show_text_values(r, "", " ");
 		printf("; debugger bytes: d2t %" PRIu64 " bytes %" PRIu64 " frames, t2d %" PRIu64
 		       " bytes %" PRIu64 " frames; %" PRIu64 " bad checksums, %" PRIu64
 		       " bad frames, %" PRIu64 " resends, %" PRIu64 " resets",
-		       to->bytes, to->frames, from->bytes, from->frames,
-		       to->bad_checksums + from->bad_checksums, to->bad_frames + from->bad_frames,
-		       to->resends + from->resends, to->resets + from->resets);
+		       counts[0].value, counts[1].value, counts[2].value, counts[3].value,
+		       counts[4].value, counts[5].value, counts[6].value, counts[7].value);
 	}
 	end_line(d);
 }
 
 /* ---- backdoor calls --------------------------------------------------------------------- */
 
-static void show_accesses(const struct dump *d, const struct session_record *r)
+static struct json_object *accesses_array(const struct session_record *r)
+{
+	struct json_object *accesses = json_object_new_array();
+	struct session_access a;
+
+	for (uint32_t i = 0; session_backdoor_access(r, i, &a, NULL); i++) {
+		struct json_object *access = json_object_new_object();
+		json_object_object_add(access, "address", kdtrace_json_hex(a.address, 16));
+		json_object_object_add(access, "length", json_object_new_uint64(a.length));
+		json_object_object_add(access, "write", json_object_new_boolean(a.write));
+		json_object_object_add(access, "ok", json_object_new_boolean(a.ok));
+		json_object_array_add(accesses, access);
+	}
+	return accesses;
+}
+
+static void show_accesses(const struct session_record *r)
 {
 	uint32_t count = r->u.backdoor.fixed.accesses;
 	struct session_access a;
 
-	if (d->json) {
-		printf(",\"accesses\":[");
-		for (uint32_t i = 0; session_backdoor_access(r, i, &a, NULL); i++)
-			printf("%s{\"address\":\"0x%016" PRIx64 "\",\"length\":%" PRIu32
-			       ",\"write\":%s,\"ok\":%s}",
-			       i ? "," : "", a.address, a.length, a.write ? "true" : "false",
-			       a.ok ? "true" : "false");
-		printf("]");
-		return;
-	}
 	if (!count)
 		return;
 	printf(" mem");
@@ -373,12 +292,13 @@ static void show_accesses(const struct dump *d, const struct session_record *r)
 		printf(" ...(%" PRIu32 " accesses)", count);
 }
 
-static void show_regs(const char *name, const uint32_t *regs)
+static struct json_object *regs_object(const uint32_t *regs)
 {
-	printf(",\"%s\":{", name);
+	struct json_object *object = json_object_new_object();
+
 	for (unsigned i = 0; i < SESSION_REGS; i++)
-		printf("%s\"%s\":\"0x%08" PRIx32 "\"", i ? "," : "", reg_names[i], regs[i]);
-	printf("}");
+		json_object_object_add(object, reg_names[i], kdtrace_json_hex(regs[i], 8));
+	return object;
 }
 
 /* Text: the registers the call changed, after "->". */
@@ -417,6 +337,14 @@ static bool find_access(const struct session_record *r, bool write, uint64_t add
 	return any;
 }
 
+/* A KD CALL's page, as its header read and its write-back say. */
+struct kd_page {
+	uint64_t address;
+	const uint8_t *header;
+	/* What the device wrote back, where it did; NULL for a failed call. */
+	const uint8_t *back;
+};
+
 /*
  * A KD CALL as the device carried it out (bochs-plugin/vmport_kd.c): it
  * reads the page header, reads the payload of a send, writes the payload
@@ -424,89 +352,131 @@ static bool find_access(const struct session_record *r, bool write, uint64_t add
  * The write-back names the page; without one (a failed call) the last
  * header read does.
  */
-static void show_kd_call(const struct dump *d, const struct session_record *r)
+static bool find_kd_page(const struct session_record *r, struct kd_page *page)
 {
-	struct session_access header_access, back_access, payload_access;
-	const uint8_t *header, *back = NULL, *payload;
-	uint64_t page;
+	struct session_access header_access, back_access;
+	const uint8_t *back;
 
+	page->back = NULL;
 	if (find_access(r, true, 0, true, WRITE_BACK_LENGTH, &back_access, &back)) {
-		page = back_access.address - WRITE_BACK_OFFSET;
-		if (!find_access(r, false, page, false, sizeof(struct kdvm_page_header),
-				 &header_access, &header))
-			return;
-	} else if (find_access(r, false, 0, true, sizeof(struct kdvm_page_header),
-			       &header_access, &header)) {
-		page = header_access.address;
-	} else {
-		return;
+		page->address = back_access.address - WRITE_BACK_OFFSET;
+		page->back = back - WRITE_BACK_OFFSET;
+		return find_access(r, false, page->address, false, sizeof(struct kdvm_page_header),
+				   &header_access, &page->header);
 	}
+	if (!find_access(r, false, 0, true, sizeof(struct kdvm_page_header), &header_access,
+			 &page->header))
+		return false;
+	page->address = header_access.address;
+	return true;
+}
 
-	uint32_t request = le_get32(header + PAGE_AT(request));
-	uint32_t type = le_get32(header + PAGE_AT(packet_type));
-	uint16_t header_length = le_get16(header + PAGE_AT(header_length));
-	uint16_t header_capacity = le_get16(header + PAGE_AT(header_capacity));
-	uint16_t data_length = le_get16(header + PAGE_AT(data_length));
-	uint16_t data_capacity = le_get16(header + PAGE_AT(data_capacity));
-	uint32_t timeout = le_get32(header + PAGE_AT(timeout_ms));
-	uint32_t nonce = le_get32(header + PAGE_AT(nonce));
-	/* What the device wrote back, where it did. */
-	const uint8_t *wb = back ? back - WRITE_BACK_OFFSET : NULL;
+static struct json_object *kd_page_object(const struct kd_page *page)
+{
+	const uint8_t *h = page->header, *wb = page->back;
+	uint32_t request = le_get32(h + PAGE_AT(request));
+	uint32_t type = le_get32(h + PAGE_AT(packet_type));
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "address", kdtrace_json_hex(page->address, 16));
+	json_object_object_add(o, "nonce", kdtrace_json_hex(le_get32(h + PAGE_AT(nonce)), 8));
+	json_object_object_add(o, "request", json_object_new_string(or_unknown(
+						       kdvm_request_name(request))));
+	json_object_object_add(o, "request_number", json_object_new_uint64(request));
+	json_object_object_add(o, "packet_type", json_object_new_uint64(type));
+	json_object_object_add(o, "type", json_object_new_string(kdcom_type_name((uint16_t)type)));
+	add_page_u16(o, "header_length", h, PAGE_AT(header_length));
+	add_page_u16(o, "header_capacity", h, PAGE_AT(header_capacity));
+	add_page_u16(o, "data_length", h, PAGE_AT(data_length));
+	add_page_u16(o, "data_capacity", h, PAGE_AT(data_capacity));
+	json_object_object_add(o, "timeout_ms", json_object_new_uint64(le_get32(h + PAGE_AT(timeout_ms))));
+	if (wb) {
+		uint32_t result = le_get32(wb + PAGE_AT(result));
+		json_object_object_add(o, "result", json_object_new_uint64(result));
+		json_object_object_add(o, "result_name",
+				       json_object_new_string(kd_page_result_name(result)));
+		json_object_object_add(o, "flags", kdtrace_json_hex(le_get32(wb + PAGE_AT(flags)), 8));
+		json_object_object_add(o, "calls", json_object_new_uint64(le_get32(wb + PAGE_AT(calls))));
+		add_page_u16(o, "header_length_out", wb, PAGE_AT(header_length));
+		add_page_u16(o, "data_length_out", wb, PAGE_AT(data_length));
+	}
+	return o;
+}
+
+static void show_kd_page_text(const struct kd_page *page)
+{
+	const uint8_t *h = page->header, *wb = page->back;
+	uint32_t request = le_get32(h + PAGE_AT(request));
+	const char *type = kdcom_type_name((uint16_t)le_get32(h + PAGE_AT(packet_type)));
+
+	printf(" page=0x%" PRIx64 " %s", page->address,
+	       or_unknown(kdvm_request_name(request)));
+	if (request == KDVM_REQUEST_SEND)
+		printf(" %s header=%u data=%u", type, le_get16(h + PAGE_AT(header_length)),
+		       le_get16(h + PAGE_AT(data_length)));
+	else if (request == KDVM_REQUEST_RECEIVE)
+		printf(" %s room=%u+%u timeout=%" PRIu32, type, le_get16(h + PAGE_AT(header_capacity)),
+		       le_get16(h + PAGE_AT(data_capacity)), le_get32(h + PAGE_AT(timeout_ms)));
+	if (!wb)
+		return;
+	printf(" -> result=%s", kd_page_result_name(le_get32(wb + PAGE_AT(result))));
+	if (request == KDVM_REQUEST_RECEIVE)
+		printf(" header=%u data=%u", le_get16(wb + PAGE_AT(header_length)),
+		       le_get16(wb + PAGE_AT(data_length)));
+	printf(" flags=0x%" PRIx32 " calls=%" PRIu32, le_get32(wb + PAGE_AT(flags)),
+	       le_get32(wb + PAGE_AT(calls)));
+}
+
+static void show_kd_call(struct dump *d, const struct session_record *r)
+{
+	struct kd_page page;
+	struct session_access payload_access;
+	const uint8_t *payload;
+
+	if (!find_kd_page(r, &page))
+		return;
+	if (d->json)
+		put(d, "page", kd_page_object(&page));
+	else
+		show_kd_page_text(&page);
+
+	uint32_t request = le_get32(page.header + PAGE_AT(request));
+	uint16_t type = (uint16_t)le_get32(page.header + PAGE_AT(packet_type));
+	uint64_t payload_address = page.address + sizeof(struct kdvm_page_header);
+	/* A send's payload is read from the page, a receive's written to it. */
+	bool send = request == KDVM_REQUEST_SEND;
+	if ((send || request == KDVM_REQUEST_RECEIVE) &&
+	    find_access(r, !send, payload_address, false, UINT32_MAX, &payload_access, &payload))
+		show_packet(d, type, payload, payload_access.length, send);
+}
+
+static void show_kd_hello(struct dump *d, const struct session_backdoor *b)
+{
+	uint32_t flags = b->regs_out[SESSION_EDI];
+	const char *discovery = or_unknown(kdvm_discovery_name(b->regs_out[SESSION_ESI]));
 
 	if (d->json) {
-		printf(",\"page\":{\"address\":\"0x%016" PRIx64 "\",\"nonce\":\"0x%08" PRIx32
-		       "\",\"request\":\"%s\",\"request_number\":%" PRIu32 ",\"packet_type\":%" PRIu32
-		       ",\"type\":\"%s\",\"header_length\":%u,\"header_capacity\":%u"
-		       ",\"data_length\":%u,\"data_capacity\":%u,\"timeout_ms\":%" PRIu32,
-		       page, nonce, or_unknown(NAME_IN(kd_request_names, request)), request, type,
-		       kdcom_type_name((uint16_t)type), header_length, header_capacity, data_length,
-		       data_capacity, timeout);
-		if (wb)
-			printf(",\"result\":%" PRIu32 ",\"result_name\":\"%s\",\"flags\":\"0x%08" PRIx32
-			       "\",\"calls\":%" PRIu32 ",\"header_length_out\":%u,\"data_length_out\":%u",
-			       le_get32(wb + PAGE_AT(result)),
-			       kd_page_result_name(le_get32(wb + PAGE_AT(result))),
-			       le_get32(wb + PAGE_AT(flags)), le_get32(wb + PAGE_AT(calls)),
-			       le_get16(wb + PAGE_AT(header_length)), le_get16(wb + PAGE_AT(data_length)));
-		printf("}");
+		put(d, "protocol", json_object_new_uint64(b->regs_out[SESSION_ECX]));
+		put(d, "discovery", json_object_new_string(discovery));
+		put(d, "hello_flags", kdtrace_json_hex(flags, 8));
 	} else {
-		printf(" page=0x%" PRIx64 " %s", page, or_unknown(NAME_IN(kd_request_names, request)));
-		if (request == KDVM_REQUEST_SEND)
-			printf(" %s header=%u data=%u", kdcom_type_name((uint16_t)type),
-			       header_length, data_length);
-		else if (request == KDVM_REQUEST_RECEIVE)
-			printf(" %s room=%u+%u timeout=%" PRIu32, kdcom_type_name((uint16_t)type),
-			       header_capacity, data_capacity, timeout);
-		if (wb) {
-			printf(" -> result=%s", kd_page_result_name(le_get32(wb + PAGE_AT(result))));
-			if (request == KDVM_REQUEST_RECEIVE)
-				printf(" header=%u data=%u", le_get16(wb + PAGE_AT(header_length)),
-				       le_get16(wb + PAGE_AT(data_length)));
-			printf(" flags=0x%" PRIx32 " calls=%" PRIu32, le_get32(wb + PAGE_AT(flags)),
-			       le_get32(wb + PAGE_AT(calls)));
-		}
+		printf(" protocol=%" PRIu32 " discovery=%s%s%s", b->regs_out[SESSION_ECX], discovery,
+		       flags & KDVM_HELLO_TRANSPORT ? " transport" : " no-transport",
+		       flags & KDVM_HELLO_DEBUGGER ? " debugger-attached" : "");
 	}
-
-	uint64_t payload_address = page + sizeof(struct kdvm_page_header);
-	if (request == KDVM_REQUEST_SEND &&
-	    find_access(r, false, payload_address, false, UINT32_MAX, &payload_access, &payload))
-		show_packet(d, (uint16_t)type, payload, payload_access.length, true);
-	else if (request == KDVM_REQUEST_RECEIVE &&
-		 find_access(r, true, payload_address, false, UINT32_MAX, &payload_access,
-			     &payload))
-		show_packet(d, (uint16_t)type, payload, payload_access.length, false);
 }
 
 /* HELLO's answer, REGISTER's frame, CALL's page. */
-static void show_kd_subcommand(const struct dump *d, const struct session_record *r, uint16_t sub)
+static void show_kd_subcommand(struct dump *d, const struct session_record *r, uint16_t sub)
 {
 	const struct session_backdoor *b = &r->u.backdoor.fixed;
 	uint32_t status = session_backdoor_eax(b);
-	const char *name = NAME_IN(kd_subcommand_names, sub);
+	const char *name = kdvm_subcommand_name(sub);
 
 	if (d->json) {
-		printf(",\"kd\":\"%s\",\"status\":\"0x%08" PRIx32 "\",\"status_name\":\"%s\"",
-		       name ? name : "unknown", status, kd_status_name(status));
+		put(d, "kd", json_object_new_string(or_unknown(name)));
+		put(d, "status", kdtrace_json_hex(status, 8));
+		put(d, "status_name", json_object_new_string(kd_status_name(status)));
 	} else {
 		if (name)
 			printf(" KD %s", name);
@@ -517,24 +487,13 @@ static void show_kd_subcommand(const struct dump *d, const struct session_record
 	if (status != KDVM_STATUS_OK)
 		return;
 	switch (sub) {
-	case KDVM_SUB_HELLO: {
-		uint32_t flags = b->regs_out[SESSION_EDI];
-		if (d->json)
-			printf(",\"protocol\":%" PRIu32 ",\"discovery\":\"%s\",\"hello_flags\":\"0x%08"
-			       PRIx32 "\"",
-			       b->regs_out[SESSION_ECX], or_unknown(NAME_IN(discovery_names, b->regs_out[SESSION_ESI])),
-			       flags);
-		else
-			printf(" protocol=%" PRIu32 " discovery=%s%s%s", b->regs_out[SESSION_ECX],
-			       or_unknown(NAME_IN(discovery_names, b->regs_out[SESSION_ESI])),
-			       flags & KDVM_HELLO_TRANSPORT ? " transport" : " no-transport",
-			       flags & KDVM_HELLO_DEBUGGER ? " debugger-attached" : "");
+	case KDVM_SUB_HELLO:
+		show_kd_hello(d, b);
 		return;
-	}
 	case KDVM_SUB_REGISTER: {
 		uint64_t frame = (uint64_t)b->regs_in[SESSION_EDI] << 32 | b->regs_in[SESSION_ESI];
 		if (d->json)
-			printf(",\"frame\":\"0x%" PRIx64 "\"", frame);
+			put(d, "frame", kdtrace_json_hex(frame, 0));
 		else
 			printf(" frame=0x%" PRIx64, frame);
 		return;
@@ -547,85 +506,126 @@ static void show_kd_subcommand(const struct dump *d, const struct session_record
 	}
 }
 
-static void show_backdoor(const struct dump *d, const struct session_record *r)
+/* What a backdoor call was, as its registers say. */
+struct call {
+	bool hb, magic, kd;
+	uint16_t command, sub;
+	const char *name;
+};
+
+static struct call call_of(const struct dump *d, const struct session_backdoor *b)
+{
+	struct call c;
+	/* The low-bandwidth port takes its command in ECX, the other in EBX. */
+	uint32_t selector;
+
+	c.hb = b->port == BDOOR_PORT_HB;
+	selector = b->regs_in[c.hb ? SESSION_EBX : SESSION_ECX];
+	c.command = BDOOR_CMD(selector);
+	c.sub = BDOOR_SUBCMD(selector);
+	c.magic = b->regs_in[SESSION_EAX] == BDOOR_MAGIC;
+	c.kd = session_backdoor_is_kd_call(b, d->kd_command);
+	c.name = c.hb ? bdoor_hb_command_name(c.command) : bdoor_command_name(c.command);
+	return c;
+}
+
+static void put_backdoor(struct dump *d, const struct session_record *r, const struct call *c)
 {
 	const struct session_backdoor *b = &r->u.backdoor.fixed;
-	bool hb = b->port == BDOOR_PORT_HB;
-	/* The low-bandwidth port takes its command in ECX, the other in EBX. */
-	uint32_t selector = b->regs_in[hb ? SESSION_EBX : SESSION_ECX];
-	uint16_t command = BDOOR_CMD(selector), sub = BDOOR_SUBCMD(selector);
-	bool magic = b->regs_in[SESSION_EAX] == BDOOR_MAGIC;
-	bool kd = !hb && magic && command == d->kd_command && sub != 0 &&
-		  b->regs_in[SESSION_EBX] == KDVM_MAGIC;
-	const char *name = hb ? NAME_IN(hb_command_names, command) : NAME_IN(command_names, command);
+
+	put(d, "port", kdtrace_json_hex(b->port, 4));
+	put(d, "direction", json_object_new_string(b->direction ? "OUT" : "IN"));
+	put(d, "cpl", json_object_new_uint64(b->cpl));
+	put(d, "in_value", kdtrace_json_hex(b->in_value, 8));
+	put(d, "string_op_done", json_object_new_boolean(b->string_op_done));
+	put(d, "magic_ok", json_object_new_boolean(c->magic));
+	put(d, "command", json_object_new_string(or_unknown(c->name)));
+	put(d, "command_number", json_object_new_uint64(c->command));
+	put(d, "subcommand", json_object_new_uint64(c->sub));
+	put(d, "regs_in", regs_object(b->regs_in));
+	put(d, "regs_out", regs_object(b->regs_out));
+	put(d, "accesses", accesses_array(r));
+}
+
+static void show_backdoor_text(const struct session_backdoor *b, const struct call *c)
+{
+	printf(" 0x%04x %s cpl=%u", b->port, b->direction ? "OUT" : "IN", b->cpl);
+	if (!c->magic)
+		printf(" bad-magic eax=0x%08" PRIx32, b->regs_in[SESSION_EAX]);
+	else if (c->name)
+		printf(" %s%s", c->hb ? "HB " : "", c->name);
+	else
+		printf(" %scommand=%u", c->hb ? "HB " : "", c->command);
+	if (c->magic && !c->kd && c->command == BDOOR_CMD_MESSAGE && bdoor_message_step_name(c->sub))
+		printf(" %s", bdoor_message_step_name(c->sub));
+	if (b->string_op_done)
+		printf(" string-op-done");
+}
+
+static void show_backdoor(struct dump *d, const struct session_record *r)
+{
+	const struct session_backdoor *b = &r->u.backdoor.fixed;
+	struct call c = call_of(d, b);
 
 	begin_line(d, r->h.sequence, r->h.tick, session_kind_name(r->h.kind));
-	if (d->json) {
-		printf(",\"port\":\"0x%04x\",\"direction\":\"%s\",\"cpl\":%u,\"in_value\":\"0x%08"
-		       PRIx32 "\",\"string_op_done\":%s,\"magic_ok\":%s,\"command\":\"%s\","
-		       "\"command_number\":%u,\"subcommand\":%u",
-		       b->port, b->direction ? "OUT" : "IN", b->cpl, b->in_value,
-		       b->string_op_done ? "true" : "false", magic ? "true" : "false",
-		       name ? name : "unknown", command, sub);
-		show_regs("regs_in", b->regs_in);
-		show_regs("regs_out", b->regs_out);
-		show_accesses(d, r);
-	} else {
-		printf(" 0x%04x %s cpl=%u", b->port, b->direction ? "OUT" : "IN", b->cpl);
-		if (!magic)
-			printf(" bad-magic eax=0x%08" PRIx32, b->regs_in[SESSION_EAX]);
-		else if (name)
-			printf(" %s%s", hb ? "HB " : "", name);
-		else
-			printf(" %scommand=%u", hb ? "HB " : "", command);
-		if (magic && !kd && command == BDOOR_CMD_MESSAGE && NAME_IN(message_type_names, sub))
-			printf(" %s", message_type_names[sub]);
-		if (b->string_op_done)
-			printf(" string-op-done");
-	}
-	if (kd) {
-		show_kd_subcommand(d, r, sub);
+	if (d->json)
+		put_backdoor(d, r, &c);
+	else
+		show_backdoor_text(b, &c);
+	if (c.kd) {
+		show_kd_subcommand(d, r, c.sub);
 	} else if (!d->json) {
 		show_changed_regs(b);
 		if (b->direction == 0)
 			printf(" in=0x%08" PRIx32, b->in_value);
+		show_accesses(r);
 	}
-	if (!d->json && !kd)
-		show_accesses(d, r);
 	end_line(d);
 }
 
 /* ---- the kd host port ------------------------------------------------------------------ */
 
-static void show_kd_port(const struct dump *d, const struct session_record *r)
+static void put_kd_port(struct dump *d, const struct session_kd_port *k, bool packet_op)
+{
+	put(d, "op", json_object_new_string(session_kd_op_name(k->op)));
+	put(d, "result", json_object_new_uint64(k->result));
+	put(d, "result_name", json_object_new_string(kd_port_result_name(k)));
+	if (!packet_op)
+		return;
+	put(d, "packet_type", json_object_new_uint64(k->packet_type));
+	put(d, "type", json_object_new_string(kdcom_type_name(k->packet_type)));
+	put(d, "timeout_ms", json_object_new_uint64(k->timeout_ms));
+	put(d, "header_length", json_object_new_uint64(k->header_length));
+	put(d, "data_capacity", json_object_new_uint64(k->data_capacity));
+	put(d, "data_length", json_object_new_uint64(k->data_length));
+}
+
+static void show_kd_port_text(const struct session_kd_port *k, size_t bytes)
+{
+	printf(" %s", session_kd_op_name(k->op));
+	if (k->op == SESSION_KD_SEND)
+		printf(" %s header=%" PRIu32 " data=%" PRIu32, kdcom_type_name(k->packet_type),
+		       k->header_length, k->data_length);
+	else if (k->op == SESSION_KD_RECEIVE)
+		printf(" %s header=%" PRIu32 " room=%" PRIu32 " timeout=%" PRIu32,
+		       kdcom_type_name(k->packet_type), k->header_length, k->data_capacity,
+		       k->timeout_ms);
+	printf(" -> %s", kd_port_result_name(k));
+	if (k->op == SESSION_KD_RECEIVE && bytes)
+		printf(" data=%" PRIu32, k->data_length);
+}
+
+static void show_kd_port(struct dump *d, const struct session_record *r)
 {
 	const struct session_kd_port *k = &r->u.kd_port.fixed;
 	bool packet_op = k->op == SESSION_KD_SEND || k->op == SESSION_KD_RECEIVE;
 	size_t bytes = session_kd_port_bytes(k);
 
 	begin_line(d, r->h.sequence, r->h.tick, session_kind_name(r->h.kind));
-	if (d->json) {
-		printf(",\"op\":\"%s\",\"result\":%u,\"result_name\":\"%s\"",
-		       session_kd_op_name(k->op), k->result, kd_port_result_name(k));
-		if (packet_op)
-			printf(",\"packet_type\":%u,\"type\":\"%s\",\"timeout_ms\":%" PRIu32
-			       ",\"header_length\":%" PRIu32 ",\"data_capacity\":%" PRIu32
-			       ",\"data_length\":%" PRIu32,
-			       k->packet_type, kdcom_type_name(k->packet_type), k->timeout_ms,
-			       k->header_length, k->data_capacity, k->data_length);
-	} else {
-		printf(" %s", session_kd_op_name(k->op));
-		if (k->op == SESSION_KD_SEND)
-			printf(" %s header=%" PRIu32 " data=%" PRIu32, kdcom_type_name(k->packet_type),
-			       k->header_length, k->data_length);
-		else if (k->op == SESSION_KD_RECEIVE)
-			printf(" %s header=%" PRIu32 " room=%" PRIu32 " timeout=%" PRIu32,
-			       kdcom_type_name(k->packet_type), k->header_length, k->data_capacity,
-			       k->timeout_ms);
-		printf(" -> %s", kd_port_result_name(k));
-		if (k->op == SESSION_KD_RECEIVE && bytes)
-			printf(" data=%" PRIu32, k->data_length);
-	}
+	if (d->json)
+		put_kd_port(d, k, packet_op);
+	else
+		show_kd_port_text(k, bytes);
 	if (packet_op && bytes)
 		show_packet(d, k->packet_type, r->u.kd_port.bytes, bytes, k->op == SESSION_KD_SEND);
 	end_line(d);
@@ -639,21 +639,37 @@ static void decoder_line(void *ctx, const char *text)
 	const struct dump *d = ctx;
 
 	if (d->json)
-		/* kdtrace lets a caller add members right after the brace. */
-		printf("{\"record\":%zu,\"tick\":%" PRIu64 ",%s\n", d->record, d->tick, text + 1);
+		printf("%s\n", text); /* with decoder_members */
 	else
 		printf("%6zu %12" PRIu64 "  %s\n", d->record, d->tick, text);
+}
+
+/* A decoder's JSON line starts with the record and tick being fed. */
+static void decoder_members(void *ctx, struct json_object *line)
+{
+	const struct dump *d = ctx;
+
+	json_object_object_add(line, "record", json_object_new_uint64(d->record));
+	json_object_object_add(line, "tick", json_object_new_uint64(d->tick));
+}
+
+/* Half a frame either way is lost with the connection or the session. */
+static void break_streams(struct dump *d, const struct session_record *r, const char *why)
+{
+	d->record = r->h.sequence;
+	d->tick = r->h.tick;
+	kdtrace_break(&d->to_target, why);
+	kdtrace_break(&d->to_debugger, why);
 }
 
 static void show_endpoint(struct dump *d, const struct session_record *r)
 {
 	const struct session_endpoint *e = &r->u.endpoint.fixed;
+	const char *event = session_endpoint_event_name(e->event);
 
 	d->record = r->h.sequence;
 	d->tick = r->h.tick;
-	switch (e->event) {
-	case KD_ENDPOINT_TO_TARGET:
-	case KD_ENDPOINT_TO_DEBUGGER: {
+	if (e->event == KD_ENDPOINT_TO_TARGET || e->event == KD_ENDPOINT_TO_DEBUGGER) {
 		struct kdtrace *t = e->event == KD_ENDPOINT_TO_TARGET ? &d->to_target : &d->to_debugger;
 		kdtrace_feed(t, r->u.endpoint.bytes, r->u.endpoint.length);
 		/* A record is one read or write: garbage shows by then, while a
@@ -661,21 +677,17 @@ static void show_endpoint(struct dump *d, const struct session_record *r)
 		kdtrace_pause(t);
 		return;
 	}
-	default: /* attached, detached */
-		if (e->event == KD_ENDPOINT_DETACHED) {
-			/* Half a frame either way is lost with the connection. */
-			kdtrace_break(&d->to_target, "the debugger left");
-			kdtrace_break(&d->to_debugger, "the debugger left");
-		}
-		begin_line(d, r->h.sequence, r->h.tick, session_kind_name(r->h.kind));
-		if (d->json)
-			printf(",\"side\":\"debugger\",\"event\":\"%s\"",
-			       session_endpoint_event_name(e->event));
-		else
-			printf(" debugger %s", session_endpoint_event_name(e->event));
-		end_line(d);
-		return;
+	/* attached, detached */
+	if (e->event == KD_ENDPOINT_DETACHED)
+		break_streams(d, r, "the debugger left");
+	begin_line(d, r->h.sequence, r->h.tick, session_kind_name(r->h.kind));
+	if (d->json) {
+		put(d, "side", json_object_new_string("debugger"));
+		put(d, "event", json_object_new_string(event));
+	} else {
+		printf(" debugger %s", event);
 	}
+	end_line(d);
 }
 
 /* ---- the command ------------------------------------------------------------------------- */
@@ -715,6 +727,7 @@ int replay_dump(int argc, char **argv)
 	struct kdtrace_config config;
 	kdtrace_config_init(&config, KDTRACE_TO_TARGET, decoder_line, &d);
 	config.format = d.json ? KDTRACE_JSON : KDTRACE_TEXT;
+	config.json_members = decoder_members;
 	kdtrace_init(&d.to_target, &config);
 	config.direction = KDTRACE_TO_DEBUGGER;
 	kdtrace_init(&d.to_debugger, &config);
@@ -734,10 +747,7 @@ int replay_dump(int argc, char **argv)
 			show_endpoint(&d, r);
 			break;
 		default: /* SESSION_END, last: the reader saw to that */
-			d.record = r->h.sequence;
-			d.tick = r->h.tick;
-			kdtrace_break(&d.to_target, "the session ended");
-			kdtrace_break(&d.to_debugger, "the session ended");
+			break_streams(&d, r, "the session ended");
 			show_end(&d, r);
 			break;
 		}

@@ -33,10 +33,10 @@ bin_PROGRAMS += %reldir%/bxkd-replay
 	%reldir%/verify.c \
 	%reldir%/serve.c
 %canon_reldir%_bxkd_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
-	-I$(top_srcdir)/bochs-plugin -I$(top_srcdir)/launcher
+	-I$(top_srcdir)/launcher
 %canon_reldir%_bxkd_replay_LDADD = %reldir%/libsession.la pipe-bridge/libkdbridge.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la launcher/libbxkdrun.la \
-	common/libbxkdcommon.la
+	common/libbxkdcommon.la $(JSON_C_LIBS)
 
 # The Wireshark dissector: tshark -X lua_script:$(pkgdatadir)/bxkd.lua
 pkgdata_DATA += %reldir%/bxkd.lua

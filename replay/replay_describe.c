@@ -15,7 +15,7 @@
 #include "bxkd/kdvm.h"
 #include "kdcom_engine.h"
 #include "kdtrace.h"
-#include "protocol_names.h"
+#include "bxkd/names.h"
 
 static const char *subcommand_name(uint16_t sub)
 {

@@ -75,7 +75,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la guest/libkdguest.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la \
-	common/libbxkdcommon.la $(CHECK_LIBS)
+	common/libbxkdcommon.la $(CHECK_LIBS) \
+	$(JSON_C_LIBS)
 # Session files: the format's library, bxkd-replay and tshark with the
 # dissector (replay_tools).
 %canon_reldir%_bxkd_tests_CPPFLAGS += -I$(top_srcdir)/replay $(PCAP_CFLAGS) \

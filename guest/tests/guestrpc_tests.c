@@ -8,6 +8,7 @@
  * differed.
  */
 #include "backdoor_call.h"
+#include "bxkd/names.h"
 #include "expect.h"
 #include "format.h"
 #include "guestrpc.h"
@@ -24,16 +25,6 @@
 #define REPLY_MAX 128
 #define PAYLOAD_WORD 4u /* bytes per SENDPAYLOAD or RECVPAYLOAD */
 
-static const char *const step_names[] = {
-	[BDOOR_MESSAGE_OPEN] = "OPEN",
-	[BDOOR_MESSAGE_SENDSIZE] = "SENDSIZE",
-	[BDOOR_MESSAGE_SENDPAYLOAD] = "SENDPAYLOAD",
-	[BDOOR_MESSAGE_RECVSIZE] = "RECVSIZE",
-	[BDOOR_MESSAGE_RECVPAYLOAD] = "RECVPAYLOAD",
-	[BDOOR_MESSAGE_RECVSTATUS] = "RECVSTATUS",
-	[BDOOR_MESSAGE_CLOSE] = "CLOSE",
-};
-
 /* ---- a round trip step by step ------------------------------------------ */
 
 /* One low-bandwidth step whose ECX must be exactly `want`. The device also
@@ -44,11 +35,11 @@ static bool lb_step(struct guest_test_ctx *t, const struct rpc_channel *ch,
 	uint32_t ecx = rpc_step(ch, step, ebx, r);
 
 	if (ecx != want)
-		gt_fail(t, "%s: ecx=0x%08x expected 0x%08x", step_names[step], ecx, want);
+		gt_fail(t, "%s: ecx=0x%08x expected 0x%08x", bdoor_message_step_name(step), ecx, want);
 	else if (r->eax != 0)
-		gt_fail(t, "%s: eax=0x%08x expected 0", step_names[step], r->eax);
+		gt_fail(t, "%s: eax=0x%08x expected 0", bdoor_message_step_name(step), r->eax);
 	else if ((r->edx & 0xffffu) != BDOOR_PORT)
-		gt_fail(t, "%s: edx=0x%08x lost the port", step_names[step], r->edx);
+		gt_fail(t, "%s: edx=0x%08x lost the port", bdoor_message_step_name(step), r->edx);
 	else
 		return true;
 	return false;

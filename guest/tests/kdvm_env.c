@@ -3,6 +3,8 @@
  */
 #include "kdvm_env.h"
 
+#include "bxkd/names.h"
+
 #include "bxkd/dbgkd.h"
 #include "io.h"
 #include "kstring.h"
@@ -62,25 +64,15 @@ void kdvm_env_print(const char *text, uint32_t length)
 	kdvm_send_packet(&kdvm_kernel, KDCOM_TYPE_DEBUG_IO, &header, &data, NULL);
 }
 
-const char *kdvm_status_name(uint32_t status)
+const char *kdvm_status_text(uint32_t status)
 {
-	static const char *const names[] = {
-		[KDVM_STATUS_OK] = "OK",
-		[KDVM_STATUS_NO_TRANSPORT] = "NO_TRANSPORT",
-		[KDVM_STATUS_NOT_REGISTERED] = "NOT_REGISTERED",
-		[KDVM_STATUS_NOT_FOUND] = "NOT_FOUND",
-		[KDVM_STATUS_BAD_FRAME] = "BAD_FRAME",
-		[KDVM_STATUS_BAD_PAGE] = "BAD_PAGE",
-		[KDVM_STATUS_BAD_REQUEST] = "BAD_REQUEST",
-		[KDVM_STATUS_WRONG_DISCOVERY] = "WRONG_DISCOVERY",
-		[KDVM_STATUS_BAD_SUBCOMMAND] = "BAD_SUBCOMMAND",
-	};
+	const char *name = kdvm_status_name(status);
 
 	if (status == KDVM_INIT_NO_DEVICE)
 		return "NO_DEVICE";
 	if (status == BDOOR_NO_ANSWER)
 		return "refused";
-	return status < sizeof(names) / sizeof(*names) && names[status] ? names[status] : "?";
+	return name ? name : "?";
 }
 
 bool expect_kdvm_status(struct guest_test_ctx *t, const char *what, uint32_t status,
@@ -88,7 +80,7 @@ bool expect_kdvm_status(struct guest_test_ctx *t, const char *what, uint32_t sta
 {
 	if (status == want)
 		return true;
-	gt_fail(t, "%s answered %s (0x%x), expected %s", what, kdvm_status_name(status), status,
-		kdvm_status_name(want));
+	gt_fail(t, "%s answered %s (0x%x), expected %s", what, kdvm_status_text(status), status,
+		kdvm_status_text(want));
 	return false;
 }

@@ -27,7 +27,7 @@ struct bd_regs kdvm_raw_call(uint16_t subcommand, uint32_t esi, uint32_t edi);
 void kdvm_env_print(const char *text, uint32_t length);
 
 /* The names of kdvm_status values, for details. */
-const char *kdvm_status_name(uint32_t status);
+const char *kdvm_status_text(uint32_t status);
 
 /* Fails the test unless `status` is `want`; true if it is. */
 bool expect_kdvm_status(struct guest_test_ctx *t, const char *what, uint32_t status,

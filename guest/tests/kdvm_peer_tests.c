@@ -38,7 +38,7 @@ static bool sent(struct guest_test_ctx *t, const char *what)
 	if (kdvm_kernel_page.h.result == KD_OK)
 		return true;
 	gt_fail(t, "%s: send result %u (status %s)", what, kdvm_kernel_page.h.result,
-		kdvm_status_name(kdvm_kernel.last_status));
+		kdvm_status_text(kdvm_kernel.last_status));
 	return false;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json_check.h"
 #include "proc.h"
 #include "suites.h"
 
@@ -72,29 +73,45 @@ static char *dbg(struct target *t, int *status, ...)
 	return out;
 }
 
-/* The output line of the index-th command named `command`. */
-static const char *result(const char *out, const char *command, int index)
+/* The output line of the index-th command named `command` (a copy). */
+static char *result(const char *out, const char *command, int index)
 {
-	char key[64];
-	const char *at = out;
+	char name[64];
 
-	snprintf(key, sizeof(key), "{\"command\":\"%s\"", command);
-	for (int i = 0; (at = strstr(at, key)); i++, at++) {
-		if (i == index)
-			return at;
+	for (const char *line = out; *line;) {
+		size_t length = strcspn(line, "\n");
+		char *copy = strndup(line, length);
+		if (json_string_member(copy, "command", name, sizeof(name)) &&
+		    !strcmp(name, command) && index-- == 0)
+			return copy;
+		free(copy);
+		line += length + (line[length] == '\n');
 	}
 	return NULL;
 }
 
-/* Checks that the index-th `command` line contains `text`. */
-static void expect(const char *out, const char *command, int index, const char *text)
+/* Checks that the index-th `command` line has `members` ("\"key\":value"). */
+static void expect(const char *out, const char *command, int index, const char *members)
 {
-	const char *line = result(out, command, index);
+	char *line = result(out, command, index);
+
 	ck_assert_msg(line, "no result %d for '%s' in:\n%s", index, command, out);
-	size_t len = strcspn(line, "\n");
-	char *copy = strndup(line, len);
-	ck_assert_msg(strstr(copy, text), "'%s' result lacks %s:\n%s", command, text, copy);
-	free(copy);
+	ck_assert_msg(json_has_members(line, members), "'%s' result lacks %s:\n%s", command,
+		      members, line);
+	free(line);
+}
+
+/* Checks that the string `key` of the index-th `command` line has `text`. */
+static void expect_text(const char *out, const char *command, int index, const char *key,
+			const char *text)
+{
+	char *line = result(out, command, index);
+	char value[4096];
+
+	ck_assert_msg(line, "no result %d for '%s' in:\n%s", index, command, out);
+	ck_assert_msg(json_string_member(line, key, value, sizeof(value)) && strstr(value, text),
+		      "'%s' result lacks %s:\n%s", command, text, line);
+	free(line);
 }
 
 START_TEST(a_debug_session_over_a_unix_socket)
@@ -119,7 +136,7 @@ START_TEST(a_debug_session_over_a_unix_socket)
 	expect(out, "version", 0, "\"kern_base\":\"0xffffffff80100000\"");
 	expect(out, "regs", 1, "\"eax\":\"0x00001234\"");
 	/* "bxkd fake target data block" */
-	expect(out, "read", 0, "62786b642066616b652074617267657420646174612062");
+	expect_text(out, "read", 0, "data", "62786b642066616b652074617267657420646174612062");
 	expect(out, "read", 1, "\"data\":\"424b5844\"");
 	expect(out, "readphys", 0, "\"data\":\"424b5844\"");
 	expect(out, "read", 2, "\"data\":\"2121\"");
@@ -151,11 +168,11 @@ START_TEST(unmapped_memory_fails_with_the_count_read)
 	char *out = dbg(&t, &status, "connect", "read 0x801ffff0 32", NULL);
 	ck_assert_int_eq(status, 1);
 	expect(out, "read", 0, "\"ok\":false");
-	expect(out, "read", 0, "status 0xc0000001 after 16 of 32 bytes");
+	expect_text(out, "read", 0, "error", "status 0xc0000001 after 16 of 32 bytes");
 	free(out);
 	out = dbg(&t, &status, "connect", "read 0x90000000 4", NULL);
 	ck_assert_int_eq(status, 1);
-	expect(out, "read", 0, "after 0 of 4 bytes");
+	expect_text(out, "read", 0, "error", "after 0 of 4 bytes");
 	free(out);
 	stop_target(&t);
 }
@@ -169,15 +186,15 @@ START_TEST(bad_commands_are_refused_with_a_reason)
 	start_target(&t, "unix");
 	char *out = dbg(&t, &status, "connect", "setreg nosuch 1", NULL);
 	ck_assert_int_eq(status, 1);
-	expect(out, "setreg", 0, "no register 'nosuch'");
+	expect_text(out, "setreg", 0, "error", "no register 'nosuch'");
 	free(out);
 	out = dbg(&t, &status, "connect", "write 0x80102000 4g", NULL);
 	ck_assert_int_eq(status, 1);
-	expect(out, "write", 0, "usage");
+	expect_text(out, "write", 0, "error", "usage");
 	free(out);
 	out = dbg(&t, &status, "frobnicate", NULL);
 	ck_assert_int_eq(status, 1);
-	expect(out, "frobnicate", 0, "unknown command");
+	expect_text(out, "frobnicate", 0, "error", "unknown command");
 	free(out);
 	stop_target(&t);
 }
@@ -246,7 +263,7 @@ START_TEST(debug_prints_reach_the_debugger)
 	start_target(&t, "unix");
 	char *out = dbg(&t, &status, "connect", "go", "sleep 1500", "breakin", "prints", NULL);
 	ck_assert_msg(status == 0, "bxkd-dbg failed:\n%s", out);
-	expect(out, "prints", 0, "loop ");
+	expect_text(out, "prints", 0, "text", "loop ");
 	free(out);
 	stop_target(&t);
 }

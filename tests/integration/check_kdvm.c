@@ -24,6 +24,7 @@
 #include "kdpeer.h"
 #include "guest/tests/kdvm_peer_protocol.h"
 #include "proc.h"
+#include "json_check.h"
 #include "suites.h"
 
 #define ATTACH_TIMEOUT_MS 30000u
@@ -400,13 +401,13 @@ START_TEST(bxkd_dbg_drives_the_kd_stub_over_the_transport)
 
 	ck_assert_msg(status == 0, "bxkd-dbg exited %d:\n%s\n%s", status, out ? out : "",
 		      err ? err : "");
-	ck_assert_msg(out && strstr(out, "\"command\":\"connect\",\"ok\":true,\"stopped\":true"),
+	ck_assert_msg(out && json_lines_have(out, "\"command\":\"connect\",\"ok\":true,\"stopped\":true"),
 		      "%s", out ? out : "");
 	ck_assert_msg(strstr(out, "2600"), "no build number in:\n%s", out);
-	ck_assert_msg(strstr(out, "\"data\":\"7772697474656e20627920746865206465627567676572\""),
+	ck_assert_msg(json_lines_have(out, "\"data\":\"7772697474656e20627920746865206465627567676572\""),
 		      "%s", out);
-	ck_assert_msg(strstr(out, "\"data\":\"7772697474656e\""), "%s", out);
-	ck_assert_msg(strstr(out, "\"eax\":\"0x1234abcd\""), "%s", out);
+	ck_assert_msg(json_lines_have(out, "\"data\":\"7772697474656e\""), "%s", out);
+	ck_assert_msg(json_lines_have(out, "\"eax\":\"0x1234abcd\""), "%s", out);
 	free(out);
 	free(err);
 	machine_done(&m, &run);

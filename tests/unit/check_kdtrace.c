@@ -85,6 +85,22 @@ static void assert_line_has(size_t i, const char *part)
 	ck_assert_msg(strstr(lines.text[i], part), "line \"%s\" lacks \"%s\"", lines.text[i], part);
 }
 
+/* The one line is the JSON object `want`, member for member. */
+static void assert_one_json_line(const char *want)
+{
+	ck_assert_uint_eq(lines.count, 1);
+	ck_assert_msg(json_same_object(lines.text[0], want), "line %s is not %s", lines.text[0],
+		      want);
+}
+
+/* JSON line i has these members ("\"key\":value,..."), with these values. */
+static void assert_json_line_has(size_t i, const char *members)
+{
+	ck_assert_uint_lt(i, lines.count);
+	ck_assert_msg(json_has_members(lines.text[i], members), "line %s lacks %s", lines.text[i],
+		      members);
+}
+
 /* ---- frames, made by the engine ------------------------------------------------------ */
 
 static size_t drain(struct kdcom *k, uint8_t *out, size_t cap)
@@ -552,7 +568,7 @@ START_TEST(long_strings_are_bounded)
 	n = frame(KDCOM_TARGET, KDCOM_INITIAL_ID, KDCOM_TYPE_DEBUG_IO, &io, sizeof(io), text,
 		  length, f, sizeof(f));
 	decode_pieces(KDTRACE_TO_DEBUGGER, KDTRACE_JSON, f, n, 0);
-	assert_line_has(0, "\"text_length\":3984}");
+	assert_json_line_has(0, "\"text_length\":3984");
 	ck_assert(!strstr(lines.text[0], "truncated"));
 }
 END_TEST
@@ -907,12 +923,12 @@ START_TEST(json_for_the_vectors)
 	size_t n;
 
 	decode_pieces(KDTRACE_TO_DEBUGGER, KDTRACE_JSON, tv1_ack, sizeof(tv1_ack), 0);
-	assert_one_line("{\"dir\":\"t2d\",\"kind\":\"control\",\"offset\":0,\"type\":\"ACK\","
+	assert_one_json_line("{\"dir\":\"t2d\",\"kind\":\"control\",\"offset\":0,\"type\":\"ACK\","
 			"\"id\":\"0x80800000\",\"sync\":false,\"length\":0,"
 			"\"checksum\":\"0x00000000\",\"ok\":true}");
 	n = tv5(f, sizeof(f));
 	decode_pieces(KDTRACE_TO_TARGET, KDTRACE_JSON, f, n, 0);
-	assert_one_line(
+	assert_one_json_line(
 		"{\"dir\":\"d2t\",\"kind\":\"data\",\"offset\":0,\"type\":\"STATE_MANIPULATE\","
 		"\"id\":\"0x80800000\",\"sync\":false,\"length\":56,\"checksum_ok\":true,"
 		"\"checksum\":\"0x00000077\",\"payload_sum\":\"0x00000077\",\"trailer_ok\":true,"
@@ -920,11 +936,11 @@ START_TEST(json_for_the_vectors)
 		"\"api_number\":\"0x00003146\",\"message\":\"request\"}");
 	n = tv8(f, sizeof(f));
 	decode_pieces(KDTRACE_TO_DEBUGGER, KDTRACE_JSON, f, n, 0);
-	assert_line_has(0, "\"id\":\"0x80800800\",\"sync\":true,\"length\":22,");
-	assert_line_has(0, "\"api\":\"PrintString\",\"api_number\":\"0x00003230\",\"processor\":0,"
-			   "\"text\":\"Hello\\n\"}");
+	assert_json_line_has(0, "\"id\":\"0x80800800\",\"sync\":true,\"length\":22");
+	assert_json_line_has(0, "\"api\":\"PrintString\",\"api_number\":\"0x00003230\","
+				"\"processor\":0,\"text\":\"Hello\\n\"");
 	decode_pieces(KDTRACE_TO_TARGET, KDTRACE_JSON, (const uint8_t *)"b", 1, 0);
-	assert_one_line("{\"dir\":\"d2t\",\"kind\":\"breakin\",\"offset\":0}");
+	assert_one_json_line("{\"dir\":\"d2t\",\"kind\":\"breakin\",\"offset\":0}");
 }
 END_TEST
 
@@ -934,6 +950,7 @@ START_TEST(json_lines_parse)
 	static struct kdtrace t;
 	size_t n = mixed_stream(stream, sizeof(stream));
 	struct dbgkd_debug_io io = { .api_number = DBGKD_PRINT_STRING_API };
+	static const char *const first_keys[] = { "dir", "kind", NULL };
 
 	for (int i = 0; i < 256; i++)
 		all[i] = (uint8_t)i;
@@ -954,19 +971,23 @@ START_TEST(json_lines_parse)
 	ck_assert_uint_ge(lines.count, 14);
 	for (size_t i = 0; i < lines.count; i++) {
 		ck_assert_msg(json_valid_object(lines.text[i]), "not JSON: %s", lines.text[i]);
-		ck_assert_msg(!strncmp(lines.text[i], "{\"dir\":\"d2t\",\"kind\":\"", 21),
+		ck_assert_msg(json_starts_with_keys(lines.text[i], first_keys) &&
+				      json_has_members(lines.text[i], "\"dir\":\"d2t\""),
 			      "unexpected start: %s", lines.text[i]);
 	}
-	assert_line_has(lines.count - 1, "\"reason\":\"quote \\\" backslash \\\\ tab \\t\"}");
+	assert_json_line_has(lines.count - 1, "\"reason\":\"quote \\\" backslash \\\\ tab \\t\"");
 }
 END_TEST
 
 START_TEST(json_strings_escape_everything)
 {
-	char out[64];
+	char out[64], member[80];
 
-	ck_assert_uint_eq(kdtrace_json_string(out, sizeof(out), "a\"b\\c\n\x01\xff"), 23);
-	ck_assert_str_eq(out, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\"");
+	/* Every byte comes back, 0xff as the character U+00FF. */
+	size_t need = kdtrace_json_string(out, sizeof(out), "a\"b\\c\n\x01\xff");
+	ck_assert_uint_eq(need, strlen(out));
+	snprintf(member, sizeof(member), "{\"s\":%s}", out);
+	ck_assert_msg(json_same_object(member, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\\u00ff\"}"), "%s", out);
 	/* Too small: empty, and the size it needed. */
 	ck_assert_uint_eq(kdtrace_json_string(out, 5, "abcdef"), 8);
 	ck_assert_str_eq(out, "");
@@ -975,42 +996,47 @@ END_TEST
 
 Suite *kdtrace_suite(void)
 {
+	/* Each test in its case; cases in the order they first appear. */
+	const struct {
+		const char *tcase;
+		const TTest *test;
+	} tests[] = {
+		{ "vectors", control_vectors_tv1_to_tv4 },
+		{ "vectors", get_version_request_tv5 },
+		{ "vectors", read_memory_tv6_and_its_reply_tv7 },
+		{ "vectors", debug_print_with_sync_tv8 },
+		{ "vectors", continue2_tv9_and_continue_tv10 },
+		{ "vectors", get_version_reply_tv11 },
+		{ "vectors", exception_state_change_tv12 },
+		{ "messages", load_symbols_with_path },
+		{ "messages", manipulate_replies_name_their_fields },
+		{ "messages", get_context_reply_counts_its_data },
+		{ "messages", get_string_and_file_io },
+		{ "messages", long_strings_are_bounded },
+		{ "stream", split_input_gives_the_same_lines },
+		{ "stream", garbage_and_break_in },
+		{ "stream", damaged_checksum_and_trailer },
+		{ "stream", oversized_frames_restart_the_scan },
+		{ "stream", malformed_control_packets_are_flagged },
+		{ "stream", a_broken_stream_cuts_off_its_frame },
+		{ "stream", statistics_count_each_kind },
+		{ "stream", frames_are_found_as_the_engine_finds_them },
+		{ "json", json_checker_refuses_what_it_should },
+		{ "json", json_for_the_vectors },
+		{ "json", json_lines_parse },
+		{ "json", json_strings_escape_everything },
+	};
 	Suite *s = suite_create("kdtrace");
-	TCase *vectors = tcase_create("vectors");
-	TCase *messages = tcase_create("messages");
-	TCase *stream = tcase_create("stream");
-	TCase *json = tcase_create("json");
+	TCase *tcase = NULL;
+	const char *tcase_named = "";
 
-	tcase_add_test(vectors, control_vectors_tv1_to_tv4);
-	tcase_add_test(vectors, get_version_request_tv5);
-	tcase_add_test(vectors, read_memory_tv6_and_its_reply_tv7);
-	tcase_add_test(vectors, debug_print_with_sync_tv8);
-	tcase_add_test(vectors, continue2_tv9_and_continue_tv10);
-	tcase_add_test(vectors, get_version_reply_tv11);
-	tcase_add_test(vectors, exception_state_change_tv12);
-	suite_add_tcase(s, vectors);
-
-	tcase_add_test(messages, load_symbols_with_path);
-	tcase_add_test(messages, manipulate_replies_name_their_fields);
-	tcase_add_test(messages, get_context_reply_counts_its_data);
-	tcase_add_test(messages, get_string_and_file_io);
-	tcase_add_test(messages, long_strings_are_bounded);
-	suite_add_tcase(s, messages);
-
-	tcase_add_test(stream, split_input_gives_the_same_lines);
-	tcase_add_test(stream, garbage_and_break_in);
-	tcase_add_test(stream, damaged_checksum_and_trailer);
-	tcase_add_test(stream, oversized_frames_restart_the_scan);
-	tcase_add_test(stream, malformed_control_packets_are_flagged);
-	tcase_add_test(stream, a_broken_stream_cuts_off_its_frame);
-	tcase_add_test(stream, statistics_count_each_kind);
-	tcase_add_test(stream, frames_are_found_as_the_engine_finds_them);
-	suite_add_tcase(s, stream);
-
-	tcase_add_test(json, json_checker_refuses_what_it_should);
-	tcase_add_test(json, json_for_the_vectors);
-	tcase_add_test(json, json_lines_parse);
-	tcase_add_test(json, json_strings_escape_everything);
-	suite_add_tcase(s, json);
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (strcmp(tcase_named, tests[i].tcase)) {
+			tcase_named = tests[i].tcase;
+			tcase = tcase_create(tcase_named);
+			suite_add_tcase(s, tcase);
+		}
+		tcase_add_test(tcase, tests[i].test);
+	}
 	return s;
 }

@@ -1,5 +1,5 @@
 /*
- * check_names.c -- the one table of protocol names (common/protocol_names.h)
+ * check_names.c -- the one table of protocol names (bxkd/names.h)
  * against the other copy the project ships: the Wireshark dissector's Lua
  * tables (replay/bxkd.lua), which cannot call C. A name added or changed on
  * one side only fails here.
@@ -15,7 +15,7 @@
 #include "bxkd/backdoor.h"
 #include "bxkd/kdport.h"
 #include "bxkd/kdvm.h"
-#include "protocol_names.h"
+#include "bxkd/names.h"
 #include "suites.h"
 
 #define MAX_ENTRIES 128
@@ -67,14 +67,22 @@ static void lua_table(const char *table, struct name_list *out)
 	}
 }
 
-static void collect(void *ctx, uint32_t value, const char *name)
-{
-	struct name_list *list = ctx;
+typedef const char *name_fn(uint32_t value);
 
-	ck_assert_uint_lt(list->count, MAX_ENTRIES);
-	list->entries[list->count].value = value;
-	snprintf(list->entries[list->count].name, sizeof(list->entries[0].name), "%s", name);
-	list->count++;
+/* Every value below `limit` the C table names. */
+static void c_table(name_fn *name_of, uint32_t limit, struct name_list *list)
+{
+	list->count = 0;
+	for (uint32_t value = 0; value < limit; value++) {
+		const char *name = name_of(value);
+		if (!name)
+			continue;
+		ck_assert_uint_lt(list->count, MAX_ENTRIES);
+		list->entries[list->count].value = value;
+		snprintf(list->entries[list->count].name, sizeof(list->entries[0].name), "%s",
+			 name);
+		list->count++;
+	}
 }
 
 static const char *find(const struct name_list *list, uint32_t value)
@@ -88,16 +96,14 @@ static const char *find(const struct name_list *list, uint32_t value)
 /* The dissector's table names exactly the C table's values, with the same
  * names, below `limit`; at or above it only `extra` (a sentinel the
  * dissector shows by name, such as the "no answer" value) may stand. */
-static void assert_same(const char *table, enum protocol_name_table c_table, uint32_t limit,
-			uint32_t extra, const char *extra_name)
+static void assert_same(const char *table, name_fn *name_of, uint32_t limit, uint32_t extra,
+			const char *extra_name)
 {
-	struct name_list lua, c = { .count = 0 };
+	struct name_list lua, c;
 
 	lua_table(table, &lua);
-	protocol_names_foreach(c_table, collect, &c);
+	c_table(name_of, limit, &c);
 	for (size_t i = 0; i < c.count; i++) {
-		if (c.entries[i].value >= limit)
-			continue;
 		const char *name = find(&lua, c.entries[i].value);
 		ck_assert_msg(name && !strcmp(name, c.entries[i].name),
 			      "%s[%u]: C says %s, replay/bxkd.lua says %s", table,
@@ -117,41 +123,40 @@ static void assert_same(const char *table, enum protocol_name_table c_table, uin
 
 START_TEST(backdoor_commands_agree)
 {
-	assert_same("commands", PROTOCOL_NAMES_BDOOR_COMMAND, BDOOR_CMD_MAX, 0, NULL);
+	assert_same("commands", bdoor_command_name, BDOOR_CMD_MAX, 0, NULL);
 }
 END_TEST
 
 START_TEST(kd_subcommands_agree)
 {
-	assert_same("kd_subcommands", PROTOCOL_NAMES_KDVM_SUBCOMMAND, UINT32_MAX, 0, NULL);
+	assert_same("kd_subcommands", kdvm_subcommand_name, 256, 0, NULL);
 }
 END_TEST
 
 START_TEST(kd_statuses_agree)
 {
-	assert_same("kd_statuses", PROTOCOL_NAMES_KDVM_STATUS, UINT32_MAX, BDOOR_NO_ANSWER,
-		    "REFUSED");
+	assert_same("kd_statuses", kdvm_status_name, 256, BDOOR_NO_ANSWER, "REFUSED");
 }
 END_TEST
 
 START_TEST(kd_requests_agree)
 {
-	assert_same("kd_requests", PROTOCOL_NAMES_KDVM_REQUEST, UINT32_MAX, 0, NULL);
+	assert_same("kd_requests", kdvm_request_name, 256, 0, NULL);
 }
 END_TEST
 
 /* A session file's KD_PORT result: never KD_ABANDONED (session.h). */
 START_TEST(kd_port_results_agree)
 {
-	assert_same("kd_port_results", PROTOCOL_NAMES_KD_OUTCOME, KD_INVALID + 1, 0, NULL);
+	assert_same("kd_port_results", kd_outcome_name, KD_INVALID + 1, 0, NULL);
 }
 END_TEST
 
 /* The page's result field: KD_OK .. KD_DROPPED, or untouched. */
 START_TEST(kd_page_results_agree)
 {
-	assert_same("kd_page_results", PROTOCOL_NAMES_KD_OUTCOME, KD_DROPPED + 1,
-		    KDVM_RESULT_UNTOUCHED, "NONE");
+	assert_same("kd_page_results", kd_outcome_name, KD_DROPPED + 1, KDVM_RESULT_UNTOUCHED,
+		    "NONE");
 }
 END_TEST
 

@@ -1,0 +1,94 @@
+/*
+ * dbg_session.h -- inside bxkd-dbg: the session its commands act on, how
+ * they answer, and the command table (dbg_commands.c).
+ *
+ * bxkd-dbg.c drives the session (options, symbols, the link's callbacks,
+ * reading command lines); dbg_commands.c is the commands themselves.
+ */
+#ifndef BXKD_DBG_SESSION_H
+#define BXKD_DBG_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kdclient.h"
+
+#define DBG_MAX_BREAKPOINTS 32
+
+struct json_object;
+
+struct breakpoint {
+	bool used;
+	uint64_t address;
+	uint32_t handle; /* the target's */
+};
+
+/* A name from --symbols: nm's "ADDRESS TYPE NAME" lines. */
+struct symbol {
+	uint64_t address;
+	char *name;
+};
+
+struct session {
+	struct kdclient *client;
+	bool json, quiet;
+	bool quit; /* "quit" was run */
+	struct symbol *symbols; /* sorted by address */
+	size_t symbol_count;
+	uint32_t timeout_ms;
+	struct breakpoint breakpoints[DBG_MAX_BREAKPOINTS];
+	char *prints;
+	size_t prints_length;
+	/* breakin-at-print: the text that triggers the break-in, until it has. */
+	const char *breakin_trigger;
+};
+
+/* ---- answering (bxkd-dbg.c) -------------------------------------------------------- */
+
+/* Says why `command` failed (a JSON line, or a message on stderr) and
+ * returns false. */
+bool dbg_failed(struct session *s, const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The usage failure of `command`, from its syntax in the table, with
+ * `detail` in parentheses after it when not NULL. */
+bool dbg_usage(struct session *s, const char *command, const char *detail);
+/* A command with nothing else to say: {"command":...,"ok":true}, or the
+ * text `human` when not NULL. Returns true. */
+bool dbg_ok_line(struct session *s, const char *command, const char *human, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The JSON answer of a command that succeeded, to add members to. */
+struct json_object *dbg_answer(const char *command);
+/* Prints it as one line and frees it. */
+void dbg_print_answer(struct json_object *answer);
+/* Where the target stopped, as the answer of `command`. */
+void dbg_print_stop(struct session *s, const char *command);
+
+/* ---- reading arguments (bxkd-dbg.c) ---------------------------------------------- */
+
+/* A number in C syntax, not negative. */
+bool dbg_number(const char *text, uint64_t *value);
+/* An address: a number, or a symbol from --symbols with an offset. */
+bool dbg_address_of(const struct session *s, const char *text, uint64_t *value);
+
+/* ---- the commands (dbg_commands.c) ---------------------------------------------- */
+
+/* Runs the command in w[0] with its arguments; false when it failed. */
+typedef bool (*dbg_command_fn)(struct session *s, char **w, int n);
+
+struct dbg_command {
+	const char *name;
+	const char *syntax; /* its arguments, "" for none */
+	const char *help;
+	dbg_command_fn run;
+};
+
+/* The command called `name`, or NULL. */
+const struct dbg_command *dbg_find_command(const char *name);
+/* One line per command, for --help. */
+void dbg_print_command_help(FILE *out);
+/* Runs one command line's words: the table's command in w[0]. */
+bool dbg_run_words(struct session *s, char **w, int n);
+
+#endif /* BXKD_DBG_SESSION_H */
