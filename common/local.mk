@@ -7,6 +7,8 @@ noinst_LTLIBRARIES += %reldir%/libbxkdcommon.la
 	%reldir%/log.c \
 	%reldir%/log.h \
 	%reldir%/alloc.c \
-	%reldir%/alloc.h
+	%reldir%/alloc.h \
+	%reldir%/process.c \
+	%reldir%/process.h
 
 EXTRA_DIST += %reldir%/README.md

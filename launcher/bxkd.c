@@ -6,10 +6,98 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bxkd.h"
+
+/* ---- shared by run and demo ------------------------------------------------------ */
+
+int bxkd_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", bxkd_program());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(%s --help for the options)\n", bxkd_program());
+	return BXKD_EXIT_USAGE;
+}
+
+char *bxkd_make_workdir(const char *asked, const char *template)
+{
+	if (!asked) {
+		char *dir = bxkd_strdup(template);
+		if (!mkdtemp(dir)) {
+			bxkd_warn("mkdtemp: %s", strerror(errno));
+			free(dir);
+			return NULL;
+		}
+		return dir;
+	}
+	char *absolute = NULL;
+	if (!bxvm_make_directories(asked) || !(absolute = realpath(asked, NULL)))
+		bxkd_warn("cannot create the work directory %s: %s", asked, strerror(errno));
+	return absolute;
+}
+
+bool bxkd_bochs_usable(void)
+{
+	if (access(bxkd_bochs(), X_OK) == 0)
+		return true;
+	bxkd_warn("cannot run Bochs (%s): %s; install Debian's bochs, bochs-sdl and bochsbios "
+		  "(scripts/setup-debian.sh), or set BXKD_BOCHS",
+		  bxkd_bochs(), strerror(errno));
+	return false;
+}
+
+uint64_t bxkd_symbol(const char *symbols_path, const char *symbol)
+{
+	FILE *f = symbols_path ? fopen(symbols_path, "r") : NULL;
+	char line[512], name[256], type;
+	uint64_t address, found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNx64 " %c %255s", &address, &type, name) == 3 &&
+		    !strcmp(name, symbol))
+			found = address;
+	}
+	fclose(f);
+	return found;
+}
+
+volatile sig_atomic_t bxkd_signal;
+
+static void on_signal(int sig)
+{
+	bxkd_signal = sig;
+}
+
+void bxkd_catch_signals(bool pass_interrupt)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll() must return so that the loops see it. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (pass_interrupt)
+		sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- the command ------------------------------------------------------------------ */
 
 static void usage(FILE *out)
 {
@@ -34,10 +122,14 @@ int main(int argc, char **argv)
 		return BXKD_EXIT_USAGE;
 	}
 	const char *command = argv[1];
-	if (!strcmp(command, "run"))
+	if (!strcmp(command, "run")) {
+		bxkd_set_program("bxkd run");
 		return bxkd_run_main(argc - 1, argv + 1);
-	if (!strcmp(command, "demo"))
+	}
+	if (!strcmp(command, "demo")) {
+		bxkd_set_program("bxkd demo");
 		return bxkd_demo_main(argc - 1, argv + 1);
+	}
 	if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h")) {
 		if (argc > 2 && !strcmp(argv[2], "run"))
 			return bxkd_run_main(2, (char *[]){ "run", "--help", NULL });
@@ -50,7 +142,7 @@ int main(int argc, char **argv)
 		printf("bxkd %s\n", PACKAGE_VERSION);
 		return BXKD_EXIT_PASSED;
 	}
-	fprintf(stderr, "bxkd: unknown command '%s'\n", command);
+	bxkd_warn("unknown command '%s'", command);
 	usage(stderr);
 	return BXKD_EXIT_USAGE;
 }

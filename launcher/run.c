@@ -95,20 +95,6 @@ static bool parse_count(const char *text, unsigned long max, unsigned long *valu
 	return *text && !*end && errno == 0 && *value >= 1 && *value <= max && text[0] != '-';
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("bxkd run: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(bxkd run --help for the options)\n", stderr);
-	return BXKD_EXIT_USAGE;
-}
-
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER };
@@ -134,7 +120,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		switch (c) {
 		case 'r':
 			if (strchr(optarg, ','))
-				return usage_error("bad --record '%s': the bochsrc's vmport: line "
+				return bxkd_usage_error("bad --record '%s': the bochsrc's vmport: line "
 						   "cannot carry a comma",
 						   optarg);
 			o->record = optarg;
@@ -145,7 +131,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 			else if (!strcmp(optarg, "serial"))
 				o->transport = OVER_SERIAL;
 			else
-				return usage_error("--transport is vmport or serial, not '%s'", optarg);
+				return bxkd_usage_error("--transport is vmport or serial, not '%s'", optarg);
 			break;
 		case 'e':
 			o->endpoint = optarg;
@@ -155,7 +141,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 			break;
 		case OPT_ROUNDS:
 			if (!parse_count(optarg, 1000000000ul, &o->rounds))
-				return usage_error("--rounds wants 1..1000000000 clock ticks, not '%s'",
+				return bxkd_usage_error("--rounds wants 1..1000000000 clock ticks, not '%s'",
 						   optarg);
 			break;
 		case OPT_GUI:
@@ -176,7 +162,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 			break;
 		case 't':
 			if (!parse_count(optarg, 86400, &o->timeout))
-				return usage_error("--timeout wants 1..86400 seconds, not '%s'", optarg);
+				return bxkd_usage_error("--timeout wants 1..86400 seconds, not '%s'", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -189,7 +175,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 	if (optind < argc)
 		o->image = argv[optind++];
 	if (optind < argc)
-		return usage_error("one image at most; '%s' is one too many", argv[optind]);
+		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
 	return 0;
 }
 
@@ -229,14 +215,14 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 		if (strlen(ep->spec) - 5 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 			char dir[] = "/tmp/bxkd-kd.XXXXXX";
 			if (!mkdtemp(dir)) {
-				fprintf(stderr, "bxkd run: mkdtemp: %s\n", strerror(errno));
+				bxkd_warn("mkdtemp: %s", strerror(errno));
 				return false;
 			}
 			snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", dir);
 		}
 	}
 	if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
-		usage_error("bad --endpoint: %s", error);
+		bxkd_usage_error("bad --endpoint: %s", error);
 		return false;
 	}
 	/* A pty is named by the kernel when it is made: give it a link whose
@@ -244,7 +230,7 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 	if (ep->options.mode == KDEP_PTY && !ep->options.path[0]) {
 		snprintf(ep->spec, sizeof(ep->spec), "pty:%s/kd.pty", workdir);
 		if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
-			usage_error("bad --endpoint: %s", error);
+			bxkd_usage_error("bad --endpoint: %s", error);
 			return false;
 		}
 	}
@@ -252,7 +238,7 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 	if (ep->options.mode == KDEP_TCP_LISTEN && ep->options.port == 0) {
 		unsigned port = bxkd_free_port(ep->options.host);
 		if (!port) {
-			usage_error("bad --endpoint %s: no free TCP port on %s", o->endpoint,
+			bxkd_usage_error("bad --endpoint %s: no free TCP port on %s", o->endpoint,
 				    ep->options.host);
 			return false;
 		}
@@ -260,7 +246,7 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 		snprintf(ep->spec, sizeof(ep->spec), "tcp:%s:%u", ep->options.host, port);
 	}
 	if (o->transport == OVER_VMPORT && strpbrk(ep->spec, ", \t")) {
-		usage_error("bad --endpoint '%s': the bochsrc's vmport: line cannot carry a comma "
+		bxkd_usage_error("bad --endpoint '%s': the bochsrc's vmport: line cannot carry a comma "
 			    "or a space",
 			    ep->spec);
 		return false;
@@ -270,7 +256,7 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 		if (ep->relay) {
 			unsigned port = bxkd_free_port("127.0.0.1");
 			if (!port) {
-				fprintf(stderr, "bxkd run: no free TCP port on 127.0.0.1 for COM1\n");
+				bxkd_warn("no free TCP port on 127.0.0.1 for COM1");
 				return false;
 			}
 			snprintf(ep->com1, sizeof(ep->com1), "127.0.0.1:%u", port);
@@ -285,7 +271,7 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 	if (listens(&ep->options) && !ep->relay) {
 		struct kdep *probe = kdep_open(&ep->options, NULL, error, sizeof(error));
 		if (!probe) {
-			usage_error("cannot use --endpoint %s: %s", ep->spec, error);
+			bxkd_usage_error("cannot use --endpoint %s: %s", ep->spec, error);
 			return false;
 		}
 		kdep_close(probe);
@@ -357,26 +343,11 @@ static void print_debugger_howto(const char *symbols, bool ours)
 
 /* ---- running ---------------------------------------------------------------------------- */
 
-struct show {
-	bool raw; /* the debugger already showed everything */
-};
-
-static void show_line(void *ctx, const char *text, size_t length)
-{
-	struct show *s = ctx;
-
-	if (s->raw)
-		return;
-	fwrite(text, 1, length, stdout);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
-
 /* Starts bxkd-tap between COM1 and the endpoint; true once it is up. */
-static bool start_relay(struct bxkd_proc *tap, const struct endpoint *ep, const char *workdir)
+static bool start_relay(struct bxkd_process *tap, const struct endpoint *ep, const char *workdir)
 {
 	char looked[600];
-	char *program = bxkd_locate(BXKD_TAP, looked, sizeof(looked));
+	char *program = bxkd_locate(BXKD_FILE_TAP, looked, sizeof(looked));
 	char *target = bxkd_asprintf("tcp-connect:%s", ep->com1);
 	char *trace_path = bxkd_asprintf("%s/kd-trace.txt", workdir);
 	char *log_path = bxkd_asprintf("%s/kd-tap.log", workdir);
@@ -384,26 +355,27 @@ static bool start_relay(struct bxkd_proc *tap, const struct endpoint *ep, const 
 	bool ok = false;
 
 	if (!program) {
-		fprintf(stderr, "bxkd run: bxkd-tap, which relays COM1 to %s, is not in %s\n", ep->spec,
-			looked);
+		bxkd_warn("bxkd-tap, which relays COM1 to %s, is not in %s", ep->spec, looked);
 		goto out;
 	}
 	trace = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (trace < 0 || log < 0) {
-		fprintf(stderr, "bxkd run: cannot write in %s: %s\n", workdir, strerror(errno));
+		bxkd_warn("cannot write in %s: %s", workdir, strerror(errno));
 		goto out;
 	}
 	char *argv[] = { program, "--quiet", target, (char *)ep->spec, NULL };
-	if (!bxkd_proc_start(tap, argv, NULL, BXKD_FD_NULL, trace, log, BXKD_PROC_OWN_GROUP)) {
-		fprintf(stderr, "bxkd run: cannot start %s: %s\n", program, strerror(errno));
+	struct bxkd_spawn how = { .in = BXKD_FD_NULL, .out = trace, .err = log,
+				  .flags = BXKD_PROCESS_OWN_GROUP | BXKD_PROCESS_DEFAULT_SIGNALS };
+	if (!bxkd_process_start(tap, argv, &how)) {
+		bxkd_warn("cannot start %s: %s", program, strerror(errno));
 		goto out;
 	}
 	/* Up when its listener is there (or, for the other kinds, when it has
 	 * not died at once of an endpoint it could not open). */
 	for (int waited = 0; waited < 3000; waited += 20) {
 		struct stat st;
-		if (bxkd_proc_done(tap))
+		if (bxkd_process_done(tap))
 			break;
 		if (ep->options.mode == KDEP_UNIX_LISTEN ? stat(ep->options.path, &st) == 0
 							  : waited >= 200) {
@@ -414,10 +386,10 @@ static bool start_relay(struct bxkd_proc *tap, const struct endpoint *ep, const 
 	}
 	if (!ok) {
 		char *said = bxvm_read_file(log_path, NULL);
-		fprintf(stderr, "bxkd run: the COM1 relay (bxkd-tap) did not start:\n%s",
+		fprintf(stderr, "%s: the COM1 relay (bxkd-tap) did not start:\n%s", bxkd_program(),
 			said && *said ? said : "(it said nothing)\n");
 		free(said);
-		bxkd_proc_stop(tap, 1000);
+		bxkd_process_stop(tap, 1000);
 	}
 out:
 	if (trace >= 0)
@@ -431,26 +403,9 @@ out:
 	return ok;
 }
 
-static char *make_workdir(const char *asked)
-{
-	if (!asked) {
-		char dir[] = "/tmp/bxkd-run.XXXXXX";
-		if (!mkdtemp(dir)) {
-			fprintf(stderr, "bxkd run: mkdtemp: %s\n", strerror(errno));
-			return NULL;
-		}
-		return bxkd_strdup(dir);
-	}
-	char *absolute = NULL;
-	if (!bxvm_make_directories(asked) || !(absolute = realpath(asked, NULL)))
-		fprintf(stderr, "bxkd run: cannot create the work directory %s: %s\n", asked,
-			strerror(errno));
-	return absolute;
-}
-
 /* How a run of another image ended: Bochs' status, except that the
  * guest's own shutdown (which Bochs reports as a fatal "panic") is 0. */
-static int foreign_status(const struct bxkd_vm *vm)
+static int foreign_status(const struct bxvm *vm)
 {
 	if (vm->timed_out || vm->interrupted) {
 		printf("bxkd: %s; Bochs was stopped\n",
@@ -461,25 +416,27 @@ static int foreign_status(const struct bxkd_vm *vm)
 		printf("bxkd: cannot execute %s (exit status %d)\n", bxkd_bochs(), vm->bochs.status);
 		return BXKD_EXIT_FAILED;
 	}
-	if (vm->shutdown_requested && !vm->panic) {
+	const struct bxvm_report *r = &vm->report;
+	if (r->shutdown_requested && !r->panic) {
 		printf("bxkd: the guest shut the machine down");
-		if (vm->have_final_tick)
-			printf(" at tick %" PRIu64, vm->final_tick);
+		if (r->have_final_tick)
+			printf(" at tick %" PRIu64, r->final_tick);
 		printf(" after %.2f s\n", vm->ended - vm->started);
 		return BXKD_EXIT_PASSED;
 	}
 	printf("bxkd: Bochs exited with status %d after %.2f s\n", vm->bochs.status,
 	       vm->ended - vm->started);
-	if (vm->panic)
-		printf("  bochs: %s\n", vm->panic);
+	if (r->panic)
+		printf("  bochs: %s\n", r->panic);
 	return vm->bochs.status;
 }
 
 /* The device says in its log how the recording ended; a session that is
  * not whole is a failed run, whatever the guest did. */
-static bool recording_complete(const char *log_path)
+static bool recording_complete(const char *workdir)
 {
 	static const char *const verdicts[] = { "] session recorded: ", "] the session in " };
+	char *log_path = bxkd_asprintf("%s/bochs.log", workdir);
 	char *log = bxvm_read_file(log_path, NULL);
 	const char *found = NULL;
 	bool complete = false;
@@ -495,275 +452,324 @@ static bool recording_complete(const char *log_path)
 		printf("bxkd: FAILED: the device did not say how the recording ended (%s)\n",
 		       log_path);
 	free(log);
+	free(log_path);
 	return complete;
 }
 
-int bxkd_run_main(int argc, char **argv)
-{
-	struct run_options o = { .transport = OVER_VMPORT };
+/* ---- one run, step by step --------------------------------------------------------------- */
+
+/* What a run makes and keeps until it ends. */
+struct run {
+	struct run_options o;
 	struct endpoint ep;
-	char looked[700], why[800];
-	char *image = NULL, *workdir = NULL, *plugin_dir = NULL, *symbols = NULL;
-	char *copy = NULL, *bochsrc = NULL, *log_path = NULL, *boot = NULL, *config = NULL;
-	uint8_t *bytes = NULL;
-	struct bxkd_proc tap = { 0 };
-	struct bxkd_vm vm;
-	int status = BXKD_EXIT_FAILED;
-	bool vm_started = false;
+	char *image;      /* what to boot: ours, or the user's in place */
+	bool ours;        /* it has our boot option block */
+	enum bxvm_media media;
+	char *plugin_dir, *symbols, *workdir;
+	char *boot;       /* our kernel's boot options */
+	char *copy;       /* our kernel's patched copy */
+	char *config;     /* the bochsrc lines after the machine's */
+	char *bochsrc;
+	struct bxkd_process tap;
+	bool relay_lost;
+	struct bxvm vm;
+};
 
-	memset(&vm, 0, sizeof(vm));
-	vm.out_fd = -1;
-	int parsed = parse(argc, argv, &o);
-	if (parsed)
-		return parsed < 0 ? BXKD_EXIT_PASSED : parsed;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* A malformed endpoint is a usage error before anything is made. */
-	if (o.endpoint && strcmp(o.endpoint, "none")) {
-		struct kdep_options check;
-		if (!kdep_parse(o.endpoint, &check, why, sizeof(why))) {
-			status = usage_error("bad --endpoint: %s", why);
-			goto out;
-		}
-	}
-
-	/* ---- what to boot ---- */
-	if (o.image) {
-		struct stat st;
-		if (stat(o.image, &st) != 0) {
-			status = usage_error("no image %s: %s", o.image, strerror(errno));
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-			status = usage_error("%s is not a disk image (a regular, non-empty file)",
-					     o.image);
-			goto out;
-		}
-		image = realpath(o.image, NULL);
-	} else {
-		image = bxkd_locate(BXKD_GUEST_IMAGE, looked, sizeof(looked));
-		if (!image) {
-			fprintf(stderr,
-				"bxkd run: the bxkd test kernel (bxkd-guest.img) is in neither %s: "
-				"build it (make) or install it (make install), or name an image\n",
-				looked);
-			goto out;
-		}
-	}
+/* The image to boot, and whether it is ours; a usage error or a failure. */
+static int choose_image(struct run *r)
+{
+	char looked[700];
+	struct stat st;
 	size_t size;
-	bytes = (uint8_t *)bxvm_read_file(image, &size);
-	if (!bytes) {
-		status = usage_error("cannot read %s: %s", image, strerror(errno));
-		goto out;
-	}
-	bool ours = bxvm_has_boot_options(bytes, size);
-	enum bxvm_media media = bxvm_media_for_size(size);
-	if (!ours && o.boot_options) {
-		status = usage_error("%s has no bxkd boot option block, so --boot-options cannot "
-				     "be given to it",
-				     image);
-		goto out;
-	}
-	if (!ours && (o.kd_break || o.rounds))
-		fprintf(stderr, "bxkd run: %s is not the bxkd kernel: --break and --rounds are "
-				"boot options of ours, ignored\n",
-			image);
 
-	/* ---- Bochs, and our plugin ---- */
-	if (access(bxkd_bochs(), X_OK) != 0) {
-		fprintf(stderr,
-			"bxkd run: cannot run Bochs (%s): %s; install Debian's bochs, bochs-sdl "
-			"and bochsbios (scripts/setup-debian.sh), or set BXKD_BOCHS\n",
-			bxkd_bochs(), strerror(errno));
-		goto out;
+	if (r->o.image) {
+		if (stat(r->o.image, &st) != 0)
+			return bxkd_usage_error("no image %s: %s", r->o.image, strerror(errno));
+		if (!S_ISREG(st.st_mode) || st.st_size == 0)
+			return bxkd_usage_error("%s is not a disk image (a regular, non-empty file)",
+						r->o.image);
+		r->image = realpath(r->o.image, NULL);
+	} else if (!(r->image = bxkd_locate(BXKD_FILE_GUEST_IMAGE, looked, sizeof(looked)))) {
+		bxkd_warn("the bxkd test kernel (bxkd-guest.img) is in neither %s: build it (make) or "
+			  "install it (make install), or name an image",
+			  looked);
+		return BXKD_EXIT_FAILED;
 	}
-	plugin_dir = bxkd_locate(BXKD_PLUGIN_DIR, looked, sizeof(looked));
-	if (!plugin_dir) {
-		fprintf(stderr,
-			"bxkd run: the vmport plugin (libbx_vmport.so) is in neither %s: build it "
-			"(make) or install it (make install)\n",
-			looked);
-		goto out;
-	}
-	symbols = ours ? bxkd_locate(BXKD_GUEST_SYMBOLS, NULL, 0) : NULL;
+	uint8_t *bytes = (uint8_t *)bxvm_read_file(r->image, &size);
+	if (!bytes)
+		return bxkd_usage_error("cannot read %s: %s", r->image, strerror(errno));
+	r->ours = bxvm_has_boot_options(bytes, size);
+	r->media = bxvm_media_for_size(size);
+	free(bytes);
+	if (!r->ours && r->o.boot_options)
+		return bxkd_usage_error("%s has no bxkd boot option block, so --boot-options cannot "
+					"be given to it",
+					r->image);
+	if (!r->ours && (r->o.kd_break || r->o.rounds))
+		bxkd_warn("%s is not the bxkd kernel: --break and --rounds are boot options of ours, "
+			  "ignored",
+			  r->image);
+	return 0;
+}
 
-	/* ---- the work directory, the endpoint ---- */
-	workdir = make_workdir(o.workdir);
-	if (!workdir)
-		goto out;
-	if (!resolve_endpoint(&o, workdir, &ep)) {
-		status = BXKD_EXIT_USAGE;
-		goto out;
-	}
+/* Bochs, our plugin, the kernel's symbols. */
+static bool find_bochs_and_plugin(struct run *r)
+{
+	char looked[700];
 
-	/* ---- the image, the bochsrc ---- */
-	if (ours) {
-		boot = bxkd_asprintf("%s%s%s", o.boot_options ? o.boot_options : "kernel=workload kd=",
-				     o.boot_options ? "" : o.transport == OVER_VMPORT ? "vmport" : "serial",
-				     o.kd_break ? " kd_break=1" : "");
-		if (o.rounds) {
-			char *more = bxkd_asprintf("%s rounds=%lu", boot, o.rounds);
-			free(boot);
-			boot = more;
+	if (!bxkd_bochs_usable())
+		return false;
+	r->plugin_dir = bxkd_locate(BXKD_FILE_PLUGIN_DIR, looked, sizeof(looked));
+	if (!r->plugin_dir) {
+		bxkd_warn("the vmport plugin (libbx_vmport.so) is in neither %s: build it (make) or "
+			  "install it (make install)",
+			  looked);
+		return false;
+	}
+	r->symbols = r->ours ? bxkd_locate(BXKD_FILE_GUEST_SYMBOLS, NULL, 0) : NULL;
+	return true;
+}
+
+/* The recording: on a vmport: line of its own (Bochs merges them), with
+ * the image it boots for the manifest; Bochs' working directory is not
+ * the user's, so the path must not be relative. */
+static bool add_recording(struct run *r, const char *booted)
+{
+	char why[800], cwd[PATH_MAX];
+	char *kept = bxvm_keep_session_image(booted, r->o.record, why, sizeof(why));
+
+	if (!kept) {
+		bxkd_warn("%s", why);
+		return false;
+	}
+	printf("bxkd: recording the session to %s; the image it boots is kept as %s\n", r->o.record,
+	       kept);
+	free(kept);
+	char *target = r->o.record[0] == '/' || !getcwd(cwd, sizeof(cwd))
+			       ? bxkd_strdup(r->o.record)
+			       : bxkd_asprintf("%s/%s", cwd, r->o.record);
+	char *line = bxkd_asprintf("%svmport: record=%s, session_image=%s\n", r->config, target,
+				   booted);
+	free(target);
+	free(r->config);
+	r->config = line;
+	return true;
+}
+
+/* Our kernel's patched copy, and the bochsrc. */
+static bool write_machine(struct run *r)
+{
+	char why[800];
+
+	if (r->ours) {
+		r->boot = bxkd_asprintf("%s%s%s", r->o.boot_options ? r->o.boot_options : "kernel=workload kd=",
+					r->o.boot_options ? "" : r->o.transport == OVER_VMPORT ? "vmport" : "serial",
+					r->o.kd_break ? " kd_break=1" : "");
+		if (r->o.rounds) {
+			char *more = bxkd_asprintf("%s rounds=%lu", r->boot, r->o.rounds);
+			free(r->boot);
+			r->boot = more;
 		}
-		copy = bxkd_asprintf("%s/guest.img", workdir);
-		if (!bxvm_copy_image(image, boot, copy, why, sizeof(why))) {
-			fprintf(stderr, "bxkd run: %s\n", why);
-			goto out;
+		r->copy = bxkd_asprintf("%s/guest.img", r->workdir);
+		if (!bxvm_copy_image(r->image, r->boot, r->copy, why, sizeof(why))) {
+			bxkd_warn("%s", why);
+			return false;
 		}
 	}
-	if (ep.none)
-		config = bxkd_strdup(o.transport == OVER_VMPORT ? "vmport: kd_endpoint=none\n" : "");
-	else if (o.transport == OVER_VMPORT)
-		config = bxkd_asprintf("vmport: kd_endpoint=%s\n", ep.spec);
+	const char *booted = r->ours ? r->copy : r->image;
+	if (r->ep.none)
+		r->config = bxkd_strdup(r->o.transport == OVER_VMPORT ? "vmport: kd_endpoint=none\n" : "");
+	else if (r->o.transport == OVER_VMPORT)
+		r->config = bxkd_asprintf("vmport: kd_endpoint=%s\n", r->ep.spec);
 	else
-		config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", ep.com1);
-	/* The recording: on a vmport: line of its own (Bochs merges them), with
-	 * the image it boots for the manifest; Bochs runs in the work
-	 * directory, so the path must not be relative. */
-	if (o.record) {
-		char *kept = bxvm_keep_session_image(ours ? copy : image, o.record, why, sizeof(why));
-		if (!kept) {
-			fprintf(stderr, "bxkd run: %s\n", why);
-			goto out;
-		}
-		printf("bxkd: recording the session to %s; the image it boots is kept as %s\n",
-		       o.record, kept);
-		free(kept);
-		char cwd[PATH_MAX];
-		char *target = o.record[0] == '/' || !getcwd(cwd, sizeof(cwd))
-				       ? bxkd_strdup(o.record)
-				       : bxkd_asprintf("%s/%s", cwd, o.record);
-		char *line = bxkd_asprintf("%svmport: record=%s, session_image=%s\n", config, target,
-					   ours ? copy : image);
-		free(target);
-		free(config);
-		config = line;
-	}
-	if (o.config.length) {
-		char *more = bxkd_asprintf("%s%s", config, o.config.data);
-		free(config);
-		config = more;
+		r->config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", r->ep.com1);
+	if (r->o.record && !add_recording(r, booted))
+		return false;
+	if (r->o.config.length) {
+		char *more = bxkd_asprintf("%s%s", r->config, r->o.config.data);
+		free(r->config);
+		r->config = more;
 	}
 	struct bxvm_machine machine;
 	bxvm_machine_init(&machine);
 	machine.written_by = "bxkd run (launcher/run.c)";
-	machine.image = ours ? copy : image;
-	machine.media = media;
-	log_path = bxkd_asprintf("%s/bochs.log", workdir);
-	machine.log_path = log_path;
-	machine.extra_config = config;
-	bochsrc = bxkd_asprintf("%s/bochsrc", workdir);
-	if (!bxvm_write_bochsrc(&machine, bochsrc)) {
-		fprintf(stderr, "bxkd run: cannot write %s: %s\n", bochsrc, strerror(errno));
-		goto out;
-	}
+	machine.image = booted;
+	machine.media = r->media;
+	machine.extra_config = r->config;
+	r->bochsrc = bxvm_write_machine(&machine, r->workdir, why, sizeof(why));
+	if (!r->bochsrc)
+		bxkd_warn("%s", why);
+	return r->bochsrc != NULL;
+}
 
-	/* ---- tell the user ---- */
-	if (ours)
-		printf("bxkd: booting the bxkd test kernel %s with boot options: %s\n", image, boot);
+static void announce(const struct run *r)
+{
+	if (r->ours)
+		printf("bxkd: booting the bxkd test kernel %s with boot options: %s\n", r->image, r->boot);
 	else
-		printf("bxkd: booting %s as %s, as it is (Bochs writes to it)\n", image,
-		       media == BXVM_MEDIA_FLOPPY ? "a 1.44 MB floppy" : "an IDE hard disk");
-	printf("bxkd: bochsrc %s, log %s/bochs.log\n", bochsrc, workdir);
-	print_attach(&o, &ep, workdir, symbols);
-	if (ours && o.kd_break && !ep.none)
+		printf("bxkd: booting %s as %s, as it is (Bochs writes to it)\n", r->image,
+		       r->media == BXVM_MEDIA_FLOPPY ? "a 1.44 MB floppy" : "an IDE hard disk");
+	printf("bxkd: bochsrc %s, log %s/bochs.log\n", r->bochsrc, r->workdir);
+	print_attach(&r->o, &r->ep, r->workdir, r->symbols);
+	if (r->ours && r->o.kd_break && !r->ep.none)
 		printf("bxkd: the kernel stops at its initial breakpoint and waits for a debugger\n");
-	if (o.bochs_debugger)
-		print_debugger_howto(symbols, ours);
-	printf("bxkd: %s\n", o.gui ? "Bochs opens its SDL2 window" : "headless; the guest's console follows");
+	if (r->o.bochs_debugger)
+		print_debugger_howto(r->symbols, r->ours);
+	printf("bxkd: %s\n",
+	       r->o.gui ? "Bochs opens its SDL2 window" : "headless; the guest's console follows");
 	fflush(stdout);
+}
 
-	/* ---- run ---- */
-	bxkd_catch_signals(o.bochs_debugger);
-	if (o.transport == OVER_SERIAL && ep.relay && !ep.none && !start_relay(&tap, &ep, workdir))
-		goto out;
-	struct bxkd_vm_config vc = {
-		.bochsrc = bochsrc,
-		.workdir = workdir,
-		.plugin_dir = plugin_dir,
-		.display = o.gui ? BXVM_WINDOW : BXVM_HEADLESS,
-		.bochs_debugger = o.bochs_debugger,
-		.com1_serves_debugger = o.transport == OVER_SERIAL && !ep.relay && !ep.none,
+/* A signal, or the relay gone, ends the run. */
+static bool run_interrupted(void *ctx, struct bxvm *vm)
+{
+	struct run *r = ctx;
+
+	if (bxkd_signal)
+		vm->interrupted = true;
+	else if (r->tap.pid && bxkd_process_done(&r->tap))
+		r->relay_lost = true;
+	return vm->interrupted || r->relay_lost;
+}
+
+static void show_line(void *ctx, const char *text, size_t length)
+{
+	struct run *r = ctx;
+
+	/* The debugger already showed everything. */
+	if (r->o.bochs_debugger)
+		return;
+	fwrite(text, 1, length, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* Starts the relay (if any) and Bochs, and shows the console until Bochs
+ * ends; false if either could not start. */
+static bool boot(struct run *r)
+{
+	char why[800];
+
+	bxkd_catch_signals(r->o.bochs_debugger);
+	if (r->o.transport == OVER_SERIAL && r->ep.relay && !r->ep.none &&
+	    !start_relay(&r->tap, &r->ep, r->workdir))
+		return false;
+	struct bxvm_config vc = {
+		.bochsrc = r->bochsrc,
+		.workdir = r->workdir,
+		.plugin_dir = r->plugin_dir,
+		.display = r->o.gui ? BXVM_WINDOW : BXVM_HEADLESS,
+		.bochs_debugger = r->o.bochs_debugger,
+		.com1_serves_debugger = r->o.transport == OVER_SERIAL && !r->ep.relay && !r->ep.none,
+		.stop_grace_ms = 2000,
 	};
-	if (!bxkd_vm_start(&vm, &vc, why, sizeof(why))) {
-		fprintf(stderr, "bxkd run: %s\n", why);
-		goto out;
+	if (!bxvm_start(&r->vm, &vc, why, sizeof(why))) {
+		bxkd_warn("%s", why);
+		bxkd_process_stop(&r->tap, 1000);
+		return false;
 	}
-	vm_started = true;
-	struct show show = { o.bochs_debugger };
-	double deadline = o.timeout ? vm.started + (double)o.timeout : 0;
-	bool relay_lost = false;
-	while (vm.out_fd >= 0) {
-		if (bxkd_signal) {
-			vm.interrupted = true;
-			bxkd_vm_stop(&vm);
-			break;
-		}
-		double now = bxkd_now();
-		if (deadline && now >= deadline) {
-			vm.timed_out = true;
-			bxkd_vm_stop(&vm);
-			break;
-		}
-		if (tap.pid && bxkd_proc_done(&tap)) {
-			relay_lost = true;
-			bxkd_vm_stop(&vm);
-			break;
-		}
-		int wait_ms = 200;
-		if (deadline && (deadline - now) * 1000 < wait_ms)
-			wait_ms = (int)((deadline - now) * 1000) + 1;
-		struct pollfd p = { vm.out_fd, POLLIN, 0 };
-		if (poll(&p, 1, wait_ms) > 0)
-			bxkd_vm_pump(&vm, show_line, &show);
-	}
-	bxkd_vm_finish(&vm);
-	bxkd_proc_stop(&tap, 1000);
+	double deadline = r->o.timeout ? r->vm.started + (double)r->o.timeout : 0;
+	bxvm_watch(&r->vm, deadline, run_interrupted, show_line, r);
+	bxvm_finish(&r->vm);
+	bxkd_process_stop(&r->tap, 1000);
 	fflush(stdout);
+	return true;
+}
 
-	/* ---- how it went ---- */
-	if (relay_lost) {
-		char *tap_log_path = bxkd_asprintf("%s/kd-tap.log", workdir);
+/* How it went: the line that says so, and the exit status. */
+static int verdict(const struct run *r)
+{
+	const struct bxvm *vm = &r->vm;
+
+	if (r->relay_lost) {
+		char *tap_log_path = bxkd_asprintf("%s/kd-tap.log", r->workdir);
 		char *said = bxvm_read_file(tap_log_path, NULL);
 		printf("bxkd: the COM1 relay (bxkd-tap) ended (status %d); Bochs was stopped\n%s",
-		       tap.status, said ? said : "");
+		       r->tap.status, said ? said : "");
 		free(said);
 		free(tap_log_path);
-		status = BXKD_EXIT_FAILED;
-	} else if (!ours) {
-		status = foreign_status(&vm);
-	} else if (vm.outcome == BXVM_PASSED) {
+		return BXKD_EXIT_FAILED;
+	}
+	if (!r->ours)
+		return foreign_status(vm);
+	if (vm->outcome == BXVM_PASSED) {
 		printf("bxkd: passed: %s; the kernel shut down at tick %" PRIu64
 		       " (%.2f s emulated) after %.2f s\n",
-		       vm.report.summary_line, vm.final_tick, (double)vm.final_tick / BXVM_DEFAULT_IPS,
-		       vm.ended - vm.started);
-		status = BXKD_EXIT_PASSED;
-	} else {
-		printf("bxkd: FAILED: %s", vm.interrupted ? "interrupted" : bxvm_outcome_name(vm.outcome));
-		if (vm.have_final_tick)
-			printf(" at tick %" PRIu64, vm.final_tick);
-		printf(" (Bochs exit status %d, %.2f s)\n", vm.bochs.status, vm.ended - vm.started);
-		bxkd_vm_explain(&vm, stdout);
-		status = BXKD_EXIT_FAILED;
+		       vm->report.summary_line, vm->report.final_tick,
+		       (double)vm->report.final_tick / BXVM_DEFAULT_IPS, vm->ended - vm->started);
+		return BXKD_EXIT_PASSED;
 	}
-	if (o.record && !recording_complete(log_path))
+	printf("bxkd: FAILED: %s", vm->interrupted ? "interrupted" : bxvm_outcome_name(vm->outcome));
+	if (vm->report.have_final_tick)
+		printf(" at tick %" PRIu64, vm->report.final_tick);
+	printf(" (Bochs exit status %d, %.2f s)\n", vm->bochs.status, vm->ended - vm->started);
+	bxvm_explain(vm, stdout);
+	return BXKD_EXIT_FAILED;
+}
+
+static void run_free(struct run *r)
+{
+	bxkd_process_stop(&r->tap, 1000);
+	bxvm_free(&r->vm);
+	bxkd_text_free(&r->o.config);
+	free(r->image);
+	free(r->plugin_dir);
+	free(r->symbols);
+	free(r->workdir);
+	free(r->boot);
+	free(r->copy);
+	free(r->config);
+	free(r->bochsrc);
+}
+
+/* Prepares the machine: a usage error (before anything is made) or a
+ * failure as an exit status, 0 when it is ready to boot. */
+static int prepare(struct run *r)
+{
+	char why[800];
+	struct kdep_options check;
+
+	/* A malformed endpoint is a usage error before anything is made. */
+	if (r->o.endpoint && strcmp(r->o.endpoint, "none") &&
+	    !kdep_parse(r->o.endpoint, &check, why, sizeof(why)))
+		return bxkd_usage_error("bad --endpoint: %s", why);
+	int status = choose_image(r);
+	if (status)
+		return status;
+	if (!find_bochs_and_plugin(r))
+		return BXKD_EXIT_FAILED;
+	r->workdir = bxkd_make_workdir(r->o.workdir, "/tmp/bxkd-run.XXXXXX");
+	if (!r->workdir)
+		return BXKD_EXIT_FAILED;
+	if (!resolve_endpoint(&r->o, r->workdir, &r->ep))
+		return BXKD_EXIT_USAGE;
+	return write_machine(r) ? 0 : BXKD_EXIT_FAILED;
+}
+
+int bxkd_run_main(int argc, char **argv)
+{
+	struct run r = { .o.transport = OVER_VMPORT };
+	int status;
+
+	bxvm_init(&r.vm);
+	int parsed = parse(argc, argv, &r.o);
+	if (parsed) {
+		bxkd_text_free(&r.o.config);
+		return parsed < 0 ? BXKD_EXIT_PASSED : parsed;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	status = prepare(&r);
+	if (!status) {
+		announce(&r);
 		status = BXKD_EXIT_FAILED;
-	printf("bxkd: bochsrc and log in %s\n", workdir);
-out:
-	if (!vm_started)
-		bxkd_proc_stop(&tap, 1000);
-	bxkd_vm_free(&vm);
-	bxkd_text_free(&o.config);
-	free(image);
-	free(workdir);
-	free(plugin_dir);
-	free(symbols);
-	free(copy);
-	free(bochsrc);
-	free(log_path);
-	free(boot);
-	free(config);
-	free(bytes);
+		if (boot(&r)) {
+			status = verdict(&r);
+			if (r.o.record && !recording_complete(r.workdir))
+				status = BXKD_EXIT_FAILED;
+			printf("bxkd: bochsrc and log in %s\n", r.workdir);
+		}
+	}
+	run_free(&r);
 	fflush(stdout);
 	return status;
 }

@@ -7,24 +7,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "replay.h"
-
-#define EXIT_USAGE 2
 
 struct subcommand {
 	const char *name;
+	const char *program; /* in front of its messages */
 	int (*run)(int argc, char **argv);
 	const char *usage; /* arguments after the name */
 	const char *what;
 };
 
 static const struct subcommand subcommands[] = {
-	{ "dump", replay_dump, "SESSION [--json]",
+	{ "dump", "bxkd-replay dump", replay_dump, "SESSION [--json]",
 	  "the session as a transcript, one line per event" },
-	{ "verify", replay_verify,
+	{ "verify", "bxkd-replay verify", replay_verify,
 	  "SESSION [--image IMAGE] [--report FILE] [--workdir DIR] [--timeout SECONDS] [--quiet]",
 	  "boots the recorded guest with the answers from the session and checks every crossing" },
-	{ "serve", replay_serve, "SESSION --listen SPEC [--timeout SECONDS] [--quiet]",
+	{ "serve", "bxkd-replay serve", replay_serve, "SESSION --listen SPEC [--timeout SECONDS] [--quiet]",
 	  "plays the target's side of the recorded conversation to a live debugger and checks "
 	  "its bytes" },
 };
@@ -41,18 +41,23 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
+	bxkd_set_program("bxkd-replay");
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;
 	}
 	if (argc < 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return REPLAY_EXIT_USAGE;
 	}
-	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
-		if (!strcmp(argv[1], subcommands[i].name))
+	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++) {
+		if (!strcmp(argv[1], subcommands[i].name)) {
+			/* Each tool's messages carry its name: "bxkd-replay verify: ...". */
+			bxkd_set_program(subcommands[i].program);
 			return subcommands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "bxkd-replay: no command '%s'\n", argv[1]);
+		}
+	}
+	bxkd_warn("no command '%s'", argv[1]);
 	usage(stderr);
-	return EXIT_USAGE;
+	return REPLAY_EXIT_USAGE;
 }

@@ -33,9 +33,10 @@ bin_PROGRAMS += %reldir%/bxkd-replay
 	%reldir%/verify.c \
 	%reldir%/serve.c
 %canon_reldir%_bxkd_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
-	-I$(top_srcdir)/launcher
+	-I$(top_srcdir)/bochs-run
+# verify runs Bochs through bochs-run/; nothing here comes from launcher/.
 %canon_reldir%_bxkd_replay_LDADD = %reldir%/libsession.la pipe-bridge/libkdbridge.la \
-	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la launcher/libbxkdrun.la \
+	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la bochs-run/libbochsrun.la \
 	common/libbxkdcommon.la $(JSON_C_LIBS)
 
 # The Wireshark dissector: tshark -X lua_script:$(pkgdatadir)/bxkd.lua

@@ -9,6 +9,11 @@
 #ifndef BXKD_REPLAY_H
 #define BXKD_REPLAY_H
 
+/* Exit statuses of every subcommand. */
+#define REPLAY_EXIT_DONE 0
+#define REPLAY_EXIT_FAILED 1
+#define REPLAY_EXIT_USAGE 2
+
 /* bxkd-replay dump SESSION [--json]: the session as a transcript (dump.c). */
 int replay_dump(int argc, char **argv);
 

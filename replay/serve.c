@@ -27,9 +27,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bxkd.h"
+#include "alloc.h"
 #include "kdep.h"
 #include "kdtrace.h"
+#include "log.h"
+#include "process.h"
 #include "replay.h"
 #include "session.h"
 #include "session_file.h"
@@ -377,7 +379,7 @@ static int diverge(struct serve *s, size_t index, bool bytes, size_t differ_at,
 		show_decoded(s, index, r->u.endpoint.bytes, r->u.endpoint.length);
 	}
 	fflush(stdout);
-	return BXKD_EXIT_FAILED;
+	return REPLAY_EXIT_FAILED;
 }
 
 /* ---- the conversation ------------------------------------------------------------------------ */
@@ -606,10 +608,9 @@ static bool parse_listen(const char *spec, struct kdep_options *o)
 
 	if (has_prefix(spec, "connect:") || has_prefix(spec, "tcp-connect:") ||
 	    has_prefix(spec, "tty:")) {
-		fprintf(stderr,
-			"bxkd-replay serve: --listen %s: serve listens for a debugger; use PATH, "
-			"unix:PATH, tcp:[HOST:]PORT or pty[:LINK]\n",
-			spec);
+		bxkd_warn("--listen %s: serve listens for a debugger; use PATH, unix:PATH, "
+			  "tcp:[HOST:]PORT or pty[:LINK]",
+			  spec);
 		return false;
 	}
 	if (!has_prefix(spec, "unix:") && !has_prefix(spec, "tcp:") && strcmp(spec, "pty") &&
@@ -617,7 +618,7 @@ static bool parse_listen(const char *spec, struct kdep_options *o)
 		spec = unix_spec = bxkd_asprintf("unix:%s", spec);
 	ok = kdep_parse(spec, o, error, sizeof(error));
 	if (!ok)
-		fprintf(stderr, "bxkd-replay serve: --listen: %s\n", error);
+		bxkd_warn("--listen: %s", error);
 	free(unix_spec);
 	return ok;
 }
@@ -687,9 +688,8 @@ int replay_serve(int argc, char **argv)
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || n == 0 || n > MAX_TIMEOUT_SECONDS) {
-				fprintf(stderr, "bxkd-replay serve: --timeout wants 1..%d seconds\n",
-					MAX_TIMEOUT_SECONDS);
-				return BXKD_EXIT_USAGE;
+				bxkd_warn("--timeout wants 1..%d seconds", MAX_TIMEOUT_SECONDS);
+				return REPLAY_EXIT_USAGE;
 			}
 			s.timeout_seconds = (unsigned)n;
 			break;
@@ -699,34 +699,33 @@ int replay_serve(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return BXKD_EXIT_PASSED;
+			return REPLAY_EXIT_DONE;
 		default:
 			usage(stderr);
-			return BXKD_EXIT_USAGE;
+			return REPLAY_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1 || !listen_spec) {
 		if (!listen_spec)
-			fprintf(stderr, "bxkd-replay serve: --listen is required\n");
+			bxkd_warn("--listen is required");
 		usage(stderr);
-		return BXKD_EXIT_USAGE;
+		return REPLAY_EXIT_USAGE;
 	}
 	if (!parse_listen(listen_spec, &endpoint))
-		return BXKD_EXIT_USAGE;
+		return REPLAY_EXIT_USAGE;
 	s.path = argv[optind];
 
 	if (!session_file_read(s.path, &s.file, error, sizeof(error))) {
-		fprintf(stderr, "bxkd-replay serve: %s\n", error);
-		return BXKD_EXIT_FAILED;
+		bxkd_warn("%s", error);
+		return REPLAY_EXIT_FAILED;
 	}
 	bool any = false;
 	for (size_t i = 1; i < s.file.count && !any; i++)
 		any = endpoint_of(&s.file.records[i]) != NULL;
 	if (!any) {
-		fprintf(stderr, "bxkd-replay serve: %s has no debugger in it (no ENDPOINT records)\n",
-			s.path);
+		bxkd_warn("%s has no debugger in it (no ENDPOINT records)", s.path);
 		session_file_free(&s.file);
-		return BXKD_EXIT_FAILED;
+		return REPLAY_EXIT_FAILED;
 	}
 
 	/* A debugger that leaves makes a write fail, not this process die. */
@@ -735,9 +734,9 @@ int replay_serve(int argc, char **argv)
 	endpoint.write_stall_ms = s.timeout_seconds * 1000u;
 	s.ep = kdep_open(&endpoint, &(struct bxkd_log){ endpoint_log, &s }, error, sizeof(error));
 	if (!s.ep) {
-		fprintf(stderr, "bxkd-replay serve: %s\n", error);
+		bxkd_warn("%s", error);
 		session_file_free(&s.file);
-		return BXKD_EXIT_FAILED;
+		return REPLAY_EXIT_FAILED;
 	}
 	s.terminal = endpoint.mode == KDEP_PTY;
 	introduce(&s);
@@ -752,8 +751,8 @@ int replay_serve(int argc, char **argv)
 	free(s.received);
 	session_file_free(&s.file);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "bxkd-replay serve: cannot write the report\n");
-		return BXKD_EXIT_FAILED;
+		bxkd_warn("cannot write the report");
+		return REPLAY_EXIT_FAILED;
 	}
 	return status;
 }

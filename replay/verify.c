@@ -9,13 +9,16 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bxkd.h"
+#include "alloc.h"
+#include "bxvm.h"
+#include "log.h"
 #include "replay.h"
 #include "session_file.h"
 
@@ -111,138 +114,171 @@ static bool read_manifest(struct verify *v, char *why, size_t why_size)
 	return true;
 }
 
-static int verify_run(struct verify *v)
+/* The image to replay on: --image, or the recorded one next to the
+ * session, which must be the one recorded. NULL, said, if there is none. */
+static char *choose_image(const struct verify *v)
 {
-	char why[1024], sha[65] = "", templ[] = "/tmp/bxkd-verify.XXXXXX";
-	char *image = NULL;
+	char sha[65] = "";
+	char *image = v->image_option ? bxkd_strdup(v->image_option)
+				      : find_image(v->session, v->manifest_sha, v->manifest_image);
 
-	if (!read_manifest(v, why, sizeof(why))) {
-		fprintf(stderr, "bxkd-replay verify: %s\n", why);
-		return BXKD_EXIT_FAILED;
-	}
-	image = v->image_option ? bxkd_strdup(v->image_option)
-				: find_image(v->session, v->manifest_sha, v->manifest_image);
 	if (!image || !bxvm_sha256_file(image, sha)) {
-		fprintf(stderr,
-			"bxkd-replay verify: %s: the recorded image (%s, SHA-256 %s) is not next to "
-			"the session; give it with --image\n",
-			image ? image : v->session, v->manifest_image, v->manifest_sha);
+		bxkd_warn("%s: the recorded image (%s, SHA-256 %s) is not next to the session; give "
+			  "it with --image",
+			  image ? image : v->session, v->manifest_image, v->manifest_sha);
 		free(image);
-		return BXKD_EXIT_FAILED;
+		return NULL;
 	}
-	if (strcmp(sha, v->manifest_sha)) {
-		if (!v->image_option) {
-			fprintf(stderr,
-				"bxkd-replay verify: %s has SHA-256 %s, the session was recorded on %s\n",
-				image, sha, v->manifest_sha);
-			free(image);
-			return BXKD_EXIT_FAILED;
-		}
-		fprintf(stderr,
-			"bxkd-replay verify: %s is not the recorded image (SHA-256 %s, recorded %s); "
-			"replaying on it anyway\n",
-			image, sha, v->manifest_sha);
+	if (!strcmp(sha, v->manifest_sha))
+		return image;
+	if (!v->image_option) {
+		bxkd_warn("%s has SHA-256 %s, the session was recorded on %s", image, sha,
+			  v->manifest_sha);
+		free(image);
+		return NULL;
 	}
+	bxkd_warn("%s is not the recorded image (SHA-256 %s, recorded %s); replaying on it anyway",
+		  image, sha, v->manifest_sha);
+	return image;
+}
 
-	const char *workdir = v->workdir_option;
-	if (!workdir && !(workdir = mkdtemp(templ))) {
-		fprintf(stderr, "bxkd-replay verify: cannot make a work directory: %s\n",
-			strerror(errno));
-		free(image);
-		return BXKD_EXIT_FAILED;
-	}
-	bxvm_make_directories(workdir);
-	char *guest = bxkd_asprintf("%s/guest.img", workdir);
-	char *bochsrc = bxkd_asprintf("%s/bochsrc", workdir);
-	char *log = bxkd_asprintf("%s/bochs.log", workdir);
-	char *report = v->report_option ? bxkd_strdup(v->report_option)
-					 : bxkd_asprintf("%s/replay-report.txt", workdir);
+/* What one replay uses, all in its work directory. */
+struct replay_files {
+	const char *workdir;
+	char *guest, *bochsrc, *report;
+};
+
+/* The recorded machine, with the device replaying the session and
+ * writing its report: f->bochsrc, or false. */
+static bool write_machine(const struct verify *v, struct replay_files *f, char *why,
+			  size_t why_size)
+{
 	char session_abs[PATH_MAX];
-	char *plugin_dir = bxkd_locate(BXKD_PLUGIN_DIR, NULL, 0);
-	int status = BXKD_EXIT_FAILED;
+	struct bxvm_machine m;
 
-	remove(report);
 	if (!realpath(v->session, session_abs))
 		snprintf(session_abs, sizeof(session_abs), "%s", v->session);
 	char *config = bxkd_asprintf("vmport: %s, replay=%s, replay_report=%s, session_image=%s\n",
-				     v->vmport, session_abs, report, guest);
-	struct bxvm_machine m;
+				     v->vmport, session_abs, f->report, f->guest);
 	bxvm_machine_init(&m);
 	m.written_by = "bxkd-replay verify";
-	m.image = guest;
+	m.image = f->guest;
 	m.megs = (unsigned)strtoul(v->megs, NULL, 10);
 	m.ips = (unsigned)strtoul(v->ips, NULL, 10);
 	m.time0 = (uint32_t)strtoul(v->time0, NULL, 10);
-	m.log_path = log;
 	m.extra_config = config;
+	f->bochsrc = bxvm_write_machine(&m, f->workdir, why, why_size);
+	free(config);
+	return f->bochsrc != NULL;
+}
 
+/* The device's report says whether the replay matched. */
+static int verdict(const struct verify *v, const struct replay_files *f, const struct bxvm *vm,
+		   double seconds)
+{
+	char *report = bxvm_read_file(f->report, NULL);
+	int status = REPLAY_EXIT_FAILED;
+
+	if (report && !strncmp(report, "replay matched", 14)) {
+		status = REPLAY_EXIT_DONE;
+		if (!v->quiet)
+			printf("bxkd-replay: %.*s in %.2f s wall\n", (int)strcspn(report, "\n"), report,
+			       seconds);
+	} else if (report) {
+		fputs(report, stdout);
+		printf("bxkd-replay: diverged (report: %s; Bochs ran %.2f s; work directory %s)\n",
+		       f->report, seconds, f->workdir);
+	} else {
+		printf("bxkd-replay: the replay did not finish (%s; work directory %s)\n",
+		       bxvm_outcome_name(vm->outcome), f->workdir);
+		bxvm_explain(vm, stdout);
+	}
+	free(report);
+	return status;
+}
+
+/* Boots the copy of the image under Bochs until it ends or the timeout. */
+static int replay(const struct verify *v, struct replay_files *f, const char *image,
+		  char *why, size_t why_size)
+{
+	char *plugin_dir = bxkd_locate(BXKD_FILE_PLUGIN_DIR, NULL, 0);
+	int status = REPLAY_EXIT_FAILED;
+	struct bxvm vm;
+
+	bxvm_init(&vm);
 	/* Bochs writes to its floppy: never to the recorded image. */
-	if (!plugin_dir)
-		snprintf(why, sizeof(why), "the vmport plugin is not built or installed");
-	else if (copy_file(image, guest, why, sizeof(why)) && bxvm_write_bochsrc(&m, bochsrc)) {
-		struct bxkd_vm vm;
-		struct bxkd_vm_config c = { .bochsrc = bochsrc, .workdir = workdir,
-					    .plugin_dir = plugin_dir,
-					    .display = BXVM_HEADLESS };
+	if (!plugin_dir) {
+		bxkd_error(why, why_size, "the vmport plugin is not built or installed");
+	} else if (copy_file(image, f->guest, why, why_size) && write_machine(v, f, why, why_size)) {
+		struct bxvm_config c = { .bochsrc = f->bochsrc, .workdir = f->workdir,
+					 .plugin_dir = plugin_dir, .display = BXVM_HEADLESS,
+					 .stop_grace_ms = 2000 };
 		double started = bxkd_now();
 		if (!v->quiet)
 			printf("bxkd-replay: replaying %s (%zu records) on %s\n", v->session,
 			       v->file.count, image);
-		if (bxkd_vm_start(&vm, &c, why, sizeof(why))) {
-			while (bxkd_vm_pump(&vm, NULL, NULL)) {
-				if (bxkd_now() - started > v->timeout_seconds) {
-					bxkd_vm_stop(&vm);
-					snprintf(why, sizeof(why), "the replay took over %u s; stopped",
-						 v->timeout_seconds);
-					break;
-				}
-			}
-			bxkd_vm_finish(&vm);
-			double seconds = bxkd_now() - started;
-			size_t size;
-			char *verdict = bxvm_read_file(report, &size);
-			if (verdict && !strncmp(verdict, "replay matched", 14)) {
-				status = BXKD_EXIT_PASSED;
-				if (!v->quiet)
-					printf("bxkd-replay: %.*s in %.2f s wall\n",
-					       (int)strcspn(verdict, "\n"), verdict, seconds);
-			} else if (verdict) {
-				fputs(verdict, stdout);
-				printf("bxkd-replay: diverged (report: %s; Bochs ran %.2f s; work "
-				       "directory %s)\n",
-				       report, seconds, workdir);
-			} else {
-				printf("bxkd-replay: the replay did not finish (%s; work directory %s)\n",
-				       bxvm_outcome_name(vm.outcome), workdir);
-				bxkd_vm_explain(&vm, stdout);
-			}
-			free(verdict);
-			bxkd_vm_free(&vm);
-			why[0] = '\0';
+		if (bxvm_start(&vm, &c, why, why_size)) {
+			bxvm_watch(&vm, started + v->timeout_seconds, NULL, NULL, NULL);
+			bxvm_finish(&vm);
+			status = verdict(v, f, &vm, bxkd_now() - started);
+			if (vm.timed_out)
+				bxkd_error(why, why_size, "the replay took over %u s; stopped",
+					   v->timeout_seconds);
+			else
+				why[0] = '\0';
 		}
 	}
-	if (why[0])
-		fprintf(stderr, "bxkd-replay verify: %s\n", why);
-	if (status == BXKD_EXIT_PASSED && !v->workdir_option) {
-		remove(guest);
-		remove(bochsrc);
-		remove(log);
-		if (!v->report_option)
-			remove(report);
-		char *rest[] = { "bochs.stderr", "continue.rc", NULL };
-		for (int i = 0; rest[i]; i++) {
-			char *path = bxkd_asprintf("%s/%s", workdir, rest[i]);
-			remove(path);
-			free(path);
-		}
-		rmdir(workdir);
-	}
-	free(config);
+	bxvm_free(&vm);
 	free(plugin_dir);
-	free(report);
-	free(log);
-	free(bochsrc);
-	free(guest);
+	return status;
+}
+
+/* A work directory made for a replay that matched goes again. */
+static void remove_work(const struct replay_files *f, bool keep_report)
+{
+	static const char *const made[] = { "bochsrc", "bochs.log", "bochs.stderr", "continue.rc" };
+
+	remove(f->guest);
+	if (!keep_report)
+		remove(f->report);
+	for (size_t i = 0; i < sizeof(made) / sizeof(*made); i++) {
+		char *path = bxkd_asprintf("%s/%s", f->workdir, made[i]);
+		remove(path);
+		free(path);
+	}
+	rmdir(f->workdir);
+}
+
+static int verify_run(struct verify *v)
+{
+	char why[1024] = "", templ[] = "/tmp/bxkd-verify.XXXXXX";
+	struct replay_files f = { .workdir = v->workdir_option };
+
+	if (!read_manifest(v, why, sizeof(why))) {
+		bxkd_warn("%s", why);
+		return REPLAY_EXIT_FAILED;
+	}
+	char *image = choose_image(v);
+	if (!image)
+		return REPLAY_EXIT_FAILED;
+	if (!f.workdir && !(f.workdir = mkdtemp(templ))) {
+		bxkd_warn("cannot make a work directory: %s", strerror(errno));
+		free(image);
+		return REPLAY_EXIT_FAILED;
+	}
+	bxvm_make_directories(f.workdir);
+	f.guest = bxkd_asprintf("%s/guest.img", f.workdir);
+	f.report = v->report_option ? bxkd_strdup(v->report_option)
+				    : bxkd_asprintf("%s/replay-report.txt", f.workdir);
+	remove(f.report);
+	int status = replay(v, &f, image, why, sizeof(why));
+	if (why[0])
+		bxkd_warn("%s", why);
+	if (status == REPLAY_EXIT_DONE && !v->workdir_option)
+		remove_work(&f, v->report_option != NULL);
+	free(f.report);
+	free(f.bochsrc);
+	free(f.guest);
 	free(image);
 	return status;
 }
@@ -274,8 +310,8 @@ int replay_verify(int argc, char **argv)
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || n == 0 || n > 86400) {
-				fprintf(stderr, "bxkd-replay verify: --timeout wants 1..86400\n");
-				return BXKD_EXIT_USAGE;
+				bxkd_warn("--timeout wants 1..86400");
+				return REPLAY_EXIT_USAGE;
 			}
 			v.timeout_seconds = (unsigned)n;
 			break;
@@ -285,15 +321,15 @@ int replay_verify(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return BXKD_EXIT_PASSED;
+			return REPLAY_EXIT_DONE;
 		default:
 			usage(stderr);
-			return BXKD_EXIT_USAGE;
+			return REPLAY_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
 		usage(stderr);
-		return BXKD_EXIT_USAGE;
+		return REPLAY_EXIT_USAGE;
 	}
 	v.session = argv[optind];
 	int status = verify_run(&v);

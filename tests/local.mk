@@ -1,25 +1,27 @@
 # tests/ -- the Bochs harness and the one Check runner with every suite.
 
+# The harness: what a Bochs test adds to bochs-run/ (bxh.h).
 noinst_LTLIBRARIES += %reldir%/libbxh.la
 %canon_reldir%_libbxh_la_SOURCES = \
 	%reldir%/harness/bxh.c \
-	%reldir%/harness/bxh.h \
-	include/bxkd/bootopt.h
+	%reldir%/harness/bxh.h
 # Libtool leaves the built plugin in its objdir, .libs on every platform we
 # support; Bochs looks there first.
-%canon_reldir%_libbxh_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/launcher \
+%canon_reldir%_libbxh_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run \
 	-DBXKD_PLUGIN_BUILD_DIR='"$(abs_top_builddir)/bochs-plugin/.libs"'
-# The machine and the reading of a run are shared with bxkd (launcher/bxvm.h).
-%canon_reldir%_libbxh_la_LIBADD = launcher/libbxvm.la
+%canon_reldir%_libbxh_la_LIBADD = bochs-run/libbochsrun.la common/libbxkdcommon.la
 
 noinst_PROGRAMS += %reldir%/harness/bxkd-run
 %canon_reldir%_harness_bxkd_run_SOURCES = %reldir%/harness/bxkd-run.c
+%canon_reldir%_harness_bxkd_run_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run
 %canon_reldir%_harness_bxkd_run_LDADD = %reldir%/libbxh.la
 
 check_PROGRAMS += %reldir%/bxkd-tests
 %canon_reldir%_bxkd_tests_SOURCES = \
 	%reldir%/bxkd-tests.c \
 	%reldir%/suites.h \
+	%reldir%/harness/testcases.c \
+	%reldir%/harness/testcases.h \
 	%reldir%/unit/fake_vcpu.c \
 	%reldir%/unit/fake_vcpu.h \
 	%reldir%/unit/kd_test_peer.c \
@@ -71,7 +73,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_TAP_PROGRAM='"$(abs_top_builddir)/pipe-bridge/bxkd-tap$(EXEEXT)"' \
 	-DBXKD_DBG='"$(abs_top_builddir)/pipe-bridge/bxkd-dbg$(EXEEXT)"' \
 	-DBXKD_FAKE_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-fake-target$(EXEEXT)"' \
-	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/launcher
+	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/bochs-run
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la guest/libkdguest.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la \

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -12,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "bxh.h"
+#include "log.h"
 
 static void usage(FILE *out)
 {
@@ -65,10 +68,10 @@ int main(int argc, char **argv)
 	};
 	struct bxh_options options;
 	char tmp_workdir[] = "/tmp/bxkd-run.XXXXXX";
-	char *config = NULL;
-	size_t config_len = 0;
+	struct bxkd_text config = { 0 };
 	int c;
 
+	bxkd_set_program("bxkd-run");
 	bxh_options_init(&options);
 	while ((c = getopt_long(argc, argv, "w:o:c:t:nh", long_options, NULL)) != -1) {
 		switch (c) {
@@ -78,27 +81,15 @@ int main(int argc, char **argv)
 		case 'o':
 			options.boot_options = optarg;
 			break;
-		case 'c': {
-			size_t n = strlen(optarg);
-			char *more = realloc(config, config_len + n + 2);
-			if (!more) {
-				perror("bxkd-run");
-				return 1;
-			}
-			config = more;
-			memcpy(config + config_len, optarg, n);
-			config_len += n;
-			config[config_len++] = '\n';
-			config[config_len] = '\0';
-			options.extra_config = config;
+		case 'c':
+			bxkd_text_printf(&config, "%s\n", optarg);
+			options.extra_config = config.data;
 			break;
-		}
 		case 't': {
 			char *end;
 			unsigned long seconds = strtoul(optarg, &end, 10);
 			if (*end || seconds == 0 || seconds > 86400) {
-				fprintf(stderr, "bxkd-run: --timeout wants 1..86400 seconds, not '%s'\n",
-					optarg);
+				bxkd_warn("--timeout wants 1..86400 seconds, not '%s'", optarg);
 				return 2;
 			}
 			options.timeout_seconds = (unsigned)seconds;
@@ -122,7 +113,7 @@ int main(int argc, char **argv)
 	options.image = argv[optind];
 	if (!options.workdir) {
 		if (!mkdtemp(tmp_workdir)) {
-			perror("bxkd-run: mkdtemp");
+			bxkd_warn("mkdtemp: %s", strerror(errno));
 			return 1;
 		}
 		options.workdir = tmp_workdir;
@@ -135,13 +126,13 @@ int main(int argc, char **argv)
 	if (passed) {
 		printf("bxkd-run: %zu guest tests passed; Bochs stopped at tick %" PRIu64
 		       " after %.2f s; log in %s/bochs.log\n",
-		       run.test_count, run.final_tick, run.wall_seconds, run.workdir);
+		       run.report.test_count, run.report.final_tick, run.wall_seconds, run.workdir);
 	} else {
 		char *why = bxh_explain(&run);
-		fprintf(stderr, "bxkd-run: %s", why);
+		fprintf(stderr, "%s: %s", bxkd_program(), why);
 		free(why);
 	}
 	bxh_run_free(&run);
-	free(config);
+	bxkd_text_free(&config);
 	return passed ? 0 : 1;
 }

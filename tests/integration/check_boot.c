@@ -16,23 +16,39 @@
 
 #include "bxh.h"
 #include "suites.h"
+#include "testcases.h"
 
-static void boot_options_for(struct bxh_options *o, const char *test_name)
+/* How a test's machine differs from the default one. */
+struct boot {
+	const char *image; /* NULL: the test kernel */
+	const char *boot_options;
+	const char *extra_config;
+	bool without_plugin;
+	unsigned timeout_seconds; /* 0: the harness's */
+};
+
+/* Boots the test kernel in a work directory named after the test and
+ * fails the test with the harness's account of the run unless it ended
+ * as `want`. */
+static void boot(struct bxh_run *run, const char *test_name, const struct boot *how,
+		 enum bxvm_outcome want)
 {
-	static char workdir[512];
+	struct bxh_options o;
+	char workdir[512];
 
-	bxh_options_init(o);
-	o->image = BXKD_GUEST_IMAGE;
+	bxh_options_init(&o);
+	o.image = how->image ? how->image : BXKD_GUEST_IMAGE;
 	snprintf(workdir, sizeof(workdir), "%s/%s", BXKD_TEST_WORK_DIR, test_name);
-	o->workdir = workdir;
-}
-
-/* Fails the test with the harness's account of the run. */
-static void require_outcome(struct bxh_run *run, enum bxh_outcome want)
-{
+	o.workdir = workdir;
+	o.boot_options = how->boot_options;
+	o.extra_config = how->extra_config;
+	o.load_plugin = !how->without_plugin;
+	if (how->timeout_seconds)
+		o.timeout_seconds = how->timeout_seconds;
+	bxh_boot(&o, run);
 	if (run->outcome != want) {
 		char *why = bxh_explain(run);
-		ck_abort_msg("expected outcome \"%s\", got:\n%s", bxh_outcome_name(want), why);
+		ck_abort_msg("expected outcome \"%s\", got:\n%s", bxvm_outcome_name(want), why);
 	}
 }
 
@@ -53,11 +69,11 @@ static const char *const guest_tests[] = {
 static void require_every_guest_test(const struct bxh_run *run)
 {
 	for (size_t i = 0; i < sizeof(guest_tests) / sizeof(*guest_tests); i++) {
-		const struct bxh_test_line *line = bxh_find_test(run, guest_tests[i]);
+		const struct bxvm_test_line *line = bxh_find_test(run, guest_tests[i]);
 		ck_assert_msg(line, "guest test %s did not run", guest_tests[i]);
 		ck_assert_msg(line->passed, "guest test %s: %s", guest_tests[i], line->detail);
 	}
-	ck_assert_uint_eq(run->test_count, sizeof(guest_tests) / sizeof(*guest_tests));
+	ck_assert_uint_eq(run->report.test_count, sizeof(guest_tests) / sizeof(*guest_tests));
 }
 
 static void require_log(const struct bxh_run *run, const char *text)
@@ -67,16 +83,13 @@ static void require_log(const struct bxh_run *run, const char *text)
 
 START_TEST(every_guest_test_passes_with_the_plugin)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "every_guest_test_passes");
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_PASSED);
+	boot(&run, "every_guest_test_passes", &(struct boot){ 0 }, BXVM_PASSED);
 	require_every_guest_test(&run);
 	/* The answers came from our device, which Bochs loaded and initialised. */
 	require_log(&run, "[VMPORT] VMware backdoor on ports 0x5658 and 0x5659");
-	ck_assert(run.have_final_tick);
+	ck_assert(run.report.have_final_tick);
 
 	/* The device reads Bochs' tick counter from private fields
 	 * (bochs_abi.h); the tick it reports must be the one Bochs stamps on
@@ -100,12 +113,9 @@ END_TEST
  * at CPL 3 counted, guestinfo dumped when Bochs exits. */
 START_TEST(the_device_log_shows_what_the_guest_did)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "the_device_log_shows_what_the_guest_did");
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_PASSED);
+	boot(&run, "the_device_log_shows_what_the_guest_did", &(struct boot){ 0 }, BXVM_PASSED);
 	require_log(&run, "[VMPORT] guest: bxkd guest says hello");
 	require_log(&run, "[VMPORT] guest tools version 12345");
 	require_log(&run, "[VMPORT] guest reports that it found no operating system (OS_NOT_FOUND)");
@@ -126,16 +136,15 @@ END_TEST
 /* The bochsrc `vmport:` line reaches the guest. */
 START_TEST(a_configured_device_reports_its_settings)
 {
-	struct bxh_options o;
+	const struct boot configured = {
+		.extra_config = "vmport: vmx_type=esx, hw_version=19, "
+				"uuid=00112233-4455-6677-8899-aabbccddeeff, screen=800x600",
+		.boot_options = "expect_vmx_type=2 expect_hw_version=19 "
+				"expect_uuid=00112233-4455-6677-8899-aabbccddeeff expect_screen=800x600",
+	};
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_configured_device_reports_its_settings");
-	o.extra_config = "vmport: vmx_type=esx, hw_version=19, "
-			 "uuid=00112233-4455-6677-8899-aabbccddeeff, screen=800x600";
-	o.boot_options = "expect_vmx_type=2 expect_hw_version=19 "
-			 "expect_uuid=00112233-4455-6677-8899-aabbccddeeff expect_screen=800x600";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_PASSED);
+	boot(&run, "a_configured_device_reports_its_settings", &configured, BXVM_PASSED);
 	require_every_guest_test(&run);
 	ck_assert_ptr_nonnull(strstr(bxh_find_test(&run, "getuuid")->detail,
 				     "eax=0x33221100 ebx=0x77665544 ecx=0xbbaa9988 edx=0xffeeddcc"));
@@ -145,14 +154,11 @@ END_TEST
 
 START_TEST(a_bad_device_setting_stops_bochs_with_the_reason)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_bad_device_setting_stops_bochs");
-	o.extra_config = "vmport: vmx_type=bogus";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_BOCHS_PANIC);
-	ck_assert_ptr_nonnull(strstr(run.panic, "vmport: vmx_type wants a number or one of"));
+	boot(&run, "a_bad_device_setting_stops_bochs",
+	     &(struct boot){ .extra_config = "vmport: vmx_type=bogus" }, BXVM_BOCHS_PANIC);
+	ck_assert_ptr_nonnull(strstr(run.report.panic, "vmport: vmx_type wants a number or one of"));
 	bxh_run_free(&run);
 }
 END_TEST
@@ -161,13 +167,11 @@ END_TEST
  * it in UTC so the guest sees the same clock on every host. */
 START_TEST(the_guest_clock_does_not_depend_on_the_host_time_zone)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
 	setenv("TZ", "Asia/Tokyo", 1);
-	boot_options_for(&o, "the_guest_clock_does_not_depend_on_the_time_zone");
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_PASSED);
+	boot(&run, "the_guest_clock_does_not_depend_on_the_time_zone",
+	     &(struct boot){ 0 }, BXVM_PASSED);
 	/* The CMOS clock and GETTIME agree, as they do under UTC: Bochs'
 	 * RTC is not shifted by the host's nine hours. */
 	const char *detail = bxh_find_test(&run, "gettime")->detail;
@@ -177,7 +181,7 @@ START_TEST(the_guest_clock_does_not_depend_on_the_host_time_zone)
 			     "rtc=2000-01-01 %u:%u:%u seconds=%lu", &hour, &minute, &second,
 			     &seconds) == 4,
 		      "%s", detail);
-	ck_assert_uint_eq(seconds, BXH_DEFAULT_TIME0 + hour * 3600u + minute * 60u + second);
+	ck_assert_uint_eq(seconds, BXVM_DEFAULT_TIME0 + hour * 3600u + minute * 60u + second);
 	ck_assert_uint_lt(hour * 3600u + minute * 60u + second, 60);
 	bxh_run_free(&run);
 }
@@ -187,14 +191,11 @@ END_TEST
  * plugin, not something Bochs does anyway. */
 START_TEST(guest_tests_fail_without_the_plugin)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "guest_tests_fail_without_the_plugin");
-	o.load_plugin = false;
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_TESTS_FAILED);
-	const struct bxh_test_line *line = bxh_find_test(&run, "getversion_in");
+	boot(&run, "guest_tests_fail_without_the_plugin",
+	     &(struct boot){ .without_plugin = true }, BXVM_TESTS_FAILED);
+	const struct bxvm_test_line *line = bxh_find_test(&run, "getversion_in");
 	ck_assert_ptr_nonnull(line);
 	ck_assert(!line->passed);
 	ck_assert_ptr_null(strstr(run.log, "[VMPORT]"));
@@ -204,20 +205,15 @@ END_TEST
 
 START_TEST(two_boots_are_identical)
 {
-	struct bxh_options o;
 	struct bxh_run first, second;
 
-	boot_options_for(&o, "two_boots_are_identical/first");
-	bxh_boot(&o, &first);
-	require_outcome(&first, BXH_PASSED);
-	boot_options_for(&o, "two_boots_are_identical/second");
-	bxh_boot(&o, &second);
-	require_outcome(&second, BXH_PASSED);
+	boot(&first, "two_boots_are_identical/first", &(struct boot){ 0 }, BXVM_PASSED);
+	boot(&second, "two_boots_are_identical/second", &(struct boot){ 0 }, BXVM_PASSED);
 
 	ck_assert_str_eq(first.console, second.console);
-	ck_assert_msg(first.final_tick == second.final_tick,
-		      "final ticks differ: %" PRIu64 " then %" PRIu64, first.final_tick,
-		      second.final_tick);
+	ck_assert_msg(first.report.final_tick == second.report.final_tick,
+		      "final ticks differ: %" PRIu64 " then %" PRIu64, first.report.final_tick,
+		      second.report.final_tick);
 	bxh_run_free(&first);
 	bxh_run_free(&second);
 }
@@ -225,14 +221,11 @@ END_TEST
 
 START_TEST(a_guest_trap_stops_the_run_with_its_report)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_guest_trap_stops_the_run");
-	o.boot_options = "selftest=trap";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_GUEST_FATAL);
-	ck_assert_ptr_nonnull(strstr(run.fatal, "vector=6"));
+	boot(&run, "a_guest_trap_stops_the_run",
+	     &(struct boot){ .boot_options = "selftest=trap" }, BXVM_GUEST_FATAL);
+	ck_assert_ptr_nonnull(strstr(run.report.fatal, "vector=6"));
 	ck_assert_ptr_nonnull(strstr(run.console, "#UD invalid opcode"));
 	ck_assert_ptr_nonnull(strstr(run.console, "eip="));
 	ck_assert_ptr_nonnull(strstr(run.console, "eax="));
@@ -242,13 +235,10 @@ END_TEST
 
 START_TEST(a_failing_guest_test_fails_the_run)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_failing_guest_test_fails_the_run");
-	o.boot_options = "selftest=fail";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_TESTS_FAILED);
+	boot(&run, "a_failing_guest_test_fails_the_run",
+	     &(struct boot){ .boot_options = "selftest=fail" }, BXVM_TESTS_FAILED);
 	char *why = bxh_explain(&run);
 	ck_assert_ptr_nonnull(strstr(why, "selftest_fail: deliberate failure"));
 	free(why);
@@ -258,28 +248,21 @@ END_TEST
 
 START_TEST(a_missing_summary_fails_the_run)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_missing_summary_fails_the_run");
-	o.boot_options = "selftest=nosummary";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_NO_SUMMARY);
-	ck_assert(run.shutdown_requested);
+	boot(&run, "a_missing_summary_fails_the_run",
+	     &(struct boot){ .boot_options = "selftest=nosummary" }, BXVM_NO_SUMMARY);
+	ck_assert(run.report.shutdown_requested);
 	bxh_run_free(&run);
 }
 END_TEST
 
 START_TEST(a_hung_guest_times_out)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_hung_guest_times_out");
-	o.boot_options = "selftest=hang";
-	o.timeout_seconds = 2;
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_TIMEOUT);
+	boot(&run, "a_hung_guest_times_out",
+	     &(struct boot){ .boot_options = "selftest=hang", .timeout_seconds = 2 }, BXVM_TIMEOUT);
 	ck_assert(run.wall_seconds >= 2.0);
 	ck_assert_ptr_nonnull(strstr(run.console, "selftest=hang"));
 	bxh_run_free(&run);
@@ -290,28 +273,22 @@ END_TEST
  * reboot that would run the guest again until the timeout. */
 START_TEST(a_triple_fault_is_a_bochs_panic)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_triple_fault_is_a_bochs_panic");
-	o.boot_options = "selftest=triplefault";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_BOCHS_PANIC);
-	ck_assert_ptr_nonnull(strstr(run.panic, "3rd"));
+	boot(&run, "a_triple_fault_is_a_bochs_panic",
+	     &(struct boot){ .boot_options = "selftest=triplefault" }, BXVM_BOCHS_PANIC);
+	ck_assert_ptr_nonnull(strstr(run.report.panic, "3rd"));
 	bxh_run_free(&run);
 }
 END_TEST
 
 START_TEST(a_bochs_that_cannot_start_is_a_bochs_panic)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_bochs_that_cannot_start");
-	o.extra_config = "plugin_ctrl: bxkd_no_such_plugin=1";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_BOCHS_PANIC);
-	ck_assert_ptr_nonnull(strstr(run.panic, "bxkd_no_such_plugin"));
+	boot(&run, "a_bochs_that_cannot_start",
+	     &(struct boot){ .extra_config = "plugin_ctrl: bxkd_no_such_plugin=1" }, BXVM_BOCHS_PANIC);
+	ck_assert_ptr_nonnull(strstr(run.report.panic, "bxkd_no_such_plugin"));
 	char *why = bxh_explain(&run);
 	ck_assert_ptr_nonnull(strstr(why, "Bochs standard error"));
 	free(why);
@@ -321,13 +298,10 @@ END_TEST
 
 START_TEST(a_missing_image_is_a_launch_failure)
 {
-	struct bxh_options o;
 	struct bxh_run run;
 
-	boot_options_for(&o, "a_missing_image_is_a_launch_failure");
-	o.image = BXKD_TEST_WORK_DIR "/no-such-image.img";
-	bxh_boot(&o, &run);
-	require_outcome(&run, BXH_LAUNCH_FAILED);
+	boot(&run, "a_missing_image_is_a_launch_failure",
+	     &(struct boot){ .image = BXKD_TEST_WORK_DIR "/no-such-image.img" }, BXVM_LAUNCH_FAILED);
 	ck_assert_ptr_nonnull(strstr(run.launch_error, "no-such-image.img"));
 	bxh_run_free(&run);
 }
@@ -336,28 +310,21 @@ END_TEST
 Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
-	TCase *guest = tcase_create("guest");
-	TCase *harness = tcase_create("harness");
+	const TTest *const guest[] = {
+		every_guest_test_passes_with_the_plugin, the_device_log_shows_what_the_guest_did,
+		a_configured_device_reports_its_settings, a_bad_device_setting_stops_bochs_with_the_reason,
+		the_guest_clock_does_not_depend_on_the_host_time_zone,
+		guest_tests_fail_without_the_plugin, two_boots_are_identical, NULL,
+	};
+	const TTest *const harness[] = {
+		a_guest_trap_stops_the_run_with_its_report, a_failing_guest_test_fails_the_run,
+		a_missing_summary_fails_the_run, a_hung_guest_times_out, a_triple_fault_is_a_bochs_panic,
+		a_bochs_that_cannot_start_is_a_bochs_panic, a_missing_image_is_a_launch_failure, NULL,
+	};
 
 	/* Each test boots Bochs (well under a second here); the limits only
 	 * catch a wedged run, which the harness's own timeout should beat. */
-	tcase_set_timeout(guest, 120);
-	tcase_set_timeout(harness, 120);
-	tcase_add_test(guest, every_guest_test_passes_with_the_plugin);
-	tcase_add_test(guest, the_device_log_shows_what_the_guest_did);
-	tcase_add_test(guest, a_configured_device_reports_its_settings);
-	tcase_add_test(guest, a_bad_device_setting_stops_bochs_with_the_reason);
-	tcase_add_test(guest, the_guest_clock_does_not_depend_on_the_host_time_zone);
-	tcase_add_test(guest, guest_tests_fail_without_the_plugin);
-	tcase_add_test(guest, two_boots_are_identical);
-	tcase_add_test(harness, a_guest_trap_stops_the_run_with_its_report);
-	tcase_add_test(harness, a_failing_guest_test_fails_the_run);
-	tcase_add_test(harness, a_missing_summary_fails_the_run);
-	tcase_add_test(harness, a_hung_guest_times_out);
-	tcase_add_test(harness, a_triple_fault_is_a_bochs_panic);
-	tcase_add_test(harness, a_bochs_that_cannot_start_is_a_bochs_panic);
-	tcase_add_test(harness, a_missing_image_is_a_launch_failure);
-	suite_add_tcase(s, guest);
-	suite_add_tcase(s, harness);
+	testcases_add(s, "guest", 120, guest);
+	testcases_add(s, "harness", 120, harness);
 	return s;
 }

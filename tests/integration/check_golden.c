@@ -21,6 +21,7 @@
 #include "session.h"
 #include "session_file.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define GOLDEN_DIR BXKD_SOURCE_DIR "/tests/sessions/golden"
 #define RECORD_GOLDEN BXKD_SOURCE_DIR "/tests/sessions/record-golden"
@@ -302,7 +303,7 @@ Suite *golden_suite(void)
 	tcase_add_loop_test(t, recording_again_gives_the_same_file, 0,
 			    (int)(sizeof(deterministic_names) / sizeof(*deterministic_names)));
 	tcase_add_test(t, a_changed_data_byte_diverges_where_it_is_read);
-	tcase_add_test(t, tshark_decodes_a_recorded_session);
+	tcase_add_test_needing_tshark(t, tshark_decodes_a_recorded_session);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -71,11 +71,11 @@ static void machine_done(struct machine *m, struct bxh_run *run)
 
 static void require_passed(struct bxh_run *run, unsigned tests)
 {
-	if (run->outcome != BXH_PASSED) {
+	if (run->outcome != BXVM_PASSED) {
 		char *why = bxh_explain(run);
 		ck_abort_msg("the guest's KD tests did not pass:\n%s", why);
 	}
-	ck_assert_uint_eq(run->test_count, tests);
+	ck_assert_uint_eq(run->report.test_count, tests);
 }
 
 static void require_log(const struct bxh_run *run, const char *text)

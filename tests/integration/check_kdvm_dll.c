@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "suites.h"
+#include "testcases.h"
 
 #ifdef BXKD_WINDOWS_DLL
 
@@ -434,7 +435,8 @@ Suite *kdvm_dll_suite(void)
 
 Suite *kdvm_dll_suite(void)
 {
-	return suite_create("kdvm_dll");
+	return testcases_not_run("kdvm_dll", "the Windows KD DLLs were not built (configured "
+					     "--without-windows-dll, or mingw-w64 is missing)");
 }
 
 #endif /* BXKD_WINDOWS_DLL */

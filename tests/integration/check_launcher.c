@@ -1,7 +1,7 @@
 /*
  * check_launcher.c -- the bxkd command (launcher/): `bxkd run` and `bxkd
  * demo` as processes, on both transports, and the pieces they are made of
- * (launcher/bxvm.h, kdep_describe) in memory.
+ * (bochs-run/bxvm.h, kdep_describe) in memory.
  */
 #include "config.h"
 
@@ -19,6 +19,7 @@
 #include "kdep.h"
 #include "proc.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define BOOT_TIMEOUT "60"
 /* A bound on every process a test starts. */
@@ -468,28 +469,23 @@ END_TEST
 Suite *launcher_suite(void)
 {
 	Suite *s = suite_create("launcher");
-	TCase *pieces = tcase_create("pieces");
-	TCase *run = tcase_create("run");
-	TCase *demos = tcase_create("demo");
+	const TTest *const pieces[] = {
+		a_floppy_and_a_disk_get_their_own_bochsrc,
+		the_environment_is_headless_unless_a_window_is_wanted,
+		the_console_filter_works_line_by_line, an_endpoint_is_described_before_it_is_opened,
+		NULL,
+	};
+	const TTest *const run[] = {
+		run_boots_the_kernel_and_leaves_its_bochsrc_and_log,
+		run_stops_for_a_debugger_over_the_shared_page,
+		run_stops_for_a_debugger_over_serial_through_the_relay,
+		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
+		run_boots_a_foreign_floppy_and_disk, NULL,
+	};
+	const TTest *const demos[] = { the_demo_over_the_shared_page, the_demo_over_serial, NULL };
 
-	tcase_add_test(pieces, a_floppy_and_a_disk_get_their_own_bochsrc);
-	tcase_add_test(pieces, the_environment_is_headless_unless_a_window_is_wanted);
-	tcase_add_test(pieces, the_console_filter_works_line_by_line);
-	tcase_add_test(pieces, an_endpoint_is_described_before_it_is_opened);
-	suite_add_tcase(s, pieces);
-
-	tcase_set_timeout(run, 120);
-	tcase_add_test(run, run_boots_the_kernel_and_leaves_its_bochsrc_and_log);
-	tcase_add_test(run, run_stops_for_a_debugger_over_the_shared_page);
-	tcase_add_test(run, run_stops_for_a_debugger_over_serial_through_the_relay);
-	tcase_add_test(run, run_stops_for_a_debugger_on_bochs_own_com1_socket);
-	tcase_add_test(run, run_refuses_bad_arguments);
-	tcase_add_test(run, run_boots_a_foreign_floppy_and_disk);
-	suite_add_tcase(s, run);
-
-	tcase_set_timeout(demos, 120);
-	tcase_add_test(demos, the_demo_over_the_shared_page);
-	tcase_add_test(demos, the_demo_over_serial);
-	suite_add_tcase(s, demos);
+	testcases_add(s, "pieces", 0, pieces);
+	testcases_add(s, "run", 120, run);
+	testcases_add(s, "demo", 120, demos);
 	return s;
 }

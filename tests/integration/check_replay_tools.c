@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "session_builder.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define COMMAND_TIMEOUT_MS 60000
 
@@ -506,8 +507,8 @@ Suite *replay_tools_suite(void)
 	/* tshark starts in about a second; a loaded machine may take longer. */
 	tcase_set_timeout(wireshark, 120);
 	tcase_add_checked_fixture(wireshark, write_session, remove_session);
-	tcase_add_test(wireshark, tshark_decodes_every_record);
-	tcase_add_test(wireshark, tshark_filters_and_shows_the_tree);
+	tcase_add_test_needing_tshark(wireshark, tshark_decodes_every_record);
+	tcase_add_test_needing_tshark(wireshark, tshark_filters_and_shows_the_tree);
 	suite_add_tcase(s, wireshark);
 	return s;
 }

@@ -119,7 +119,7 @@ static void session_free(struct session *s)
 
 static void require_clean_run(const struct session *s)
 {
-	if (s->run.outcome != BXH_PASSED) {
+	if (s->run.outcome != BXVM_PASSED) {
 		char *why = bxh_explain(&s->run);
 		ck_abort_msg("the kernel did not finish its workload:\n%s\nbxkd-dbg said:\n%s%s", why,
 			     s->output, s->errors ? s->errors : "");
@@ -197,7 +197,7 @@ static void check_session_answers(const struct session *s)
 	EXPECT(s, 19, "\"command\":\"go\",\"ok\":true");
 	/* The kernel went on to the end, with what the debugger did to it:
 	 * the scratch buffer written, and the changed EAX in the checksum. */
-	const struct bxh_test_line *result = bxh_find_test(&s->run, "workload");
+	const struct bxvm_test_line *result = bxh_find_test(&s->run, "workload");
 	ck_assert_ptr_nonnull(result);
 	ck_assert_msg(strstr(result->detail, "scratch=\"written by the debugger\"") &&
 			      strstr(result->detail, "checksum=0xbef55dd5") &&
@@ -259,7 +259,7 @@ static void break_in_while_the_workload_runs(enum transport transport, const cha
 	require_clean_run(&s);
 	EXPECT(&s, 3, "\"command\":\"breakin\"", "\"stopped\":true", "\"code\":\"0x80000003\"");
 	EXPECT(&s, 4, "\"command\":\"regs\"", "\"cs\":\"0x00000008\"");
-	const struct bxh_test_line *result = bxh_find_test(&s.run, "workload");
+	const struct bxvm_test_line *result = bxh_find_test(&s.run, "workload");
 	ck_assert_ptr_nonnull(result);
 	ck_assert_msg(strstr(result->detail, "breakins=1") && !strstr(result->detail, "rounds=1000000"),
 		      "%s", result->detail);

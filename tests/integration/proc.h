@@ -1,6 +1,7 @@
 /*
  * proc.h -- child processes for integration tests, always with a bound on
- * how long anything may take.
+ * how long anything may take. Built on common/process.h, which the tools
+ * use to start theirs.
  */
 #ifndef BXKD_TEST_PROC_H
 #define BXKD_TEST_PROC_H
@@ -9,7 +10,7 @@
 #include <sys/types.h>
 
 struct child {
-	pid_t pid;
+	pid_t pid; /* 0 once it has ended */
 };
 
 /* Starts argv[0] with stdin from /dev/null and stdout/stderr into files

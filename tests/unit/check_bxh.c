@@ -11,6 +11,7 @@
 #include "bxh.h"
 #include "bxkd/bootopt.h"
 #include "suites.h"
+#include "testcases.h"
 
 /* What Debian's Bochs 2.7 writes to standard output around the guest's
  * port 0xE9 bytes when run with -rc and a panic ends the run. */
@@ -54,17 +55,17 @@ START_TEST(result_lines_and_summary_are_parsed)
 	struct bxh_run run = { 0 };
 	char *console = bxh_console_from_stdout(bochs_stdout);
 
-	bxh_parse_console(&run, console);
-	ck_assert_uint_eq(run.test_count, 2);
-	ck_assert_str_eq(run.tests[0].name, "first");
-	ck_assert(run.tests[0].passed);
-	ck_assert_str_eq(run.tests[0].detail, "eax=0x00000006");
-	ck_assert_str_eq(run.tests[1].name, "second");
-	ck_assert(!run.tests[1].passed);
-	ck_assert_str_eq(run.tests[1].detail, "ebx=0x1 expected 0x2");
-	ck_assert(run.have_summary);
-	ck_assert_uint_eq(run.summary_passed, 1);
-	ck_assert_uint_eq(run.summary_failed, 1);
+	bxvm_report_console(&run.report, console);
+	ck_assert_uint_eq(run.report.test_count, 2);
+	ck_assert_str_eq(run.report.tests[0].name, "first");
+	ck_assert(run.report.tests[0].passed);
+	ck_assert_str_eq(run.report.tests[0].detail, "eax=0x00000006");
+	ck_assert_str_eq(run.report.tests[1].name, "second");
+	ck_assert(!run.report.tests[1].passed);
+	ck_assert_str_eq(run.report.tests[1].detail, "ebx=0x1 expected 0x2");
+	ck_assert(run.report.have_summary);
+	ck_assert_uint_eq(run.report.summary_passed, 1);
+	ck_assert_uint_eq(run.report.summary_failed, 1);
 	ck_assert_ptr_nonnull(bxh_find_test(&run, "second"));
 	ck_assert_ptr_null(bxh_find_test(&run, "third"));
 	free(console);
@@ -76,13 +77,13 @@ START_TEST(malformed_result_lines_count_as_failures)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_console(&run, "BXKD RESULT lonely\nBXKD RESULT name maybe detail\n"
+	bxvm_report_console(&run.report, "BXKD RESULT lonely\nBXKD RESULT name maybe detail\n"
 				"BXKD RESULT ok pass\n");
-	ck_assert_uint_eq(run.test_count, 3);
-	ck_assert(!run.tests[0].passed);
-	ck_assert(!run.tests[1].passed);
-	ck_assert(run.tests[2].passed);
-	ck_assert_str_eq(run.tests[2].detail, "");
+	ck_assert_uint_eq(run.report.test_count, 3);
+	ck_assert(!run.report.tests[0].passed);
+	ck_assert(!run.report.tests[1].passed);
+	ck_assert(run.report.tests[2].passed);
+	ck_assert_str_eq(run.report.tests[2].detail, "");
 	bxh_run_free(&run);
 }
 END_TEST
@@ -91,8 +92,8 @@ START_TEST(summary_with_trailing_junk_is_not_a_summary)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_console(&run, "BXKD SUMMARY passed=1 failed=0 and more\n");
-	ck_assert(!run.have_summary);
+	bxvm_report_console(&run.report, "BXKD SUMMARY passed=1 failed=0 and more\n");
+	ck_assert(!run.report.have_summary);
 	bxh_run_free(&run);
 }
 END_TEST
@@ -101,8 +102,8 @@ START_TEST(first_fatal_line_is_kept)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_console(&run, "x\nBXKD FATAL trap vector=6\nBXKD FATAL later\n");
-	ck_assert_str_eq(run.fatal, "trap vector=6");
+	bxvm_report_console(&run.report, "x\nBXKD FATAL trap vector=6\nBXKD FATAL later\n");
+	ck_assert_str_eq(run.report.fatal, "trap vector=6");
 	bxh_run_free(&run);
 }
 END_TEST
@@ -118,11 +119,11 @@ START_TEST(shutdown_request_is_not_a_panic_and_gives_the_final_tick)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_log(&run, shutdown_log);
-	ck_assert(run.shutdown_requested);
-	ck_assert_ptr_null(run.panic);
-	ck_assert(run.have_final_tick);
-	ck_assert_uint_eq(run.final_tick, 14184025);
+	bxvm_report_log(&run.report, shutdown_log);
+	ck_assert(run.report.shutdown_requested);
+	ck_assert_ptr_null(run.report.panic);
+	ck_assert(run.report.have_final_tick);
+	ck_assert_uint_eq(run.report.final_tick, 14184025);
 	bxh_run_free(&run);
 }
 END_TEST
@@ -131,13 +132,13 @@ START_TEST(other_panics_are_reported)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_log(&run, "00000000010i[CPU0 ] x\n"
+	bxvm_report_log(&run.report, "00000000010i[CPU0 ] x\n"
 			    "00000001234p[CPU0  ] >>PANIC<< exception(): 3rd (13) exception\n"
 			    "00000001234p[XX    ] >>PANIC<< second\n");
-	ck_assert_ptr_nonnull(run.panic);
-	ck_assert_ptr_nonnull(strstr(run.panic, "3rd (13)"));
-	ck_assert(!run.shutdown_requested);
-	ck_assert_uint_eq(run.final_tick, 1234);
+	ck_assert_ptr_nonnull(run.report.panic);
+	ck_assert_ptr_nonnull(strstr(run.report.panic, "3rd (13)"));
+	ck_assert(!run.report.shutdown_requested);
+	ck_assert_uint_eq(run.report.final_tick, 1234);
 	bxh_run_free(&run);
 }
 END_TEST
@@ -146,28 +147,28 @@ START_TEST(exit_message_on_stderr_is_a_panic_unless_it_is_the_shutdown)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_stderr(&run, "00000000000i[      ] reading configuration\n"
+	bxvm_report_stderr(&run.report, "00000000000i[      ] reading configuration\n"
 			       "====\nBochs is exiting with the following message:\n"
 			       "[SIM   ] Plugin 'vmport' not found\n====\n");
-	ck_assert_str_eq(run.panic, "Bochs exited: [SIM   ] Plugin 'vmport' not found");
+	ck_assert_str_eq(run.report.panic, "Bochs exited: [SIM   ] Plugin 'vmport' not found");
 	bxh_run_free(&run);
 
-	bxh_parse_stderr(&run, "Bochs is exiting with the following message:\n"
+	bxvm_report_stderr(&run.report, "Bochs is exiting with the following message:\n"
 			       "[UNMAP ] Shutdown port: shutdown requested\n");
-	ck_assert_ptr_null(run.panic);
-	ck_assert(run.shutdown_requested);
+	ck_assert_ptr_null(run.report.panic);
+	ck_assert(run.report.shutdown_requested);
 	bxh_run_free(&run);
 }
 END_TEST
 
-static enum bxh_outcome classify(const char *console, const char *log)
+static enum bxvm_outcome classify(const char *console, const char *log)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_console(&run, console);
-	bxh_parse_log(&run, log);
+	bxvm_report_console(&run.report, console);
+	bxvm_report_log(&run.report, log);
 	bxh_classify(&run);
-	enum bxh_outcome outcome = run.outcome;
+	enum bxvm_outcome outcome = run.outcome;
 	bxh_run_free(&run);
 	return outcome;
 }
@@ -176,21 +177,21 @@ START_TEST(outcomes_are_classified)
 {
 	const char *pass = "BXKD RESULT a pass -\nBXKD SUMMARY passed=1 failed=0\n";
 
-	ck_assert_int_eq(classify(pass, shutdown_log), BXH_PASSED);
+	ck_assert_int_eq(classify(pass, shutdown_log), BXVM_PASSED);
 	ck_assert_int_eq(classify("BXKD RESULT a fail x\nBXKD SUMMARY passed=0 failed=1\n",
 				  shutdown_log),
-			 BXH_TESTS_FAILED);
+			 BXVM_TESTS_FAILED);
 	/* A summary that disagrees with the lines seen is a failure. */
 	ck_assert_int_eq(classify("BXKD RESULT a pass -\nBXKD SUMMARY passed=2 failed=0\n",
 				  shutdown_log),
-			 BXH_TESTS_FAILED);
+			 BXVM_TESTS_FAILED);
 	/* A run that executes no test is a failure. */
 	ck_assert_int_eq(classify("BXKD SUMMARY passed=0 failed=0\n", shutdown_log),
-			 BXH_TESTS_FAILED);
-	ck_assert_int_eq(classify("BXKD RESULT a pass -\n", shutdown_log), BXH_NO_SUMMARY);
-	ck_assert_int_eq(classify(pass, "00000000001i[X] no shutdown\n"), BXH_NO_SUMMARY);
-	ck_assert_int_eq(classify("BXKD FATAL boot\n", shutdown_log), BXH_GUEST_FATAL);
-	ck_assert_int_eq(classify(pass, "00000000005p[CPU0 ] >>PANIC<< bad\n"), BXH_BOCHS_PANIC);
+			 BXVM_TESTS_FAILED);
+	ck_assert_int_eq(classify("BXKD RESULT a pass -\n", shutdown_log), BXVM_NO_SUMMARY);
+	ck_assert_int_eq(classify(pass, "00000000001i[X] no shutdown\n"), BXVM_NO_SUMMARY);
+	ck_assert_int_eq(classify("BXKD FATAL boot\n", shutdown_log), BXVM_GUEST_FATAL);
+	ck_assert_int_eq(classify(pass, "00000000005p[CPU0 ] >>PANIC<< bad\n"), BXVM_BOCHS_PANIC);
 }
 END_TEST
 
@@ -208,7 +209,7 @@ START_TEST(boot_options_are_written_after_the_marker)
 	char why[128];
 
 	fill_image(image, sizeof(image), 1000);
-	ck_assert(bxh_patch_boot_options(image, sizeof(image), "selftest=trap x=1", why,
+	ck_assert(bxvm_patch_boot_options(image, sizeof(image), "selftest=trap x=1", why,
 					 sizeof(why)));
 	struct bxkd_bootopt_block *block = (struct bxkd_bootopt_block *)(image + 1000);
 	ck_assert_str_eq(block->text, "selftest=trap x=1");
@@ -223,23 +224,23 @@ START_TEST(boot_option_patching_refuses_what_it_cannot_do_exactly)
 	char too_long[BXKD_BOOTOPT_TEXT_SIZE + 1];
 
 	memset(image, 0, sizeof(image));
-	ck_assert(!bxh_patch_boot_options(image, sizeof(image), "a=b", why, sizeof(why)));
+	ck_assert(!bxvm_patch_boot_options(image, sizeof(image), "a=b", why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "no boot option block"));
 
 	fill_image(image, sizeof(image), 0);
 	memcpy(image + 2048, image, sizeof(struct bxkd_bootopt_block));
-	ck_assert(!bxh_patch_boot_options(image, sizeof(image), "a=b", why, sizeof(why)));
+	ck_assert(!bxvm_patch_boot_options(image, sizeof(image), "a=b", why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "more than once"));
 
 	fill_image(image, sizeof(image), 0);
 	memset(too_long, 'x', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
-	ck_assert(!bxh_patch_boot_options(image, sizeof(image), too_long, why, sizeof(why)));
+	ck_assert(!bxvm_patch_boot_options(image, sizeof(image), too_long, why, sizeof(why)));
 
 	/* A block cut off by the end of the image is not a block. */
 	memset(image, 0xee, sizeof(image));
 	memcpy(image + sizeof(image) - 100, BXKD_BOOTOPT_MARKER, sizeof(BXKD_BOOTOPT_MARKER));
-	ck_assert(!bxh_patch_boot_options(image, sizeof(image), "a=b", why, sizeof(why)));
+	ck_assert(!bxvm_patch_boot_options(image, sizeof(image), "a=b", why, sizeof(why)));
 }
 END_TEST
 
@@ -247,9 +248,9 @@ START_TEST(explanation_names_the_failure)
 {
 	struct bxh_run run = { 0 };
 
-	bxh_parse_console(&run, "BXKD RESULT getversion_in fail eax=0xffffffff expected 0x6\n"
+	bxvm_report_console(&run.report, "BXKD RESULT getversion_in fail eax=0xffffffff expected 0x6\n"
 				"BXKD SUMMARY passed=0 failed=1\n");
-	bxh_parse_log(&run, shutdown_log);
+	bxvm_report_log(&run.report, shutdown_log);
 	bxh_classify(&run);
 	char *text = bxh_explain(&run);
 	ck_assert_ptr_nonnull(strstr(text, "guest tests failed"));
@@ -263,23 +264,21 @@ END_TEST
 Suite *bxh_suite(void)
 {
 	Suite *s = suite_create("bxh");
-	TCase *parse = tcase_create("parse");
-	TCase *patch = tcase_create("patch");
+	const TTest *const parse[] = {
+		console_drops_banner_and_debugger_lines,
+		console_keeps_guest_lines_that_look_almost_like_bochs,
+		result_lines_and_summary_are_parsed, malformed_result_lines_count_as_failures,
+		summary_with_trailing_junk_is_not_a_summary, first_fatal_line_is_kept,
+		shutdown_request_is_not_a_panic_and_gives_the_final_tick, other_panics_are_reported,
+		exit_message_on_stderr_is_a_panic_unless_it_is_the_shutdown, outcomes_are_classified,
+		explanation_names_the_failure, NULL,
+	};
+	const TTest *const patch[] = {
+		boot_options_are_written_after_the_marker,
+		boot_option_patching_refuses_what_it_cannot_do_exactly, NULL,
+	};
 
-	tcase_add_test(parse, console_drops_banner_and_debugger_lines);
-	tcase_add_test(parse, console_keeps_guest_lines_that_look_almost_like_bochs);
-	tcase_add_test(parse, result_lines_and_summary_are_parsed);
-	tcase_add_test(parse, malformed_result_lines_count_as_failures);
-	tcase_add_test(parse, summary_with_trailing_junk_is_not_a_summary);
-	tcase_add_test(parse, first_fatal_line_is_kept);
-	tcase_add_test(parse, shutdown_request_is_not_a_panic_and_gives_the_final_tick);
-	tcase_add_test(parse, other_panics_are_reported);
-	tcase_add_test(parse, exit_message_on_stderr_is_a_panic_unless_it_is_the_shutdown);
-	tcase_add_test(parse, outcomes_are_classified);
-	tcase_add_test(parse, explanation_names_the_failure);
-	tcase_add_test(patch, boot_options_are_written_after_the_marker);
-	tcase_add_test(patch, boot_option_patching_refuses_what_it_cannot_do_exactly);
-	suite_add_tcase(s, parse);
-	suite_add_tcase(s, patch);
+	testcases_add(s, "parse", 0, parse);
+	testcases_add(s, "patch", 0, patch);
 	return s;
 }

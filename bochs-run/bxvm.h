@@ -1,19 +1,20 @@
 /*
- * bxvm.h -- the Bochs machine bxkd runs, as one small library: what the
- * test harness (tests/harness/bxh.c) and the bxkd command (launcher/bxkd)
- * both need, written once.
+ * bxvm.h -- running Bochs, once for everyone: the bxkd command (launcher/),
+ * bxkd-replay verify (replay/) and the test harness (tests/harness/).
  *
  *  - the machine: a bochsrc from a description (image, RAM, deterministic
  *    clock, the vmport plugin, the log), and the environment Bochs runs in
- *    (plugin search path, headless SDL2, TZ=UTC);
- *  - the guest image: the boot option block, copying and patching it;
+ *    (plugin search path, headless SDL2, TZ=UTC)  -- bxvm_machine.c;
+ *  - the guest image: the boot option block, copying and patching it,
+ *    keeping it beside a recorded session  -- bxvm_machine.c;
  *  - reading a run: Bochs' standard output minus its own lines, the guest's
  *    console grammar (BXKD RESULT / SUMMARY / FATAL), the log's ticks and
- *    panics, Bochs' exit message, and the one rule that classifies a run.
- *
- * Everything here is pure or works on files; nothing starts a process, so
- * each caller runs Bochs its own way (the harness captures with a deadline,
- * bxkd shows the console live) and both read the result the same way.
+ *    panics, Bochs' exit message, the one rule that classifies a run and
+ *    the one account of a run that failed  -- bxvm_report.c;
+ *  - one run: Bochs started as a child in a work directory, its console
+ *    taken line by line as it comes, then read back  -- bxvm_run.c;
+ *  - finding our files in the build tree or where they are installed
+ *    -- bxvm_locate.c.
  */
 #ifndef BXKD_BXVM_H
 #define BXKD_BXVM_H
@@ -22,6 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "alloc.h"
+#include "process.h"
 
 /* Guest time starts here in every run: 2000-01-01 00:00:00 UTC. */
 #define BXVM_DEFAULT_TIME0 946684800u
@@ -63,6 +67,12 @@ char *bxvm_bochsrc(const struct bxvm_machine *machine);
 
 /* Writes bxvm_bochsrc() to `path`. */
 bool bxvm_write_bochsrc(const struct bxvm_machine *machine, const char *path);
+
+/* Writes the machine as <workdir>/bochsrc, logging to <workdir>/bochs.log
+ * unless it names another log: the bochsrc's path (caller frees), or NULL
+ * with the reason in `why`. */
+char *bxvm_write_machine(const struct bxvm_machine *machine, const char *workdir, char *why,
+			 size_t why_size);
 
 enum bxvm_display {
 	BXVM_HEADLESS, /* SDL2 draws into nothing: SDL_VIDEODRIVER=dummy */
@@ -153,9 +163,9 @@ struct bxvm_console_line {
 enum bxvm_console_kind bxvm_parse_console_line(const char *line, size_t length,
 					       struct bxvm_console_line *parsed);
 
-/* ---- Bochs' log and exit message ---------------------------------------------------- */
+/* ---- what a run said ---------------------------------------------------------------- */
 
-/* One line of Bochs' log (logprefix %t%e%d: "00014184025p[UNMAP ] ..."). */
+/* Bochs' log lines (logprefix %t%e%d: "00014184025p[UNMAP ] ..."). */
 struct bxvm_log_line {
 	bool has_tick;
 	uint64_t tick;
@@ -171,6 +181,42 @@ void bxvm_parse_log_line(const char *line, size_t length, struct bxvm_log_line *
  * message (caller frees), or NULL if there is none; *shutdown says whether
  * it is the guest's own shutdown request. */
 char *bxvm_exit_message(const char *stderr_text, bool *shutdown);
+
+/* One BXKD RESULT line. */
+struct bxvm_test_line {
+	char *name; /* "(malformed result line)" for one that does not parse */
+	bool passed;
+	char *detail;
+};
+
+/* What the guest's console, Bochs' log and its exit message said. */
+struct bxvm_report {
+	struct bxvm_test_line *tests; /* malformed result lines included, as failed */
+	size_t test_count;
+	bool have_summary;
+	unsigned summary_passed, summary_failed;
+	char *fatal;        /* text after the first "BXKD FATAL " */
+	char *result_line;  /* the last BXKD RESULT line, whole */
+	char *summary_line; /* the BXKD SUMMARY line, whole */
+	char *panic;        /* the first panic other than the shutdown request */
+	bool shutdown_requested;
+	bool have_final_tick;
+	uint64_t final_tick; /* the instruction tick at which Bochs stopped */
+};
+
+/* Takes one line of the guest's console. */
+void bxvm_report_console_line(struct bxvm_report *report, const char *line, size_t length);
+/* Takes each line of `console`. */
+void bxvm_report_console(struct bxvm_report *report, const char *console);
+/* Takes Bochs' log: the final tick, the shutdown request, a panic. */
+void bxvm_report_log(struct bxvm_report *report, const char *log);
+/* Takes Bochs' standard error: its exit message is the shutdown request
+ * or else a panic ("Bochs exited: ..."), unless there was one already. */
+void bxvm_report_stderr(struct bxvm_report *report, const char *stderr_text);
+/* The result line for test `name`, or NULL. */
+const struct bxvm_test_line *bxvm_report_find_test(const struct bxvm_report *report,
+						   const char *name);
+void bxvm_report_free(struct bxvm_report *report);
 
 /* ---- classifying a run ------------------------------------------------------------------ */
 
@@ -202,6 +248,7 @@ struct bxvm_facts {
  * any failure or a summary that does not count the result lines; else
  * passed. */
 enum bxvm_outcome bxvm_classify(const struct bxvm_facts *facts);
+enum bxvm_outcome bxvm_report_classify(const struct bxvm_report *report);
 
 /* ---- explaining a run --------------------------------------------------------------------- */
 
@@ -211,5 +258,101 @@ unsigned bxvm_print_log_problems(FILE *out, const char *log, unsigned limit, con
 
 /* Prints the last `lines` lines of `text`, with a final newline. */
 void bxvm_print_tail(FILE *out, const char *text, unsigned lines);
+
+/* Why a run did not pass, one indented line a reason: the fatal line, a
+ * panic (not when `stopped`: what Bochs says when we stop it is no news),
+ * failed tests, a summary that miscounts, a missing summary, then the
+ * log's panics and errors (or, without a log, the end of Bochs' standard
+ * error). `workdir` holds bochs.log. */
+void bxvm_explain_report(FILE *out, const struct bxvm_report *report, const char *log,
+			 const char *stderr_text, const char *workdir, bool stopped);
+
+/* ---- one Bochs run (bxvm_run.c) ---------------------------------------------------------- */
+
+struct bxvm_config {
+	const char *bochsrc;
+	const char *workdir; /* bochs.log, bochs.stderr and continue.rc are here */
+	const char *plugin_dir;
+	enum bxvm_display display;
+	/* Bochs itself runs in the work directory (relative paths in the
+	 * bochsrc are the work directory's). */
+	bool run_in_workdir;
+	/* Bochs stops in its debugger and reads the user's commands from our
+	 * standard input; its output is passed on unfiltered as it comes.
+	 * Otherwise it is told to continue (continue.rc) and reads nothing. */
+	bool bochs_debugger;
+	/* Bochs' COM1 serves a debugger itself: when that debugger leaves,
+	 * Bochs' next write to it must not kill Bochs (SIGPIPE). */
+	bool com1_serves_debugger;
+	/* How long Bochs may take to go when it is stopped (SIGTERM), before
+	 * SIGKILL. */
+	int stop_grace_ms;
+};
+
+struct bxvm {
+	struct bxvm_config config;
+	struct bxkd_process bochs;
+	int out_fd; /* Bochs' standard output; -1 once it closed */
+	struct bxvm_console_filter filter;
+	struct bxkd_lines lines;
+	struct bxkd_text captured; /* all of Bochs' standard output */
+	struct bxvm_report report;
+	double started, ended;
+	bool timed_out, interrupted; /* set by whoever stopped it */
+	/* After bxvm_finish: */
+	enum bxvm_outcome outcome;
+	char *log;
+	char *stderr_text;
+};
+
+/* An empty run, safe to free. */
+void bxvm_init(struct bxvm *vm);
+
+/* Writes continue.rc if needed and starts Bochs. On failure `why` says why. */
+bool bxvm_start(struct bxvm *vm, const struct bxvm_config *config, char *why, size_t why_size);
+
+/* Takes what Bochs printed; calls `line` (if not NULL) with each of the
+ * guest's console lines (already in vm->report). Returns false once
+ * Bochs' output has ended. */
+bool bxvm_pump(struct bxvm *vm, bxkd_line_fn line, void *ctx);
+
+/* Pumps until Bochs' output ends, the deadline (0: none) passes, which
+ * sets vm->timed_out, or `give_up` (may be NULL) says so; stops Bochs in
+ * the last two cases. */
+void bxvm_watch(struct bxvm *vm, double deadline, bool (*give_up)(void *ctx, struct bxvm *vm),
+		bxkd_line_fn line, void *ctx);
+
+/* Stops Bochs (SIGTERM, then SIGKILL after config.stop_grace_ms). */
+void bxvm_stop(struct bxvm *vm);
+
+/* Waits for Bochs to end, reads its log and exit message, classifies. */
+void bxvm_finish(struct bxvm *vm);
+
+/* Why a run did not pass: how it was stopped, a Bochs that could not be
+ * executed, then bxvm_explain_report. */
+void bxvm_explain(const struct bxvm *vm, FILE *out);
+
+void bxvm_free(struct bxvm *vm);
+
+/* ---- our files (bxvm_locate.c) ----------------------------------------------------------- */
+
+enum bxkd_file {
+	BXKD_FILE_GUEST_IMAGE,   /* bxkd-guest.img: the debuggable test kernel */
+	BXKD_FILE_GUEST_SYMBOLS, /* kernel.symbols: its nm -n output */
+	BXKD_FILE_SESSION,       /* debug-session.bxkd: the demo's bxkd-dbg script */
+	BXKD_FILE_TAP,           /* bxkd-tap */
+	BXKD_FILE_DBG,           /* bxkd-dbg */
+	BXKD_FILE_REPLAY,        /* bxkd-replay */
+	BXKD_FILE_PLUGIN_DIR,    /* the directory holding libbx_vmport.so */
+};
+
+/* The file from the build tree when the running program is the build
+ * tree's, else the installed one; whichever exists if only one does. NULL
+ * (and the places looked at in `looked`, if not NULL) when neither does.
+ * Caller frees. */
+char *bxkd_locate(enum bxkd_file file, char *looked, size_t looked_size);
+
+/* Bochs: $BXKD_BOCHS, or what configure found. */
+const char *bxkd_bochs(void);
 
 #endif /* BXKD_BXVM_H */

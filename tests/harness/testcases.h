@@ -1,0 +1,32 @@
+/*
+ * testcases.h -- building the Check suites: a test case from a list, and
+ * tests that need a program the machine may lack.
+ *
+ * A test whose program is missing is not added, and says so on a loud
+ * "NOT RUN:" line: it neither fails for the machine's sake nor passes
+ * without having run.
+ */
+#ifndef BXKD_TESTCASES_H
+#define BXKD_TESTCASES_H
+
+#include <check.h>
+#include <stdbool.h>
+
+/* Adds a test case `name` with the NULL-terminated `tests` to `suite`;
+ * timeout_seconds 0 keeps Check's default. */
+TCase *testcases_add(Suite *suite, const char *name, unsigned timeout_seconds,
+		     const TTest *const tests[]);
+
+/* Adds `test` to `tc` if `program` can be executed; otherwise prints
+ * "NOT RUN: <test>: <why>" on standard error. */
+void testcases_add_needing(TCase *tc, const TTest *test, const char *program, const char *why);
+
+/* A suite none of whose tests can run here: empty, with a NOT RUN line. */
+Suite *testcases_not_run(const char *name, const char *why);
+
+/* The dissector's tests need Wireshark's tshark (configure finds it). */
+#define tcase_add_test_needing_tshark(tc, test) \
+	testcases_add_needing((tc), (test), BXKD_TSHARK, \
+			      "tshark missing: install Debian's tshark and configure again")
+
+#endif /* BXKD_TESTCASES_H */
