@@ -3,13 +3,8 @@
 # our files (bxvm.h, README.md).
 
 noinst_LTLIBRARIES += %reldir%/libbochsrun.la
-%canon_reldir%_libbochsrun_la_SOURCES = \
-	%reldir%/bxvm.h \
-	%reldir%/bxvm_machine.c \
-	%reldir%/bxvm_report.c \
-	%reldir%/bxvm_run.c \
-	%reldir%/bxvm_locate.c \
-	include/bxkd/bootopt.h
+%canon_reldir%_libbochsrun_la_SOURCES = %reldir%/bxvm.h %reldir%/bxvm_machine.c \
+	%reldir%/bxvm_report.c %reldir%/bxvm_run.c %reldir%/bxvm_locate.c include/bxkd/bootopt.h
 # Where bxkd_locate looks: the build tree, and where `make install` puts things.
 %canon_reldir%_libbochsrun_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DBXKD_BUILD_DIR='"$(abs_top_builddir)"' \

@@ -3,12 +3,7 @@
 # the names of protocol numbers. Nothing here knows a protocol's logic.
 
 noinst_LTLIBRARIES += %reldir%/libbxkdcommon.la
-%canon_reldir%_libbxkdcommon_la_SOURCES = \
-	%reldir%/log.c \
-	%reldir%/log.h \
-	%reldir%/alloc.c \
-	%reldir%/alloc.h \
-	%reldir%/process.c \
-	%reldir%/process.h
+%canon_reldir%_libbxkdcommon_la_SOURCES = %reldir%/log.c %reldir%/log.h %reldir%/alloc.c \
+	%reldir%/alloc.h %reldir%/process.c %reldir%/process.h %reldir%/cli.c %reldir%/cli.h
 
 EXTRA_DIST += %reldir%/README.md

@@ -3,74 +3,29 @@
 
 GUEST_IMAGE = %reldir%/bxkd-guest.img
 
+# By folder: kernel/ boots and runs everything, backdoor/ calls the device,
+# tests/ are the in-guest test groups, kdvm/ kdstub/ kdser/ the KD code.
 guest_c_sources = \
-	%reldir%/kernel/main.c \
-	%reldir%/kernel/machine.c \
-	%reldir%/kernel/trap.c \
-	%reldir%/kernel/console.c \
-	%reldir%/kernel/format.c \
-	%reldir%/kernel/kstring.c \
-	%reldir%/kernel/boot_options.c \
-	%reldir%/kernel/testrun.c \
-	%reldir%/kernel/usermode.c \
-	%reldir%/kernel/cmos.c \
-	%reldir%/kernel/lapic.c \
-	%reldir%/kernel/paging.c \
-	%reldir%/kernel/pit.c \
-	%reldir%/kernel/kd.c \
-	%reldir%/kernel/workload.c \
-	%reldir%/backdoor/commands.c \
-	%reldir%/backdoor/guestrpc.c \
-	%reldir%/tests/expect.c \
-	%reldir%/tests/backdoor_tests.c \
-	%reldir%/tests/command_tests.c \
-	%reldir%/tests/guestrpc_tests.c \
-	%reldir%/tests/guestrpc_error_tests.c \
-	%reldir%/tests/cpl3_tests.c \
+	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
+		boot_options.c testrun.c usermode.c cmos.c lapic.c paging.c pit.c kd.c workload.c) \
+	$(addprefix %reldir%/backdoor/, commands.c guestrpc.c) \
+	$(addprefix %reldir%/tests/, expect.c backdoor_tests.c command_tests.c guestrpc_tests.c \
+		guestrpc_error_tests.c cpl3_tests.c) \
 	%reldir%/kdvm/kdvm_transport.c \
-	%reldir%/tests/kdvm_env.c \
-	%reldir%/tests/kdvm_tests.c \
-	%reldir%/tests/kdvm_peer_tests.c \
-	%reldir%/tests/kdvm_stub_tests.c \
-	%reldir%/kdstub/kdstub.c \
-	%reldir%/kdser/kdser.c
+	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_tests.c kdvm_peer_tests.c kdvm_stub_tests.c) \
+	%reldir%/kdstub/kdstub.c %reldir%/kdser/kdser.c
 guest_asm_sources = \
-	%reldir%/kernel/entry.S \
-	%reldir%/kernel/usermode_switch.S \
-	%reldir%/kernel/workload_step.S \
+	$(addprefix %reldir%/kernel/, entry.S usermode_switch.S workload_step.S) \
 	%reldir%/backdoor/backdoor.S
 guest_headers = \
-	%reldir%/kernel/io.h \
-	%reldir%/kernel/machine.h \
-	%reldir%/kernel/trap.h \
-	%reldir%/kernel/console.h \
-	%reldir%/kernel/format.h \
-	%reldir%/kernel/kstring.h \
-	%reldir%/kernel/boot_options.h \
-	%reldir%/kernel/testrun.h \
-	%reldir%/kernel/segments.h \
-	%reldir%/kernel/usermode.h \
-	%reldir%/kernel/cmos.h \
-	%reldir%/kernel/lapic.h \
-	%reldir%/kernel/paging.h \
-	%reldir%/kernel/pit.h \
-	%reldir%/kernel/kd.h \
-	%reldir%/kernel/workload.h \
-	%reldir%/kernel/layout.h \
-	%reldir%/backdoor/backdoor_call.h \
-	%reldir%/backdoor/guestrpc.h \
-	%reldir%/tests/expect.h \
-	%reldir%/tests/kdvm_env.h \
-	%reldir%/tests/kdvm_peer_protocol.h \
-	%reldir%/kdvm/kdvm_transport.h \
-	%reldir%/kdstub/kdstub.h \
-	%reldir%/kdser/kdser.h \
-	include/bxkd/backdoor.h \
-	include/bxkd/kdvm.h \
-	include/bxkd/kdcom.h \
-	include/bxkd/kdtransport.h \
-	include/bxkd/dbgkd.h \
-	include/bxkd/bootopt.h
+	$(addprefix %reldir%/kernel/, io.h machine.h trap.h console.h format.h kstring.h \
+		boot_options.h testrun.h segments.h usermode.h cmos.h lapic.h paging.h pit.h kd.h \
+		workload.h layout.h) \
+	$(addprefix %reldir%/backdoor/, backdoor_call.h guestrpc.h) \
+	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h) \
+	%reldir%/kdvm/kdvm_transport.h %reldir%/kdstub/kdstub.h %reldir%/kdser/kdser.h \
+	$(addprefix include/bxkd/, backdoor.h kdvm.h kdcom.h kdtransport.h dbgkd.h bootopt.h \
+		kdport.h names.h)
 guest_objects = $(guest_c_sources:.c=.guest.o) $(guest_asm_sources:.S=.guest.o)
 # The serial transport's KDCOM engine and blocking link: pipe-bridge builds
 # its freestanding files in this flavour too.
@@ -119,11 +74,8 @@ CLEANFILES += $(guest_objects) $(guest_objects:.o=.d) $(GUEST_IMAGE) \
 # KD stub and both guest transports against in-memory peers, and check the
 # guest's formatter.
 noinst_LTLIBRARIES += %reldir%/libkdguest.la
-%canon_reldir%_libkdguest_la_SOURCES = \
-	%reldir%/kdstub/kdstub.c \
-	%reldir%/kdser/kdser.c \
-	%reldir%/kdvm/kdvm_transport.c \
-	%reldir%/kernel/format.c
+%canon_reldir%_libkdguest_la_SOURCES = %reldir%/kdstub/kdstub.c %reldir%/kdser/kdser.c \
+	%reldir%/kdvm/kdvm_transport.c %reldir%/kernel/format.c
 %canon_reldir%_libkdguest_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/%reldir%/kernel \
 	-I$(top_srcdir)/%reldir%/kdvm -I$(top_srcdir)/%reldir%/kdstub \
 	-I$(top_srcdir)/%reldir%/kdser -I$(top_srcdir)/pipe-bridge

@@ -74,29 +74,6 @@ uint64_t bxkd_symbol(const char *symbols_path, const char *symbol)
 	return found;
 }
 
-volatile sig_atomic_t bxkd_signal;
-
-static void on_signal(int sig)
-{
-	bxkd_signal = sig;
-}
-
-void bxkd_catch_signals(bool pass_interrupt)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: poll() must return so that the loops see it. */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	if (pass_interrupt)
-		sa.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 /* ---- the command ------------------------------------------------------------------ */
 
 static void usage(FILE *out)

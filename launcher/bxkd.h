@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "bxvm.h"
+#include "cli.h"
 #include "log.h"
 #include "process.h"
 
@@ -40,10 +41,5 @@ uint64_t bxkd_symbol(const char *symbols_path, const char *symbol);
 
 /* ---- signals ----------------------------------------------------------------------------- */
 
-/* SIGINT / SIGTERM / SIGHUP seen, for loops to notice (0: none). */
-extern volatile sig_atomic_t bxkd_signal;
-/* Catches SIGTERM and SIGHUP, and SIGINT unless `pass_interrupt` (Bochs'
- * debugger then gets the terminal's Ctrl-C and we ignore it). */
-void bxkd_catch_signals(bool pass_interrupt);
 
 #endif /* BXKD_LAUNCHER_H */

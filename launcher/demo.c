@@ -168,7 +168,6 @@ static int parse(int argc, char **argv, struct demo *d, const char **script, con
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "w:s:t:h", long_options, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case OPT_SERIAL:
 			d->serial = true;
@@ -180,8 +179,7 @@ static int parse(int argc, char **argv, struct demo *d, const char **script, con
 			*script = optarg;
 			break;
 		case 't':
-			d->timeout_seconds = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || d->timeout_seconds == 0 || d->timeout_seconds > 86400) {
+			if (!bxkd_parse_count(optarg, 86400, &d->timeout_seconds)) {
 				bxkd_warn("--timeout wants 1..86400 seconds, not '%s'", optarg);
 				return BXKD_EXIT_USAGE;
 			}

@@ -2,14 +2,8 @@
 # through bochs-run/ and bxkd-tap, bxkd-dbg and bxkd-replay as programs.
 
 bin_PROGRAMS += %reldir%/bxkd
-%canon_reldir%_bxkd_SOURCES = \
-	%reldir%/bxkd.c \
-	%reldir%/bxkd.h \
-	%reldir%/run.c \
-	%reldir%/demo.c \
-	%reldir%/demo.h \
-	%reldir%/demo_session.c \
-	%reldir%/demo_answers.c
+%canon_reldir%_bxkd_SOURCES = %reldir%/bxkd.c %reldir%/bxkd.h %reldir%/run.c \
+	%reldir%/demo.c %reldir%/demo.h %reldir%/demo_session.c %reldir%/demo_answers.c
 %canon_reldir%_bxkd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run -I$(top_srcdir)/pipe-bridge
 %canon_reldir%_bxkd_LDADD = bochs-run/libbochsrun.la pipe-bridge/libkdbridge.la \
 	common/libbxkdcommon.la $(JSON_C_LIBS)

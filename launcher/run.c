@@ -86,15 +86,6 @@ static void usage(FILE *out)
 		"1 otherwise, 2 on bad arguments.\n");
 }
 
-static bool parse_count(const char *text, unsigned long max, unsigned long *value)
-{
-	char *end;
-
-	errno = 0;
-	*value = strtoul(text, &end, 10);
-	return *text && !*end && errno == 0 && *value >= 1 && *value <= max && text[0] != '-';
-}
-
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER };
@@ -140,7 +131,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 			o->kd_break = true;
 			break;
 		case OPT_ROUNDS:
-			if (!parse_count(optarg, 1000000000ul, &o->rounds))
+			if (!bxkd_parse_count(optarg, 1000000000ul, &o->rounds))
 				return bxkd_usage_error("--rounds wants 1..1000000000 clock ticks, not '%s'",
 						   optarg);
 			break;
@@ -161,7 +152,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 			bxkd_text_add(&o->config, "\n", 1);
 			break;
 		case 't':
-			if (!parse_count(optarg, 86400, &o->timeout))
+			if (!bxkd_parse_count(optarg, 86400, &o->timeout))
 				return bxkd_usage_error("--timeout wants 1..86400 seconds, not '%s'", optarg);
 			break;
 		case 'h':

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "kdep.h"
+#include "cli.h"
 #include "log.h"
 #include "kdtrace.h"
 
@@ -67,13 +68,6 @@ struct tap {
 	double start; /* seconds, CLOCK_MONOTONIC */
 	struct side target, debugger;
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static double monotonic_seconds(void)
 {
@@ -279,7 +273,7 @@ static void relay(struct tap *tap)
 	static uint8_t buf[RELAY_CHUNK];
 	bool ready = false;
 
-	while (!stop_signal) {
+	while (!bxkd_signal) {
 		bool busy = pump(&tap->target, &tap->debugger, buf);
 		busy |= pump(&tap->debugger, &tap->target, buf);
 		uint64_t now = now_ms();
@@ -309,7 +303,7 @@ static void summary(struct tap *tap)
 	/* Ours while a side was away, kdep's while it was there but stalled. */
 	uint64_t undelivered = tap->target.undelivered + tap->debugger.undelivered +
 			       kdep_bytes_lost(tap->target.ep) + kdep_bytes_lost(tap->debugger.ep);
-	const char *why = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+	const char *why = bxkd_signal_name(bxkd_signal);
 
 	if (tap->json) {
 		struct json_object *line = json_line(tap, "summary");
@@ -406,18 +400,6 @@ static void banner(const struct tap *tap)
 	}
 }
 
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: poll() must return so the loop sees the signal. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
@@ -459,7 +441,7 @@ int main(int argc, char **argv)
 		return 2;
 	/* One line at a time, also into a pipe: the trace is watched live. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	catch_signals();
+	bxkd_catch_signals(false);
 	tap.start = monotonic_seconds();
 	if (!open_side(&tap.target, &target_options) ||
 	    !open_side(&tap.debugger, &debugger_options)) {

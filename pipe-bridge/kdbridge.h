@@ -55,27 +55,13 @@ void kdbridge_close(struct kdbridge *b);
 /* The bridge as a kd host port, valid until kdbridge_close. */
 const struct kd_host_port *kdbridge_port(const struct kdbridge *b);
 
-/*
- * KdSendPacket: sends one data packet (payload = header then data) and
- * returns when the debugger acknowledged it (KD_OK). With no debugger
- * attached, a packet Windows gives up on (debug print, symbol load, file
- * create, any manipulate reply) is dropped at once (KD_DROPPED); any other
- * (a state change) waits for a debugger to attach. A debugger that resets
- * the link while a manipulate reply is in flight has abandoned the request:
- * the send is over for the kernel (KD_OK) and the next kdbridge_receive
- * returns KD_NEEDS_RESEND, so the stub resends its state change (kdcom.dll
- * would resend the reply). KD_INVALID for a control type or a bad length.
- */
+/* KdSendPacket and KdReceivePacket with kdlink_send's and kdlink_receive's
+ * semantics (kdlink.h), but for one difference: a reply the debugger
+ * abandoned by resetting the link is over for the kernel, so the send says
+ * KD_OK (the next receive says KD_NEEDS_RESEND). A type above 0xffff is
+ * KD_INVALID. */
 enum kd_outcome kdbridge_send(struct kdbridge *b, uint32_t type, const void *header,
 			      size_t header_length, const void *data, size_t data_length);
-
-/*
- * KdReceivePacket: waits up to timeout_ms for a packet of `type` whose
- * payload starts with exactly header_length bytes of header (as
- * MessageHeader->MaximumLength says) followed by at most data_capacity
- * bytes of data. On KD_OK both are filled in and *data_length says how much
- * data came; otherwise KD_TIMED_OUT, KD_NEEDS_RESEND or KD_INVALID.
- */
 enum kd_outcome kdbridge_receive(struct kdbridge *b, uint32_t type, void *header,
 				 size_t header_length, void *data, size_t data_capacity,
 				 size_t *data_length, uint32_t timeout_ms);

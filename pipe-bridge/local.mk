@@ -25,13 +25,8 @@ EXTRA_DIST += %reldir%/README.md
 
 # The host side: endpoints and the blocking target bridge the plugin calls.
 noinst_LTLIBRARIES += %reldir%/libkdbridge.la
-%canon_reldir%_libkdbridge_la_SOURCES = \
-	%reldir%/kdep.c \
-	%reldir%/kdep.h \
-	%reldir%/kdbridge.c \
-	%reldir%/kdbridge.h \
-	%reldir%/kdclient.c \
-	%reldir%/kdclient.h \
+%canon_reldir%_libkdbridge_la_SOURCES = %reldir%/kdep.c %reldir%/kdep.h \
+	%reldir%/kdbridge.c %reldir%/kdbridge.h %reldir%/kdclient.c %reldir%/kdclient.h \
 	include/bxkd/kdtransport.h
 %canon_reldir%_libkdbridge_la_LIBADD = %reldir%/libkdcom.la
 
@@ -45,12 +40,8 @@ bin_PROGRAMS += %reldir%/bxkd-dbg
 # The KDCOM/KD decoder: sans-I/O like the engine, but it formats text with
 # the C library, so it stays out of the freestanding libkdcom.la.
 noinst_LTLIBRARIES += %reldir%/libkdtrace.la
-%canon_reldir%_libkdtrace_la_SOURCES = \
-	%reldir%/kdtrace.c \
-	%reldir%/kdtrace.h \
-	%reldir%/kdtrace_line.c \
-	%reldir%/kdtrace_line.h \
-	%reldir%/kdtrace_message.c
+%canon_reldir%_libkdtrace_la_SOURCES = %reldir%/kdtrace.c %reldir%/kdtrace.h \
+	%reldir%/kdtrace_line.c %reldir%/kdtrace_line.h %reldir%/kdtrace_message.c
 %canon_reldir%_libkdtrace_la_LIBADD = $(JSON_C_LIBS)
 # It uses libkdcom.la but does not carry it: the Bochs plugin links both
 # through libkdbridge.la, and one copy of the engine is enough.

@@ -4,34 +4,23 @@
 # convenience library, so it is built with PIC: the Bochs plugin, a shared
 # module, links it as well as the tools and the tests.
 noinst_LTLIBRARIES += %reldir%/libsession.la
-%canon_reldir%_libsession_la_SOURCES = \
-	%reldir%/session.c \
-	%reldir%/session.h \
-	%reldir%/session_file.c \
-	%reldir%/session_file.h
+%canon_reldir%_libsession_la_SOURCES = %reldir%/session.c %reldir%/session.h \
+	%reldir%/session_file.c %reldir%/session_file.h
 %canon_reldir%_libsession_la_CFLAGS = $(AM_CFLAGS) $(PCAP_CFLAGS)
 %canon_reldir%_libsession_la_LIBADD = $(PCAP_LIBS)
 
 # Recording and replaying the crossings of a running device (sans-I/O: the
 # plugin feeds it calls and gets records, or gets answers from records).
 noinst_LTLIBRARIES += %reldir%/libreplay.la
-%canon_reldir%_libreplay_la_SOURCES = \
-	%reldir%/recorder.c \
-	%reldir%/recorder.h \
-	%reldir%/player.c \
-	%reldir%/player.h \
-	%reldir%/replay_describe.c \
-	%reldir%/replay_describe.h
+%canon_reldir%_libreplay_la_SOURCES = %reldir%/recorder.c %reldir%/recorder.h \
+	%reldir%/player.c %reldir%/player.h %reldir%/replay_describe.c %reldir%/replay_describe.h \
+	%reldir%/vcpu_tap.c %reldir%/vcpu_tap.h
 %canon_reldir%_libreplay_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge
 
 # bxkd-replay: one command, a subcommand per tool (replay.h).
 bin_PROGRAMS += %reldir%/bxkd-replay
-%canon_reldir%_bxkd_replay_SOURCES = \
-	%reldir%/bxkd-replay.c \
-	%reldir%/replay.h \
-	%reldir%/dump.c \
-	%reldir%/verify.c \
-	%reldir%/serve.c
+%canon_reldir%_bxkd_replay_SOURCES = %reldir%/bxkd-replay.c %reldir%/replay.h \
+	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c
 %canon_reldir%_bxkd_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/bochs-run
 # verify runs Bochs through bochs-run/; nothing here comes from launcher/.

@@ -14,6 +14,7 @@
 #include "bxkd/backdoor.h"
 #include "bxkd/kdvm.h"
 #include "replay_describe.h"
+#include "vcpu_tap.h"
 
 /* Crossings shown before the divergent one. */
 #define CONTEXT_RECORDS 6
@@ -32,8 +33,7 @@ struct player {
 
 	/* The call in progress. */
 	bool in_call;
-	const struct guest_vcpu *real;
-	struct guest_vcpu wrapper;
+	struct vcpu_tap tap;
 	const struct session_record *call;
 	size_t call_index;
 	uint32_t access_index;
@@ -149,41 +149,12 @@ static const char *kind_now(const struct session_record *r)
 
 /* ---- the guest's side -------------------------------------------------------------- */
 
-static uint32_t wrap_get_reg(void *ctx, enum guest_reg reg)
-{
-	const struct player *p = ctx;
-	return p->real->get_reg(p->real->ctx, reg);
-}
-
-static void wrap_set_reg(void *ctx, enum guest_reg reg, uint32_t value)
-{
-	const struct player *p = ctx;
-	p->real->set_reg(p->real->ctx, reg, value);
-}
-
-static unsigned wrap_cpl(void *ctx)
-{
-	const struct player *p = ctx;
-	return p->real->cpl(p->real->ctx);
-}
-
-static bool wrap_translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
-{
-	const struct player *p = ctx;
-	return p->real->translate(p->real->ctx, seg, offset, paddr);
-}
-
-static uint64_t wrap_ticks(void *ctx)
-{
-	const struct player *p = ctx;
-	return p->real->ticks(p->real->ctx);
-}
-
 /* The next memory access the recording has for this call, compared with
  * the one the device makes now. */
-static void check_access(struct player *p, uint64_t address, const void *bytes, size_t length,
+static void check_access(void *owner, uint64_t address, const void *bytes, size_t length,
 			 bool write, bool ok)
 {
+	struct player *p = owner;
 	struct session_access want;
 	const uint8_t *want_bytes;
 	char what[300], decoded[1024];
@@ -232,34 +203,6 @@ static void check_access(struct player *p, uint64_t address, const void *bytes, 
 	context(p, p->call_index);
 }
 
-static bool wrap_read_phys(void *ctx, uint64_t paddr, void *buf, size_t len)
-{
-	struct player *p = ctx;
-	bool ok = p->real->read_phys(p->real->ctx, paddr, buf, len);
-
-	check_access(p, paddr, buf, len, false, ok);
-	return ok;
-}
-
-static bool wrap_write_phys(void *ctx, uint64_t paddr, const void *buf, size_t len)
-{
-	struct player *p = ctx;
-
-	check_access(p, paddr, buf, len, true, true);
-	return p->real->write_phys(p->real->ctx, paddr, buf, len);
-}
-
-static void read_registers(const struct guest_vcpu *v, uint32_t regs[SESSION_REGS])
-{
-	static const enum guest_reg order[SESSION_REGS] = {
-		GUEST_REG_EAX, GUEST_REG_ECX, GUEST_REG_EDX, GUEST_REG_EBX,
-		GUEST_REG_EBP, GUEST_REG_ESI, GUEST_REG_EDI,
-	};
-
-	for (int i = 0; i < SESSION_REGS; i++)
-		regs[i] = v->get_reg(v->ctx, order[i]);
-}
-
 static void compare_registers(struct player *p, const char *when, const uint32_t want[],
 			      const uint32_t now[])
 {
@@ -293,19 +236,16 @@ const struct guest_vcpu *player_begin_call(struct player *p, const struct guest_
 	char what[300];
 	uint32_t regs[SESSION_REGS];
 
-	p->real = real;
 	p->tick = real->ticks(real->ctx);
 	p->in_call = true;
 	p->call = NULL;
 	p->access_index = 0;
-	p->wrapper = (struct guest_vcpu){ p,	       wrap_get_reg,	wrap_set_reg,
-					   wrap_cpl,   wrap_read_phys,	wrap_write_phys,
-					   wrap_translate, wrap_ticks };
+	const struct guest_vcpu *tapped = vcpu_tap_attach(&p->tap, real);
 	if (p->diverged)
-		return &p->wrapper;
+		return tapped;
 
 	const struct session_record *r = next_crossing(p, &index);
-	read_registers(real, regs);
+	vcpu_tap_registers(real, regs);
 	if (!r || r->h.kind != SESSION_BACKDOOR) {
 		snprintf(what, sizeof(what),
 			 "the guest made a backdoor call (%s port 0x%04x, eax=0x%08x ecx=0x%08x) "
@@ -314,7 +254,7 @@ const struct guest_vcpu *player_begin_call(struct player *p, const struct guest_
 			 regs[SESSION_ECX], kind_now(r));
 		if (diverge_start(p, index, what))
 			context(p, index);
-		return &p->wrapper;
+		return tapped;
 	}
 	p->call = r;
 	p->call_index = index;
@@ -329,10 +269,10 @@ const struct guest_vcpu *player_begin_call(struct player *p, const struct guest_
 			 r->h.tick, want->direction ? "OUT" : "IN", want->port, want->cpl);
 		if (diverge_start(p, index, what))
 			context(p, index);
-		return &p->wrapper;
+		return tapped;
 	}
 	compare_registers(p, "registers into the call", want->regs_in, regs);
-	return &p->wrapper;
+	return tapped;
 }
 
 void player_end_call(struct player *p, const struct guest_port_access *access)
@@ -353,7 +293,7 @@ void player_end_call(struct player *p, const struct guest_port_access *access)
 			context(p, p->call_index);
 		return;
 	}
-	read_registers(p->real, regs);
+	vcpu_tap_registers(p->tap.real, regs);
 	compare_registers(p, "registers out of the call", want->regs_out, regs);
 	if (!p->diverged && (access->in_value != want->in_value ||
 			     access->string_op_done != want->string_op_done)) {
@@ -518,6 +458,7 @@ struct player *player_create(const struct session_record *records, size_t count,
 	p->records = records;
 	p->count = count;
 	p->kd_command = kd_command;
+	vcpu_tap_init(&p->tap, check_access, p);
 	/* The manifest is not a crossing. */
 	p->next = count && records[0].h.kind == SESSION_MANIFEST ? 1 : 0;
 	p->matched = (uint32_t)p->next;

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "recorder.h"
+#include "vcpu_tap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,7 @@ struct recorder {
 
 	/* The call in progress. */
 	bool in_call;
-	const struct guest_vcpu *real;
-	struct guest_vcpu wrapper;
+	struct vcpu_tap tap;
 	struct session_backdoor call;
 	uint64_t call_tick;
 	struct session_buffer accesses;
@@ -116,6 +116,9 @@ static void close_run(struct recorder *r)
 	emit_or_hold(r, &r->run, r->run_tick);
 }
 
+static void record_access(void *owner, uint64_t address, const void *bytes, size_t length,
+			  bool write, bool ok);
+
 struct recorder *recorder_create(recorder_sink_fn sink, void *sink_ctx)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
@@ -123,6 +126,7 @@ struct recorder *recorder_create(recorder_sink_fn sink, void *sink_ctx)
 	if (r) {
 		r->sink = sink;
 		r->sink_ctx = sink_ctx;
+		vcpu_tap_init(&r->tap, record_access, r);
 	}
 	return r;
 }
@@ -159,27 +163,10 @@ void recorder_manifest(struct recorder *r, const char *text, uint64_t tick)
 
 /* ---- the guest, as the device sees it ------------------------------------------- */
 
-static uint32_t wrap_get_reg(void *ctx, enum guest_reg reg)
-{
-	const struct recorder *r = ctx;
-	return r->real->get_reg(r->real->ctx, reg);
-}
-
-static void wrap_set_reg(void *ctx, enum guest_reg reg, uint32_t value)
-{
-	const struct recorder *r = ctx;
-	r->real->set_reg(r->real->ctx, reg, value);
-}
-
-static unsigned wrap_cpl(void *ctx)
-{
-	const struct recorder *r = ctx;
-	return r->real->cpl(r->real->ctx);
-}
-
-static void record_access(struct recorder *r, uint64_t address, const void *bytes, size_t length,
+static void record_access(void *owner, uint64_t address, const void *bytes, size_t length,
 			  bool write, bool ok)
 {
+	struct recorder *r = owner;
 	struct session_access a = { .address = address, .length = (uint32_t)length,
 				    .write = write, .ok = ok };
 
@@ -193,67 +180,23 @@ static void record_access(struct recorder *r, uint64_t address, const void *byte
 	r->call.accesses++;
 }
 
-static bool wrap_read_phys(void *ctx, uint64_t paddr, void *buf, size_t len)
-{
-	struct recorder *r = ctx;
-	bool ok = r->real->read_phys(r->real->ctx, paddr, buf, len);
-
-	record_access(r, paddr, buf, len, false, ok);
-	return ok;
-}
-
-static bool wrap_write_phys(void *ctx, uint64_t paddr, const void *buf, size_t len)
-{
-	struct recorder *r = ctx;
-	bool ok = r->real->write_phys(r->real->ctx, paddr, buf, len);
-
-	record_access(r, paddr, buf, len, true, ok);
-	return ok;
-}
-
-static bool wrap_translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
-{
-	const struct recorder *r = ctx;
-	return r->real->translate(r->real->ctx, seg, offset, paddr);
-}
-
-static uint64_t wrap_ticks(void *ctx)
-{
-	const struct recorder *r = ctx;
-	return r->real->ticks(r->real->ctx);
-}
-
-/* The registers a call sees, all of them, whatever the command reads. */
-static void snapshot(const struct guest_vcpu *v, uint32_t regs[SESSION_REGS])
-{
-	static const enum guest_reg order[SESSION_REGS] = {
-		GUEST_REG_EAX, GUEST_REG_ECX, GUEST_REG_EDX, GUEST_REG_EBX,
-		GUEST_REG_EBP, GUEST_REG_ESI, GUEST_REG_EDI,
-	};
-
-	for (int i = 0; i < SESSION_REGS; i++)
-		regs[i] = v->get_reg(v->ctx, order[i]);
-}
-
 const struct guest_vcpu *recorder_begin_call(struct recorder *r, const struct guest_vcpu *real,
 					      uint16_t port, enum guest_port_dir direction)
 {
 	if (!r->started || r->ended)
 		return real;
 	r->in_call = true;
-	r->real = real;
-	r->wrapper = (struct guest_vcpu){ r,	       wrap_get_reg,	wrap_set_reg,
-					   wrap_cpl,   wrap_read_phys,	wrap_write_phys,
-					   wrap_translate, wrap_ticks };
+	const struct guest_vcpu *tapped = vcpu_tap_attach(&r->tap, real);
 	memset(&r->call, 0, sizeof(r->call));
 	r->call.port = port;
 	r->call.direction = direction == GUEST_PORT_OUT;
 	r->call.cpl = (uint8_t)real->cpl(real->ctx);
-	snapshot(real, r->call.regs_in);
+	/* The registers a call sees, all of them, whatever the command reads. */
+	vcpu_tap_registers(real, r->call.regs_in);
 	r->call_tick = real->ticks(real->ctx);
 	r->accesses.length = 0;
 	r->accesses.failed = false;
-	return &r->wrapper;
+	return tapped;
 }
 
 void recorder_end_call(struct recorder *r, const struct guest_port_access *access)
@@ -264,7 +207,7 @@ void recorder_end_call(struct recorder *r, const struct guest_port_access *acces
 	r->in_call = false;
 	r->call.in_value = access->in_value;
 	r->call.string_op_done = access->string_op_done;
-	snapshot(r->real, r->call.regs_out);
+	vcpu_tap_registers(r->tap.real, r->call.regs_out);
 	if (r->accesses.failed)
 		r->failed = true;
 

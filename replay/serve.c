@@ -30,6 +30,7 @@
 #include "alloc.h"
 #include "kdep.h"
 #include "kdtrace.h"
+#include "cli.h"
 #include "log.h"
 #include "process.h"
 #include "replay.h"
@@ -685,9 +686,8 @@ int replay_serve(int argc, char **argv)
 			listen_spec = optarg;
 			break;
 		case 't': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || n == 0 || n > MAX_TIMEOUT_SECONDS) {
+			unsigned long n;
+			if (!bxkd_parse_count(optarg, MAX_TIMEOUT_SECONDS, &n)) {
 				bxkd_warn("--timeout wants 1..%d seconds", MAX_TIMEOUT_SECONDS);
 				return REPLAY_EXIT_USAGE;
 			}

@@ -62,56 +62,45 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 /* ---- names ---------------------------------------------------------------------- */
 
+static const char *name_or_unknown(const char *const *names, size_t count, unsigned value)
+{
+	return value < count && names[value] ? names[value] : "unknown";
+}
+
 const char *session_kind_name(uint16_t kind)
 {
-	switch (kind) {
-	case SESSION_MANIFEST:
-		return "manifest";
-	case SESSION_BACKDOOR:
-		return "backdoor";
-	case SESSION_KD_PORT:
-		return "kd_port";
-	case SESSION_ENDPOINT:
-		return "endpoint";
-	case SESSION_END:
-		return "end";
-	default:
-		return "unknown";
-	}
+	static const char *const names[] = {
+		[SESSION_MANIFEST] = "manifest", [SESSION_BACKDOOR] = "backdoor",
+		[SESSION_KD_PORT] = "kd_port",	 [SESSION_ENDPOINT] = "endpoint",
+		[SESSION_END] = "end",
+	};
+
+	return name_or_unknown(names, sizeof(names) / sizeof(names[0]), kind);
 }
 
 const char *session_kd_op_name(uint8_t op)
 {
-	switch (op) {
-	case SESSION_KD_SEND:
-		return "send";
-	case SESSION_KD_RECEIVE:
-		return "receive";
-	case SESSION_KD_POLL_BREAKIN:
-		return "poll_breakin";
-	case SESSION_KD_DEBUGGER_PRESENT:
-		return "debugger_present";
-	case SESSION_KD_DEBUGGER_ATTACHED:
-		return "debugger_attached";
-	default:
-		return "unknown";
-	}
+	static const char *const names[] = {
+		[SESSION_KD_SEND] = "send",
+		[SESSION_KD_RECEIVE] = "receive",
+		[SESSION_KD_POLL_BREAKIN] = "poll_breakin",
+		[SESSION_KD_DEBUGGER_PRESENT] = "debugger_present",
+		[SESSION_KD_DEBUGGER_ATTACHED] = "debugger_attached",
+	};
+
+	return name_or_unknown(names, sizeof(names) / sizeof(names[0]), op);
 }
 
 const char *session_endpoint_event_name(uint8_t event)
 {
-	switch (event) {
-	case KD_ENDPOINT_TO_DEBUGGER:
-		return "to_debugger";
-	case KD_ENDPOINT_TO_TARGET:
-		return "to_target";
-	case KD_ENDPOINT_ATTACHED:
-		return "attached";
-	case KD_ENDPOINT_DETACHED:
-		return "detached";
-	default:
-		return "unknown";
-	}
+	static const char *const names[] = {
+		[KD_ENDPOINT_TO_DEBUGGER] = "to_debugger",
+		[KD_ENDPOINT_TO_TARGET] = "to_target",
+		[KD_ENDPOINT_ATTACHED] = "attached",
+		[KD_ENDPOINT_DETACHED] = "detached",
+	};
+
+	return name_or_unknown(names, sizeof(names) / sizeof(names[0]), event);
 }
 
 /* ---- decoding ----------------------------------------------------------------------- */

@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "bxvm.h"
+#include "cli.h"
 #include "log.h"
 #include "replay.h"
 #include "session_file.h"
@@ -307,9 +308,8 @@ int replay_verify(int argc, char **argv)
 			v.workdir_option = optarg;
 			break;
 		case 't': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || n == 0 || n > 86400) {
+			unsigned long n;
+			if (!bxkd_parse_count(optarg, 86400, &n)) {
 				bxkd_warn("--timeout wants 1..86400");
 				return REPLAY_EXIT_USAGE;
 			}

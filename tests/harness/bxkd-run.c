@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "bxh.h"
+#include "cli.h"
 #include "log.h"
 
 static void usage(FILE *out)
@@ -86,9 +87,8 @@ int main(int argc, char **argv)
 			options.extra_config = config.data;
 			break;
 		case 't': {
-			char *end;
-			unsigned long seconds = strtoul(optarg, &end, 10);
-			if (*end || seconds == 0 || seconds > 86400) {
+			unsigned long seconds;
+			if (!bxkd_parse_count(optarg, 86400, &seconds)) {
 				bxkd_warn("--timeout wants 1..86400 seconds, not '%s'", optarg);
 				return 2;
 			}
