@@ -1,6 +1,6 @@
 # common/ -- small host-side pieces every host component shares: one way to
-# log and report errors, allocation that cannot fail, child processes, and
-# the names of protocol numbers. Nothing here knows a protocol's logic.
+# log and report errors, allocation that cannot fail, child processes,
+# option values and signals. Nothing here knows a protocol.
 
 noinst_LTLIBRARIES += %reldir%/libbxkdcommon.la
 %canon_reldir%_libbxkdcommon_la_SOURCES = %reldir%/log.c %reldir%/log.h %reldir%/alloc.c \

@@ -84,15 +84,9 @@ void replay_describe_record(const struct session_record *r, uint16_t kd_command,
 
 static const char *request_name(uint32_t request)
 {
-	switch (request) {
-	case KDVM_REQUEST_SEND:
-		return "SEND";
-	case KDVM_REQUEST_RECEIVE:
-		return "RECEIVE";
-	case KDVM_REQUEST_POLL_BREAKIN:
-		return "POLL_BREAKIN";
-	}
-	return "?";
+	const char *name = kdvm_request_name(request);
+
+	return name ? name : "?";
 }
 
 /* The page header as the device read it (the first access of a CALL). */

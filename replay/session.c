@@ -14,6 +14,7 @@
 #include "session.h"
 
 #include "bxkd/kdvm.h"
+#include "bxkd/names.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -62,45 +63,34 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 /* ---- names ---------------------------------------------------------------------- */
 
-static const char *name_or_unknown(const char *const *names, size_t count, unsigned value)
+BXKD_NAME_TABLE(kind_name, [SESSION_MANIFEST] = "manifest", [SESSION_BACKDOOR] = "backdoor",
+		[SESSION_KD_PORT] = "kd_port", [SESSION_ENDPOINT] = "endpoint", [SESSION_END] = "end")
+BXKD_NAME_TABLE(kd_op_name, [SESSION_KD_SEND] = "send", [SESSION_KD_RECEIVE] = "receive",
+		[SESSION_KD_POLL_BREAKIN] = "poll_breakin",
+		[SESSION_KD_DEBUGGER_PRESENT] = "debugger_present",
+		[SESSION_KD_DEBUGGER_ATTACHED] = "debugger_attached")
+BXKD_NAME_TABLE(endpoint_event_name, [KD_ENDPOINT_TO_DEBUGGER] = "to_debugger",
+		[KD_ENDPOINT_TO_TARGET] = "to_target", [KD_ENDPOINT_ATTACHED] = "attached",
+		[KD_ENDPOINT_DETACHED] = "detached")
+
+static const char *or_unknown(const char *name)
 {
-	return value < count && names[value] ? names[value] : "unknown";
+	return name ? name : "unknown";
 }
 
 const char *session_kind_name(uint16_t kind)
 {
-	static const char *const names[] = {
-		[SESSION_MANIFEST] = "manifest", [SESSION_BACKDOOR] = "backdoor",
-		[SESSION_KD_PORT] = "kd_port",	 [SESSION_ENDPOINT] = "endpoint",
-		[SESSION_END] = "end",
-	};
-
-	return name_or_unknown(names, sizeof(names) / sizeof(names[0]), kind);
+	return or_unknown(kind_name(kind));
 }
 
 const char *session_kd_op_name(uint8_t op)
 {
-	static const char *const names[] = {
-		[SESSION_KD_SEND] = "send",
-		[SESSION_KD_RECEIVE] = "receive",
-		[SESSION_KD_POLL_BREAKIN] = "poll_breakin",
-		[SESSION_KD_DEBUGGER_PRESENT] = "debugger_present",
-		[SESSION_KD_DEBUGGER_ATTACHED] = "debugger_attached",
-	};
-
-	return name_or_unknown(names, sizeof(names) / sizeof(names[0]), op);
+	return or_unknown(kd_op_name(op));
 }
 
 const char *session_endpoint_event_name(uint8_t event)
 {
-	static const char *const names[] = {
-		[KD_ENDPOINT_TO_DEBUGGER] = "to_debugger",
-		[KD_ENDPOINT_TO_TARGET] = "to_target",
-		[KD_ENDPOINT_ATTACHED] = "attached",
-		[KD_ENDPOINT_DETACHED] = "detached",
-	};
-
-	return name_or_unknown(names, sizeof(names) / sizeof(names[0]), event);
+	return or_unknown(endpoint_event_name(event));
 }
 
 /* ---- decoding ----------------------------------------------------------------------- */
@@ -151,15 +141,24 @@ static bool check_text(const uint8_t *p, size_t n, char *error, size_t error_siz
 	return true;
 }
 
+/* Every record kind's payload starts with a fixed part. */
+static bool has_fixed_part(size_t n, size_t fixed, const char *kind, char *error,
+			   size_t error_size)
+{
+	if (n >= fixed)
+		return true;
+	return bxkd_error(error, error_size,
+			  "its %s payload of %zu bytes is shorter than the %zu-byte fixed part", kind, n,
+			  fixed);
+}
+
 static bool decode_backdoor(const uint8_t *p, size_t n, struct session_record *r, char *error,
 			    size_t error_size)
 {
 	struct session_backdoor *b = &r->u.backdoor.fixed;
 
-	if (n < BACKDOOR_FIXED_SIZE)
-		return bxkd_error(error, error_size,
-			    "its BACKDOOR payload of %zu bytes is shorter than the %u-byte fixed part",
-			    n, BACKDOOR_FIXED_SIZE);
+	if (!has_fixed_part(n, BACKDOOR_FIXED_SIZE, "BACKDOOR", error, error_size))
+		return false;
 	memset(b, 0, sizeof(*b));
 	b->port = le_get16(p + BACKDOOR_AT(port));
 	b->direction = p[BACKDOOR_AT(direction)];
@@ -243,10 +242,8 @@ static bool decode_kd_port(const uint8_t *p, size_t n, struct session_record *r,
 {
 	struct session_kd_port *k = &r->u.kd_port.fixed;
 
-	if (n < KD_PORT_FIXED_SIZE)
-		return bxkd_error(error, error_size,
-			    "its KD_PORT payload of %zu bytes is shorter than the %u-byte fixed part",
-			    n, KD_PORT_FIXED_SIZE);
+	if (!has_fixed_part(n, KD_PORT_FIXED_SIZE, "KD_PORT", error, error_size))
+		return false;
 	memset(k, 0, sizeof(*k));
 	k->op = p[KD_PORT_AT(op)];
 	k->result = p[KD_PORT_AT(result)];
@@ -305,10 +302,8 @@ static bool decode_endpoint(const uint8_t *p, size_t n, struct session_record *r
 {
 	struct session_endpoint *e = &r->u.endpoint.fixed;
 
-	if (n < ENDPOINT_FIXED_SIZE)
-		return bxkd_error(error, error_size,
-			    "its ENDPOINT payload of %zu bytes is shorter than the %u-byte fixed part",
-			    n, ENDPOINT_FIXED_SIZE);
+	if (!has_fixed_part(n, ENDPOINT_FIXED_SIZE, "ENDPOINT", error, error_size))
+		return false;
 	memset(e, 0, sizeof(*e));
 	e->event = p[0];
 	memcpy(e->pad, p + 1, sizeof(e->pad));

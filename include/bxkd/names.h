@@ -31,6 +31,15 @@ struct bdoor_command_info {
 #define BXKD_NAME_IN(table, index)                                                             \
 	((uint64_t)(index) < BXKD_NAMES_COUNT(table) ? (table)[index] : NULL)
 
+/* Defines `const char *function(uint32_t value)`: the name the designated
+ * initialisers give `value`, or NULL. */
+#define BXKD_NAME_TABLE(function, ...)                                                         \
+	static inline const char *function(uint32_t value)                                     \
+	{                                                                                      \
+		static const char *const names[] = { __VA_ARGS__ };                            \
+		return BXKD_NAME_IN(names, value);                                             \
+	}
+
 /* NULL for a command number VMware does not have. */
 static inline const struct bdoor_command_info *bdoor_command_info(uint32_t command)
 {
@@ -87,95 +96,36 @@ static inline const char *bdoor_command_name(uint32_t command)
 }
 
 /* MESSAGE's subcommand: the GuestRPC step. */
-static inline const char *bdoor_message_step_name(uint32_t step)
-{
-	static const char *const names[] = {
-		[BDOOR_MESSAGE_OPEN] = "OPEN",
-		[BDOOR_MESSAGE_SENDSIZE] = "SENDSIZE",
-		[BDOOR_MESSAGE_SENDPAYLOAD] = "SENDPAYLOAD",
-		[BDOOR_MESSAGE_RECVSIZE] = "RECVSIZE",
-		[BDOOR_MESSAGE_RECVPAYLOAD] = "RECVPAYLOAD",
-		[BDOOR_MESSAGE_RECVSTATUS] = "RECVSTATUS",
-		[BDOOR_MESSAGE_CLOSE] = "CLOSE",
-	};
-
-	return BXKD_NAME_IN(names, step);
-}
+BXKD_NAME_TABLE(bdoor_message_step_name, [BDOOR_MESSAGE_OPEN] = "OPEN",
+	[BDOOR_MESSAGE_SENDSIZE] = "SENDSIZE", [BDOOR_MESSAGE_SENDPAYLOAD] = "SENDPAYLOAD",
+	[BDOOR_MESSAGE_RECVSIZE] = "RECVSIZE", [BDOOR_MESSAGE_RECVPAYLOAD] = "RECVPAYLOAD",
+	[BDOOR_MESSAGE_RECVSTATUS] = "RECVSTATUS", [BDOOR_MESSAGE_CLOSE] = "CLOSE")
 
 /* The high-bandwidth port's command, in EBX. */
-static inline const char *bdoor_hb_command_name(uint32_t command)
-{
-	static const char *const names[] = {
-		[BDOORHB_CMD_MESSAGE] = "MESSAGE",
-		[BDOORHB_CMD_VASSERT] = "VASSERT",
-	};
+BXKD_NAME_TABLE(bdoor_hb_command_name, [BDOORHB_CMD_MESSAGE] = "MESSAGE",
+	[BDOORHB_CMD_VASSERT] = "VASSERT")
 
-	return BXKD_NAME_IN(names, command);
-}
+BXKD_NAME_TABLE(kdvm_subcommand_name, [KDVM_SUB_HELLO] = "HELLO",
+	[KDVM_SUB_REGISTER] = "REGISTER", [KDVM_SUB_CALL] = "CALL",
+	[KDVM_SUB_UNREGISTER] = "UNREGISTER")
 
-static inline const char *kdvm_subcommand_name(uint32_t subcommand)
-{
-	static const char *const names[] = {
-		[KDVM_SUB_HELLO] = "HELLO",
-		[KDVM_SUB_REGISTER] = "REGISTER",
-		[KDVM_SUB_CALL] = "CALL",
-		[KDVM_SUB_UNREGISTER] = "UNREGISTER",
-	};
+BXKD_NAME_TABLE(kdvm_status_name, [KDVM_STATUS_OK] = "OK",
+	[KDVM_STATUS_NO_TRANSPORT] = "NO_TRANSPORT",
+	[KDVM_STATUS_NOT_REGISTERED] = "NOT_REGISTERED", [KDVM_STATUS_NOT_FOUND] = "NOT_FOUND",
+	[KDVM_STATUS_BAD_FRAME] = "BAD_FRAME", [KDVM_STATUS_BAD_PAGE] = "BAD_PAGE",
+	[KDVM_STATUS_BAD_REQUEST] = "BAD_REQUEST",
+	[KDVM_STATUS_WRONG_DISCOVERY] = "WRONG_DISCOVERY",
+	[KDVM_STATUS_BAD_SUBCOMMAND] = "BAD_SUBCOMMAND")
 
-	return BXKD_NAME_IN(names, subcommand);
-}
+BXKD_NAME_TABLE(kdvm_request_name, [KDVM_REQUEST_SEND] = "SEND",
+	[KDVM_REQUEST_RECEIVE] = "RECEIVE", [KDVM_REQUEST_POLL_BREAKIN] = "POLL_BREAKIN")
 
-static inline const char *kdvm_status_name(uint32_t status)
-{
-	static const char *const names[] = {
-		[KDVM_STATUS_OK] = "OK",
-		[KDVM_STATUS_NO_TRANSPORT] = "NO_TRANSPORT",
-		[KDVM_STATUS_NOT_REGISTERED] = "NOT_REGISTERED",
-		[KDVM_STATUS_NOT_FOUND] = "NOT_FOUND",
-		[KDVM_STATUS_BAD_FRAME] = "BAD_FRAME",
-		[KDVM_STATUS_BAD_PAGE] = "BAD_PAGE",
-		[KDVM_STATUS_BAD_REQUEST] = "BAD_REQUEST",
-		[KDVM_STATUS_WRONG_DISCOVERY] = "WRONG_DISCOVERY",
-		[KDVM_STATUS_BAD_SUBCOMMAND] = "BAD_SUBCOMMAND",
-	};
-
-	return BXKD_NAME_IN(names, status);
-}
-
-static inline const char *kdvm_request_name(uint32_t request)
-{
-	static const char *const names[] = {
-		[KDVM_REQUEST_SEND] = "SEND",
-		[KDVM_REQUEST_RECEIVE] = "RECEIVE",
-		[KDVM_REQUEST_POLL_BREAKIN] = "POLL_BREAKIN",
-	};
-
-	return BXKD_NAME_IN(names, request);
-}
-
-static inline const char *kdvm_discovery_name(uint32_t discovery)
-{
-	static const char *const names[] = {
-		[KDVM_DISCOVERY_REGISTER] = "register",
-		[KDVM_DISCOVERY_SCAN] = "scan",
-	};
-
-	return BXKD_NAME_IN(names, discovery);
-}
+BXKD_NAME_TABLE(kdvm_discovery_name, [KDVM_DISCOVERY_REGISTER] = "register",
+	[KDVM_DISCOVERY_SCAN] = "scan")
 
 /* enum kd_outcome: "OK", "TIMED_OUT", ... */
-static inline const char *kd_outcome_name(uint32_t outcome)
-{
-	static const char *const names[] = {
-		[KD_OK] = "OK",
-		[KD_TIMED_OUT] = "TIMED_OUT",
-		[KD_NEEDS_RESEND] = "NEEDS_RESEND",
-		[KD_DROPPED] = "DROPPED",
-		[KD_INVALID] = "INVALID",
-		[KD_ABANDONED] = "ABANDONED",
-	};
-
-	return BXKD_NAME_IN(names, outcome);
-}
+BXKD_NAME_TABLE(kd_outcome_name, [KD_OK] = "OK", [KD_TIMED_OUT] = "TIMED_OUT",
+	[KD_NEEDS_RESEND] = "NEEDS_RESEND", [KD_DROPPED] = "DROPPED", [KD_INVALID] = "INVALID",
+	[KD_ABANDONED] = "ABANDONED")
 
 #endif /* BXKD_NAMES_H */
