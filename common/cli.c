@@ -20,6 +20,51 @@ bool bxkd_parse_count(const char *text, unsigned long max, unsigned long *value)
 	return !*end && errno == 0 && *value >= 1 && *value <= max;
 }
 
+/* getopt's short option string from the table: "w:qh" and so on. */
+static void short_options(const struct option *options, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (const struct option *o = options; o->name && n + 3 < size; o++) {
+		if (o->flag || o->val <= 0 || o->val > 127)
+			continue;
+		out[n++] = (char)o->val;
+		if (o->has_arg != no_argument)
+			out[n++] = ':';
+		if (o->has_arg == optional_argument)
+			out[n++] = ':';
+	}
+	out[n] = '\0';
+}
+
+int bxkd_cli_parse(int argc, char **argv, const struct option *options, int min_operands,
+		   int max_operands, bxkd_cli_option_fn handle, void *ctx, void (*usage)(FILE *out))
+{
+	char shorts[128];
+	int key;
+
+	short_options(options, shorts, sizeof(shorts));
+	optind = 1;
+	while ((key = getopt_long(argc, argv, shorts, options, NULL)) != -1) {
+		if (key == 'h') {
+			usage(stdout);
+			return BXKD_CLI_EXIT_HELP;
+		}
+		if (key == '?' || key == ':') {
+			usage(stderr);
+			return BXKD_CLI_EXIT_USAGE;
+		}
+		if (!handle(ctx, key, optarg))
+			return BXKD_CLI_EXIT_USAGE;
+	}
+	int operands = argc - optind;
+	if (operands < min_operands || (max_operands >= 0 && operands > max_operands)) {
+		usage(stderr);
+		return BXKD_CLI_EXIT_USAGE;
+	}
+	return BXKD_CLI_GO_ON;
+}
+
 volatile sig_atomic_t bxkd_signal;
 
 static void on_signal(int sig)

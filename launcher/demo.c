@@ -152,11 +152,41 @@ static bool replay_recording(const char *replay_program, const char *recording,
 
 /* ---- prepare: the options, our files, the machine ------------------------------------------ */
 
+enum { OPT_SERIAL = 256 };
+
+struct demo_options {
+	struct demo *d;
+	const char **script, **workdir;
+};
+
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct demo_options *o = ctx;
+
+	switch (key) {
+	case OPT_SERIAL:
+		o->d->serial = true;
+		break;
+	case 'w':
+		*o->workdir = value;
+		break;
+	case 's':
+		*o->script = value;
+		break;
+	case 't':
+		if (!bxkd_parse_count(value, 86400, &o->d->timeout_seconds)) {
+			bxkd_warn("--timeout wants 1..86400 seconds, not '%s'", value);
+			return false;
+		}
+		break;
+	}
+	return true;
+}
+
 /* The options; 0 to go on, else the exit status (-1: --help, done). */
 static int parse(int argc, char **argv, struct demo *d, const char **script, const char **workdir)
 {
-	enum { OPT_SERIAL = 256 };
-	static const struct option long_options[] = {
+	static const struct option options[] = {
 		{ "serial", no_argument, NULL, OPT_SERIAL },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "script", required_argument, NULL, 's' },
@@ -164,34 +194,11 @@ static int parse(int argc, char **argv, struct demo *d, const char **script, con
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	struct demo_options o = { d, script, workdir };
+	int status = bxkd_cli_parse(argc, argv, options, 0, -1, take_option, &o, usage);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "w:s:t:h", long_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_SERIAL:
-			d->serial = true;
-			break;
-		case 'w':
-			*workdir = optarg;
-			break;
-		case 's':
-			*script = optarg;
-			break;
-		case 't':
-			if (!bxkd_parse_count(optarg, 86400, &d->timeout_seconds)) {
-				bxkd_warn("--timeout wants 1..86400 seconds, not '%s'", optarg);
-				return BXKD_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return BXKD_EXIT_USAGE;
-		}
-	}
+	if (status != BXKD_CLI_GO_ON)
+		return status == BXKD_CLI_EXIT_HELP ? -1 : status;
 	if (optind < argc) {
 		bxkd_warn("unexpected argument '%s' (bxkd demo --help)", argv[optind]);
 		return BXKD_EXIT_USAGE;

@@ -86,10 +86,66 @@ static void usage(FILE *out)
 		"1 otherwise, 2 on bad arguments.\n");
 }
 
+enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER };
+
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct run_options *o = ctx;
+
+	switch (key) {
+	case 'r':
+		if (strchr(value, ','))
+			return bxkd_option_refused("bad --record '%s': the bochsrc's vmport: line "
+						 "cannot carry a comma",
+						 value);
+		o->record = value;
+		break;
+	case OPT_TRANSPORT:
+		if (!strcmp(value, "vmport"))
+			o->transport = OVER_VMPORT;
+		else if (!strcmp(value, "serial"))
+			o->transport = OVER_SERIAL;
+		else
+			return bxkd_option_refused("--transport is vmport or serial, not '%s'", value);
+		break;
+	case 'e':
+		o->endpoint = value;
+		break;
+	case 'b':
+		o->kd_break = true;
+		break;
+	case OPT_ROUNDS:
+		if (!bxkd_parse_count(value, 1000000000ul, &o->rounds))
+			return bxkd_option_refused("--rounds wants 1..1000000000 clock ticks, not '%s'",
+						 value);
+		break;
+	case OPT_GUI:
+		o->gui = true;
+		break;
+	case OPT_BOCHS_DEBUGGER:
+		o->bochs_debugger = true;
+		break;
+	case 'w':
+		o->workdir = value;
+		break;
+	case 'o':
+		o->boot_options = value;
+		break;
+	case 'c':
+		bxkd_text_printf(&o->config, "%s\n", value);
+		break;
+	case 't':
+		if (!bxkd_parse_count(value, 86400, &o->timeout))
+			return bxkd_option_refused("--timeout wants 1..86400 seconds, not '%s'", value);
+		break;
+	}
+	return true;
+}
+
+/* 0 to go on, -1 after --help, else the exit status. */
 static int parse(int argc, char **argv, struct run_options *o)
 {
-	enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER };
-	static const struct option long_options[] = {
+	static const struct option options[] = {
 		{ "transport", required_argument, NULL, OPT_TRANSPORT },
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "break", no_argument, NULL, 'b' },
@@ -104,65 +160,10 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int status = bxkd_cli_parse(argc, argv, options, 0, -1, take_option, o, usage);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "e:bw:o:c:t:r:h", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			if (strchr(optarg, ','))
-				return bxkd_usage_error("bad --record '%s': the bochsrc's vmport: line "
-						   "cannot carry a comma",
-						   optarg);
-			o->record = optarg;
-			break;
-		case OPT_TRANSPORT:
-			if (!strcmp(optarg, "vmport"))
-				o->transport = OVER_VMPORT;
-			else if (!strcmp(optarg, "serial"))
-				o->transport = OVER_SERIAL;
-			else
-				return bxkd_usage_error("--transport is vmport or serial, not '%s'", optarg);
-			break;
-		case 'e':
-			o->endpoint = optarg;
-			break;
-		case 'b':
-			o->kd_break = true;
-			break;
-		case OPT_ROUNDS:
-			if (!bxkd_parse_count(optarg, 1000000000ul, &o->rounds))
-				return bxkd_usage_error("--rounds wants 1..1000000000 clock ticks, not '%s'",
-						   optarg);
-			break;
-		case OPT_GUI:
-			o->gui = true;
-			break;
-		case OPT_BOCHS_DEBUGGER:
-			o->bochs_debugger = true;
-			break;
-		case 'w':
-			o->workdir = optarg;
-			break;
-		case 'o':
-			o->boot_options = optarg;
-			break;
-		case 'c':
-			bxkd_text_add(&o->config, optarg, strlen(optarg));
-			bxkd_text_add(&o->config, "\n", 1);
-			break;
-		case 't':
-			if (!bxkd_parse_count(optarg, 86400, &o->timeout))
-				return bxkd_usage_error("--timeout wants 1..86400 seconds, not '%s'", optarg);
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return BXKD_EXIT_USAGE;
-		}
-	}
+	if (status != BXKD_CLI_GO_ON)
+		return status == BXKD_CLI_EXIT_HELP ? -1 : status;
 	if (optind < argc)
 		o->image = argv[optind++];
 	if (optind < argc)

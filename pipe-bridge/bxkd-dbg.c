@@ -23,6 +23,7 @@
 
 #include "alloc.h"
 #include "bxkd/dbgkd.h"
+#include "cli.h"
 #include "dbg_session.h"
 #include "kdtrace.h"
 #include "log.h"
@@ -296,8 +297,44 @@ struct options {
 	const char *target, *script;
 };
 
+struct parsing {
+	struct session *s;
+	struct options *o;
+};
+
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct parsing *p = ctx;
+	uint64_t seconds;
+
+	switch (key) {
+	case 'S':
+		return load_symbols(p->s, value);
+	case 't':
+		p->o->target = value;
+		break;
+	case 's':
+		p->o->script = value;
+		break;
+	case 'j':
+		p->s->json = true;
+		break;
+	case 'T':
+		if (!dbg_number(value, &seconds) || seconds == 0 || seconds > 86400) {
+			bxkd_warn("--timeout wants 1..86400 seconds");
+			return false;
+		}
+		p->s->timeout_ms = (uint32_t)(seconds * 1000);
+		break;
+	case 'q':
+		p->s->quiet = true;
+		break;
+	}
+	return true;
+}
+
 /* Reads the options into `s` and `o`; returns the exit status to end
- * with, or -1 to go on. */
+ * with, or BXKD_CLI_GO_ON. */
 static int parse_options(int argc, char **argv, struct session *s, struct options *o)
 {
 	static const struct option options[] = {
@@ -307,47 +344,14 @@ static int parse_options(int argc, char **argv, struct session *s, struct option
 		{ "symbols", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t seconds;
-	int opt;
+	struct parsing parsing = { s, o };
+	int status = bxkd_cli_parse(argc, argv, options, 0, -1, take_option, &parsing, usage);
 
-	while ((opt = getopt_long(argc, argv, "t:s:jT:qhS:", options, NULL)) != -1) {
-		switch (opt) {
-		case 'S':
-			if (!load_symbols(s, optarg))
-				return 2;
-			break;
-		case 't':
-			o->target = optarg;
-			break;
-		case 's':
-			o->script = optarg;
-			break;
-		case 'j':
-			s->json = true;
-			break;
-		case 'T':
-			if (!dbg_number(optarg, &seconds) || seconds == 0 || seconds > 86400) {
-				bxkd_warn("--timeout wants 1..86400 seconds");
-				return 2;
-			}
-			s->timeout_ms = (uint32_t)(seconds * 1000);
-			break;
-		case 'q':
-			s->quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!o->target) {
+	if (status == BXKD_CLI_GO_ON && !o->target) {
 		usage(stderr);
-		return 2;
+		return BXKD_CLI_EXIT_USAGE;
 	}
-	return -1;
+	return status;
 }
 
 /* The commands of the script, then the arguments, else standard input. */

@@ -400,9 +400,21 @@ static void banner(const struct tap *tap)
 	}
 }
 
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct tap *tap = ctx;
+
+	(void)value;
+	if (key == 'j')
+		tap->json = true;
+	else
+		tap->quiet = true;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option long_options[] = {
+	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -410,29 +422,11 @@ int main(int argc, char **argv)
 	};
 	static struct tap tap;
 	struct kdep_options target_options, debugger_options;
-	int c;
 
 	bxkd_set_program("bxkd-tap");
-	while ((c = getopt_long(argc, argv, "jqh", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			tap.json = true;
-			break;
-		case 'q':
-			tap.quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 2) {
-		usage(stderr);
-		return 2;
-	}
+	int status = bxkd_cli_parse(argc, argv, options, 2, 2, take_option, &tap, usage);
+	if (status != BXKD_CLI_GO_ON)
+		return status;
 	/* Bytes from the target travel towards the debugger, and back. */
 	if (!parse_side(&tap, &tap.target, "target", argv[optind], KDTRACE_TO_DEBUGGER,
 			&target_options) ||

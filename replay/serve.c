@@ -58,6 +58,7 @@
 
 struct serve {
 	const char *path;
+	const char *listen_spec; /* --listen */
 	unsigned timeout_seconds;
 	bool quiet;
 	struct session_file file;
@@ -666,6 +667,29 @@ static void introduce(struct serve *s)
 	fflush(stdout);
 }
 
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct serve *s = ctx;
+	unsigned long n;
+
+	switch (key) {
+	case 'l':
+		s->listen_spec = value;
+		break;
+	case 't':
+		if (!bxkd_parse_count(value, MAX_TIMEOUT_SECONDS, &n)) {
+			bxkd_warn("--timeout wants 1..%d seconds", MAX_TIMEOUT_SECONDS);
+			return false;
+		}
+		s->timeout_seconds = (unsigned)n;
+		break;
+	case 'q':
+		s->quiet = true;
+		break;
+	}
+	return true;
+}
+
 int replay_serve(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -675,43 +699,18 @@ int replay_serve(int argc, char **argv)
 	};
 	struct serve s = { .timeout_seconds = DEFAULT_TIMEOUT_SECONDS };
 	struct kdep_options endpoint;
-	const char *listen_spec = NULL;
 	char error[1024];
-	int opt;
+	int status = bxkd_cli_parse(argc, argv, options, 0, -1, take_option, &s, usage);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "l:t:qh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'l':
-			listen_spec = optarg;
-			break;
-		case 't': {
-			unsigned long n;
-			if (!bxkd_parse_count(optarg, MAX_TIMEOUT_SECONDS, &n)) {
-				bxkd_warn("--timeout wants 1..%d seconds", MAX_TIMEOUT_SECONDS);
-				return REPLAY_EXIT_USAGE;
-			}
-			s.timeout_seconds = (unsigned)n;
-			break;
-		}
-		case 'q':
-			s.quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return REPLAY_EXIT_DONE;
-		default:
-			usage(stderr);
-			return REPLAY_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1 || !listen_spec) {
-		if (!listen_spec)
+	if (status != BXKD_CLI_GO_ON)
+		return status;
+	if (optind != argc - 1 || !s.listen_spec) {
+		if (!s.listen_spec)
 			bxkd_warn("--listen is required");
 		usage(stderr);
 		return REPLAY_EXIT_USAGE;
 	}
-	if (!parse_listen(listen_spec, &endpoint))
+	if (!parse_listen(s.listen_spec, &endpoint))
 		return REPLAY_EXIT_USAGE;
 	s.path = argv[optind];
 
@@ -741,7 +740,7 @@ int replay_serve(int argc, char **argv)
 	s.terminal = endpoint.mode == KDEP_PTY;
 	introduce(&s);
 
-	int status = serve_conversation(&s);
+	status = serve_conversation(&s);
 	kdep_close(s.ep);
 	if (status == 0)
 		printf("bxkd-replay serve: the debugger matched the recording: %zu records, %" PRIu64

@@ -284,6 +284,35 @@ static int verify_run(struct verify *v)
 	return status;
 }
 
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct verify *v = ctx;
+	unsigned long n;
+
+	switch (key) {
+	case 'i':
+		v->image_option = value;
+		break;
+	case 'r':
+		v->report_option = value;
+		break;
+	case 'w':
+		v->workdir_option = value;
+		break;
+	case 't':
+		if (!bxkd_parse_count(value, 86400, &n)) {
+			bxkd_warn("--timeout wants 1..86400");
+			return false;
+		}
+		v->timeout_seconds = (unsigned)n;
+		break;
+	case 'q':
+		v->quiet = true;
+		break;
+	}
+	return true;
+}
+
 int replay_verify(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -293,46 +322,12 @@ int replay_verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verify v = { .timeout_seconds = DEFAULT_TIMEOUT_SECONDS };
-	int opt;
+	int status = bxkd_cli_parse(argc, argv, options, 1, 1, take_option, &v, usage);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:r:w:t:qh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			v.image_option = optarg;
-			break;
-		case 'r':
-			v.report_option = optarg;
-			break;
-		case 'w':
-			v.workdir_option = optarg;
-			break;
-		case 't': {
-			unsigned long n;
-			if (!bxkd_parse_count(optarg, 86400, &n)) {
-				bxkd_warn("--timeout wants 1..86400");
-				return REPLAY_EXIT_USAGE;
-			}
-			v.timeout_seconds = (unsigned)n;
-			break;
-		}
-		case 'q':
-			v.quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return REPLAY_EXIT_DONE;
-		default:
-			usage(stderr);
-			return REPLAY_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return REPLAY_EXIT_USAGE;
-	}
+	if (status != BXKD_CLI_GO_ON)
+		return status;
 	v.session = argv[optind];
-	int status = verify_run(&v);
+	status = verify_run(&v);
 	session_file_free(&v.file);
 	return status;
 }
