@@ -18,31 +18,16 @@
 
 /* ---- shared by run and demo ------------------------------------------------------ */
 
-static void say_usage_error(const char *fmt, va_list ap)
-{
-	fprintf(stderr, "%s: ", bxkd_program());
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n(%s --help for the options)\n", bxkd_program());
-}
-
 int bxkd_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	fprintf(stderr, "%s: ", bxkd_program());
 	va_start(ap, fmt);
-	say_usage_error(fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "\n(%s --help for the options)\n", bxkd_program());
 	return BXKD_EXIT_USAGE;
-}
-
-bool bxkd_option_refused(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say_usage_error(fmt, ap);
-	va_end(ap);
-	return false;
 }
 
 char *bxkd_make_workdir(const char *asked, const char *template)

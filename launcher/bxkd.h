@@ -28,8 +28,8 @@ int bxkd_demo_main(int argc, char **argv);
 /* bxkd_warn's message followed by where the options are explained;
  * returns BXKD_EXIT_USAGE. */
 int bxkd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The same, for an option handler (bxkd_cli_parse): returns false. */
-bool bxkd_option_refused(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, for an option handler (bxkd_cli_parse): false. */
+#define bxkd_option_refused(...) (bxkd_usage_error(__VA_ARGS__), false)
 
 /* A work directory: `asked` made (mkdir -p) and absolute, or a new one
  * from `template` ("/tmp/bxkd-run.XXXXXX"). NULL, said, on failure. */

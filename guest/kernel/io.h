@@ -6,43 +6,23 @@
 
 #include <stdint.h>
 
-static inline void outb(uint16_t port, uint8_t value)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t value;
-	__asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
+/* outb/inb, outw/inw, outl/inl: one port access of each width. */
+#define GUEST_PORT_IO(suffix, type)                                                            \
+	static inline void out##suffix(uint16_t port, type value)                              \
+	{                                                                                      \
+		__asm__ volatile("out" #suffix " %0, %1" : : "a"(value), "Nd"(port));          \
+	}                                                                                      \
+	static inline type in##suffix(uint16_t port)                                           \
+	{                                                                                      \
+		type value;                                                                    \
+		__asm__ volatile("in" #suffix " %1, %0" : "=a"(value) : "Nd"(port));           \
+		return value;                                                                  \
+	}
+GUEST_PORT_IO(b, uint8_t)
+GUEST_PORT_IO(w, uint16_t)
+GUEST_PORT_IO(l, uint32_t)
 
 /* The time stamp counter; under Bochs it counts instructions. */
-static inline void outw(uint16_t port, uint16_t value)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline uint16_t inw(uint16_t port)
-{
-	uint16_t value;
-	__asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
-static inline void outl(uint16_t port, uint32_t value)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t value;
-	__asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
 static inline uint64_t rdtsc(void)
 {
 	uint32_t low, high;
@@ -65,26 +45,17 @@ static inline unsigned current_cpl(void)
 	return cs & 3u;
 }
 
-static inline uint32_t read_cr0(void)
-{
-	uint32_t value;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(value));
-	return value;
-}
-
-static inline uint32_t read_cr2(void)
-{
-	uint32_t value;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(value));
-	return value;
-}
-
-static inline uint32_t read_cr3(void)
-{
-	uint32_t value;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(value));
-	return value;
-}
+/* read_cr0, read_cr2, read_cr3. */
+#define GUEST_READ_CR(n)                                                                       \
+	static inline uint32_t read_cr##n(void)                                                \
+	{                                                                                      \
+		uint32_t value;                                                                \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(value));                          \
+		return value;                                                                  \
+	}
+GUEST_READ_CR(0)
+GUEST_READ_CR(2)
+GUEST_READ_CR(3)
 
 static inline void halt_forever(void)
 {
