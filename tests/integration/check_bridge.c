@@ -25,6 +25,7 @@
 #include "kdpeer.h"
 #include "proc.h"
 #include "suites.h"
+#include "testcases.h"
 
 static uint64_t now_ms(void)
 {
@@ -476,17 +477,14 @@ END_TEST
 Suite *bridge_suite(void)
 {
 	Suite *s = suite_create("bridge");
-	TCase *tc = tcase_create("faults");
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, a_second_debugger_is_turned_away_with_a_reason);
-	tcase_add_test(tc, garbage_before_a_session_on_the_same_connection);
-	tcase_add_test(tc, a_debugger_leaving_in_the_middle_of_a_frame);
-	tcase_add_test(tc, a_reset_abandons_a_reply_nobody_acknowledged);
-	tcase_add_test(tc, a_terminal_that_hangs_up_is_reopened);
-	tcase_add_test(tc, a_client_endpoint_never_blocks_on_a_busy_listener);
-	tcase_add_test(tc, a_debugger_that_never_answers_costs_bounded_time);
-	tcase_add_test(tc, a_state_change_waits_for_a_debugger_that_answers);
-	suite_add_tcase(s, tc);
+	testcases_add(s, "faults", 60, TESTS(
+		a_second_debugger_is_turned_away_with_a_reason,
+		garbage_before_a_session_on_the_same_connection,
+		a_debugger_leaving_in_the_middle_of_a_frame,
+		a_reset_abandons_a_reply_nobody_acknowledged, a_terminal_that_hangs_up_is_reopened,
+		a_client_endpoint_never_blocks_on_a_busy_listener,
+		a_debugger_that_never_answers_costs_bounded_time,
+		a_state_change_waits_for_a_debugger_that_answers));
 	return s;
 }

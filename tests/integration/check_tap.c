@@ -31,6 +31,7 @@
 #include "kdcom_engine.h"
 #include "json_check.h"
 #include "suites.h"
+#include "testcases.h"
 
 /* Generous for a loaded machine; a working tap takes milliseconds. */
 #define WAIT_MS 5000
@@ -668,19 +669,10 @@ END_TEST
 Suite *tap_suite(void)
 {
 	Suite *s = suite_create("tap");
-	TCase *relay = tcase_create("relay");
-	TCase *usage = tcase_create("usage");
 
-	tcase_add_checked_fixture(relay, NULL, kill_tap);
-	tcase_set_timeout(relay, 60);
-	tcase_add_test(relay, relays_both_ways_and_survives_a_debugger_leaving);
-	tcase_add_test(relay, reconnects_to_a_target_that_went_away);
-	tcase_add_test(relay, json_lines_and_garbage);
-	tcase_add_test(relay, relaying_is_prompt);
-	suite_add_tcase(s, relay);
-
-	tcase_set_timeout(usage, 30);
-	tcase_add_test(usage, usage_errors);
-	suite_add_tcase(s, usage);
+	testcases_add_with(s, "relay", 60, NULL, kill_tap, TESTS(
+		relays_both_ways_and_survives_a_debugger_leaving,
+		reconnects_to_a_target_that_went_away, json_lines_and_garbage, relaying_is_prompt));
+	testcases_add(s, "usage", 30, TESTS(usage_errors));
 	return s;
 }

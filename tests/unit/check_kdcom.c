@@ -12,6 +12,7 @@
 #include "bxkd/dbgkd.h"
 #include "kdcom_engine.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define TIMEOUT 100
 
@@ -764,47 +765,28 @@ END_TEST
 Suite *kdcom_suite(void)
 {
 	Suite *s = suite_create("kdcom");
-	TCase *vectors = tcase_create("vectors");
-	TCase *receive = tcase_create("receive");
-	TCase *send = tcase_create("send");
 
-	tcase_add_checked_fixture(vectors, setup, NULL);
-	tcase_add_test(vectors, checksum_is_the_byte_sum);
-	tcase_add_test(vectors, debugger_frames_get_version_as_tv5);
-	tcase_add_test(vectors, debugger_frames_read_memory_as_tv6);
-	tcase_add_test(vectors, first_target_packet_is_sync_flagged_as_tv8);
-	tcase_add_test(vectors, target_takes_tv5_and_acknowledges_with_tv1);
-	tcase_add_test(vectors, target_replies_match_tv7_and_tv11);
-	tcase_add_test(vectors, target_frames_an_exception_state_change_as_tv12);
-	tcase_add_test(vectors, control_vectors);
-	suite_add_tcase(s, vectors);
-
-	tcase_add_checked_fixture(receive, setup, NULL);
-	tcase_add_test(receive, a_repeated_packet_is_acknowledged_again_but_not_delivered);
-	tcase_add_test(receive, a_wanted_packet_outside_the_expected_lengths_is_asked_for_again);
-	tcase_add_test(receive, damaged_frames_are_asked_for_again);
-	tcase_add_test(receive, garbage_and_broken_leaders_are_skipped);
-	tcase_add_test(receive, bytes_may_arrive_one_at_a_time);
-	tcase_add_test(receive, break_in_is_seen_between_packets);
-	tcase_add_test(receive, an_unwanted_type_is_acknowledged_and_dropped);
-	tcase_add_test(receive, a_target_waiting_for_nothing_leaves_packets_unacknowledged);
-	tcase_add_test(receive, malformed_control_packets_are_ignored);
-	tcase_add_test(receive, compensating_damage_is_beyond_the_checksum);
-	tcase_add_test(receive, types_agree_with_api_numbers);
-	suite_add_tcase(s, receive);
-
-	tcase_add_checked_fixture(send, setup, NULL);
-	tcase_add_test(send, only_one_send_at_a_time_and_only_valid_packets);
-	tcase_add_test(send, unacknowledged_packets_are_sent_again_on_time);
-	tcase_add_test(send, a_resend_request_is_answered_at_once);
-	tcase_add_test(send, no_debugger_exemptions);
-	tcase_add_test(send, the_debugger_gives_up_after_its_retries);
-	tcase_add_test(send, reset_restarts_numbering_and_resends);
-	tcase_add_test(send, reset_abandons_a_manipulate_reply);
-	tcase_add_test(send, reset_stops_input_so_stale_bytes_can_be_discarded);
-	tcase_add_test(send, implicit_acknowledgement_only_by_a_new_packet);
-	tcase_add_test(send, debugger_takes_a_reply_as_acknowledgement);
-	tcase_add_test(send, debugger_follows_sync_but_not_a_copy);
-	suite_add_tcase(s, send);
+	testcases_add_with(s, "vectors", 0, setup, NULL, TESTS(
+		checksum_is_the_byte_sum, debugger_frames_get_version_as_tv5,
+		debugger_frames_read_memory_as_tv6, first_target_packet_is_sync_flagged_as_tv8,
+		target_takes_tv5_and_acknowledges_with_tv1, target_replies_match_tv7_and_tv11,
+		target_frames_an_exception_state_change_as_tv12, control_vectors));
+	testcases_add_with(s, "receive", 0, setup, NULL, TESTS(
+		a_repeated_packet_is_acknowledged_again_but_not_delivered,
+		a_wanted_packet_outside_the_expected_lengths_is_asked_for_again,
+		damaged_frames_are_asked_for_again, garbage_and_broken_leaders_are_skipped,
+		bytes_may_arrive_one_at_a_time, break_in_is_seen_between_packets,
+		an_unwanted_type_is_acknowledged_and_dropped,
+		a_target_waiting_for_nothing_leaves_packets_unacknowledged,
+		malformed_control_packets_are_ignored, compensating_damage_is_beyond_the_checksum,
+		types_agree_with_api_numbers));
+	testcases_add_with(s, "send", 0, setup, NULL, TESTS(
+		only_one_send_at_a_time_and_only_valid_packets,
+		unacknowledged_packets_are_sent_again_on_time, a_resend_request_is_answered_at_once,
+		no_debugger_exemptions, the_debugger_gives_up_after_its_retries,
+		reset_restarts_numbering_and_resends, reset_abandons_a_manipulate_reply,
+		reset_stops_input_so_stale_bytes_can_be_discarded,
+		implicit_acknowledgement_only_by_a_new_packet,
+		debugger_takes_a_reply_as_acknowledgement, debugger_follows_sync_but_not_a_copy));
 	return s;
 }

@@ -19,6 +19,7 @@
 #include "kdcom_engine.h"
 #include "kdser.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define CLOCK_HZ 4000000u
 #define BYTE_TICKS (CLOCK_HZ * KDSER_BITS_PER_BYTE / KDSER_BAUD)
@@ -1000,46 +1001,28 @@ Suite *kdser_suite(void)
 {
 	Suite *s = suite_create("kdser");
 
-	TCase *init = tcase_create("initialisation");
-	tcase_add_checked_fixture(init, setup, teardown);
-	tcase_add_test(init, initialisation_programs_115200_8n1_with_the_fifo_and_no_interrupts);
-	tcase_add_test(init, initialisation_without_a_uart_fails_and_the_calls_do_nothing);
-	tcase_add_test(init, initialisation_without_a_clock_rate_is_refused);
-	suite_add_tcase(s, init);
-
-	TCase *packets = tcase_create("packets");
-	tcase_add_checked_fixture(packets, setup, teardown);
-	tcase_add_test(packets, send_of_every_length_arrives_byte_identical);
-	tcase_add_test(packets, receive_of_every_length_arrives_byte_identical);
-	tcase_add_test(packets, a_packet_bigger_than_the_data_room_is_not_delivered);
-	tcase_add_test(packets, a_lost_or_damaged_byte_anywhere_is_recovered);
-	tcase_set_timeout(packets, 300);
-	suite_add_tcase(s, packets);
-
-	TCase *breakin = tcase_create("break-in");
-	tcase_add_checked_fixture(breakin, setup, teardown);
-	tcase_add_test(breakin, poll_for_break_in_is_true_after_the_break_in_byte_only);
-	tcase_add_test(breakin, bytes_that_arrive_while_a_long_packet_is_written_are_kept);
-	suite_add_tcase(s, breakin);
-
-	TCase *link = tcase_create("link");
-	tcase_add_checked_fixture(link, setup, teardown);
-	tcase_add_test(link, receive_with_nothing_to_receive_times_out);
-	tcase_add_test(link, a_reset_from_the_debugger_makes_a_waiting_receive_need_resend);
-	tcase_add_test(link, a_reset_that_cuts_off_a_reply_makes_the_next_receive_need_resend);
-	tcase_add_test(link, with_nobody_answering_a_debug_print_is_dropped_after_its_retries);
-	tcase_add_test(link, the_kd_context_sets_the_retries);
-	tcase_add_test(link, a_transmitter_that_never_empties_costs_bounded_time);
-	tcase_add_test(link, with_nobody_answering_a_state_change_is_sent_until_someone_does);
-	tcase_add_test(link, debugger_present_flips_as_the_engine_says);
-	tcase_set_timeout(link, 60);
-	suite_add_tcase(s, link);
-
-	TCase *api = tcase_create("api");
-	tcase_add_checked_fixture(api, setup, teardown);
-	tcase_add_test(api, arguments_out_of_range_send_nothing);
-	tcase_add_test(api, as_the_stubs_transport_it_is_the_same_calls);
-	suite_add_tcase(s, api);
-
+	testcases_add_with(s, "initialisation", 0, setup, teardown, TESTS(
+		initialisation_programs_115200_8n1_with_the_fifo_and_no_interrupts,
+		initialisation_without_a_uart_fails_and_the_calls_do_nothing,
+		initialisation_without_a_clock_rate_is_refused));
+	testcases_add_with(s, "packets", 300, setup, teardown, TESTS(
+		send_of_every_length_arrives_byte_identical,
+		receive_of_every_length_arrives_byte_identical,
+		a_packet_bigger_than_the_data_room_is_not_delivered,
+		a_lost_or_damaged_byte_anywhere_is_recovered));
+	testcases_add_with(s, "break-in", 0, setup, teardown, TESTS(
+		poll_for_break_in_is_true_after_the_break_in_byte_only,
+		bytes_that_arrive_while_a_long_packet_is_written_are_kept));
+	testcases_add_with(s, "link", 60, setup, teardown, TESTS(
+		receive_with_nothing_to_receive_times_out,
+		a_reset_from_the_debugger_makes_a_waiting_receive_need_resend,
+		a_reset_that_cuts_off_a_reply_makes_the_next_receive_need_resend,
+		with_nobody_answering_a_debug_print_is_dropped_after_its_retries,
+		the_kd_context_sets_the_retries,
+		a_transmitter_that_never_empties_costs_bounded_time,
+		with_nobody_answering_a_state_change_is_sent_until_someone_does,
+		debugger_present_flips_as_the_engine_says));
+	testcases_add_with(s, "api", 0, setup, teardown, TESTS(
+		arguments_out_of_range_send_nothing, as_the_stubs_transport_it_is_the_same_calls));
 	return s;
 }

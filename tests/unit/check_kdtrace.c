@@ -20,6 +20,7 @@
 #include "kdcom_engine.h"
 #include "kdtrace.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define MAX_LINES 128
 #define TIMEOUT 100
@@ -996,47 +997,22 @@ END_TEST
 
 Suite *kdtrace_suite(void)
 {
-	/* Each test in its case; cases in the order they first appear. */
-	const struct {
-		const char *tcase;
-		const TTest *test;
-	} tests[] = {
-		{ "vectors", control_vectors_tv1_to_tv4 },
-		{ "vectors", get_version_request_tv5 },
-		{ "vectors", read_memory_tv6_and_its_reply_tv7 },
-		{ "vectors", debug_print_with_sync_tv8 },
-		{ "vectors", continue2_tv9_and_continue_tv10 },
-		{ "vectors", get_version_reply_tv11 },
-		{ "vectors", exception_state_change_tv12 },
-		{ "messages", load_symbols_with_path },
-		{ "messages", manipulate_replies_name_their_fields },
-		{ "messages", get_context_reply_counts_its_data },
-		{ "messages", get_string_and_file_io },
-		{ "messages", long_strings_are_bounded },
-		{ "stream", split_input_gives_the_same_lines },
-		{ "stream", garbage_and_break_in },
-		{ "stream", damaged_checksum_and_trailer },
-		{ "stream", oversized_frames_restart_the_scan },
-		{ "stream", malformed_control_packets_are_flagged },
-		{ "stream", a_broken_stream_cuts_off_its_frame },
-		{ "stream", statistics_count_each_kind },
-		{ "stream", frames_are_found_as_the_engine_finds_them },
-		{ "json", json_checker_refuses_what_it_should },
-		{ "json", json_for_the_vectors },
-		{ "json", json_lines_parse },
-		{ "json", json_strings_escape_everything },
-	};
 	Suite *s = suite_create("kdtrace");
-	TCase *tcase = NULL;
-	const char *tcase_named = "";
 
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (strcmp(tcase_named, tests[i].tcase)) {
-			tcase_named = tests[i].tcase;
-			tcase = tcase_create(tcase_named);
-			suite_add_tcase(s, tcase);
-		}
-		tcase_add_test(tcase, tests[i].test);
-	}
+	testcases_add(s, "vectors", 0, TESTS(
+		control_vectors_tv1_to_tv4, get_version_request_tv5, read_memory_tv6_and_its_reply_tv7,
+		debug_print_with_sync_tv8, continue2_tv9_and_continue_tv10, get_version_reply_tv11,
+		exception_state_change_tv12));
+	testcases_add(s, "messages", 0, TESTS(
+		load_symbols_with_path, manipulate_replies_name_their_fields,
+		get_context_reply_counts_its_data, get_string_and_file_io, long_strings_are_bounded));
+	testcases_add(s, "stream", 0, TESTS(
+		split_input_gives_the_same_lines, garbage_and_break_in, damaged_checksum_and_trailer,
+		oversized_frames_restart_the_scan, malformed_control_packets_are_flagged,
+		a_broken_stream_cuts_off_its_frame, statistics_count_each_kind,
+		frames_are_found_as_the_engine_finds_them));
+	testcases_add(s, "json", 0, TESTS(
+		json_checker_refuses_what_it_should, json_for_the_vectors, json_lines_parse,
+		json_strings_escape_everything));
 	return s;
 }

@@ -21,6 +21,7 @@
 #include "kd_test_peer.h"
 #include "kdvm_transport.h"
 #include "suites.h"
+#include "testcases.h"
 #include "vmport.h"
 
 #define RAM_PAGES 64u
@@ -825,50 +826,34 @@ END_TEST
 Suite *kdvm_guest_suite(void)
 {
 	Suite *s = suite_create("kdvm_guest");
-	TCase *init = tcase_create("initialise");
-	TCase *sending = tcase_create("send");
-	TCase *receiving = tcase_create("receive");
-	TCase *calls = tcase_create("calls");
-	TCase *arguments = tcase_create("arguments");
 
-	tcase_add_checked_fixture(init, setup, teardown);
-	tcase_add_test(init, initialise_registers_the_page_with_the_device);
-	tcase_add_test(init, initialise_notes_a_debugger_that_is_not_attached_yet);
-	tcase_add_test(init, initialise_without_a_debugger_endpoint_answers_no_transport);
-	tcase_add_test(init, initialise_without_a_device_answers_no_device);
-	tcase_add_test(init, initialise_on_a_command_without_the_transport_answers_no_device);
-	tcase_add_test(init, initialise_refuses_a_device_of_another_protocol_version);
-	tcase_add_test(init, initialise_under_scan_discovery_does_not_register);
-	suite_add_tcase(s, init);
-
-	tcase_add_checked_fixture(sending, setup, teardown);
-	tcase_add_test(sending, send_of_every_debug_io_length_arrives_byte_identical);
-	tcase_add_test(sending, send_without_data_sends_the_header_alone);
-	tcase_add_test(sending, a_dropped_send_means_no_debugger_and_an_acknowledged_one_a_debugger);
+	testcases_add_with(s, "initialise", 0, setup, teardown, TESTS(
+		initialise_registers_the_page_with_the_device,
+		initialise_notes_a_debugger_that_is_not_attached_yet,
+		initialise_without_a_debugger_endpoint_answers_no_transport,
+		initialise_without_a_device_answers_no_device,
+		initialise_on_a_command_without_the_transport_answers_no_device,
+		initialise_refuses_a_device_of_another_protocol_version,
+		initialise_under_scan_discovery_does_not_register));
 	/* Thousands of packets; under valgrind that is work, not waiting. */
-	tcase_set_timeout(sending, 300);
-	suite_add_tcase(s, sending);
-
-	tcase_add_checked_fixture(receiving, setup, teardown);
-	tcase_add_test(receiving, receive_of_every_state_manipulate_length_arrives_byte_identical);
-	tcase_add_test(receiving, a_packet_bigger_than_the_data_room_is_not_delivered);
-	tcase_add_test(receiving, a_header_maximum_length_the_packet_does_not_match);
-	tcase_add_test(receiving, receive_without_a_data_buffer_takes_a_header_only_packet);
-	tcase_add_test(receiving, poll_for_break_in_says_whether_the_debugger_asked);
-	tcase_add_test(receiving, receive_with_nothing_to_receive_times_out);
-	tcase_add_test(receiving, a_debugger_resetting_the_link_means_needs_resend);
-	tcase_set_timeout(receiving, 300);
-	suite_add_tcase(s, receiving);
-
-	tcase_add_checked_fixture(calls, setup, teardown);
-	tcase_add_test(calls, each_send_receive_and_poll_is_exactly_one_backdoor_call);
-	tcase_add_test(calls, a_device_that_forgot_the_page_gets_it_registered_again_once);
-	tcase_add_test(calls, a_device_refusing_the_page_again_is_tried_once_per_call);
-	suite_add_tcase(s, calls);
-
-	tcase_add_checked_fixture(arguments, setup, teardown);
-	tcase_add_test(arguments, arguments_out_of_range_make_no_backdoor_call);
-	tcase_add_test(arguments, a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers);
-	suite_add_tcase(s, arguments);
+	testcases_add_with(s, "send", 300, setup, teardown, TESTS(
+		send_of_every_debug_io_length_arrives_byte_identical,
+		send_without_data_sends_the_header_alone,
+		a_dropped_send_means_no_debugger_and_an_acknowledged_one_a_debugger));
+	testcases_add_with(s, "receive", 300, setup, teardown, TESTS(
+		receive_of_every_state_manipulate_length_arrives_byte_identical,
+		a_packet_bigger_than_the_data_room_is_not_delivered,
+		a_header_maximum_length_the_packet_does_not_match,
+		receive_without_a_data_buffer_takes_a_header_only_packet,
+		poll_for_break_in_says_whether_the_debugger_asked,
+		receive_with_nothing_to_receive_times_out,
+		a_debugger_resetting_the_link_means_needs_resend));
+	testcases_add_with(s, "calls", 0, setup, teardown, TESTS(
+		each_send_receive_and_poll_is_exactly_one_backdoor_call,
+		a_device_that_forgot_the_page_gets_it_registered_again_once,
+		a_device_refusing_the_page_again_is_tried_once_per_call));
+	testcases_add_with(s, "arguments", 0, setup, teardown, TESTS(
+		arguments_out_of_range_make_no_backdoor_call,
+		a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers));
 	return s;
 }

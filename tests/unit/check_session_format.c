@@ -24,6 +24,7 @@
 #include "session_builder.h"
 #include "session_file.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define HEADER_SIZE sizeof(struct session_record_header)
 #define BACKDOOR_AT(member) (HEADER_SIZE + offsetof(struct session_backdoor, member))
@@ -1104,29 +1105,16 @@ END_TEST
 Suite *session_format_suite(void)
 {
 	Suite *s = suite_create("session_format");
-	TCase *records = tcase_create("records");
-	TCase *files = tcase_create("files");
 
-	tcase_add_test(records, every_kind_decodes);
-	tcase_add_test(records, the_header_is_checked);
-	tcase_add_test(records, a_backdoor_call_is_checked);
-	tcase_add_test(records, a_kd_port_call_is_checked);
-	tcase_add_test(records, an_endpoint_event_is_checked);
-	tcase_add_test(records, text_is_key_value_lines);
-	tcase_add_test(records, text_values_by_key);
-	tcase_add_test(records, the_builder_keeps_to_the_limit);
-	tcase_add_test(records, random_damage_never_overruns);
-	tcase_add_test(records, names);
-	suite_add_tcase(s, records);
-
-	tcase_add_checked_fixture(files, make_dir, remove_dir);
-	tcase_add_test(files, a_session_reads_back_as_written);
-	tcase_add_test(files, the_same_session_makes_the_same_file);
-	tcase_add_test(files, an_end_needs_only_the_record_count);
-	tcase_add_test(files, a_record_of_the_largest_size_reads_back);
-	tcase_add_test(files, damage_is_refused);
-	tcase_add_test(files, a_truncated_file_is_refused);
-	tcase_add_test(files, the_writer_refuses_what_the_reader_would);
-	suite_add_tcase(s, files);
+	testcases_add(s, "records", 0, TESTS(
+		every_kind_decodes, the_header_is_checked, a_backdoor_call_is_checked,
+		a_kd_port_call_is_checked, an_endpoint_event_is_checked, text_is_key_value_lines,
+		text_values_by_key, the_builder_keeps_to_the_limit, random_damage_never_overruns,
+		names));
+	testcases_add_with(s, "files", 0, make_dir, remove_dir, TESTS(
+		a_session_reads_back_as_written, the_same_session_makes_the_same_file,
+		an_end_needs_only_the_record_count, a_record_of_the_largest_size_reads_back,
+		damage_is_refused, a_truncated_file_is_refused,
+		the_writer_refuses_what_the_reader_would));
 	return s;
 }
