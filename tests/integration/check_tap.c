@@ -30,6 +30,7 @@
 #include "bxkd/dbgkd.h"
 #include "kdcom_engine.h"
 #include "json_check.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
 #include "testcases.h"
 
@@ -333,21 +334,6 @@ static void engines(void)
 	sent_d2t = sent_t2d = 0;
 }
 
-static size_t output(struct kdcom *k, uint8_t *out, size_t cap)
-{
-	size_t total = 0;
-	const uint8_t *bytes;
-	size_t n;
-
-	while ((n = kdcom_output(k, &bytes)) > 0) {
-		ck_assert_uint_le(total + n, cap);
-		memcpy(out + total, bytes, n);
-		total += n;
-		kdcom_output_consumed(k, n);
-	}
-	return total;
-}
-
 static void input(struct kdcom *k, const uint8_t *bytes, size_t length)
 {
 	struct kdcom_event e;
@@ -364,7 +350,7 @@ static void input(struct kdcom *k, const uint8_t *bytes, size_t length)
 static void target_speaks(void)
 {
 	uint8_t f[2 * KDCOM_MAX_FRAME];
-	size_t n = output(&target_engine, f, sizeof(f));
+	size_t n = kd_test_drain(&target_engine, f, sizeof(f));
 
 	pass(target_fd, debugger_fd, f, n);
 	sent_t2d += n;
@@ -374,7 +360,7 @@ static void target_speaks(void)
 static void debugger_speaks(void)
 {
 	uint8_t f[2 * KDCOM_MAX_FRAME];
-	size_t n = output(&debugger_engine, f, sizeof(f));
+	size_t n = kd_test_drain(&debugger_engine, f, sizeof(f));
 
 	pass(debugger_fd, target_fd, f, n);
 	sent_d2t += n;
@@ -444,7 +430,7 @@ static size_t expect_session_lines(size_t from)
 static size_t manipulate_frame(struct kdcom *k, uint32_t api, uint8_t *out, size_t cap)
 {
 	send_manipulate(k, api);
-	return output(k, out, cap);
+	return kd_test_drain(k, out, cap);
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */

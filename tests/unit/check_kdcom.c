@@ -11,6 +11,7 @@
 
 #include "bxkd/dbgkd.h"
 #include "kdcom_engine.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
 #include "testcases.h"
 
@@ -26,22 +27,6 @@ static void setup(void)
 	kdcom_init(&target, &config);
 	kdcom_config_init(&config, KDCOM_DEBUGGER, TIMEOUT);
 	kdcom_init(&debugger, &config);
-}
-
-/* Everything the engine wants to send, drained. */
-static size_t take_output(struct kdcom *k, uint8_t *out, size_t cap)
-{
-	size_t total = 0;
-	const uint8_t *bytes;
-	size_t n;
-
-	while ((n = kdcom_output(k, &bytes)) > 0) {
-		ck_assert_uint_le(total + n, cap);
-		memcpy(out + total, bytes, n);
-		total += n;
-		kdcom_output_consumed(k, n);
-	}
-	return total;
 }
 
 /* Feeds all of `data`, collecting events as they come. */
@@ -67,7 +52,7 @@ static unsigned feed(struct kdcom *k, const uint8_t *data, size_t len, uint64_t 
 static void assert_output(struct kdcom *k, const uint8_t *want, size_t want_len)
 {
 	uint8_t got[2 * KDCOM_MAX_FRAME];
-	size_t n = take_output(k, got, sizeof(got));
+	size_t n = kd_test_drain(k, got, sizeof(got));
 
 	ck_assert_uint_eq(n, want_len);
 	ck_assert_mem_eq(got, want, want_len);
@@ -136,7 +121,7 @@ START_TEST(debugger_frames_read_memory_as_tv6)
 	struct kdcom_event ev[4];
 
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	take_output(&debugger, (uint8_t[128]){ 0 }, 128);
+	kd_test_drain(&debugger, (uint8_t[128]){ 0 }, 128);
 	/* The target's ACK for 0x80800000 (TV1) completes the first send. */
 	ck_assert_uint_eq(feed(&debugger, tv1_ack, sizeof(tv1_ack), 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
@@ -246,27 +231,11 @@ START_TEST(target_frames_an_exception_state_change_as_tv12)
 	struct dbgkd_any_wait_state_change sc;
 	uint8_t out[300];
 
-	memset(&sc, 0, sizeof(sc));
-	sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-	sc.processor_level = 6;
-	sc.number_processors = 1;
-	sc.thread = 0xFFFFFFFF80553D40ull;
-	sc.program_counter = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.exception_code = DBGKD_STATUS_BREAKPOINT;
-	sc.u.exception.record.exception_address = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.number_parameters = 1;
-	sc.u.exception.first_chance = 1;
-	sc.control_report.x86 = (struct dbgkd_control_report_x86){
-		.dr6 = 0xFFFF0FF0, .dr7 = 0x400, .instruction_count = 16, .report_flags = 3,
-		.seg_cs = 0x08, .seg_ds = 0x23, .seg_es = 0x23, .seg_fs = 0x30, .eflags = 0x246,
-	};
-	sc.control_report.x86.instruction_stream[0] = 0xcc;
-	sc.control_report.x86.instruction_stream[1] = 0xc3;
-	memset(sc.control_report.x86.instruction_stream + 2, 0x90, 14);
+	sc = kd_test_tv12_state();
 	target.send_id = KDCOM_INITIAL_ID;
 
 	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
-	size_t n = take_output(&target, out, sizeof(out));
+	size_t n = kd_test_drain(&target, out, sizeof(out));
 	ck_assert_uint_eq(n, 16 + 240 + 1);
 	ck_assert_mem_eq(out, "\x30\x30\x30\x30\x07\x00\xf0\x00\x00\x00\x80\x80\xa9\x20\x00\x00", 16);
 	ck_assert_mem_eq(out + 0xd0, "\xf0\x0f\xff\xff\x00\x04\x00\x00\x10\x00\x03\x00\xcc\xc3", 14);
@@ -306,7 +275,7 @@ START_TEST(a_repeated_packet_is_acknowledged_again_but_not_delivered)
 	tv5_get_version(frame);
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
-	take_output(&target, (uint8_t[64]){ 0 }, 64);
+	kd_test_drain(&target, (uint8_t[64]){ 0 }, 64);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
 	assert_output(&target, tv1_ack, sizeof(tv1_ack));
 	ck_assert_uint_eq(target.stats.duplicates, 1);
@@ -363,7 +332,7 @@ START_TEST(damaged_frames_are_asked_for_again)
 		ck_assert_msg(feed(&target, frame, sizeof(frame), 0, ev, 4) == 0, "%s delivered",
 			      damage[i].what);
 		uint8_t out[64];
-		size_t n = take_output(&target, out, sizeof(out));
+		size_t n = kd_test_drain(&target, out, sizeof(out));
 		ck_assert_msg(n >= 16 && !memcmp(out, tv3_resend, 16), "%s: no RESEND",
 			      damage[i].what);
 	}
@@ -501,12 +470,12 @@ START_TEST(unacknowledged_packets_are_sent_again_on_time)
 	uint8_t first[128], again[128];
 
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 1000);
-	size_t n = take_output(&debugger, first, sizeof(first));
+	size_t n = kd_test_drain(&debugger, first, sizeof(first));
 	ck_assert_uint_eq(kdcom_deadline(&debugger), 1000 + TIMEOUT);
 	kdcom_tick(&debugger, 1000 + TIMEOUT - 1);
-	ck_assert_uint_eq(take_output(&debugger, again, sizeof(again)), 0);
+	ck_assert_uint_eq(kd_test_drain(&debugger, again, sizeof(again)), 0);
 	kdcom_tick(&debugger, 1000 + TIMEOUT);
-	ck_assert_uint_eq(take_output(&debugger, again, sizeof(again)), n);
+	ck_assert_uint_eq(kd_test_drain(&debugger, again, sizeof(again)), n);
 	ck_assert_mem_eq(again, first, n);
 	ck_assert_uint_eq(debugger.stats.retransmissions, 1);
 }
@@ -519,9 +488,9 @@ START_TEST(a_resend_request_is_answered_at_once)
 	uint8_t first[128], again[128];
 
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	size_t n = take_output(&target, first, sizeof(first));
+	size_t n = kd_test_drain(&target, first, sizeof(first));
 	ck_assert_uint_eq(feed(&target, tv3_resend, 16, 5, ev, 4), 0);
-	ck_assert_uint_eq(take_output(&target, again, sizeof(again)), n);
+	ck_assert_uint_eq(kd_test_drain(&target, again, sizeof(again)), n);
 	ck_assert_mem_eq(again, first, n);
 	/* Not sending: it is KdReceivePacket's NeedsResend. */
 	setup();
@@ -611,11 +580,11 @@ START_TEST(reset_restarts_numbering_and_resends)
 	target.send_id = KDCOM_INITIAL_ID | 1;
 	target.recv_id = KDCOM_INITIAL_ID | 1;
 	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
-	take_output(&target, out, sizeof(out));
+	kd_test_drain(&target, out, sizeof(out));
 
 	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
-	size_t n = take_output(&target, out, sizeof(out));
+	size_t n = kd_test_drain(&target, out, sizeof(out));
 	ck_assert_uint_eq(n, 16 + 257);
 	ck_assert_mem_eq(out, tv2_reset, 16);
 	ck_assert_mem_eq(out + 16 + 8, "\x00\x00\x80\x80", 4);
@@ -635,14 +604,14 @@ START_TEST(reset_abandons_a_manipulate_reply)
 	memset(&m, 0, sizeof(m));
 	m.api_number = DBGKD_GET_VERSION_API;
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	take_output(&target, out, sizeof(out));
+	kd_test_drain(&target, out, sizeof(out));
 
 	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 2);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_ABANDONED);
 	ck_assert_int_eq(ev[1].kind, KDCOM_EVENT_RESET);
 	ck_assert(!kdcom_sending(&target));
 	ck_assert_uint_eq(target.stats.replies_abandoned, 1);
-	ck_assert_uint_eq(take_output(&target, out, sizeof(out)), 16);
+	ck_assert_uint_eq(kd_test_drain(&target, out, sizeof(out)), 16);
 	ck_assert_mem_eq(out, tv2_reset, 16);
 }
 END_TEST
@@ -668,7 +637,7 @@ START_TEST(implicit_acknowledgement_only_by_a_new_packet)
 
 	target.recv_id = KDCOM_INITIAL_ID | 1; /* TV5 (id ...0) is now old */
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	take_output(&target, out, sizeof(out));
+	kd_test_drain(&target, out, sizeof(out));
 	tv5_get_version(frame);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 1, ev, 4), 0);
 	assert_output(&target, tv1_ack, sizeof(tv1_ack));
@@ -693,7 +662,7 @@ START_TEST(debugger_takes_a_reply_as_acknowledgement)
 	kdcom_discard_output(&debugger);
 	target.send_id = KDCOM_INITIAL_ID;
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	size_t n = take_output(&target, reply, sizeof(reply));
+	size_t n = kd_test_drain(&target, reply, sizeof(reply));
 	ck_assert_uint_eq(feed(&debugger, reply, n, 1, ev, 4), 2);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
 	ck_assert_int_eq(ev[1].kind, KDCOM_EVENT_PACKET);
@@ -711,7 +680,7 @@ START_TEST(debugger_follows_sync_but_not_a_copy)
 	debugger.recv_id = KDCOM_INITIAL_ID | 1; /* expecting ...1 */
 	target.send_id = KDCOM_INITIAL_ID | KDCOM_SYNC_ID;
 	kdcom_send(&target, KDCOM_TYPE_DEBUG_IO, &io, sizeof(io), "x", 1, 0);
-	size_t n = take_output(&target, frame, sizeof(frame));
+	size_t n = kd_test_drain(&target, frame, sizeof(frame));
 	ck_assert_uint_eq(feed(&debugger, frame, n, 0, ev, 4), 1);
 	ck_assert_uint_eq(debugger.recv_id, KDCOM_INITIAL_ID | 1);
 	kdcom_discard_output(&debugger);

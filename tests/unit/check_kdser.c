@@ -18,6 +18,7 @@
 #include "bxkd/kdcom.h"
 #include "kdcom_engine.h"
 #include "kdser.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
 #include "testcases.h"
 
@@ -33,7 +34,6 @@
 #define STATE_CHANGE_HEADER 240u
 #define KD64_DATA_ROOM 0x1000u
 #define GUARD_BYTES 64u
-#define GUARD 0xa5u
 
 /* ---- the fake 16550 --------------------------------------------------------------- */
 
@@ -388,18 +388,8 @@ static void fill_header(uint8_t *header, size_t n, uint32_t api, uint8_t salt)
 
 static void fill_guards(void)
 {
-	memset(header_buffer, GUARD, sizeof(header_buffer));
-	memset(data_buffer, GUARD, sizeof(data_buffer));
-}
-
-/* One assertion for the lot: each ck_assert costs Check a message. */
-static void assert_untouched_from(const uint8_t *buffer, size_t from, size_t size)
-{
-	size_t at = from;
-
-	while (at < size && buffer[at] == GUARD)
-		at++;
-	ck_assert_msg(at == size, "byte %zu of a caller's buffer was written", at);
+	kd_test_guard(header_buffer, sizeof(header_buffer));
+	kd_test_guard(data_buffer, sizeof(data_buffer));
 }
 
 static void send(uint32_t type, const uint8_t *header, uint16_t header_length,
@@ -577,8 +567,8 @@ START_TEST(receive_of_every_length_arrives_byte_identical)
 		ck_assert_uint_eq(data_length, n);
 		ck_assert(!memcmp(header_buffer, sent_header, MANIPULATE_HEADER));
 		ck_assert_msg(!memcmp(data_buffer, sent_data, n), "data of length %u differs", n);
-		assert_untouched_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
-		assert_untouched_from(data_buffer, n, sizeof(data_buffer));
+		kd_test_assert_guarded_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
+		kd_test_assert_guarded_from(data_buffer, n, sizeof(data_buffer));
 	}
 	let_the_line_settle();
 	ck_assert_uint_eq(wire.sent_events, KDCOM_MAX_PAYLOAD - MANIPULATE_HEADER + 1);
@@ -601,8 +591,8 @@ START_TEST(a_packet_bigger_than_the_data_room_is_not_delivered)
 	debugger_sends(KDCOM_TYPE_STATE_MANIPULATE, header, sizeof(header), data, sizeof(data));
 	fill_guards();
 	ck_assert_int_eq(receive(sizeof(data) - 1, &data_length), KD_TIMED_OUT);
-	assert_untouched_from(header_buffer, 0, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 0, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 0, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 0, sizeof(data_buffer));
 	ck_assert_uint_eq(data_length, 0x5555);
 	ck_assert_uint_gt(kdser_link_stats(&kd)->resends_requested, 0);
 	/* With room for it, the copy sent again arrives. */
@@ -758,8 +748,8 @@ START_TEST(receive_with_nothing_to_receive_times_out)
 	uint64_t waited = now_ms() - start;
 	ck_assert_uint_ge(waited, KDSER_DEFAULT_RECEIVE_TIMEOUT_MS);
 	ck_assert_uint_le(waited, KDSER_DEFAULT_RECEIVE_TIMEOUT_MS + 1);
-	assert_untouched_from(header_buffer, 0, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 0, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 0, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 0, sizeof(data_buffer));
 	ck_assert_uint_eq(data_length, 0x5555);
 	/* The time-out is a parameter. */
 	config.receive_timeout_ms = 250;

@@ -19,6 +19,7 @@
 #include "json_check.h"
 #include "kdcom_engine.h"
 #include "kdtrace.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
 #include "testcases.h"
 
@@ -104,21 +105,6 @@ static void assert_json_line_has(size_t i, const char *members)
 
 /* ---- frames, made by the engine ------------------------------------------------------ */
 
-static size_t drain(struct kdcom *k, uint8_t *out, size_t cap)
-{
-	size_t total = 0;
-	const uint8_t *bytes;
-	size_t n;
-
-	while ((n = kdcom_output(k, &bytes)) > 0) {
-		ck_assert_uint_le(total + n, cap);
-		memcpy(out + total, bytes, n);
-		total += n;
-		kdcom_output_consumed(k, n);
-	}
-	return total;
-}
-
 /* A data frame as `role` sends it under packet id `id`. */
 static size_t frame(enum kdcom_role role, uint32_t id, uint16_t type, const void *header,
 		    size_t header_length, const void *data, size_t data_length, uint8_t *out,
@@ -132,7 +118,7 @@ static size_t frame(enum kdcom_role role, uint32_t id, uint16_t type, const void
 	k.send_id = id;
 	ck_assert_int_eq(kdcom_send(&k, type, header, header_length, data, data_length, 0),
 			 KDCOM_SEND_STARTED);
-	return drain(&k, out, cap);
+	return kd_test_drain(&k, out, cap);
 }
 
 static struct dbgkd_manipulate_state64 request(uint32_t api)
@@ -299,33 +285,9 @@ static size_t tv11(uint8_t *out, size_t cap)
 	return n;
 }
 
-static struct dbgkd_any_wait_state_change tv12_state(void)
-{
-	struct dbgkd_any_wait_state_change sc;
-
-	memset(&sc, 0, sizeof(sc));
-	sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-	sc.processor_level = 6;
-	sc.number_processors = 1;
-	sc.thread = 0xFFFFFFFF80553D40ull;
-	sc.program_counter = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.exception_code = DBGKD_STATUS_BREAKPOINT;
-	sc.u.exception.record.exception_address = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.number_parameters = 1;
-	sc.u.exception.first_chance = 1;
-	sc.control_report.x86 = (struct dbgkd_control_report_x86){
-		.dr6 = 0xFFFF0FF0, .dr7 = 0x400, .instruction_count = 16, .report_flags = 3,
-		.seg_cs = 0x08, .seg_ds = 0x23, .seg_es = 0x23, .seg_fs = 0x30, .eflags = 0x246,
-	};
-	sc.control_report.x86.instruction_stream[0] = 0xcc;
-	sc.control_report.x86.instruction_stream[1] = 0xc3;
-	memset(sc.control_report.x86.instruction_stream + 2, 0x90, 14);
-	return sc;
-}
-
 static size_t tv12(uint8_t *out, size_t cap)
 {
-	struct dbgkd_any_wait_state_change sc = tv12_state();
+	struct dbgkd_any_wait_state_change sc = kd_test_tv12_state();
 	size_t n = frame(KDCOM_TARGET, KDCOM_INITIAL_ID, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc),
 			 NULL, 0, out, cap);
 
@@ -864,7 +826,7 @@ static void engine_receives(struct kdcom *k, const uint8_t *bytes, size_t length
 		used += kdcom_input(k, bytes + used, length - used, 0);
 		while (kdcom_next_event(k, &e))
 			;
-		drain(k, sink, sizeof(sink));
+		kd_test_drain(k, sink, sizeof(sink));
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "fake_vcpu.h"
 #include "kd_test_peer.h"
 #include "kdvm_transport.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
 #include "testcases.h"
 #include "vmport.h"
@@ -30,7 +31,6 @@
 #define NONCE 0x0b007ed1u
 /* Bytes after each caller buffer, and their value. */
 #define GUARD_BYTES 64u
-#define GUARD 0xa5u
 /* What kd64 offers for MessageData (kd-protocol.md 2.4). */
 #define KD64_DATA_ROOM 0x1000u
 #define MANIPULATE_HEADER 56u
@@ -195,25 +195,14 @@ static void fill_pattern(uint8_t *bytes, size_t n, uint8_t salt)
 
 static void fill_guards(void)
 {
-	memset(header_buffer, GUARD, sizeof(header_buffer));
-	memset(data_buffer, GUARD, sizeof(data_buffer));
-}
-
-/* One assertion for the lot: each ck_assert costs Check a message to its
- * log, too much for every byte of thousands of buffers. */
-static void assert_untouched_from(const uint8_t *buffer, size_t from, size_t size)
-{
-	size_t at = from;
-
-	while (at < size && buffer[at] == GUARD)
-		at++;
-	ck_assert_msg(at == size, "byte %zu of a caller's buffer was written", at);
+	kd_test_guard(header_buffer, sizeof(header_buffer));
+	kd_test_guard(data_buffer, sizeof(data_buffer));
 }
 
 static void assert_buffers_untouched(void)
 {
-	assert_untouched_from(header_buffer, 0, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 0, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 0, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 0, sizeof(data_buffer));
 }
 
 static struct kd_string header_string(uint16_t maximum_length)
@@ -457,8 +446,8 @@ START_TEST(receive_of_every_state_manipulate_length_arrives_byte_identical)
 		ck_assert_uint_eq(data_length, n);
 		ck_assert(!memcmp(header_buffer, sent_header, MANIPULATE_HEADER));
 		ck_assert_msg(!memcmp(data_buffer, sent_data, n), "data of length %u differs", n);
-		assert_untouched_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
-		assert_untouched_from(data_buffer, n, sizeof(data_buffer));
+		kd_test_assert_guarded_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
+		kd_test_assert_guarded_from(data_buffer, n, sizeof(data_buffer));
 	}
 	ck_assert_uint_eq(peer.queued_count, 0);
 	ck_assert_uint_eq(kd.stats.refused + kd.stats.rejected, 0);
@@ -529,7 +518,7 @@ START_TEST(a_header_maximum_length_the_packet_does_not_match)
 	ck_assert_uint_eq(data_length, MANIPULATE_HEADER + 10 - 40);
 	ck_assert(!memcmp(header_buffer, bytes, 40));
 	ck_assert(!memcmp(data_buffer, bytes + 40, data_length));
-	assert_untouched_from(header_buffer, 40, sizeof(header_buffer));
+	kd_test_assert_guarded_from(header_buffer, 40, sizeof(header_buffer));
 }
 END_TEST
 
@@ -818,8 +807,8 @@ START_TEST(a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers)
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
 			 KD_OK);
 	ck_assert_uint_eq(data_length, 100);
-	assert_untouched_from(header_buffer, 56, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 100, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 56, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 100, sizeof(data_buffer));
 }
 END_TEST
 
