@@ -60,12 +60,6 @@ static void assert_output(struct kdcom *k, const uint8_t *want, size_t want_len)
 
 /* ---- vectors -------------------------------------------------------------- */
 
-static const uint8_t tv1_ack[] = { 0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
-				   0x00, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv2_reset[] = { 0x69, 0x69, 0x69, 0x69, 0x06, 0x00, 0x00, 0x00,
-				     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv3_resend[] = { 0x69, 0x69, 0x69, 0x69, 0x05, 0x00, 0x00, 0x00,
-				      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
 
 static void tv5_get_version(uint8_t frame[73])
 {
@@ -123,7 +117,7 @@ START_TEST(debugger_frames_read_memory_as_tv6)
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
 	kd_test_drain(&debugger, (uint8_t[128]){ 0 }, 128);
 	/* The target's ACK for 0x80800000 (TV1) completes the first send. */
-	ck_assert_uint_eq(feed(&debugger, tv1_ack, sizeof(tv1_ack), 1, ev, 4), 1);
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv1_ack, sizeof(kd_test_tv1_ack), 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
 
 	m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
@@ -154,9 +148,9 @@ START_TEST(first_target_packet_is_sync_flagged_as_tv8)
 	ck_assert_uint_eq(ev[0].type, KDCOM_TYPE_DEBUG_IO);
 	ck_assert_uint_eq(ev[0].length, 22);
 	ck_assert_mem_eq(ev[0].payload + 16, "Hello\n", 6);
-	assert_output(&debugger, tv1_ack, sizeof(tv1_ack));
+	assert_output(&debugger, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	/* ...which is what completes the target's send. */
-	ck_assert_uint_eq(feed(&target, tv1_ack, sizeof(tv1_ack), 1, ev, 4), 1);
+	ck_assert_uint_eq(feed(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack), 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
 	ck_assert_uint_eq(target.send_id, KDCOM_INITIAL_ID | 1);
 }
@@ -173,7 +167,7 @@ START_TEST(target_takes_tv5_and_acknowledges_with_tv1)
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
 	ck_assert_uint_eq(ev[0].length, 56);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID | 1);
 }
 END_TEST
@@ -249,9 +243,9 @@ START_TEST(control_vectors)
 
 	/* TV2: the debugger's RESET and, TV2 again, the target's answer. */
 	kdcom_send_reset(&debugger, 0);
-	assert_output(&debugger, tv2_reset, sizeof(tv2_reset));
-	feed(&target, tv2_reset, sizeof(tv2_reset), 0, ev, 4);
-	assert_output(&target, tv2_reset, sizeof(tv2_reset));
+	assert_output(&debugger, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
+	feed(&target, kd_test_tv2_reset, sizeof(kd_test_tv2_reset), 0, ev, 4);
+	assert_output(&target, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
 	/* TV4: break-in is the single byte 0x62. */
 	kdcom_send_breakin(&debugger);
 	assert_output(&debugger, (const uint8_t *)"b", 1);
@@ -261,7 +255,7 @@ START_TEST(control_vectors)
 	frame[40] ^= 1;
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 }
 END_TEST
 
@@ -277,7 +271,7 @@ START_TEST(a_repeated_packet_is_acknowledged_again_but_not_delivered)
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	kd_test_drain(&target, (uint8_t[64]){ 0 }, 64);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert_uint_eq(target.stats.duplicates, 1);
 }
 END_TEST
@@ -293,17 +287,17 @@ START_TEST(a_wanted_packet_outside_the_expected_lengths_is_asked_for_again)
 	tv5_get_version(frame); /* a 56-byte payload */
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 56, 55);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 57, 100);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	ck_assert_uint_eq(target.stats.packets_received, 0);
 
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 56, 56);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
 	ck_assert_uint_eq(ev[0].length, 56);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 }
 END_TEST
 
@@ -333,7 +327,7 @@ START_TEST(damaged_frames_are_asked_for_again)
 			      damage[i].what);
 		uint8_t out[64];
 		size_t n = kd_test_drain(&target, out, sizeof(out));
-		ck_assert_msg(n >= 16 && !memcmp(out, tv3_resend, 16), "%s: no RESEND",
+		ck_assert_msg(n >= 16 && !memcmp(out, kd_test_tv3_resend, 16), "%s: no RESEND",
 			      damage[i].what);
 	}
 	/* And the intact frame still gets through afterwards. */
@@ -397,7 +391,7 @@ START_TEST(an_unwanted_type_is_acknowledged_and_dropped)
 	tv5_get_version(frame);
 	kdcom_expect(&target, KDCOM_TYPE_DEBUG_IO, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID);
 }
 END_TEST
@@ -419,14 +413,14 @@ START_TEST(malformed_control_packets_are_ignored)
 	struct kdcom_event ev[4];
 	uint8_t reset[16], ack[16];
 
-	memcpy(reset, tv2_reset, 16);
+	memcpy(reset, kd_test_tv2_reset, 16);
 	reset[8] = 1; /* a RESET with an id: a damaged ACK? */
 	ck_assert_uint_eq(feed(&target, reset, 16, 0, ev, 4), 0);
 	ck_assert_uint_eq(target.stats.resets, 0);
 
 	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	memcpy(ack, tv1_ack, 16);
+	memcpy(ack, kd_test_tv1_ack, 16);
 	ack[12] = 1; /* checksum set */
 	ck_assert_uint_eq(feed(&debugger, ack, 16, 0, ev, 4), 0);
 	ck_assert(kdcom_sending(&debugger));
@@ -489,12 +483,12 @@ START_TEST(a_resend_request_is_answered_at_once)
 
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
 	size_t n = kd_test_drain(&target, first, sizeof(first));
-	ck_assert_uint_eq(feed(&target, tv3_resend, 16, 5, ev, 4), 0);
+	ck_assert_uint_eq(feed(&target, kd_test_tv3_resend, 16, 5, ev, 4), 0);
 	ck_assert_uint_eq(kd_test_drain(&target, again, sizeof(again)), n);
 	ck_assert_mem_eq(again, first, n);
 	/* Not sending: it is KdReceivePacket's NeedsResend. */
 	setup();
-	ck_assert_uint_eq(feed(&target, tv3_resend, 16, 5, ev, 4), 1);
+	ck_assert_uint_eq(feed(&target, kd_test_tv3_resend, 16, 5, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESEND);
 }
 END_TEST
@@ -582,11 +576,11 @@ START_TEST(reset_restarts_numbering_and_resends)
 	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
 	kd_test_drain(&target, out, sizeof(out));
 
-	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 1);
+	ck_assert_uint_eq(feed(&target, kd_test_tv2_reset, 16, 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
 	size_t n = kd_test_drain(&target, out, sizeof(out));
 	ck_assert_uint_eq(n, 16 + 257);
-	ck_assert_mem_eq(out, tv2_reset, 16);
+	ck_assert_mem_eq(out, kd_test_tv2_reset, 16);
 	ck_assert_mem_eq(out + 16 + 8, "\x00\x00\x80\x80", 4);
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID);
 }
@@ -606,13 +600,13 @@ START_TEST(reset_abandons_a_manipulate_reply)
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
 	kd_test_drain(&target, out, sizeof(out));
 
-	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 2);
+	ck_assert_uint_eq(feed(&target, kd_test_tv2_reset, 16, 1, ev, 4), 2);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_ABANDONED);
 	ck_assert_int_eq(ev[1].kind, KDCOM_EVENT_RESET);
 	ck_assert(!kdcom_sending(&target));
 	ck_assert_uint_eq(target.stats.replies_abandoned, 1);
 	ck_assert_uint_eq(kd_test_drain(&target, out, sizeof(out)), 16);
-	ck_assert_mem_eq(out, tv2_reset, 16);
+	ck_assert_mem_eq(out, kd_test_tv2_reset, 16);
 }
 END_TEST
 
@@ -621,8 +615,8 @@ START_TEST(reset_stops_input_so_stale_bytes_can_be_discarded)
 {
 	uint8_t two[32];
 
-	memcpy(two, tv2_reset, 16);
-	memcpy(two + 16, tv2_reset, 16);
+	memcpy(two, kd_test_tv2_reset, 16);
+	memcpy(two + 16, kd_test_tv2_reset, 16);
 	ck_assert_uint_eq(kdcom_input(&target, two, sizeof(two), 0), 16);
 }
 END_TEST
@@ -640,13 +634,13 @@ START_TEST(implicit_acknowledgement_only_by_a_new_packet)
 	kd_test_drain(&target, out, sizeof(out));
 	tv5_get_version(frame);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 1, ev, 4), 0);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert(kdcom_sending(&target));
 
 	target.recv_id = KDCOM_INITIAL_ID; /* now TV5 is the next packet */
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 2, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID); /* not taken */
 }
 END_TEST
@@ -687,7 +681,7 @@ START_TEST(debugger_follows_sync_but_not_a_copy)
 	/* The same frame again (its ACK was lost): a duplicate. */
 	ck_assert_uint_eq(feed(&debugger, frame, n, 1, ev, 4), 0);
 	ck_assert_uint_eq(debugger.stats.duplicates, 1);
-	assert_output(&debugger, tv1_ack, sizeof(tv1_ack));
+	assert_output(&debugger, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 }
 END_TEST
 

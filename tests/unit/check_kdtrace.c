@@ -166,12 +166,6 @@ static void assert_bytes(const uint8_t *got, size_t got_length, const char *want
 	ck_assert_mem_eq(got, want, n);
 }
 
-static const uint8_t tv1_ack[] = { 0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
-				   0x00, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv2_reset[] = { 0x69, 0x69, 0x69, 0x69, 0x06, 0x00, 0x00, 0x00,
-				     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv3_resend[] = { 0x69, 0x69, 0x69, 0x69, 0x05, 0x00, 0x00, 0x00,
-				      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
 
 static size_t tv5(uint8_t *out, size_t cap)
 {
@@ -300,11 +294,11 @@ static size_t tv12(uint8_t *out, size_t cap)
 
 START_TEST(control_vectors_tv1_to_tv4)
 {
-	decode(KDTRACE_TO_DEBUGGER, tv1_ack, sizeof(tv1_ack));
+	decode(KDTRACE_TO_DEBUGGER, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	assert_one_line("t2d ACK id=0x80800000");
-	decode(KDTRACE_TO_TARGET, tv2_reset, sizeof(tv2_reset));
+	decode(KDTRACE_TO_TARGET, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
 	assert_one_line("d2t RESET");
-	decode(KDTRACE_TO_DEBUGGER, tv3_resend, sizeof(tv3_resend));
+	decode(KDTRACE_TO_DEBUGGER, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	assert_one_line("t2d RESEND");
 	decode(KDTRACE_TO_TARGET, (const uint8_t *)"b", 1);
 	assert_one_line("d2t break-in");
@@ -546,8 +540,8 @@ static size_t mixed_stream(uint8_t *out, size_t cap)
 	memcpy(out + n, "xyz000i0iiq", 11);
 	n += 11;
 	n += tv5(out + n, cap - n);
-	memcpy(out + n, tv1_ack, sizeof(tv1_ack));
-	n += sizeof(tv1_ack);
+	memcpy(out + n, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
+	n += sizeof(kd_test_tv1_ack);
 	out[n++] = KDCOM_BREAKIN_BYTE;
 	out[n++] = KDCOM_BREAKIN_BYTE;
 	n += tv7(out + n, cap - n);
@@ -557,8 +551,8 @@ static size_t mixed_stream(uint8_t *out, size_t cap)
 	n += 3;
 	n += tv11(out + n, cap - n);
 	n += tv12(out + n, cap - n);
-	memcpy(out + n, tv2_reset, sizeof(tv2_reset));
-	n += sizeof(tv2_reset);
+	memcpy(out + n, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
+	n += sizeof(kd_test_tv2_reset);
 	return n;
 }
 
@@ -682,11 +676,11 @@ START_TEST(malformed_control_packets_are_flagged)
 {
 	uint8_t f[16];
 
-	memcpy(f, tv2_reset, 16);
+	memcpy(f, kd_test_tv2_reset, 16);
 	f[8] = 1;
 	decode(KDTRACE_TO_TARGET, f, 16);
 	assert_one_line("d2t RESET id=0x00000001 malformed, ignored");
-	memcpy(f, tv1_ack, 16);
+	memcpy(f, kd_test_tv1_ack, 16);
 	f[6] = 5;
 	f[12] = 1;
 	decode(KDTRACE_TO_TARGET, f, 16);
@@ -696,7 +690,7 @@ START_TEST(malformed_control_packets_are_flagged)
 	assert_one_line("d2t unknown control type=9 id=0x80800000 length=5 checksum=0x00000001 "
 			"malformed, ignored");
 	/* rizin acknowledges with the SYNC bit, which no target matches. */
-	memcpy(f, tv1_ack, 16);
+	memcpy(f, kd_test_tv1_ack, 16);
 	f[9] = 0x08;
 	decode(KDTRACE_TO_TARGET, f, 16);
 	assert_one_line("d2t ACK id=0x80800800 SYNC");
@@ -744,7 +738,7 @@ START_TEST(statistics_count_each_kind)
 	lines.count = 0;
 	decoder(&t, KDTRACE_TO_TARGET, KDTRACE_TEXT, &lines);
 	kdtrace_feed(&t, stream, n);
-	kdtrace_feed(&t, tv3_resend, sizeof(tv3_resend));
+	kdtrace_feed(&t, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	ck_assert_uint_eq(t.stats.bytes, n + 16);
 	ck_assert_uint_eq(t.stats.frames, 8);
 	ck_assert_uint_eq(t.stats.data_frames, 5);
@@ -797,7 +791,7 @@ static size_t random_stream(uint8_t *out, size_t cap)
 			n += tv12(out + n, cap - n);
 			break;
 		case 3: {
-			const uint8_t *control[] = { tv1_ack, tv2_reset, tv3_resend };
+			const uint8_t *control[] = { kd_test_tv1_ack, kd_test_tv2_reset, kd_test_tv3_resend };
 			memcpy(out + n, control[next_random() % 3], KDCOM_HEADER_SIZE);
 			n += KDCOM_HEADER_SIZE;
 			break;
@@ -885,7 +879,7 @@ START_TEST(json_for_the_vectors)
 	uint8_t f[128];
 	size_t n;
 
-	decode_pieces(KDTRACE_TO_DEBUGGER, KDTRACE_JSON, tv1_ack, sizeof(tv1_ack), 0);
+	decode_pieces(KDTRACE_TO_DEBUGGER, KDTRACE_JSON, kd_test_tv1_ack, sizeof(kd_test_tv1_ack), 0);
 	assert_one_json_line("{\"dir\":\"t2d\",\"kind\":\"control\",\"offset\":0,\"type\":\"ACK\","
 			"\"id\":\"0x80800000\",\"sync\":false,\"length\":0,"
 			"\"checksum\":\"0x00000000\",\"ok\":true}");

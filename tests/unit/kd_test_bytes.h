@@ -19,6 +19,12 @@
  * asserted); returns how many bytes. */
 size_t kd_test_drain(struct kdcom *k, uint8_t *out, size_t cap);
 
+/* The control packets of the KDCOM document's vectors TV1 (ACK, id 0x80800000),
+ * TV2 (RESET) and TV3 (RESEND). */
+extern const uint8_t kd_test_tv1_ack[16];
+extern const uint8_t kd_test_tv2_reset[16];
+extern const uint8_t kd_test_tv3_resend[16];
+
 /* The exception state change of the KDCOM document's vector TV12. */
 struct dbgkd_any_wait_state_change kd_test_tv12_state(void);
 

@@ -43,6 +43,17 @@ static void *copy_of(const void *bytes, size_t length)
 	return copy;
 }
 
+/* A packet made of copies of the bytes given. */
+static void fill(struct kd_test_packet *p, uint32_t type, const void *header, size_t header_length,
+		 const void *data, size_t data_length)
+{
+	p->type = type;
+	p->header = copy_of(header, header_length);
+	p->header_length = header_length;
+	p->data = copy_of(data, data_length);
+	p->data_length = data_length;
+}
+
 static void packet_free(struct kd_test_packet *p)
 {
 	free(p->header);
@@ -79,12 +90,8 @@ static enum kd_outcome peer_send(void *ctx, uint32_t packet_type, const uint8_t 
 	ck_assert_msg(header || !header_length, "header bytes without a buffer");
 	ck_assert_msg(data || !data_length, "data bytes without a buffer");
 
-	struct kd_test_packet *p = append(&peer->sent, &peer->sent_count, &peer->sent_room);
-	p->type = packet_type;
-	p->header = copy_of(header, header_length);
-	p->header_length = header_length;
-	p->data = copy_of(data, data_length);
-	p->data_length = data_length;
+	fill(append(&peer->sent, &peer->sent_count, &peer->sent_room), packet_type, header,
+	     header_length, data, data_length);
 	return peer->send_result;
 }
 
@@ -211,13 +218,8 @@ void kd_test_peer_free(struct kd_test_peer *peer)
 void kd_test_peer_queue(struct kd_test_peer *peer, uint32_t type, const void *header,
 			size_t header_length, const void *data, size_t data_length)
 {
-	struct kd_test_packet *p = append(&peer->queued, &peer->queued_count, &peer->queued_room);
-
-	p->type = type;
-	p->header = copy_of(header, header_length);
-	p->header_length = header_length;
-	p->data = copy_of(data, data_length);
-	p->data_length = data_length;
+	fill(append(&peer->queued, &peer->queued_count, &peer->queued_room), type, header,
+	     header_length, data, data_length);
 }
 
 void kd_test_peer_script_receive(struct kd_test_peer *peer, enum kd_outcome result)
