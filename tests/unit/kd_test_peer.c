@@ -17,18 +17,13 @@
  * the table. */
 static bool is_data_type(uint32_t type)
 {
-	switch (type) {
-	case KDCOM_TYPE_STATE_CHANGE32:
-	case KDCOM_TYPE_STATE_MANIPULATE:
-	case KDCOM_TYPE_DEBUG_IO:
-	case KDCOM_TYPE_STATE_CHANGE64:
-	case KDCOM_TYPE_TRACE_IO:
-	case KDCOM_TYPE_CONTROL_REQUEST:
-	case KDCOM_TYPE_FILE_IO:
-		return true;
-	default:
-		return false;
-	}
+	const uint32_t data_types =
+		(1u << KDCOM_TYPE_STATE_CHANGE32) | (1u << KDCOM_TYPE_STATE_MANIPULATE) |
+		(1u << KDCOM_TYPE_DEBUG_IO) | (1u << KDCOM_TYPE_STATE_CHANGE64) |
+		(1u << KDCOM_TYPE_TRACE_IO) | (1u << KDCOM_TYPE_CONTROL_REQUEST) |
+		(1u << KDCOM_TYPE_FILE_IO);
+
+	return type < 32 && ((data_types >> type) & 1u);
 }
 
 static void *copy_of(const void *bytes, size_t length)
