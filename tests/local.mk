@@ -26,6 +26,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/fake_vcpu.h \
 	%reldir%/unit/kd_test_peer.c \
 	%reldir%/unit/kd_test_peer.h \
+	%reldir%/unit/kd_test_bytes.c \
+	%reldir%/unit/kd_test_bytes.h \
 	%reldir%/unit/check_vmport.c \
 	%reldir%/unit/check_config.c \
 	%reldir%/unit/check_guestrpc.c \

@@ -11,8 +11,16 @@
 TCase *testcases_add(Suite *suite, const char *name, unsigned timeout_seconds,
 		     const TTest *const tests[])
 {
+	return testcases_add_with(suite, name, timeout_seconds, NULL, NULL, tests);
+}
+
+TCase *testcases_add_with(Suite *suite, const char *name, unsigned timeout_seconds, SFun setup,
+			  SFun teardown, const TTest *const tests[])
+{
 	TCase *tc = tcase_create(name);
 
+	if (setup || teardown)
+		tcase_add_checked_fixture(tc, setup, teardown);
 	if (timeout_seconds)
 		tcase_set_timeout(tc, timeout_seconds);
 	for (size_t i = 0; tests[i]; i++)

@@ -17,6 +17,15 @@
 TCase *testcases_add(Suite *suite, const char *name, unsigned timeout_seconds,
 		     const TTest *const tests[]);
 
+/* The same, each test run between `setup` and `teardown` (Check's checked
+ * fixture; either may be NULL). */
+TCase *testcases_add_with(Suite *suite, const char *name, unsigned timeout_seconds, SFun setup,
+			  SFun teardown, const TTest *const tests[]);
+
+/* A test case's list in place: TESTS(a, b) is { a, b, NULL }, an array with
+ * the automatic storage Check's test variables need. */
+#define TESTS(...) ((const TTest *const[]){ __VA_ARGS__, NULL })
+
 /* Adds `test` to `tc` if `program` can be executed; otherwise prints
  * "NOT RUN: <test>: <why>" on standard error. */
 void testcases_add_needing(TCase *tc, const TTest *test, const char *program, const char *why);

@@ -25,6 +25,7 @@
 #include "kdpeer.h"
 #include "proc.h"
 #include "suites.h"
+#include "testcases.h"
 
 static uint64_t now_ms(void)
 {
@@ -73,6 +74,30 @@ struct target {
 	char socket[300];
 	char log[300];
 };
+
+/* A debugger on the target's socket, attached and past GetVersion; returns
+ * its descriptor. */
+static int connect_attached(struct target *t, struct kdpeer *m)
+{
+	int fd = connect_unix(t->socket);
+
+	ck_assert_int_ge(fd, 0);
+	kdpeer_init(m, fd, 200);
+	attach_and_ask_version(m);
+	return fd;
+}
+
+/* A request for `api` framed by the debugger's engine, not yet written:
+ * returns its bytes, which the test writes as it pleases. */
+static size_t frame_request(struct kdpeer *m, uint32_t api, const uint8_t **bytes)
+{
+	struct dbgkd_manipulate_state64 request;
+
+	memset(&request, 0, sizeof(request));
+	request.api_number = api;
+	kdcom_send(&m->k, KDCOM_TYPE_STATE_MANIPULATE, &request, sizeof(request), NULL, 0, now_ms());
+	return kdcom_output(&m->k, bytes);
+}
 
 /* On a Unix socket, or on the terminal `tty` if given. */
 static void start_target_on(struct target *t, char *dir, const char *tty)
@@ -172,26 +197,16 @@ START_TEST(a_debugger_leaving_in_the_middle_of_a_frame)
 {
 	struct target t;
 	struct kdpeer m;
-	struct dbgkd_manipulate_state64 request;
 
 	start_target(&t);
-	int fd = connect_unix(t.socket);
-	ck_assert_int_ge(fd, 0);
-	kdpeer_init(&m, fd, 200);
-	attach_and_ask_version(&m);
+	int fd = connect_attached(&t, &m);
 	/* Half of a request, then gone. */
-	memset(&request, 0, sizeof(request));
-	request.api_number = DBGKD_READ_VIRTUAL_MEMORY_API;
-	kdcom_send(&m.k, KDCOM_TYPE_STATE_MANIPULATE, &request, sizeof(request), NULL, 0, now_ms());
 	const uint8_t *bytes;
-	size_t n = kdcom_output(&m.k, &bytes);
+	size_t n = frame_request(&m, DBGKD_READ_VIRTUAL_MEMORY_API, &bytes);
 	write_all(fd, bytes, n / 2);
 	close(fd);
 
-	fd = connect_unix(t.socket);
-	ck_assert_int_ge(fd, 0);
-	kdpeer_init(&m, fd, 200);
-	attach_and_ask_version(&m);
+	fd = connect_attached(&t, &m);
 	close(fd);
 	stop_target(&t);
 }
@@ -204,20 +219,13 @@ START_TEST(a_reset_abandons_a_reply_nobody_acknowledged)
 {
 	struct target t;
 	struct kdpeer m;
-	struct dbgkd_manipulate_state64 request;
 
 	start_target(&t);
-	int fd = connect_unix(t.socket);
-	ck_assert_int_ge(fd, 0);
-	kdpeer_init(&m, fd, 200);
-	attach_and_ask_version(&m);
+	int fd = connect_attached(&t, &m);
 
-	memset(&request, 0, sizeof(request));
-	request.api_number = DBGKD_GET_VERSION_API;
 	m.sent = false;
-	kdcom_send(&m.k, KDCOM_TYPE_STATE_MANIPULATE, &request, sizeof(request), NULL, 0, now_ms());
 	const uint8_t *bytes;
-	size_t n = kdcom_output(&m.k, &bytes);
+	size_t n = frame_request(&m, DBGKD_GET_VERSION_API, &bytes);
 	write_all(fd, bytes, n);
 	kdcom_output_consumed(&m.k, n);
 	/* The reply may come in one read with the ACK for the request. */
@@ -476,17 +484,14 @@ END_TEST
 Suite *bridge_suite(void)
 {
 	Suite *s = suite_create("bridge");
-	TCase *tc = tcase_create("faults");
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, a_second_debugger_is_turned_away_with_a_reason);
-	tcase_add_test(tc, garbage_before_a_session_on_the_same_connection);
-	tcase_add_test(tc, a_debugger_leaving_in_the_middle_of_a_frame);
-	tcase_add_test(tc, a_reset_abandons_a_reply_nobody_acknowledged);
-	tcase_add_test(tc, a_terminal_that_hangs_up_is_reopened);
-	tcase_add_test(tc, a_client_endpoint_never_blocks_on_a_busy_listener);
-	tcase_add_test(tc, a_debugger_that_never_answers_costs_bounded_time);
-	tcase_add_test(tc, a_state_change_waits_for_a_debugger_that_answers);
-	suite_add_tcase(s, tc);
+	testcases_add(s, "faults", 60, TESTS(
+		a_second_debugger_is_turned_away_with_a_reason,
+		garbage_before_a_session_on_the_same_connection,
+		a_debugger_leaving_in_the_middle_of_a_frame,
+		a_reset_abandons_a_reply_nobody_acknowledged, a_terminal_that_hangs_up_is_reopened,
+		a_client_endpoint_never_blocks_on_a_busy_listener,
+		a_debugger_that_never_answers_costs_bounded_time,
+		a_state_change_waits_for_a_debugger_that_answers));
 	return s;
 }

@@ -294,16 +294,14 @@ END_TEST
 Suite *golden_suite(void)
 {
 	Suite *s = suite_create("golden");
-	TCase *t = tcase_create("golden");
+	TCase *t = testcases_add_with(s, "golden", 300, make_dir, remove_dir,
+				      (const TTest *const[]){ NULL });
 
-	tcase_set_timeout(t, 300);
-	tcase_add_checked_fixture(t, make_dir, remove_dir);
 	tcase_add_loop_test(t, golden_session_replays_without_divergence, 0,
 			    (int)(sizeof(golden_names) / sizeof(*golden_names)));
 	tcase_add_loop_test(t, recording_again_gives_the_same_file, 0,
 			    (int)(sizeof(deterministic_names) / sizeof(*deterministic_names)));
 	tcase_add_test(t, a_changed_data_byte_diverges_where_it_is_read);
 	tcase_add_test_needing_tshark(t, tshark_decodes_a_recorded_session);
-	suite_add_tcase(s, t);
 	return s;
 }

@@ -15,6 +15,7 @@
 #include "json_check.h"
 #include "proc.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define COMMAND_TIMEOUT_MS 30000
 
@@ -272,16 +273,11 @@ END_TEST
 Suite *kdtools_suite(void)
 {
 	Suite *s = suite_create("kdtools");
-	TCase *tc = tcase_create("sessions");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, a_debug_session_over_a_unix_socket);
-	tcase_add_test(tc, unmapped_memory_fails_with_the_count_read);
-	tcase_add_test(tc, bad_commands_are_refused_with_a_reason);
-	tcase_add_test(tc, a_session_over_tcp);
-	tcase_add_test(tc, a_session_over_a_pseudo_terminal);
-	tcase_add_test(tc, reconnecting_in_the_middle_of_a_session);
-	tcase_add_test(tc, debug_prints_reach_the_debugger);
-	suite_add_tcase(s, tc);
+	testcases_add(s, "sessions", 120, TESTS(
+		a_debug_session_over_a_unix_socket, unmapped_memory_fails_with_the_count_read,
+		bad_commands_are_refused_with_a_reason, a_session_over_tcp,
+		a_session_over_a_pseudo_terminal, reconnecting_in_the_middle_of_a_session,
+		debug_prints_reach_the_debugger));
 	return s;
 }

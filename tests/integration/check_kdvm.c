@@ -26,6 +26,7 @@
 #include "proc.h"
 #include "json_check.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define ATTACH_TIMEOUT_MS 30000u
 #define SESSION_TIMEOUT_MS 120000u
@@ -417,17 +418,11 @@ END_TEST
 Suite *kdvm_suite(void)
 {
 	Suite *s = suite_create("kdvm");
-	TCase *alone = tcase_create("without_debugger");
-	TCase *attached = tcase_create("with_debugger");
 
-	tcase_set_timeout(alone, 120);
-	tcase_add_test(alone, the_transport_says_when_it_is_off);
-	tcase_add_test(alone, the_transport_without_a_debugger);
-	tcase_add_test(alone, scan_discovery_serves_a_page_planted_by_ring3);
-	suite_add_tcase(s, alone);
-	tcase_set_timeout(attached, 180);
-	tcase_add_test(attached, the_transport_with_a_debugger);
-	tcase_add_test(attached, bxkd_dbg_drives_the_kd_stub_over_the_transport);
-	suite_add_tcase(s, attached);
+	testcases_add(s, "without_debugger", 120, TESTS(
+		the_transport_says_when_it_is_off, the_transport_without_a_debugger,
+		scan_discovery_serves_a_page_planted_by_ring3));
+	testcases_add(s, "with_debugger", 180, TESTS(
+		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport));
 	return s;
 }

@@ -418,16 +418,14 @@ END_TEST
 Suite *kdvm_dll_suite(void)
 {
 	Suite *s = suite_create("kdvm_dll");
-	TCase *tc = tcase_create("image");
+	TCase *tc = testcases_add(s, "image", 60, (const TTest *const[]){ NULL });
 	int n = (int)(sizeof(dlls) / sizeof(dlls[0]));
 
-	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, exports_exactly_the_kd_transport, 0, n);
 	tcase_add_loop_test(tc, imports_only_what_it_needs_from_ntoskrnl, 0, n);
 	tcase_add_loop_test(tc, native_dll_of_its_machine, 0, n);
 	tcase_add_loop_test(tc, no_writable_executable_section, 0, n);
 	tcase_add_loop_test(tc, shared_page_is_page_aligned, 0, n);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -469,23 +469,17 @@ END_TEST
 Suite *launcher_suite(void)
 {
 	Suite *s = suite_create("launcher");
-	const TTest *const pieces[] = {
+
+	testcases_add(s, "pieces", 0, TESTS(
 		a_floppy_and_a_disk_get_their_own_bochsrc,
 		the_environment_is_headless_unless_a_window_is_wanted,
-		the_console_filter_works_line_by_line, an_endpoint_is_described_before_it_is_opened,
-		NULL,
-	};
-	const TTest *const run[] = {
+		the_console_filter_works_line_by_line, an_endpoint_is_described_before_it_is_opened));
+	testcases_add(s, "run", 120, TESTS(
 		run_boots_the_kernel_and_leaves_its_bochsrc_and_log,
 		run_stops_for_a_debugger_over_the_shared_page,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
-		run_boots_a_foreign_floppy_and_disk, NULL,
-	};
-	const TTest *const demos[] = { the_demo_over_the_shared_page, the_demo_over_serial, NULL };
-
-	testcases_add(s, "pieces", 0, pieces);
-	testcases_add(s, "run", 120, run);
-	testcases_add(s, "demo", 120, demos);
+		run_boots_a_foreign_floppy_and_disk));
+	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial));
 	return s;
 }

@@ -24,6 +24,7 @@
 #include "proc.h"
 #include "session_file.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define GOLDEN_DIR BXKD_SOURCE_DIR "/tests/sessions/golden"
 #define GOLDEN_SESSION GOLDEN_DIR "/e2e.pcap"
@@ -407,15 +408,11 @@ END_TEST
 Suite *replay_serve_suite(void)
 {
 	Suite *s = suite_create("replay_serve");
-	TCase *serve = tcase_create("serve");
 
-	tcase_set_timeout(serve, 60);
-	tcase_add_test(serve, the_debugger_that_was_recorded_matches);
-	tcase_add_test(serve, a_debugger_that_strays_is_reported_where_it_strays);
-	tcase_add_test(serve, a_damaged_session_is_refused);
-	tcase_add_test(serve, bad_arguments_are_usage_errors);
-	tcase_add_test(serve, a_debugger_that_leaves_early_is_a_divergence);
-	tcase_add_test(serve, a_silent_or_absent_debugger_times_out);
-	suite_add_tcase(s, serve);
+	testcases_add(s, "serve", 60, TESTS(
+		the_debugger_that_was_recorded_matches,
+		a_debugger_that_strays_is_reported_where_it_strays, a_damaged_session_is_refused,
+		bad_arguments_are_usage_errors, a_debugger_that_leaves_early_is_a_divergence,
+		a_silent_or_absent_debugger_times_out));
 	return s;
 }

@@ -491,24 +491,16 @@ END_TEST
 Suite *replay_tools_suite(void)
 {
 	Suite *s = suite_create("replay_tools");
-	TCase *packets = tcase_create("kd_packets");
-	TCase *dump = tcase_create("dump");
-	TCase *wireshark = tcase_create("tshark");
+	TCase *wireshark;
 
-	tcase_add_test(packets, kd_packets_are_described_as_the_tap_shows_them);
-	suite_add_tcase(s, packets);
-
-	tcase_add_checked_fixture(dump, write_session, remove_session);
-	tcase_add_test(dump, dump_shows_the_exchange_as_text);
-	tcase_add_test(dump, dump_shows_the_exchange_as_json);
-	tcase_add_test(dump, dump_refuses_a_damaged_file_and_bad_usage);
-	suite_add_tcase(s, dump);
-
+	testcases_add(s, "kd_packets", 0, TESTS(kd_packets_are_described_as_the_tap_shows_them));
+	testcases_add_with(s, "dump", 0, write_session, remove_session, TESTS(
+		dump_shows_the_exchange_as_text, dump_shows_the_exchange_as_json,
+		dump_refuses_a_damaged_file_and_bad_usage));
 	/* tshark starts in about a second; a loaded machine may take longer. */
-	tcase_set_timeout(wireshark, 120);
-	tcase_add_checked_fixture(wireshark, write_session, remove_session);
+	wireshark = testcases_add_with(s, "tshark", 120, write_session, remove_session,
+				       (const TTest *const[]){ NULL });
 	tcase_add_test_needing_tshark(wireshark, tshark_decodes_every_record);
 	tcase_add_test_needing_tshark(wireshark, tshark_filters_and_shows_the_tree);
-	suite_add_tcase(s, wireshark);
 	return s;
 }

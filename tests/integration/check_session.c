@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "json_check.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define SESSION_SCRIPT BXKD_SOURCE_DIR "/tests/sessions/debug-session.bxkd"
 #define DBG_TIMEOUT_SECONDS "60"
@@ -281,12 +282,10 @@ END_TEST
 Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
-	TCase *tc = tcase_create("sessions");
 
-	tcase_set_timeout(tc, 180);
-	tcase_add_test(tc, the_same_session_on_both_transports);
-	tcase_add_test(tc, a_break_in_stops_the_running_workload_over_the_shared_page);
-	tcase_add_test(tc, a_break_in_stops_the_running_workload_over_the_serial_port);
-	suite_add_tcase(s, tc);
+	testcases_add(s, "sessions", 180, TESTS(
+		the_same_session_on_both_transports,
+		a_break_in_stops_the_running_workload_over_the_shared_page,
+		a_break_in_stops_the_running_workload_over_the_serial_port));
 	return s;
 }

@@ -30,7 +30,9 @@
 #include "bxkd/dbgkd.h"
 #include "kdcom_engine.h"
 #include "json_check.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
+#include "testcases.h"
 
 /* Generous for a loaded machine; a working tap takes milliseconds. */
 #define WAIT_MS 5000
@@ -332,21 +334,6 @@ static void engines(void)
 	sent_d2t = sent_t2d = 0;
 }
 
-static size_t output(struct kdcom *k, uint8_t *out, size_t cap)
-{
-	size_t total = 0;
-	const uint8_t *bytes;
-	size_t n;
-
-	while ((n = kdcom_output(k, &bytes)) > 0) {
-		ck_assert_uint_le(total + n, cap);
-		memcpy(out + total, bytes, n);
-		total += n;
-		kdcom_output_consumed(k, n);
-	}
-	return total;
-}
-
 static void input(struct kdcom *k, const uint8_t *bytes, size_t length)
 {
 	struct kdcom_event e;
@@ -363,7 +350,7 @@ static void input(struct kdcom *k, const uint8_t *bytes, size_t length)
 static void target_speaks(void)
 {
 	uint8_t f[2 * KDCOM_MAX_FRAME];
-	size_t n = output(&target_engine, f, sizeof(f));
+	size_t n = kd_test_drain(&target_engine, f, sizeof(f));
 
 	pass(target_fd, debugger_fd, f, n);
 	sent_t2d += n;
@@ -373,7 +360,7 @@ static void target_speaks(void)
 static void debugger_speaks(void)
 {
 	uint8_t f[2 * KDCOM_MAX_FRAME];
-	size_t n = output(&debugger_engine, f, sizeof(f));
+	size_t n = kd_test_drain(&debugger_engine, f, sizeof(f));
 
 	pass(debugger_fd, target_fd, f, n);
 	sent_d2t += n;
@@ -443,7 +430,7 @@ static size_t expect_session_lines(size_t from)
 static size_t manipulate_frame(struct kdcom *k, uint32_t api, uint8_t *out, size_t cap)
 {
 	send_manipulate(k, api);
-	return output(k, out, cap);
+	return kd_test_drain(k, out, cap);
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -668,19 +655,10 @@ END_TEST
 Suite *tap_suite(void)
 {
 	Suite *s = suite_create("tap");
-	TCase *relay = tcase_create("relay");
-	TCase *usage = tcase_create("usage");
 
-	tcase_add_checked_fixture(relay, NULL, kill_tap);
-	tcase_set_timeout(relay, 60);
-	tcase_add_test(relay, relays_both_ways_and_survives_a_debugger_leaving);
-	tcase_add_test(relay, reconnects_to_a_target_that_went_away);
-	tcase_add_test(relay, json_lines_and_garbage);
-	tcase_add_test(relay, relaying_is_prompt);
-	suite_add_tcase(s, relay);
-
-	tcase_set_timeout(usage, 30);
-	tcase_add_test(usage, usage_errors);
-	suite_add_tcase(s, usage);
+	testcases_add_with(s, "relay", 60, NULL, kill_tap, TESTS(
+		relays_both_ways_and_survives_a_debugger_leaving,
+		reconnects_to_a_target_that_went_away, json_lines_and_garbage, relaying_is_prompt));
+	testcases_add(s, "usage", 30, TESTS(usage_errors));
 	return s;
 }

@@ -10,6 +10,7 @@
 
 #include "bxkd/backdoor.h"
 #include "suites.h"
+#include "testcases.h"
 #include "vmport.h"
 
 static struct vmport_config config;
@@ -143,14 +144,10 @@ END_TEST
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
 
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, defaults_are_a_workstation_17);
-	tcase_add_test(tc, each_setting_is_parsed);
-	tcase_add_test(tc, bad_values_are_refused_with_a_reason_and_change_nothing);
-	tcase_add_test(tc, kd_command_cannot_hide_a_real_command);
-	tcase_add_test(tc, the_saved_form_reads_back_the_same);
-	suite_add_tcase(s, tc);
+	testcases_add_with(s, "config", 0, setup, NULL, TESTS(
+		defaults_are_a_workstation_17, each_setting_is_parsed,
+		bad_values_are_refused_with_a_reason_and_change_nothing,
+		kd_command_cannot_hide_a_real_command, the_saved_form_reads_back_the_same));
 	return s;
 }

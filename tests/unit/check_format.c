@@ -11,6 +11,7 @@
 
 #include "format.h"
 #include "suites.h"
+#include "testcases.h"
 
 /* Formats with both and compares text and return value. */
 #define SAME_AS_LIBC(...)                                                        \
@@ -75,12 +76,10 @@ END_TEST
 Suite *format_suite(void)
 {
 	Suite *s = suite_create("format");
-	TCase *tc = tcase_create("format");
 
-	tcase_add_test(tc, integers_match_libc);
-	tcase_add_test(tc, strings_and_characters_match_libc);
-	tcase_add_test(tc, output_is_cut_and_terminated_like_snprintf);
-	tcase_add_test(tc, unknown_conversions_are_shown_not_guessed);
-	suite_add_tcase(s, tc);
+	testcases_add(s, "format", 0, TESTS(
+		integers_match_libc, strings_and_characters_match_libc,
+		output_is_cut_and_terminated_like_snprintf,
+		unknown_conversions_are_shown_not_guessed));
 	return s;
 }

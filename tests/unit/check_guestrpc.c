@@ -14,6 +14,7 @@
 #include "bxkd/backdoor.h"
 #include "fake_vcpu.h"
 #include "suites.h"
+#include "testcases.h"
 #include "vmport.h"
 
 #define RPCI_COOKIE (BDOOR_RPCI_PROTOCOL | BDOOR_MESSAGE_FLAG_COOKIE)
@@ -731,56 +732,29 @@ END_TEST
 Suite *guestrpc_suite(void)
 {
 	Suite *s = suite_create("guestrpc");
-	TCase *open = tcase_create("open");
-	TCase *refused = tcase_create("refused");
-	TCase *rpci = tcase_create("rpci");
-	TCase *hb = tcase_create("high_bandwidth");
-	TCase *other = tcase_create("other");
 
-	tcase_add_checked_fixture(open, setup, teardown);
-	tcase_add_test(open, open_with_cookies_returns_channel_and_cookies);
-	tcase_add_test(open, open_without_cookies_leaves_esi_edi);
-	tcase_add_test(open, cookies_repeat_for_the_same_seed_and_differ_between_channels);
-	tcase_add_test(open, open_refuses_unknown_protocols);
-	tcase_add_test(open, at_most_eight_channels);
-	suite_add_tcase(s, open);
-
-	tcase_add_checked_fixture(refused, setup, teardown);
-	tcase_add_test(refused, wrong_cookies_are_refused);
-	tcase_add_test(refused, channels_without_cookies_ignore_esi_edi);
-	tcase_add_test(refused, wrong_channels_are_refused);
-	tcase_add_test(refused, closing_a_closed_channel_is_refused);
-	tcase_add_test(refused, messages_over_64_kib_are_refused);
-	tcase_add_test(refused, steps_out_of_order_are_refused);
-	tcase_add_test(refused, recvsize_with_nothing_waiting);
-	suite_add_tcase(s, refused);
-
-	tcase_add_checked_fixture(rpci, setup, teardown);
-	tcase_add_test(rpci, a_request_and_its_reply_with_exact_status_words);
-	tcase_add_test(rpci, virtualkd_style_steps_work);
-	tcase_add_test(rpci, info_set_and_info_get);
-	tcase_add_test(rpci, only_guestinfo_variables_are_the_guests);
-	tcase_add_test(rpci, the_host_sees_and_sets_guestinfo);
-	tcase_add_test(rpci, guestinfo_is_bounded);
-	tcase_add_test(rpci, log_goes_to_the_device_log_printably);
-	tcase_add_test(rpci, tools_set_version_is_remembered);
-	tcase_add_test(rpci, unknown_requests_get_unknown_command);
-	tcase_add_test(rpci, handlers_can_be_added_and_replaced);
-	tcase_add_test(rpci, replies_over_64_kib_become_an_error);
-	suite_add_tcase(s, rpci);
-
-	tcase_add_checked_fixture(hb, setup, teardown);
-	tcase_add_test(hb, high_bandwidth_round_trip);
-	tcase_add_test(hb, high_bandwidth_changes_only_ebx);
-	tcase_add_test(hb, high_bandwidth_refusals);
-	tcase_add_test(hb, a_refused_receive_leaves_the_buffer_alone);
-	tcase_add_test(hb, high_bandwidth_without_magic_is_an_empty_port);
-	suite_add_tcase(s, hb);
-
-	tcase_add_checked_fixture(other, setup, teardown);
-	tcase_add_test(other, a_restored_machine_gets_cpt_once_and_retries);
-	tcase_add_test(other, tclo_delivers_host_commands_in_order);
-	tcase_add_test(other, random_calls_are_answered_safely);
-	suite_add_tcase(s, other);
+	testcases_add_with(s, "open", 0, setup, teardown, TESTS(
+		open_with_cookies_returns_channel_and_cookies, open_without_cookies_leaves_esi_edi,
+		cookies_repeat_for_the_same_seed_and_differ_between_channels,
+		open_refuses_unknown_protocols, at_most_eight_channels));
+	testcases_add_with(s, "refused", 0, setup, teardown, TESTS(
+		wrong_cookies_are_refused, channels_without_cookies_ignore_esi_edi,
+		wrong_channels_are_refused, closing_a_closed_channel_is_refused,
+		messages_over_64_kib_are_refused, steps_out_of_order_are_refused,
+		recvsize_with_nothing_waiting));
+	testcases_add_with(s, "rpci", 0, setup, teardown, TESTS(
+		a_request_and_its_reply_with_exact_status_words, virtualkd_style_steps_work,
+		info_set_and_info_get, only_guestinfo_variables_are_the_guests,
+		the_host_sees_and_sets_guestinfo, guestinfo_is_bounded,
+		log_goes_to_the_device_log_printably, tools_set_version_is_remembered,
+		unknown_requests_get_unknown_command, handlers_can_be_added_and_replaced,
+		replies_over_64_kib_become_an_error));
+	testcases_add_with(s, "high_bandwidth", 0, setup, teardown, TESTS(
+		high_bandwidth_round_trip, high_bandwidth_changes_only_ebx, high_bandwidth_refusals,
+		a_refused_receive_leaves_the_buffer_alone,
+		high_bandwidth_without_magic_is_an_empty_port));
+	testcases_add_with(s, "other", 0, setup, teardown, TESTS(
+		a_restored_machine_gets_cpt_once_and_retries, tclo_delivers_host_commands_in_order,
+		random_calls_are_answered_safely));
 	return s;
 }

@@ -11,7 +11,9 @@
 
 #include "bxkd/dbgkd.h"
 #include "kdcom_engine.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define TIMEOUT 100
 
@@ -25,22 +27,6 @@ static void setup(void)
 	kdcom_init(&target, &config);
 	kdcom_config_init(&config, KDCOM_DEBUGGER, TIMEOUT);
 	kdcom_init(&debugger, &config);
-}
-
-/* Everything the engine wants to send, drained. */
-static size_t take_output(struct kdcom *k, uint8_t *out, size_t cap)
-{
-	size_t total = 0;
-	const uint8_t *bytes;
-	size_t n;
-
-	while ((n = kdcom_output(k, &bytes)) > 0) {
-		ck_assert_uint_le(total + n, cap);
-		memcpy(out + total, bytes, n);
-		total += n;
-		kdcom_output_consumed(k, n);
-	}
-	return total;
 }
 
 /* Feeds all of `data`, collecting events as they come. */
@@ -66,7 +52,7 @@ static unsigned feed(struct kdcom *k, const uint8_t *data, size_t len, uint64_t 
 static void assert_output(struct kdcom *k, const uint8_t *want, size_t want_len)
 {
 	uint8_t got[2 * KDCOM_MAX_FRAME];
-	size_t n = take_output(k, got, sizeof(got));
+	size_t n = kd_test_drain(k, got, sizeof(got));
 
 	ck_assert_uint_eq(n, want_len);
 	ck_assert_mem_eq(got, want, want_len);
@@ -74,12 +60,6 @@ static void assert_output(struct kdcom *k, const uint8_t *want, size_t want_len)
 
 /* ---- vectors -------------------------------------------------------------- */
 
-static const uint8_t tv1_ack[] = { 0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
-				   0x00, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv2_reset[] = { 0x69, 0x69, 0x69, 0x69, 0x06, 0x00, 0x00, 0x00,
-				     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv3_resend[] = { 0x69, 0x69, 0x69, 0x69, 0x05, 0x00, 0x00, 0x00,
-				      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
 
 static void tv5_get_version(uint8_t frame[73])
 {
@@ -135,9 +115,9 @@ START_TEST(debugger_frames_read_memory_as_tv6)
 	struct kdcom_event ev[4];
 
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	take_output(&debugger, (uint8_t[128]){ 0 }, 128);
+	kd_test_drain(&debugger, (uint8_t[128]){ 0 }, 128);
 	/* The target's ACK for 0x80800000 (TV1) completes the first send. */
-	ck_assert_uint_eq(feed(&debugger, tv1_ack, sizeof(tv1_ack), 1, ev, 4), 1);
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv1_ack, sizeof(kd_test_tv1_ack), 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
 
 	m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
@@ -168,9 +148,9 @@ START_TEST(first_target_packet_is_sync_flagged_as_tv8)
 	ck_assert_uint_eq(ev[0].type, KDCOM_TYPE_DEBUG_IO);
 	ck_assert_uint_eq(ev[0].length, 22);
 	ck_assert_mem_eq(ev[0].payload + 16, "Hello\n", 6);
-	assert_output(&debugger, tv1_ack, sizeof(tv1_ack));
+	assert_output(&debugger, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	/* ...which is what completes the target's send. */
-	ck_assert_uint_eq(feed(&target, tv1_ack, sizeof(tv1_ack), 1, ev, 4), 1);
+	ck_assert_uint_eq(feed(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack), 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
 	ck_assert_uint_eq(target.send_id, KDCOM_INITIAL_ID | 1);
 }
@@ -187,7 +167,7 @@ START_TEST(target_takes_tv5_and_acknowledges_with_tv1)
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
 	ck_assert_uint_eq(ev[0].length, 56);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID | 1);
 }
 END_TEST
@@ -245,27 +225,11 @@ START_TEST(target_frames_an_exception_state_change_as_tv12)
 	struct dbgkd_any_wait_state_change sc;
 	uint8_t out[300];
 
-	memset(&sc, 0, sizeof(sc));
-	sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-	sc.processor_level = 6;
-	sc.number_processors = 1;
-	sc.thread = 0xFFFFFFFF80553D40ull;
-	sc.program_counter = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.exception_code = DBGKD_STATUS_BREAKPOINT;
-	sc.u.exception.record.exception_address = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.number_parameters = 1;
-	sc.u.exception.first_chance = 1;
-	sc.control_report.x86 = (struct dbgkd_control_report_x86){
-		.dr6 = 0xFFFF0FF0, .dr7 = 0x400, .instruction_count = 16, .report_flags = 3,
-		.seg_cs = 0x08, .seg_ds = 0x23, .seg_es = 0x23, .seg_fs = 0x30, .eflags = 0x246,
-	};
-	sc.control_report.x86.instruction_stream[0] = 0xcc;
-	sc.control_report.x86.instruction_stream[1] = 0xc3;
-	memset(sc.control_report.x86.instruction_stream + 2, 0x90, 14);
+	sc = kd_test_tv12_state();
 	target.send_id = KDCOM_INITIAL_ID;
 
 	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
-	size_t n = take_output(&target, out, sizeof(out));
+	size_t n = kd_test_drain(&target, out, sizeof(out));
 	ck_assert_uint_eq(n, 16 + 240 + 1);
 	ck_assert_mem_eq(out, "\x30\x30\x30\x30\x07\x00\xf0\x00\x00\x00\x80\x80\xa9\x20\x00\x00", 16);
 	ck_assert_mem_eq(out + 0xd0, "\xf0\x0f\xff\xff\x00\x04\x00\x00\x10\x00\x03\x00\xcc\xc3", 14);
@@ -279,9 +243,9 @@ START_TEST(control_vectors)
 
 	/* TV2: the debugger's RESET and, TV2 again, the target's answer. */
 	kdcom_send_reset(&debugger, 0);
-	assert_output(&debugger, tv2_reset, sizeof(tv2_reset));
-	feed(&target, tv2_reset, sizeof(tv2_reset), 0, ev, 4);
-	assert_output(&target, tv2_reset, sizeof(tv2_reset));
+	assert_output(&debugger, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
+	feed(&target, kd_test_tv2_reset, sizeof(kd_test_tv2_reset), 0, ev, 4);
+	assert_output(&target, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
 	/* TV4: break-in is the single byte 0x62. */
 	kdcom_send_breakin(&debugger);
 	assert_output(&debugger, (const uint8_t *)"b", 1);
@@ -291,7 +255,7 @@ START_TEST(control_vectors)
 	frame[40] ^= 1;
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 }
 END_TEST
 
@@ -305,9 +269,9 @@ START_TEST(a_repeated_packet_is_acknowledged_again_but_not_delivered)
 	tv5_get_version(frame);
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
-	take_output(&target, (uint8_t[64]){ 0 }, 64);
+	kd_test_drain(&target, (uint8_t[64]){ 0 }, 64);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert_uint_eq(target.stats.duplicates, 1);
 }
 END_TEST
@@ -323,17 +287,17 @@ START_TEST(a_wanted_packet_outside_the_expected_lengths_is_asked_for_again)
 	tv5_get_version(frame); /* a 56-byte payload */
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 56, 55);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 57, 100);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	ck_assert_uint_eq(target.stats.packets_received, 0);
 
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 56, 56);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_PACKET);
 	ck_assert_uint_eq(ev[0].length, 56);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 }
 END_TEST
 
@@ -362,8 +326,8 @@ START_TEST(damaged_frames_are_asked_for_again)
 		ck_assert_msg(feed(&target, frame, sizeof(frame), 0, ev, 4) == 0, "%s delivered",
 			      damage[i].what);
 		uint8_t out[64];
-		size_t n = take_output(&target, out, sizeof(out));
-		ck_assert_msg(n >= 16 && !memcmp(out, tv3_resend, 16), "%s: no RESEND",
+		size_t n = kd_test_drain(&target, out, sizeof(out));
+		ck_assert_msg(n >= 16 && !memcmp(out, kd_test_tv3_resend, 16), "%s: no RESEND",
 			      damage[i].what);
 	}
 	/* And the intact frame still gets through afterwards. */
@@ -427,7 +391,7 @@ START_TEST(an_unwanted_type_is_acknowledged_and_dropped)
 	tv5_get_version(frame);
 	kdcom_expect(&target, KDCOM_TYPE_DEBUG_IO, 0, KDCOM_MAX_PAYLOAD);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 0, ev, 4), 0);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID);
 }
 END_TEST
@@ -449,14 +413,14 @@ START_TEST(malformed_control_packets_are_ignored)
 	struct kdcom_event ev[4];
 	uint8_t reset[16], ack[16];
 
-	memcpy(reset, tv2_reset, 16);
+	memcpy(reset, kd_test_tv2_reset, 16);
 	reset[8] = 1; /* a RESET with an id: a damaged ACK? */
 	ck_assert_uint_eq(feed(&target, reset, 16, 0, ev, 4), 0);
 	ck_assert_uint_eq(target.stats.resets, 0);
 
 	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_VERSION_API);
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	memcpy(ack, tv1_ack, 16);
+	memcpy(ack, kd_test_tv1_ack, 16);
 	ack[12] = 1; /* checksum set */
 	ck_assert_uint_eq(feed(&debugger, ack, 16, 0, ev, 4), 0);
 	ck_assert(kdcom_sending(&debugger));
@@ -500,12 +464,12 @@ START_TEST(unacknowledged_packets_are_sent_again_on_time)
 	uint8_t first[128], again[128];
 
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 1000);
-	size_t n = take_output(&debugger, first, sizeof(first));
+	size_t n = kd_test_drain(&debugger, first, sizeof(first));
 	ck_assert_uint_eq(kdcom_deadline(&debugger), 1000 + TIMEOUT);
 	kdcom_tick(&debugger, 1000 + TIMEOUT - 1);
-	ck_assert_uint_eq(take_output(&debugger, again, sizeof(again)), 0);
+	ck_assert_uint_eq(kd_test_drain(&debugger, again, sizeof(again)), 0);
 	kdcom_tick(&debugger, 1000 + TIMEOUT);
-	ck_assert_uint_eq(take_output(&debugger, again, sizeof(again)), n);
+	ck_assert_uint_eq(kd_test_drain(&debugger, again, sizeof(again)), n);
 	ck_assert_mem_eq(again, first, n);
 	ck_assert_uint_eq(debugger.stats.retransmissions, 1);
 }
@@ -518,13 +482,13 @@ START_TEST(a_resend_request_is_answered_at_once)
 	uint8_t first[128], again[128];
 
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	size_t n = take_output(&target, first, sizeof(first));
-	ck_assert_uint_eq(feed(&target, tv3_resend, 16, 5, ev, 4), 0);
-	ck_assert_uint_eq(take_output(&target, again, sizeof(again)), n);
+	size_t n = kd_test_drain(&target, first, sizeof(first));
+	ck_assert_uint_eq(feed(&target, kd_test_tv3_resend, 16, 5, ev, 4), 0);
+	ck_assert_uint_eq(kd_test_drain(&target, again, sizeof(again)), n);
 	ck_assert_mem_eq(again, first, n);
 	/* Not sending: it is KdReceivePacket's NeedsResend. */
 	setup();
-	ck_assert_uint_eq(feed(&target, tv3_resend, 16, 5, ev, 4), 1);
+	ck_assert_uint_eq(feed(&target, kd_test_tv3_resend, 16, 5, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESEND);
 }
 END_TEST
@@ -610,13 +574,13 @@ START_TEST(reset_restarts_numbering_and_resends)
 	target.send_id = KDCOM_INITIAL_ID | 1;
 	target.recv_id = KDCOM_INITIAL_ID | 1;
 	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
-	take_output(&target, out, sizeof(out));
+	kd_test_drain(&target, out, sizeof(out));
 
-	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 1);
+	ck_assert_uint_eq(feed(&target, kd_test_tv2_reset, 16, 1, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
-	size_t n = take_output(&target, out, sizeof(out));
+	size_t n = kd_test_drain(&target, out, sizeof(out));
 	ck_assert_uint_eq(n, 16 + 257);
-	ck_assert_mem_eq(out, tv2_reset, 16);
+	ck_assert_mem_eq(out, kd_test_tv2_reset, 16);
 	ck_assert_mem_eq(out + 16 + 8, "\x00\x00\x80\x80", 4);
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID);
 }
@@ -634,15 +598,15 @@ START_TEST(reset_abandons_a_manipulate_reply)
 	memset(&m, 0, sizeof(m));
 	m.api_number = DBGKD_GET_VERSION_API;
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	take_output(&target, out, sizeof(out));
+	kd_test_drain(&target, out, sizeof(out));
 
-	ck_assert_uint_eq(feed(&target, tv2_reset, 16, 1, ev, 4), 2);
+	ck_assert_uint_eq(feed(&target, kd_test_tv2_reset, 16, 1, ev, 4), 2);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_ABANDONED);
 	ck_assert_int_eq(ev[1].kind, KDCOM_EVENT_RESET);
 	ck_assert(!kdcom_sending(&target));
 	ck_assert_uint_eq(target.stats.replies_abandoned, 1);
-	ck_assert_uint_eq(take_output(&target, out, sizeof(out)), 16);
-	ck_assert_mem_eq(out, tv2_reset, 16);
+	ck_assert_uint_eq(kd_test_drain(&target, out, sizeof(out)), 16);
+	ck_assert_mem_eq(out, kd_test_tv2_reset, 16);
 }
 END_TEST
 
@@ -651,8 +615,8 @@ START_TEST(reset_stops_input_so_stale_bytes_can_be_discarded)
 {
 	uint8_t two[32];
 
-	memcpy(two, tv2_reset, 16);
-	memcpy(two + 16, tv2_reset, 16);
+	memcpy(two, kd_test_tv2_reset, 16);
+	memcpy(two + 16, kd_test_tv2_reset, 16);
 	ck_assert_uint_eq(kdcom_input(&target, two, sizeof(two), 0), 16);
 }
 END_TEST
@@ -667,16 +631,16 @@ START_TEST(implicit_acknowledgement_only_by_a_new_packet)
 
 	target.recv_id = KDCOM_INITIAL_ID | 1; /* TV5 (id ...0) is now old */
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	take_output(&target, out, sizeof(out));
+	kd_test_drain(&target, out, sizeof(out));
 	tv5_get_version(frame);
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 1, ev, 4), 0);
-	assert_output(&target, tv1_ack, sizeof(tv1_ack));
+	assert_output(&target, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	ck_assert(kdcom_sending(&target));
 
 	target.recv_id = KDCOM_INITIAL_ID; /* now TV5 is the next packet */
 	ck_assert_uint_eq(feed(&target, frame, sizeof(frame), 2, ev, 4), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
-	assert_output(&target, tv3_resend, sizeof(tv3_resend));
+	assert_output(&target, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	ck_assert_uint_eq(target.recv_id, KDCOM_INITIAL_ID); /* not taken */
 }
 END_TEST
@@ -692,7 +656,7 @@ START_TEST(debugger_takes_a_reply_as_acknowledgement)
 	kdcom_discard_output(&debugger);
 	target.send_id = KDCOM_INITIAL_ID;
 	kdcom_send(&target, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	size_t n = take_output(&target, reply, sizeof(reply));
+	size_t n = kd_test_drain(&target, reply, sizeof(reply));
 	ck_assert_uint_eq(feed(&debugger, reply, n, 1, ev, 4), 2);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SENT);
 	ck_assert_int_eq(ev[1].kind, KDCOM_EVENT_PACKET);
@@ -710,14 +674,14 @@ START_TEST(debugger_follows_sync_but_not_a_copy)
 	debugger.recv_id = KDCOM_INITIAL_ID | 1; /* expecting ...1 */
 	target.send_id = KDCOM_INITIAL_ID | KDCOM_SYNC_ID;
 	kdcom_send(&target, KDCOM_TYPE_DEBUG_IO, &io, sizeof(io), "x", 1, 0);
-	size_t n = take_output(&target, frame, sizeof(frame));
+	size_t n = kd_test_drain(&target, frame, sizeof(frame));
 	ck_assert_uint_eq(feed(&debugger, frame, n, 0, ev, 4), 1);
 	ck_assert_uint_eq(debugger.recv_id, KDCOM_INITIAL_ID | 1);
 	kdcom_discard_output(&debugger);
 	/* The same frame again (its ACK was lost): a duplicate. */
 	ck_assert_uint_eq(feed(&debugger, frame, n, 1, ev, 4), 0);
 	ck_assert_uint_eq(debugger.stats.duplicates, 1);
-	assert_output(&debugger, tv1_ack, sizeof(tv1_ack));
+	assert_output(&debugger, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 }
 END_TEST
 
@@ -764,47 +728,28 @@ END_TEST
 Suite *kdcom_suite(void)
 {
 	Suite *s = suite_create("kdcom");
-	TCase *vectors = tcase_create("vectors");
-	TCase *receive = tcase_create("receive");
-	TCase *send = tcase_create("send");
 
-	tcase_add_checked_fixture(vectors, setup, NULL);
-	tcase_add_test(vectors, checksum_is_the_byte_sum);
-	tcase_add_test(vectors, debugger_frames_get_version_as_tv5);
-	tcase_add_test(vectors, debugger_frames_read_memory_as_tv6);
-	tcase_add_test(vectors, first_target_packet_is_sync_flagged_as_tv8);
-	tcase_add_test(vectors, target_takes_tv5_and_acknowledges_with_tv1);
-	tcase_add_test(vectors, target_replies_match_tv7_and_tv11);
-	tcase_add_test(vectors, target_frames_an_exception_state_change_as_tv12);
-	tcase_add_test(vectors, control_vectors);
-	suite_add_tcase(s, vectors);
-
-	tcase_add_checked_fixture(receive, setup, NULL);
-	tcase_add_test(receive, a_repeated_packet_is_acknowledged_again_but_not_delivered);
-	tcase_add_test(receive, a_wanted_packet_outside_the_expected_lengths_is_asked_for_again);
-	tcase_add_test(receive, damaged_frames_are_asked_for_again);
-	tcase_add_test(receive, garbage_and_broken_leaders_are_skipped);
-	tcase_add_test(receive, bytes_may_arrive_one_at_a_time);
-	tcase_add_test(receive, break_in_is_seen_between_packets);
-	tcase_add_test(receive, an_unwanted_type_is_acknowledged_and_dropped);
-	tcase_add_test(receive, a_target_waiting_for_nothing_leaves_packets_unacknowledged);
-	tcase_add_test(receive, malformed_control_packets_are_ignored);
-	tcase_add_test(receive, compensating_damage_is_beyond_the_checksum);
-	tcase_add_test(receive, types_agree_with_api_numbers);
-	suite_add_tcase(s, receive);
-
-	tcase_add_checked_fixture(send, setup, NULL);
-	tcase_add_test(send, only_one_send_at_a_time_and_only_valid_packets);
-	tcase_add_test(send, unacknowledged_packets_are_sent_again_on_time);
-	tcase_add_test(send, a_resend_request_is_answered_at_once);
-	tcase_add_test(send, no_debugger_exemptions);
-	tcase_add_test(send, the_debugger_gives_up_after_its_retries);
-	tcase_add_test(send, reset_restarts_numbering_and_resends);
-	tcase_add_test(send, reset_abandons_a_manipulate_reply);
-	tcase_add_test(send, reset_stops_input_so_stale_bytes_can_be_discarded);
-	tcase_add_test(send, implicit_acknowledgement_only_by_a_new_packet);
-	tcase_add_test(send, debugger_takes_a_reply_as_acknowledgement);
-	tcase_add_test(send, debugger_follows_sync_but_not_a_copy);
-	suite_add_tcase(s, send);
+	testcases_add_with(s, "vectors", 0, setup, NULL, TESTS(
+		checksum_is_the_byte_sum, debugger_frames_get_version_as_tv5,
+		debugger_frames_read_memory_as_tv6, first_target_packet_is_sync_flagged_as_tv8,
+		target_takes_tv5_and_acknowledges_with_tv1, target_replies_match_tv7_and_tv11,
+		target_frames_an_exception_state_change_as_tv12, control_vectors));
+	testcases_add_with(s, "receive", 0, setup, NULL, TESTS(
+		a_repeated_packet_is_acknowledged_again_but_not_delivered,
+		a_wanted_packet_outside_the_expected_lengths_is_asked_for_again,
+		damaged_frames_are_asked_for_again, garbage_and_broken_leaders_are_skipped,
+		bytes_may_arrive_one_at_a_time, break_in_is_seen_between_packets,
+		an_unwanted_type_is_acknowledged_and_dropped,
+		a_target_waiting_for_nothing_leaves_packets_unacknowledged,
+		malformed_control_packets_are_ignored, compensating_damage_is_beyond_the_checksum,
+		types_agree_with_api_numbers));
+	testcases_add_with(s, "send", 0, setup, NULL, TESTS(
+		only_one_send_at_a_time_and_only_valid_packets,
+		unacknowledged_packets_are_sent_again_on_time, a_resend_request_is_answered_at_once,
+		no_debugger_exemptions, the_debugger_gives_up_after_its_retries,
+		reset_restarts_numbering_and_resends, reset_abandons_a_manipulate_reply,
+		reset_stops_input_so_stale_bytes_can_be_discarded,
+		implicit_acknowledgement_only_by_a_new_packet,
+		debugger_takes_a_reply_as_acknowledgement, debugger_follows_sync_but_not_a_copy));
 	return s;
 }

@@ -26,6 +26,7 @@
 #include "kdcom_engine.h"
 #include "kdcom_conversation.h"
 #include "suites.h"
+#include "testcases.h"
 
 static void run_seeds(unsigned ppm, unsigned first_seed, unsigned seeds)
 {
@@ -70,13 +71,9 @@ END_TEST
 Suite *kdcom_lossy_suite(void)
 {
 	Suite *s = suite_create("kdcom_lossy");
-	TCase *tc = tcase_create("conversation");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, a_clean_channel_in_random_pieces);
-	tcase_add_test(tc, rare_faults);
-	tcase_add_test(tc, frequent_faults);
-	tcase_add_test(tc, a_fault_in_almost_every_frame);
-	suite_add_tcase(s, tc);
+	testcases_add(s, "conversation", 120, TESTS(
+		a_clean_channel_in_random_pieces, rare_faults, frequent_faults,
+		a_fault_in_almost_every_frame));
 	return s;
 }

@@ -18,7 +18,9 @@
 #include "bxkd/kdcom.h"
 #include "kdcom_engine.h"
 #include "kdser.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define CLOCK_HZ 4000000u
 #define BYTE_TICKS (CLOCK_HZ * KDSER_BITS_PER_BYTE / KDSER_BAUD)
@@ -32,7 +34,6 @@
 #define STATE_CHANGE_HEADER 240u
 #define KD64_DATA_ROOM 0x1000u
 #define GUARD_BYTES 64u
-#define GUARD 0xa5u
 
 /* ---- the fake 16550 --------------------------------------------------------------- */
 
@@ -387,18 +388,8 @@ static void fill_header(uint8_t *header, size_t n, uint32_t api, uint8_t salt)
 
 static void fill_guards(void)
 {
-	memset(header_buffer, GUARD, sizeof(header_buffer));
-	memset(data_buffer, GUARD, sizeof(data_buffer));
-}
-
-/* One assertion for the lot: each ck_assert costs Check a message. */
-static void assert_untouched_from(const uint8_t *buffer, size_t from, size_t size)
-{
-	size_t at = from;
-
-	while (at < size && buffer[at] == GUARD)
-		at++;
-	ck_assert_msg(at == size, "byte %zu of a caller's buffer was written", at);
+	kd_test_guard(header_buffer, sizeof(header_buffer));
+	kd_test_guard(data_buffer, sizeof(data_buffer));
 }
 
 static void send(uint32_t type, const uint8_t *header, uint16_t header_length,
@@ -576,8 +567,8 @@ START_TEST(receive_of_every_length_arrives_byte_identical)
 		ck_assert_uint_eq(data_length, n);
 		ck_assert(!memcmp(header_buffer, sent_header, MANIPULATE_HEADER));
 		ck_assert_msg(!memcmp(data_buffer, sent_data, n), "data of length %u differs", n);
-		assert_untouched_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
-		assert_untouched_from(data_buffer, n, sizeof(data_buffer));
+		kd_test_assert_guarded_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
+		kd_test_assert_guarded_from(data_buffer, n, sizeof(data_buffer));
 	}
 	let_the_line_settle();
 	ck_assert_uint_eq(wire.sent_events, KDCOM_MAX_PAYLOAD - MANIPULATE_HEADER + 1);
@@ -600,8 +591,8 @@ START_TEST(a_packet_bigger_than_the_data_room_is_not_delivered)
 	debugger_sends(KDCOM_TYPE_STATE_MANIPULATE, header, sizeof(header), data, sizeof(data));
 	fill_guards();
 	ck_assert_int_eq(receive(sizeof(data) - 1, &data_length), KD_TIMED_OUT);
-	assert_untouched_from(header_buffer, 0, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 0, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 0, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 0, sizeof(data_buffer));
 	ck_assert_uint_eq(data_length, 0x5555);
 	ck_assert_uint_gt(kdser_link_stats(&kd)->resends_requested, 0);
 	/* With room for it, the copy sent again arrives. */
@@ -757,8 +748,8 @@ START_TEST(receive_with_nothing_to_receive_times_out)
 	uint64_t waited = now_ms() - start;
 	ck_assert_uint_ge(waited, KDSER_DEFAULT_RECEIVE_TIMEOUT_MS);
 	ck_assert_uint_le(waited, KDSER_DEFAULT_RECEIVE_TIMEOUT_MS + 1);
-	assert_untouched_from(header_buffer, 0, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 0, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 0, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 0, sizeof(data_buffer));
 	ck_assert_uint_eq(data_length, 0x5555);
 	/* The time-out is a parameter. */
 	config.receive_timeout_ms = 250;
@@ -1000,46 +991,28 @@ Suite *kdser_suite(void)
 {
 	Suite *s = suite_create("kdser");
 
-	TCase *init = tcase_create("initialisation");
-	tcase_add_checked_fixture(init, setup, teardown);
-	tcase_add_test(init, initialisation_programs_115200_8n1_with_the_fifo_and_no_interrupts);
-	tcase_add_test(init, initialisation_without_a_uart_fails_and_the_calls_do_nothing);
-	tcase_add_test(init, initialisation_without_a_clock_rate_is_refused);
-	suite_add_tcase(s, init);
-
-	TCase *packets = tcase_create("packets");
-	tcase_add_checked_fixture(packets, setup, teardown);
-	tcase_add_test(packets, send_of_every_length_arrives_byte_identical);
-	tcase_add_test(packets, receive_of_every_length_arrives_byte_identical);
-	tcase_add_test(packets, a_packet_bigger_than_the_data_room_is_not_delivered);
-	tcase_add_test(packets, a_lost_or_damaged_byte_anywhere_is_recovered);
-	tcase_set_timeout(packets, 300);
-	suite_add_tcase(s, packets);
-
-	TCase *breakin = tcase_create("break-in");
-	tcase_add_checked_fixture(breakin, setup, teardown);
-	tcase_add_test(breakin, poll_for_break_in_is_true_after_the_break_in_byte_only);
-	tcase_add_test(breakin, bytes_that_arrive_while_a_long_packet_is_written_are_kept);
-	suite_add_tcase(s, breakin);
-
-	TCase *link = tcase_create("link");
-	tcase_add_checked_fixture(link, setup, teardown);
-	tcase_add_test(link, receive_with_nothing_to_receive_times_out);
-	tcase_add_test(link, a_reset_from_the_debugger_makes_a_waiting_receive_need_resend);
-	tcase_add_test(link, a_reset_that_cuts_off_a_reply_makes_the_next_receive_need_resend);
-	tcase_add_test(link, with_nobody_answering_a_debug_print_is_dropped_after_its_retries);
-	tcase_add_test(link, the_kd_context_sets_the_retries);
-	tcase_add_test(link, a_transmitter_that_never_empties_costs_bounded_time);
-	tcase_add_test(link, with_nobody_answering_a_state_change_is_sent_until_someone_does);
-	tcase_add_test(link, debugger_present_flips_as_the_engine_says);
-	tcase_set_timeout(link, 60);
-	suite_add_tcase(s, link);
-
-	TCase *api = tcase_create("api");
-	tcase_add_checked_fixture(api, setup, teardown);
-	tcase_add_test(api, arguments_out_of_range_send_nothing);
-	tcase_add_test(api, as_the_stubs_transport_it_is_the_same_calls);
-	suite_add_tcase(s, api);
-
+	testcases_add_with(s, "initialisation", 0, setup, teardown, TESTS(
+		initialisation_programs_115200_8n1_with_the_fifo_and_no_interrupts,
+		initialisation_without_a_uart_fails_and_the_calls_do_nothing,
+		initialisation_without_a_clock_rate_is_refused));
+	testcases_add_with(s, "packets", 300, setup, teardown, TESTS(
+		send_of_every_length_arrives_byte_identical,
+		receive_of_every_length_arrives_byte_identical,
+		a_packet_bigger_than_the_data_room_is_not_delivered,
+		a_lost_or_damaged_byte_anywhere_is_recovered));
+	testcases_add_with(s, "break-in", 0, setup, teardown, TESTS(
+		poll_for_break_in_is_true_after_the_break_in_byte_only,
+		bytes_that_arrive_while_a_long_packet_is_written_are_kept));
+	testcases_add_with(s, "link", 60, setup, teardown, TESTS(
+		receive_with_nothing_to_receive_times_out,
+		a_reset_from_the_debugger_makes_a_waiting_receive_need_resend,
+		a_reset_that_cuts_off_a_reply_makes_the_next_receive_need_resend,
+		with_nobody_answering_a_debug_print_is_dropped_after_its_retries,
+		the_kd_context_sets_the_retries,
+		a_transmitter_that_never_empties_costs_bounded_time,
+		with_nobody_answering_a_state_change_is_sent_until_someone_does,
+		debugger_present_flips_as_the_engine_says));
+	testcases_add_with(s, "api", 0, setup, teardown, TESTS(
+		arguments_out_of_range_send_nothing, as_the_stubs_transport_it_is_the_same_calls));
 	return s;
 }

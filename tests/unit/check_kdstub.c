@@ -21,6 +21,7 @@
 #include "bxkd/dbgkd.h"
 #include "kdstub.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define MANIPULATE_SIZE 56u
 #define STATE_CHANGE_SIZE 240u
@@ -2232,128 +2233,96 @@ START_TEST(a_break_in_seen_earlier_counts_once_without_asking)
 }
 END_TEST
 
-static TCase *add_case(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, NULL);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 Suite *kdstub_suite(void)
 {
 	Suite *s = suite_create("kdstub");
-	TCase *tc_stop = add_case(s, "stop");
-	TCase *tc_version = add_case(s, "version");
-	TCase *tc_memory = add_case(s, "memory");
-	TCase *tc_context = add_case(s, "context");
-	TCase *tc_control = add_case(s, "control");
-	TCase *tc_breakpoints = add_case(s, "breakpoints");
-	TCase *tc_resume = add_case(s, "continue");
-	TCase *tc_io = add_case(s, "io");
-	TCase *tc_query = add_case(s, "query");
-	TCase *tc_other = add_case(s, "other");
-	TCase *tc_print = add_case(s, "print_load_poll");
 
-	tcase_add_test(tc_stop, a_stop_is_reported_as_section_3_2_lays_it_out);
-	tcase_add_test(tc_stop, init_starts_with_kd64s_twenty_retries_and_no_breakpoints);
-	tcase_add_test(tc_stop, the_instruction_stream_shows_the_original_bytes_under_breakpoints);
-	tcase_add_test(tc_stop, breakpoints_under_the_pc_stay_planted_across_a_stop);
-	tcase_add_test(tc_stop, the_instruction_stream_ends_where_readable_memory_does);
-	tcase_add_test(tc_stop, a_stop_at_an_unreadable_pc_has_no_instruction_stream);
-	tcase_add_test(tc_stop, a_user_code_segment_is_not_reported_as_standard_cs);
-	tcase_add_test(tc_stop, a_second_chance_exception_says_so_and_its_address_is_sign_extended);
-	tcase_add_test(tc_stop, needs_resend_sends_the_same_state_change_again);
-	tcase_add_test(tc_stop, needs_resend_after_requests_resends_the_original_state_change);
-	tcase_add_test(tc_stop, timeouts_keep_the_stub_waiting_for_the_next_request);
-	tcase_add_test(tc_stop, without_a_debugger_a_stop_sends_once_and_resumes);
-	tcase_add_test(tc_stop, a_request_shorter_than_its_header_never_reaches_the_stub);
-	tcase_add_test(tc_stop, a_short_header_from_a_transport_is_not_believed);
-
-	tcase_add_test(tc_version, get_version_answers_tv11);
-	tcase_add_test(tc_version, get_version_sign_extends_pointers_configured_zero_extended);
-	tcase_add_test(tc_version, a_reply_echoes_api_number_processor_level_processor_and_padding);
-
-	tcase_add_test(tc_memory, read_virtual_memory_returns_the_bytes_and_actual_bytes_read);
-	tcase_add_test(tc_memory, read_virtual_memory_takes_a_zero_extended_address_too);
-	tcase_add_test(tc_memory, read_virtual_memory_refuses_an_address_no_x86_has);
-	tcase_add_test(tc_memory, read_virtual_memory_stops_at_the_hole_and_says_how_far_it_got);
-	tcase_add_test(tc_memory, read_virtual_memory_inside_the_hole_reads_nothing);
-	tcase_add_test(tc_memory, read_virtual_memory_of_no_bytes_succeeds_with_no_data);
-	tcase_add_test(tc_memory, read_virtual_memory_is_clipped_to_3944_bytes);
-	tcase_add_test(tc_memory,
-		       write_virtual_memory_writes_the_data_and_takes_its_length_from_it);
-	tcase_add_test(tc_memory, write_virtual_memory_stops_at_the_hole_and_says_how_far_it_got);
-	tcase_add_test(tc_memory, write_virtual_memory_to_a_read_only_page_writes_nothing);
-	tcase_add_test(tc_memory, read_physical_memory_reads_physical_addresses);
-	tcase_add_test(tc_memory, read_physical_memory_stops_at_the_end_of_physical_memory);
-	tcase_add_test(tc_memory, write_physical_memory_writes_physical_addresses);
-	tcase_add_test(tc_memory, write_physical_memory_stops_at_the_end_of_physical_memory);
-
-	tcase_add_test(tc_context, get_context_returns_the_716_byte_context_with_its_flags);
-	tcase_add_test(tc_context, set_context_is_refused_before_a_get_context_since_the_stop);
-	tcase_add_test(tc_context, set_context_after_a_get_context_replaces_the_registers);
-	tcase_add_test(tc_context, each_stop_needs_its_own_get_context_before_a_set_context);
-	tcase_add_test(tc_context, set_context_of_another_length_is_refused);
-	tcase_add_test(tc_context, context_of_another_processor_is_refused);
-	tcase_add_test(tc_context, get_context_ex_returns_the_range_asked_for);
-	tcase_add_test(tc_context, get_context_ex_keeps_within_the_context);
-	tcase_add_test(tc_context, set_context_ex_writes_a_range_once_a_context_was_sent);
-	tcase_add_test(tc_context, set_context_ex_past_the_end_of_the_context_is_refused);
-
-	tcase_add_test(tc_control, read_control_space_reads_the_whole_processor_state);
-	tcase_add_test(tc_control, read_control_space_at_716_reads_the_control_registers);
-	tcase_add_test(tc_control, read_control_space_is_clipped_at_the_end_of_the_state);
-	tcase_add_test(tc_control, read_control_space_from_800_on_is_refused);
-	tcase_add_test(tc_control,
-		       write_control_space_writes_special_registers_and_echoes_the_data);
-	tcase_add_test(tc_control, write_control_space_into_the_context_changes_the_registers);
-	tcase_add_test(tc_control, write_control_space_past_the_end_is_refused_and_still_echoed);
-	tcase_add_test(tc_control, control_space_of_another_processor_is_refused);
-
-	tcase_add_test(tc_breakpoints, write_breakpoint_plants_int3_and_answers_index_plus_one);
-	tcase_add_test(tc_breakpoints, a_second_breakpoint_at_one_address_is_refused);
-	tcase_add_test(tc_breakpoints, the_33rd_breakpoint_is_refused);
-	tcase_add_test(tc_breakpoints, a_breakpoint_on_unmapped_memory_is_refused_and_uses_no_slot);
-	tcase_add_test(tc_breakpoints, a_breakpoint_where_int3_cannot_be_written_is_refused);
-	tcase_add_test(tc_breakpoints, restore_breakpoint_puts_the_byte_back_and_frees_the_handle);
-	tcase_add_test(tc_breakpoints, restore_breakpoint_of_a_handle_not_in_use_is_refused);
-
-	tcase_add_test(tc_resume, continue_ends_the_stop_without_a_reply_and_hands_over_its_status);
-	tcase_add_test(tc_resume, continue_with_a_failure_status_also_ends_the_stop);
-	tcase_add_test(tc_resume, continue2_hands_over_trace_flag_and_dr7);
-	tcase_add_test(tc_resume, continue2_without_trace_flag_runs_free);
-	tcase_add_test(tc_resume,
-		       continue2_with_a_failure_status_ends_the_stop_and_applies_nothing);
-
-	tcase_add_test(tc_io, read_io_space_reads_1_2_and_4_bytes);
-	tcase_add_test(tc_io, write_io_space_writes_1_2_and_4_bytes);
-	tcase_add_test(tc_io, misaligned_io_is_a_datatype_misalignment_and_touches_no_port);
-	tcase_add_test(tc_io, io_of_another_size_is_an_invalid_parameter);
-	tcase_add_test(tc_io, io_beyond_port_ffff_is_refused);
-
-	tcase_add_test(tc_query, query_memory_answers_kernel_or_process_space_and_rwx);
-	tcase_add_test(tc_query, query_memory_of_another_address_space_is_an_invalid_parameter);
-
-	tcase_add_test(tc_other, reboot_asks_the_machine_and_answers_nothing);
-	tcase_add_test(tc_other, switch_processor_reports_the_stop_again_as_a_new_one);
-	tcase_add_test(tc_other, unknown_and_unserved_apis_get_unsuccessful_and_no_data);
-	tcase_add_test(tc_other, clear_all_internal_breakpoints_is_not_answered);
-	tcase_add_test(tc_other, write_breakpoint_ex_fails_and_ends_the_stop);
-	tcase_add_test(tc_other, restore_breakpoint_ex_fails_and_keeps_serving);
-
-	tcase_add_test(tc_print, print_sends_debug_io_as_tv8);
-	tcase_add_test(tc_print, print_is_clipped_to_what_one_packet_holds);
-	tcase_add_test(tc_print, print_says_when_a_break_in_came_meanwhile);
-	tcase_add_test(tc_print, print_without_a_debugger_sends_nothing);
-	tcase_add_test(tc_print, load_symbols_reports_0x3031_with_the_path_and_its_nul);
-	tcase_add_test(tc_print, unload_symbols_says_unload);
-	tcase_add_test(tc_print, a_path_longer_than_a_packet_is_clipped_and_still_ends_in_nul);
-	tcase_add_test(tc_print, a_short_path_after_a_long_one_ends_at_its_own_nul);
-	tcase_add_test(tc_print, a_resent_load_symbols_carries_the_same_path);
-	tcase_add_test(tc_print, load_symbols_without_a_debugger_sends_nothing);
-	tcase_add_test(tc_print, poll_breakin_asks_the_transport);
-	tcase_add_test(tc_print, a_break_in_seen_earlier_counts_once_without_asking);
+	testcases_add_with(s, "stop", 0, setup, NULL, TESTS(
+		a_stop_is_reported_as_section_3_2_lays_it_out,
+		init_starts_with_kd64s_twenty_retries_and_no_breakpoints,
+		the_instruction_stream_shows_the_original_bytes_under_breakpoints,
+		breakpoints_under_the_pc_stay_planted_across_a_stop,
+		the_instruction_stream_ends_where_readable_memory_does,
+		a_stop_at_an_unreadable_pc_has_no_instruction_stream,
+		a_user_code_segment_is_not_reported_as_standard_cs,
+		a_second_chance_exception_says_so_and_its_address_is_sign_extended,
+		needs_resend_sends_the_same_state_change_again,
+		needs_resend_after_requests_resends_the_original_state_change,
+		timeouts_keep_the_stub_waiting_for_the_next_request,
+		without_a_debugger_a_stop_sends_once_and_resumes,
+		a_request_shorter_than_its_header_never_reaches_the_stub,
+		a_short_header_from_a_transport_is_not_believed));
+	testcases_add_with(s, "version", 0, setup, NULL, TESTS(
+		get_version_answers_tv11,
+		get_version_sign_extends_pointers_configured_zero_extended,
+		a_reply_echoes_api_number_processor_level_processor_and_padding));
+	testcases_add_with(s, "memory", 0, setup, NULL, TESTS(
+		read_virtual_memory_returns_the_bytes_and_actual_bytes_read,
+		read_virtual_memory_takes_a_zero_extended_address_too,
+		read_virtual_memory_refuses_an_address_no_x86_has,
+		read_virtual_memory_stops_at_the_hole_and_says_how_far_it_got,
+		read_virtual_memory_inside_the_hole_reads_nothing,
+		read_virtual_memory_of_no_bytes_succeeds_with_no_data,
+		read_virtual_memory_is_clipped_to_3944_bytes,
+		write_virtual_memory_writes_the_data_and_takes_its_length_from_it,
+		write_virtual_memory_stops_at_the_hole_and_says_how_far_it_got,
+		write_virtual_memory_to_a_read_only_page_writes_nothing,
+		read_physical_memory_reads_physical_addresses,
+		read_physical_memory_stops_at_the_end_of_physical_memory,
+		write_physical_memory_writes_physical_addresses,
+		write_physical_memory_stops_at_the_end_of_physical_memory));
+	testcases_add_with(s, "context", 0, setup, NULL, TESTS(
+		get_context_returns_the_716_byte_context_with_its_flags,
+		set_context_is_refused_before_a_get_context_since_the_stop,
+		set_context_after_a_get_context_replaces_the_registers,
+		each_stop_needs_its_own_get_context_before_a_set_context,
+		set_context_of_another_length_is_refused, context_of_another_processor_is_refused,
+		get_context_ex_returns_the_range_asked_for, get_context_ex_keeps_within_the_context,
+		set_context_ex_writes_a_range_once_a_context_was_sent,
+		set_context_ex_past_the_end_of_the_context_is_refused));
+	testcases_add_with(s, "control", 0, setup, NULL, TESTS(
+		read_control_space_reads_the_whole_processor_state,
+		read_control_space_at_716_reads_the_control_registers,
+		read_control_space_is_clipped_at_the_end_of_the_state,
+		read_control_space_from_800_on_is_refused,
+		write_control_space_writes_special_registers_and_echoes_the_data,
+		write_control_space_into_the_context_changes_the_registers,
+		write_control_space_past_the_end_is_refused_and_still_echoed,
+		control_space_of_another_processor_is_refused));
+	testcases_add_with(s, "breakpoints", 0, setup, NULL, TESTS(
+		write_breakpoint_plants_int3_and_answers_index_plus_one,
+		a_second_breakpoint_at_one_address_is_refused, the_33rd_breakpoint_is_refused,
+		a_breakpoint_on_unmapped_memory_is_refused_and_uses_no_slot,
+		a_breakpoint_where_int3_cannot_be_written_is_refused,
+		restore_breakpoint_puts_the_byte_back_and_frees_the_handle,
+		restore_breakpoint_of_a_handle_not_in_use_is_refused));
+	testcases_add_with(s, "continue", 0, setup, NULL, TESTS(
+		continue_ends_the_stop_without_a_reply_and_hands_over_its_status,
+		continue_with_a_failure_status_also_ends_the_stop,
+		continue2_hands_over_trace_flag_and_dr7, continue2_without_trace_flag_runs_free,
+		continue2_with_a_failure_status_ends_the_stop_and_applies_nothing));
+	testcases_add_with(s, "io", 0, setup, NULL, TESTS(
+		read_io_space_reads_1_2_and_4_bytes, write_io_space_writes_1_2_and_4_bytes,
+		misaligned_io_is_a_datatype_misalignment_and_touches_no_port,
+		io_of_another_size_is_an_invalid_parameter, io_beyond_port_ffff_is_refused));
+	testcases_add_with(s, "query", 0, setup, NULL, TESTS(
+		query_memory_answers_kernel_or_process_space_and_rwx,
+		query_memory_of_another_address_space_is_an_invalid_parameter));
+	testcases_add_with(s, "other", 0, setup, NULL, TESTS(
+		reboot_asks_the_machine_and_answers_nothing,
+		switch_processor_reports_the_stop_again_as_a_new_one,
+		unknown_and_unserved_apis_get_unsuccessful_and_no_data,
+		clear_all_internal_breakpoints_is_not_answered,
+		write_breakpoint_ex_fails_and_ends_the_stop,
+		restore_breakpoint_ex_fails_and_keeps_serving));
+	testcases_add_with(s, "print_load_poll", 0, setup, NULL, TESTS(
+		print_sends_debug_io_as_tv8, print_is_clipped_to_what_one_packet_holds,
+		print_says_when_a_break_in_came_meanwhile, print_without_a_debugger_sends_nothing,
+		load_symbols_reports_0x3031_with_the_path_and_its_nul, unload_symbols_says_unload,
+		a_path_longer_than_a_packet_is_clipped_and_still_ends_in_nul,
+		a_short_path_after_a_long_one_ends_at_its_own_nul,
+		a_resent_load_symbols_carries_the_same_path,
+		load_symbols_without_a_debugger_sends_nothing, poll_breakin_asks_the_transport,
+		a_break_in_seen_earlier_counts_once_without_asking));
 	return s;
 }

@@ -19,7 +19,9 @@
 #include "json_check.h"
 #include "kdcom_engine.h"
 #include "kdtrace.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define MAX_LINES 128
 #define TIMEOUT 100
@@ -103,21 +105,6 @@ static void assert_json_line_has(size_t i, const char *members)
 
 /* ---- frames, made by the engine ------------------------------------------------------ */
 
-static size_t drain(struct kdcom *k, uint8_t *out, size_t cap)
-{
-	size_t total = 0;
-	const uint8_t *bytes;
-	size_t n;
-
-	while ((n = kdcom_output(k, &bytes)) > 0) {
-		ck_assert_uint_le(total + n, cap);
-		memcpy(out + total, bytes, n);
-		total += n;
-		kdcom_output_consumed(k, n);
-	}
-	return total;
-}
-
 /* A data frame as `role` sends it under packet id `id`. */
 static size_t frame(enum kdcom_role role, uint32_t id, uint16_t type, const void *header,
 		    size_t header_length, const void *data, size_t data_length, uint8_t *out,
@@ -131,7 +118,7 @@ static size_t frame(enum kdcom_role role, uint32_t id, uint16_t type, const void
 	k.send_id = id;
 	ck_assert_int_eq(kdcom_send(&k, type, header, header_length, data, data_length, 0),
 			 KDCOM_SEND_STARTED);
-	return drain(&k, out, cap);
+	return kd_test_drain(&k, out, cap);
 }
 
 static struct dbgkd_manipulate_state64 request(uint32_t api)
@@ -179,12 +166,6 @@ static void assert_bytes(const uint8_t *got, size_t got_length, const char *want
 	ck_assert_mem_eq(got, want, n);
 }
 
-static const uint8_t tv1_ack[] = { 0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
-				   0x00, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv2_reset[] = { 0x69, 0x69, 0x69, 0x69, 0x06, 0x00, 0x00, 0x00,
-				     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
-static const uint8_t tv3_resend[] = { 0x69, 0x69, 0x69, 0x69, 0x05, 0x00, 0x00, 0x00,
-				      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
 
 static size_t tv5(uint8_t *out, size_t cap)
 {
@@ -298,33 +279,9 @@ static size_t tv11(uint8_t *out, size_t cap)
 	return n;
 }
 
-static struct dbgkd_any_wait_state_change tv12_state(void)
-{
-	struct dbgkd_any_wait_state_change sc;
-
-	memset(&sc, 0, sizeof(sc));
-	sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-	sc.processor_level = 6;
-	sc.number_processors = 1;
-	sc.thread = 0xFFFFFFFF80553D40ull;
-	sc.program_counter = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.exception_code = DBGKD_STATUS_BREAKPOINT;
-	sc.u.exception.record.exception_address = 0xFFFFFFFF8051D2F4ull;
-	sc.u.exception.record.number_parameters = 1;
-	sc.u.exception.first_chance = 1;
-	sc.control_report.x86 = (struct dbgkd_control_report_x86){
-		.dr6 = 0xFFFF0FF0, .dr7 = 0x400, .instruction_count = 16, .report_flags = 3,
-		.seg_cs = 0x08, .seg_ds = 0x23, .seg_es = 0x23, .seg_fs = 0x30, .eflags = 0x246,
-	};
-	sc.control_report.x86.instruction_stream[0] = 0xcc;
-	sc.control_report.x86.instruction_stream[1] = 0xc3;
-	memset(sc.control_report.x86.instruction_stream + 2, 0x90, 14);
-	return sc;
-}
-
 static size_t tv12(uint8_t *out, size_t cap)
 {
-	struct dbgkd_any_wait_state_change sc = tv12_state();
+	struct dbgkd_any_wait_state_change sc = kd_test_tv12_state();
 	size_t n = frame(KDCOM_TARGET, KDCOM_INITIAL_ID, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc),
 			 NULL, 0, out, cap);
 
@@ -337,11 +294,11 @@ static size_t tv12(uint8_t *out, size_t cap)
 
 START_TEST(control_vectors_tv1_to_tv4)
 {
-	decode(KDTRACE_TO_DEBUGGER, tv1_ack, sizeof(tv1_ack));
+	decode(KDTRACE_TO_DEBUGGER, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
 	assert_one_line("t2d ACK id=0x80800000");
-	decode(KDTRACE_TO_TARGET, tv2_reset, sizeof(tv2_reset));
+	decode(KDTRACE_TO_TARGET, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
 	assert_one_line("d2t RESET");
-	decode(KDTRACE_TO_DEBUGGER, tv3_resend, sizeof(tv3_resend));
+	decode(KDTRACE_TO_DEBUGGER, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	assert_one_line("t2d RESEND");
 	decode(KDTRACE_TO_TARGET, (const uint8_t *)"b", 1);
 	assert_one_line("d2t break-in");
@@ -583,8 +540,8 @@ static size_t mixed_stream(uint8_t *out, size_t cap)
 	memcpy(out + n, "xyz000i0iiq", 11);
 	n += 11;
 	n += tv5(out + n, cap - n);
-	memcpy(out + n, tv1_ack, sizeof(tv1_ack));
-	n += sizeof(tv1_ack);
+	memcpy(out + n, kd_test_tv1_ack, sizeof(kd_test_tv1_ack));
+	n += sizeof(kd_test_tv1_ack);
 	out[n++] = KDCOM_BREAKIN_BYTE;
 	out[n++] = KDCOM_BREAKIN_BYTE;
 	n += tv7(out + n, cap - n);
@@ -594,8 +551,8 @@ static size_t mixed_stream(uint8_t *out, size_t cap)
 	n += 3;
 	n += tv11(out + n, cap - n);
 	n += tv12(out + n, cap - n);
-	memcpy(out + n, tv2_reset, sizeof(tv2_reset));
-	n += sizeof(tv2_reset);
+	memcpy(out + n, kd_test_tv2_reset, sizeof(kd_test_tv2_reset));
+	n += sizeof(kd_test_tv2_reset);
 	return n;
 }
 
@@ -719,11 +676,11 @@ START_TEST(malformed_control_packets_are_flagged)
 {
 	uint8_t f[16];
 
-	memcpy(f, tv2_reset, 16);
+	memcpy(f, kd_test_tv2_reset, 16);
 	f[8] = 1;
 	decode(KDTRACE_TO_TARGET, f, 16);
 	assert_one_line("d2t RESET id=0x00000001 malformed, ignored");
-	memcpy(f, tv1_ack, 16);
+	memcpy(f, kd_test_tv1_ack, 16);
 	f[6] = 5;
 	f[12] = 1;
 	decode(KDTRACE_TO_TARGET, f, 16);
@@ -733,7 +690,7 @@ START_TEST(malformed_control_packets_are_flagged)
 	assert_one_line("d2t unknown control type=9 id=0x80800000 length=5 checksum=0x00000001 "
 			"malformed, ignored");
 	/* rizin acknowledges with the SYNC bit, which no target matches. */
-	memcpy(f, tv1_ack, 16);
+	memcpy(f, kd_test_tv1_ack, 16);
 	f[9] = 0x08;
 	decode(KDTRACE_TO_TARGET, f, 16);
 	assert_one_line("d2t ACK id=0x80800800 SYNC");
@@ -781,7 +738,7 @@ START_TEST(statistics_count_each_kind)
 	lines.count = 0;
 	decoder(&t, KDTRACE_TO_TARGET, KDTRACE_TEXT, &lines);
 	kdtrace_feed(&t, stream, n);
-	kdtrace_feed(&t, tv3_resend, sizeof(tv3_resend));
+	kdtrace_feed(&t, kd_test_tv3_resend, sizeof(kd_test_tv3_resend));
 	ck_assert_uint_eq(t.stats.bytes, n + 16);
 	ck_assert_uint_eq(t.stats.frames, 8);
 	ck_assert_uint_eq(t.stats.data_frames, 5);
@@ -834,7 +791,7 @@ static size_t random_stream(uint8_t *out, size_t cap)
 			n += tv12(out + n, cap - n);
 			break;
 		case 3: {
-			const uint8_t *control[] = { tv1_ack, tv2_reset, tv3_resend };
+			const uint8_t *control[] = { kd_test_tv1_ack, kd_test_tv2_reset, kd_test_tv3_resend };
 			memcpy(out + n, control[next_random() % 3], KDCOM_HEADER_SIZE);
 			n += KDCOM_HEADER_SIZE;
 			break;
@@ -863,7 +820,7 @@ static void engine_receives(struct kdcom *k, const uint8_t *bytes, size_t length
 		used += kdcom_input(k, bytes + used, length - used, 0);
 		while (kdcom_next_event(k, &e))
 			;
-		drain(k, sink, sizeof(sink));
+		kd_test_drain(k, sink, sizeof(sink));
 	}
 }
 
@@ -922,7 +879,7 @@ START_TEST(json_for_the_vectors)
 	uint8_t f[128];
 	size_t n;
 
-	decode_pieces(KDTRACE_TO_DEBUGGER, KDTRACE_JSON, tv1_ack, sizeof(tv1_ack), 0);
+	decode_pieces(KDTRACE_TO_DEBUGGER, KDTRACE_JSON, kd_test_tv1_ack, sizeof(kd_test_tv1_ack), 0);
 	assert_one_json_line("{\"dir\":\"t2d\",\"kind\":\"control\",\"offset\":0,\"type\":\"ACK\","
 			"\"id\":\"0x80800000\",\"sync\":false,\"length\":0,"
 			"\"checksum\":\"0x00000000\",\"ok\":true}");
@@ -996,47 +953,22 @@ END_TEST
 
 Suite *kdtrace_suite(void)
 {
-	/* Each test in its case; cases in the order they first appear. */
-	const struct {
-		const char *tcase;
-		const TTest *test;
-	} tests[] = {
-		{ "vectors", control_vectors_tv1_to_tv4 },
-		{ "vectors", get_version_request_tv5 },
-		{ "vectors", read_memory_tv6_and_its_reply_tv7 },
-		{ "vectors", debug_print_with_sync_tv8 },
-		{ "vectors", continue2_tv9_and_continue_tv10 },
-		{ "vectors", get_version_reply_tv11 },
-		{ "vectors", exception_state_change_tv12 },
-		{ "messages", load_symbols_with_path },
-		{ "messages", manipulate_replies_name_their_fields },
-		{ "messages", get_context_reply_counts_its_data },
-		{ "messages", get_string_and_file_io },
-		{ "messages", long_strings_are_bounded },
-		{ "stream", split_input_gives_the_same_lines },
-		{ "stream", garbage_and_break_in },
-		{ "stream", damaged_checksum_and_trailer },
-		{ "stream", oversized_frames_restart_the_scan },
-		{ "stream", malformed_control_packets_are_flagged },
-		{ "stream", a_broken_stream_cuts_off_its_frame },
-		{ "stream", statistics_count_each_kind },
-		{ "stream", frames_are_found_as_the_engine_finds_them },
-		{ "json", json_checker_refuses_what_it_should },
-		{ "json", json_for_the_vectors },
-		{ "json", json_lines_parse },
-		{ "json", json_strings_escape_everything },
-	};
 	Suite *s = suite_create("kdtrace");
-	TCase *tcase = NULL;
-	const char *tcase_named = "";
 
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (strcmp(tcase_named, tests[i].tcase)) {
-			tcase_named = tests[i].tcase;
-			tcase = tcase_create(tcase_named);
-			suite_add_tcase(s, tcase);
-		}
-		tcase_add_test(tcase, tests[i].test);
-	}
+	testcases_add(s, "vectors", 0, TESTS(
+		control_vectors_tv1_to_tv4, get_version_request_tv5, read_memory_tv6_and_its_reply_tv7,
+		debug_print_with_sync_tv8, continue2_tv9_and_continue_tv10, get_version_reply_tv11,
+		exception_state_change_tv12));
+	testcases_add(s, "messages", 0, TESTS(
+		load_symbols_with_path, manipulate_replies_name_their_fields,
+		get_context_reply_counts_its_data, get_string_and_file_io, long_strings_are_bounded));
+	testcases_add(s, "stream", 0, TESTS(
+		split_input_gives_the_same_lines, garbage_and_break_in, damaged_checksum_and_trailer,
+		oversized_frames_restart_the_scan, malformed_control_packets_are_flagged,
+		a_broken_stream_cuts_off_its_frame, statistics_count_each_kind,
+		frames_are_found_as_the_engine_finds_them));
+	testcases_add(s, "json", 0, TESTS(
+		json_checker_refuses_what_it_should, json_for_the_vectors, json_lines_parse,
+		json_strings_escape_everything));
 	return s;
 }

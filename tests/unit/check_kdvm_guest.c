@@ -20,7 +20,9 @@
 #include "fake_vcpu.h"
 #include "kd_test_peer.h"
 #include "kdvm_transport.h"
+#include "kd_test_bytes.h"
 #include "suites.h"
+#include "testcases.h"
 #include "vmport.h"
 
 #define RAM_PAGES 64u
@@ -29,7 +31,6 @@
 #define NONCE 0x0b007ed1u
 /* Bytes after each caller buffer, and their value. */
 #define GUARD_BYTES 64u
-#define GUARD 0xa5u
 /* What kd64 offers for MessageData (kd-protocol.md 2.4). */
 #define KD64_DATA_ROOM 0x1000u
 #define MANIPULATE_HEADER 56u
@@ -194,25 +195,14 @@ static void fill_pattern(uint8_t *bytes, size_t n, uint8_t salt)
 
 static void fill_guards(void)
 {
-	memset(header_buffer, GUARD, sizeof(header_buffer));
-	memset(data_buffer, GUARD, sizeof(data_buffer));
-}
-
-/* One assertion for the lot: each ck_assert costs Check a message to its
- * log, too much for every byte of thousands of buffers. */
-static void assert_untouched_from(const uint8_t *buffer, size_t from, size_t size)
-{
-	size_t at = from;
-
-	while (at < size && buffer[at] == GUARD)
-		at++;
-	ck_assert_msg(at == size, "byte %zu of a caller's buffer was written", at);
+	kd_test_guard(header_buffer, sizeof(header_buffer));
+	kd_test_guard(data_buffer, sizeof(data_buffer));
 }
 
 static void assert_buffers_untouched(void)
 {
-	assert_untouched_from(header_buffer, 0, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 0, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 0, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 0, sizeof(data_buffer));
 }
 
 static struct kd_string header_string(uint16_t maximum_length)
@@ -456,8 +446,8 @@ START_TEST(receive_of_every_state_manipulate_length_arrives_byte_identical)
 		ck_assert_uint_eq(data_length, n);
 		ck_assert(!memcmp(header_buffer, sent_header, MANIPULATE_HEADER));
 		ck_assert_msg(!memcmp(data_buffer, sent_data, n), "data of length %u differs", n);
-		assert_untouched_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
-		assert_untouched_from(data_buffer, n, sizeof(data_buffer));
+		kd_test_assert_guarded_from(header_buffer, MANIPULATE_HEADER, sizeof(header_buffer));
+		kd_test_assert_guarded_from(data_buffer, n, sizeof(data_buffer));
 	}
 	ck_assert_uint_eq(peer.queued_count, 0);
 	ck_assert_uint_eq(kd.stats.refused + kd.stats.rejected, 0);
@@ -528,7 +518,7 @@ START_TEST(a_header_maximum_length_the_packet_does_not_match)
 	ck_assert_uint_eq(data_length, MANIPULATE_HEADER + 10 - 40);
 	ck_assert(!memcmp(header_buffer, bytes, 40));
 	ck_assert(!memcmp(data_buffer, bytes + 40, data_length));
-	assert_untouched_from(header_buffer, 40, sizeof(header_buffer));
+	kd_test_assert_guarded_from(header_buffer, 40, sizeof(header_buffer));
 }
 END_TEST
 
@@ -817,58 +807,42 @@ START_TEST(a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers)
 	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
 			 KD_OK);
 	ck_assert_uint_eq(data_length, 100);
-	assert_untouched_from(header_buffer, 56, sizeof(header_buffer));
-	assert_untouched_from(data_buffer, 100, sizeof(data_buffer));
+	kd_test_assert_guarded_from(header_buffer, 56, sizeof(header_buffer));
+	kd_test_assert_guarded_from(data_buffer, 100, sizeof(data_buffer));
 }
 END_TEST
 
 Suite *kdvm_guest_suite(void)
 {
 	Suite *s = suite_create("kdvm_guest");
-	TCase *init = tcase_create("initialise");
-	TCase *sending = tcase_create("send");
-	TCase *receiving = tcase_create("receive");
-	TCase *calls = tcase_create("calls");
-	TCase *arguments = tcase_create("arguments");
 
-	tcase_add_checked_fixture(init, setup, teardown);
-	tcase_add_test(init, initialise_registers_the_page_with_the_device);
-	tcase_add_test(init, initialise_notes_a_debugger_that_is_not_attached_yet);
-	tcase_add_test(init, initialise_without_a_debugger_endpoint_answers_no_transport);
-	tcase_add_test(init, initialise_without_a_device_answers_no_device);
-	tcase_add_test(init, initialise_on_a_command_without_the_transport_answers_no_device);
-	tcase_add_test(init, initialise_refuses_a_device_of_another_protocol_version);
-	tcase_add_test(init, initialise_under_scan_discovery_does_not_register);
-	suite_add_tcase(s, init);
-
-	tcase_add_checked_fixture(sending, setup, teardown);
-	tcase_add_test(sending, send_of_every_debug_io_length_arrives_byte_identical);
-	tcase_add_test(sending, send_without_data_sends_the_header_alone);
-	tcase_add_test(sending, a_dropped_send_means_no_debugger_and_an_acknowledged_one_a_debugger);
+	testcases_add_with(s, "initialise", 0, setup, teardown, TESTS(
+		initialise_registers_the_page_with_the_device,
+		initialise_notes_a_debugger_that_is_not_attached_yet,
+		initialise_without_a_debugger_endpoint_answers_no_transport,
+		initialise_without_a_device_answers_no_device,
+		initialise_on_a_command_without_the_transport_answers_no_device,
+		initialise_refuses_a_device_of_another_protocol_version,
+		initialise_under_scan_discovery_does_not_register));
 	/* Thousands of packets; under valgrind that is work, not waiting. */
-	tcase_set_timeout(sending, 300);
-	suite_add_tcase(s, sending);
-
-	tcase_add_checked_fixture(receiving, setup, teardown);
-	tcase_add_test(receiving, receive_of_every_state_manipulate_length_arrives_byte_identical);
-	tcase_add_test(receiving, a_packet_bigger_than_the_data_room_is_not_delivered);
-	tcase_add_test(receiving, a_header_maximum_length_the_packet_does_not_match);
-	tcase_add_test(receiving, receive_without_a_data_buffer_takes_a_header_only_packet);
-	tcase_add_test(receiving, poll_for_break_in_says_whether_the_debugger_asked);
-	tcase_add_test(receiving, receive_with_nothing_to_receive_times_out);
-	tcase_add_test(receiving, a_debugger_resetting_the_link_means_needs_resend);
-	tcase_set_timeout(receiving, 300);
-	suite_add_tcase(s, receiving);
-
-	tcase_add_checked_fixture(calls, setup, teardown);
-	tcase_add_test(calls, each_send_receive_and_poll_is_exactly_one_backdoor_call);
-	tcase_add_test(calls, a_device_that_forgot_the_page_gets_it_registered_again_once);
-	tcase_add_test(calls, a_device_refusing_the_page_again_is_tried_once_per_call);
-	suite_add_tcase(s, calls);
-
-	tcase_add_checked_fixture(arguments, setup, teardown);
-	tcase_add_test(arguments, arguments_out_of_range_make_no_backdoor_call);
-	tcase_add_test(arguments, a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers);
-	suite_add_tcase(s, arguments);
+	testcases_add_with(s, "send", 300, setup, teardown, TESTS(
+		send_of_every_debug_io_length_arrives_byte_identical,
+		send_without_data_sends_the_header_alone,
+		a_dropped_send_means_no_debugger_and_an_acknowledged_one_a_debugger));
+	testcases_add_with(s, "receive", 300, setup, teardown, TESTS(
+		receive_of_every_state_manipulate_length_arrives_byte_identical,
+		a_packet_bigger_than_the_data_room_is_not_delivered,
+		a_header_maximum_length_the_packet_does_not_match,
+		receive_without_a_data_buffer_takes_a_header_only_packet,
+		poll_for_break_in_says_whether_the_debugger_asked,
+		receive_with_nothing_to_receive_times_out,
+		a_debugger_resetting_the_link_means_needs_resend));
+	testcases_add_with(s, "calls", 0, setup, teardown, TESTS(
+		each_send_receive_and_poll_is_exactly_one_backdoor_call,
+		a_device_that_forgot_the_page_gets_it_registered_again_once,
+		a_device_refusing_the_page_again_is_tried_once_per_call));
+	testcases_add_with(s, "arguments", 0, setup, teardown, TESTS(
+		arguments_out_of_range_make_no_backdoor_call,
+		a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers));
 	return s;
 }

@@ -21,6 +21,7 @@
 #include "fake_vcpu.h"
 #include "kd_test_peer.h"
 #include "suites.h"
+#include "testcases.h"
 #include "vmport.h"
 
 #define RAM_PAGES 64u
@@ -1638,93 +1639,67 @@ END_TEST
 Suite *kdvm_host_suite(void)
 {
 	Suite *s = suite_create("kdvm_host");
-	struct {
-		const char *name;
-		TCase *tc;
-	} cases[] = {
-		{ "hello", NULL },   { "register", NULL }, { "dispatch", NULL }, { "requests", NULL },
-		{ "hostile", NULL }, { "end_of_ram", NULL }, { "scan", NULL }, { "stats", NULL },
-		{ "fuzz", NULL },
-	};
-	enum { HELLO, REGISTER, DISPATCH, REQUESTS, HOSTILE, END_OF_RAM, SCAN, STATS, FUZZ };
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		cases[i].tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(cases[i].tc, setup, teardown);
-		suite_add_tcase(s, cases[i].tc);
-	}
-	tcase_add_test(cases[HELLO].tc, hello_answers_magic_version_discovery_and_flags);
-	tcase_add_test(cases[HELLO].tc, hello_without_an_attached_debugger_says_transport_only);
-	tcase_add_test(cases[HELLO].tc, hello_without_a_port_answers_but_offers_no_transport);
-	tcase_add_test(cases[HELLO].tc, hello_reports_scan_discovery);
-
-	tcase_add_test(cases[REGISTER].tc,
-		       register_accepts_a_page_with_signature_version_and_header_size);
-	tcase_add_test(cases[REGISTER].tc, register_accepts_the_last_page_of_ram_and_it_works);
-	tcase_add_test(cases[REGISTER].tc, register_refuses_the_frame_just_past_ram);
-	tcase_add_test(cases[REGISTER].tc, register_refuses_huge_frames_given_in_edi);
-	tcase_add_test(cases[REGISTER].tc, register_refuses_a_page_without_the_signature);
-	tcase_add_test(cases[REGISTER].tc, register_refuses_another_protocol_version);
-	tcase_add_test(cases[REGISTER].tc, register_refuses_another_header_size);
-	tcase_add_test(cases[REGISTER].tc, register_is_refused_under_scan_discovery);
-	tcase_add_test(cases[REGISTER].tc, unregister_makes_the_device_forget_the_page);
-	tcase_add_test(cases[REGISTER].tc, a_registered_page_that_lost_its_signature_is_a_bad_page);
-	tcase_add_test(cases[REGISTER].tc, calls_on_the_page_are_counted_in_its_header);
-
-	tcase_add_test(cases[DISPATCH].tc,
-		       every_kd_subcommand_at_cpl3_is_refused_as_vmware_refuses_cpl0_commands);
-	tcase_add_test(cases[DISPATCH].tc, another_ebx_keeps_plain_os_not_found);
-	tcase_add_test(cases[DISPATCH].tc, subcommand_zero_keeps_plain_os_not_found);
-	tcase_add_test(cases[DISPATCH].tc, unknown_subcommands_answer_bad_subcommand);
-	tcase_add_test(cases[DISPATCH].tc, call_without_a_registered_page_answers_not_registered);
-	tcase_add_test(cases[DISPATCH].tc, call_without_a_port_answers_no_transport);
-	tcase_add_test(cases[DISPATCH].tc,
-		       kd_command_moves_the_transport_and_18_is_plain_os_not_found_again);
-
-	tcase_add_test(cases[REQUESTS].tc, send_hands_header_and_data_to_the_debugger);
-	tcase_add_test(cases[REQUESTS].tc, send_of_nothing_at_all_is_a_packet_of_no_bytes);
-	tcase_add_test(cases[REQUESTS].tc, send_without_a_debugger_is_dropped_and_says_so);
-	tcase_add_test(cases[REQUESTS].tc, a_port_refusing_the_packet_makes_a_bad_request);
-	tcase_add_test(cases[REQUESTS].tc, receive_delivers_header_data_and_lengths);
-	tcase_add_test(cases[REQUESTS].tc, receive_that_times_out_or_needs_a_resend_writes_no_payload);
-	tcase_add_test(cases[REQUESTS].tc, receive_waits_at_most_the_protocol_maximum);
-	tcase_add_test(cases[REQUESTS].tc, poll_reports_a_pending_break_in_once);
-	tcase_add_test(cases[REQUESTS].tc, every_data_packet_type_is_accepted);
-
-	tcase_add_test(cases[HOSTILE].tc, send_over_4000_bytes_is_a_bad_request);
-	tcase_add_test(cases[HOSTILE].tc, receive_header_capacity_over_4000_is_a_bad_request);
-	tcase_add_test(cases[HOSTILE].tc, receive_timeout_over_the_maximum_is_a_bad_request);
-	tcase_add_test(cases[HOSTILE].tc, unknown_requests_are_bad_requests);
-	tcase_add_test(cases[HOSTILE].tc, control_and_unknown_packet_types_are_bad_requests);
-	tcase_add_test(cases[HOSTILE].tc, data_capacity_beyond_what_4000_leaves_is_clamped);
-	tcase_add_test(cases[HOSTILE].tc, a_port_returning_more_data_than_asked_is_a_bad_request);
-	tcase_add_test(cases[HOSTILE].tc,
-		       receive_writes_exactly_header_capacity_plus_data_length_bytes);
-	tcase_add_test(cases[HOSTILE].tc, write_back_touches_only_header_length_up_to_reserved);
-
-	tcase_add_test(cases[END_OF_RAM].tc, the_page_at_the_very_top_of_ram_works);
-	tcase_add_test(cases[END_OF_RAM].tc,
-		       a_payload_crossing_the_end_of_ram_cannot_be_read_or_written);
-	tcase_add_test(cases[END_OF_RAM].tc, a_page_whose_header_is_not_backed_cannot_be_registered);
-
-	tcase_add_test(cases[SCAN].tc,
-		       scan_uses_the_lowest_page_with_the_signature_and_the_calls_nonce);
-	tcase_add_test(cases[SCAN].tc, scan_skips_pages_with_the_signature_but_another_nonce);
-	tcase_add_test(cases[SCAN].tc, scan_keeps_the_page_it_found_without_scanning_again);
-	tcase_add_test(cases[SCAN].tc, scan_runs_again_when_the_page_loses_its_signature);
-	tcase_add_test(cases[SCAN].tc, scan_runs_again_when_the_page_changes_its_nonce);
-	tcase_add_test(cases[SCAN].tc, unregister_under_scan_discovery_keeps_the_page_found);
-	tcase_add_test(cases[SCAN].tc, scan_answers_not_found_without_a_page_for_the_nonce);
-	tcase_add_test(cases[SCAN].tc, scan_refuses_a_found_page_of_another_version);
-	tcase_add_test(cases[SCAN].tc, under_scan_a_planted_lower_page_is_the_one_used);
-	tcase_add_test(cases[SCAN].tc, under_register_a_planted_page_is_never_read_or_written);
-
-	tcase_add_test(cases[STATS].tc, statistics_count_calls_sends_receives_polls_and_errors);
-
-	tcase_add_test(cases[FUZZ].tc, random_pages_and_registers_always_end_with_a_defined_status);
-	tcase_add_test(cases[FUZZ].tc,
-		       random_pages_under_scan_discovery_always_end_with_a_defined_status);
+	testcases_add_with(s, "hello", 0, setup, teardown, TESTS(
+		hello_answers_magic_version_discovery_and_flags,
+		hello_without_an_attached_debugger_says_transport_only,
+		hello_without_a_port_answers_but_offers_no_transport, hello_reports_scan_discovery));
+	testcases_add_with(s, "register", 0, setup, teardown, TESTS(
+		register_accepts_a_page_with_signature_version_and_header_size,
+		register_accepts_the_last_page_of_ram_and_it_works,
+		register_refuses_the_frame_just_past_ram, register_refuses_huge_frames_given_in_edi,
+		register_refuses_a_page_without_the_signature,
+		register_refuses_another_protocol_version, register_refuses_another_header_size,
+		register_is_refused_under_scan_discovery,
+		unregister_makes_the_device_forget_the_page,
+		a_registered_page_that_lost_its_signature_is_a_bad_page,
+		calls_on_the_page_are_counted_in_its_header));
+	testcases_add_with(s, "dispatch", 0, setup, teardown, TESTS(
+		every_kd_subcommand_at_cpl3_is_refused_as_vmware_refuses_cpl0_commands,
+		another_ebx_keeps_plain_os_not_found, subcommand_zero_keeps_plain_os_not_found,
+		unknown_subcommands_answer_bad_subcommand,
+		call_without_a_registered_page_answers_not_registered,
+		call_without_a_port_answers_no_transport,
+		kd_command_moves_the_transport_and_18_is_plain_os_not_found_again));
+	testcases_add_with(s, "requests", 0, setup, teardown, TESTS(
+		send_hands_header_and_data_to_the_debugger,
+		send_of_nothing_at_all_is_a_packet_of_no_bytes,
+		send_without_a_debugger_is_dropped_and_says_so,
+		a_port_refusing_the_packet_makes_a_bad_request,
+		receive_delivers_header_data_and_lengths,
+		receive_that_times_out_or_needs_a_resend_writes_no_payload,
+		receive_waits_at_most_the_protocol_maximum, poll_reports_a_pending_break_in_once,
+		every_data_packet_type_is_accepted));
+	testcases_add_with(s, "hostile", 0, setup, teardown, TESTS(
+		send_over_4000_bytes_is_a_bad_request,
+		receive_header_capacity_over_4000_is_a_bad_request,
+		receive_timeout_over_the_maximum_is_a_bad_request,
+		unknown_requests_are_bad_requests,
+		control_and_unknown_packet_types_are_bad_requests,
+		data_capacity_beyond_what_4000_leaves_is_clamped,
+		a_port_returning_more_data_than_asked_is_a_bad_request,
+		receive_writes_exactly_header_capacity_plus_data_length_bytes,
+		write_back_touches_only_header_length_up_to_reserved));
+	testcases_add_with(s, "end_of_ram", 0, setup, teardown, TESTS(
+		the_page_at_the_very_top_of_ram_works,
+		a_payload_crossing_the_end_of_ram_cannot_be_read_or_written,
+		a_page_whose_header_is_not_backed_cannot_be_registered));
+	testcases_add_with(s, "scan", 0, setup, teardown, TESTS(
+		scan_uses_the_lowest_page_with_the_signature_and_the_calls_nonce,
+		scan_skips_pages_with_the_signature_but_another_nonce,
+		scan_keeps_the_page_it_found_without_scanning_again,
+		scan_runs_again_when_the_page_loses_its_signature,
+		scan_runs_again_when_the_page_changes_its_nonce,
+		unregister_under_scan_discovery_keeps_the_page_found,
+		scan_answers_not_found_without_a_page_for_the_nonce,
+		scan_refuses_a_found_page_of_another_version,
+		under_scan_a_planted_lower_page_is_the_one_used,
+		under_register_a_planted_page_is_never_read_or_written));
+	testcases_add_with(s, "stats", 0, setup, teardown, TESTS(
+		statistics_count_calls_sends_receives_polls_and_errors));
 	/* Valgrind makes the fuzz slow; its cost is work, not waiting. */
-	tcase_set_timeout(cases[FUZZ].tc, 300);
+	testcases_add_with(s, "fuzz", 300, setup, teardown, TESTS(
+		random_pages_and_registers_always_end_with_a_defined_status,
+		random_pages_under_scan_discovery_always_end_with_a_defined_status));
 	return s;
 }

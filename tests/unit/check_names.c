@@ -17,6 +17,7 @@
 #include "bxkd/kdvm.h"
 #include "bxkd/names.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define MAX_ENTRIES 128
 
@@ -175,15 +176,9 @@ END_TEST
 Suite *names_suite(void)
 {
 	Suite *s = suite_create("names");
-	TCase *tc = tcase_create("dissector");
 
-	tcase_add_test(tc, backdoor_commands_agree);
-	tcase_add_test(tc, kd_subcommands_agree);
-	tcase_add_test(tc, kd_statuses_agree);
-	tcase_add_test(tc, kd_requests_agree);
-	tcase_add_test(tc, kd_port_results_agree);
-	tcase_add_test(tc, kd_page_results_agree);
-	tcase_add_test(tc, unknown_numbers_have_no_name);
-	suite_add_tcase(s, tc);
+	testcases_add(s, "dissector", 0, TESTS(
+		backdoor_commands_agree, kd_subcommands_agree, kd_statuses_agree, kd_requests_agree,
+		kd_port_results_agree, kd_page_results_agree, unknown_numbers_have_no_name));
 	return s;
 }

@@ -24,6 +24,7 @@
 #include "session_builder.h"
 #include "session_file.h"
 #include "suites.h"
+#include "testcases.h"
 
 #define HEADER_SIZE sizeof(struct session_record_header)
 #define BACKDOOR_AT(member) (HEADER_SIZE + offsetof(struct session_backdoor, member))
@@ -833,6 +834,38 @@ START_TEST(a_record_of_the_largest_size_reads_back)
 }
 END_TEST
 
+/* A good session with one record replaced by a text record the reader
+ * refuses, and why. */
+static const struct {
+	size_t index;
+	enum session_kind kind;
+	uint64_t tick;
+	const char *text;
+	const char *message;
+} replaced[] = {
+	{ 2, SESSION_END, 4000001, "records=3\n", "record 2 is an END, but 2 records follow it" },
+	{ 2, SESSION_MANIFEST, 4000001, manifest_text, "record 2 is a second MANIFEST" },
+	{ 4, SESSION_END, 6000001,
+	  "records=5\nbackdoor_calls=2\nkd_port_calls=1\nendpoint_records=1\n",
+	  "record 4 (end) counts backdoor_calls=2 but the file holds 1" },
+	{ 4, SESSION_END, 6000001, "backdoor_calls=1\n",
+	  "record 4 (end) lacks the key records, which every session has" },
+	{ 4, SESSION_END, 6000001, "records=4\n",
+	  "record 4 (end) counts records=4 but the file holds 5" },
+	{ 0, SESSION_MANIFEST, 0, "format=bxkd-session\n",
+	  "record 0 (manifest) lacks the key bxkd_version" },
+	{ 0, SESSION_MANIFEST, 0,
+	  "format=bxkd-session\nbxkd_version=0.1.0\nimage=a\n"
+	  "image_sha256=b\nboot_options=\nvmport=\nbochs_ips=4000000\n"
+	  "bochs_megs=32\nbochs_time0=0\nrecorded_utc=x\nimage=c\n",
+	  "record 0 (manifest) repeats the key image" },
+	{ 0, SESSION_MANIFEST, 0,
+	  "format=bxkd-session\nbxkd_version=0.1.0\nimage=a\n"
+	  "image_sha256=b\nboot_options=\nvmport=\nbochs_ips=fast\n"
+	  "bochs_megs=32\nbochs_time0=0\nrecorded_utc=x\n",
+	  "record 0 (manifest) has bochs_ips=fast, not a count" },
+};
+
 START_TEST(damage_is_refused)
 {
 	struct raw_session s;
@@ -900,68 +933,16 @@ START_TEST(damage_is_refused)
 	expect_unreadable("record 2 is damaged: text line 1 holds the control byte");
 	raw_free(&s);
 
-	raw_valid(&s);
-	session_buffer_free(&s.records[2]);
-	s.records[2] = text_record(SESSION_END, 2, 4000001, "records=3\n");
-	raw_write(&s);
-	expect_unreadable("record 2 is an END, but 2 records follow it");
-	raw_free(&s);
-
-	raw_valid(&s);
-	session_buffer_free(&s.records[2]);
-	s.records[2] = text_record(SESSION_MANIFEST, 2, 4000001, manifest_text);
-	raw_write(&s);
-	expect_unreadable("record 2 is a second MANIFEST");
-	raw_free(&s);
-
-	raw_valid(&s);
-	session_buffer_free(&s.records[4]);
-	s.records[4] = text_record(SESSION_END, 4, 6000001,
-				   "records=5\nbackdoor_calls=2\nkd_port_calls=1\nendpoint_records=1\n");
-	raw_write(&s);
-	expect_unreadable("record 4 (end) counts backdoor_calls=2 but the file holds 1");
-	raw_free(&s);
-
-	raw_valid(&s);
-	session_buffer_free(&s.records[4]);
-	s.records[4] = text_record(SESSION_END, 4, 6000001, "backdoor_calls=1\n");
-	raw_write(&s);
-	expect_unreadable("record 4 (end) lacks the key records, which every session has");
-	raw_free(&s);
-
-	raw_valid(&s);
-	session_buffer_free(&s.records[4]);
-	s.records[4] = text_record(SESSION_END, 4, 6000001, "records=4\n");
-	raw_write(&s);
-	expect_unreadable("record 4 (end) counts records=4 but the file holds 5");
-	raw_free(&s);
-
-	raw_valid(&s);
-	session_buffer_free(&s.records[0]);
-	s.records[0] = text_record(SESSION_MANIFEST, 0, 0, "format=bxkd-session\n");
-	raw_write(&s);
-	expect_unreadable("record 0 (manifest) lacks the key bxkd_version");
-	raw_free(&s);
-
-	raw_valid(&s);
-	session_buffer_free(&s.records[0]);
-	s.records[0] = text_record(SESSION_MANIFEST, 0, 0,
-				   "format=bxkd-session\nbxkd_version=0.1.0\nimage=a\n"
-				   "image_sha256=b\nboot_options=\nvmport=\nbochs_ips=4000000\n"
-				   "bochs_megs=32\nbochs_time0=0\nrecorded_utc=x\nimage=c\n");
-	raw_write(&s);
-	expect_unreadable("record 0 (manifest) repeats the key image");
-	raw_free(&s);
-
-	raw_valid(&s);
-	session_buffer_free(&s.records[0]);
-	s.records[0] = text_record(SESSION_MANIFEST, 0, 0,
-				   "format=bxkd-session\nbxkd_version=0.1.0\nimage=a\n"
-				   "image_sha256=b\nboot_options=\nvmport=\nbochs_ips=fast\n"
-				   "bochs_megs=32\nbochs_time0=0\nrecorded_utc=x\n");
-	raw_write(&s);
-	expect_unreadable("record 0 (manifest) has bochs_ips=fast, not a count");
-	raw_free(&s);
+	for (size_t i = 0; i < sizeof(replaced) / sizeof(*replaced); i++) {
+		raw_valid(&s);
+		session_buffer_free(&s.records[replaced[i].index]);
+		s.records[replaced[i].index] =
+			text_record(replaced[i].kind, (uint32_t)replaced[i].index, replaced[i].tick,
+				    replaced[i].text);
+		raw_write(&s);
+		expect_unreadable(replaced[i].message);
+		raw_free(&s);
+	}
 
 	/* The file and its packets. */
 	raw_valid(&s);
@@ -1104,29 +1085,16 @@ END_TEST
 Suite *session_format_suite(void)
 {
 	Suite *s = suite_create("session_format");
-	TCase *records = tcase_create("records");
-	TCase *files = tcase_create("files");
 
-	tcase_add_test(records, every_kind_decodes);
-	tcase_add_test(records, the_header_is_checked);
-	tcase_add_test(records, a_backdoor_call_is_checked);
-	tcase_add_test(records, a_kd_port_call_is_checked);
-	tcase_add_test(records, an_endpoint_event_is_checked);
-	tcase_add_test(records, text_is_key_value_lines);
-	tcase_add_test(records, text_values_by_key);
-	tcase_add_test(records, the_builder_keeps_to_the_limit);
-	tcase_add_test(records, random_damage_never_overruns);
-	tcase_add_test(records, names);
-	suite_add_tcase(s, records);
-
-	tcase_add_checked_fixture(files, make_dir, remove_dir);
-	tcase_add_test(files, a_session_reads_back_as_written);
-	tcase_add_test(files, the_same_session_makes_the_same_file);
-	tcase_add_test(files, an_end_needs_only_the_record_count);
-	tcase_add_test(files, a_record_of_the_largest_size_reads_back);
-	tcase_add_test(files, damage_is_refused);
-	tcase_add_test(files, a_truncated_file_is_refused);
-	tcase_add_test(files, the_writer_refuses_what_the_reader_would);
-	suite_add_tcase(s, files);
+	testcases_add(s, "records", 0, TESTS(
+		every_kind_decodes, the_header_is_checked, a_backdoor_call_is_checked,
+		a_kd_port_call_is_checked, an_endpoint_event_is_checked, text_is_key_value_lines,
+		text_values_by_key, the_builder_keeps_to_the_limit, random_damage_never_overruns,
+		names));
+	testcases_add_with(s, "files", 0, make_dir, remove_dir, TESTS(
+		a_session_reads_back_as_written, the_same_session_makes_the_same_file,
+		an_end_needs_only_the_record_count, a_record_of_the_largest_size_reads_back,
+		damage_is_refused, a_truncated_file_is_refused,
+		the_writer_refuses_what_the_reader_would));
 	return s;
 }

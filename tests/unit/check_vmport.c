@@ -13,6 +13,7 @@
 #include "bxkd/backdoor.h"
 #include "fake_vcpu.h"
 #include "suites.h"
+#include "testcases.h"
 #include "vmport.h"
 
 #define TEST_IPS 4000000u
@@ -412,46 +413,25 @@ END_TEST
 Suite *vmport_suite(void)
 {
 	Suite *s = suite_create("vmport");
-	TCase *entry = tcase_create("entry");
-	TCase *cpl = tcase_create("cpl");
-	TCase *commands = tcase_create("commands");
 
-	tcase_add_checked_fixture(entry, setup, teardown);
-	tcase_add_test(entry, getversion_in_answers_version_magic_and_type);
-	tcase_add_test(entry, out_changes_everything_but_eax);
-	tcase_add_test(entry, results_keep_the_upper_halves_of_64_bit_registers);
-	tcase_add_test(entry, command_is_the_low_word_of_ecx);
-	tcase_add_test(entry, bad_magic_reads_all_ones_and_changes_nothing);
-	tcase_add_test(entry, magic_must_match_in_all_32_bits);
-	tcase_add_test(entry, other_ports_are_not_the_backdoor);
-	tcase_add_test(entry, unknown_command_leaves_registers_alone);
-	tcase_add_test(entry, unknown_commands_are_logged_once_each_with_the_tick);
-	tcase_add_test(entry, unimplemented_commands_answer_like_unknown_ones);
-	tcase_add_test(entry, calls_are_counted);
-	suite_add_tcase(s, entry);
-
-	tcase_add_checked_fixture(cpl, setup, teardown);
-	tcase_add_test(cpl, cpl0_commands_are_refused_at_cpl3);
-	tcase_add_test(cpl, cpl1_and_cpl2_are_not_cpl0_either);
-	tcase_add_test(cpl, unrestricted_commands_work_at_cpl3);
-	suite_add_tcase(s, cpl);
-
-	tcase_add_checked_fixture(commands, setup, teardown);
-	tcase_add_test(commands, getmhz_is_the_instruction_rate_rounded);
-	tcase_add_test(commands, getversion_reports_the_configured_vmx_type);
-	tcase_add_test(commands, getscreensize_packs_width_and_height);
-	tcase_add_test(commands, gethwversion_reports_the_setting);
-	tcase_add_test(commands, os_not_found_changes_nothing_and_is_logged_ten_times);
-	tcase_add_test(commands, getuuid_returns_the_uuid_as_little_endian_dwords);
-	tcase_add_test(commands, getmemsize_reports_mebibytes);
-	tcase_add_test(commands, gettime_is_the_emulated_clock);
-	tcase_add_test(commands, gettime_is_the_same_for_the_same_tick);
-	tcase_add_test(commands, stopcatchup_changes_nothing);
-	tcase_add_test(commands, gethz_reports_the_tsc_and_apic_rates);
-	tcase_add_test(commands, gethz_says_unknown_without_a_rate);
-	tcase_add_test(commands, gettimefull_splits_64_bit_seconds);
-	tcase_add_test(commands, gettimefull_with_lag_adds_a_zero_lag);
-	tcase_add_test(commands, get_vcpu_info_reports_the_setting);
-	suite_add_tcase(s, commands);
+	testcases_add_with(s, "entry", 0, setup, teardown, TESTS(
+		getversion_in_answers_version_magic_and_type, out_changes_everything_but_eax,
+		results_keep_the_upper_halves_of_64_bit_registers, command_is_the_low_word_of_ecx,
+		bad_magic_reads_all_ones_and_changes_nothing, magic_must_match_in_all_32_bits,
+		other_ports_are_not_the_backdoor, unknown_command_leaves_registers_alone,
+		unknown_commands_are_logged_once_each_with_the_tick,
+		unimplemented_commands_answer_like_unknown_ones, calls_are_counted));
+	testcases_add_with(s, "cpl", 0, setup, teardown, TESTS(
+		cpl0_commands_are_refused_at_cpl3, cpl1_and_cpl2_are_not_cpl0_either,
+		unrestricted_commands_work_at_cpl3));
+	testcases_add_with(s, "commands", 0, setup, teardown, TESTS(
+		getmhz_is_the_instruction_rate_rounded, getversion_reports_the_configured_vmx_type,
+		getscreensize_packs_width_and_height, gethwversion_reports_the_setting,
+		os_not_found_changes_nothing_and_is_logged_ten_times,
+		getuuid_returns_the_uuid_as_little_endian_dwords, getmemsize_reports_mebibytes,
+		gettime_is_the_emulated_clock, gettime_is_the_same_for_the_same_tick,
+		stopcatchup_changes_nothing, gethz_reports_the_tsc_and_apic_rates,
+		gethz_says_unknown_without_a_rate, gettimefull_splits_64_bit_seconds,
+		gettimefull_with_lag_adds_a_zero_lag, get_vcpu_info_reports_the_setting));
 	return s;
 }

@@ -17,18 +17,13 @@
  * the table. */
 static bool is_data_type(uint32_t type)
 {
-	switch (type) {
-	case KDCOM_TYPE_STATE_CHANGE32:
-	case KDCOM_TYPE_STATE_MANIPULATE:
-	case KDCOM_TYPE_DEBUG_IO:
-	case KDCOM_TYPE_STATE_CHANGE64:
-	case KDCOM_TYPE_TRACE_IO:
-	case KDCOM_TYPE_CONTROL_REQUEST:
-	case KDCOM_TYPE_FILE_IO:
-		return true;
-	default:
-		return false;
-	}
+	const uint32_t data_types =
+		(1u << KDCOM_TYPE_STATE_CHANGE32) | (1u << KDCOM_TYPE_STATE_MANIPULATE) |
+		(1u << KDCOM_TYPE_DEBUG_IO) | (1u << KDCOM_TYPE_STATE_CHANGE64) |
+		(1u << KDCOM_TYPE_TRACE_IO) | (1u << KDCOM_TYPE_CONTROL_REQUEST) |
+		(1u << KDCOM_TYPE_FILE_IO);
+
+	return type < 32 && ((data_types >> type) & 1u);
 }
 
 static void *copy_of(const void *bytes, size_t length)
@@ -41,6 +36,17 @@ static void *copy_of(const void *bytes, size_t length)
 	if (length)
 		memcpy(copy, bytes, length);
 	return copy;
+}
+
+/* A packet made of copies of the bytes given. */
+static void fill(struct kd_test_packet *p, uint32_t type, const void *header, size_t header_length,
+		 const void *data, size_t data_length)
+{
+	p->type = type;
+	p->header = copy_of(header, header_length);
+	p->header_length = header_length;
+	p->data = copy_of(data, data_length);
+	p->data_length = data_length;
 }
 
 static void packet_free(struct kd_test_packet *p)
@@ -79,12 +85,8 @@ static enum kd_outcome peer_send(void *ctx, uint32_t packet_type, const uint8_t 
 	ck_assert_msg(header || !header_length, "header bytes without a buffer");
 	ck_assert_msg(data || !data_length, "data bytes without a buffer");
 
-	struct kd_test_packet *p = append(&peer->sent, &peer->sent_count, &peer->sent_room);
-	p->type = packet_type;
-	p->header = copy_of(header, header_length);
-	p->header_length = header_length;
-	p->data = copy_of(data, data_length);
-	p->data_length = data_length;
+	fill(append(&peer->sent, &peer->sent_count, &peer->sent_room), packet_type, header,
+	     header_length, data, data_length);
 	return peer->send_result;
 }
 
@@ -211,13 +213,8 @@ void kd_test_peer_free(struct kd_test_peer *peer)
 void kd_test_peer_queue(struct kd_test_peer *peer, uint32_t type, const void *header,
 			size_t header_length, const void *data, size_t data_length)
 {
-	struct kd_test_packet *p = append(&peer->queued, &peer->queued_count, &peer->queued_room);
-
-	p->type = type;
-	p->header = copy_of(header, header_length);
-	p->header_length = header_length;
-	p->data = copy_of(data, data_length);
-	p->data_length = data_length;
+	fill(append(&peer->queued, &peer->queued_count, &peer->queued_room), type, header,
+	     header_length, data, data_length);
 }
 
 void kd_test_peer_script_receive(struct kd_test_peer *peer, enum kd_outcome result)
