@@ -115,35 +115,55 @@ static void channel_link_reset(void *ctx)
 	say(b, "debugger reset the link; packet numbering restarted");
 }
 
-/* ---- the kd host port -------------------------------------------------------------- */
+/* ---- the kd host port: the bridge's calls ---------------------------------------- */
 
-static enum kd_outcome port_send(void *ctx, uint32_t packet_type, const uint8_t *header,
+static enum kd_outcome port_send(void *ctx, uint32_t type, const uint8_t *header,
 				 size_t header_length, const uint8_t *data, size_t data_length)
 {
-	return kdbridge_send(ctx, packet_type, header, header_length, data, data_length);
+	struct kdbridge *b = ctx;
+
+	if (type > UINT16_MAX)
+		return KD_INVALID;
+	enum kd_outcome outcome =
+		kdlink_send(&b->link, (uint16_t)type, header, header_length, data, data_length);
+
+	if (outcome == KD_ABANDONED) {
+		say(b, "reply abandoned: the debugger reset the link before acknowledging it; "
+		       "the state change is sent again");
+		return KD_OK;
+	}
+	if (outcome == KD_DROPPED && kdlink_drops(&b->link) == 1)
+		say(b, "no debugger answered; dropping debug prints and symbol loads until one "
+		       "attaches");
+	return outcome;
 }
 
-static enum kd_outcome port_receive(void *ctx, uint32_t packet_type, uint8_t *header,
+static enum kd_outcome port_receive(void *ctx, uint32_t type, uint8_t *header,
 				    size_t header_length, uint8_t *data, size_t data_capacity,
 				    size_t *data_length, uint32_t timeout_ms)
 {
-	return kdbridge_receive(ctx, packet_type, header, header_length, data, data_capacity,
-				data_length, timeout_ms);
+	struct kdbridge *b = ctx;
+
+	if (type > UINT16_MAX)
+		return KD_INVALID;
+	return kdlink_receive(&b->link, (uint16_t)type, header, header_length, data, data_capacity,
+			      data_length, timeout_ms);
 }
 
 static bool port_poll_breakin(void *ctx)
 {
-	return kdbridge_poll_breakin(ctx);
-}
-
-static bool port_debugger_present(void *ctx)
-{
-	return kdbridge_debugger_answers(ctx);
+	return kdlink_poll_breakin(&((struct kdbridge *)ctx)->link);
 }
 
 static bool port_debugger_attached(void *ctx)
 {
-	return kdbridge_debugger_attached(ctx);
+	return kdep_connected(((struct kdbridge *)ctx)->ep);
+}
+
+static bool port_debugger_present(void *ctx)
+{
+	return kdlink_debugger_present(&((struct kdbridge *)ctx)->link) &&
+	       port_debugger_attached(ctx);
 }
 
 /* ---- opening and closing --------------------------------------------------------- */
@@ -207,50 +227,6 @@ void kdbridge_close(struct kdbridge *b)
 		    (unsigned long long)kdlink_drops(&b->link));
 	kdep_close(b->ep);
 	free(b);
-}
-
-enum kd_outcome kdbridge_send(struct kdbridge *b, uint32_t type, const void *header,
-			      size_t header_length, const void *data, size_t data_length)
-{
-	if (type > UINT16_MAX)
-		return KD_INVALID;
-	enum kd_outcome outcome =
-		kdlink_send(&b->link, (uint16_t)type, header, header_length, data, data_length);
-
-	if (outcome == KD_ABANDONED) {
-		say(b, "reply abandoned: the debugger reset the link before acknowledging it; "
-		       "the state change is sent again");
-		return KD_OK;
-	}
-	if (outcome == KD_DROPPED && kdlink_drops(&b->link) == 1)
-		say(b, "no debugger answered; dropping debug prints and symbol loads until one "
-		       "attaches");
-	return outcome;
-}
-
-enum kd_outcome kdbridge_receive(struct kdbridge *b, uint32_t type, void *header,
-				 size_t header_length, void *data, size_t data_capacity,
-				 size_t *data_length, uint32_t timeout_ms)
-{
-	if (type > UINT16_MAX)
-		return KD_INVALID;
-	return kdlink_receive(&b->link, (uint16_t)type, header, header_length, data, data_capacity,
-			      data_length, timeout_ms);
-}
-
-bool kdbridge_poll_breakin(struct kdbridge *b)
-{
-	return kdlink_poll_breakin(&b->link);
-}
-
-bool kdbridge_debugger_attached(const struct kdbridge *b)
-{
-	return kdep_connected(b->ep);
-}
-
-bool kdbridge_debugger_answers(const struct kdbridge *b)
-{
-	return kdlink_debugger_present(&b->link) && kdbridge_debugger_attached(b);
 }
 
 const char *kdbridge_address(const struct kdbridge *b)

@@ -8,7 +8,7 @@
  * guest's serial transport, and this is their host side: the endpoint as
  * kdlink's channel, the host's monotonic clock, the log. The Bochs plugin
  * hands kdbridge_port() to the backdoor device (bxkd/kdport.h); test tools
- * call kdbridge_send / kdbridge_receive directly. Calls block the calling
+ * call through the same port. Calls block the calling
  * thread, which in Bochs is the CPU: while a call waits for the debugger
  * the guest's clock stands still, so the guest sees the same thing whether
  * the debugger answers in a microsecond or a minute.
@@ -52,28 +52,15 @@ struct kdbridge *kdbridge_open(const struct kdbridge_options *options, char *err
 			       size_t error_size);
 void kdbridge_close(struct kdbridge *b);
 
-/* The bridge as a kd host port, valid until kdbridge_close. */
+/* The bridge's calls, as a kd host port, valid until kdbridge_close.
+ * send and receive have kdlink_send's and kdlink_receive's semantics
+ * (kdlink.h) with one difference: a reply the debugger abandoned by
+ * resetting the link is over for the kernel, so the send says KD_OK (the
+ * next receive says KD_NEEDS_RESEND). A packet type above 0xffff is
+ * KD_INVALID. debugger_present: no droppable packet has run out of retries
+ * since the debugger last spoke, and one is attached (Windows'
+ * KdDebuggerNotPresent, inverted). */
 const struct kd_host_port *kdbridge_port(const struct kdbridge *b);
-
-/* KdSendPacket and KdReceivePacket with kdlink_send's and kdlink_receive's
- * semantics (kdlink.h), but for one difference: a reply the debugger
- * abandoned by resetting the link is over for the kernel, so the send says
- * KD_OK (the next receive says KD_NEEDS_RESEND). A type above 0xffff is
- * KD_INVALID. */
-enum kd_outcome kdbridge_send(struct kdbridge *b, uint32_t type, const void *header,
-			      size_t header_length, const void *data, size_t data_length);
-enum kd_outcome kdbridge_receive(struct kdbridge *b, uint32_t type, void *header,
-				 size_t header_length, void *data, size_t data_capacity,
-				 size_t *data_length, uint32_t timeout_ms);
-
-/* KdReceivePacket(PACKET_TYPE_KD_POLL_BREAKIN): did the debugger ask to
- * break in? Never waits. */
-bool kdbridge_poll_breakin(struct kdbridge *b);
-
-bool kdbridge_debugger_attached(const struct kdbridge *b);
-/* A debugger answers: no droppable packet has run out of retries since it
- * last spoke (Windows' KdDebuggerNotPresent, inverted). */
-bool kdbridge_debugger_answers(const struct kdbridge *b);
 
 /* Where a debugger attaches, and ready-to-paste lines for radare2, WinDbg
  * and socat (kdep.h). */

@@ -24,6 +24,16 @@ TCase *testcases_add_with(Suite *suite, const char *name, unsigned timeout_secon
 
 /* A test case's list in place: TESTS(a, b) is { a, b, NULL }, an array with
  * the automatic storage Check's test variables need. */
+/* Defines `Suite *NAME_suite(void)` (tests/suites.h): a suite called NAME
+ * whose test cases the statements add to `s`. */
+#define BXKD_SUITE(name, ...)                                                                  \
+	Suite *name##_suite(void)                                                              \
+	{                                                                                      \
+		Suite *s = suite_create(#name);                                                \
+		__VA_ARGS__                                                                    \
+		return s;                                                                      \
+	}
+
 #define TESTS(...) ((const TTest *const[]){ __VA_ARGS__, NULL })
 
 /* Adds `test` to `tc` if `program` can be executed; otherwise prints

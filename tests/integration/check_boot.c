@@ -307,20 +307,18 @@ START_TEST(a_missing_image_is_a_launch_failure)
 }
 END_TEST
 
-Suite *boot_suite(void)
-{
-	Suite *s = suite_create("boot");
-
+BXKD_SUITE(boot,
 	/* Each test boots Bochs (well under a second here); the limits only
 	 * catch a wedged run, which the harness's own timeout should beat. */
 	testcases_add(s, "guest", 120, TESTS(
 		every_guest_test_passes_with_the_plugin, the_device_log_shows_what_the_guest_did,
-		a_configured_device_reports_its_settings, a_bad_device_setting_stops_bochs_with_the_reason,
+		a_configured_device_reports_its_settings,
+		a_bad_device_setting_stops_bochs_with_the_reason,
 		the_guest_clock_does_not_depend_on_the_host_time_zone,
 		guest_tests_fail_without_the_plugin, two_boots_are_identical));
 	testcases_add(s, "harness", 120, TESTS(
 		a_guest_trap_stops_the_run_with_its_report, a_failing_guest_test_fails_the_run,
-		a_missing_summary_fails_the_run, a_hung_guest_times_out, a_triple_fault_is_a_bochs_panic,
-		a_bochs_that_cannot_start_is_a_bochs_panic, a_missing_image_is_a_launch_failure));
-	return s;
-}
+		a_missing_summary_fails_the_run, a_hung_guest_times_out,
+		a_triple_fault_is_a_bochs_panic, a_bochs_that_cannot_start_is_a_bochs_panic,
+		a_missing_image_is_a_launch_failure));
+)

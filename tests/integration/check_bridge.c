@@ -403,6 +403,7 @@ START_TEST(a_debugger_that_never_answers_costs_bounded_time)
 
 	snprintf(path, sizeof(path), "%s/kd.sock", dir);
 	struct kdbridge *b = open_bridge(path, 20, 300);
+	const struct kd_host_port *port = kdbridge_port(b);
 	int silent = connect_unix(path);
 	ck_assert_int_ge(silent, 0);
 	memset(text, 'x', sizeof(text));
@@ -411,18 +412,19 @@ START_TEST(a_debugger_that_never_answers_costs_bounded_time)
 	uint64_t start = now_ms();
 	for (int i = 0; i < 40; i++) {
 		uint64_t one = now_ms();
-		ck_assert_int_eq(kdbridge_send(b, KDCOM_TYPE_DEBUG_IO, &io, sizeof(io), text,
-					       sizeof(text)),
+		ck_assert_int_eq(port->send(port->ctx, KDCOM_TYPE_DEBUG_IO, (const uint8_t *)&io,
+					    sizeof(io), text, sizeof(text)),
 				 KD_DROPPED);
 		/* 20 tries of 20 ms, or a write stall of 300 ms, plus slack. */
 		ck_assert_uint_lt(now_ms() - one, 2000);
 	}
 	ck_assert_uint_lt(now_ms() - start, 20000);
-	ck_assert_msg(!kdbridge_debugger_attached(b), "a debugger that reads nothing stays attached");
+	ck_assert_msg(!port->debugger_attached(port->ctx), "a debugger that reads nothing stays attached");
 
 	uint64_t before = now_ms();
-	ck_assert_int_eq(kdbridge_receive(b, KDCOM_TYPE_STATE_MANIPULATE, &header, sizeof(header),
-					  text, sizeof(text), &length, 200),
+	ck_assert_int_eq(port->receive(port->ctx, KDCOM_TYPE_STATE_MANIPULATE,
+				       (uint8_t *)&header, sizeof(header), text, sizeof(text),
+				       &length, 200),
 			 KD_TIMED_OUT);
 	ck_assert_uint_ge(now_ms() - before, 190);
 	ck_assert_uint_lt(now_ms() - before, 1500);
@@ -447,8 +449,9 @@ START_TEST(a_state_change_waits_for_a_debugger_that_answers)
 		struct kdbridge *b = open_bridge(path, 20, 300);
 		memset(&sc, 0, sizeof(sc));
 		sc.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-		enum kd_outcome st =
-			kdbridge_send(b, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0);
+		const struct kd_host_port *port = kdbridge_port(b);
+		enum kd_outcome st = port->send(port->ctx, KDCOM_TYPE_STATE_CHANGE64,
+						(const uint8_t *)&sc, sizeof(sc), NULL, 0);
 		kdbridge_close(b);
 		_exit(st == KD_OK ? 0 : 1);
 	}
@@ -481,10 +484,7 @@ START_TEST(a_state_change_waits_for_a_debugger_that_answers)
 }
 END_TEST
 
-Suite *bridge_suite(void)
-{
-	Suite *s = suite_create("bridge");
-
+BXKD_SUITE(bridge,
 	testcases_add(s, "faults", 60, TESTS(
 		a_second_debugger_is_turned_away_with_a_reason,
 		garbage_before_a_session_on_the_same_connection,
@@ -493,5 +493,4 @@ Suite *bridge_suite(void)
 		a_client_endpoint_never_blocks_on_a_busy_listener,
 		a_debugger_that_never_answers_costs_bounded_time,
 		a_state_change_waits_for_a_debugger_that_answers));
-	return s;
-}
+)

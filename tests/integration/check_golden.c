@@ -291,9 +291,7 @@ START_TEST(tshark_decodes_a_recorded_session)
 }
 END_TEST
 
-Suite *golden_suite(void)
-{
-	Suite *s = suite_create("golden");
+BXKD_SUITE(golden,
 	TCase *t = testcases_add_with(s, "golden", 300, make_dir, remove_dir,
 				      (const TTest *const[]){ NULL });
 
@@ -303,5 +301,4 @@ Suite *golden_suite(void)
 			    (int)(sizeof(deterministic_names) / sizeof(*deterministic_names)));
 	tcase_add_test(t, a_changed_data_byte_diverges_where_it_is_read);
 	tcase_add_test_needing_tshark(t, tshark_decodes_a_recorded_session);
-	return s;
-}
+)

@@ -270,14 +270,10 @@ START_TEST(debug_prints_reach_the_debugger)
 }
 END_TEST
 
-Suite *kdtools_suite(void)
-{
-	Suite *s = suite_create("kdtools");
-
+BXKD_SUITE(kdtools,
 	testcases_add(s, "sessions", 120, TESTS(
 		a_debug_session_over_a_unix_socket, unmapped_memory_fails_with_the_count_read,
 		bad_commands_are_refused_with_a_reason, a_session_over_tcp,
 		a_session_over_a_pseudo_terminal, reconnecting_in_the_middle_of_a_session,
 		debug_prints_reach_the_debugger));
-	return s;
-}
+)

@@ -415,14 +415,10 @@ START_TEST(bxkd_dbg_drives_the_kd_stub_over_the_transport)
 }
 END_TEST
 
-Suite *kdvm_suite(void)
-{
-	Suite *s = suite_create("kdvm");
-
+BXKD_SUITE(kdvm,
 	testcases_add(s, "without_debugger", 120, TESTS(
 		the_transport_says_when_it_is_off, the_transport_without_a_debugger,
 		scan_discovery_serves_a_page_planted_by_ring3));
 	testcases_add(s, "with_debugger", 180, TESTS(
 		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport));
-	return s;
-}
+)

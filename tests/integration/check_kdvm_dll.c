@@ -415,9 +415,7 @@ START_TEST(shared_page_is_page_aligned)
 }
 END_TEST
 
-Suite *kdvm_dll_suite(void)
-{
-	Suite *s = suite_create("kdvm_dll");
+BXKD_SUITE(kdvm_dll,
 	TCase *tc = testcases_add(s, "image", 60, (const TTest *const[]){ NULL });
 	int n = (int)(sizeof(dlls) / sizeof(dlls[0]));
 
@@ -426,8 +424,7 @@ Suite *kdvm_dll_suite(void)
 	tcase_add_loop_test(tc, native_dll_of_its_machine, 0, n);
 	tcase_add_loop_test(tc, no_writable_executable_section, 0, n);
 	tcase_add_loop_test(tc, shared_page_is_page_aligned, 0, n);
-	return s;
-}
+)
 
 #else /* !BXKD_WINDOWS_DLL */
 

@@ -79,6 +79,17 @@ static void run_to_end(char *const argv[], const char *dir, const char *tag, str
 	ck_assert_msg(strstr((r)->out, (text)), "output lacks \"%s\":\n%s%s", (text), (r)->out, \
 		      (r)->err)
 
+/* The exit status, and each of the NULL-terminated texts in the output. */
+static void expect_run(const struct result *r, int status, const char *const texts[])
+{
+	ck_assert_msg(r->status == status, "exit status %d, not %d:\n%s%s", r->status, status,
+		      r->out, r->err);
+	for (size_t i = 0; texts[i]; i++)
+		EXPECT_IN(r, texts[i]);
+}
+
+#define LINES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
 static void expect_status(const struct result *r, int status)
 {
 	ck_assert_msg(r->status == status, "exit status %d, not %d:\n%s%s", r->status, status,
@@ -251,14 +262,11 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 
 	ck_assert(bxvm_make_directories(dir));
 	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_run", &r);
-	expect_status(&r, 0);
 	/* Where to attach, before the console. */
-	EXPECT_IN(&r, "radare2 -a x86 -b 32 -D winkd winkd://");
-	EXPECT_IN(&r, "windbg -k com:ipport=");
-	EXPECT_IN(&r, "boot options: kernel=workload kd=vmport rounds=20");
-	EXPECT_IN(&r, "DbgPrint: workload done after 20 rounds");
-	EXPECT_IN(&r, "BXKD SUMMARY passed=1 failed=0");
-	EXPECT_IN(&r, "bxkd: passed");
+	expect_run(&r, 0, LINES("radare2 -a x86 -b 32 -D winkd winkd://", "windbg -k com:ipport=",
+				"boot options: kernel=workload kd=vmport rounds=20",
+				"DbgPrint: workload done after 20 rounds",
+				"BXKD SUMMARY passed=1 failed=0", "bxkd: passed"));
 	ck_assert(strstr(r.out, "winkd://") < strstr(r.out, "bxkd test guest"));
 	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
 	snprintf(log, sizeof(log), "%s/bochs.log", dir);
@@ -303,9 +311,8 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp)
 	ck_assert_msg(strstr(d.out, "stopped: breakpoint") && strstr(d.out, "version: build 2600") &&
 			      strstr(d.out, "running"),
 		      "%s%s", d.out, d.err);
-	expect_status(&r, 0);
-	EXPECT_IN(&r, "debugger=yes stops=1 breakpoints=1");
-	EXPECT_IN(&r, "bxkd: passed");
+	expect_run(&r, 0, LINES("debugger=yes stops=1 breakpoints=1",
+				"bxkd: passed"));
 	result_free(&r);
 	result_free(&d);
 	remove_socket_dir(sockets);
@@ -406,11 +413,10 @@ START_TEST(run_boots_a_foreign_floppy_and_disk)
 			 "--timeout", BOOT_TIMEOUT, NULL };
 	struct result r;
 	run_to_end(argv, dir, "floppy", &r);
-	expect_status(&r, 0);
-	EXPECT_IN(&r, "as a 1.44 MB floppy");
-	EXPECT_IN(&r, "boot options: (none)");
-	EXPECT_IN(&r, "BXKD SUMMARY passed=40 failed=0");
-	EXPECT_IN(&r, "the guest shut the machine down");
+	expect_run(&r, 0, LINES("as a 1.44 MB floppy",
+				"boot options: (none)",
+				"BXKD SUMMARY passed=40 failed=0",
+				"the guest shut the machine down"));
 	result_free(&r);
 
 	/* Our boot sector, from a disk, finds no floppy behind it: that it
@@ -436,18 +442,17 @@ static void demo(const char *name, bool serial)
 
 	ck_assert(bxvm_make_directories(dir));
 	run_to_end(argv, BXKD_TEST_WORK_DIR, name, &r);
-	expect_status(&r, 0);
-	EXPECT_IN(&r, "dbg>   connect");
-	EXPECT_IN(&r, "kd  -> GetVersion request");
-	EXPECT_IN(&r, "kd  <- GetVersion reply status=0x00000000 success");
-	EXPECT_IN(&r, "stopped: breakpoint (0x80000003) at ");
-	EXPECT_IN(&r, "workload_step_target+0x9");
-	EXPECT_IN(&r, "DbgPrint: bxkd kernel up: 100 rounds of work");
-	EXPECT_IN(&r, "commands answered in ");
-	EXPECT_IN(&r, "s emulated");
-	EXPECT_IN(&r, "BXKD RESULT workload pass");
-	EXPECT_IN(&r, "scratch=\"written by the debugger\"");
-	EXPECT_IN(&r, "bxkd demo: passed");
+	expect_run(&r, 0, LINES("dbg>   connect",
+				"kd  -> GetVersion request",
+				"kd  <- GetVersion reply status=0x00000000 success",
+				"stopped: breakpoint (0x80000003) at ",
+				"workload_step_target+0x9",
+				"DbgPrint: bxkd kernel up: 100 rounds of work",
+				"commands answered in ",
+				"s emulated",
+				"BXKD RESULT workload pass",
+				"scratch=\"written by the debugger\"",
+				"bxkd demo: passed"));
 	/* Requests and replies, not the ACKs. */
 	ck_assert_ptr_null(strstr(r.out, "ACK id="));
 	result_free(&r);
@@ -466,10 +471,7 @@ START_TEST(the_demo_over_serial)
 }
 END_TEST
 
-Suite *launcher_suite(void)
-{
-	Suite *s = suite_create("launcher");
-
+BXKD_SUITE(launcher,
 	testcases_add(s, "pieces", 0, TESTS(
 		a_floppy_and_a_disk_get_their_own_bochsrc,
 		the_environment_is_headless_unless_a_window_is_wanted,
@@ -481,5 +483,4 @@ Suite *launcher_suite(void)
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
 		run_boots_a_foreign_floppy_and_disk));
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial));
-	return s;
-}
+)

@@ -100,6 +100,13 @@ static void finish_serve(struct run *r)
 	ck_assert_ptr_nonnull(r->err_text);
 }
 
+/* serve ended at a divergence or a timeout (exit status 1). */
+static void finish_serve_diverged(struct run *r)
+{
+	finish_serve(r);
+	ck_assert_msg(r->status == 1, "serve exited %d:\n%s%s", r->status, r->text, r->err_text);
+}
+
 #define EXPECT_IN(haystack, needle, r)                                                        \
 	ck_assert_msg(strstr((haystack), (needle)), "no \"%s\" in:\n%s\n%s", (needle),        \
 		      (r)->text, (r)->err_text)
@@ -314,8 +321,7 @@ START_TEST(a_damaged_session_is_refused)
 
 	char *argv[] = { BXKD_REPLAY, "serve", cut, "--listen", r.sock, NULL };
 	ck_assert(child_start(&r.serve, argv, r.out, r.err));
-	finish_serve(&r);
-	ck_assert_msg(r.status == 1, "serve exited %d:\n%s%s", r.status, r.text, r.err_text);
+	finish_serve_diverged(&r);
 	EXPECT_IN(r.err_text, "cut.pcap: record ", &r);
 	EXPECT_IN(r.err_text, "cannot be read", &r);
 	EXPECT_IN(r.err_text, "truncated", &r);
@@ -373,8 +379,7 @@ START_TEST(a_debugger_that_leaves_early_is_a_divergence)
 	run_init(&r);
 	start_serve(&r, GOLDEN_SESSION, "10");
 	close(connect_to(r.sock));
-	finish_serve(&r);
-	ck_assert_msg(r.status == 1, "serve exited %d:\n%s%s", r.status, r.text, r.err_text);
+	finish_serve_diverged(&r);
 	EXPECT_IN(r.text, "the debugger left at record ", &r);
 	EXPECT_IN(r.text, "; 0 of the ", &r);
 	run_free(&r);
@@ -389,30 +394,24 @@ START_TEST(a_silent_or_absent_debugger_times_out)
 	run_init(&r);
 	start_serve(&r, GOLDEN_SESSION, "1");
 	int fd = connect_to(r.sock);
-	finish_serve(&r);
+	finish_serve_diverged(&r);
 	close(fd);
-	ck_assert_msg(r.status == 1, "serve exited %d:\n%s%s", r.status, r.text, r.err_text);
 	EXPECT_IN(r.text, "waited 1 s for the debugger: 0 of the ", &r);
 	run_free(&r);
 
 	run_init(&r);
 	start_serve(&r, GOLDEN_SESSION, "1");
-	finish_serve(&r);
-	ck_assert_msg(r.status == 1, "serve exited %d:\n%s%s", r.status, r.text, r.err_text);
+	finish_serve_diverged(&r);
 	EXPECT_IN(r.text, "debugger attached (tick ", &r);
 	EXPECT_IN(r.text, "no debugger attached within 1 s", &r);
 	run_free(&r);
 }
 END_TEST
 
-Suite *replay_serve_suite(void)
-{
-	Suite *s = suite_create("replay_serve");
-
+BXKD_SUITE(replay_serve,
 	testcases_add(s, "serve", 60, TESTS(
 		the_debugger_that_was_recorded_matches,
 		a_debugger_that_strays_is_reported_where_it_strays, a_damaged_session_is_refused,
 		bad_arguments_are_usage_errors, a_debugger_that_leaves_early_is_a_divergence,
 		a_silent_or_absent_debugger_times_out));
-	return s;
-}
+)

@@ -488,9 +488,7 @@ START_TEST(tshark_filters_and_shows_the_tree)
 }
 END_TEST
 
-Suite *replay_tools_suite(void)
-{
-	Suite *s = suite_create("replay_tools");
+BXKD_SUITE(replay_tools,
 	TCase *wireshark;
 
 	testcases_add(s, "kd_packets", 0, TESTS(kd_packets_are_described_as_the_tap_shows_them));
@@ -502,5 +500,4 @@ Suite *replay_tools_suite(void)
 				       (const TTest *const[]){ NULL });
 	tcase_add_test_needing_tshark(wireshark, tshark_decodes_every_record);
 	tcase_add_test_needing_tshark(wireshark, tshark_filters_and_shows_the_tree);
-	return s;
-}
+)

@@ -279,13 +279,9 @@ START_TEST(a_break_in_stops_the_running_workload_over_the_serial_port)
 }
 END_TEST
 
-Suite *session_suite(void)
-{
-	Suite *s = suite_create("session");
-
+BXKD_SUITE(session,
 	testcases_add(s, "sessions", 180, TESTS(
 		the_same_session_on_both_transports,
 		a_break_in_stops_the_running_workload_over_the_shared_page,
 		a_break_in_stops_the_running_workload_over_the_serial_port));
-	return s;
-}
+)

@@ -435,16 +435,31 @@ static size_t manipulate_frame(struct kdcom *k, uint32_t api, uint8_t *out, size
 
 /* ---- tests ---------------------------------------------------------------------------------- */
 
+/* A tap between a target listening at target_path and a debugger
+ * connected to it, both connections made. */
+struct tapped_link {
+	int listener, target, debugger;
+};
+
+static void tap_between(const char *name, const char *tap_option, struct tapped_link *link)
+{
+	make_workdir(name);
+	engines();
+	link->listener = listen_at(target_path);
+	start_tap(tap_option);
+	link->target = accept_within(link->listener, WAIT_MS);
+	link->debugger = connect_within(debugger_path, WAIT_MS);
+}
+
 START_TEST(relays_both_ways_and_survives_a_debugger_leaving)
 {
 	char summary[256];
 
-	make_workdir("debugger_leaves");
-	engines();
-	int listener = listen_at(target_path);
-	start_tap(NULL);
-	target_fd = accept_within(listener, WAIT_MS);
-	debugger_fd = connect_within(debugger_path, WAIT_MS);
+	struct tapped_link link;
+	tap_between("debugger_leaves", NULL, &link);
+	int listener = link.listener;
+	target_fd = link.target;
+	debugger_fd = link.debugger;
 	size_t at = expect_output("target connected (", 0);
 	expect_output("debugger connected (", 0);
 
@@ -488,12 +503,9 @@ END_TEST
 
 START_TEST(reconnects_to_a_target_that_went_away)
 {
-	make_workdir("target_leaves");
-	engines();
-	int listener = listen_at(target_path);
-	start_tap("--quiet");
-	int target = accept_within(listener, WAIT_MS);
-	int debugger = connect_within(debugger_path, WAIT_MS);
+	struct tapped_link link;
+	tap_between("target_leaves", "--quiet", &link);
+	int listener = link.listener, target = link.target, debugger = link.debugger;
 	expect_output("debugger connected (", 0);
 
 	/* Half a frame, then the target goes: the trace says it was cut off. */
@@ -526,12 +538,9 @@ END_TEST
 
 START_TEST(json_lines_and_garbage)
 {
-	make_workdir("json");
-	engines();
-	int listener = listen_at(target_path);
-	start_tap("--json");
-	int target = accept_within(listener, WAIT_MS);
-	int debugger = connect_within(debugger_path, WAIT_MS);
+	struct tapped_link link;
+	tap_between("json", "--json", &link);
+	int listener = link.listener, target = link.target, debugger = link.debugger;
 	expect_json_output("\"kind\":\"endpoint\",\"side\":\"debugger\",\"event\":\"connected\"", 0);
 
 	/* Noise first: reported once the target goes quiet. */
@@ -652,13 +661,9 @@ START_TEST(usage_errors)
 }
 END_TEST
 
-Suite *tap_suite(void)
-{
-	Suite *s = suite_create("tap");
-
+BXKD_SUITE(tap,
 	testcases_add_with(s, "relay", 60, NULL, kill_tap, TESTS(
 		relays_both_ways_and_survives_a_debugger_leaving,
 		reconnects_to_a_target_that_went_away, json_lines_and_garbage, relaying_is_prompt));
 	testcases_add(s, "usage", 30, TESTS(usage_errors));
-	return s;
-}
+)

@@ -146,9 +146,9 @@ static void send_packet(void *ctx, uint32_t type, const struct kd_string *header
 	struct machine *m = ctx;
 
 	(void)kd_context;
-	enum kd_outcome status =
-		kdbridge_send(m->bridge, type, header->buffer, header->length,
-			      data ? data->buffer : NULL, data ? data->length : 0);
+	const struct kd_host_port *port = kdbridge_port(m->bridge);
+	enum kd_outcome status = port->send(port->ctx, type, header->buffer, header->length,
+					    data ? data->buffer : NULL, data ? data->length : 0);
 	m->present = status == KD_OK;
 }
 
@@ -160,11 +160,12 @@ static enum kd_outcome receive_packet(void *ctx, uint32_t type, struct kd_string
 	size_t length = 0;
 
 	(void)kd_context;
+	const struct kd_host_port *port = kdbridge_port(m->bridge);
 	if (type == KDCOM_TYPE_POLL_BREAKIN)
-		return kdbridge_poll_breakin(m->bridge) ? KD_OK : KD_TIMED_OUT;
-	enum kd_outcome status =
-		kdbridge_receive(m->bridge, (uint16_t)type, header->buffer, header->maximum_length,
-				 data->buffer, data->maximum_length, &length, 1000);
+		return port->poll_breakin(port->ctx) ? KD_OK : KD_TIMED_OUT;
+	enum kd_outcome status = port->receive(port->ctx, type, header->buffer,
+					       header->maximum_length, data->buffer,
+					       data->maximum_length, &length, 1000);
 	if (status == KD_OK) {
 		header->length = header->maximum_length;
 		data->length = (uint16_t)length;

@@ -261,20 +261,17 @@ START_TEST(explanation_names_the_failure)
 }
 END_TEST
 
-Suite *bxh_suite(void)
-{
-	Suite *s = suite_create("bxh");
-
+BXKD_SUITE(bxh,
 	testcases_add(s, "parse", 0, TESTS(
 		console_drops_banner_and_debugger_lines,
 		console_keeps_guest_lines_that_look_almost_like_bochs,
 		result_lines_and_summary_are_parsed, malformed_result_lines_count_as_failures,
 		summary_with_trailing_junk_is_not_a_summary, first_fatal_line_is_kept,
-		shutdown_request_is_not_a_panic_and_gives_the_final_tick, other_panics_are_reported,
-		exit_message_on_stderr_is_a_panic_unless_it_is_the_shutdown, outcomes_are_classified,
-		explanation_names_the_failure));
+		shutdown_request_is_not_a_panic_and_gives_the_final_tick,
+		other_panics_are_reported,
+		exit_message_on_stderr_is_a_panic_unless_it_is_the_shutdown,
+		outcomes_are_classified, explanation_names_the_failure));
 	testcases_add(s, "patch", 0, TESTS(
 		boot_options_are_written_after_the_marker,
 		boot_option_patching_refuses_what_it_cannot_do_exactly));
-	return s;
-}
+)

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <check.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,26 +55,37 @@ START_TEST(defaults_are_a_workstation_17)
 }
 END_TEST
 
+/* Each key with a value and the field it sets, read back as a number. */
+#define FIELD(member) offsetof(struct vmport_config, member), sizeof(config.member)
+static const struct {
+	const char *key, *value;
+	size_t offset, size;
+	uint64_t want;
+} parsed_settings[] = {
+	{ "vmx_type", "esx", FIELD(vmx_type), 2 },
+	{ "vmx_type", "5", FIELD(vmx_type), 5 },
+	{ "hw_version", "0x13", FIELD(hw_version), 19 },
+	{ "uuid", "00112233-4455-6677-8899-AABBCCDDEEFF", FIELD(uuid[0]), 0x00 },
+	{ "uuid", "00112233-4455-6677-8899-AABBCCDDEEFF", FIELD(uuid[15]), 0xff },
+	{ "screen", "800x600", FIELD(screen_width), 800 },
+	{ "screen", "800x600", FIELD(screen_height), 600 },
+	{ "vcpu_info", "0x8", FIELD(vcpu_info), 8 },
+	{ "kd_command", "200", FIELD(kd_command), 200 },
+	{ "cookie_seed", "12345", FIELD(cookie_seed), 12345 },
+};
+
 START_TEST(each_setting_is_parsed)
 {
-	ck_assert(set("vmx_type", "esx"));
-	ck_assert_uint_eq(config.vmx_type, 2);
-	ck_assert(set("vmx_type", "5"));
-	ck_assert_uint_eq(config.vmx_type, 5);
-	ck_assert(set("hw_version", "0x13"));
-	ck_assert_uint_eq(config.hw_version, 19);
-	ck_assert(set("uuid", "00112233-4455-6677-8899-AABBCCDDEEFF"));
-	ck_assert_uint_eq(config.uuid[0], 0x00);
-	ck_assert_uint_eq(config.uuid[15], 0xff);
-	ck_assert(set("screen", "800x600"));
-	ck_assert_uint_eq(config.screen_width, 800);
-	ck_assert_uint_eq(config.screen_height, 600);
-	ck_assert(set("vcpu_info", "0x8"));
-	ck_assert_uint_eq(config.vcpu_info, 8);
-	ck_assert(set("kd_command", "200"));
-	ck_assert_uint_eq(config.kd_command, 200);
-	ck_assert(set("cookie_seed", "12345"));
-	ck_assert_uint_eq(config.cookie_seed, 12345);
+	for (size_t i = 0; i < sizeof(parsed_settings) / sizeof(parsed_settings[0]); i++) {
+		uint64_t got = 0;
+		ck_assert_msg(set(parsed_settings[i].key, parsed_settings[i].value), "%s=%s",
+			      parsed_settings[i].key, parsed_settings[i].value);
+		/* Little-endian host: the low bytes of `got` are the field. */
+		memcpy(&got, (const uint8_t *)&config + parsed_settings[i].offset,
+		       parsed_settings[i].size);
+		ck_assert_msg(got == parsed_settings[i].want, "%s=%s gave %" PRIu64,
+			      parsed_settings[i].key, parsed_settings[i].value, got);
+	}
 }
 END_TEST
 
@@ -141,13 +154,9 @@ START_TEST(the_saved_form_reads_back_the_same)
 }
 END_TEST
 
-Suite *config_suite(void)
-{
-	Suite *s = suite_create("config");
-
+BXKD_SUITE(config,
 	testcases_add_with(s, "config", 0, setup, NULL, TESTS(
 		defaults_are_a_workstation_17, each_setting_is_parsed,
 		bad_values_are_refused_with_a_reason_and_change_nothing,
 		kd_command_cannot_hide_a_real_command, the_saved_form_reads_back_the_same));
-	return s;
-}
+)

@@ -73,13 +73,9 @@ START_TEST(unknown_conversions_are_shown_not_guessed)
 }
 END_TEST
 
-Suite *format_suite(void)
-{
-	Suite *s = suite_create("format");
-
+BXKD_SUITE(format,
 	testcases_add(s, "format", 0, TESTS(
 		integers_match_libc, strings_and_characters_match_libc,
 		output_is_cut_and_terminated_like_snprintf,
 		unknown_conversions_are_shown_not_guessed));
-	return s;
-}
+)

@@ -729,10 +729,7 @@ START_TEST(random_calls_are_answered_safely)
 }
 END_TEST
 
-Suite *guestrpc_suite(void)
-{
-	Suite *s = suite_create("guestrpc");
-
+BXKD_SUITE(guestrpc,
 	testcases_add_with(s, "open", 0, setup, teardown, TESTS(
 		open_with_cookies_returns_channel_and_cookies, open_without_cookies_leaves_esi_edi,
 		cookies_repeat_for_the_same_seed_and_differ_between_channels,
@@ -750,11 +747,10 @@ Suite *guestrpc_suite(void)
 		unknown_requests_get_unknown_command, handlers_can_be_added_and_replaced,
 		replies_over_64_kib_become_an_error));
 	testcases_add_with(s, "high_bandwidth", 0, setup, teardown, TESTS(
-		high_bandwidth_round_trip, high_bandwidth_changes_only_ebx, high_bandwidth_refusals,
-		a_refused_receive_leaves_the_buffer_alone,
+		high_bandwidth_round_trip, high_bandwidth_changes_only_ebx,
+		high_bandwidth_refusals, a_refused_receive_leaves_the_buffer_alone,
 		high_bandwidth_without_magic_is_an_empty_port));
 	testcases_add_with(s, "other", 0, setup, teardown, TESTS(
 		a_restored_machine_gets_cpt_once_and_retries, tclo_delivers_host_commands_in_order,
 		random_calls_are_answered_safely));
-	return s;
-}
+)

@@ -725,10 +725,7 @@ START_TEST(types_agree_with_api_numbers)
 }
 END_TEST
 
-Suite *kdcom_suite(void)
-{
-	Suite *s = suite_create("kdcom");
-
+BXKD_SUITE(kdcom,
 	testcases_add_with(s, "vectors", 0, setup, NULL, TESTS(
 		checksum_is_the_byte_sum, debugger_frames_get_version_as_tv5,
 		debugger_frames_read_memory_as_tv6, first_target_packet_is_sync_flagged_as_tv8,
@@ -745,11 +742,11 @@ Suite *kdcom_suite(void)
 		types_agree_with_api_numbers));
 	testcases_add_with(s, "send", 0, setup, NULL, TESTS(
 		only_one_send_at_a_time_and_only_valid_packets,
-		unacknowledged_packets_are_sent_again_on_time, a_resend_request_is_answered_at_once,
-		no_debugger_exemptions, the_debugger_gives_up_after_its_retries,
-		reset_restarts_numbering_and_resends, reset_abandons_a_manipulate_reply,
+		unacknowledged_packets_are_sent_again_on_time,
+		a_resend_request_is_answered_at_once, no_debugger_exemptions,
+		the_debugger_gives_up_after_its_retries, reset_restarts_numbering_and_resends,
+		reset_abandons_a_manipulate_reply,
 		reset_stops_input_so_stale_bytes_can_be_discarded,
 		implicit_acknowledgement_only_by_a_new_packet,
 		debugger_takes_a_reply_as_acknowledgement, debugger_follows_sync_but_not_a_copy));
-	return s;
-}
+)

@@ -44,36 +44,24 @@ static void run_seeds(unsigned ppm, unsigned first_seed, unsigned seeds)
 	}
 }
 
-START_TEST(a_clean_channel_in_random_pieces)
+/* From a clean channel in random pieces to a fault in almost every frame. */
+static const struct {
+	unsigned ppm, first_seed, seeds;
+} fault_rates[] = {
+	{ 0, 1, 4 },
+	{ 50, 100, 8 },
+	{ 500, 200, 8 },
+	{ 3000, 300, 8 },
+};
+
+START_TEST(conversations_complete_at_each_fault_rate)
 {
-	run_seeds(0, 1, 4);
+	run_seeds(fault_rates[_i].ppm, fault_rates[_i].first_seed, fault_rates[_i].seeds);
 }
 END_TEST
 
-START_TEST(rare_faults)
-{
-	run_seeds(50, 100, 8);
-}
-END_TEST
-
-START_TEST(frequent_faults)
-{
-	run_seeds(500, 200, 8);
-}
-END_TEST
-
-START_TEST(a_fault_in_almost_every_frame)
-{
-	run_seeds(3000, 300, 8);
-}
-END_TEST
-
-Suite *kdcom_lossy_suite(void)
-{
-	Suite *s = suite_create("kdcom_lossy");
-
-	testcases_add(s, "conversation", 120, TESTS(
-		a_clean_channel_in_random_pieces, rare_faults, frequent_faults,
-		a_fault_in_almost_every_frame));
-	return s;
-}
+BXKD_SUITE(kdcom_lossy,
+	TCase *tc = testcases_add(s, "conversation", 120, TESTS(NULL));
+	tcase_add_loop_test(tc, conversations_complete_at_each_fault_rate, 0,
+			    (int)(sizeof(fault_rates) / sizeof(fault_rates[0])));
+)

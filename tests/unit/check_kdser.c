@@ -987,10 +987,7 @@ START_TEST(as_the_stubs_transport_it_is_the_same_calls)
 }
 END_TEST
 
-Suite *kdser_suite(void)
-{
-	Suite *s = suite_create("kdser");
-
+BXKD_SUITE(kdser,
 	testcases_add_with(s, "initialisation", 0, setup, teardown, TESTS(
 		initialisation_programs_115200_8n1_with_the_fifo_and_no_interrupts,
 		initialisation_without_a_uart_fails_and_the_calls_do_nothing,
@@ -1014,5 +1011,4 @@ Suite *kdser_suite(void)
 		debugger_present_flips_as_the_engine_says));
 	testcases_add_with(s, "api", 0, setup, teardown, TESTS(
 		arguments_out_of_range_send_nothing, as_the_stubs_transport_it_is_the_same_calls));
-	return s;
-}
+)

@@ -2233,10 +2233,7 @@ START_TEST(a_break_in_seen_earlier_counts_once_without_asking)
 }
 END_TEST
 
-Suite *kdstub_suite(void)
-{
-	Suite *s = suite_create("kdstub");
-
+BXKD_SUITE(kdstub,
 	testcases_add_with(s, "stop", 0, setup, NULL, TESTS(
 		a_stop_is_reported_as_section_3_2_lays_it_out,
 		init_starts_with_kd64s_twenty_retries_and_no_breakpoints,
@@ -2277,7 +2274,8 @@ Suite *kdstub_suite(void)
 		set_context_after_a_get_context_replaces_the_registers,
 		each_stop_needs_its_own_get_context_before_a_set_context,
 		set_context_of_another_length_is_refused, context_of_another_processor_is_refused,
-		get_context_ex_returns_the_range_asked_for, get_context_ex_keeps_within_the_context,
+		get_context_ex_returns_the_range_asked_for,
+		get_context_ex_keeps_within_the_context,
 		set_context_ex_writes_a_range_once_a_context_was_sent,
 		set_context_ex_past_the_end_of_the_context_is_refused));
 	testcases_add_with(s, "control", 0, setup, NULL, TESTS(
@@ -2324,5 +2322,4 @@ Suite *kdstub_suite(void)
 		a_resent_load_symbols_carries_the_same_path,
 		load_symbols_without_a_debugger_sends_nothing, poll_breakin_asks_the_transport,
 		a_break_in_seen_earlier_counts_once_without_asking));
-	return s;
-}
+)

@@ -951,24 +951,21 @@ START_TEST(json_strings_escape_everything)
 }
 END_TEST
 
-Suite *kdtrace_suite(void)
-{
-	Suite *s = suite_create("kdtrace");
-
+BXKD_SUITE(kdtrace,
 	testcases_add(s, "vectors", 0, TESTS(
-		control_vectors_tv1_to_tv4, get_version_request_tv5, read_memory_tv6_and_its_reply_tv7,
-		debug_print_with_sync_tv8, continue2_tv9_and_continue_tv10, get_version_reply_tv11,
+		control_vectors_tv1_to_tv4, get_version_request_tv5,
+		read_memory_tv6_and_its_reply_tv7, debug_print_with_sync_tv8,
+		continue2_tv9_and_continue_tv10, get_version_reply_tv11,
 		exception_state_change_tv12));
 	testcases_add(s, "messages", 0, TESTS(
 		load_symbols_with_path, manipulate_replies_name_their_fields,
 		get_context_reply_counts_its_data, get_string_and_file_io, long_strings_are_bounded));
 	testcases_add(s, "stream", 0, TESTS(
-		split_input_gives_the_same_lines, garbage_and_break_in, damaged_checksum_and_trailer,
-		oversized_frames_restart_the_scan, malformed_control_packets_are_flagged,
-		a_broken_stream_cuts_off_its_frame, statistics_count_each_kind,
-		frames_are_found_as_the_engine_finds_them));
+		split_input_gives_the_same_lines, garbage_and_break_in,
+		damaged_checksum_and_trailer, oversized_frames_restart_the_scan,
+		malformed_control_packets_are_flagged, a_broken_stream_cuts_off_its_frame,
+		statistics_count_each_kind, frames_are_found_as_the_engine_finds_them));
 	testcases_add(s, "json", 0, TESTS(
 		json_checker_refuses_what_it_should, json_for_the_vectors, json_lines_parse,
 		json_strings_escape_everything));
-	return s;
-}
+)

@@ -812,10 +812,7 @@ START_TEST(a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers)
 }
 END_TEST
 
-Suite *kdvm_guest_suite(void)
-{
-	Suite *s = suite_create("kdvm_guest");
-
+BXKD_SUITE(kdvm_guest,
 	testcases_add_with(s, "initialise", 0, setup, teardown, TESTS(
 		initialise_registers_the_page_with_the_device,
 		initialise_notes_a_debugger_that_is_not_attached_yet,
@@ -844,5 +841,4 @@ Suite *kdvm_guest_suite(void)
 	testcases_add_with(s, "arguments", 0, setup, teardown, TESTS(
 		arguments_out_of_range_make_no_backdoor_call,
 		a_hostile_device_cannot_make_the_module_overrun_the_callers_buffers));
-	return s;
-}
+)

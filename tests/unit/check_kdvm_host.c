@@ -1636,10 +1636,7 @@ START_TEST(random_pages_under_scan_discovery_always_end_with_a_defined_status)
 }
 END_TEST
 
-Suite *kdvm_host_suite(void)
-{
-	Suite *s = suite_create("kdvm_host");
-
+BXKD_SUITE(kdvm_host,
 	testcases_add_with(s, "hello", 0, setup, teardown, TESTS(
 		hello_answers_magic_version_discovery_and_flags,
 		hello_without_an_attached_debugger_says_transport_only,
@@ -1647,7 +1644,8 @@ Suite *kdvm_host_suite(void)
 	testcases_add_with(s, "register", 0, setup, teardown, TESTS(
 		register_accepts_a_page_with_signature_version_and_header_size,
 		register_accepts_the_last_page_of_ram_and_it_works,
-		register_refuses_the_frame_just_past_ram, register_refuses_huge_frames_given_in_edi,
+		register_refuses_the_frame_just_past_ram,
+		register_refuses_huge_frames_given_in_edi,
 		register_refuses_a_page_without_the_signature,
 		register_refuses_another_protocol_version, register_refuses_another_header_size,
 		register_is_refused_under_scan_discovery,
@@ -1701,5 +1699,4 @@ Suite *kdvm_host_suite(void)
 	testcases_add_with(s, "fuzz", 300, setup, teardown, TESTS(
 		random_pages_and_registers_always_end_with_a_defined_status,
 		random_pages_under_scan_discovery_always_end_with_a_defined_status));
-	return s;
-}
+)

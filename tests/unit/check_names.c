@@ -173,12 +173,9 @@ START_TEST(unknown_numbers_have_no_name)
 }
 END_TEST
 
-Suite *names_suite(void)
-{
-	Suite *s = suite_create("names");
-
+BXKD_SUITE(names,
 	testcases_add(s, "dissector", 0, TESTS(
-		backdoor_commands_agree, kd_subcommands_agree, kd_statuses_agree, kd_requests_agree,
-		kd_port_results_agree, kd_page_results_agree, unknown_numbers_have_no_name));
-	return s;
-}
+		backdoor_commands_agree, kd_subcommands_agree, kd_statuses_agree,
+		kd_requests_agree, kd_port_results_agree, kd_page_results_agree,
+		unknown_numbers_have_no_name));
+)

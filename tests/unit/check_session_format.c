@@ -1082,10 +1082,7 @@ START_TEST(the_writer_refuses_what_the_reader_would)
 }
 END_TEST
 
-Suite *session_format_suite(void)
-{
-	Suite *s = suite_create("session_format");
-
+BXKD_SUITE(session_format,
 	testcases_add(s, "records", 0, TESTS(
 		every_kind_decodes, the_header_is_checked, a_backdoor_call_is_checked,
 		a_kd_port_call_is_checked, an_endpoint_event_is_checked, text_is_key_value_lines,
@@ -1096,5 +1093,4 @@ Suite *session_format_suite(void)
 		an_end_needs_only_the_record_count, a_record_of_the_largest_size_reads_back,
 		damage_is_refused, a_truncated_file_is_refused,
 		the_writer_refuses_what_the_reader_would));
-	return s;
-}
+)

@@ -410,10 +410,7 @@ START_TEST(get_vcpu_info_reports_the_setting)
 }
 END_TEST
 
-Suite *vmport_suite(void)
-{
-	Suite *s = suite_create("vmport");
-
+BXKD_SUITE(vmport,
 	testcases_add_with(s, "entry", 0, setup, teardown, TESTS(
 		getversion_in_answers_version_magic_and_type, out_changes_everything_but_eax,
 		results_keep_the_upper_halves_of_64_bit_registers, command_is_the_low_word_of_ecx,
@@ -433,5 +430,4 @@ Suite *vmport_suite(void)
 		stopcatchup_changes_nothing, gethz_reports_the_tsc_and_apic_rates,
 		gethz_says_unknown_without_a_rate, gettimefull_splits_64_bit_seconds,
 		gettimefull_with_lag_adds_a_zero_lag, get_vcpu_info_reports_the_setting));
-	return s;
-}
+)
