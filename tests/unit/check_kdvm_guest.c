@@ -228,6 +228,15 @@ static enum kd_outcome receive(uint32_t type, struct kd_string *header, struct k
 	return kdvm_receive_packet(&kd, type, header, data, data_length, &context);
 }
 
+/* What kd64 asks for while it waits for a request. */
+static enum kd_outcome receive_manipulate(uint32_t *data_length)
+{
+	struct kd_string header = header_string(MANIPULATE_HEADER);
+	struct kd_string data = data_string(KD64_DATA_ROOM);
+
+	return receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, data_length);
+}
+
 static void send(uint32_t type, const uint8_t *header, uint16_t header_length,
 		 const uint8_t *data, uint16_t data_length)
 {
@@ -499,21 +508,18 @@ START_TEST(a_header_maximum_length_the_packet_does_not_match)
 	fill_pattern(bytes, sizeof(bytes), 0x17);
 	kd_test_peer_queue(&peer, KDCOM_TYPE_STATE_MANIPULATE, bytes, 40, NULL, 0);
 	fill_guards();
-	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_TIMED_OUT);
+	ck_assert_int_eq(receive_manipulate(&data_length), KD_TIMED_OUT);
 	ck_assert_uint_eq(peer.misfits, 1);
 	assert_buffers_untouched();
 	/* The debugger sends it again; a kernel that wants 40 bytes takes it. */
 	header = header_string(40);
-	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_OK);
+	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length), KD_OK);
 	ck_assert_uint_eq(data_length, 0);
 
 	kd_test_peer_queue(&peer, KDCOM_TYPE_STATE_MANIPULATE, bytes, MANIPULATE_HEADER,
 			   bytes + MANIPULATE_HEADER, 10);
 	fill_guards();
-	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_OK);
+	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length), KD_OK);
 	ck_assert_uint_eq(header.length, 40);
 	ck_assert_uint_eq(data_length, MANIPULATE_HEADER + 10 - 40);
 	ck_assert(!memcmp(header_buffer, bytes, 40));
@@ -571,14 +577,11 @@ END_TEST
 
 START_TEST(receive_with_nothing_to_receive_times_out)
 {
-	struct kd_string header = header_string(MANIPULATE_HEADER);
-	struct kd_string data = data_string(KD64_DATA_ROOM);
 	uint32_t data_length;
 
 	start_module();
 	fill_guards();
-	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_TIMED_OUT);
+	ck_assert_int_eq(receive_manipulate(&data_length), KD_TIMED_OUT);
 	/* The module's own bound, so the emulator can take a signal. */
 	ck_assert_uint_eq(peer.last_timeout_ms, KDVM_DEFAULT_RECEIVE_TIMEOUT_MS);
 	assert_buffers_untouched();
@@ -588,15 +591,12 @@ END_TEST
 
 START_TEST(a_debugger_resetting_the_link_means_needs_resend)
 {
-	struct kd_string header = header_string(MANIPULATE_HEADER);
-	struct kd_string data = data_string(KD64_DATA_ROOM);
 	uint32_t data_length;
 
 	start_module();
 	kd_test_peer_script_receive(&peer, KD_NEEDS_RESEND);
 	fill_guards();
-	ck_assert_int_eq(receive(KDCOM_TYPE_STATE_MANIPULATE, &header, &data, &data_length),
-			 KD_NEEDS_RESEND);
+	ck_assert_int_eq(receive_manipulate(&data_length), KD_NEEDS_RESEND);
 	assert_buffers_untouched();
 }
 END_TEST
