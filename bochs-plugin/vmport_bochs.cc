@@ -170,6 +170,8 @@ private:
 
 	struct vmport_config settings;
 	struct vmport *core = nullptr;
+	/* kd_endpoint as parse_option read it. */
+	struct kdep_options kd_endpoint;
 	struct kdbridge *kd = nullptr;
 	struct vmport_session *session = nullptr;
 	bool divergence_reported = false;
@@ -341,10 +343,7 @@ void bx_vmport_c::open_kd_transport()
 	}
 	struct kdbridge_options options;
 	kdbridge_options_init(&options);
-	if (!kdep_parse(settings.kd_endpoint, &options.endpoint, error, sizeof(error))) {
-		panic("KD transport: %s", error);
-		return;
-	}
+	options.endpoint = kd_endpoint;
 	options.resend_timeout_ms = settings.kd_resend_ms;
 	options.retries = settings.kd_retries;
 	options.log = { log_from_kd_link, this };
@@ -391,8 +390,8 @@ int32_t bx_vmport_c::parse_option(const char *context, int num_params, char *par
 		key[key_len] = '\0';
 		if (!vmport_config_set(&the_device->settings, key, eq + 1, error, sizeof(error)) ||
 		    (!strcmp(key, "kd_endpoint") && the_device->settings.kd_endpoint[0] &&
-		     !kdbridge_check_endpoint(the_device->settings.kd_endpoint, error,
-					      sizeof(error)))) {
+		     !kdep_parse(the_device->settings.kd_endpoint, &the_device->kd_endpoint, error,
+				 sizeof(error)))) {
 			the_device->panic("%s: vmport: %s", context ? context : "", error);
 			return -1;
 		}

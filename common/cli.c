@@ -50,7 +50,7 @@ int bxkd_cli_parse(int argc, char **argv, const struct option *options, int min_
 			usage(stdout);
 			return BXKD_CLI_EXIT_HELP;
 		}
-		if (key == '?' || key == ':') {
+		if (key == '?') {
 			usage(stderr);
 			return BXKD_CLI_EXIT_USAGE;
 		}

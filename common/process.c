@@ -173,6 +173,14 @@ double bxkd_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+uint64_t bxkd_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 void bxkd_sleep_ms(unsigned ms)
 {
 	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };

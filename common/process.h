@@ -9,6 +9,7 @@
 #define BXKD_COMMON_PROCESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -56,8 +57,10 @@ bool bxkd_process_wait(struct bxkd_process *p, int timeout_ms);
 /* SIGTERM (to its group, if it has one), SIGKILL after grace_ms. */
 void bxkd_process_stop(struct bxkd_process *p, int grace_ms);
 
-/* Seconds on CLOCK_MONOTONIC. */
+/* The monotonic clock (CLOCK_MONOTONIC): in seconds, and in whole
+ * milliseconds for timers. */
 double bxkd_now(void);
+uint64_t bxkd_now_ms(void);
 void bxkd_sleep_ms(unsigned ms);
 
 /* A TCP port on `host` (an IPv4 address; loopback if it is not one) that

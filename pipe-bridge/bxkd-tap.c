@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "log.h"
 #include "kdtrace.h"
+#include "process.h"
 
 /* One read from an endpoint. */
 #define RELAY_CHUNK 65536u
@@ -69,23 +70,10 @@ struct tap {
 	struct side target, debugger;
 };
 
-static double monotonic_seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t now_ms(void)
-{
-	return (uint64_t)(monotonic_seconds() * 1000.0);
-}
-
 /* Since the tap started: the time every line carries. */
 static double seconds(const struct tap *tap)
 {
-	return monotonic_seconds() - tap->start;
+	return bxkd_now() - tap->start;
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -210,7 +198,7 @@ static bool pump(struct side *from, struct side *to, uint8_t *buf)
 	switch (status) {
 	case KDEP_DATA:
 		deliver(to, buf, length);
-		from->last_byte_ms = now_ms();
+		from->last_byte_ms = bxkd_now_ms();
 		from->paused = false;
 		kdtrace_feed(&from->trace, buf, length);
 		return true;
@@ -276,7 +264,7 @@ static void relay(struct tap *tap)
 	while (!bxkd_signal) {
 		bool busy = pump(&tap->target, &tap->debugger, buf);
 		busy |= pump(&tap->debugger, &tap->target, buf);
-		uint64_t now = now_ms();
+		uint64_t now = bxkd_now_ms();
 		int due = check_quiet(&tap->target, now);
 		int due_debugger = check_quiet(&tap->debugger, now);
 		if (due_debugger < due)
@@ -405,10 +393,14 @@ static bool take_option(void *ctx, int key, char *value)
 	struct tap *tap = ctx;
 
 	(void)value;
-	if (key == 'j')
+	switch (key) {
+	case 'j':
 		tap->json = true;
-	else
+		break;
+	case 'q':
 		tap->quiet = true;
+		break;
+	}
 	return true;
 }
 
@@ -436,7 +428,7 @@ int main(int argc, char **argv)
 	/* One line at a time, also into a pipe: the trace is watched live. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bxkd_catch_signals(false);
-	tap.start = monotonic_seconds();
+	tap.start = bxkd_now();
 	if (!open_side(&tap.target, &target_options) ||
 	    !open_side(&tap.debugger, &debugger_options)) {
 		kdep_close(tap.target.ep);

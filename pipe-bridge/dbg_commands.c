@@ -22,6 +22,7 @@
 #include "kdcom_engine.h"
 #include "kdtrace.h"
 #include "log.h"
+#include "process.h"
 
 /* The most a reply carries: a manipulate packet's room for data. */
 #define CHUNK ((size_t)(KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64)))
@@ -568,17 +569,9 @@ static bool cmd_prints(struct session *s, char **w, int n)
 	return true;
 }
 
-static double seconds_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void dump_progress(size_t done, size_t total)
 {
-	double now = seconds_now();
+	double now = bxkd_now();
 
 	if (!dump_progress_shown || (now - dump_progress_last < 0.1 && done < total))
 		return;
@@ -607,9 +600,9 @@ static bool cmd_dump(struct session *s, char **w, int n)
 	}
 	dump_progress_shown = !s->quiet && !s->json && isatty(STDERR_FILENO);
 	dump_progress_last = 0;
-	double start = seconds_now();
+	double start = bxkd_now();
 	bool ok = read_range(s, "dump", physical, address, buf, length, &got, dump_progress);
-	double elapsed = seconds_now() - start;
+	double elapsed = bxkd_now() - start;
 	if (dump_progress_shown)
 		fputc('\n', stderr);
 	if (fwrite(buf, 1, got, f) != got || fclose(f) != 0)

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kdlink.h"
+#include "process.h"
 
 struct kdbridge {
 	struct kdbridge_options o;
@@ -73,11 +73,8 @@ static void channel_taken(void *ctx, const void *bytes, size_t length)
 
 static uint64_t channel_now_ms(void *ctx)
 {
-	struct timespec t;
-
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return bxkd_now_ms();
 }
 
 /* Our own pty has no way to tell whether anyone is at the other end; any
@@ -167,13 +164,6 @@ static bool port_debugger_present(void *ctx)
 }
 
 /* ---- opening and closing --------------------------------------------------------- */
-
-bool kdbridge_check_endpoint(const char *spec, char *error, size_t error_size)
-{
-	struct kdep_options options;
-
-	return kdep_parse(spec, &options, error, error_size);
-}
 
 void kdbridge_options_init(struct kdbridge_options *o)
 {

@@ -43,9 +43,6 @@ struct kdbridge_options {
 
 void kdbridge_options_init(struct kdbridge_options *options);
 
-/* Is `spec` an endpoint the bridge can open? A sentence in `error` if not. */
-bool kdbridge_check_endpoint(const char *spec, char *error, size_t error_size);
-
 struct kdbridge;
 
 struct kdbridge *kdbridge_open(const struct kdbridge_options *options, char *error,

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "kdcom_engine.h"
+#include "process.h"
 
 #define MAX_MODULES 64
 #define MAX_ANSWERS 4
@@ -52,14 +53,6 @@ struct kdclient {
 };
 
 #define say(c, ...) bxkd_logf(&(c)->o.log, BXKD_LOG_INFO, __VA_ARGS__)
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 const char *kdclient_status_name(enum kdclient_status status)
 {
@@ -280,7 +273,7 @@ static void flush(struct kdclient *c)
 	if (!kdcom_sending(&c->k) && c->answer_count) {
 		struct answer a = c->answers[0];
 		memmove(c->answers, c->answers + 1, --c->answer_count * sizeof(*c->answers));
-		if (kdcom_send(&c->k, a.type, a.payload, a.length, NULL, 0, now_ms()) ==
+		if (kdcom_send(&c->k, a.type, a.payload, a.length, NULL, 0, bxkd_now_ms()) ==
 		    KDCOM_SEND_STARTED) {
 			c->answering = true;
 			if (a.type == KDCOM_TYPE_STATE_MANIPULATE)
@@ -305,7 +298,7 @@ static void pump(struct kdclient *c, int wait_ms)
 			take_events(c);
 			if (used == n)
 				break;
-			used += kdcom_input(&c->k, buffer + used, n - used, now_ms());
+			used += kdcom_input(&c->k, buffer + used, n - used, bxkd_now_ms());
 		}
 		break;
 	case KDEP_CONNECTED:
@@ -316,7 +309,7 @@ static void pump(struct kdclient *c, int wait_ms)
 	case KDEP_TIMEOUT:
 		break;
 	}
-	kdcom_tick(&c->k, now_ms());
+	kdcom_tick(&c->k, bxkd_now_ms());
 	take_events(c);
 	flush(c);
 }
@@ -327,7 +320,7 @@ static enum kdclient_status pump_until(struct kdclient *c, const bool *flag, uin
 	while (!*flag) {
 		if (c->send_failed)
 			return KDCLIENT_LINK_FAILED;
-		uint64_t now = now_ms(), engine = kdcom_deadline(&c->k);
+		uint64_t now = bxkd_now_ms(), engine = kdcom_deadline(&c->k);
 		if (now >= deadline)
 			return KDCLIENT_TIMEOUT;
 		uint64_t next = engine < deadline ? engine : deadline;
@@ -351,15 +344,15 @@ void kdclient_breakin(struct kdclient *c)
 
 enum kdclient_status kdclient_wait(struct kdclient *c, uint32_t timeout_ms)
 {
-	return pump_until(c, &c->stopped, now_ms() + timeout_ms);
+	return pump_until(c, &c->stopped, bxkd_now_ms() + timeout_ms);
 }
 
 enum kdclient_status kdclient_wait_gone(struct kdclient *c, uint32_t timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + timeout_ms;
 
 	while (kdep_connected(c->ep) && !c->stopped) {
-		uint64_t now = now_ms();
+		uint64_t now = bxkd_now_ms();
 		if (now >= deadline)
 			return KDCLIENT_TIMEOUT;
 		pump(c, deadline - now > 1000 ? 1000 : (int)(deadline - now));
@@ -369,11 +362,11 @@ enum kdclient_status kdclient_wait_gone(struct kdclient *c, uint32_t timeout_ms)
 
 enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + timeout_ms;
 	enum kdclient_status status;
 
 	/* A listening or reconnecting endpoint may not have its target yet. */
-	while (!kdep_connected(c->ep) && now_ms() < deadline)
+	while (!kdep_connected(c->ep) && bxkd_now_ms() < deadline)
 		pump(c, 100);
 	if (!kdep_connected(c->ep))
 		return KDCLIENT_TIMEOUT;
@@ -384,7 +377,7 @@ enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms)
 	c->resetting = true;
 	c->answer_count = 0;
 	kdcom_send_breakin(&c->k);
-	kdcom_send_reset(&c->k, now_ms());
+	kdcom_send_reset(&c->k, bxkd_now_ms());
 	status = pump_until(c, &c->reset_done, deadline);
 	c->resetting = false;
 	if (status != KDCLIENT_OK)
@@ -398,7 +391,7 @@ enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms)
 	memset(&request, 0, sizeof(request));
 	request.api_number = DBGKD_GET_VERSION_API;
 	status = kdclient_request(c, &request, NULL, 0, &reply, NULL, 0, &length,
-				  (uint32_t)(deadline > now_ms() ? deadline - now_ms() : 1));
+				  (uint32_t)(deadline > bxkd_now_ms() ? deadline - bxkd_now_ms() : 1));
 	if (status == KDCLIENT_OK) {
 		c->version = reply.u.get_version;
 		c->have_version = true;
@@ -420,7 +413,7 @@ enum kdclient_status kdclient_request(struct kdclient *c,
 				      size_t reply_capacity, size_t *reply_length,
 				      uint32_t timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + timeout_ms;
 	struct dbgkd_manipulate_state64 m = *request;
 	enum kdclient_status status;
 
@@ -429,7 +422,7 @@ enum kdclient_status kdclient_request(struct kdclient *c,
 		return KDCLIENT_NOT_STOPPED;
 	/* Answers owed go first; the target is waiting for nothing else. */
 	while (kdcom_sending(&c->k) || c->answer_count) {
-		if (now_ms() >= deadline)
+		if (bxkd_now_ms() >= deadline)
 			return KDCLIENT_TIMEOUT;
 		pump(c, 10);
 	}
@@ -439,7 +432,7 @@ enum kdclient_status kdclient_request(struct kdclient *c,
 	c->sent = c->send_failed = c->got_reply = false;
 	c->awaited_api = answered(m.api_number) ? m.api_number : 0;
 	if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), data, data_length,
-		       now_ms()) != KDCOM_SEND_STARTED)
+		       bxkd_now_ms()) != KDCOM_SEND_STARTED)
 		return KDCLIENT_BAD_REPLY;
 	if (!c->awaited_api) {
 		/* Running from here on: its next stop (a single step's, say) can

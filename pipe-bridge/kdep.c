@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "kdep.h"
+#include "process.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,14 +47,6 @@ struct kdep {
 	char address[KDEP_ADDRESS_MAX];
 	char hint[KDEP_HINT_MAX];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 #define say(ep, ...) bxkd_logf(&(ep)->log, BXKD_LOG_INFO, __VA_ARGS__)
 
@@ -425,7 +418,7 @@ static void drop_connection(struct kdep *ep, const char *why)
 		say(ep, "%s detached from %s (%s)", ep->peer, ep->address, why);
 	close(ep->conn_fd);
 	ep->conn_fd = -1;
-	ep->next_connect_ms = now_ms() + KDEP_RECONNECT_INTERVAL_MS;
+	ep->next_connect_ms = bxkd_now_ms() + KDEP_RECONNECT_INTERVAL_MS;
 }
 
 static void waiting_for_listener(struct kdep *ep, const char *why)
@@ -498,7 +491,7 @@ static bool finish_connect(struct kdep *ep, bool timed_out)
 	if (err) {
 		waiting_for_listener(ep, strerror(err));
 		close(fd);
-		ep->next_connect_ms = now_ms() + KDEP_RECONNECT_INTERVAL_MS;
+		ep->next_connect_ms = bxkd_now_ms() + KDEP_RECONNECT_INTERVAL_MS;
 		return false;
 	}
 	if (ep->o.mode == KDEP_TCP_CONNECT) {
@@ -624,7 +617,7 @@ static bool keep_connecting(struct kdep *ep, uint64_t now, int *left)
 enum kdep_status kdep_wait(struct kdep *ep, int timeout_ms, void *buf, size_t cap,
 			   size_t *length)
 {
-	uint64_t start = now_ms();
+	uint64_t start = bxkd_now_ms();
 	bool reconnects = ep->o.mode == KDEP_UNIX_CONNECT || ep->o.mode == KDEP_TCP_CONNECT ||
 			  ep->o.mode == KDEP_TTY;
 
@@ -634,7 +627,7 @@ enum kdep_status kdep_wait(struct kdep *ep, int timeout_ms, void *buf, size_t ca
 		return KDEP_DISCONNECTED;
 	}
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = bxkd_now_ms();
 		int left = timeout_ms < 0 ? -1 : (int)(start + (uint64_t)timeout_ms > now
 							       ? start + (uint64_t)timeout_ms - now
 							       : 0);
@@ -678,7 +671,7 @@ enum kdep_status kdep_wait(struct kdep *ep, int timeout_ms, void *buf, size_t ca
 			drop_connection(ep, got == 0 ? "end of file" : strerror(errno));
 			return KDEP_DISCONNECTED;
 		}
-		if (timeout_ms >= 0 && now_ms() >= start + (uint64_t)timeout_ms)
+		if (timeout_ms >= 0 && bxkd_now_ms() >= start + (uint64_t)timeout_ms)
 			return KDEP_TIMEOUT;
 	}
 }
@@ -688,7 +681,7 @@ void kdep_write(struct kdep *ep, const void *data, size_t length)
 	const uint8_t *p = data;
 	bool terminal = ep->o.mode == KDEP_PTY || ep->o.mode == KDEP_TTY;
 	uint32_t stall = ep->o.write_stall_ms ? ep->o.write_stall_ms : DEFAULT_WRITE_STALL_MS;
-	uint64_t give_up = now_ms() + (terminal ? PTY_WRITE_STALL_MS : stall);
+	uint64_t give_up = bxkd_now_ms() + (terminal ? PTY_WRITE_STALL_MS : stall);
 
 	if (ep->conn_fd < 0)
 		ep->bytes_lost += length;
@@ -702,7 +695,7 @@ void kdep_write(struct kdep *ep, const void *data, size_t length)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		uint64_t now = now_ms();
+		uint64_t now = bxkd_now_ms();
 		if (n < 0 && errno == EAGAIN && now < give_up) {
 			struct pollfd w = { ep->conn_fd, POLLOUT, 0 };
 			poll(&w, 1, (int)(give_up - now));

@@ -27,11 +27,6 @@
 #include "suites.h"
 #include "testcases.h"
 
-static uint64_t now_ms(void)
-{
-	return kdpeer_now_ms();
-}
-
 static int connect_unix(const char *path)
 {
 	return kdpeer_connect_unix(path, 2000);
@@ -57,7 +52,7 @@ static void attach_and_ask_version(struct kdpeer *m)
 	memset(&request, 0, sizeof(request));
 	request.api_number = DBGKD_GET_VERSION_API;
 	ck_assert_int_eq(kdcom_send(&m->k, KDCOM_TYPE_STATE_MANIPULATE, &request, sizeof(request),
-				    NULL, 0, now_ms()),
+				    NULL, 0, bxkd_now_ms()),
 			 KDCOM_SEND_STARTED);
 	ck_assert_msg(kdpeer_wait_packet(m, KDCOM_TYPE_STATE_MANIPULATE, 0, 5000), "no GetVersion reply");
 	struct dbgkd_manipulate_state64 reply;
@@ -95,7 +90,7 @@ static size_t frame_request(struct kdpeer *m, uint32_t api, const uint8_t **byte
 
 	memset(&request, 0, sizeof(request));
 	request.api_number = api;
-	kdcom_send(&m->k, KDCOM_TYPE_STATE_MANIPULATE, &request, sizeof(request), NULL, 0, now_ms());
+	kdcom_send(&m->k, KDCOM_TYPE_STATE_MANIPULATE, &request, sizeof(request), NULL, 0, bxkd_now_ms());
 	return kdcom_output(&m->k, bytes);
 }
 
@@ -140,10 +135,10 @@ START_TEST(a_second_debugger_is_turned_away_with_a_reason)
 	usleep(100000); /* let the target take the first */
 	int second = connect_unix(t.socket);
 	ck_assert_int_ge(second, 0);
-	uint64_t deadline = now_ms() + 3000;
+	uint64_t deadline = bxkd_now_ms() + 3000;
 	for (;;) {
 		struct pollfd p = { second, POLLIN, 0 };
-		ck_assert_msg(now_ms() < deadline, "the second debugger was neither served nor closed");
+		ck_assert_msg(bxkd_now_ms() < deadline, "the second debugger was neither served nor closed");
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		ssize_t n = read(second, text + got, sizeof(text) - 1 - got);
@@ -237,7 +232,7 @@ START_TEST(a_reset_abandons_a_reply_nobody_acknowledged)
 	unsigned replies = m.of_type[KDCOM_TYPE_STATE_MANIPULATE];
 	unsigned stops = m.of_type[KDCOM_TYPE_STATE_CHANGE64];
 	m.reset = false;
-	kdcom_send_reset(&m.k, now_ms());
+	kdcom_send_reset(&m.k, bxkd_now_ms());
 	ck_assert_msg(kdpeer_wait_packet(&m, KDCOM_TYPE_STATE_CHANGE64, stops, 5000),
 		      "no state change after the RESET");
 	for (int i = 0; i < 30; i++)
@@ -354,9 +349,9 @@ START_TEST(a_client_endpoint_never_blocks_on_a_busy_listener)
 	ck_assert(kdep_parse(spec, &o, error, sizeof(error)));
 	struct kdep *ep = kdep_open(&o, NULL, error, sizeof(error));
 	ck_assert_msg(ep, "%s", error);
-	uint64_t start = now_ms();
+	uint64_t start = bxkd_now_ms();
 	ck_assert_int_eq(kdep_wait(ep, 300, buf, sizeof(buf), &n), KDEP_TIMEOUT);
-	ck_assert_uint_lt(now_ms() - start, 1000);
+	ck_assert_uint_lt(bxkd_now_ms() - start, 1000);
 	ck_assert(!kdep_connected(ep));
 
 	/* Room again: the endpoint gets in on one of its retries. */
@@ -365,7 +360,7 @@ START_TEST(a_client_endpoint_never_blocks_on_a_busy_listener)
 		close(queued[i]);
 	}
 	enum kdep_status status = KDEP_TIMEOUT;
-	for (uint64_t deadline = now_ms() + 5000; status == KDEP_TIMEOUT && now_ms() < deadline;)
+	for (uint64_t deadline = bxkd_now_ms() + 5000; status == KDEP_TIMEOUT && bxkd_now_ms() < deadline;)
 		status = kdep_wait(ep, 100, buf, sizeof(buf), &n);
 	ck_assert_int_eq(status, KDEP_CONNECTED);
 	kdep_close(ep);
@@ -409,25 +404,25 @@ START_TEST(a_debugger_that_never_answers_costs_bounded_time)
 	memset(text, 'x', sizeof(text));
 	io.u.length_of_string = sizeof(text);
 
-	uint64_t start = now_ms();
+	uint64_t start = bxkd_now_ms();
 	for (int i = 0; i < 40; i++) {
-		uint64_t one = now_ms();
+		uint64_t one = bxkd_now_ms();
 		ck_assert_int_eq(port->send(port->ctx, KDCOM_TYPE_DEBUG_IO, (const uint8_t *)&io,
 					    sizeof(io), text, sizeof(text)),
 				 KD_DROPPED);
 		/* 20 tries of 20 ms, or a write stall of 300 ms, plus slack. */
-		ck_assert_uint_lt(now_ms() - one, 2000);
+		ck_assert_uint_lt(bxkd_now_ms() - one, 2000);
 	}
-	ck_assert_uint_lt(now_ms() - start, 20000);
+	ck_assert_uint_lt(bxkd_now_ms() - start, 20000);
 	ck_assert_msg(!port->debugger_attached(port->ctx), "a debugger that reads nothing stays attached");
 
-	uint64_t before = now_ms();
+	uint64_t before = bxkd_now_ms();
 	ck_assert_int_eq(port->receive(port->ctx, KDCOM_TYPE_STATE_MANIPULATE,
 				       (uint8_t *)&header, sizeof(header), text, sizeof(text),
 				       &length, 200),
 			 KD_TIMED_OUT);
-	ck_assert_uint_ge(now_ms() - before, 190);
-	ck_assert_uint_lt(now_ms() - before, 1500);
+	ck_assert_uint_ge(bxkd_now_ms() - before, 190);
+	ck_assert_uint_lt(bxkd_now_ms() - before, 1500);
 	close(silent);
 	kdbridge_close(b);
 	remove_socket_dir(dir);
@@ -468,9 +463,9 @@ START_TEST(a_state_change_waits_for_a_debugger_that_answers)
 	bool delivered = kdpeer_wait_packet(&m, KDCOM_TYPE_STATE_CHANGE64, 0, 5000);
 	for (int i = 0; i < 20; i++)
 		kdpeer_pump(&m, 10); /* let our ACK out */
-	uint64_t deadline = now_ms() + 5000;
+	uint64_t deadline = bxkd_now_ms() + 5000;
 	pid_t done;
-	while ((done = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+	while ((done = waitpid(pid, &status, WNOHANG)) == 0 && bxkd_now_ms() < deadline)
 		usleep(10000);
 	if (done == 0) {
 		kill(pid, SIGKILL);

@@ -311,8 +311,8 @@ static void *run_script(void *arg)
 		close(fd);
 		return NULL;
 	}
-	uint64_t deadline = kdpeer_now_ms() + SESSION_TIMEOUT_MS;
-	while (!s->done && !s->failure[0] && !s->peer.failed && kdpeer_now_ms() < deadline) {
+	uint64_t deadline = bxkd_now_ms() + SESSION_TIMEOUT_MS;
+	while (!s->done && !s->failure[0] && !s->peer.failed && bxkd_now_ms() < deadline) {
 		kdpeer_pump(&s->peer, 20);
 		if (s->verdict_due) {
 			s->verdict_due = false;
@@ -326,7 +326,7 @@ static void *run_script(void *arg)
 		}
 		if (s->reset_due) {
 			s->reset_due = false;
-			kdcom_send_reset(&s->peer.k, kdpeer_now_ms());
+			kdcom_send_reset(&s->peer.k, bxkd_now_ms());
 			s->resets++;
 		}
 	}

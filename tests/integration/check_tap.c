@@ -29,6 +29,7 @@
 
 #include "bxkd/dbgkd.h"
 #include "kdcom_engine.h"
+#include "process.h"
 #include "json_check.h"
 #include "kd_test_bytes.h"
 #include "suites.h"
@@ -53,25 +54,9 @@ static struct tap_process {
 
 static char workdir[256], target_path[300], debugger_path[300];
 
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-static double now_seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int remaining(uint64_t deadline)
 {
-	uint64_t now = now_ms();
+	uint64_t now = bxkd_now_ms();
 
 	return now >= deadline ? 0 : (int)(deadline - now);
 }
@@ -144,7 +129,7 @@ static bool read_output(int timeout_ms)
 /* Waits until the tap's output has `text` after `from`; returns where. */
 static size_t expect_output(const char *text, size_t from)
 {
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = bxkd_now_ms() + WAIT_MS;
 
 	for (;;) {
 		const char *at = strstr(tap.out + from, text);
@@ -178,7 +163,7 @@ static size_t json_line_with(const char *members, size_t from)
  * returns where that line ends. */
 static size_t expect_json_output(const char *members, size_t from)
 {
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = bxkd_now_ms() + WAIT_MS;
 
 	for (;;) {
 		size_t end = json_line_with(members, from);
@@ -192,7 +177,7 @@ static size_t expect_json_output(const char *members, size_t from)
 
 static bool reap(int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + (uint64_t)timeout_ms;
 
 	do {
 		if (waitpid(tap.pid, &tap.status, WNOHANG) == tap.pid) {
@@ -264,7 +249,7 @@ static int accept_within(int listener, int timeout_ms)
 /* The tap's listener appears when it has started: keep trying. */
 static int connect_within(const char *path, int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + (uint64_t)timeout_ms;
 	struct sockaddr_un a;
 	socklen_t length = address(path, &a);
 
@@ -292,7 +277,7 @@ static void send_all(int fd, const uint8_t *bytes, size_t length)
 
 static void receive_exactly(int fd, uint8_t *out, size_t length)
 {
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = bxkd_now_ms() + WAIT_MS;
 	size_t got = 0;
 
 	while (got < length) {
@@ -594,10 +579,10 @@ START_TEST(relaying_is_prompt)
 	for (int i = 0; i < PINGS; i++) {
 		uint8_t b = (uint8_t)('A' + i), got;
 		int from = i % 2 ? target : debugger, to = i % 2 ? debugger : target;
-		double start = now_seconds();
+		double start = bxkd_now();
 		send_all(from, &b, 1);
 		receive_exactly(to, &got, 1);
-		delays[i] = (now_seconds() - start) * 1000.0;
+		delays[i] = (bxkd_now() - start) * 1000.0;
 		ck_assert_uint_eq(got, b);
 		usleep(20000);
 	}
@@ -631,7 +616,7 @@ static int run_tap(const char *a, const char *b, const char *c)
 		execl(BXKD_TAP_PROGRAM, "bxkd-tap", a, b, c, (char *)NULL);
 		_exit(127);
 	}
-	uint64_t deadline = now_ms() + WAIT_MS;
+	uint64_t deadline = bxkd_now_ms() + WAIT_MS;
 	while (waitpid(pid, &status, WNOHANG) != pid) {
 		if (!remaining(deadline)) {
 			kill(pid, SIGKILL);

@@ -14,18 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t kdpeer_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 int kdpeer_connect_unix(const char *path, unsigned timeout_ms)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	uint64_t deadline = kdpeer_now_ms() + timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + timeout_ms;
 
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
 	do {
@@ -35,7 +27,7 @@ int kdpeer_connect_unix(const char *path, unsigned timeout_ms)
 		if (fd >= 0)
 			close(fd);
 		usleep(10000);
-	} while (kdpeer_now_ms() < deadline);
+	} while (bxkd_now_ms() < deadline);
 	return -1;
 }
 
@@ -112,20 +104,20 @@ void kdpeer_pump(struct kdpeer *peer, int wait_ms)
 		if (got <= 0 && !(got < 0 && (errno == EAGAIN || errno == EINTR)))
 			peer->failed = true;
 		for (size_t used = 0; got > 0 && used < (size_t)got;) {
-			used += kdcom_input(&peer->k, buf + used, (size_t)got - used, kdpeer_now_ms());
+			used += kdcom_input(&peer->k, buf + used, (size_t)got - used, bxkd_now_ms());
 			take_events(peer);
 		}
 	}
-	kdcom_tick(&peer->k, kdpeer_now_ms());
+	kdcom_tick(&peer->k, bxkd_now_ms());
 	take_events(peer);
 	flush(peer);
 }
 
 bool kdpeer_wait_packet(struct kdpeer *peer, uint16_t type, unsigned before, unsigned timeout_ms)
 {
-	uint64_t deadline = kdpeer_now_ms() + timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + timeout_ms;
 
-	while (peer->of_type[type] <= before && !peer->failed && kdpeer_now_ms() < deadline)
+	while (peer->of_type[type] <= before && !peer->failed && bxkd_now_ms() < deadline)
 		kdpeer_pump(peer, 20);
 	return peer->of_type[type] > before;
 }
@@ -133,26 +125,26 @@ bool kdpeer_wait_packet(struct kdpeer *peer, uint16_t type, unsigned before, uns
 bool kdpeer_send(struct kdpeer *peer, uint16_t type, const void *header, size_t header_length,
 		 const void *data, size_t data_length, unsigned timeout_ms)
 {
-	uint64_t deadline = kdpeer_now_ms() + timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + timeout_ms;
 
 	peer->sent = false;
 	if (kdcom_send(&peer->k, type, header, header_length, data, data_length,
-		       kdpeer_now_ms()) != KDCOM_SEND_STARTED)
+		       bxkd_now_ms()) != KDCOM_SEND_STARTED)
 		return false;
 	while (!peer->sent && kdcom_sending(&peer->k) && !peer->failed &&
-	       kdpeer_now_ms() < deadline)
+	       bxkd_now_ms() < deadline)
 		kdpeer_pump(peer, 20);
 	return peer->sent;
 }
 
 bool kdpeer_attach(struct kdpeer *peer, unsigned timeout_ms)
 {
-	uint64_t deadline = kdpeer_now_ms() + timeout_ms;
+	uint64_t deadline = bxkd_now_ms() + timeout_ms;
 
 	peer->reset = false;
 	kdcom_send_breakin(&peer->k);
-	kdcom_send_reset(&peer->k, kdpeer_now_ms());
-	while (!peer->reset && !peer->failed && kdpeer_now_ms() < deadline)
+	kdcom_send_reset(&peer->k, bxkd_now_ms());
+	while (!peer->reset && !peer->failed && bxkd_now_ms() < deadline)
 		kdpeer_pump(peer, 20);
 	return peer->reset;
 }

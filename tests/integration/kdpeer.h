@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kdcom_engine.h"
+#include "process.h"
 
 struct kdpeer {
 	int fd;
@@ -30,7 +31,6 @@ struct kdpeer {
 	void *ctx;
 };
 
-uint64_t kdpeer_now_ms(void);
 
 /* Connects to a Unix socket, retrying for up to timeout_ms while it does
  * not exist yet; -1 if it never answers. */
