@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bxkd/names.h"
+#include "bxkd/uuid.h"
 #include "vmport_internal.h"
 #include "log.h"
 
@@ -52,44 +53,6 @@ static bool parse_number(const char *text, uint64_t max, uint64_t *out)
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, bytes in text order. */
-static bool parse_uuid(const char *text, uint8_t uuid[16])
-{
-	static const int dashes[] = { 8, 13, 18, 23 };
-	uint8_t bytes[16];
-	size_t n = 0, d = 0;
-
-	if (strlen(text) != 36)
-		return false;
-	for (size_t i = 0; i < 36;) {
-		if (d < 4 && (int)i == dashes[d]) {
-			if (text[i] != '-')
-				return false;
-			d++;
-			i++;
-			continue;
-		}
-		int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		bytes[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	memcpy(uuid, bytes, 16);
-	return true;
-}
-
 static const char *const vmx_type_names[] = {
 	[BDOOR_VMX_TYPE_UNSET] = "unset",
 	[BDOOR_VMX_TYPE_EXPRESS] = "express",
@@ -122,7 +85,7 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 			return bxkd_error(error, error_size, "hw_version wants a number, not '%s'", value);
 		config->hw_version = (uint32_t)n;
 	} else if (!strcmp(key, "uuid")) {
-		if (!parse_uuid(value, config->uuid))
+		if (!bxkd_uuid_parse(value, strlen(value), config->uuid))
 			return bxkd_error(error, error_size,
 				    "uuid wants the form 00112233-4455-6677-8899-aabbccddeeff, not '%s'",
 				    value);

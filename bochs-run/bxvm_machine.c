@@ -45,12 +45,9 @@ void bxvm_machine_init(struct bxvm_machine *m)
 
 char *bxvm_bochsrc(const struct bxvm_machine *m)
 {
-	char *text = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
+	struct bxkd_memstream text;
+	FILE *f = bxkd_memstream_open(&text);
 
-	if (!f)
-		abort();
 	fprintf(f,
 		"# Written by %s for one run.\n"
 		"megs: %u\n"
@@ -89,9 +86,7 @@ char *bxvm_bochsrc(const struct bxvm_machine *m)
 		size_t n = strlen(m->extra_config);
 		fprintf(f, "%s%s", m->extra_config, m->extra_config[n - 1] == '\n' ? "" : "\n");
 	}
-	if (fclose(f) != 0)
-		abort();
-	return text;
+	return bxkd_memstream_close(&text);
 }
 
 bool bxvm_write_bochsrc(const struct bxvm_machine *m, const char *path)

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,16 +72,27 @@ char *bxkd_asprintf(const char *fmt, ...)
 	return out;
 }
 
+void *bxkd_grow(void *data, size_t *capacity, size_t needed, size_t initial)
+{
+	size_t grown = *capacity ? *capacity : initial;
+
+	if (needed <= *capacity)
+		return data;
+	while (grown < needed) {
+		if (grown > SIZE_MAX / 2)
+			out_of_memory();
+		grown *= 2;
+	}
+	data = bxkd_xrealloc(data, grown);
+	*capacity = grown;
+	return data;
+}
+
 void bxkd_text_add(struct bxkd_text *t, const char *bytes, size_t length)
 {
-	if (t->capacity - t->length < length + 1) {
-		size_t capacity = t->capacity ? t->capacity : 256;
-
-		while (capacity - t->length < length + 1)
-			capacity *= 2;
-		t->data = bxkd_xrealloc(t->data, capacity);
-		t->capacity = capacity;
-	}
+	if (length >= SIZE_MAX - t->length)
+		out_of_memory();
+	t->data = bxkd_grow(t->data, &t->capacity, t->length + length + 1, 256);
 	memcpy(t->data + t->length, bytes, length);
 	t->length += length;
 	t->data[t->length] = '\0';
@@ -103,4 +115,23 @@ void bxkd_text_free(struct bxkd_text *t)
 	free(t->data);
 	t->data = NULL;
 	t->length = t->capacity = 0;
+}
+
+FILE *bxkd_memstream_open(struct bxkd_memstream *m)
+{
+	*m = (struct bxkd_memstream){ 0 };
+	m->file = open_memstream(&m->text, &m->size);
+	if (!m->file)
+		out_of_memory();
+	return m->file;
+}
+
+char *bxkd_memstream_close(struct bxkd_memstream *m)
+{
+	if (fclose(m->file) != 0)
+		out_of_memory();
+	char *text = m->text;
+
+	*m = (struct bxkd_memstream){ 0 };
+	return text;
 }

@@ -282,6 +282,9 @@ static void usage(FILE *out)
 		"  -s, --script FILE       run the commands in FILE, one per line (# comments)\n"
 		"  -j, --json              one JSON object per command on standard output\n"
 		"  -T, --timeout SECONDS   per command (default 10)\n"
+		"  -R, --resend-timeout MS wait this long for the target's acknowledgement\n"
+		"                          before sending again (default 250); a long one keeps\n"
+		"                          a slow emulator from seeing resends\n"
 		"  -q, --quiet             no link messages, no live prints\n"
 		"  -S, --symbols FILE      names for addresses: nm output, e.g. build/guest/\n"
 		"                          kernel.symbols; commands then take NAME[+OFFSET]\n"
@@ -295,6 +298,7 @@ static void usage(FILE *out)
 
 struct options {
 	const char *target, *script;
+	uint32_t resend_timeout_ms; /* 0: the client's default */
 };
 
 struct parsing {
@@ -305,7 +309,7 @@ struct parsing {
 static bool take_option(void *ctx, int key, char *value)
 {
 	struct parsing *p = ctx;
-	uint64_t seconds;
+	uint64_t seconds, ms;
 
 	switch (key) {
 	case 'S':
@@ -326,6 +330,13 @@ static bool take_option(void *ctx, int key, char *value)
 		}
 		p->s->timeout_ms = (uint32_t)(seconds * 1000);
 		break;
+	case 'R':
+		if (!dbg_number(value, &ms) || ms == 0 || ms > 600000) {
+			bxkd_warn("--resend-timeout wants 1..600000 milliseconds");
+			return false;
+		}
+		p->o->resend_timeout_ms = (uint32_t)ms;
+		break;
 	case 'q':
 		p->s->quiet = true;
 		break;
@@ -342,6 +353,7 @@ static int parse_options(int argc, char **argv, struct session *s, struct option
 		{ "json", no_argument, NULL, 'j' },	    { "timeout", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },	    { "help", no_argument, NULL, 'h' },
 		{ "symbols", required_argument, NULL, 'S' },
+		{ "resend-timeout", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct parsing parsing = { s, o };
@@ -388,7 +400,7 @@ static void end_session(struct session *s)
 int main(int argc, char **argv)
 {
 	struct session s = { .timeout_ms = 10000 };
-	struct options o = { NULL, NULL };
+	struct options o = { 0 };
 	struct kdclient_options co;
 	char error[256];
 
@@ -397,6 +409,8 @@ int main(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	kdclient_options_init(&co);
+	if (o.resend_timeout_ms)
+		co.resend_timeout_ms = o.resend_timeout_ms;
 	if (!kdep_parse(o.target, &co.endpoint, error, sizeof(error))) {
 		bxkd_warn("%s", error);
 		return 2;

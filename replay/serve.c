@@ -166,18 +166,8 @@ static bool keep(struct serve *s, const uint8_t *bytes, size_t length)
 		s->flooded = true;
 		return false;
 	}
-	if (s->received_length + length > s->received_capacity) {
-		size_t capacity = s->received_capacity ? s->received_capacity : READ_CHUNK;
-		while (capacity < s->received_length + length)
-			capacity *= 2;
-		uint8_t *grown = realloc(s->received, capacity);
-		if (!grown) {
-			s->flooded = true;
-			return false;
-		}
-		s->received = grown;
-		s->received_capacity = capacity;
-	}
+	s->received = bxkd_grow(s->received, &s->received_capacity, s->received_length + length,
+				READ_CHUNK);
 	memcpy(s->received + s->received_length, bytes, length);
 	s->received_length += length;
 	return true;

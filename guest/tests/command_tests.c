@@ -80,12 +80,12 @@ GUEST_TEST(os_not_found)
 GUEST_TEST(getuuid)
 {
 	struct bd_regs r = seeded_call(BDOOR_CMD_GETUUID), want = r;
-	uint8_t uuid[UUID_BYTES];
+	uint8_t uuid[BXKD_UUID_BYTES];
 	uint32_t *const words[] = { &want.eax, &want.ebx, &want.ecx, &want.edx };
 
 	if (!expected_uuid(t, uuid))
 		return;
-	for (unsigned i = 0; i < UUID_BYTES; i++) {
+	for (unsigned i = 0; i < BXKD_UUID_BYTES; i++) {
 		if (i % 4 == 0)
 			*words[i / 4] = 0;
 		*words[i / 4] |= (uint32_t)uuid[i] << (8 * (i % 4));

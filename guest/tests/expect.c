@@ -97,50 +97,13 @@ static void option_text(const char *key, const char *fallback, const char **text
 	}
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool parse_uuid(const char *text, size_t len, uint8_t uuid[UUID_BYTES])
-{
-	/* 8-4-4-4-12: the dashes come after these many hex digits. */
-	static const unsigned dash_after[] = { 8, 12, 16, 20 };
-	enum { UUID_TEXT_LEN = 36 };
-	unsigned digits = 0, dash = 0;
-
-	if (len != UUID_TEXT_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (dash < 4 && digits == dash_after[dash] && text[i] == '-') {
-			dash++;
-			continue;
-		}
-		int d = hex_digit(text[i]);
-		if (d < 0 || digits >= 2 * UUID_BYTES)
-			return false;
-		if (digits % 2 == 0)
-			uuid[digits / 2] = (uint8_t)(d << 4);
-		else
-			uuid[digits / 2] |= (uint8_t)d;
-		digits++;
-	}
-	return digits == 2 * UUID_BYTES && dash == 4;
-}
-
-bool expected_uuid(struct guest_test_ctx *t, uint8_t uuid[UUID_BYTES])
+bool expected_uuid(struct guest_test_ctx *t, uint8_t uuid[BXKD_UUID_BYTES])
 {
 	const char *text;
 	size_t len;
 
 	option_text("expect_uuid", DEFAULT_UUID, &text, &len);
-	if (parse_uuid(text, len, uuid))
+	if (bxkd_uuid_parse(text, len, uuid))
 		return true;
 	gt_fail(t, "boot option expect_uuid is not a UUID (8-4-4-4-12 hex digits)");
 	return false;

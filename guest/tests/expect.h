@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "backdoor_call.h"
+#include "bxkd/uuid.h"
 #include "guestrpc.h"
 #include "testrun.h"
 
@@ -28,8 +29,6 @@
 #define DEFAULT_UUID "62786b64-0000-4000-8000-000000000001"
 #define DEFAULT_SCREEN "1024x768"
 #define DEFAULT_VCPU_INFO BDOOR_VCPU_INFO_SYNC_VTSCS
-
-#define UUID_BYTES 16
 
 /* The issue-2 register set: EDX = port, the rest as given or seeded. */
 struct bd_regs seeded(uint32_t eax, uint32_t ebx, uint32_t ecx);
@@ -56,7 +55,7 @@ uint32_t expected_u32(struct guest_test_ctx *t, const char *key, uint32_t fallba
 uint32_t expected_vmx_type(struct guest_test_ctx *t);
 
 /* expect_uuid (8-4-4-4-12 hex digits) or the default, as 16 bytes. */
-bool expected_uuid(struct guest_test_ctx *t, uint8_t uuid[UUID_BYTES]);
+bool expected_uuid(struct guest_test_ctx *t, uint8_t uuid[BXKD_UUID_BYTES]);
 
 /* expect_screen (WxH, decimal) or the default. */
 bool expected_screen(struct guest_test_ctx *t, uint32_t *width, uint32_t *height);

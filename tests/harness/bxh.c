@@ -194,12 +194,9 @@ void bxh_run_free(struct bxh_run *run)
 
 char *bxh_explain(const struct bxh_run *run)
 {
-	char *text = NULL;
-	size_t size = 0;
-	FILE *out = open_memstream(&text, &size);
+	struct bxkd_memstream text;
+	FILE *out = bxkd_memstream_open(&text);
 
-	if (!out)
-		abort();
 	fprintf(out, "Bochs run in %s: %s", run->workdir ? run->workdir : "(no work directory)",
 		bxvm_outcome_name(run->outcome));
 	if (run->report.have_final_tick)
@@ -213,6 +210,5 @@ char *bxh_explain(const struct bxh_run *run)
 		fprintf(out, "  guest console, last lines:\n");
 		bxvm_print_tail(out, run->console, 15);
 	}
-	fclose(out);
-	return text;
+	return bxkd_memstream_close(&text);
 }

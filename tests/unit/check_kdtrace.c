@@ -313,83 +313,52 @@ START_TEST(control_vectors_tv1_to_tv4)
 }
 END_TEST
 
-START_TEST(get_version_request_tv5)
+/* Each message vector of kd-protocol.md section 4, decoded on its own, gives
+ * exactly its line. */
+static const struct wire_vector {
+	size_t (*build)(uint8_t *out, size_t cap);
+	enum kdtrace_direction direction;
+	const char *line;
+} message_vectors[] = {
+	{ tv5, KDTRACE_TO_TARGET,
+	  "d2t STATE_MANIPULATE id=0x80800000 length=56 checksum ok trailer ok: "
+	  "GetVersion request" },
+	{ tv6, KDTRACE_TO_TARGET,
+	  "d2t STATE_MANIPULATE id=0x80800001 length=56 checksum ok trailer ok: "
+	  "ReadVirtualMemory request address=0xffffffff80001000 count=16" },
+	{ tv7, KDTRACE_TO_DEBUGGER,
+	  "t2d STATE_MANIPULATE id=0x80800001 length=72 checksum ok trailer ok: "
+	  "ReadVirtualMemory reply status=0x00000000 success "
+	  "address=0xffffffff80001000 count=16 actual=16 data=16" },
+	{ tv8, KDTRACE_TO_DEBUGGER,
+	  "t2d DEBUG_IO id=0x80800800 SYNC length=22 checksum ok trailer ok: "
+	  "PrintString cpu=0 \"Hello\\n\"" },
+	{ tv9, KDTRACE_TO_TARGET,
+	  "d2t STATE_MANIPULATE id=0x80800000 length=56 checksum ok trailer ok: "
+	  "Continue2 request continue=0x00010002 DBG_CONTINUE TraceFlag=1 "
+	  "Dr7=0x00000000" },
+	{ tv10, KDTRACE_TO_TARGET,
+	  "d2t STATE_MANIPULATE id=0x80800001 length=56 checksum ok trailer ok: "
+	  "Continue request continue=0x00010001 DBG_EXCEPTION_HANDLED" },
+	{ tv11, KDTRACE_TO_DEBUGGER,
+	  "t2d STATE_MANIPULATE id=0x80800001 length=56 checksum ok trailer ok: "
+	  "GetVersion reply status=0x00000000 success version=0x000f build=2600 "
+	  "protocol=6 flags=0x0002 machine=0x014c i386 KernBase=0xffffffff80400000 "
+	  "PsLoadedModuleList=0xffffffff80560000 DebuggerDataList=0xffffffff80561000" },
+	{ tv12, KDTRACE_TO_DEBUGGER,
+	  "t2d STATE_CHANGE64 id=0x80800000 length=240 checksum ok trailer ok: "
+	  "Exception cpu=0/1 pc=0xffffffff8051d2f4 code=0x80000003 breakpoint "
+	  "address=0xffffffff8051d2f4 first-chance" },
+};
+
+START_TEST(message_vectors_tv5_to_tv12)
 {
-	uint8_t f[128];
-	size_t n = tv5(f, sizeof(f));
-
-	decode(KDTRACE_TO_TARGET, f, n);
-	assert_one_line("d2t STATE_MANIPULATE id=0x80800000 length=56 checksum ok trailer ok: "
-			"GetVersion request");
-}
-END_TEST
-
-START_TEST(read_memory_tv6_and_its_reply_tv7)
-{
-	uint8_t f[128];
-	size_t n = tv6(f, sizeof(f));
-
-	decode(KDTRACE_TO_TARGET, f, n);
-	assert_one_line("d2t STATE_MANIPULATE id=0x80800001 length=56 checksum ok trailer ok: "
-			"ReadVirtualMemory request address=0xffffffff80001000 count=16");
-	n = tv7(f, sizeof(f));
-	decode(KDTRACE_TO_DEBUGGER, f, n);
-	assert_one_line("t2d STATE_MANIPULATE id=0x80800001 length=72 checksum ok trailer ok: "
-			"ReadVirtualMemory reply status=0x00000000 success "
-			"address=0xffffffff80001000 count=16 actual=16 data=16");
-}
-END_TEST
-
-START_TEST(debug_print_with_sync_tv8)
-{
-	uint8_t f[128];
-	size_t n = tv8(f, sizeof(f));
-
-	decode(KDTRACE_TO_DEBUGGER, f, n);
-	assert_one_line("t2d DEBUG_IO id=0x80800800 SYNC length=22 checksum ok trailer ok: "
-			"PrintString cpu=0 \"Hello\\n\"");
-}
-END_TEST
-
-START_TEST(continue2_tv9_and_continue_tv10)
-{
-	uint8_t f[128];
-	size_t n = tv9(f, sizeof(f));
-
-	decode(KDTRACE_TO_TARGET, f, n);
-	assert_one_line("d2t STATE_MANIPULATE id=0x80800000 length=56 checksum ok trailer ok: "
-			"Continue2 request continue=0x00010002 DBG_CONTINUE TraceFlag=1 "
-			"Dr7=0x00000000");
-	n = tv10(f, sizeof(f));
-	decode(KDTRACE_TO_TARGET, f, n);
-	assert_one_line("d2t STATE_MANIPULATE id=0x80800001 length=56 checksum ok trailer ok: "
-			"Continue request continue=0x00010001 DBG_EXCEPTION_HANDLED");
-}
-END_TEST
-
-START_TEST(get_version_reply_tv11)
-{
-	uint8_t f[128];
-	size_t n = tv11(f, sizeof(f));
-
-	decode(KDTRACE_TO_DEBUGGER, f, n);
-	assert_one_line(
-		"t2d STATE_MANIPULATE id=0x80800001 length=56 checksum ok trailer ok: "
-		"GetVersion reply status=0x00000000 success version=0x000f build=2600 "
-		"protocol=6 flags=0x0002 machine=0x014c i386 KernBase=0xffffffff80400000 "
-		"PsLoadedModuleList=0xffffffff80560000 DebuggerDataList=0xffffffff80561000");
-}
-END_TEST
-
-START_TEST(exception_state_change_tv12)
-{
+	const struct wire_vector *v = &message_vectors[_i];
 	uint8_t f[300];
-	size_t n = tv12(f, sizeof(f));
+	size_t n = v->build(f, sizeof(f));
 
-	decode(KDTRACE_TO_DEBUGGER, f, n);
-	assert_one_line("t2d STATE_CHANGE64 id=0x80800000 length=240 checksum ok trailer ok: "
-			"Exception cpu=0/1 pc=0xffffffff8051d2f4 code=0x80000003 breakpoint "
-			"address=0xffffffff8051d2f4 first-chance");
+	decode(v->direction, f, n);
+	assert_one_line(v->line);
 }
 END_TEST
 
@@ -952,11 +921,9 @@ START_TEST(json_strings_escape_everything)
 END_TEST
 
 BXKD_SUITE(kdtrace,
-	testcases_add(s, "vectors", 0, TESTS(
-		control_vectors_tv1_to_tv4, get_version_request_tv5,
-		read_memory_tv6_and_its_reply_tv7, debug_print_with_sync_tv8,
-		continue2_tv9_and_continue_tv10, get_version_reply_tv11,
-		exception_state_change_tv12));
+	TCase *vectors = testcases_add(s, "vectors", 0, TESTS(control_vectors_tv1_to_tv4));
+	tcase_add_loop_test(vectors, message_vectors_tv5_to_tv12, 0,
+			    sizeof(message_vectors) / sizeof(*message_vectors));
 	testcases_add(s, "messages", 0, TESTS(
 		load_symbols_with_path, manipulate_replies_name_their_fields,
 		get_context_reply_counts_its_data, get_string_and_file_io, long_strings_are_bounded));
