@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+#include "log.h"
+
 bool bxkd_parse_count(const char *text, unsigned long max, unsigned long *value)
 {
 	char *end;
@@ -19,6 +22,9 @@ bool bxkd_parse_count(const char *text, unsigned long max, unsigned long *value)
 	*value = strtoul(text, &end, 10);
 	return !*end && errno == 0 && *value >= 1 && *value <= max;
 }
+
+/* Outside the character range, so no tool's short option can take it. */
+#define VERSION_KEY 0x10000
 
 /* getopt's short option string from the table: "w:qh" and so on. */
 static void short_options(const struct option *options, char *out, size_t size)
@@ -42,21 +48,36 @@ int bxkd_cli_parse(int argc, char **argv, const struct option *options, int min_
 {
 	char shorts[128];
 	int key;
+	size_t count = 0;
+
+	while (options[count].name)
+		count++;
+	/* Every tool answers --version the same way: its table gains it. */
+	struct option *with_version = bxkd_xcalloc(count + 2, sizeof(*with_version));
+	memcpy(with_version, options, count * sizeof(*options));
+	with_version[count] = (struct option){ "version", no_argument, NULL, VERSION_KEY };
 
 	short_options(options, shorts, sizeof(shorts));
 	optind = 1;
-	while ((key = getopt_long(argc, argv, shorts, options, NULL)) != -1) {
+	while ((key = getopt_long(argc, argv, shorts, with_version, NULL)) != -1) {
+		if (key == VERSION_KEY) {
+			free(with_version);
+			printf("%s (bxkd) %s\n", bxkd_program(), PACKAGE_VERSION);
+			return BXKD_CLI_EXIT_HELP;
+		}
 		if (key == 'h') {
+			free(with_version);
 			usage(stdout);
 			return BXKD_CLI_EXIT_HELP;
 		}
-		if (key == '?') {
-			usage(stderr);
+		if (key == '?' || !handle(ctx, key, optarg)) {
+			free(with_version);
+			if (key == '?')
+				usage(stderr);
 			return BXKD_CLI_EXIT_USAGE;
 		}
-		if (!handle(ctx, key, optarg))
-			return BXKD_CLI_EXIT_USAGE;
 	}
+	free(with_version);
 	int operands = argc - optind;
 	if (operands < min_operands || (max_operands >= 0 && operands > max_operands)) {
 		usage(stderr);

@@ -27,7 +27,8 @@ typedef bool (*bxkd_cli_option_fn)(void *ctx, int key, char *value);
 /*
  * Reads a tool's options, the same way in every tool: `options` is
  * getopt_long's table (the short options are the entries whose key is a
- * character), --help or -h prints `usage` on standard output, any other
+ * character), --help or -h prints `usage` on standard output, --version
+ * prints "PROGRAM (bxkd) VERSION" (PROGRAM as bxkd_set_program set it), any other
  * option goes to `handle`, and an unknown option, or an operand count
  * outside min_operands..max_operands (max -1: any), prints usage on
  * standard error. Starts at argv[1], so a subcommand passes its own argv.

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		return BXKD_EXIT_PASSED;
 	}
 	if (!strcmp(command, "version") || !strcmp(command, "--version")) {
-		printf("bxkd %s\n", PACKAGE_VERSION);
+		printf("bxkd (bxkd) %s\n", PACKAGE_VERSION);
 		return BXKD_EXIT_PASSED;
 	}
 	bxkd_warn("unknown command '%s'", command);

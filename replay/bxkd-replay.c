@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,27 +38,52 @@ static void usage(FILE *to)
 	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
 		fprintf(to, "  bxkd-replay %s %s\n      %s\n", subcommands[i].name,
 			subcommands[i].usage, subcommands[i].what);
+	fprintf(to, "  bxkd-replay help [COMMAND]\n      this text, or a command's options\n"
+		    "  bxkd-replay --version\n"
+		    "bxkd-replay COMMAND --help shows a command's options.\n");
+}
+
+static const struct subcommand *find_subcommand(const char *name)
+{
+	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
+		if (!strcmp(name, subcommands[i].name))
+			return &subcommands[i];
+	return NULL;
+}
+
+/* Runs a subcommand, its messages carrying its name: "bxkd-replay verify: ...". */
+static int run_subcommand(const struct subcommand *c, int argc, char **argv)
+{
+	bxkd_set_program(c->program);
+	return c->run(argc, argv);
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }
 
 int main(int argc, char **argv)
 {
 	bxkd_set_program("bxkd-replay");
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		return 0;
-	}
 	if (argc < 2) {
 		usage(stderr);
 		return REPLAY_EXIT_USAGE;
 	}
-	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++) {
-		if (!strcmp(argv[1], subcommands[i].name)) {
-			/* Each tool's messages carry its name: "bxkd-replay verify: ...". */
-			bxkd_set_program(subcommands[i].program);
-			return subcommands[i].run(argc - 1, argv + 1);
-		}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("bxkd-replay (bxkd) %s\n", PACKAGE_VERSION);
+		return 0;
 	}
-	bxkd_warn("no command '%s'", argv[1]);
+	const struct subcommand *c = find_subcommand(is_help(argv[1]) && argc > 2 ? argv[2] : argv[1]);
+	if (is_help(argv[1]) && c)
+		return run_subcommand(c, 2, (char *[]){ argv[2], "--help", NULL });
+	if (is_help(argv[1]) && argc == 2) {
+		usage(stdout);
+		return 0;
+	}
+	if (c)
+		return run_subcommand(c, argc - 1, argv + 1);
+	bxkd_warn("no command '%s'", is_help(argv[1]) ? argv[2] : argv[1]);
 	usage(stderr);
 	return REPLAY_EXIT_USAGE;
 }

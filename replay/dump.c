@@ -27,8 +27,8 @@
 #include "session_file.h"
 #include "bxkd/kdport.h"
 #include "bxkd/names.h"
+#include "cli.h"
 
-#define EXIT_USAGE 2
 /* Accesses a text line lists before it summarises the rest. */
 #define ACCESSES_SHOWN 6u
 /* A KD description: a data line's worth. */
@@ -692,33 +692,39 @@ static void show_endpoint(struct dump *d, const struct session_record *r)
 
 /* ---- the command ------------------------------------------------------------------------- */
 
-static int usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr, "usage: bxkd-replay dump SESSION [--json]\n");
-	return EXIT_USAGE;
+	fprintf(out, "usage: bxkd-replay dump SESSION [--json]\n"
+		     "The session as a transcript, one line per event; --json: one JSON object\n"
+		     "per line instead.\n");
+}
+
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct dump *d = ctx;
+
+	(void)value;
+	if (key == 'j')
+		d->json = true;
+	return true;
 }
 
 int replay_dump(int argc, char **argv)
 {
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct dump d;
-	const char *path = NULL;
 	struct session_file file;
 	char error[1024];
 
 	memset(&d, 0, sizeof(d));
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			d.json = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return fprintf(stderr, "bxkd-replay dump: unknown option %s\n", argv[i]),
-			       usage();
-		else if (path)
-			return usage();
-		else
-			path = argv[i];
-	}
-	if (!path)
-		return usage();
+	int status = bxkd_cli_parse(argc, argv, options, 1, 1, take_option, &d, usage);
+	if (status != BXKD_CLI_GO_ON)
+		return status;
+	const char *path = argv[optind];
 	if (!session_file_read(path, &file, error, sizeof(error))) {
 		fprintf(stderr, "bxkd-replay dump: %s\n", error);
 		return 1;

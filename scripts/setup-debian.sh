@@ -12,7 +12,6 @@ set -eu
 #   bochs-sdl          Bochs' SDL2 display, driven headless in tests
 #   bochsbios, vgabios the firmware images the guest boots with
 #   check, libsubunit-dev  unit test framework
-#   libsdl2-dev        configure's SDL2 check (pkg-config sdl2)
 #   gcc-mingw-w64-i686-win32, gcc-mingw-w64-x86-64-win32  the Windows KD
 #                      transport DLLs (configure --without-windows-dll skips them)
 #   libpcap-dev        session files (replay/) are pcap files, through libpcap
@@ -20,10 +19,11 @@ set -eu
 #                      with it and the Lua dissector replay/bxkd.lua
 #   nettle-dev         SHA-256 of the guest image in a session's manifest
 #   libjson-c-dev      every JSON the tools write and the tests read (json-c)
+#   groff-base         the manual pages are checked with groff
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
-bochs bochs-sdl bochsbios vgabios check libsubunit-dev libsdl2-dev
+bochs bochs-sdl bochsbios vgabios check libsubunit-dev
 gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
-nettle-dev libjson-c-dev"
+nettle-dev libjson-c-dev groff-base"
 
 missing=""
 for p in $packages; do

@@ -52,6 +52,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/check_kdvm.c \
 	%reldir%/integration/check_session.c \
 	%reldir%/integration/check_launcher.c \
+	%reldir%/integration/check_manpages.c \
 	%reldir%/integration/check_golden.c \
 	%reldir%/unit/json_check.c \
 	%reldir%/unit/json_check.h \
@@ -75,7 +76,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_TAP_PROGRAM='"$(abs_top_builddir)/pipe-bridge/bxkd-tap$(EXEEXT)"' \
 	-DBXKD_DBG='"$(abs_top_builddir)/pipe-bridge/bxkd-dbg$(EXEEXT)"' \
 	-DBXKD_FAKE_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-fake-target$(EXEEXT)"' \
-	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/bochs-run
+	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/bochs-run \
+	-DBXKD_GROFF='"$(GROFF)"'
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la guest/libkdguest.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la \

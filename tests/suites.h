@@ -49,6 +49,8 @@ Suite *session_suite(void);
 /* The bxkd command: `bxkd run` and `bxkd demo` as processes, on both
  * transports, and the pieces they are built from. */
 Suite *launcher_suite(void);
+/* Every command's --version and --help against its manual page (man/). */
+Suite *manpages_suite(void);
 /* bxkd-replay dump and Wireshark's tshark with replay/bxkd.lua on a
  * recorded KD exchange; no Bochs, seconds. */
 Suite *replay_tools_suite(void);
