@@ -643,7 +643,7 @@ enum kdep_status kdep_wait(struct kdep *ep, int timeout_ms, void *buf, size_t ca
 		else if (ep->connecting_fd >= 0)
 			fds[n++] = (struct pollfd){ ep->connecting_fd, POLLOUT, 0 };
 		int ready = poll(fds, n, left);
-		if (ready < 0 && errno != EINTR)
+		if (ready < 0)
 			return KDEP_TIMEOUT;
 		for (nfds_t i = 0; ready > 0 && i < n; i++) {
 			if (!fds[i].revents)

@@ -72,7 +72,9 @@ enum kdep_status {
 };
 
 /* Waits up to timeout_ms (0: just look, -1: forever) for the debugger's
- * bytes or for one attaching or leaving. */
+ * bytes or for one attaching or leaving. A signal caught without
+ * SA_RESTART (bxkd_catch_signals) ends the wait early with KDEP_TIMEOUT,
+ * so a tool's loop sees Ctrl-C at once. */
 enum kdep_status kdep_wait(struct kdep *ep, int timeout_ms, void *buf, size_t cap,
 			   size_t *length);
 

@@ -376,6 +376,17 @@ static int diverge(struct serve *s, size_t index, bool bytes, size_t differ_at,
 
 /* ---- the conversation ------------------------------------------------------------------------ */
 
+/* SIGINT or SIGTERM while serving: said as such, not as a divergence, and
+ * the shell's status for a signal (128 + its number). */
+static int interrupted(struct serve *s, size_t index)
+{
+	printf("bxkd-replay serve: interrupted by %s at record %zu, after %zu of the recording's "
+	       "endpoint records\n",
+	       bxkd_signal_name(bxkd_signal), index, s->endpoint_records);
+	fflush(stdout);
+	return 128 + bxkd_signal;
+}
+
 /* `index` is the ATTACHED record, or for a recording without any the first
  * byte record, with its debugger attached before it. */
 static int serve_attached(struct serve *s, size_t index, bool implicit)
@@ -394,6 +405,8 @@ static int serve_attached(struct serve *s, size_t index, bool implicit)
 		 * last one's, already dealt with. */
 		if (take(s, (int)ms_left(deadline), index) == KDEP_CONNECTED)
 			break;
+		if (bxkd_signal)
+			return interrupted(s, index);
 		if (bxkd_now() >= deadline)
 			return diverge(s, index, false, 0,
 				       "no debugger attached within %u s", s->timeout_seconds);
@@ -464,6 +477,8 @@ static int serve_to_target(struct serve *s, size_t index)
 				       "the debugger left at record %zu; %zu of the %zu bytes "
 				       "recorded here came",
 				       s->gone_record ? s->gone_record : index, matched, length);
+		if (bxkd_signal)
+			return interrupted(s, index);
 		if (bxkd_now() >= deadline)
 			return diverge(s, index, true, matched,
 				       "waited %u s for the debugger: %zu of the %zu bytes recorded "
@@ -504,6 +519,8 @@ static int serve_detached(struct serve *s, size_t index)
 	} else {
 		while (kdep_connected(s->ep)) {
 			take(s, (int)ms_left(deadline), index);
+			if (bxkd_signal)
+				return interrupted(s, index);
 			if (kdep_connected(s->ep) && bxkd_now() >= deadline)
 				return diverge(s, index, false, 0,
 					       "the recorded debugger left here; this one is still "
@@ -581,7 +598,8 @@ static void usage(FILE *out)
 		"--timeout: how long to wait for the debugger to attach, to send what the\n"
 		"recording has it send, or to leave where it left (default %d s).\n"
 		"Exit status: 0 when the debugger matched the whole conversation, 1 at the\n"
-		"first divergence (a report says where and how) or a timeout, 2 on usage errors.\n",
+		"first divergence (a report says where and how) or a timeout, 2 on usage errors,\n"
+		"128 + the signal's number when SIGINT or SIGTERM interrupted it.\n",
 		DEFAULT_TIMEOUT_SECONDS);
 }
 
@@ -605,8 +623,18 @@ static bool parse_listen(const char *spec, struct kdep_options *o)
 			  spec);
 		return false;
 	}
-	if (!has_prefix(spec, "unix:") && !has_prefix(spec, "tcp:") && strcmp(spec, "pty") &&
-	    !has_prefix(spec, "pty:"))
+	bool known = has_prefix(spec, "unix:") || has_prefix(spec, "tcp:") || !strcmp(spec, "pty") ||
+		     has_prefix(spec, "pty:");
+	/* A word and a colon is a kind of endpoint mistyped, not a file name:
+	 * a path with a colon in it is written unix:PATH or ./PATH. */
+	size_t word = strspn(spec, "abcdefghijklmnopqrstuvwxyz-");
+	if (!known && word > 0 && spec[word] == ':') {
+		bxkd_warn("--listen %s: no endpoint kind '%.*s'; use PATH, unix:PATH, "
+			  "tcp:[HOST:]PORT or pty[:LINK]",
+			  spec, (int)word, spec);
+		return false;
+	}
+	if (!known)
 		spec = unix_spec = bxkd_asprintf("unix:%s", spec);
 	ok = kdep_parse(spec, o, error, sizeof(error));
 	if (!ok)
@@ -717,8 +745,9 @@ int replay_serve(int argc, char **argv)
 		return REPLAY_EXIT_FAILED;
 	}
 
-	/* A debugger that leaves makes a write fail, not this process die. */
-	signal(SIGPIPE, SIG_IGN);
+	/* A debugger that leaves makes a write fail, not this process die;
+	 * Ctrl-C ends the serving with a word about it. */
+	bxkd_catch_signals(false);
 	/* One that takes nothing for the timeout has stopped following. */
 	endpoint.write_stall_ms = s.timeout_seconds * 1000u;
 	s.ep = kdep_open(&endpoint, &(struct bxkd_log){ endpoint_log, &s }, error, sizeof(error));

@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,8 +348,10 @@ START_TEST(bad_arguments_are_usage_errors)
 	char *connects[] = { BXKD_REPLAY, "serve", GOLDEN_SESSION, "--listen", "connect:/tmp/x.sock",
 			     NULL };
 	char *bad_port[] = { BXKD_REPLAY, "serve", GOLDEN_SESSION, "--listen", "tcp:99999", NULL };
+	/* A mistyped kind is not taken for a file name with a colon. */
+	char *bad_kind[] = { BXKD_REPLAY, "serve", GOLDEN_SESSION, "--listen", "tpc:5555", NULL };
 	char **cases[] = { none, no_listen, no_session, two, zero_timeout, word_timeout, unknown,
-			   connects, bad_port };
+			   connects, bad_port, bad_kind };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out;
@@ -357,6 +360,27 @@ START_TEST(bad_arguments_are_usage_errors)
 		free(out);
 	}
 	ck_assert_int_ne(access("/tmp/x.sock", F_OK), 0);
+	ck_assert_int_ne(access("tpc:5555", F_OK), 0);
+}
+END_TEST
+
+/* Ctrl-C while waiting for the debugger: said as an interruption, at once,
+ * with the shell's status for SIGINT; not a divergence after the timeout. */
+START_TEST(an_interrupted_serve_says_so)
+{
+	struct run r;
+
+	run_init(&r);
+	start_serve(&r, GOLDEN_SESSION, "60");
+	kill(r.serve.pid, SIGINT);
+	r.status = child_wait(&r.serve, 5000);
+	r.text = read_text_file(r.out);
+	r.err_text = read_text_file(r.err);
+	ck_assert_msg(r.status == 128 + SIGINT, "serve exited %d:\n%s%s", r.status, r.text,
+		      r.err_text);
+	EXPECT_IN(r.text, "interrupted by SIGINT at record ", &r);
+	ck_assert_ptr_null(strstr(r.text, "divergence"));
+	run_free(&r);
 }
 END_TEST
 
@@ -413,5 +437,5 @@ BXKD_SUITE(replay_serve,
 		the_debugger_that_was_recorded_matches,
 		a_debugger_that_strays_is_reported_where_it_strays, a_damaged_session_is_refused,
 		bad_arguments_are_usage_errors, a_debugger_that_leaves_early_is_a_divergence,
-		a_silent_or_absent_debugger_times_out));
+		a_silent_or_absent_debugger_times_out, an_interrupted_serve_says_so));
 )
