@@ -4,8 +4,12 @@
 #include "config.h"
 
 #include "kd_test_bytes.h"
+#include "kd_test_peer.h"
 
 #include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const uint8_t kd_test_tv1_ack[16] = { 0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
@@ -66,4 +70,17 @@ void kd_test_assert_guarded_from(const uint8_t *buffer, size_t from, size_t size
 	while (at < size && buffer[at] == KD_TEST_GUARD)
 		at++;
 	ck_assert_msg(at == size, "byte %zu of a caller's buffer was written", at);
+}
+
+/* The in-memory debugger's contract checks fail the test that broke it. */
+void kd_test_peer_violation(const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	ck_abort_msg("%s", message);
+	abort(); /* not reached: Check ends the test */
 }
