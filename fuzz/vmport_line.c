@@ -32,42 +32,31 @@ static bool apply_one(struct vmport_config *config, char *param, char *error, si
 	       kdep_parse(config->kd_endpoint, &endpoint, error, error_size);
 }
 
-/* One parameter as Bochs 2.7's bochsrc reader leaves it: blanks outside
- * double quotes dropped, the quotes themselves removed. */
-static void unquote(char *param)
-{
-	bool quoted = false;
-	char *out = param;
-
-	for (const char *in = param; *in; in++) {
-		if (*in == '"')
-			quoted = !quoted;
-		else if (quoted || (*in != ' ' && *in != '\t'))
-			*out++ = *in;
-	}
-	*out = '\0';
-}
-
 bool vmport_line_apply(struct vmport_config *config, const char *line, size_t length,
 		       char *error, size_t error_size)
 {
-	char *copy = malloc(length + 1);
-	bool ok = true;
+	char *item = malloc(length + 1);
+	size_t n = 0;
+	bool quoted = false, ok = true;
 
-	if (!copy) {
+	if (!item) {
 		snprintf(error, error_size, "out of memory");
 		return false;
 	}
-	memcpy(copy, line, length);
-	copy[length] = '\0';
-	for (char *param = copy, *next; ok && param; param = next) {
-		next = strchr(param, ',');
-		if (next)
-			*next++ = '\0';
-		unquote(param);
-		if (*param)
-			ok = apply_one(config, param, error, error_size);
+	for (size_t i = 0; ok && i <= length; i++) {
+		char c = i < length ? line[i] : '\0';
+		if (c && (quoted || (c != ',' && c != ' ' && c != '\t'))) {
+			if (c == '"')
+				quoted = !quoted;
+			else
+				item[n++] = c;
+			continue;
+		}
+		item[n] = '\0';
+		if (n)
+			ok = apply_one(config, item, error, error_size);
+		n = 0;
 	}
-	free(copy);
+	free(item);
 	return ok;
 }

@@ -1,8 +1,8 @@
 /*
  * vmport_line.h -- a bochsrc `vmport:` line applied to a device
- * configuration as Bochs hands it to the plugin: split at commas, blanks
- * around each `key=value` dropped, each one given to vmport_config_set()
- * and, for kd_endpoint, kdep_parse() (bochs-plugin/vmport_bochs.cc's
+ * configuration as Bochs 2.7 hands it to the plugin (items end at a comma
+ * or a blank outside double quotes; the quotes are dropped), each
+ * `key=value` given to vmport_config_set() and, for kd_endpoint, kdep_parse() (bochs-plugin/vmport_bochs.cc's
  * parse_option). Shared by the option parser's and the player's harnesses.
  */
 #ifndef BXKD_FUZZ_VMPORT_LINE_H
