@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "fuzz_input.h"
-#include "kd_test_peer.h"
+#include "fake_contract.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -98,9 +98,9 @@ void fuzz_fail(const char *fmt, ...)
 	abort();
 }
 
-/* The test fakes' contract checks (tests/unit/kd_test_peer.h) are
+/* The test fakes' contract checks (tests/unit/fake_contract.h) are
  * invariants here too. */
-void kd_test_peer_violation(const char *fmt, ...)
+void fake_contract_broken(const char *fmt, ...)
 {
 	char message[512];
 	va_list ap;
@@ -108,5 +108,5 @@ void kd_test_peer_violation(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	fuzz_fail("the kd host port's contract: %s", message);
+	fuzz_fail("a test fake's contract: %s", message);
 }

@@ -3,13 +3,14 @@
  * whatever a debugger sends: any DbgKd packets (mostly manipulate requests
  * of a valid API number with fields from the input), between transport
  * failures and break-ins, while it reports an exception, a debug print and
- * a module load. The machine is a small fake like tests/unit/check_kdstub.c's:
+ * a module load. The machine is the unit tests' (tests/unit/fake_machine.c):
  * kernel memory with an unmapped and a read-only page, a little physical
  * memory, registers and I/O ports that answer.
  *
- * Invariants: every packet the stub sends fits KDCOM_MAX_PAYLOAD; it writes
- * the machine only through the machine's callbacks (the fake checks the
- * ranges); it comes back once the debugger says continue.
+ * Invariants: every packet the stub sends fits KDCOM_MAX_PAYLOAD; the
+ * machine's contract holds (x86 addresses, never sign-extended ones; I/O
+ * of 1, 2 or 4 bytes); the stub comes back once the debugger says
+ * continue.
  */
 #include "config.h"
 
@@ -18,122 +19,15 @@
 #include "bxkd/dbgkd.h"
 #include "bxkd/kdcom.h"
 #include "fuzz_input.h"
+#include "fake_machine.h"
 #include "kdstub.h"
 
-#define VIRTUAL_BASE 0x80100000u
-#define VIRTUAL_SIZE 0x8000u
-#define HOLE (VIRTUAL_BASE + 0x4000u)
-#define READ_ONLY (VIRTUAL_BASE + 0x6000u)
-#define PAGE 0x1000u
-#define PHYSICAL_BASE 0x200000u
-#define PHYSICAL_SIZE 0x2000u
 /* Receives the stub may make after the input ran out before continuing. */
 #define CONTINUES_OFFERED 8
 
-static struct {
-	uint8_t memory[VIRTUAL_SIZE];
-	uint8_t physical[PHYSICAL_SIZE];
-	struct x86_context context;
-	struct x86_special_registers special;
-} machine;
-
+static struct fake_machine machine;
 static struct fuzz_input in;
 static unsigned continues_offered;
-
-static uint32_t reachable(uint64_t address, uint32_t length, bool write)
-{
-	uint32_t n = 0;
-
-	for (; n < length; n++) {
-		uint64_t a = address + n;
-		if (a < VIRTUAL_BASE || a >= VIRTUAL_BASE + VIRTUAL_SIZE || a - HOLE < PAGE ||
-		    (write && a - READ_ONLY < PAGE))
-			break;
-	}
-	return n;
-}
-
-static uint32_t read_virtual(void *ctx, uint64_t address, void *buf, uint32_t length)
-{
-	(void)ctx;
-	uint32_t n = reachable(address, length, false);
-	memcpy(buf, machine.memory + (address - VIRTUAL_BASE) * (n > 0), n);
-	return n;
-}
-
-static uint32_t write_virtual(void *ctx, uint64_t address, const void *buf, uint32_t length)
-{
-	(void)ctx;
-	uint32_t n = reachable(address, length, true);
-	memcpy(machine.memory + (address - VIRTUAL_BASE) * (n > 0), buf, n);
-	return n;
-}
-
-static uint32_t physical_reachable(uint64_t address, uint32_t length)
-{
-	if (address < PHYSICAL_BASE || address >= PHYSICAL_BASE + PHYSICAL_SIZE)
-		return 0;
-	uint64_t room = PHYSICAL_BASE + PHYSICAL_SIZE - address;
-	return length < room ? length : (uint32_t)room;
-}
-
-static uint32_t read_physical(void *ctx, uint64_t address, void *buf, uint32_t length)
-{
-	(void)ctx;
-	uint32_t n = physical_reachable(address, length);
-	memcpy(buf, machine.physical + (address - PHYSICAL_BASE) * (n > 0), n);
-	return n;
-}
-
-static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uint32_t length)
-{
-	(void)ctx;
-	uint32_t n = physical_reachable(address, length);
-	memcpy(machine.physical + (address - PHYSICAL_BASE) * (n > 0), buf, n);
-	return n;
-}
-
-static void get_context(void *ctx, struct x86_context *c)
-{
-	(void)ctx;
-	*c = machine.context;
-}
-
-static void set_context(void *ctx, const struct x86_context *c)
-{
-	(void)ctx;
-	machine.context = *c;
-}
-
-static void get_special(void *ctx, struct x86_special_registers *s)
-{
-	(void)ctx;
-	*s = machine.special;
-}
-
-static void set_special(void *ctx, const struct x86_special_registers *s)
-{
-	(void)ctx;
-	machine.special = *s;
-}
-
-static uint32_t read_io(void *ctx, uint16_t port, unsigned size)
-{
-	(void)ctx;
-	FUZZ_ASSERT(size == 1 || size == 2 || size == 4, "an I/O read of size %u", size);
-	return 0xC3B20000u | port;
-}
-
-static void write_io(void *ctx, uint16_t port, unsigned size, uint32_t value)
-{
-	(void)ctx, (void)port, (void)value;
-	FUZZ_ASSERT(size == 1 || size == 2 || size == 4, "an I/O write of size %u", size);
-}
-
-static void reboot(void *ctx)
-{
-	(void)ctx;
-}
 
 static void fake_send(void *ctx, uint32_t type, const struct kd_string *header,
 		      const struct kd_string *data, struct kd_context *kd_context)
@@ -160,7 +54,8 @@ static size_t make_request(uint8_t *payload, size_t room)
 		m.api_number = DBGKD_READ_VIRTUAL_MEMORY_API + fuzz_u8(&in) % 0x40;
 	if (how & 2) /* an address in the fake's memory, sign-extended */
 		m.u.read_memory.target_base_address =
-			(uint64_t)(int32_t)(VIRTUAL_BASE + fuzz_u16(&in) % (VIRTUAL_SIZE + PAGE));
+			(uint64_t)(int32_t)(FAKE_VIRTUAL_BASE +
+					    fuzz_u16(&in) % (FAKE_VIRTUAL_SIZE + FAKE_PAGE));
 	if (how & 4)
 		m.u.read_memory.transfer_count = fuzz_u16(&in) % 0x1100;
 	memcpy(payload, &m, sizeof(m));
@@ -217,18 +112,6 @@ static bool fake_present(void *ctx)
 	return true;
 }
 
-static void power_on(void)
-{
-	memset(&machine, 0, sizeof(machine));
-	for (uint32_t i = 0; i < VIRTUAL_SIZE; i++)
-		machine.memory[i] = (uint8_t)(i * 13 + 5);
-	machine.context.context_flags = DBGKD_CONTEXT_FULL;
-	machine.context.eip = VIRTUAL_BASE + 0x1000u;
-	machine.context.esp = VIRTUAL_BASE + 0x3000u;
-	machine.context.seg_cs = 0x08;
-	machine.special.cr0 = 0x80010031u;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct kdstub stub;
@@ -239,23 +122,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.processor_level = 6,
 		.kernel_cs = 0x08,
 	};
-	const struct kdstub_machine m = {
-		NULL,	     read_virtual, write_virtual, read_physical, write_physical, get_context,
-		set_context, get_special,  set_special,	  read_io,	 write_io,	 reboot,
-	};
+	const struct kdstub_machine m = fake_machine_interface(&machine);
 	const struct kd_transport t = { NULL, fake_send, fake_receive, fake_present };
 	struct kdstub_resume resume;
 
 	fuzz_input_init(&in, data, size);
 	continues_offered = 0;
-	power_on();
+	fake_machine_power_on(&machine);
 	kdstub_init(&stub, &config, &m, &t);
-	kdstub_report_exception(&stub, 0x80000003u, VIRTUAL_BASE + 0x1000u, true, &resume);
+	kdstub_report_exception(&stub, 0x80000003u, FAKE_CODE, true, &resume);
 	continues_offered = 0;
 	kdstub_print(&stub, "fuzz\n", 5);
-	kdstub_load_symbols(&stub, "\\SystemRoot\\fuzz.sys", VIRTUAL_BASE, VIRTUAL_SIZE, 0, false);
+	kdstub_load_symbols(&stub, "\\SystemRoot\\fuzz.sys", FAKE_VIRTUAL_BASE, FAKE_VIRTUAL_SIZE,
+			    0, false);
 	kdstub_poll_breakin(&stub);
 	uint8_t original;
-	kdstub_breakpoint_at(&stub, VIRTUAL_BASE + fuzz_u16(&in) % VIRTUAL_SIZE, &original);
+	kdstub_breakpoint_at(&stub, FAKE_VIRTUAL_BASE + fuzz_u16(&in) % FAKE_VIRTUAL_SIZE, &original);
 	return 0;
 }

@@ -52,7 +52,7 @@ endif
 %canon_reldir%_fuzz_kdstub_SOURCES = %reldir%/fuzz_kdstub.c $(fuzz_common_sources)
 %canon_reldir%_fuzz_kdstub_CPPFLAGS = $(fuzz_cppflags)
 %canon_reldir%_fuzz_kdstub_LDFLAGS = $(FUZZ_LDFLAGS)
-%canon_reldir%_fuzz_kdstub_LDADD = guest/libkdguest.la
+%canon_reldir%_fuzz_kdstub_LDADD = tests/libtestfakes.la guest/libkdguest.la
 
 %canon_reldir%_fuzz_kdclient_SOURCES = %reldir%/fuzz_kdclient.c $(fuzz_common_sources)
 %canon_reldir%_fuzz_kdclient_CPPFLAGS = $(fuzz_cppflags)

@@ -16,16 +16,21 @@ noinst_PROGRAMS += %reldir%/harness/bxkd-run
 %canon_reldir%_harness_bxkd_run_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run
 %canon_reldir%_harness_bxkd_run_LDADD = %reldir%/libbxh.la
 
-# The fakes the suites drive the device with (a vCPU in memory, an
-# in-memory debugger behind the kd host port), also linked by fuzz/; the
-# program says how a broken contract is reported (kd_test_peer.h).
+# The fakes the suites drive the device and the KD stub with (a vCPU in
+# memory, an in-memory debugger behind the kd host port, a stopped
+# machine), also linked by fuzz/; the program says how a broken contract is
+# reported (fake_contract.h).
 noinst_LTLIBRARIES += %reldir%/libtestfakes.la
 %canon_reldir%_libtestfakes_la_SOURCES = \
+	%reldir%/unit/fake_contract.h \
 	%reldir%/unit/fake_vcpu.c \
 	%reldir%/unit/fake_vcpu.h \
 	%reldir%/unit/kd_test_peer.c \
-	%reldir%/unit/kd_test_peer.h
-%canon_reldir%_libtestfakes_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-plugin
+	%reldir%/unit/kd_test_peer.h \
+	%reldir%/unit/fake_machine.c \
+	%reldir%/unit/fake_machine.h
+%canon_reldir%_libtestfakes_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-plugin \
+	-I$(top_srcdir)/guest/kdstub
 %canon_reldir%_libtestfakes_la_LIBADD = bochs-plugin/libvmport.la
 
 check_PROGRAMS += %reldir%/bxkd-tests

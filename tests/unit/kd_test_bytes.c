@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "kd_test_bytes.h"
-#include "kd_test_peer.h"
+#include "fake_contract.h"
 
 #include <check.h>
 #include <stdarg.h>
@@ -72,8 +72,8 @@ void kd_test_assert_guarded_from(const uint8_t *buffer, size_t from, size_t size
 	ck_assert_msg(at == size, "byte %zu of a caller's buffer was written", at);
 }
 
-/* The in-memory debugger's contract checks fail the test that broke it. */
-void kd_test_peer_violation(const char *fmt, ...)
+/* The fakes' contract checks fail the test that broke it. */
+void fake_contract_broken(const char *fmt, ...)
 {
 	char message[512];
 	va_list ap;

@@ -95,11 +95,4 @@ void kd_test_peer_forget_sent(struct kd_test_peer *peer);
 /* Calls of any of the port's functions so far. */
 unsigned kd_test_peer_total_calls(const struct kd_test_peer *peer);
 
-/* A call that breaks the port's contract (a control packet type, a length
- * past a packet, a time-out past the limit, a missing buffer) or a test
- * misusing the peer. Provided by the program the peer is linked into: the
- * Check runner fails the test (kd_test_bytes.c), a fuzzer aborts
- * (fuzz/fuzz_input.c). Does not return. */
-void kd_test_peer_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
 #endif /* BXKD_KD_TEST_PEER_H */
