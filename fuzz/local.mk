@@ -109,7 +109,7 @@ fuzz:
 endif
 .PHONY: fuzz
 
-EXTRA_DIST += %reldir%/README.md %reldir%/run-fuzzers %reldir%/seeds
+EXTRA_DIST += %reldir%/README.md %reldir%/run-fuzzers %reldir%/make-seeds %reldir%/seeds
 clean-local: clean-fuzz
 clean-fuzz:
 	-rm -rf %reldir%/corpus %reldir%/logs

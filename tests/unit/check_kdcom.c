@@ -55,7 +55,8 @@ static void assert_output(struct kdcom *k, const uint8_t *want, size_t want_len)
 	size_t n = kd_test_drain(k, got, sizeof(got));
 
 	ck_assert_uint_eq(n, want_len);
-	ck_assert_mem_eq(got, want, want_len);
+	if (want_len) /* want may be NULL then, which memcmp may not get */
+		ck_assert_mem_eq(got, want, want_len);
 }
 
 /* ---- vectors -------------------------------------------------------------- */
