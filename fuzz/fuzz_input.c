@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void fuzz_input_init(struct fuzz_input *in, const uint8_t *data, size_t size)
@@ -56,17 +57,42 @@ size_t fuzz_length(struct fuzz_input *in, size_t max)
 	return max ? fuzz_u16(in) % (max + 1) : 0;
 }
 
+/* The harness's private directory under /tmp and the names handed out in
+ * it, removed when the process exits. */
+static struct {
+	char dir[64];
+	char paths[4][128];
+	unsigned count;
+} temp;
+
+static void remove_temp(void)
+{
+	for (unsigned i = 0; i < temp.count; i++)
+		unlink(temp.paths[i]);
+	rmdir(temp.dir);
+}
+
+const char *fuzz_temp_path(const char *name)
+{
+	if (!temp.dir[0]) {
+		snprintf(temp.dir, sizeof(temp.dir), "/tmp/bxkd-fuzz.XXXXXX");
+		FUZZ_ASSERT(mkdtemp(temp.dir), "cannot make a directory under /tmp");
+		atexit(remove_temp);
+	}
+	for (unsigned i = 0; i < temp.count; i++)
+		if (!strcmp(strrchr(temp.paths[i], '/') + 1, name))
+			return temp.paths[i];
+	FUZZ_ASSERT(temp.count < sizeof(temp.paths) / sizeof(*temp.paths), "too many names");
+	char *path = temp.paths[temp.count++];
+	snprintf(path, sizeof(temp.paths[0]), "%s/%s", temp.dir, name);
+	return path;
+}
+
 const char *fuzz_write_file(const uint8_t *data, size_t size)
 {
-	static char path[256];
-
-	if (!path[0]) {
-		char dir[] = "/tmp/bxkd-fuzz.XXXXXX";
-		if (!mkdtemp(dir))
-			fuzz_fail("cannot make a directory for the input file");
-		snprintf(path, sizeof(path), "%s/input", dir);
-	}
+	const char *path = fuzz_temp_path("input");
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
 	FUZZ_ASSERT(fd >= 0, "cannot write %s", path);
 	for (size_t done = 0; done < size;) {
 		ssize_t n = write(fd, data + done, size - done);
@@ -86,27 +112,41 @@ void fuzz_silence_stdout(void)
 	close(null);
 }
 
+void fuzz_send_all(int fd, const uint8_t *data, size_t size)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t n = send(fd, data + done, size - done, MSG_NOSIGNAL);
+		if (n <= 0)
+			return;
+		done += (size_t)n;
+	}
+}
+
+static void fail(const char *what, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0), noreturn));
+
+static void fail(const char *what, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "bxkd fuzz: %s: ", what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	abort();
+}
+
 void fuzz_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("bxkd fuzz: invariant broken: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
+	fail("invariant broken", fmt, ap);
 }
 
 /* The test fakes' contract checks (tests/unit/fake_contract.h) are
  * invariants here too. */
 void fake_contract_broken(const char *fmt, ...)
 {
-	char message[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	fuzz_fail("a test fake's contract: %s", message);
+	fail("invariant broken: a test fake's contract", fmt, ap);
 }

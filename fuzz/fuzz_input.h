@@ -33,9 +33,16 @@ size_t fuzz_bytes(struct fuzz_input *in, size_t max, const uint8_t **bytes);
 /* A length in 0..max taken from the next two bytes. */
 size_t fuzz_length(struct fuzz_input *in, size_t max);
 
-/* The input as a file in a private directory (tools that read paths);
- * the same path on every call of one process. */
+/* `name` in the harness's private directory under /tmp (the same path for
+ * the same name), removed when the process exits. */
+const char *fuzz_temp_path(const char *name);
+
+/* The input as the file fuzz_temp_path("input"), for tools that read paths. */
 const char *fuzz_write_file(const uint8_t *data, size_t size);
+
+/* Writes `size` bytes to a socket, up to the first failure (a peer that
+ * left); never raises SIGPIPE. */
+void fuzz_send_all(int fd, const uint8_t *data, size_t size);
 
 /* Tools print their results: keep stdout (not libFuzzer's stderr) quiet. */
 void fuzz_silence_stdout(void);

@@ -47,12 +47,7 @@ static void serve_one(int fd)
 	FUZZ_ASSERT(data, "out of memory");
 	memcpy(data, target.data, size);
 	pthread_mutex_unlock(&target.lock);
-	for (size_t done = 0; done < size;) {
-		ssize_t n = send(fd, data + done, size - done, MSG_NOSIGNAL);
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
+	fuzz_send_all(fd, data, size);
 	free(data);
 	while (read(fd, sink, sizeof(sink)) > 0)
 		continue;
@@ -74,13 +69,11 @@ static void *target_thread(void *unused)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	char dir[] = "/tmp/bxkd-fuzz-kdclient.XXXXXX";
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	pthread_t thread;
 
 	signal(SIGPIPE, SIG_IGN);
-	FUZZ_ASSERT(mkdtemp(dir), "cannot make a directory for the socket");
-	snprintf(socket_path, sizeof(socket_path), "%s/target.sock", dir);
+	snprintf(socket_path, sizeof(socket_path), "%s", fuzz_temp_path("target.sock"));
 	snprintf(address.sun_path, sizeof(address.sun_path), "%s", socket_path);
 	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	FUZZ_ASSERT(listener >= 0 && !bind(listener, (struct sockaddr *)&address, sizeof(address)) &&

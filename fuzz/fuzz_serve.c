@@ -68,12 +68,7 @@ static void *debugger_thread(void *arg)
 		int fd = connect_to_serve();
 		if (fd < 0)
 			break;
-		for (size_t done = 0; done < n;) {
-			ssize_t sent = send(fd, bytes + done, n - done, MSG_NOSIGNAL);
-			if (sent <= 0)
-				break;
-			done += (size_t)sent;
-		}
+		fuzz_send_all(fd, bytes, n);
 		close(fd);
 	}
 	return NULL;
@@ -82,10 +77,8 @@ static void *debugger_thread(void *arg)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	char dir[] = "/tmp/bxkd-fuzz-serve.XXXXXX";
 
-	FUZZ_ASSERT(mkdtemp(dir), "cannot make a directory for the socket");
-	snprintf(socket_path, sizeof(socket_path), "%s/serve.sock", dir);
+	snprintf(socket_path, sizeof(socket_path), "%s", fuzz_temp_path("serve.sock"));
 	signal(SIGPIPE, SIG_IGN);
 	fuzz_silence_stdout();
 	return 0;
