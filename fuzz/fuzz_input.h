@@ -50,10 +50,6 @@ void fuzz_silence_stdout(void);
 /* A broken invariant: says which on stderr and aborts, which libFuzzer
  * reports as a crash with the input that caused it. */
 void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-#define FUZZ_ASSERT(cond, ...)                                                                    \
-	do {                                                                                      \
-		if (!(cond))                                                                      \
-			fuzz_fail(__VA_ARGS__);                                                   \
-	} while (0)
+#define FUZZ_ASSERT(cond, ...) ((cond) ? (void)0 : fuzz_fail(__VA_ARGS__))
 
 #endif /* BXKD_FUZZ_INPUT_H */

@@ -21,14 +21,9 @@ noinst_PROGRAMS += %reldir%/harness/bxkd-run
 # machine), also linked by fuzz/; the program says how a broken contract is
 # reported (fake_contract.h).
 noinst_LTLIBRARIES += %reldir%/libtestfakes.la
-%canon_reldir%_libtestfakes_la_SOURCES = \
-	%reldir%/unit/fake_contract.h \
-	%reldir%/unit/fake_vcpu.c \
-	%reldir%/unit/fake_vcpu.h \
-	%reldir%/unit/kd_test_peer.c \
-	%reldir%/unit/kd_test_peer.h \
-	%reldir%/unit/fake_machine.c \
-	%reldir%/unit/fake_machine.h
+%canon_reldir%_libtestfakes_la_SOURCES = %reldir%/unit/fake_contract.h \
+	%reldir%/unit/fake_vcpu.c %reldir%/unit/fake_vcpu.h %reldir%/unit/kd_test_peer.c \
+	%reldir%/unit/kd_test_peer.h %reldir%/unit/fake_machine.c %reldir%/unit/fake_machine.h
 %canon_reldir%_libtestfakes_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-plugin \
 	-I$(top_srcdir)/guest/kdstub
 %canon_reldir%_libtestfakes_la_LIBADD = bochs-plugin/libvmport.la

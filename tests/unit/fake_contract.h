@@ -12,10 +12,6 @@
 
 void fake_contract_broken(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-#define FAKE_REQUIRE(cond, ...)                                                                \
-	do {                                                                                   \
-		if (!(cond))                                                                   \
-			fake_contract_broken(__VA_ARGS__);                                     \
-	} while (0)
+#define FAKE_REQUIRE(cond, ...) ((cond) ? (void)0 : fake_contract_broken(__VA_ARGS__))
 
 #endif /* BXKD_FAKE_CONTRACT_H */

@@ -85,10 +85,15 @@ static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uin
 
 static void get_context(void *ctx, struct x86_context *c)
 {
-	struct fake_machine *m = ctx;
-	*c = m->context;
+	*c = ((struct fake_machine *)ctx)->context;
 }
 
+static void get_special(void *ctx, struct x86_special_registers *s)
+{
+	*s = ((struct fake_machine *)ctx)->special;
+}
+
+/* Writes are counted: the tests check which requests change registers. */
 static void set_context(void *ctx, const struct x86_context *c)
 {
 	struct fake_machine *m = ctx;
@@ -96,17 +101,11 @@ static void set_context(void *ctx, const struct x86_context *c)
 	m->set_context_calls++;
 }
 
-static void get_special(void *ctx, struct x86_special_registers *s)
-{
-	struct fake_machine *m = ctx;
-	*s = m->special;
-}
-
 static void set_special(void *ctx, const struct x86_special_registers *s)
 {
 	struct fake_machine *m = ctx;
-	m->special = *s;
 	m->set_special_calls++;
+	m->special = *s;
 }
 
 static void log_io(struct fake_machine *m, bool write, uint16_t port, unsigned size,
