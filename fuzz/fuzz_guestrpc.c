@@ -345,7 +345,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t unmapped = ES_BASE + 0x1000u * (fuzz_u8(&in) % 8);
 	side_open(&sides[0], false, unmapped);
 	side_open(&sides[1], true, unmapped);
-	for (unsigned ops = 0; !fuzz_input_done(&in) && ops < 64; ops++) {
+	for (unsigned ops = 0; !fuzz_input_done(&in) && ops < 24; ops++) {
 		/* The clock moves per operation, not per call: the sides make
 		 * different numbers of calls for the same message. */
 		sides[0].cpu.ticks = sides[1].cpu.ticks = 1000u * ops;
