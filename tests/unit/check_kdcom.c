@@ -774,6 +774,34 @@ static void pump_session(struct session *s, uint64_t from, uint64_t until)
 	}
 }
 
+/* Both sides past their first packet: ids ...1, so a side that restarts
+ * its ids alone is out of step. */
+static void ids_after_one_exchange(void)
+{
+	debugger.send_id = debugger.recv_id = KDCOM_INITIAL_ID | 1;
+	target.send_id = target.recv_id = KDCOM_INITIAL_ID | 1;
+}
+
+/* The packet `from` has queued reaches `to` damaged; `to` asks for it again
+ * with RESEND, and one byte of that RESEND's type is hit on the way back,
+ * so `from` reads a RESET. Returns the events `from` reported. */
+static unsigned resend_read_as_reset(struct kdcom *from, struct kdcom *to,
+				     struct kdcom_event ev[4])
+{
+	static uint8_t frame[KDCOM_MAX_FRAME];
+	struct kdcom_event ignored[4];
+	uint8_t answer[16];
+	size_t n = kd_test_drain(from, frame, sizeof(frame));
+
+	frame[KDCOM_HEADER_SIZE + 24] ^= 0x10;
+	ck_assert_uint_eq(feed(to, frame, n, 0, ignored, 4), 0);
+	ck_assert_uint_eq(kd_test_drain(to, answer, sizeof(answer)), 16);
+	ck_assert_mem_eq(answer, kd_test_tv3_resend, 16);
+	answer[4] ^= KDCOM_TYPE_RESEND ^ KDCOM_TYPE_RESET;
+	ck_assert_mem_eq(answer, kd_test_tv2_reset, 16);
+	return feed(from, answer, sizeof(answer), 1, ev, 4);
+}
+
 /* The once-in-millions deadlock of the soak, step by step: the debugger's
  * request (id ...1) arrives damaged, the target's RESEND is hit so that it
  * reads as a RESET (control packets carry no checksum). Followed blindly,
@@ -786,20 +814,11 @@ START_TEST(a_resend_damaged_into_a_reset_does_not_stall_the_link)
 	struct dbgkd_manipulate_state64 m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
 	struct session s = { 0 };
 	struct kdcom_event ev[4];
-	uint8_t frame[128], answer[16];
 
-	debugger.send_id = debugger.recv_id = KDCOM_INITIAL_ID | 1;
-	target.send_id = target.recv_id = KDCOM_INITIAL_ID | 1;
+	ids_after_one_exchange();
 	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
 	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
-	size_t n = kd_test_drain(&debugger, frame, sizeof(frame));
-	frame[40] ^= 0x10;
-	ck_assert_uint_eq(feed(&target, frame, n, 0, ev, 4), 0);
-	ck_assert_uint_eq(kd_test_drain(&target, answer, sizeof(answer)), 16);
-	ck_assert_mem_eq(answer, kd_test_tv3_resend, 16);
-	answer[4] ^= KDCOM_TYPE_RESEND ^ KDCOM_TYPE_RESET;
-	ck_assert_mem_eq(answer, kd_test_tv2_reset, 16);
-	feed(&debugger, answer, sizeof(answer), 1, ev, 4);
+	resend_read_as_reset(&debugger, &target, ev);
 
 	pump_session(&s, 1, 20 * TIMEOUT);
 	ck_assert_uint_eq(s.requests_delivered, 1);
@@ -817,18 +836,10 @@ START_TEST(a_resend_damaged_into_a_reset_at_the_target_resyncs_both)
 	struct dbgkd_any_wait_state_change sc = kd_test_tv12_state();
 	struct session s = { 0 };
 	struct kdcom_event ev[4];
-	uint8_t frame[400];
 
-	debugger.send_id = debugger.recv_id = KDCOM_INITIAL_ID | 1;
-	target.send_id = target.recv_id = KDCOM_INITIAL_ID | 1;
+	ids_after_one_exchange();
 	kdcom_send(&target, KDCOM_TYPE_STATE_CHANGE64, &sc, sizeof(sc), NULL, 0, 0);
-	size_t n = kd_test_drain(&target, frame, sizeof(frame));
-	frame[100] ^= 0x10;
-	ck_assert_uint_eq(feed(&debugger, frame, n, 0, ev, 4), 0);
-	ck_assert_uint_eq(kd_test_drain(&debugger, frame, sizeof(frame)), 16);
-	ck_assert_mem_eq(frame, kd_test_tv3_resend, 16);
-	frame[4] ^= KDCOM_TYPE_RESEND ^ KDCOM_TYPE_RESET;
-	ck_assert_uint_eq(feed(&target, frame, 16, 1, ev, 4), 1);
+	ck_assert_uint_eq(resend_read_as_reset(&target, &debugger, ev), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
 
 	pump_session(&s, 1, 20 * TIMEOUT);
