@@ -39,6 +39,10 @@ bool vmport_rpci_register(struct vmport *vp, const char *command, vmport_rpci_fn
 bool vmport_rpci_dispatch(struct vmport *vp, const uint8_t *request, size_t len,
 			  struct vmport_buffer *reply)
 {
+	/* An empty request may come without a buffer; memchr and pointer
+	 * arithmetic want one even for no bytes. */
+	if (len == 0)
+		request = (const uint8_t *)"";
 	const uint8_t *space = memchr(request, ' ', len);
 	size_t name_len = space ? (size_t)(space - request) : len;
 	const uint8_t *args = space ? space + 1 : request + len;

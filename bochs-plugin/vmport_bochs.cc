@@ -115,9 +115,16 @@ uint64_t bochs_ticks(void *)
 	return pc_system_ticks();
 }
 
+extern const struct guest_vcpu bochs_vcpu;
+
+bool bochs_find_page(void *, const void *prefix, size_t length, uint64_t limit, uint64_t *paddr)
+{
+	return guest_find_page_by_reading(&bochs_vcpu, prefix, length, limit, paddr);
+}
+
 const struct guest_vcpu bochs_vcpu = {
-	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,
-	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_ticks,
+	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,	    bochs_read_phys,
+	bochs_write_phys, bochs_translate, bochs_ticks, bochs_find_page,
 };
 
 /*

@@ -116,6 +116,11 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 		if (strlen(value) >= sizeof(config->kd_endpoint))
 			return bxkd_error(error, error_size, "kd_endpoint is longer than %zu bytes",
 				    sizeof(config->kd_endpoint) - 1);
+		if (strchr(value, '"'))
+			return bxkd_error(error, error_size,
+				    "kd_endpoint cannot contain a double quote (a bochsrc cannot carry "
+				    "one): '%s'",
+				    value);
 		strcpy(config->kd_endpoint, strcmp(value, "none") ? value : "");
 	} else if (!strcmp(key, "kd_discovery")) {
 		if (!strcmp(value, "register"))
@@ -157,9 +162,21 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 	return true;
 }
 
+/* Bochs ends an option item at a comma or a blank unless it is inside
+ * double quotes, which it drops: a value with either is written quoted.
+ * Values never hold a double quote (vmport_config_set refuses one). */
+static const char *quote_if_needed(const char *value, char *buf, size_t size)
+{
+	if (!value[strcspn(value, ", \t")])
+		return value;
+	snprintf(buf, size, "\"%s\"", value);
+	return buf;
+}
+
 int vmport_config_format(const struct vmport_config *c, char *buf, size_t size)
 {
 	const uint8_t *u = c->uuid;
+	char endpoint[sizeof(c->kd_endpoint) + 2];
 
 	return snprintf(buf, size,
 			"vmx_type=%" PRIu32 ", hw_version=%" PRIu32 ", uuid=%02x%02x%02x%02x-%02x%02x-"
@@ -170,7 +187,8 @@ int vmport_config_format(const struct vmport_config *c, char *buf, size_t size)
 			c->vmx_type, c->hw_version, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
 			u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15], c->screen_width,
 			c->screen_height, c->vcpu_info, c->kd_command, c->cookie_seed,
-			c->kd_endpoint[0] ? c->kd_endpoint : "none",
+			c->kd_endpoint[0] ? quote_if_needed(c->kd_endpoint, endpoint, sizeof(endpoint))
+					  : "none",
 			c->kd_discovery == KDVM_DISCOVERY_SCAN ? "scan" : "register", c->kd_resend_ms,
 			c->kd_retries);
 }

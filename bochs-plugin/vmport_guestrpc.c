@@ -147,11 +147,19 @@ static uint16_t find_channel(struct vmport *vp, uint32_t edx, uint32_t cookie_hi
 
 /* ---- a complete message ---------------------------------------------------- */
 
+/* An empty message has no buffer; whoever reads it gets an empty one. */
+static const uint8_t *message_bytes(const struct vmport_channel *ch)
+{
+	static const uint8_t none[1];
+
+	return ch->message ? ch->message : none;
+}
+
 static void answer_tclo(struct vmport *vp, struct vmport_channel *ch)
 {
 	if (vp->tclo_answer_fn)
 		vp->tclo_answer_fn(vp->tclo_answer_ctx, ch->tclo_command ? ch->tclo_command : "",
-				   ch->message, ch->message_size);
+				   message_bytes(ch), ch->message_size);
 	free(ch->tclo_command);
 	ch->tclo_command = NULL;
 
@@ -175,7 +183,8 @@ static void message_complete(struct vmport *vp, struct vmport_channel *ch)
 	ch->has_reply = false;
 	ch->state = CHANNEL_IDLE;
 	if (ch->protocol == BDOOR_RPCI_PROTOCOL)
-		ch->has_reply = vmport_rpci_dispatch(vp, ch->message, ch->message_size, &ch->reply);
+		ch->has_reply =
+			vmport_rpci_dispatch(vp, message_bytes(ch), ch->message_size, &ch->reply);
 	else
 		answer_tclo(vp, ch);
 	free(ch->message);
@@ -340,25 +349,37 @@ void vmport_message(struct vmport *vp, struct vmport_call *call)
 
 /* ---- high-bandwidth transfers ----------------------------------------------- */
 
+/* A guest buffer may span this many pages: a whole message, unaligned. */
+#define HB_MAX_PAGES (BDOOR_MESSAGE_MAX_SIZE / 4096 + 2)
+
 /* Copies between guest seg:offset and host memory a page at a time; paging
- * maps pages, not bytes, so a page offset is the same before and after. */
+ * maps pages, not bytes, so a page offset is the same before and after.
+ * Every page is translated before any is touched, so a buffer that runs
+ * into an unmapped page is refused without a byte of it written. */
 static bool guest_copy(const struct vmport_call *call, enum guest_seg seg, uint32_t offset,
 		       uint8_t *host, uint32_t len, bool to_guest)
 {
 	const struct guest_vcpu *v = call->vcpu;
+	uint64_t page_start[HB_MAX_PAGES];
+	uint32_t page_len[HB_MAX_PAGES];
+	size_t pages = 0;
 
-	for (uint32_t done = 0; done < len;) {
+	for (uint32_t done = 0; done < len; pages++) {
 		uint64_t paddr;
-		if (!v->translate(v->ctx, seg, offset + done, &paddr))
+		if (pages == HB_MAX_PAGES || !v->translate(v->ctx, seg, offset + done, &paddr))
 			return false;
 		uint32_t chunk = 4096 - (uint32_t)(paddr & 4095);
 		if (chunk > len - done)
 			chunk = len - done;
-		bool ok = to_guest ? v->write_phys(v->ctx, paddr, host + done, chunk)
-				   : v->read_phys(v->ctx, paddr, host + done, chunk);
+		page_start[pages] = paddr;
+		page_len[pages] = chunk;
+		done += chunk;
+	}
+	for (size_t i = 0, done = 0; i < pages; done += page_len[i++]) {
+		bool ok = to_guest ? v->write_phys(v->ctx, page_start[i], host + done, page_len[i])
+				   : v->read_phys(v->ctx, page_start[i], host + done, page_len[i]);
 		if (!ok)
 			return false;
-		done += chunk;
 	}
 	return true;
 }
@@ -385,23 +406,31 @@ static uint16_t hb_send(struct vmport *vp, struct vmport_call *call)
 	return OK;
 }
 
-/* REP INSB: EDI = buffer, ESI:EBP = cookies (high:low). On success
- * *first_byte is what now sits at ES:EDI. */
-static uint16_t hb_receive(struct vmport *vp, struct vmport_call *call, uint8_t *first_byte)
+/* REP INSB: EDI = buffer, ESI:EBP = cookies (high:low). *delivered says
+ * whether any byte went to the guest; if so, *first_byte is what now sits
+ * at ES:EDI. */
+static uint16_t hb_receive(struct vmport *vp, struct vmport_call *call, uint8_t *first_byte,
+			   bool *delivered)
 {
 	struct vmport_channel *ch;
 	uint32_t count = call->reg[GUEST_REG_ECX];
 	uint16_t status = find_channel(vp, call->reg[GUEST_REG_EDX], call->reg[GUEST_REG_ESI],
 				       call->reg[GUEST_REG_EBP], &ch);
 
+	*delivered = false;
 	if (!ch)
 		return status;
 	if (ch->state != CHANNEL_RECEIVING || count > ch->reply.len - ch->reply_sent)
 		return REFUSED;
+	/* Nothing to move (the whole reply read, or an empty one): the reply
+	 * buffer is not touched, it may not even exist. */
+	if (count == 0)
+		return OK;
 	uint8_t *data = ch->reply.data + ch->reply_sent;
 	if (!guest_copy(call, GUEST_SEG_ES, call->reg[GUEST_REG_EDI], data, count, true))
 		return REFUSED;
 	*first_byte = data[0];
+	*delivered = true;
 	ch->reply_sent += count;
 	vp->stats.hb_transfers++;
 	return OK;
@@ -418,6 +447,7 @@ void vmport_hb(struct vmport *vp, struct vmport_call *call, struct guest_port_ac
 	uint32_t ebx = call->reg[GUEST_REG_EBX];
 	uint16_t status;
 	uint8_t first_byte;
+	bool delivered = false;
 
 	access->string_op_done = true;
 	if ((ebx & 0xffffu) != BDOORHB_CMD_MESSAGE)
@@ -425,16 +455,16 @@ void vmport_hb(struct vmport *vp, struct vmport_call *call, struct guest_port_ac
 	else if (call->dir == GUEST_PORT_OUT)
 		status = hb_send(vp, call);
 	else
-		status = hb_receive(vp, call, &first_byte);
+		status = hb_receive(vp, call, &first_byte, &delivered);
 	if (!(status & OK))
 		vp->stats.message_errors++;
 	call->reg[GUEST_REG_EBX] = (uint32_t)status << 16 | (ebx & 0xffffu);
 
 	if (call->dir == GUEST_PORT_IN) {
 		/* The emulator stores the IN value at ES:EDI after we return: it
-		 * must be the byte already there, so a refused transfer leaves the
-		 * guest's buffer as it was. */
-		if (!(status & OK) &&
+		 * must be the byte already there, so a refused or empty transfer
+		 * leaves the guest's buffer as it was. */
+		if (!delivered &&
 		    !guest_copy(call, GUEST_SEG_ES, call->reg[GUEST_REG_EDI], &first_byte, 1, false))
 			first_byte = 0xff;
 		access->in_value = first_byte;

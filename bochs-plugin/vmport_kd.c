@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "bxkd/byteorder.h"
 #include "vmport_internal.h"
 
 static uint64_t ram_pages(const struct vmport *vp)
@@ -41,23 +42,13 @@ static bool identity_ok(const struct kdvm_page_header *h)
 static bool scan_for_page(struct vmport *vp, const struct vmport_call *call, uint32_t nonce,
 			  uint64_t *address)
 {
-	struct {
-		uint8_t signature[8];
-		uint32_t nonce;
-	} start;
+	uint8_t start[sizeof(((struct kdvm_page_header *)0)->signature) + sizeof(nonce)];
 
 	vp->stats.kd_scans++;
-	for (uint64_t page = 0; page < ram_pages(vp); page++) {
-		uint64_t at = page * KDVM_PAGE_SIZE;
-		if (!call->vcpu->read_phys(call->vcpu->ctx, at, &start, sizeof(start)))
-			continue;
-		if (start.nonce == nonce &&
-		    !memcmp(start.signature, KDVM_SIGNATURE, sizeof(start.signature))) {
-			*address = at;
-			return true;
-		}
-	}
-	return false;
+	memcpy(start, KDVM_SIGNATURE, sizeof(start) - sizeof(nonce));
+	le_put32(start + sizeof(start) - sizeof(nonce), nonce);
+	return guest_find_page(call->vcpu, start, sizeof(start), ram_pages(vp) * KDVM_PAGE_SIZE,
+			       address);
 }
 
 /* The page this call is about, with its header read and its identity

@@ -270,6 +270,7 @@ void kdcom_send_reset(struct kdcom *k, uint64_t now)
 {
 	k->send_state = KDCOM_SEND_AWAIT_RESET;
 	k->retries_left = k->config.retries;
+	k->resets_unanswered = 1;
 	send_control(k, KDCOM_TYPE_RESET, 0);
 	k->send_deadline = now + k->config.resend_timeout;
 }
@@ -326,6 +327,7 @@ static void send_timed_out(struct kdcom *k, uint64_t now)
 		}
 	}
 	if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
+		k->resets_unanswered++;
 		send_control(k, KDCOM_TYPE_RESET, 0);
 		k->send_deadline = now + k->config.resend_timeout;
 	} else {
@@ -380,6 +382,62 @@ bool kdcom_take_breakin(struct kdcom *k)
 	return pending;
 }
 
+/* The target's side of a RESET: answer it, restart both ids, and resend
+ * what was in flight under the new id. */
+static void target_reset(struct kdcom *k, uint64_t now)
+{
+	restart_numbering(k, false);
+	k->debugger_present = true;
+	send_control(k, KDCOM_TYPE_RESET, 0);
+	if (k->send_state == KDCOM_SEND_AWAIT_ACK &&
+	    k->frame_type == KDCOM_TYPE_STATE_MANIPULATE) {
+		/* Stricter than kdcom.dll, which resends the reply: it answers
+		 * a request from the session the debugger just abandoned, and a
+		 * debugger that has reset waits for a state change. The RESET
+		 * event that follows makes the stub resend that
+		 * (KdPacketNeedsResend). */
+		k->send_state = KDCOM_SEND_IDLE;
+		k->stats.replies_abandoned++;
+		push_event(k, KDCOM_EVENT_ABANDONED);
+	} else if (k->send_state == KDCOM_SEND_AWAIT_ACK) {
+		retransmit(k, now);
+	}
+	push_event(k, KDCOM_EVENT_RESET);
+}
+
+/*
+ * The debugger's side of a RESET. A target sends RESET only to answer one,
+ * so a RESET beyond the answers owed to ours is either the answer to a
+ * RESET the target took from damage, or damage itself: control packets
+ * carry no checksum, and a RESEND whose type is hit (5 becomes 6) reads as
+ * a RESET. Following it would restart our ids alone in the second case,
+ * and the target would take our next packet for a copy it already has and
+ * acknowledge it without delivering it: both sides would wait forever.
+ * Either way the ids can no longer be trusted, so the engine resets the
+ * link itself (the watchdog RESET): the target answers, both sides restart
+ * their ids together, the send in flight is abandoned and the target
+ * reports its state again, as after any RESET.
+ */
+static void debugger_reset(struct kdcom *k, uint64_t now)
+{
+	if (k->send_state != KDCOM_SEND_AWAIT_RESET && k->resets_unanswered == 0) {
+		k->stats.watchdog_resets++;
+		kdcom_send_reset(k, now);
+		return;
+	}
+	/* The answer to one of ours (a RESET sent again may be answered
+	 * twice; the target restarted its ids on each). */
+	if (k->resets_unanswered > 0)
+		k->resets_unanswered--;
+	restart_numbering(k, false);
+	k->debugger_present = true;
+	if (k->send_state == KDCOM_SEND_AWAIT_RESET)
+		k->send_state = KDCOM_SEND_IDLE;
+	else if (k->send_state == KDCOM_SEND_AWAIT_ACK)
+		retransmit(k, now);
+	push_event(k, KDCOM_EVENT_RESET);
+}
+
 static void handle_control(struct kdcom *k, uint16_t type, uint16_t count, uint32_t id,
 			   uint32_t checksum, uint64_t now)
 {
@@ -409,27 +467,10 @@ static void handle_control(struct kdcom *k, uint16_t type, uint16_t count, uint3
 		return;
 	default: /* KDCOM_TYPE_RESET */
 		k->stats.resets++;
-		restart_numbering(k, false);
-		k->debugger_present = true;
 		if (k->config.role == KDCOM_TARGET)
-			send_control(k, KDCOM_TYPE_RESET, 0);
-		if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
-			k->send_state = KDCOM_SEND_IDLE;
-		} else if (k->send_state == KDCOM_SEND_AWAIT_ACK &&
-			   k->config.role == KDCOM_TARGET &&
-			   k->frame_type == KDCOM_TYPE_STATE_MANIPULATE) {
-			/* Stricter than kdcom.dll, which resends the reply: it
-			 * answers a request from the session the debugger just
-			 * abandoned, and a debugger that has reset waits for a
-			 * state change. The RESET event that follows makes the
-			 * stub resend that (KdPacketNeedsResend). */
-			k->send_state = KDCOM_SEND_IDLE;
-			k->stats.replies_abandoned++;
-			push_event(k, KDCOM_EVENT_ABANDONED);
-		} else if (k->send_state == KDCOM_SEND_AWAIT_ACK) {
-			retransmit(k, now);
-		}
-		push_event(k, KDCOM_EVENT_RESET);
+			target_reset(k, now);
+		else
+			debugger_reset(k, now);
 		return;
 	}
 }

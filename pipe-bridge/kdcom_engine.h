@@ -59,9 +59,11 @@ enum kdcom_event_kind {
 	KDCOM_EVENT_RESEND,
 	/* The link was reset and both packet ids restarted. Target: the
 	 * debugger sent RESET; the engine answered and resent what was in
-	 * flight. Debugger: the target answered our RESET. kdcom_input() stops
-	 * after it: bytes already buffered behind a RESET are stale (often
-	 * more RESETs) and the caller should discard them. */
+	 * flight. Debugger: the target answered our RESET, one the caller
+	 * asked for or the engine's own watchdog RESET (below); a send in
+	 * flight was abandoned, and the target reports its state again.
+	 * kdcom_input() stops after it: bytes already buffered behind a RESET
+	 * are stale (often more RESETs) and the caller should discard them. */
 	KDCOM_EVENT_RESET,
 	/* Target: a break-in byte (0x62) arrived outside a packet. */
 	KDCOM_EVENT_BREAKIN,
@@ -83,6 +85,7 @@ struct kdcom_stats {
 	uint64_t stale_packets;     /* debugger: arrived while awaiting the RESET answer */
 	uint64_t resets;
 	uint64_t replies_abandoned; /* manipulate replies cut off by a RESET */
+	uint64_t watchdog_resets;   /* debugger: RESETs sent for one it could not explain */
 	uint64_t breakins;
 	uint64_t garbage_bytes;     /* skipped while hunting for a leader */
 	uint64_t bad_checksums;
@@ -113,6 +116,9 @@ struct kdcom {
 	uint32_t frame_api; /* first dword of its payload */
 	uint32_t retries_left;
 	uint64_t send_deadline;
+	/* Debugger: RESETs sent whose answer has not come; a RESET beyond
+	 * these is one the target sent unasked, or damage (see kdcom_engine.c). */
+	uint32_t resets_unanswered;
 
 	/* Receiving. */
 	uint16_t wanted_type; /* target: what KdReceivePacket waits for; 0 none */

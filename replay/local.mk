@@ -17,14 +17,17 @@ noinst_LTLIBRARIES += %reldir%/libreplay.la
 	%reldir%/vcpu_tap.c %reldir%/vcpu_tap.h
 %canon_reldir%_libreplay_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge
 
-# bxkd-replay: one command, a subcommand per tool (replay.h).
-bin_PROGRAMS += %reldir%/bxkd-replay
-%canon_reldir%_bxkd_replay_SOURCES = %reldir%/bxkd-replay.c %reldir%/replay.h \
+# bxkd-replay: one command, a subcommand per tool (replay.h). The tools are
+# a library so that fuzz/ runs dump and serve in-process.
+noinst_LTLIBRARIES += %reldir%/libreplaytools.la
+%canon_reldir%_libreplaytools_la_SOURCES = %reldir%/replay.h \
 	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c
-%canon_reldir%_bxkd_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
+%canon_reldir%_libreplaytools_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/bochs-run
+bin_PROGRAMS += %reldir%/bxkd-replay
+%canon_reldir%_bxkd_replay_SOURCES = %reldir%/bxkd-replay.c %reldir%/replay.h
 # verify runs Bochs through bochs-run/; nothing here comes from launcher/.
-%canon_reldir%_bxkd_replay_LDADD = %reldir%/libsession.la pipe-bridge/libkdbridge.la \
+%canon_reldir%_bxkd_replay_LDADD = %reldir%/libreplaytools.la %reldir%/libsession.la pipe-bridge/libkdbridge.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la bochs-run/libbochsrun.la \
 	common/libbxkdcommon.la $(JSON_C_LIBS)
 

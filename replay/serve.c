@@ -259,12 +259,14 @@ static void show_hex_diff(uint64_t base, const uint8_t *want, size_t want_length
 		size_t gn = at < got_length ? got_length - at : 0;
 		wn = wn < HEX_PER_LINE ? wn : HEX_PER_LINE;
 		gn = gn < HEX_PER_LINE ? gn : HEX_PER_LINE;
-		if (wn == gn && !memcmp(want + at, got + at, wn)) {
+		/* Nothing received is no buffer at all: no row of it to point at. */
+		const uint8_t *got_row = gn ? got + at : NULL;
+		if (wn == gn && (!wn || !memcmp(want + at, got_row, wn))) {
 			hex_row(' ', base + at, want + at, wn);
 			continue;
 		}
 		hex_row('-', base + at, want + at, wn);
-		hex_row('+', base + at, got + at, gn);
+		hex_row('+', base + at, got_row, gn);
 		printf("              ");
 		for (size_t i = 0; i < HEX_PER_LINE && (i < wn || i < gn); i++)
 			printf(i < wn && i < gn && want[at + i] == got[at + i] ? "   " : "^^ ");

@@ -200,7 +200,9 @@ static bool keep_packet(struct reading *r, const uint8_t *data, size_t length)
 		r->extents = e;
 		r->extents_capacity = capacity;
 	}
-	if (length > r->capacity - r->length) {
+	/* The buffer exists from the first packet on, empty or not: every
+	 * record points into it. */
+	if (!r->bytes || length > r->capacity - r->length) {
 		size_t capacity = r->capacity ? r->capacity : 4096;
 		while (capacity - r->length < length)
 			capacity *= 2;

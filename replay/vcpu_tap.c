@@ -49,6 +49,19 @@ static bool tap_translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64
 	return real_of(ctx)->translate(real_of(ctx)->ctx, seg, offset, paddr);
 }
 
+/* One access, the match: a scan of all RAM is one operation, not a read
+ * per page (which would outgrow a record on a large machine). */
+static bool tap_find_page(void *ctx, const void *prefix, size_t length, uint64_t limit,
+			  uint64_t *paddr)
+{
+	struct vcpu_tap *tap = ctx;
+	bool found = guest_find_page(tap->real, prefix, length, limit, paddr);
+
+	if (found)
+		tap->memory(tap->owner, *paddr, prefix, length, false, true);
+	return found;
+}
+
 static uint64_t tap_ticks(void *ctx)
 {
 	return real_of(ctx)->ticks(real_of(ctx)->ctx);
@@ -58,7 +71,7 @@ void vcpu_tap_init(struct vcpu_tap *tap, vcpu_tap_memory_fn memory, void *owner)
 {
 	*tap = (struct vcpu_tap){
 		.vcpu = { tap, tap_get_reg, tap_set_reg, tap_cpl, tap_read_phys, tap_write_phys,
-			  tap_translate, tap_ticks },
+			  tap_translate, tap_ticks, tap_find_page },
 		.memory = memory,
 		.owner = owner,
 	};

@@ -20,10 +20,13 @@ set -eu
 #   nettle-dev         SHA-256 of the guest image in a session's manifest
 #   libjson-c-dev      every JSON the tools write and the tests read (json-c)
 #   groff-base         the manual pages are checked with groff
+#   clang              libFuzzer and its sanitizers: fuzz/ (configure
+#                      --enable-fuzzing) and the sanitizer runs of
+#                      ./quickstart check (scripts/check-hardening)
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
 bochs bochs-sdl bochsbios vgabios check libsubunit-dev
 gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
-nettle-dev libjson-c-dev groff-base"
+nettle-dev libjson-c-dev groff-base clang"
 
 missing=""
 for p in $packages; do

@@ -16,16 +16,24 @@ noinst_PROGRAMS += %reldir%/harness/bxkd-run
 %canon_reldir%_harness_bxkd_run_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run
 %canon_reldir%_harness_bxkd_run_LDADD = %reldir%/libbxh.la
 
+# The fakes the suites drive the device and the KD stub with (a vCPU in
+# memory, an in-memory debugger behind the kd host port, a stopped
+# machine), also linked by fuzz/; the program says how a broken contract is
+# reported (fake_contract.h).
+noinst_LTLIBRARIES += %reldir%/libtestfakes.la
+%canon_reldir%_libtestfakes_la_SOURCES = %reldir%/unit/fake_contract.h \
+	%reldir%/unit/fake_vcpu.c %reldir%/unit/fake_vcpu.h %reldir%/unit/kd_test_peer.c \
+	%reldir%/unit/kd_test_peer.h %reldir%/unit/fake_machine.c %reldir%/unit/fake_machine.h
+%canon_reldir%_libtestfakes_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-plugin \
+	-I$(top_srcdir)/guest/kdstub
+%canon_reldir%_libtestfakes_la_LIBADD = bochs-plugin/libvmport.la
+
 check_PROGRAMS += %reldir%/bxkd-tests
 %canon_reldir%_bxkd_tests_SOURCES = \
 	%reldir%/bxkd-tests.c \
 	%reldir%/suites.h \
 	%reldir%/harness/testcases.c \
 	%reldir%/harness/testcases.h \
-	%reldir%/unit/fake_vcpu.c \
-	%reldir%/unit/fake_vcpu.h \
-	%reldir%/unit/kd_test_peer.c \
-	%reldir%/unit/kd_test_peer.h \
 	%reldir%/unit/kd_test_bytes.c \
 	%reldir%/unit/kd_test_bytes.h \
 	%reldir%/unit/check_vmport.c \
@@ -79,7 +87,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/bochs-run \
 	-DBXKD_GROFF='"$(GROFF)"'
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-%canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la bochs-plugin/libvmport.la guest/libkdguest.la \
+%canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la %reldir%/libtestfakes.la bochs-plugin/libvmport.la guest/libkdguest.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdbridge.la pipe-bridge/libkdcom.la \
 	common/libbxkdcommon.la $(CHECK_LIBS) \
 	$(JSON_C_LIBS)

@@ -13,7 +13,7 @@
 
 /* Builds the page tables for `ram_bytes` of RAM (at most PAGING_MAX_RAM)
  * and switches to them from entry.S's boot mapping. */
-#define PAGING_MAX_RAM (256u * 1024u * 1024u)
+#define PAGING_MAX_RAM (512u * 1024u * 1024u)
 void paging_init(uint32_t ram_bytes);
 
 /* What the CPU would translate `linear` to through the page tables in

@@ -51,7 +51,49 @@ struct guest_vcpu {
 	bool (*translate)(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr);
 	/* Instructions executed since power-on: the emulated clock. */
 	uint64_t (*ticks)(void *ctx);
+	/* The lowest 4 KiB-aligned physical address below `limit` whose first
+	 * `length` bytes (at most GUEST_PAGE_PREFIX_MAX) are `prefix`; false if
+	 * there is none. A signature scan of all RAM is one operation here
+	 * rather than a read per page, so that what watches the device's
+	 * memory accesses (the session recorder) sees one access, the match,
+	 * whatever the RAM size. guest_find_page_by_reading() implements it
+	 * over read_phys; NULL means that. */
+	bool (*find_page)(void *ctx, const void *prefix, size_t length, uint64_t limit,
+			  uint64_t *paddr);
 };
+
+#define GUEST_PAGE_PREFIX_MAX 64u
+
+/* find_page by reading the start of every page through read_phys. */
+static inline bool guest_find_page_by_reading(const struct guest_vcpu *v, const void *prefix,
+					      size_t length, uint64_t limit, uint64_t *paddr)
+{
+	const uint8_t *want = (const uint8_t *)prefix;
+	uint8_t head[GUEST_PAGE_PREFIX_MAX];
+
+	if (length == 0 || length > sizeof(head))
+		return false;
+	for (uint64_t at = 0; at < limit && length <= limit - at; at += 4096) {
+		if (!v->read_phys(v->ctx, at, head, length))
+			continue;
+		size_t same = 0;
+		while (same < length && head[same] == want[same])
+			same++;
+		if (same == length) {
+			*paddr = at;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The vCPU's own find_page, or the reading one. */
+static inline bool guest_find_page(const struct guest_vcpu *v, const void *prefix, size_t length,
+				   uint64_t limit, uint64_t *paddr)
+{
+	return v->find_page ? v->find_page(v->ctx, prefix, length, limit, paddr)
+			    : guest_find_page_by_reading(v, prefix, length, limit, paddr);
+}
 
 /* ---- one port access ------------------------------------------------------ */
 

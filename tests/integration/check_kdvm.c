@@ -24,6 +24,8 @@
 #include "kdpeer.h"
 #include "guest/tests/kdvm_peer_protocol.h"
 #include "proc.h"
+#include "alloc.h"
+#include "session_file.h"
 #include "json_check.h"
 #include "suites.h"
 #include "testcases.h"
@@ -167,6 +169,50 @@ START_TEST(scan_discovery_serves_a_page_planted_by_ring3)
 	ck_assert_msg(kernel_page >= 0x100000 && kernel_page < 0x800000,
 		      "the second scan found 0x%lx, not a page of the kernel image", kernel_page);
 	ck_assert_uint_eq(device_totals(&run).scans, 3);
+	machine_done(&m, &run);
+}
+END_TEST
+
+/* F5: a recording of the KD transport stays within the record limit
+ * whatever the RAM: a scan that finds no page (the kdvm-scan group's call
+ * with another nonce) once wrote a 28-byte access per page into one
+ * BACKDOOR record, past 256 KiB above 36.5 MiB of RAM, and the recording
+ * ended incomplete. Each boot records; the file must read back whole. */
+static const struct {
+	unsigned megs;
+	const char *group, *discovery;
+	unsigned tests, records;
+} recorded_boots[] = {
+	{ 64, "kdvm", "register", 11, 300 },
+	{ 512, "kdvm", "register", 11, 300 },
+	{ 64, "kdvm-scan", "scan", 4, 17 },
+	{ 512, "kdvm-scan", "scan", 4, 17 },
+};
+
+START_TEST(recordings_stay_bounded_whatever_the_ram)
+{
+	struct machine m;
+	struct bxh_run run;
+	struct session_file file;
+	char name[64], settings[700], error[300], megs[16];
+
+	snprintf(name, sizeof(name), "kdvm_record_%s_%u", recorded_boots[_i].discovery,
+		 recorded_boots[_i].megs);
+	snprintf(settings, sizeof(settings), "kd_discovery=%s, record=%s/%s/session.bxkd",
+		 recorded_boots[_i].discovery, BXKD_TEST_WORK_DIR, name);
+	machine_for(&m, name, recorded_boots[_i].group, settings);
+	m.o.megs = recorded_boots[_i].megs;
+	bxh_boot(&m.o, &run);
+	require_passed(&run, recorded_boots[_i].tests);
+	ck_assert_msg(!strstr(run.log, "is incomplete"), "the recording is incomplete:\n%s",
+		      strstr(run.log, "is incomplete"));
+	char *path = bxkd_asprintf("%s/%s/session.bxkd", BXKD_TEST_WORK_DIR, name);
+	ck_assert_msg(session_file_read(path, &file, error, sizeof(error)), "%s: %s", path, error);
+	ck_assert_msg(session_file_manifest(&file, "bochs_megs", megs, sizeof(megs)), "no megs");
+	ck_assert_uint_eq(strtoul(megs, NULL, 10), recorded_boots[_i].megs);
+	ck_assert_uint_ge(file.count, recorded_boots[_i].records);
+	session_file_free(&file);
+	free(path);
 	machine_done(&m, &run);
 }
 END_TEST
@@ -419,6 +465,9 @@ BXKD_SUITE(kdvm,
 	testcases_add(s, "without_debugger", 120, TESTS(
 		the_transport_says_when_it_is_off, the_transport_without_a_debugger,
 		scan_discovery_serves_a_page_planted_by_ring3));
+	TCase *recorded = testcases_add(s, "recorded", 240, TESTS(NULL));
+	tcase_add_loop_test(recorded, recordings_stay_bounded_whatever_the_ram, 0,
+			    (int)(sizeof(recorded_boots) / sizeof(recorded_boots[0])));
 	testcases_add(s, "with_debugger", 180, TESTS(
 		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport));
 )

@@ -36,6 +36,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long seeds = 100, ppm = 500, gap = 4033, cycles = 40;
+	uint64_t resend_timeout = 0;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "s:p:g:c:", options, NULL)) != -1) {
@@ -52,7 +53,8 @@ int main(int argc, char **argv)
 
 	uint64_t packets = 0, faults = 0, bytes = 0, steps = 0, resends = 0;
 	uint64_t target_retransmissions = 0, debugger_retransmissions = 0;
-	unsigned failed = 0, damaged = 0;
+	uint64_t watchdog_resets = 0, target_resets = 0, longest_stall = 0, longest_recovery = 0;
+	unsigned failed = 0, damaged = 0, beyond_checksum = 0, abandoned = 0;
 	for (unsigned long seed = 1; seed <= seeds; seed++) {
 		struct conversation_options o;
 		struct conversation_result r;
@@ -61,6 +63,7 @@ int main(int argc, char **argv)
 		o.drop_ppm = o.duplicate_ppm = o.corrupt_ppm = (unsigned)ppm;
 		o.fault_gap = (unsigned)gap;
 		o.cycles = (unsigned)cycles;
+		resend_timeout = o.resend_timeout;
 		conversation_run(&o, &r);
 		packets += r.packets;
 		faults += r.faults;
@@ -70,6 +73,14 @@ int main(int argc, char **argv)
 		debugger_retransmissions += r.debugger.retransmissions;
 		resends += r.target.resends_requested + r.debugger.resends_requested;
 		damaged += r.mismatches;
+		beyond_checksum += r.beyond_checksum;
+		abandoned += r.abandoned;
+		watchdog_resets += r.debugger.watchdog_resets;
+		target_resets += r.target.resets;
+		if (r.longest_stall > longest_stall)
+			longest_stall = r.longest_stall;
+		if (r.longest_watchdog_recovery > longest_recovery)
+			longest_recovery = r.longest_watchdog_recovery;
 		if (!r.completed || r.mismatches) {
 			failed++;
 			printf("seed %lu: %s\n", seed, r.failure);
@@ -82,6 +93,15 @@ int main(int argc, char **argv)
 	printf("  retransmissions: %" PRIu64 " by the target, %" PRIu64 " by the debugger; %" PRIu64
 	       " RESENDs requested; %" PRIu64 " steps\n",
 	       target_retransmissions, debugger_retransmissions, resends, steps);
-	printf("  %u packets delivered wrong, %u runs failed\n", damaged, failed);
+	printf("  RESETs: %" PRIu64 " taken by the target, %" PRIu64
+	       " watchdog RESETs by the debugger; %u packets abandoned by them\n",
+	       target_resets, watchdog_resets, abandoned);
+	printf("  longest time without a delivery: %" PRIu64 " steps; from a watchdog RESET to the "
+	       "next delivery: %" PRIu64 " steps (resend timeout %" PRIu64 " steps)\n",
+	       longest_stall, longest_recovery, resend_timeout);
+	printf("  %u packets delivered with a doubled 0xAA the byte sum cannot see "
+	       "(docs/kd-protocol.md 1.11)\n",
+	       beyond_checksum);
+	printf("  %u packets delivered wrong otherwise, %u runs failed\n", damaged, failed);
 	return failed ? 1 : 0;
 }

@@ -129,28 +129,86 @@ START_TEST(kd_command_cannot_hide_a_real_command)
 }
 END_TEST
 
+/* Bochs' reading of a bochsrc option line: items end at a comma or a blank
+ * outside double quotes, and the quotes themselves are dropped. Each
+ * `key=value` item is handed to vmport_config_set, as the glue does. */
+static void read_back(const char *text, struct vmport_config *parsed)
+{
+	char item[512];
+	size_t n = 0;
+	bool quoted = false;
+
+	vmport_config_init(parsed);
+	for (const char *c = text;; c++) {
+		if (*c && (quoted || (*c != ',' && *c != ' '))) {
+			if (*c == '"')
+				quoted = !quoted;
+			else if (n + 1 < sizeof(item))
+				item[n++] = *c;
+			continue;
+		}
+		item[n] = '\0';
+		if (n) {
+			char *eq = strchr(item, '=');
+			ck_assert_ptr_nonnull(eq);
+			*eq = '\0';
+			ck_assert_msg(vmport_config_set(parsed, item, eq + 1, error, sizeof(error)),
+				      "%s", error);
+		}
+		n = 0;
+		if (!*c)
+			break;
+	}
+}
+
 START_TEST(the_saved_form_reads_back_the_same)
 {
-	char text[512], copy[512];
+	char text[512];
 	struct vmport_config parsed;
 
 	ck_assert(set("vmx_type", "2"));
 	ck_assert(set("uuid", "00112233-4455-6677-8899-aabbccddeeff"));
 	ck_assert(set("screen", "640x480"));
 	ck_assert(set("cookie_seed", "0xfeedface"));
+	ck_assert(set("kd_endpoint", "unix:/tmp/kd.sock"));
+	ck_assert(set("kd_discovery", "scan"));
 	int n = vmport_config_format(&config, text, sizeof(text));
 	ck_assert_int_eq(n, (int)strlen(text));
+	ck_assert_ptr_nonnull(strstr(text, ", kd_endpoint=unix:/tmp/kd.sock, "));
 
-	vmport_config_init(&parsed);
-	strcpy(copy, text);
-	for (char *item = strtok(copy, ", "); item; item = strtok(NULL, ", ")) {
-		char *eq = strchr(item, '=');
-		ck_assert_ptr_nonnull(eq);
-		*eq = '\0';
-		ck_assert_msg(vmport_config_set(&parsed, item, eq + 1, error, sizeof(error)), "%s",
-			      error);
-	}
+	read_back(text, &parsed);
 	ck_assert(same_config(&parsed, &config));
+	ck_assert_str_eq(parsed.kd_endpoint, config.kd_endpoint);
+	ck_assert_uint_eq(parsed.kd_discovery, config.kd_discovery);
+}
+END_TEST
+
+/* F6: an endpoint with a blank or a comma in it is quoted in the saved
+ * form, so Bochs reads the same endpoint back. */
+START_TEST(an_endpoint_with_blanks_and_commas_reads_back_the_same)
+{
+	static const char *const endpoints[] = { "unix:/tmp/my dir/kd.sock", "pty:/tmp/a,b",
+						 "connect:/tmp/x  y" };
+	char text[512];
+	struct vmport_config parsed;
+
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(*endpoints); i++) {
+		ck_assert(set("kd_endpoint", endpoints[i]));
+		vmport_config_format(&config, text, sizeof(text));
+		read_back(text, &parsed);
+		ck_assert_str_eq(parsed.kd_endpoint, endpoints[i]);
+		ck_assert(same_config(&parsed, &config));
+	}
+}
+END_TEST
+
+/* A double quote cannot reach the device through a bochsrc (Bochs drops
+ * every one), so no setting may hold one: the saved form could not carry it. */
+START_TEST(an_endpoint_with_a_double_quote_is_refused)
+{
+	ck_assert(!set("kd_endpoint", "unix:/tmp/a\"b"));
+	ck_assert_ptr_nonnull(strstr(error, "double quote"));
+	ck_assert_str_eq(config.kd_endpoint, "");
 }
 END_TEST
 
@@ -158,5 +216,7 @@ BXKD_SUITE(config,
 	testcases_add_with(s, "config", 0, setup, NULL, TESTS(
 		defaults_are_a_workstation_17, each_setting_is_parsed,
 		bad_values_are_refused_with_a_reason_and_change_nothing,
-		kd_command_cannot_hide_a_real_command, the_saved_form_reads_back_the_same));
+		kd_command_cannot_hide_a_real_command, the_saved_form_reads_back_the_same,
+		an_endpoint_with_blanks_and_commas_reads_back_the_same,
+		an_endpoint_with_a_double_quote_is_refused));
 )

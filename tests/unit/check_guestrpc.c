@@ -456,6 +456,20 @@ START_TEST(tools_set_version_is_remembered)
 }
 END_TEST
 
+/* F2: a message of no bytes has no buffer behind it; it is an unknown
+ * command like any other, over either way of sending. */
+START_TEST(an_empty_request_is_an_unknown_command)
+{
+	ASSERT_RPCI("", "0 Unknown command");
+	struct channel ch = open_channel(RPCI_COOKIE);
+	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_SENDSIZE, 0), SENDSIZE_OK);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_OUT, BUFFER, 0, NULL), 0);
+	char *reply = recv_lb(&ch, NULL);
+	ck_assert_str_eq(reply, "0 Unknown command");
+	free(reply);
+}
+END_TEST
+
 START_TEST(unknown_requests_get_unknown_command)
 {
 	ASSERT_RPCI("machine.id.get", "0 Unknown command");
@@ -605,6 +619,77 @@ START_TEST(a_refused_receive_leaves_the_buffer_alone)
 }
 END_TEST
 
+/* The reply of `len` bytes ("1 " and a guestinfo value) waiting on a fresh
+ * channel, its size read. */
+static struct channel reply_waiting(uint32_t len)
+{
+	char set[128 + 32], value[128];
+
+	ck_assert_uint_ge(len, 3);
+	ck_assert_uint_le(len - 2, sizeof(value) - 1);
+	memset(value, 'v', len - 2);
+	value[len - 2] = '\0';
+	snprintf(set, sizeof(set), "info-set guestinfo.v %s", value);
+	free(rpci(set));
+	struct channel ch = open_channel(RPCI_COOKIE);
+	send_lb(&ch, "info-get guestinfo.v", 20);
+	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0), RECVSIZE_REPLY);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], len);
+	return ch;
+}
+
+/* F1: once the whole reply is read, a 0-byte REP INSB (or a plain IN) on
+ * 0x5659 has nothing to deliver; the byte it hands the CPU is the guest's
+ * own, never the one past the reply (past the heap block when the reply
+ * fills it exactly, as 64 and 128 bytes do). */
+START_TEST(a_zero_byte_receive_after_the_reply_hands_back_the_guests_byte)
+{
+	static const uint32_t lengths[] = { 3, 63, 64, 65, 128 };
+
+	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+		struct channel ch = reply_waiting(lengths[i]);
+		struct guest_port_access access;
+		uint8_t before[16], after[16];
+
+		ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, BUFFER, lengths[i], NULL), OK);
+		fake_vcpu_poke(&cpu, ES_BASE + BUFFER + lengths[i], "\xa5\xa5\xa5\xa5", 4);
+		fake_vcpu_peek(&cpu, ES_BASE + BUFFER + lengths[i], before, sizeof(before));
+		ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, BUFFER + lengths[i], 0, &access), OK);
+		ck_assert(access.string_op_done);
+		ck_assert_uint_eq(access.in_value, 0xa5);
+		fake_vcpu_peek(&cpu, ES_BASE + BUFFER + lengths[i], after, sizeof(after));
+		ck_assert_mem_eq(before, after, sizeof(before));
+		/* And past the end it stays refused, the guest's byte again. */
+		ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, BUFFER + lengths[i], 1, &access), 0);
+		ck_assert_uint_eq(access.in_value, 0xa5);
+		ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSTATUS, 1), OK);
+		ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_CLOSE, 0), OK);
+	}
+}
+END_TEST
+
+/* F3: a receive whose buffer runs into an unmapped page is refused before
+ * a byte is written, including the pages before the hole. */
+START_TEST(a_receive_refused_at_a_later_page_writes_no_page)
+{
+	struct channel ch = reply_waiting(100);
+	struct guest_port_access access;
+	uint8_t pattern[0x80], seen[0x80];
+
+	memset(pattern, 0x3c, sizeof(pattern));
+	fake_vcpu_poke(&cpu, ES_BASE + 0x0f80, pattern, sizeof(pattern));
+	cpu.unmapped_linear = ES_BASE + 0x1000;
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, 0x0fc0, 100, &access), 0);
+	ck_assert_uint_eq(access.in_value, 0x3c);
+	fake_vcpu_peek(&cpu, ES_BASE + 0x0f80, seen, sizeof(seen));
+	ck_assert_mem_eq(seen, pattern, sizeof(pattern));
+	/* The reply is still whole: once the page is back it arrives. */
+	cpu.unmapped_linear = ES_BASE + 0x5000;
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, 0x0fc0, 100, &access), OK);
+	ck_assert_uint_eq(access.in_value, '1');
+}
+END_TEST
+
 START_TEST(high_bandwidth_without_magic_is_an_empty_port)
 {
 	fake_vcpu_load(&cpu, 0, 0x00010000u, 4, BDOOR_PORT_HB, BUFFER, 0);
@@ -684,6 +769,34 @@ START_TEST(tclo_delivers_host_commands_in_order)
 }
 END_TEST
 
+/* The host may queue an empty command: the guest receives a reply of no
+ * bytes, over either port, and its answer comes back with it. */
+START_TEST(an_empty_tclo_command_is_an_empty_reply)
+{
+	struct answers answers = { 0 };
+	struct guest_port_access access;
+	vmport_tclo_on_answer(vp, record_answer, &answers);
+	struct channel ch = open_channel(TCLO_COOKIE);
+
+	ck_assert(vmport_tclo_queue(vp, ""));
+	ck_assert(vmport_tclo_queue(vp, "ping"));
+	send_lb(&ch, "", 0);
+	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSIZE, 0), RECVSIZE_REPLY);
+	ck_assert_uint_eq(cpu.reg[GUEST_REG_EBX], 0);
+	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVPAYLOAD, 1), 0);
+	fake_vcpu_poke(&cpu, ES_BASE + BUFFER, "\x77", 1);
+	ck_assert_uint_eq(hb(&ch, GUEST_PORT_IN, BUFFER, 0, &access), OK);
+	ck_assert_uint_eq(access.in_value, 0x77);
+	ck_assert_uint_eq(chan_step(&ch, BDOOR_MESSAGE_RECVSTATUS, 1), OK);
+	send_lb(&ch, "OK ", 3);
+	ck_assert_str_eq(answers.command, "");
+	ck_assert_str_eq(answers.answer, "OK ");
+	char *command = recv_lb(&ch, NULL);
+	ck_assert_str_eq(command, "ping");
+	free(command);
+}
+END_TEST
+
 /* ---- robustness ------------------------------------------------------------- */
 
 static uint32_t next_random(uint64_t *state)
@@ -744,13 +857,16 @@ BXKD_SUITE(guestrpc,
 		info_set_and_info_get, only_guestinfo_variables_are_the_guests,
 		the_host_sees_and_sets_guestinfo, guestinfo_is_bounded,
 		log_goes_to_the_device_log_printably, tools_set_version_is_remembered,
-		unknown_requests_get_unknown_command, handlers_can_be_added_and_replaced,
+		an_empty_request_is_an_unknown_command, unknown_requests_get_unknown_command,
+		handlers_can_be_added_and_replaced,
 		replies_over_64_kib_become_an_error));
 	testcases_add_with(s, "high_bandwidth", 0, setup, teardown, TESTS(
 		high_bandwidth_round_trip, high_bandwidth_changes_only_ebx,
 		high_bandwidth_refusals, a_refused_receive_leaves_the_buffer_alone,
+		a_zero_byte_receive_after_the_reply_hands_back_the_guests_byte,
+		a_receive_refused_at_a_later_page_writes_no_page,
 		high_bandwidth_without_magic_is_an_empty_port));
 	testcases_add_with(s, "other", 0, setup, teardown, TESTS(
 		a_restored_machine_gets_cpt_once_and_retries, tclo_delivers_host_commands_in_order,
-		random_calls_are_answered_safely));
+		an_empty_tclo_command_is_an_empty_reply, random_calls_are_answered_safely));
 )

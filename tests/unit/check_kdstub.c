@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "bxkd/dbgkd.h"
+#include "fake_machine.h"
 #include "kdstub.h"
 #include "suites.h"
 #include "testcases.h"
@@ -30,208 +31,13 @@
 #define PROCESSOR_STATE_SIZE 800u /* x86 KPROCESSOR_STATE: CONTEXT + KSPECIAL_REGISTERS */
 #define REPLY_DATA_MAX 3944u	  /* PACKET_MAX_SIZE 4000 - 56 */
 
-/* ---- the fake machine --------------------------------------------------------- */
+/* ---- the fake machine (fake_machine.h) ------------------------------------------ */
 
-/* 64 KiB of kernel memory with an unmapped page (reads and writes stop at
- * it) and a read-only page; physical memory elsewhere. */
-#define VIRTUAL_BASE 0x80100000u
-#define VIRTUAL_SIZE 0x10000u
-#define PAGE 0x1000u
-#define HOLE (VIRTUAL_BASE + 0x8000u)
-#define READ_ONLY (VIRTUAL_BASE + 0xA000u)
-#define PHYSICAL_BASE 0x00200000u
-#define PHYSICAL_SIZE 0x4000u
-#define CODE (VIRTUAL_BASE + 0x1000u) /* where the stopped CPU's EIP points */
-#define DATA (VIRTUAL_BASE + 0x3000u)
-#define KERNEL_CS 0x08u
-#define USER_CS 0x1Bu
-
-/* The 16 bytes at PC, one of them a real int3 of the code's own. */
-static const uint8_t code_at_pc[DBGKD_MAXSTREAM] = {
-	0x55, 0x89, 0xe5, 0x83, 0xec, 0x10, 0x8b, 0x45,
-	0x08, 0x01, 0xc0, 0x5d, 0xc3, 0xcc, 0x90, 0x90
-};
-
-static struct {
-	uint8_t memory[VIRTUAL_SIZE];
-	uint8_t physical[PHYSICAL_SIZE];
-	struct x86_context context;
-	struct x86_special_registers special;
-	unsigned set_context_calls, set_special_calls, reboots;
-	struct {
-		bool write;
-		uint16_t port;
-		unsigned size;
-		uint32_t value;
-	} io[8];
-	unsigned io_count;
-} machine;
-
-/* How many of `length` bytes from `address` can be reached before the first
- * that cannot. */
-static uint32_t reachable(uint64_t address, uint32_t length, bool write)
-{
-	uint32_t n = 0;
-
-	for (; n < length; n++) {
-		uint64_t a = address + n;
-		if (a < VIRTUAL_BASE || a >= VIRTUAL_BASE + VIRTUAL_SIZE)
-			break;
-		if (a >= HOLE && a < HOLE + PAGE)
-			break;
-		if (write && a >= READ_ONLY && a < READ_ONLY + PAGE)
-			break;
-	}
-	return n;
-}
+static struct fake_machine machine;
 
 static uint8_t *at(uint32_t address)
 {
-	return machine.memory + (address - VIRTUAL_BASE);
-}
-
-static uint32_t read_virtual(void *ctx, uint64_t address, void *buf, uint32_t length)
-{
-	(void)ctx;
-	/* The stub hands the machine x86 addresses, never sign-extended ones. */
-	ck_assert_uint_lt(address, 1ull << 32);
-	uint32_t n = reachable(address, length, false);
-	if (n)
-		memcpy(buf, at((uint32_t)address), n);
-	return n;
-}
-
-static uint32_t write_virtual(void *ctx, uint64_t address, const void *buf, uint32_t length)
-{
-	(void)ctx;
-	ck_assert_uint_lt(address, 1ull << 32);
-	uint32_t n = reachable(address, length, true);
-	if (n)
-		memcpy(at((uint32_t)address), buf, n);
-	return n;
-}
-
-static uint32_t physical_reachable(uint64_t address, uint32_t length)
-{
-	if (address < PHYSICAL_BASE || address >= PHYSICAL_BASE + PHYSICAL_SIZE)
-		return 0;
-	uint64_t room = PHYSICAL_BASE + PHYSICAL_SIZE - address;
-	return length < room ? length : (uint32_t)room;
-}
-
-static uint32_t read_physical(void *ctx, uint64_t address, void *buf, uint32_t length)
-{
-	(void)ctx;
-	uint32_t n = physical_reachable(address, length);
-	if (n)
-		memcpy(buf, machine.physical + (address - PHYSICAL_BASE), n);
-	return n;
-}
-
-static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uint32_t length)
-{
-	(void)ctx;
-	uint32_t n = physical_reachable(address, length);
-	if (n)
-		memcpy(machine.physical + (address - PHYSICAL_BASE), buf, n);
-	return n;
-}
-
-static void get_context(void *ctx, struct x86_context *c)
-{
-	(void)ctx;
-	*c = machine.context;
-}
-
-static void set_context(void *ctx, const struct x86_context *c)
-{
-	(void)ctx;
-	machine.context = *c;
-	machine.set_context_calls++;
-}
-
-static void get_special(void *ctx, struct x86_special_registers *s)
-{
-	(void)ctx;
-	*s = machine.special;
-}
-
-static void set_special(void *ctx, const struct x86_special_registers *s)
-{
-	(void)ctx;
-	machine.special = *s;
-	machine.set_special_calls++;
-}
-
-static void log_io(bool write, uint16_t port, unsigned size, uint32_t value)
-{
-	ck_assert_uint_lt(machine.io_count, sizeof(machine.io) / sizeof(*machine.io));
-	machine.io[machine.io_count].write = write;
-	machine.io[machine.io_count].port = port;
-	machine.io[machine.io_count].size = size;
-	machine.io[machine.io_count].value = value;
-	machine.io_count++;
-}
-
-/* Every port answers its own number, with junk above it: a stub must not
- * pass on more than the bytes asked for. */
-#define IO_JUNK 0xC3B20000u
-
-static uint32_t read_io(void *ctx, uint16_t port, unsigned size)
-{
-	(void)ctx;
-	log_io(false, port, size, 0);
-	return IO_JUNK | port;
-}
-
-static void write_io(void *ctx, uint16_t port, unsigned size, uint32_t value)
-{
-	(void)ctx;
-	log_io(true, port, size, value);
-}
-
-static void machine_reboot(void *ctx)
-{
-	(void)ctx;
-	machine.reboots++; /* and comes back, which a real machine would not */
-}
-
-static void power_on(void)
-{
-	memset(&machine, 0, sizeof(machine));
-	for (uint32_t i = 0; i < VIRTUAL_SIZE; i++)
-		machine.memory[i] = (uint8_t)(i * 13 + 5);
-	for (uint32_t i = 0; i < PHYSICAL_SIZE; i++)
-		machine.physical[i] = (uint8_t)(i * 7 + 1);
-	memcpy(at(CODE), code_at_pc, sizeof(code_at_pc));
-
-	struct x86_context *c = &machine.context;
-	c->context_flags = DBGKD_CONTEXT_FULL | DBGKD_CONTEXT_DEBUG_REGISTERS;
-	c->dr6 = 0xFFFF0FF0u;
-	c->dr7 = 0x400u;
-	c->eax = 0x11111111u, c->ebx = 0x22222222u, c->ecx = 0x33333333u;
-	c->edx = 0x44444444u, c->esi = 0x55555555u, c->edi = 0x66666666u;
-	c->ebp = VIRTUAL_BASE + 0x7F00u;
-	c->esp = VIRTUAL_BASE + 0x7E00u;
-	c->eip = CODE;
-	c->seg_cs = KERNEL_CS;
-	c->seg_ds = c->seg_es = c->seg_ss = 0x23u;
-	c->seg_fs = 0x30u;
-	c->seg_gs = 0u;
-	c->eflags = 0x246u;
-	for (size_t i = 0; i < sizeof(c->extended_registers); i++)
-		c->extended_registers[i] = (uint8_t)(i ^ 0x5A);
-
-	struct x86_special_registers *s = &machine.special;
-	s->cr0 = 0x80010031u;
-	s->cr2 = 0x00000BADu;
-	s->cr3 = 0x00101000u;
-	s->cr4 = 0x00000010u;
-	s->kernel_dr6 = 0xFFFF0FF0u;
-	s->kernel_dr7 = 0x400u;
-	s->gdtr.limit = 0x3FF, s->gdtr.base = VIRTUAL_BASE + 0x4000u;
-	s->idtr.limit = 0x7FF, s->idtr.base = VIRTUAL_BASE + 0x5000u;
-	s->tr = 0x28, s->ldtr = 0;
+	return fake_machine_at(&machine, address);
 }
 
 /* ---- the fake transport ------------------------------------------------------- */
@@ -362,18 +168,14 @@ static const struct kdstub_config test_config = {
 	.debugger_data_list = 0xFFFFFFFF80561000ull,
 	.thread = 0xFFFFFFFF80553D40ull,
 	.processor_level = 6,
-	.kernel_cs = KERNEL_CS,
+	.kernel_cs = FAKE_KERNEL_CS,
 };
 
 static struct kdstub_resume resume;
 
 static void start_stub(const struct kdstub_config *config)
 {
-	const struct kdstub_machine m = {
-		NULL,		read_virtual, write_virtual, read_physical,
-		write_physical, get_context,  set_context,   get_special,
-		set_special,	read_io,      write_io,	     machine_reboot,
-	};
+	const struct kdstub_machine m = fake_machine_interface(&machine);
 	const struct kd_transport t = { NULL, fake_send, fake_receive, fake_present };
 
 	kdstub_init(&stub, config, &m, &t);
@@ -381,7 +183,7 @@ static void start_stub(const struct kdstub_config *config)
 
 static void setup(void)
 {
-	power_on();
+	fake_machine_power_on(&machine);
 	memset(&wire, 0, sizeof(wire));
 	wire.present = true;
 	memset(&resume, 0xEE, sizeof(resume)); /* the stub must fill it */
@@ -550,7 +352,7 @@ static void expected_state_change(uint8_t want[STATE_CHANGE_SIZE], uint32_t new_
 	put32(want, 196, machine.special.kernel_dr7);
 	put16(want, 200, stream_length);
 	put16(want, 202,
-	      DBGKD_REPORT_INCLUDES_SEGS | (c->seg_cs == KERNEL_CS ? DBGKD_REPORT_STANDARD_CS : 0));
+	      DBGKD_REPORT_INCLUDES_SEGS | (c->seg_cs == FAKE_KERNEL_CS ? DBGKD_REPORT_STANDARD_CS : 0));
 	if (stream_length)
 		memcpy(want + 204, stream, stream_length);
 	put16(want, 220, (uint16_t)c->seg_cs);
@@ -597,7 +399,7 @@ START_TEST(a_stop_is_reported_as_section_3_2_lays_it_out)
 	stop();
 	assert_script_done();
 	ck_assert_uint_eq(wire.sent, 1);
-	expected_exception(want, DBGKD_STATUS_BREAKPOINT, 0xFFFFFFFF80101000ull, true, code_at_pc,
+	expected_exception(want, DBGKD_STATUS_BREAKPOINT, 0xFFFFFFFF80101000ull, true, fake_machine_code,
 			   DBGKD_MAXSTREAM);
 	assert_state_change(sent_packet(0), want);
 	assert_trace_data(sent_packet(0));
@@ -614,7 +416,7 @@ START_TEST(init_starts_with_kd64s_twenty_retries_and_no_breakpoints)
 
 	ck_assert_uint_eq(stub.kd_context.retries, 20);
 	ck_assert_uint_eq(stub.kd_context.break_in_requested, 0);
-	ck_assert(!kdstub_breakpoint_at(&stub, CODE, &original));
+	ck_assert(!kdstub_breakpoint_at(&stub, FAKE_CODE, &original));
 }
 END_TEST
 
@@ -626,20 +428,20 @@ START_TEST(the_instruction_stream_shows_the_original_bytes_under_breakpoints)
 	struct dbgkd_manipulate_state64 m = request(DBGKD_WRITE_BREAKPOINT_API);
 	uint8_t want[STATE_CHANGE_SIZE];
 
-	m.u.write_breakpoint.breakpoint_address = sign_extended(CODE + 2);
+	m.u.write_breakpoint.breakpoint_address = sign_extended(FAKE_CODE + 2);
 	queue_request(&m, NULL, 0);
-	m.u.write_breakpoint.breakpoint_address = sign_extended(CODE + 15);
+	m.u.write_breakpoint.breakpoint_address = sign_extended(FAKE_CODE + 15);
 	queue_request(&m, NULL, 0);
 	queue_continue();
 	stop();
-	ck_assert_uint_eq(*at(CODE + 2), 0xCC);
-	ck_assert_uint_eq(*at(CODE + 15), 0xCC);
+	ck_assert_uint_eq(*at(FAKE_CODE + 2), 0xCC);
+	ck_assert_uint_eq(*at(FAKE_CODE + 15), 0xCC);
 
 	queue_continue();
 	stop();
 	assert_script_done();
 	ck_assert_uint_eq(wire.sent, 4);
-	expected_exception(want, DBGKD_STATUS_BREAKPOINT, 0xFFFFFFFF80101000ull, true, code_at_pc,
+	expected_exception(want, DBGKD_STATUS_BREAKPOINT, 0xFFFFFFFF80101000ull, true, fake_machine_code,
 			   DBGKD_MAXSTREAM);
 	assert_state_change(sent_packet(3), want);
 }
@@ -655,19 +457,19 @@ START_TEST(breakpoints_under_the_pc_stay_planted_across_a_stop)
 	struct dbgkd_manipulate_state64 m = request(DBGKD_WRITE_BREAKPOINT_API);
 	struct dbgkd_manipulate_state64 restore = request(DBGKD_RESTORE_BREAKPOINT_API);
 
-	m.u.write_breakpoint.breakpoint_address = sign_extended(CODE);
+	m.u.write_breakpoint.breakpoint_address = sign_extended(FAKE_CODE);
 	queue_request(&m, NULL, 0);
 	queue_continue();
 	stop();
-	ck_assert_uint_eq(*at(CODE), 0xCC);
+	ck_assert_uint_eq(*at(FAKE_CODE), 0xCC);
 
 	restore.u.restore_breakpoint_handle = 1;
 	queue_request(&restore, NULL, 0);
 	queue_continue();
 	stop();
-	ck_assert_uint_eq(sent_packet(2)->header[204], code_at_pc[0]);
+	ck_assert_uint_eq(sent_packet(2)->header[204], fake_machine_code[0]);
 	assert_refused(sent_packet(3), &restore, DBGKD_STATUS_SUCCESS);
-	ck_assert_uint_eq(*at(CODE), code_at_pc[0]);
+	ck_assert_uint_eq(*at(FAKE_CODE), fake_machine_code[0]);
 }
 END_TEST
 
@@ -677,11 +479,11 @@ START_TEST(the_instruction_stream_ends_where_readable_memory_does)
 {
 	uint8_t want[STATE_CHANGE_SIZE];
 
-	machine.context.eip = HOLE - 5;
+	machine.context.eip = FAKE_HOLE - 5;
 	queue_continue();
 	stop();
-	expected_exception(want, DBGKD_STATUS_BREAKPOINT, sign_extended(HOLE - 5), true,
-			   at(HOLE - 5), 5);
+	expected_exception(want, DBGKD_STATUS_BREAKPOINT, sign_extended(FAKE_HOLE - 5), true,
+			   at(FAKE_HOLE - 5), 5);
 	assert_state_change(sent_packet(0), want);
 	ck_assert_uint_eq(get32(sent_packet(0)->header, 200) & 0xFFFF, 5);
 }
@@ -691,10 +493,10 @@ START_TEST(a_stop_at_an_unreadable_pc_has_no_instruction_stream)
 {
 	uint8_t want[STATE_CHANGE_SIZE];
 
-	machine.context.eip = HOLE + 0x10;
+	machine.context.eip = FAKE_HOLE + 0x10;
 	queue_continue();
 	stop();
-	expected_exception(want, DBGKD_STATUS_BREAKPOINT, sign_extended(HOLE + 0x10), true, NULL,
+	expected_exception(want, DBGKD_STATUS_BREAKPOINT, sign_extended(FAKE_HOLE + 0x10), true, NULL,
 			   0);
 	assert_state_change(sent_packet(0), want);
 }
@@ -705,10 +507,10 @@ START_TEST(a_user_code_segment_is_not_reported_as_standard_cs)
 {
 	uint8_t want[STATE_CHANGE_SIZE];
 
-	machine.context.seg_cs = USER_CS;
+	machine.context.seg_cs = FAKE_USER_CS;
 	queue_continue();
 	stop();
-	expected_exception(want, DBGKD_STATUS_BREAKPOINT, 0xFFFFFFFF80101000ull, true, code_at_pc,
+	expected_exception(want, DBGKD_STATUS_BREAKPOINT, 0xFFFFFFFF80101000ull, true, fake_machine_code,
 			   DBGKD_MAXSTREAM);
 	assert_state_change(sent_packet(0), want);
 	ck_assert_uint_eq(sent_packet(0)->header[202], DBGKD_REPORT_INCLUDES_SEGS);
@@ -722,8 +524,8 @@ START_TEST(a_second_chance_exception_says_so_and_its_address_is_sign_extended)
 	uint8_t want[STATE_CHANGE_SIZE];
 
 	queue_continue();
-	kdstub_report_exception(&stub, 0xC0000005u, CODE + 0x234, false, &resume);
-	expected_exception(want, 0xC0000005u, 0xFFFFFFFF80101234ull, false, code_at_pc,
+	kdstub_report_exception(&stub, 0xC0000005u, FAKE_CODE + 0x234, false, &resume);
+	expected_exception(want, 0xC0000005u, 0xFFFFFFFF80101234ull, false, fake_machine_code,
 			   DBGKD_MAXSTREAM);
 	assert_state_change(sent_packet(0), want);
 	assert_trace_data(sent_packet(0));
@@ -752,7 +554,7 @@ START_TEST(needs_resend_after_requests_resends_the_original_state_change)
 {
 	struct dbgkd_manipulate_state64 m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
 
-	m.u.read_memory.target_base_address = sign_extended(DATA);
+	m.u.read_memory.target_base_address = sign_extended(FAKE_DATA);
 	m.u.read_memory.transfer_count = 64;
 	queue_request(&m, NULL, 0);
 	queue_entry(KD_NEEDS_RESEND);
@@ -825,9 +627,9 @@ START_TEST(a_short_header_from_a_transport_is_not_believed)
 	struct dbgkd_manipulate_state64 m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
 	uint8_t before[16];
 
-	m.u.read_memory.target_base_address = sign_extended(DATA);
+	m.u.read_memory.target_base_address = sign_extended(FAKE_DATA);
 	m.u.read_memory.transfer_count = sizeof(before);
-	memcpy(before, at(DATA), sizeof(before));
+	memcpy(before, at(FAKE_DATA), sizeof(before));
 	queue_request(&m, NULL, 0);
 	struct dbgkd_manipulate_state64 write = request(DBGKD_WRITE_VIRTUAL_MEMORY_API);
 	queue_packet(KDCOM_TYPE_STATE_MANIPULATE, &write, 8, "XXXX", 4);
@@ -836,7 +638,7 @@ START_TEST(a_short_header_from_a_transport_is_not_believed)
 	stop();
 	assert_script_done();
 	ck_assert_uint_eq(wire.sent, 2);
-	ck_assert_mem_eq(at(DATA), before, sizeof(before));
+	ck_assert_mem_eq(at(FAKE_DATA), before, sizeof(before));
 }
 END_TEST
 
@@ -895,7 +697,7 @@ START_TEST(a_reply_echoes_api_number_processor_level_processor_and_padding)
 
 	m.processor_level = 0x1234;
 	m.pad = 0xA5A5A5A5u;
-	m.u.read_memory.target_base_address = sign_extended(DATA);
+	m.u.read_memory.target_base_address = sign_extended(FAKE_DATA);
 	m.u.read_memory.transfer_count = 4;
 	const struct sent *p = serve(&m, NULL, 0);
 	ck_assert_uint_eq(get32(p->header, 0), DBGKD_READ_VIRTUAL_MEMORY_API);
@@ -922,22 +724,22 @@ static struct dbgkd_manipulate_state64 read_request(uint32_t api, uint64_t addre
 START_TEST(read_virtual_memory_returns_the_bytes_and_actual_bytes_read)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(DATA), 0x10);
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_DATA), 0x10);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.u.read_memory.actual_bytes = 0x10;
-	assert_reply(serve(&m, NULL, 0), &want, at(DATA), 0x10);
+	assert_reply(serve(&m, NULL, 0), &want, at(FAKE_DATA), 0x10);
 }
 END_TEST
 
 START_TEST(read_virtual_memory_takes_a_zero_extended_address_too)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, DATA + 0x20, 8);
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, FAKE_DATA + 0x20, 8);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.u.read_memory.actual_bytes = 8;
-	assert_reply(serve(&m, NULL, 0), &want, at(DATA + 0x20), 8);
+	assert_reply(serve(&m, NULL, 0), &want, at(FAKE_DATA + 0x20), 8);
 }
 END_TEST
 
@@ -956,19 +758,19 @@ END_TEST
 START_TEST(read_virtual_memory_stops_at_the_hole_and_says_how_far_it_got)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(HOLE - 5), 16);
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_HOLE - 5), 16);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.return_status = DBGKD_STATUS_UNSUCCESSFUL;
 	want.u.read_memory.actual_bytes = 5;
-	assert_reply(serve(&m, NULL, 0), &want, at(HOLE - 5), 5);
+	assert_reply(serve(&m, NULL, 0), &want, at(FAKE_HOLE - 5), 5);
 }
 END_TEST
 
 START_TEST(read_virtual_memory_inside_the_hole_reads_nothing)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(HOLE + 0x100), 16);
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_HOLE + 0x100), 16);
 
 	assert_refused(serve(&m, NULL, 0), &m, DBGKD_STATUS_UNSUCCESSFUL);
 }
@@ -977,7 +779,7 @@ END_TEST
 START_TEST(read_virtual_memory_of_no_bytes_succeeds_with_no_data)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(DATA), 0);
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_DATA), 0);
 
 	assert_refused(serve(&m, NULL, 0), &m, DBGKD_STATUS_SUCCESS);
 }
@@ -987,12 +789,12 @@ END_TEST
 START_TEST(read_virtual_memory_is_clipped_to_3944_bytes)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(VIRTUAL_BASE), 0x2000);
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_VIRTUAL_BASE), 0x2000);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.u.read_memory.actual_bytes = REPLY_DATA_MAX;
 	const struct sent *p = serve(&m, NULL, 0);
-	assert_reply(p, &want, at(VIRTUAL_BASE), REPLY_DATA_MAX);
+	assert_reply(p, &want, at(FAKE_VIRTUAL_BASE), REPLY_DATA_MAX);
 	ck_assert_uint_eq(p->header_length + p->data_length, KDCOM_MAX_PAYLOAD);
 }
 END_TEST
@@ -1001,39 +803,39 @@ END_TEST
 START_TEST(write_virtual_memory_writes_the_data_and_takes_its_length_from_it)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(DATA), 100);
+		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(FAKE_DATA), 100);
 	struct dbgkd_manipulate_state64 want = m;
-	uint8_t after = *at(DATA + 6);
+	uint8_t after = *at(FAKE_DATA + 6);
 
 	want.u.write_memory.actual_bytes = 6;
 	assert_reply(serve(&m, "bxkd!!", 6), &want, NULL, 0);
-	ck_assert_mem_eq(at(DATA), "bxkd!!", 6);
-	ck_assert_uint_eq(*at(DATA + 6), after);
+	ck_assert_mem_eq(at(FAKE_DATA), "bxkd!!", 6);
+	ck_assert_uint_eq(*at(FAKE_DATA + 6), after);
 }
 END_TEST
 
 START_TEST(write_virtual_memory_stops_at_the_hole_and_says_how_far_it_got)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(HOLE - 3), 8);
+		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(FAKE_HOLE - 3), 8);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.return_status = DBGKD_STATUS_UNSUCCESSFUL;
 	want.u.write_memory.actual_bytes = 3;
 	assert_reply(serve(&m, "12345678", 8), &want, NULL, 0);
-	ck_assert_mem_eq(at(HOLE - 3), "123", 3);
+	ck_assert_mem_eq(at(FAKE_HOLE - 3), "123", 3);
 }
 END_TEST
 
 START_TEST(write_virtual_memory_to_a_read_only_page_writes_nothing)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(READ_ONLY + 8), 4);
+		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(FAKE_READ_ONLY + 8), 4);
 	uint8_t before[4];
 
-	memcpy(before, at(READ_ONLY + 8), 4);
+	memcpy(before, at(FAKE_READ_ONLY + 8), 4);
 	assert_refused(serve(&m, "abcd", 4), &m, DBGKD_STATUS_UNSUCCESSFUL);
-	ck_assert_mem_eq(at(READ_ONLY + 8), before, 4);
+	ck_assert_mem_eq(at(FAKE_READ_ONLY + 8), before, 4);
 }
 END_TEST
 
@@ -1042,7 +844,7 @@ END_TEST
 START_TEST(read_physical_memory_reads_physical_addresses)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_PHYSICAL_MEMORY_API, PHYSICAL_BASE + 0x100, 32);
+		read_request(DBGKD_READ_PHYSICAL_MEMORY_API, FAKE_PHYSICAL_BASE + 0x100, 32);
 	struct dbgkd_manipulate_state64 want;
 
 	m.u.read_memory.actual_bytes = 1; /* cached */
@@ -1055,19 +857,19 @@ END_TEST
 START_TEST(read_physical_memory_stops_at_the_end_of_physical_memory)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_READ_PHYSICAL_MEMORY_API, PHYSICAL_BASE + PHYSICAL_SIZE - 4, 16);
+		read_request(DBGKD_READ_PHYSICAL_MEMORY_API, FAKE_PHYSICAL_BASE + FAKE_PHYSICAL_SIZE - 4, 16);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.return_status = DBGKD_STATUS_UNSUCCESSFUL;
 	want.u.read_memory.actual_bytes = 4;
-	assert_reply(serve(&m, NULL, 0), &want, machine.physical + PHYSICAL_SIZE - 4, 4);
+	assert_reply(serve(&m, NULL, 0), &want, machine.physical + FAKE_PHYSICAL_SIZE - 4, 4);
 }
 END_TEST
 
 START_TEST(write_physical_memory_writes_physical_addresses)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_WRITE_PHYSICAL_MEMORY_API, PHYSICAL_BASE + 0x10, 4);
+		read_request(DBGKD_WRITE_PHYSICAL_MEMORY_API, FAKE_PHYSICAL_BASE + 0x10, 4);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.u.write_memory.actual_bytes = 4;
@@ -1079,13 +881,13 @@ END_TEST
 START_TEST(write_physical_memory_stops_at_the_end_of_physical_memory)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_WRITE_PHYSICAL_MEMORY_API, PHYSICAL_BASE + PHYSICAL_SIZE - 2, 4);
+		read_request(DBGKD_WRITE_PHYSICAL_MEMORY_API, FAKE_PHYSICAL_BASE + FAKE_PHYSICAL_SIZE - 2, 4);
 	struct dbgkd_manipulate_state64 want = m;
 
 	want.return_status = DBGKD_STATUS_UNSUCCESSFUL;
 	want.u.write_memory.actual_bytes = 2;
 	assert_reply(serve(&m, "wxyz", 4), &want, NULL, 0);
-	ck_assert_mem_eq(machine.physical + PHYSICAL_SIZE - 2, "wx", 2);
+	ck_assert_mem_eq(machine.physical + FAKE_PHYSICAL_SIZE - 2, "wx", 2);
 }
 END_TEST
 
@@ -1101,7 +903,7 @@ START_TEST(get_context_returns_the_716_byte_context_with_its_flags)
 	const struct sent *p = serve(&m, NULL, 0);
 	assert_reply(p, &m, &machine.context, CONTEXT_SIZE);
 	ck_assert_uint_eq(get32(p->data, 0x00), DBGKD_CONTEXT_FULL | DBGKD_CONTEXT_DEBUG_REGISTERS);
-	ck_assert_uint_eq(get32(p->data, 0xB8), CODE);	      /* Eip */
+	ck_assert_uint_eq(get32(p->data, 0xB8), FAKE_CODE);	      /* Eip */
 	ck_assert_uint_eq(get32(p->data, 0xB0), 0x11111111u); /* Eax */
 	ck_assert_uint_eq(get32(p->data, 0xC0), 0x246u);      /* EFlags */
 }
@@ -1461,9 +1263,9 @@ static void assert_handle(const struct sent *p, const struct dbgkd_manipulate_st
 /* x86: one byte 0xCC; handle = table index + 1 (kd-protocol.md 3.11). */
 START_TEST(write_breakpoint_plants_int3_and_answers_index_plus_one)
 {
-	struct dbgkd_manipulate_state64 a = breakpoint_request(sign_extended(CODE + 0x100));
-	struct dbgkd_manipulate_state64 b = breakpoint_request(CODE + 0x101);
-	uint8_t original_a = *at(CODE + 0x100), original_b = *at(CODE + 0x101), original;
+	struct dbgkd_manipulate_state64 a = breakpoint_request(sign_extended(FAKE_CODE + 0x100));
+	struct dbgkd_manipulate_state64 b = breakpoint_request(FAKE_CODE + 0x101);
+	uint8_t original_a = *at(FAKE_CODE + 0x100), original_b = *at(FAKE_CODE + 0x101), original;
 
 	queue_request(&a, NULL, 0);
 	queue_request(&b, NULL, 0);
@@ -1472,14 +1274,14 @@ START_TEST(write_breakpoint_plants_int3_and_answers_index_plus_one)
 	assert_script_done();
 	assert_handle(sent_packet(1), &a, 1);
 	assert_handle(sent_packet(2), &b, 2);
-	ck_assert_uint_eq(*at(CODE + 0x100), 0xCC);
-	ck_assert_uint_eq(*at(CODE + 0x101), 0xCC);
+	ck_assert_uint_eq(*at(FAKE_CODE + 0x100), 0xCC);
+	ck_assert_uint_eq(*at(FAKE_CODE + 0x101), 0xCC);
 	/* The bytes they replaced, asked for in either form of the address. */
-	ck_assert(kdstub_breakpoint_at(&stub, CODE + 0x100, &original));
+	ck_assert(kdstub_breakpoint_at(&stub, FAKE_CODE + 0x100, &original));
 	ck_assert_uint_eq(original, original_a);
-	ck_assert(kdstub_breakpoint_at(&stub, sign_extended(CODE + 0x101), &original));
+	ck_assert(kdstub_breakpoint_at(&stub, sign_extended(FAKE_CODE + 0x101), &original));
 	ck_assert_uint_eq(original, original_b);
-	ck_assert(!kdstub_breakpoint_at(&stub, CODE + 0x102, &original));
+	ck_assert(!kdstub_breakpoint_at(&stub, FAKE_CODE + 0x102, &original));
 }
 END_TEST
 
@@ -1487,9 +1289,9 @@ END_TEST
  * the 0xCC from being remembered as the original byte. */
 START_TEST(a_second_breakpoint_at_one_address_is_refused)
 {
-	struct dbgkd_manipulate_state64 m = breakpoint_request(sign_extended(CODE + 0x100));
+	struct dbgkd_manipulate_state64 m = breakpoint_request(sign_extended(FAKE_CODE + 0x100));
 	struct dbgkd_manipulate_state64 restore = restore_request(1);
-	uint8_t original = *at(CODE + 0x100);
+	uint8_t original = *at(FAKE_CODE + 0x100);
 
 	queue_request(&m, NULL, 0);
 	queue_request(&m, NULL, 0);
@@ -1499,7 +1301,7 @@ START_TEST(a_second_breakpoint_at_one_address_is_refused)
 	assert_handle(sent_packet(1), &m, 1);
 	assert_handle(sent_packet(2), &m, 0);
 	assert_refused(sent_packet(3), &restore, DBGKD_STATUS_SUCCESS);
-	ck_assert_uint_eq(*at(CODE + 0x100), original);
+	ck_assert_uint_eq(*at(FAKE_CODE + 0x100), original);
 }
 END_TEST
 
@@ -1507,10 +1309,10 @@ END_TEST
 START_TEST(the_33rd_breakpoint_is_refused)
 {
 	struct dbgkd_manipulate_state64 m;
-	uint8_t original = *at(CODE + 0x200 + 32);
+	uint8_t original = *at(FAKE_CODE + 0x200 + 32);
 
 	for (uint32_t i = 0; i <= 32; i++) {
-		m = breakpoint_request(sign_extended(CODE + 0x200 + i));
+		m = breakpoint_request(sign_extended(FAKE_CODE + 0x200 + i));
 		queue_request(&m, NULL, 0);
 	}
 	queue_continue();
@@ -1518,12 +1320,12 @@ START_TEST(the_33rd_breakpoint_is_refused)
 	assert_script_done();
 	ck_assert_uint_eq(wire.sent, 34);
 	for (uint32_t i = 0; i < 32; i++) {
-		m = breakpoint_request(sign_extended(CODE + 0x200 + i));
+		m = breakpoint_request(sign_extended(FAKE_CODE + 0x200 + i));
 		assert_handle(sent_packet(1 + i), &m, i + 1);
 	}
-	m = breakpoint_request(sign_extended(CODE + 0x200 + 32));
+	m = breakpoint_request(sign_extended(FAKE_CODE + 0x200 + 32));
 	assert_handle(sent_packet(33), &m, 0);
-	ck_assert_uint_eq(*at(CODE + 0x200 + 32), original);
+	ck_assert_uint_eq(*at(FAKE_CODE + 0x200 + 32), original);
 }
 END_TEST
 
@@ -1534,9 +1336,9 @@ END_TEST
  * knows. Nothing is planted and no slot is used. */
 START_TEST(a_breakpoint_on_unmapped_memory_is_refused_and_uses_no_slot)
 {
-	struct dbgkd_manipulate_state64 hole = breakpoint_request(sign_extended(HOLE + 0x10));
+	struct dbgkd_manipulate_state64 hole = breakpoint_request(sign_extended(FAKE_HOLE + 0x10));
 	struct dbgkd_manipulate_state64 other = breakpoint_request(0x0000000180101000ull);
-	struct dbgkd_manipulate_state64 good = breakpoint_request(sign_extended(CODE + 0x10));
+	struct dbgkd_manipulate_state64 good = breakpoint_request(sign_extended(FAKE_CODE + 0x10));
 
 	queue_request(&hole, NULL, 0);
 	queue_request(&other, NULL, 0);
@@ -1553,21 +1355,21 @@ END_TEST
  * it and returns a handle to a breakpoint that is not there). */
 START_TEST(a_breakpoint_where_int3_cannot_be_written_is_refused)
 {
-	struct dbgkd_manipulate_state64 m = breakpoint_request(sign_extended(READ_ONLY + 1));
-	uint8_t before = *at(READ_ONLY + 1), original;
+	struct dbgkd_manipulate_state64 m = breakpoint_request(sign_extended(FAKE_READ_ONLY + 1));
+	uint8_t before = *at(FAKE_READ_ONLY + 1), original;
 
 	assert_handle(serve(&m, NULL, 0), &m, 0);
-	ck_assert_uint_eq(*at(READ_ONLY + 1), before);
-	ck_assert(!kdstub_breakpoint_at(&stub, READ_ONLY + 1, &original));
+	ck_assert_uint_eq(*at(FAKE_READ_ONLY + 1), before);
+	ck_assert(!kdstub_breakpoint_at(&stub, FAKE_READ_ONLY + 1, &original));
 }
 END_TEST
 
 START_TEST(restore_breakpoint_puts_the_byte_back_and_frees_the_handle)
 {
-	struct dbgkd_manipulate_state64 a = breakpoint_request(sign_extended(CODE + 0x100));
-	struct dbgkd_manipulate_state64 b = breakpoint_request(sign_extended(CODE + 0x180));
+	struct dbgkd_manipulate_state64 a = breakpoint_request(sign_extended(FAKE_CODE + 0x100));
+	struct dbgkd_manipulate_state64 b = breakpoint_request(sign_extended(FAKE_CODE + 0x180));
 	struct dbgkd_manipulate_state64 restore = restore_request(1);
-	uint8_t original = *at(CODE + 0x100), ignored;
+	uint8_t original = *at(FAKE_CODE + 0x100), ignored;
 
 	queue_request(&a, NULL, 0);
 	queue_request(&restore, NULL, 0);
@@ -1578,9 +1380,9 @@ START_TEST(restore_breakpoint_puts_the_byte_back_and_frees_the_handle)
 	assert_handle(sent_packet(1), &a, 1);
 	assert_refused(sent_packet(2), &restore, DBGKD_STATUS_SUCCESS);
 	assert_handle(sent_packet(3), &b, 1);
-	ck_assert_uint_eq(*at(CODE + 0x100), original);
-	ck_assert_uint_eq(*at(CODE + 0x180), 0xCC);
-	ck_assert(!kdstub_breakpoint_at(&stub, CODE + 0x100, &ignored));
+	ck_assert_uint_eq(*at(FAKE_CODE + 0x100), original);
+	ck_assert_uint_eq(*at(FAKE_CODE + 0x180), 0xCC);
+	ck_assert(!kdstub_breakpoint_at(&stub, FAKE_CODE + 0x100, &ignored));
 }
 END_TEST
 
@@ -1588,7 +1390,7 @@ END_TEST
 START_TEST(restore_breakpoint_of_a_handle_not_in_use_is_refused)
 {
 	static const uint32_t handles[] = { 0, 2, 33, 0xFFFFFFFFu, 1 };
-	struct dbgkd_manipulate_state64 set = breakpoint_request(sign_extended(CODE + 0x100));
+	struct dbgkd_manipulate_state64 set = breakpoint_request(sign_extended(FAKE_CODE + 0x100));
 	struct dbgkd_manipulate_state64 m;
 
 	queue_request(&set, NULL, 0);
@@ -1721,7 +1523,7 @@ START_TEST(read_io_space_reads_1_2_and_4_bytes)
 	static const struct {
 		uint16_t port;
 		uint32_t size, value;
-	} reads[] = { { 0x64, 1, 0x64 }, { 0x1F0, 2, 0x01F0 }, { 0xCFC, 4, IO_JUNK | 0x0CFC } };
+	} reads[] = { { 0x64, 1, 0x64 }, { 0x1F0, 2, 0x01F0 }, { 0xCFC, 4, FAKE_IO_JUNK | 0x0CFC } };
 	struct dbgkd_manipulate_state64 m, want;
 
 	for (size_t i = 0; i < 3; i++) {
@@ -1859,7 +1661,7 @@ static struct dbgkd_manipulate_state64 query_request(uint64_t address, uint32_t 
  * user space, process (0) in it, always R|W|X -- an unmapped page too. */
 START_TEST(query_memory_answers_kernel_or_process_space_and_rwx)
 {
-	_Static_assert(HOLE == 0x80108000u, "the address below is in the hole");
+	_Static_assert(FAKE_HOLE == 0x80108000u, "the address below is in the hole");
 	static const struct {
 		uint64_t address;
 		uint32_t space;
@@ -1924,7 +1726,7 @@ END_TEST
 START_TEST(switch_processor_reports_the_stop_again_as_a_new_one)
 {
 	struct dbgkd_manipulate_state64 poke =
-		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(CODE + 1), 1);
+		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(FAKE_CODE + 1), 1);
 	struct x86_context context;
 	struct dbgkd_manipulate_state64 set = set_context_request(&context);
 	uint8_t stream[DBGKD_MAXSTREAM], want[STATE_CHANGE_SIZE];
@@ -1937,7 +1739,7 @@ START_TEST(switch_processor_reports_the_stop_again_as_a_new_one)
 	stop();
 	assert_script_done();
 	ck_assert_uint_eq(wire.sent, 5);
-	memcpy(stream, code_at_pc, sizeof(stream));
+	memcpy(stream, fake_machine_code, sizeof(stream));
 	stream[1] = 0x90;
 	expected_exception(want, DBGKD_STATUS_BREAKPOINT, 0xFFFFFFFF80101000ull, true, stream,
 			   DBGKD_MAXSTREAM);
@@ -2104,7 +1906,7 @@ static const char ntoskrnl[] = "\\SystemRoot\\system32\\ntoskrnl.exe";
 static void expected_load_symbols(uint8_t want[STATE_CHANGE_SIZE], uint32_t path_length,
 				  bool unload)
 {
-	expected_state_change(want, DBGKD_LOAD_SYMBOLS_STATE_CHANGE, code_at_pc, DBGKD_MAXSTREAM);
+	expected_state_change(want, DBGKD_LOAD_SYMBOLS_STATE_CHANGE, fake_machine_code, DBGKD_MAXSTREAM);
 	put32(want, 32, path_length);		/* PathNameLength, with the NUL */
 	put64(want, 40, 0xFFFFFFFF80400000ull); /* BaseOfDll */
 	put32(want, 56, 0x0003A1B2u);		/* CheckSum */
@@ -2185,7 +1987,7 @@ END_TEST
 START_TEST(a_resent_load_symbols_carries_the_same_path)
 {
 	struct dbgkd_manipulate_state64 m =
-		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(DATA), 8);
+		read_request(DBGKD_WRITE_VIRTUAL_MEMORY_API, sign_extended(FAKE_DATA), 8);
 
 	queue_request(&m, "overwrite", 8);
 	queue_entry(KD_NEEDS_RESEND);

@@ -960,6 +960,24 @@ START_TEST(damage_is_refused)
 END_TEST
 
 /* Cuts the good file to `length` bytes. */
+/* A file whose one packet is empty: refused as damage to record 0, found
+ * by fuzz_player (the reader pointed into a buffer it never allocated, UB
+ * that the sanitizer run of ./quickstart check reports). */
+START_TEST(an_empty_packet_alone_is_refused)
+{
+	static const u_char nothing[1];
+	pcap_t *dead = pcap_open_dead(SESSION_LINKTYPE, SESSION_RECORD_MAX);
+	pcap_dumper_t *d = pcap_dump_open(dead, path);
+	struct pcap_pkthdr h = { 0 };
+
+	ck_assert_ptr_nonnull(d);
+	pcap_dump((u_char *)d, &h, nothing);
+	pcap_dump_close(d);
+	pcap_close(dead);
+	expect_unreadable("record 0 is damaged");
+}
+END_TEST
+
 static void cut_file(size_t length)
 {
 	size_t n;
@@ -1091,6 +1109,6 @@ BXKD_SUITE(session_format,
 	testcases_add_with(s, "files", 0, make_dir, remove_dir, TESTS(
 		a_session_reads_back_as_written, the_same_session_makes_the_same_file,
 		an_end_needs_only_the_record_count, a_record_of_the_largest_size_reads_back,
-		damage_is_refused, a_truncated_file_is_refused,
+		damage_is_refused, an_empty_packet_alone_is_refused, a_truncated_file_is_refused,
 		the_writer_refuses_what_the_reader_would));
 )

@@ -75,6 +75,14 @@ static uint64_t ticks(void *ctx)
 	return f->ticks;
 }
 
+static bool find_page(void *ctx, const void *prefix, size_t length, uint64_t limit,
+		      uint64_t *paddr)
+{
+	struct fake_vcpu *f = ctx;
+
+	return guest_find_page_by_reading(&f->vcpu, prefix, length, limit, paddr);
+}
+
 void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 {
 	memset(f, 0, sizeof(*f));
@@ -83,8 +91,8 @@ void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 		abort();
 	f->memory_size = memory_size;
 	f->unmapped_linear = NO_HOLE;
-	f->vcpu = (struct guest_vcpu){ f,	   get_reg,    set_reg,	  cpl, read_phys,
-					write_phys, translate, ticks };
+	f->vcpu = (struct guest_vcpu){ f,	  get_reg,   set_reg, cpl,	 read_phys,
+					write_phys, translate, ticks,	find_page };
 }
 
 void fake_vcpu_free(struct fake_vcpu *f)

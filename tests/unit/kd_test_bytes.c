@@ -4,8 +4,13 @@
 #include "config.h"
 
 #include "kd_test_bytes.h"
+#include "fake_contract.h"
 
 #include <check.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const uint8_t kd_test_tv1_ack[16] = { 0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
@@ -66,4 +71,17 @@ void kd_test_assert_guarded_from(const uint8_t *buffer, size_t from, size_t size
 	while (at < size && buffer[at] == KD_TEST_GUARD)
 		at++;
 	ck_assert_msg(at == size, "byte %zu of a caller's buffer was written", at);
+}
+
+/* The fakes' contract checks fail the test that broke it. */
+void fake_contract_broken(const char *fmt, ...)
+{
+	va_list ap;
+	char *message = NULL;
+
+	va_start(ap, fmt);
+	bool formatted = vasprintf(&message, fmt, ap) >= 0;
+	va_end(ap);
+	ck_abort_msg("%s", formatted ? message : fmt); /* the test ends here */
+	abort();
 }

@@ -5,12 +5,12 @@
 
 #include "kd_test_peer.h"
 
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bxkd/kdcom.h"
 #include "bxkd/kdvm.h"
+#include "fake_contract.h"
 
 /* The peer's own list, not the code under test's: the device must never
  * hand the port a control packet, the poll pseudo-type or a number past
@@ -75,15 +75,15 @@ static enum kd_outcome peer_send(void *ctx, uint32_t packet_type, const uint8_t 
 	struct kd_test_peer *peer = ctx;
 
 	peer->calls.send++;
-	ck_assert_msg(is_data_type(packet_type), "the device sent packet type %u",
+	FAKE_REQUIRE(is_data_type(packet_type), "the device sent packet type %u",
 		      (unsigned)packet_type);
 	/* Each on its own first, so a huge pair cannot wrap the sum. */
-	ck_assert_msg(header_length <= KDCOM_MAX_PAYLOAD && data_length <= KDCOM_MAX_PAYLOAD &&
+	FAKE_REQUIRE(header_length <= KDCOM_MAX_PAYLOAD && data_length <= KDCOM_MAX_PAYLOAD &&
 			      header_length + data_length <= KDCOM_MAX_PAYLOAD,
 		      "the device sent %zu + %zu bytes, over the KD limit of %u", header_length,
 		      data_length, KDCOM_MAX_PAYLOAD);
-	ck_assert_msg(header || !header_length, "header bytes without a buffer");
-	ck_assert_msg(data || !data_length, "data bytes without a buffer");
+	FAKE_REQUIRE(header || !header_length, "header bytes without a buffer");
+	FAKE_REQUIRE(data || !data_length, "data bytes without a buffer");
 
 	fill(append(&peer->sent, &peer->sent_count, &peer->sent_room), packet_type, header,
 	     header_length, data, data_length);
@@ -110,17 +110,17 @@ static enum kd_outcome peer_receive(void *ctx, uint32_t packet_type, uint8_t *he
 	size_t index;
 
 	peer->calls.receive++;
-	ck_assert_msg(is_data_type(packet_type), "the device received packet type %u",
+	FAKE_REQUIRE(is_data_type(packet_type), "the device received packet type %u",
 		      (unsigned)packet_type);
-	ck_assert_msg(header_length <= KDCOM_MAX_PAYLOAD &&
+	FAKE_REQUIRE(header_length <= KDCOM_MAX_PAYLOAD &&
 			      data_capacity <= KDCOM_MAX_PAYLOAD - header_length,
 		      "the device offered %zu + %zu bytes, over the KD limit of %u", header_length,
 		      data_capacity, KDCOM_MAX_PAYLOAD);
-	ck_assert_msg(timeout_ms <= KDVM_TIMEOUT_MAX_MS, "the device would wait %u ms",
+	FAKE_REQUIRE(timeout_ms <= KDVM_TIMEOUT_MAX_MS, "the device would wait %u ms",
 		      (unsigned)timeout_ms);
-	ck_assert_msg(header || !header_length, "header room without a buffer");
-	ck_assert_msg(data || !data_capacity, "data room without a buffer");
-	ck_assert_ptr_nonnull(data_length);
+	FAKE_REQUIRE(header || !header_length, "header room without a buffer");
+	FAKE_REQUIRE(data || !data_capacity, "data room without a buffer");
+	FAKE_REQUIRE(data_length, "no place for the data length");
 	peer->last_receive_type = packet_type;
 	peer->last_header_length = header_length;
 	peer->last_data_capacity = data_capacity;
@@ -219,13 +219,14 @@ void kd_test_peer_queue(struct kd_test_peer *peer, uint32_t type, const void *he
 
 void kd_test_peer_script_receive(struct kd_test_peer *peer, enum kd_outcome result)
 {
-	ck_assert_uint_lt(peer->scripted, KD_TEST_PEER_SCRIPT_MAX);
+	FAKE_REQUIRE(peer->scripted < KD_TEST_PEER_SCRIPT_MAX, "more than %d receives scripted",
+		KD_TEST_PEER_SCRIPT_MAX);
 	peer->receive_script[peer->scripted++] = result;
 }
 
 const struct kd_test_packet *kd_test_peer_sent(const struct kd_test_peer *peer, size_t i)
 {
-	ck_assert_msg(i < peer->sent_count, "packet %zu asked for, %zu sent", i, peer->sent_count);
+	FAKE_REQUIRE(i < peer->sent_count, "packet %zu asked for, %zu sent", i, peer->sent_count);
 	return &peer->sent[i];
 }
 

@@ -30,6 +30,16 @@ struct conversation_result {
 	bool completed;
 	unsigned packets;    /* delivered, both directions */
 	unsigned mismatches; /* delivered packets that were not the next one sent */
+	/* Delivered with one 0xAA byte doubled in a payload ending in 0xAA:
+	 * the byte sum and the trailer still agree (docs/kd-protocol.md 1.11),
+	 * a limit of the wire format that no engine can see. */
+	unsigned beyond_checksum;
+	/* Packets a RESET abandoned (the debugger's request in flight, the
+	 * target's reply in flight): each delivered at most once. */
+	unsigned abandoned;
+	uint64_t longest_stall; /* most steps between two deliveries */
+	/* Most steps from a watchdog RESET to the next delivery. */
+	uint64_t longest_watchdog_recovery;
 	uint64_t steps;
 	uint64_t faults;
 	uint64_t bytes;

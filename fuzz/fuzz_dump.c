@@ -1,0 +1,31 @@
+/*
+ * fuzz_dump.c -- `bxkd-replay dump` (replay/dump.c) on any file, as text
+ * and as JSON lines, run in-process with its output thrown away.
+ */
+#include "config.h"
+
+#include "fuzz_input.h"
+#include "replay.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	fuzz_silence_stdout();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *path = (char *)fuzz_write_file(data, size);
+	char name[] = "dump", json[] = "--json";
+	char *text_argv[] = { name, path, NULL };
+	char *json_argv[] = { name, path, json, NULL };
+
+	int status = replay_dump(2, text_argv);
+	FUZZ_ASSERT(status == REPLAY_EXIT_DONE || status == REPLAY_EXIT_FAILED,
+		    "dump exited %d", status);
+	status = replay_dump(3, json_argv);
+	FUZZ_ASSERT(status == REPLAY_EXIT_DONE || status == REPLAY_EXIT_FAILED,
+		    "dump --json exited %d", status);
+	return 0;
+}
