@@ -38,7 +38,14 @@ static enum kdlink_read_status channel_read(void *ctx, void *buffer, size_t capa
 					    size_t *length, int32_t wait_ms)
 {
 	struct kdbridge *b = ctx;
+	const struct kdbridge_waiting *w = &b->o.waiting;
 
+	if (w->check) {
+		w->check(w->ctx);
+		/* kdlink waits again after a read that brought nothing. */
+		if (wait_ms < 0 || (uint32_t)wait_ms > w->every_ms)
+			wait_ms = (int32_t)w->every_ms;
+	}
 	switch (kdep_wait(b->ep, wait_ms, buffer, capacity, length)) {
 	case KDEP_DATA:
 		/* Observed as the link takes them (channel_taken). */

@@ -20,7 +20,7 @@ noinst_LTLIBRARIES += %reldir%/libreplay.la
 # bxkd-replay: one command, a subcommand per tool (replay.h).
 bin_PROGRAMS += %reldir%/bxkd-replay
 %canon_reldir%_bxkd_replay_SOURCES = %reldir%/bxkd-replay.c %reldir%/replay.h \
-	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c
+	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c %reldir%/upgrade.c
 %canon_reldir%_bxkd_replay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/bochs-run
 # verify runs Bochs through bochs-run/; nothing here comes from launcher/.

@@ -36,9 +36,12 @@ static void usage(FILE *out)
 		"\n"
 		"The image is IMAGE, or images/<sha256>.img or the recorded file name next to\n"
 		"SESSION; without --image it must be the one recorded (its SHA-256 is checked).\n"
+		"A session cut off (no END record, or a last record only partly written) or\n"
+		"interrupted (its END says interrupted=) is checked up to the cut.\n"
 		"Exit status: 0 when the replay matched to the end, 1 at a divergence (the\n"
 		"report, also in --report FILE, says where and how) or when it could not run,\n"
-		"2 on usage errors.\n");
+		"2 on usage errors, 3 when a session cut off or interrupted matched every\n"
+		"record up to the cut (\"matched N records up to the cut\").\n");
 }
 
 static bool exists(const char *path)
@@ -103,7 +106,7 @@ static bool read_manifest(struct verify *v, char *why, size_t why_size)
 		{ "bochs_time0", offsetof(struct verify, time0), 32 },
 	};
 
-	if (!session_file_read(v->session, &v->file, why, why_size))
+	if (!session_file_read_cut(v->session, &v->file, why, why_size))
 		return false;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
 		if (!session_file_manifest(&v->file, keys[i].key, (char *)v + keys[i].offset,
@@ -181,7 +184,8 @@ static int verdict(const struct verify *v, const struct replay_files *f, const s
 	int status = REPLAY_EXIT_FAILED;
 
 	if (report && !strncmp(report, "replay matched", 14)) {
-		status = REPLAY_EXIT_DONE;
+		status = strstr(report, " up to the cut") ? REPLAY_EXIT_MATCHED_TO_CUT
+							  : REPLAY_EXIT_DONE;
 		if (!v->quiet)
 			printf("bxkd-replay: %.*s in %.2f s wall\n", (int)strcspn(report, "\n"), report,
 			       seconds);
@@ -275,7 +279,8 @@ static int verify_run(struct verify *v)
 	int status = replay(v, &f, image, why, sizeof(why));
 	if (why[0])
 		bxkd_warn("%s", why);
-	if (status == REPLAY_EXIT_DONE && !v->workdir_option)
+	if ((status == REPLAY_EXIT_DONE || status == REPLAY_EXIT_MATCHED_TO_CUT) &&
+	    !v->workdir_option)
 		remove_work(&f, v->report_option != NULL);
 	free(f.report);
 	free(f.bochsrc);

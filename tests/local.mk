@@ -88,7 +88,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_TSHARK='"$(TSHARK)"' \
 	-DBXKD_DISSECTOR='"$(abs_top_srcdir)/replay/bxkd.lua"' \
 	-DBXKD_BUILD_DIR='"$(abs_top_builddir)"'
-%canon_reldir%_bxkd_tests_LDADD += replay/libsession.la $(PCAP_LIBS)
+%canon_reldir%_bxkd_tests_LDADD += replay/libreplay.la replay/libsession.la $(PCAP_LIBS)
 # Suites that run these as processes.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES = pipe-bridge/bxkd-tap$(EXEEXT) \
 	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT)
