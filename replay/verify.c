@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,9 @@
 #include "session_file.h"
 
 #define DEFAULT_TIMEOUT_SECONDS 300
+/* In the work directory. */
+#define GUEST_NAME "guest.img"
+#define REPORT_NAME "replay-report.txt"
 
 static void usage(FILE *out)
 {
@@ -146,24 +148,33 @@ static char *choose_image(const struct verify *v)
 	return image;
 }
 
-/* What one replay uses, all in its work directory. */
+/* What one replay uses, all in its work directory; the report is copied
+ * to --report FILE afterwards. */
 struct replay_files {
 	const char *workdir;
-	char *guest, *bochsrc, *report;
+	char *guest, *bochsrc, *report, *session_link;
 };
 
 /* The recorded machine, with the device replaying the session and
- * writing its report: f->bochsrc, or false. */
+ * writing its report: f->bochsrc, or false. The files are named as Bochs
+ * sees them in the work directory, on a line of their own: a bochsrc line
+ * must stay short however deep the session lies (bxvm_workdir_name). */
 static bool write_machine(const struct verify *v, struct replay_files *f, char *why,
 			  size_t why_size)
 {
-	char session_abs[PATH_MAX];
+	const char *slash = strrchr(v->session, '/');
 	struct bxvm_machine m;
 
-	if (!realpath(v->session, session_abs))
-		snprintf(session_abs, sizeof(session_abs), "%s", v->session);
-	char *config = bxkd_asprintf("vmport: %s, replay=%s, replay_report=%s, session_image=%s\n",
-				     v->vmport, session_abs, f->report, f->guest);
+	char *session = bxvm_workdir_name(f->workdir, v->session, slash ? slash + 1 : v->session,
+					  why, why_size);
+	if (!session)
+		return false;
+	if (strcmp(session, v->session))
+		f->session_link = bxkd_asprintf("%s/%s", f->workdir, session);
+	char *config = bxkd_asprintf("vmport: %s\nvmport: replay=%s, replay_report=%s, "
+				     "session_image=%s\n",
+				     v->vmport, session, REPORT_NAME, GUEST_NAME);
+	free(session);
 	bxvm_machine_init(&m);
 	m.written_by = "bxkd-replay verify";
 	m.image = f->guest;
@@ -192,7 +203,7 @@ static int verdict(const struct verify *v, const struct replay_files *f, const s
 	} else if (report) {
 		fputs(report, stdout);
 		printf("bxkd-replay: diverged (report: %s; Bochs ran %.2f s; work directory %s)\n",
-		       f->report, seconds, f->workdir);
+		       v->report_option ? v->report_option : f->report, seconds, f->workdir);
 	} else {
 		printf("bxkd-replay: the replay did not finish (%s; work directory %s)\n",
 		       bxvm_outcome_name(vm->outcome), f->workdir);
@@ -239,13 +250,14 @@ static int replay(const struct verify *v, struct replay_files *f, const char *im
 }
 
 /* A work directory made for a replay that matched goes again. */
-static void remove_work(const struct replay_files *f, bool keep_report)
+static void remove_work(const struct replay_files *f)
 {
 	static const char *const made[] = { "bochsrc", "bochs.log", "bochs.stderr", "continue.rc" };
 
 	remove(f->guest);
-	if (!keep_report)
-		remove(f->report);
+	remove(f->report);
+	if (f->session_link)
+		remove(f->session_link);
 	for (size_t i = 0; i < sizeof(made) / sizeof(*made); i++) {
 		char *path = bxkd_asprintf("%s/%s", f->workdir, made[i]);
 		remove(path);
@@ -272,16 +284,21 @@ static int verify_run(struct verify *v)
 		return REPLAY_EXIT_FAILED;
 	}
 	bxvm_make_directories(f.workdir);
-	f.guest = bxkd_asprintf("%s/guest.img", f.workdir);
-	f.report = v->report_option ? bxkd_strdup(v->report_option)
-				    : bxkd_asprintf("%s/replay-report.txt", f.workdir);
+	f.guest = bxkd_asprintf("%s/%s", f.workdir, GUEST_NAME);
+	f.report = bxkd_asprintf("%s/%s", f.workdir, REPORT_NAME);
 	remove(f.report);
+	if (v->report_option)
+		remove(v->report_option);
 	int status = replay(v, &f, image, why, sizeof(why));
 	if (why[0])
 		bxkd_warn("%s", why);
+	if (v->report_option && !copy_file(f.report, v->report_option, why, sizeof(why)) &&
+	    exists(f.report))
+		bxkd_warn("%s", why);
 	if ((status == REPLAY_EXIT_DONE || status == REPLAY_EXIT_MATCHED_TO_CUT) &&
 	    !v->workdir_option)
-		remove_work(&f, v->report_option != NULL);
+		remove_work(&f);
+	free(f.session_link);
 	free(f.report);
 	free(f.bochsrc);
 	free(f.guest);

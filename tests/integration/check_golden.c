@@ -468,6 +468,90 @@ START_TEST(a_recording_of_a_running_guest_ends_interrupted)
 }
 END_TEST
 
+/* ---- deep directories ---------------------------------------------------------------------- */
+
+/* A directory under the test's own whose path is over 200 characters. */
+static char *deep_directory(void)
+{
+	char *deep = text_printf("%s", dir);
+
+	while (strlen(deep) <= 200) {
+		char *deeper = text_printf("%s/a-directory-deep-down", deep);
+		free(deep);
+		deep = deeper;
+	}
+	ck_assert(bxvm_make_directories(deep));
+	return deep;
+}
+
+/* Bochs reads its bochsrc in lines of at most 512 bytes: however deep the
+ * session, the image and the work directory lie, verify, a recording and
+ * the demo work, and no bochsrc line names a long path. */
+START_TEST(verify_record_and_demo_work_in_a_deep_directory)
+{
+	char *deep = deep_directory();
+	char *golden = text_printf("%s/e2e.pcap", GOLDEN_DIR);
+	char *image = golden_image(golden, "img");
+	char *session = text_printf("%s/e2e.pcap", deep);
+	char *kept = text_printf("%s/images/%s", deep, strrchr(image, '/') + 1);
+	char *report = text_printf("%s/report", deep), *work = text_printf("%s/work", deep);
+	size_t length;
+	int status;
+
+	char *bytes = bxvm_read_file(golden, &length);
+	ck_assert(bytes && bxvm_write_file(session, bytes, length));
+	free(bytes);
+	bytes = bxvm_read_file(image, &length);
+	ck_assert_ptr_nonnull(bytes);
+	*strrchr(kept, '/') = '\0';
+	ck_assert(bxvm_make_directories(kept));
+	kept[strlen(kept)] = '/';
+	ck_assert(bxvm_write_file(kept, bytes, length));
+	free(bytes);
+
+	char *verify_argv[] = { BXKD_REPLAY, "verify", session, "--report", report, "--workdir",
+				work, NULL };
+	char *out = run(verify_argv, &status);
+	ck_assert_msg(status == 0 && strstr(out, "replay matched: 612 records"), "%d: %s", status,
+		      out);
+	free(out);
+	char *bochsrc_path = text_printf("%s/bochsrc", work);
+	char *bochsrc = read_text_file(bochsrc_path);
+	ck_assert_ptr_nonnull(bochsrc);
+	for (char *line = strtok(bochsrc, "\n"); line; line = strtok(NULL, "\n"))
+		ck_assert_msg(strlen(line) < 300, "a long bochsrc line: %s", line);
+	free(bochsrc);
+	free(bochsrc_path);
+
+	char *recorded = text_printf("%s/recorded.pcap", deep), *run_dir = text_printf("%s/run", deep);
+	char *record_argv[] = { BXKD_LAUNCHER, "run", "--rounds", "5", "--workdir", run_dir,
+				"--record", recorded, NULL };
+	out = run(record_argv, &status);
+	ck_assert_msg(status == 0 && strstr(out, "bxkd: session recorded: "), "%d: %s", status, out);
+	free(out);
+	char *again_argv[] = { BXKD_REPLAY, "verify", recorded, NULL };
+	out = run(again_argv, &status);
+	ck_assert_msg(status == 0, "%d: %s", status, out);
+	free(out);
+
+	char *demo_dir = text_printf("%s/demo", deep);
+	char *demo_argv[] = { BXKD_LAUNCHER, "demo", "--workdir", demo_dir, NULL };
+	out = run(demo_argv, &status);
+	ck_assert_msg(status == 0 && strstr(out, "bxkd demo: passed"), "%d: %s", status, out);
+	free(out);
+	free(demo_dir);
+	free(run_dir);
+	free(recorded);
+	free(work);
+	free(report);
+	free(kept);
+	free(session);
+	free(image);
+	free(golden);
+	free(deep);
+}
+END_TEST
+
 /* ---- tshark reads what Bochs recorded ------------------------------------------------------ */
 
 START_TEST(tshark_decodes_a_recorded_session)
@@ -530,5 +614,6 @@ BXKD_SUITE(golden,
 	tcase_add_test(t, a_cut_session_verifies_up_to_the_cut);
 	tcase_add_test(t, a_recording_stopped_at_a_breakpoint_ends_interrupted);
 	tcase_add_test(t, a_recording_of_a_running_guest_ends_interrupted);
+	tcase_add_test(t, verify_record_and_demo_work_in_a_deep_directory);
 	tcase_add_test_needing_tshark(t, tshark_decodes_a_recorded_session);
 )
