@@ -140,6 +140,8 @@ EXTRA_DIST += %reldir%/sessions/debug-session.bxkd
 # test kernel, replacing the kept images. Commit what changes.
 GOLDEN_SESSIONS = e2e breakin reconnect bulk
 EXTRA_DIST += %reldir%/sessions/record-golden %reldir%/sessions/golden
+# Their version 1 originals, which bxkd-replay upgrade turned into them.
+EXTRA_DIST += %reldir%/sessions/v1
 record-golden: all
 	rm -f $(srcdir)/%reldir%/sessions/golden/images/*
 	for name in $(GOLDEN_SESSIONS); do \
