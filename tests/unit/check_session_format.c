@@ -993,15 +993,26 @@ static void cut_file(size_t length)
 	free(data);
 }
 
+/* pcap's file header, before the first packet. */
+#define PCAP_FILE_HEADER 24u
+
+/* The good session in memory; where its record 3's packet starts in the
+ * file. */
+static size_t valid_up_to_record_3(struct raw_session *s)
+{
+	const size_t packet_header = 16;
+	size_t at = PCAP_FILE_HEADER;
+
+	raw_valid(s);
+	for (size_t i = 0; i < 3; i++)
+		at += packet_header + s->records[i].length;
+	return at;
+}
+
 START_TEST(a_truncated_file_is_refused)
 {
 	struct raw_session s;
-	const size_t file_header = 24, packet_header = 16;
-
-	raw_valid(&s);
-	size_t at_record3 = file_header;
-	for (size_t i = 0; i < 3; i++)
-		at_record3 += packet_header + s.records[i].length;
+	size_t at_record3 = valid_up_to_record_3(&s);
 
 	raw_write(&s);
 	cut_file(at_record3 + 20); /* inside record 3's bytes */
@@ -1221,12 +1232,8 @@ START_TEST(a_cut_file_reads_up_to_the_cut)
 	struct raw_session s;
 	struct session_file file;
 	char error[512], value[32];
-	const size_t file_header = 24, packet_header = 16;
+	size_t at_record3 = valid_up_to_record_3(&s);
 
-	raw_valid(&s);
-	size_t at_record3 = file_header;
-	for (size_t i = 0; i < 3; i++)
-		at_record3 += packet_header + s.records[i].length;
 	raw_write(&s);
 	read_cut_ok(&file, 5, false); /* a whole file is not cut */
 	ck_assert(!session_file_interrupted(&file, value, sizeof(value)));
@@ -1256,7 +1263,7 @@ START_TEST(a_cut_file_reads_up_to_the_cut)
 	s.records[1].data[ACCESS0_AT + 16] ^= 1;
 	/* Nothing but a cut file header is nothing to read. */
 	raw_write(&s);
-	cut_file(file_header + 5);
+	cut_file(PCAP_FILE_HEADER + 5);
 	ck_assert(!session_file_read_cut(path, &file, error, sizeof(error)));
 	ck_assert_msg(strstr(error, "holds no records"), "%s", error);
 
@@ -1290,23 +1297,28 @@ static void keep_record(void *ctx, const uint8_t *record, size_t length, uint64_
 	session_append(b, record, length);
 }
 
-static const char *end_text(struct sink *k, struct session_record *r)
+/* The END the recorder wrote last has `key` with the value `want`, or
+ * lacks it when `want` is NULL. */
+static void expect_end_value(const struct sink *k, const char *key, const char *want)
 {
-	expect_decodes(k->records[k->count - 1].data, k->records[k->count - 1].length, r);
-	ck_assert_uint_eq(r->h.kind, SESSION_END);
-	ck_assert_uint_eq(r->h.sequence, k->count - 1);
-	return r->u.text.text;
+	struct session_record r;
+	char value[32];
+
+	expect_decodes(k->records[k->count - 1].data, k->records[k->count - 1].length, &r);
+	ck_assert_uint_eq(r.h.kind, SESSION_END);
+	ck_assert_uint_eq(r.h.sequence, k->count - 1);
+	bool found = session_text_value(&r, key, value, sizeof(value));
+	ck_assert_msg(want ? found && !strcmp(value, want) : !found, "%s=%s, expected %s", key,
+		      found ? value : "(none)", want ? want : "(none)");
 }
 
 START_TEST(an_interrupted_recording_says_so_in_its_end)
 {
 	struct fake_vcpu cpu;
-	struct session_record r;
 	struct guest_port_access access = { BDOOR_PORT, GUEST_PORT_IN, 0, false };
-	char value[32];
+	struct sink between = { 0 }, inside = { 0 }, clean = { 0 };
 
 	/* Between calls: the END says interrupted, nothing is lost. */
-	struct sink between = { 0 };
 	struct recorder *rec = recorder_create(keep_record, &between);
 	fake_vcpu_init(&cpu, 4096);
 	recorder_manifest(rec, manifest_text, 0);
@@ -1315,17 +1327,13 @@ START_TEST(an_interrupted_recording_says_so_in_its_end)
 	recorder_end_call(rec, &access);
 	recorder_end(rec, 200, "SIGTERM");
 	ck_assert_uint_eq(between.count, 3);
-	end_text(&between, &r);
-	ck_assert(session_text_value(&r, "interrupted", value, sizeof(value)));
-	ck_assert_str_eq(value, "SIGTERM");
-	ck_assert(session_text_value(&r, "backdoor_calls", value, sizeof(value)));
-	ck_assert_str_eq(value, "1");
-	ck_assert(!session_text_value(&r, "interrupted_call_tick", value, sizeof(value)));
+	expect_end_value(&between, "interrupted", "SIGTERM");
+	expect_end_value(&between, "backdoor_calls", "1");
+	expect_end_value(&between, "interrupted_call_tick", NULL);
 	recorder_destroy(rec);
 
 	/* Inside a call (the guest waiting for the debugger): the call has no
 	 * registers out, so it and what happened during it are left out. */
-	struct sink inside = { 0 };
 	rec = recorder_create(keep_record, &inside);
 	recorder_manifest(rec, manifest_text, 0);
 	cpu.ticks = 300;
@@ -1333,22 +1341,16 @@ START_TEST(an_interrupted_recording_says_so_in_its_end)
 	recorder_endpoint(rec, KD_ENDPOINT_ATTACHED, NULL, 0, 300);
 	recorder_end(rec, 400, "SIGTERM");
 	ck_assert_uint_eq(inside.count, 2);
-	end_text(&inside, &r);
-	ck_assert(session_text_value(&r, "records", value, sizeof(value)));
-	ck_assert_str_eq(value, "2");
-	ck_assert(session_text_value(&r, "interrupted_call_tick", value, sizeof(value)));
-	ck_assert_str_eq(value, "300");
-	ck_assert(session_text_value(&r, "endpoint_records", value, sizeof(value)));
-	ck_assert_str_eq(value, "0");
+	expect_end_value(&inside, "records", "2");
+	expect_end_value(&inside, "interrupted_call_tick", "300");
+	expect_end_value(&inside, "endpoint_records", "0");
 	recorder_destroy(rec);
 
 	/* A clean end says nothing of the kind. */
-	struct sink clean = { 0 };
 	rec = recorder_create(keep_record, &clean);
 	recorder_manifest(rec, manifest_text, 0);
 	recorder_end(rec, 500, NULL);
-	end_text(&clean, &r);
-	ck_assert(!session_text_value(&r, "interrupted", value, sizeof(value)));
+	expect_end_value(&clean, "interrupted", NULL);
 	recorder_destroy(rec);
 
 	struct sink *sinks[] = { &between, &inside, &clean };
