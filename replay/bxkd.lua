@@ -584,7 +584,11 @@ function bxkd.dissector(tvb, pinfo, root)
         tree:add_proto_expert_info(damaged, "not a bxkd session record (magic)")
         return
     end
-    if version > SESSION_VERSION or version == 0 then
+    if version == 0 then
+        tree:add_proto_expert_info(damaged, "format version 0, which never existed")
+        return
+    end
+    if version > SESSION_VERSION then
         tree:add_proto_expert_info(newer, string.format(
             "session format version %d; this dissector knows versions 1 to %d", version,
             SESSION_VERSION))
