@@ -1194,11 +1194,11 @@ START_TEST(version_1_golden_sessions_read_and_rebuild_to_the_converted_ones)
 
 	for (size_t n = 0; n < sizeof(sessions) / sizeof(*sessions); n++) {
 		struct session_file old, now;
-		char old_path[256], now_path[256], error[512];
-		snprintf(old_path, sizeof(old_path), "%s/tests/sessions/v1/%s.pcap", BXKD_SOURCE_DIR,
-			 sessions[n]);
-		snprintf(now_path, sizeof(now_path), "%s/tests/sessions/golden/%s.pcap",
-			 BXKD_SOURCE_DIR, sessions[n]);
+		char *old_path, *now_path, error[512];
+		ck_assert(asprintf(&old_path, "%s/tests/sessions/v1/%s.pcap", BXKD_SOURCE_DIR,
+				   sessions[n]) > 0);
+		ck_assert(asprintf(&now_path, "%s/tests/sessions/golden/%s.pcap", BXKD_SOURCE_DIR,
+				   sessions[n]) > 0);
 		ck_assert_msg(session_file_read(old_path, &old, error, sizeof(error)), "%s", error);
 		ck_assert_msg(session_file_read(now_path, &now, error, sizeof(error)), "%s", error);
 		ck_assert_uint_eq(old.count, now.count);
@@ -1212,6 +1212,8 @@ START_TEST(version_1_golden_sessions_read_and_rebuild_to_the_converted_ones)
 		}
 		session_file_free(&old);
 		session_file_free(&now);
+		free(old_path);
+		free(now_path);
 	}
 	session_buffer_free(&rebuilt);
 }
