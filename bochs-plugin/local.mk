@@ -13,7 +13,8 @@ noinst_LTLIBRARIES += %reldir%/libvmport.la
 # nothing of ours can clash with a symbol of Bochs or another plugin.
 pkglib_LTLIBRARIES += %reldir%/libbx_vmport.la
 %canon_reldir%_libbx_vmport_la_SOURCES = %reldir%/vmport_bochs.cc %reldir%/bochs_abi.h \
-	%reldir%/vmport_session.c %reldir%/vmport_session.h
+	%reldir%/vmport_session.c %reldir%/vmport_session.h %reldir%/vmport_stop.c \
+	%reldir%/vmport_stop.h
 %canon_reldir%_libbx_vmport_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge -I$(srcdir)/%reldir% \
 	-I$(top_srcdir)/replay
 %canon_reldir%_libbx_vmport_la_CFLAGS = $(AM_CFLAGS) $(NETTLE_CFLAGS)

@@ -24,6 +24,7 @@ extern "C" {
 }
 #include "kdbridge.h"
 #include "vmport_session.h"
+#include "vmport_stop.h"
 
 namespace {
 
@@ -166,6 +167,7 @@ private:
 	bool open_session(const struct vmport_config *machine);
 	static void observe_endpoint(void *self, enum kd_endpoint_event event, const void *bytes,
 				     size_t length);
+	static void stop_if_asked(void *self);
 	void io(uint16_t port, struct guest_port_access *access);
 	static void log_from_core(void *self, enum bxkd_log_level level, const char *message);
 	static void log_from_kd_link(void *self, enum bxkd_log_level level, const char *message);
@@ -181,16 +183,18 @@ private:
 	struct kdep_options kd_endpoint;
 	struct kdbridge *kd = nullptr;
 	struct vmport_session *session = nullptr;
-	bool divergence_reported = false;
+	bool replay_stop_reported = false;
+	bool stopping = false;
 };
 
 bx_vmport_c *the_device;
 
 bx_vmport_c::~bx_vmport_c()
 {
+	vmport_stop_unwatch();
 	if (!core)
 		return;
-	vmport_session_close(session, pc_system_ticks());
+	vmport_session_close(session, pc_system_ticks(), vmport_stop_requested());
 	const struct vmport_stats *s = vmport_get_stats(core);
 	info("%llu backdoor calls, %llu with a bad magic, %llu unknown, %llu refused; "
 	     "%llu GuestRPC messages, %llu high-bandwidth transfers, %llu refused message steps",
@@ -287,6 +291,9 @@ void bx_vmport_c::init()
 	if (!open_session(&config))
 		return;
 	open_kd_transport();
+	/* What a stop would cut short: a recording, a wait for the debugger. */
+	if (kd || (session && !vmport_session_replaying(session)))
+		vmport_stop_watch();
 
 	const Bit8u any_size = BX_IO_LEN_1 | BX_IO_LEN_2 | BX_IO_LEN_4;
 	static const unsigned ports[] = { BDOOR_PORT, BDOOR_PORT_HB };
@@ -356,6 +363,7 @@ void bx_vmport_c::open_kd_transport()
 	options.log = { log_from_kd_link, this };
 	if (session)
 		options.observer = { observe_endpoint, this };
+	options.waiting = { stop_if_asked, this, VMPORT_STOP_CHECK_MS };
 	kd = kdbridge_open(&options, error, sizeof(error));
 	if (!kd) {
 		panic("KD transport: %s", error);
@@ -472,9 +480,29 @@ void bx_vmport_c::log_guestinfo(void *self, const char *key, const uint8_t *valu
 
 /* One access of a backdoor port, through the session when there is one.
  * A replay that diverged stops the machine: nothing after the first
- * difference means anything. */
+ * difference means anything; so does one that got past the cut of a
+ * recording cut short. */
+/* Bochs was told to stop (vmport_stop.h): the machine stops here, as SDL2
+ * stops it, with a panic under `panic: action=fatal`; the device's
+ * destructor then ends a recording with an END that says so. */
+void bx_vmport_c::stop_if_asked(void *self)
+{
+	bx_vmport_c *device = static_cast<bx_vmport_c *>(self);
+	const char *signal = vmport_stop_requested();
+
+	if (!signal || device->stopping)
+		return;
+	device->stopping = true;
+	device->panic("stopped by %s at tick %llu%s", signal,
+		      (unsigned long long)pc_system_ticks(),
+		      device->session && !vmport_session_replaying(device->session)
+			      ? "; the recording ends here"
+			      : "");
+}
+
 void bx_vmport_c::io(uint16_t port, struct guest_port_access *access)
 {
+	stop_if_asked(this);
 	if (!session) {
 		vmport_io(core, &bochs_vcpu, access);
 		return;
@@ -483,10 +511,10 @@ void bx_vmport_c::io(uint16_t port, struct guest_port_access *access)
 		vmport_session_begin_call(session, &bochs_vcpu, port, access->dir);
 	vmport_io(core, vcpu, access);
 	vmport_session_end_call(session, access);
-	const char *divergence = vmport_session_divergence(session);
-	if (divergence && !divergence_reported) {
-		divergence_reported = true;
-		panic("%s (the report: %s)", divergence,
+	const char *why = vmport_session_replay_stop(session);
+	if (why && !replay_stop_reported) {
+		replay_stop_reported = true;
+		panic("%s (the report: %s)", why,
 		      settings.replay_report[0] ? settings.replay_report : "replay_report= not set");
 	}
 }

@@ -33,7 +33,7 @@ struct vmport_session {
 	/* Replay. */
 	struct session_file file;
 	struct player *player;
-	char divergence[300];
+	char stop[300]; /* why the replay stops the machine: the first line of its report */
 };
 
 #define say(s, level, ...) bxkd_logf(&(s)->log, level, __VA_ARGS__)
@@ -198,7 +198,8 @@ static bool open_replay(struct vmport_session *s, const struct vmport_session_ma
 {
 	char recorded[80], now[65], options[BXKD_BOOTOPT_TEXT_SIZE];
 
-	if (!session_file_read(s->config.replay, &s->file, error, error_size))
+	/* A recording cut short is replayed up to its cut. */
+	if (!session_file_read_cut(s->config.replay, &s->file, error, error_size))
 		return false;
 	if (!same_machine(&s->file, m, error, error_size))
 		return false;
@@ -213,8 +214,8 @@ static bool open_replay(struct vmport_session *s, const struct vmport_session_ma
 	s->player = player_create(s->file.records, s->file.count, s->config.kd_command);
 	if (!s->player)
 		return bxkd_error(error, error_size, "out of memory");
-	say(s, BXKD_LOG_INFO, "replaying %s: %zu records, no debugger", s->config.replay,
-	    s->file.count);
+	say(s, BXKD_LOG_INFO, "replaying %s: %zu records%s, no debugger", s->config.replay,
+	    s->file.count, s->file.cut ? " up to where it was cut off" : "");
 	return true;
 }
 
@@ -277,10 +278,10 @@ void vmport_session_end_call(struct vmport_session *s, const struct guest_port_a
 		return;
 	}
 	player_end_call(s->player, access);
-	if (player_diverged(s->player) && !s->divergence[0]) {
+	if ((player_diverged(s->player) || player_reached_cut(s->player)) && !s->stop[0]) {
 		const char *report = player_report(s->player);
 		size_t first_line = strcspn(report, "\n");
-		snprintf(s->divergence, sizeof(s->divergence), "%.*s", (int)first_line, report);
+		snprintf(s->stop, sizeof(s->stop), "%.*s", (int)first_line, report);
 	}
 }
 
@@ -299,9 +300,9 @@ void vmport_session_endpoint(struct vmport_session *s, enum kd_endpoint_event ev
 		recorder_endpoint(s->recorder, event, bytes, length, tick);
 }
 
-const char *vmport_session_divergence(const struct vmport_session *s)
+const char *vmport_session_replay_stop(const struct vmport_session *s)
 {
-	return s && s->divergence[0] ? s->divergence : NULL;
+	return s && s->stop[0] ? s->stop : NULL;
 }
 
 /* ---- the end ---------------------------------------------------------------------- */
@@ -316,27 +317,32 @@ static void write_report(struct vmport_session *s, const char *text)
 		    s->config.replay_report, strerror(errno));
 }
 
-void vmport_session_close(struct vmport_session *s, uint64_t tick)
+void vmport_session_close(struct vmport_session *s, uint64_t tick, const char *interrupted)
 {
 	char error[300], verdict[PATH_MAX + 100];
 
 	if (!s)
 		return;
 	if (s->recorder) {
-		recorder_end(s->recorder, tick);
+		recorder_end(s->recorder, tick, interrupted);
 		uint32_t records = recorder_records(s->recorder);
 		bool built = !recorder_failed(s->recorder);
 		bool closed = session_writer_close(s->writer, error, sizeof(error));
 		if (built && closed && !s->write_failed)
-			say(s, BXKD_LOG_INFO, "session recorded: %u records in %s", records,
-			    s->config.record);
+			say(s, BXKD_LOG_INFO, "session recorded: %u records in %s%s%s", records,
+			    s->config.record, interrupted ? ", ended early: interrupted by " : "",
+			    interrupted ? interrupted : "");
 		else
 			say(s, BXKD_LOG_ERROR, "the session in %s is incomplete: %s", s->config.record,
 			    !built ? "a record could not be built" : closed ? "a write failed" : error);
 		recorder_destroy(s->recorder);
 	} else {
 		player_finish(s->player, tick);
-		if (player_complete(s->player)) {
+		if (player_reached_cut(s->player)) {
+			write_report(s, player_report(s->player));
+			say(s, BXKD_LOG_INFO, "%.*s", (int)strcspn(player_report(s->player), "\n"),
+			    player_report(s->player));
+		} else if (player_complete(s->player)) {
 			snprintf(verdict, sizeof(verdict),
 				 "replay matched: %u records of %s, ending at tick %" PRIu64 "\n",
 				 player_records_matched(s->player), s->config.replay, tick);
@@ -344,8 +350,7 @@ void vmport_session_close(struct vmport_session *s, uint64_t tick)
 			say(s, BXKD_LOG_INFO, "%.*s", (int)strcspn(verdict, "\n"), verdict);
 		} else {
 			write_report(s, player_report(s->player));
-			say(s, BXKD_LOG_ERROR, "%s", s->divergence[0] ? s->divergence
-								      : "replay diverged at the end");
+			say(s, BXKD_LOG_ERROR, "%s", s->stop[0] ? s->stop : "replay diverged at the end");
 		}
 		player_destroy(s->player);
 		session_file_free(&s->file);

@@ -59,14 +59,17 @@ const struct kd_host_port *vmport_session_kd_port(struct vmport_session *s,
 void vmport_session_endpoint(struct vmport_session *s, enum kd_endpoint_event event,
 			     const void *bytes, size_t length, uint64_t tick);
 
-/* The first divergence in a replay: a one-line summary, the full report is
- * in the report file. NULL while there is none. */
-const char *vmport_session_divergence(const struct vmport_session *s);
+/* Why a replay must stop the machine now: its first divergence, or the
+ * guest going past the cut of a recording cut short ("replay matched N
+ * records up to the cut: ..."). A one-line summary, the full report is in
+ * the report file. NULL while the replay goes on. */
+const char *vmport_session_replay_stop(const struct vmport_session *s);
 
 /* The run ended at `tick`: a recording gets its END record and is closed;
  * a replay checks nothing is left over and writes its report. The summary
- * goes to the log. */
-void vmport_session_close(struct vmport_session *s, uint64_t tick);
+ * goes to the log. `interrupted`: the signal that stopped Bochs, or NULL
+ * (the END says it, and leaves out a backdoor call in progress). */
+void vmport_session_close(struct vmport_session *s, uint64_t tick, const char *interrupted);
 
 #ifdef __cplusplus
 }

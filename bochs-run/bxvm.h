@@ -70,9 +70,29 @@ bool bxvm_write_bochsrc(const struct bxvm_machine *machine, const char *path);
 
 /* Writes the machine as <workdir>/bochsrc, logging to <workdir>/bochs.log
  * unless it names another log: the bochsrc's path (caller frees), or NULL
- * with the reason in `why`. */
+ * with the reason in `why`. Bochs runs in the work directory (bxvm_start),
+ * and the image and the log are named as it sees them there
+ * (bxvm_workdir_name). */
 char *bxvm_write_machine(const struct bxvm_machine *machine, const char *workdir, char *why,
 			 size_t why_size);
+
+/*
+ * `path` as a bochsrc line should name it. Bochs reads its bochsrc in
+ * lines of at most 512 bytes and cuts longer ones, so a line must not
+ * carry a long path, however deep the checkout or the work directory: a
+ * file in the work directory (where Bochs runs) is named relative to it,
+ * any other through a symbolic link <workdir>/<link_name> to its absolute
+ * path (made now; the file itself may not exist yet, as a recording's).
+ * The name (caller frees), or NULL with the reason in `why`.
+ */
+char *bxvm_workdir_name(const char *workdir, const char *path, const char *link_name, char *why,
+			size_t why_size);
+
+/* The bochsrc line that has the device record into `session` what it runs
+ * on `image` ("vmport: record=..., session_image=...\n", each a
+ * bxvm_workdir_name), or NULL with the reason in `why`. Caller frees. */
+char *bxvm_recording_config(const char *workdir, const char *session, const char *image,
+			    char *why, size_t why_size);
 
 enum bxvm_display {
 	BXVM_HEADLESS, /* SDL2 draws into nothing: SDL_VIDEODRIVER=dummy */
@@ -271,12 +291,11 @@ void bxvm_explain_report(FILE *out, const struct bxvm_report *report, const char
 
 struct bxvm_config {
 	const char *bochsrc;
-	const char *workdir; /* bochs.log, bochs.stderr and continue.rc are here */
+	/* bochs.log, bochs.stderr and continue.rc are here. Bochs runs in it:
+	 * relative paths in the bochsrc are the work directory's. */
+	const char *workdir;
 	const char *plugin_dir;
 	enum bxvm_display display;
-	/* Bochs itself runs in the work directory (relative paths in the
-	 * bochsrc are the work directory's). */
-	bool run_in_workdir;
 	/* Bochs stops in its debugger and reads the user's commands from our
 	 * standard input; its output is passed on unfiltered as it comes.
 	 * Otherwise it is told to continue (continue.rc) and reads nothing. */

@@ -8,11 +8,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <nettle/sha2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "bxkd/bootopt.h"
@@ -98,22 +100,87 @@ bool bxvm_write_bochsrc(const struct bxvm_machine *m, const char *path)
 	return ok;
 }
 
+char *bxvm_workdir_name(const char *workdir, const char *path, const char *link_name, char *why,
+			size_t why_size)
+{
+	size_t n = strlen(workdir);
+	char cwd[PATH_MAX];
+
+	while (n > 1 && workdir[n - 1] == '/')
+		n--;
+	if (!strncmp(path, workdir, n) && path[n] == '/' && path[n + 1] && !strchr(path + n + 1, '/'))
+		return bxkd_strdup(path + n + 1);
+	char *target = realpath(path, NULL);
+	if (!target)
+		target = path[0] == '/' || !getcwd(cwd, sizeof(cwd)) ? bxkd_strdup(path)
+								     : bxkd_asprintf("%s/%s", cwd, path);
+	char *link = bxkd_asprintf("%.*s/%s", (int)n, workdir, link_name);
+	unlink(link);
+	bool ok = symlink(target, link) == 0;
+	if (!ok)
+		bxkd_error(why, why_size, "cannot link %s to %s: %s", link, target, strerror(errno));
+	free(link);
+	free(target);
+	return ok ? bxkd_strdup(link_name) : NULL;
+}
+
+/* The name a link to a file outside the work directory gets there. */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+char *bxvm_recording_config(const char *workdir, const char *session, const char *image,
+			    char *why, size_t why_size)
+{
+	char *session_name = bxvm_workdir_name(workdir, session, base_name(session), why, why_size);
+	char *image_name = session_name ? bxvm_workdir_name(workdir, image, base_name(image), why,
+							    why_size)
+					: NULL;
+	char *line = image_name ? bxkd_asprintf("vmport: record=%s, session_image=%s\n",
+						session_name, image_name)
+				: NULL;
+
+	free(session_name);
+	free(image_name);
+	return line;
+}
+
 char *bxvm_write_machine(const struct bxvm_machine *machine, const char *workdir, char *why,
 			 size_t why_size)
 {
 	struct bxvm_machine m = *machine;
 	char *log = bxkd_asprintf("%s/bochs.log", workdir);
 	char *bochsrc = bxkd_asprintf("%s/bochsrc", workdir);
+	char *image = NULL, *log_name = NULL;
 
+	if (m.image && !(image = bxvm_workdir_name(workdir, m.image, base_name(m.image), why,
+						    why_size)))
+		goto failed;
+	m.image = image;
 	if (!m.log_path)
 		m.log_path = log;
+	if (strcmp(m.log_path, "/dev/null") &&
+	    !(log_name = bxvm_workdir_name(workdir, m.log_path, "bochs.log", why, why_size)))
+		goto failed;
+	if (log_name)
+		m.log_path = log_name;
 	if (!bxvm_write_bochsrc(&m, bochsrc)) {
 		bxkd_error(why, why_size, "cannot write %s: %s", bochsrc, strerror(errno));
-		free(bochsrc);
-		bochsrc = NULL;
+		goto failed;
 	}
+	free(image);
+	free(log_name);
 	free(log);
 	return bochsrc;
+failed:
+	free(image);
+	free(log_name);
+	free(log);
+	free(bochsrc);
+	return NULL;
 }
 
 char **bxvm_environment(char *const parent[], const char *plugin_dir, enum bxvm_display display)

@@ -47,7 +47,7 @@ static bool spawn_bochs(struct bxvm *vm, int out, int err)
 		.out = out,
 		.err = err,
 		.environment = env,
-		.directory = config->run_in_workdir ? config->workdir : NULL,
+		.directory = config->workdir,
 		.flags = BXKD_PROCESS_DEFAULT_SIGNALS |
 			 (config->bochs_debugger ? 0 : BXKD_PROCESS_OWN_GROUP) |
 			 (config->com1_serves_debugger ? BXKD_PROCESS_IGNORE_SIGPIPE : 0),

@@ -276,8 +276,14 @@ static bool write_machine(struct demo *d)
 			return false;
 		}
 		free(kept);
-		char *more = bxkd_asprintf("%svmport: record=%s, session_image=%s\n", d->config,
-					   d->recording, d->copy);
+		char *recording =
+			bxvm_recording_config(d->workdir, d->recording, d->copy, why, sizeof(why));
+		if (!recording) {
+			bxkd_warn("%s", why);
+			return false;
+		}
+		char *more = bxkd_asprintf("%s%s", d->config, recording);
+		free(recording);
 		free(d->config);
 		d->config = more;
 	}

@@ -540,9 +540,14 @@ static bool add_recording(struct run *r, const char *booted)
 	char *target = r->o.record[0] == '/' || !getcwd(cwd, sizeof(cwd))
 			       ? bxkd_strdup(r->o.record)
 			       : bxkd_asprintf("%s/%s", cwd, r->o.record);
-	char *line = bxkd_asprintf("%svmport: record=%s, session_image=%s\n", r->config, target,
-				   booted);
+	char *recording = bxvm_recording_config(r->workdir, target, booted, why, sizeof(why));
 	free(target);
+	if (!recording) {
+		bxkd_warn("%s", why);
+		return false;
+	}
+	char *line = bxkd_asprintf("%s%s", r->config, recording);
+	free(recording);
 	free(r->config);
 	r->config = line;
 	return true;

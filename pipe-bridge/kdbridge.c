@@ -34,12 +34,35 @@ static void observe(struct kdbridge *b, enum kd_endpoint_event event, const void
 		b->o.observer.observe(b->o.observer.ctx, event, bytes, length);
 }
 
+/* kdep_wait, with the caller's waiting hook asked at least every
+ * every_ms; the wait as a whole is the one kdlink asked for, so the link
+ * sees the same whether a hook is there or not. */
+static enum kdep_status wait_checking(struct kdbridge *b, int32_t wait_ms, void *buffer,
+				      size_t capacity, size_t *length)
+{
+	const struct kdbridge_waiting *w = &b->o.waiting;
+
+	for (;;) {
+		int32_t slice = wait_ms;
+		if (w->check) {
+			w->check(w->ctx);
+			if (wait_ms < 0 || (uint32_t)wait_ms > w->every_ms)
+				slice = (int32_t)w->every_ms;
+		}
+		enum kdep_status status = kdep_wait(b->ep, slice, buffer, capacity, length);
+		if (status != KDEP_TIMEOUT || slice == wait_ms)
+			return status;
+		if (wait_ms > 0)
+			wait_ms -= slice;
+	}
+}
+
 static enum kdlink_read_status channel_read(void *ctx, void *buffer, size_t capacity,
 					    size_t *length, int32_t wait_ms)
 {
 	struct kdbridge *b = ctx;
 
-	switch (kdep_wait(b->ep, wait_ms, buffer, capacity, length)) {
+	switch (wait_checking(b, wait_ms, buffer, capacity, length)) {
 	case KDEP_DATA:
 		/* Observed as the link takes them (channel_taken). */
 		return KDLINK_READ_DATA;

@@ -39,6 +39,16 @@ struct kdbridge_options {
 	/* Sees every byte that crosses the endpoint, and each debugger coming
 	 * and going, in order (a session recorder; observe may be NULL). */
 	struct kd_endpoint_observer observer;
+	/* Optional: asked before every wait for the debugger, each wait then
+	 * at most every_ms long, so that a caller can end a wait that may
+	 * last forever (a state change nobody answers). The Bochs plugin
+	 * stops the machine from check() when Bochs was told to stop; check
+	 * need not return. */
+	struct kdbridge_waiting {
+		void (*check)(void *ctx);
+		void *ctx;
+		uint32_t every_ms;
+	} waiting;
 };
 
 void kdbridge_options_init(struct kdbridge_options *options);

@@ -28,6 +28,8 @@ static const struct subcommand subcommands[] = {
 	{ "serve", "bxkd-replay serve", replay_serve, "SESSION --listen SPEC [--timeout SECONDS] [--quiet]",
 	  "plays the target's side of the recorded conversation to a live debugger and checks "
 	  "its bytes" },
+	{ "upgrade", "bxkd-replay upgrade", replay_upgrade, "IN OUT",
+	  "writes a session of an older format version again in the current one" },
 };
 
 #define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))

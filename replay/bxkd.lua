@@ -1,7 +1,8 @@
 -- bxkd.lua -- a Wireshark dissector for bxkd session files (replay/README.md).
 --
 -- A session file is a pcap file of LINKTYPE_USER0 (147) whose packets are
--- records (replay/session.h): a 24-byte header, then a payload by kind.
+-- records (replay/session.h): a header (24 bytes in format version 1, 28
+-- with the record's CRC-32 from version 2 on), then a payload by kind.
 -- This decodes every kind: the manifest's and the end's key=value lines,
 -- backdoor calls (registers by name, guest memory accesses, and for a KD
 -- transport CALL the shared page's header, include/bxkd/kdvm.h), calls of
@@ -17,8 +18,9 @@ local bxkd = Proto("bxkd", "bxkd debug session record")
 -- ---- numbers (session.h, backdoor.h, kdvm.h, kdcom.h) -------------------------
 
 local SESSION_MAGIC = 0x534b5842
-local SESSION_VERSION = 1
-local HEADER_SIZE = 24
+local SESSION_VERSION = 2
+local HEADER_SIZES = { [1] = 24, [2] = 28 }
+local CHECKSUM_OFFSET = 24
 local BACKDOOR_FIXED_SIZE = 72
 local ACCESS_SIZE = 16
 local KD_PORT_FIXED_SIZE = 20
@@ -90,6 +92,8 @@ local f = {
     sequence = ProtoField.uint32("bxkd.sequence", "Sequence", base.DEC),
     length = ProtoField.uint32("bxkd.length", "Payload length", base.DEC),
     tick = ProtoField.uint64("bxkd.tick", "Tick", base.DEC),
+    checksum = ProtoField.uint32("bxkd.checksum", "Checksum (CRC-32)", base.HEX),
+    checksum_ok = ProtoField.bool("bxkd.checksum_ok", "Checksum right"),
 
     text_line = ProtoField.string("bxkd.text.line", "Line"),
     text_key = ProtoField.string("bxkd.text.key", "Key"),
@@ -168,7 +172,8 @@ end
 local text_keys = {
     [1] = { "format", "bxkd_version", "image", "image_sha256", "boot_options", "vmport",
             "bochs_ips", "bochs_megs", "bochs_time0", "recorded_utc" },
-    [5] = { "records", "backdoor_calls", "kd_port_calls", "endpoint_records" },
+    [5] = { "records", "backdoor_calls", "kd_port_calls", "endpoint_records", "interrupted",
+            "interrupted_call_tick" },
 }
 local text_key_fields = { [1] = {}, [5] = {} }
 for kind, keys in pairs(text_keys) do
@@ -194,12 +199,42 @@ local partial = ProtoExpert.new("bxkd.kdcom.partial", "KDCOM frame continues in 
                                 expert.group.REASSEMBLE, expert.severity.NOTE)
 local bad_checksum = ProtoExpert.new("bxkd.kdcom.bad_checksum", "KDCOM checksum wrong",
                                      expert.group.CHECKSUM, expert.severity.WARN)
-bxkd.experts = { damaged, newer, partial, bad_checksum }
+local bad_record_checksum = ProtoExpert.new("bxkd.bad_checksum", "Record checksum wrong",
+                                            expert.group.CHECKSUM, expert.severity.ERROR)
+bxkd.experts = { damaged, newer, partial, bad_checksum, bad_record_checksum }
 
 -- ---- helpers ----------------------------------------------------------------------------
 
 local function name_of(table, value)
     return table[value] or ("unknown " .. tostring(value))
+end
+
+-- CRC-32 as session_crc32 (zlib's): reflected 0xEDB88320, ~0 in and out.
+local crc_table = {}
+for n = 0, 255 do
+    local c = n
+    for _ = 1, 8 do
+        if bit32.band(c, 1) == 1 then
+            c = bit32.bxor(bit32.rshift(c, 1), 0xedb88320)
+        else
+            c = bit32.rshift(c, 1)
+        end
+    end
+    crc_table[n] = c
+end
+
+-- A version 2 record's checksum: all its bytes, the checksum field as zero.
+local function record_crc(tvb)
+    local bytes = tvb:bytes()
+    local crc = 0xffffffff
+    for i = 0, bytes:len() - 1 do
+        local byte = bytes:get_index(i)
+        if i >= CHECKSUM_OFFSET and i < CHECKSUM_OFFSET + 4 then
+            byte = 0
+        end
+        crc = bit32.bxor(crc_table[bit32.band(bit32.bxor(crc, byte), 0xff)], bit32.rshift(crc, 8))
+    end
+    return bit32.bnot(crc)
 end
 
 local function u32(tvb, offset)
@@ -531,7 +566,7 @@ end
 function bxkd.dissector(tvb, pinfo, root)
     pinfo.cols.protocol = "BXKD"
     local tree = root:add(bxkd, tvb())
-    if tvb:len() < HEADER_SIZE then
+    if tvb:len() < HEADER_SIZES[1] then
         tree:add_proto_expert_info(damaged, "shorter than the 24-byte record header")
         return
     end
@@ -549,15 +584,29 @@ function bxkd.dissector(tvb, pinfo, root)
         tree:add_proto_expert_info(damaged, "not a bxkd session record (magic)")
         return
     end
+    if version == 0 then
+        tree:add_proto_expert_info(damaged, "format version 0, which never existed")
+        return
+    end
     if version > SESSION_VERSION then
         tree:add_proto_expert_info(newer, string.format(
-            "session format version %d; this dissector knows version %d", version,
+            "session format version %d; this dissector knows versions 1 to %d", version,
             SESSION_VERSION))
         return
     end
-    if HEADER_SIZE + length ~= tvb:len() then
+    local HEADER_SIZE = HEADER_SIZES[version]
+    if tvb:len() < HEADER_SIZE or HEADER_SIZE + length ~= tvb:len() then
         tree:add_proto_expert_info(damaged, "the header's length does not match the record")
         return
+    end
+    if version >= 2 then
+        local stored = u32(tvb, CHECKSUM_OFFSET)
+        local right = record_crc(tvb) == stored
+        tree:add_le(f.checksum, tvb(CHECKSUM_OFFSET, 4))
+        tree:add(f.checksum_ok, right)
+        if not right then
+            tree:add_proto_expert_info(bad_record_checksum)
+        end
     end
     tree:append_text(string.format(", %s #%d", name_of(kinds, kind), u32(tvb, 8)))
     pinfo.cols.info = name_of(kinds, kind):lower()

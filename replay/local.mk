@@ -21,7 +21,7 @@ noinst_LTLIBRARIES += %reldir%/libreplay.la
 # a library so that fuzz/ runs dump and serve in-process.
 noinst_LTLIBRARIES += %reldir%/libreplaytools.la
 %canon_reldir%_libreplaytools_la_SOURCES = %reldir%/replay.h \
-	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c
+	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c %reldir%/upgrade.c
 %canon_reldir%_libreplaytools_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/bochs-run
 bin_PROGRAMS += %reldir%/bxkd-replay

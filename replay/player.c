@@ -28,6 +28,9 @@ struct player {
 	size_t next;	  /* the next record to match */
 	uint32_t matched; /* records replayed without a difference */
 	bool diverged, complete;
+	/* The recording stops short (cut off, or its END says interrupted):
+	 * the guest getting past its last record is where checking ends. */
+	bool cut, reached_cut;
 	char *report;
 	size_t report_length, report_capacity;
 
@@ -114,10 +117,16 @@ static void context(struct player *p, size_t at)
 	}
 }
 
+/* A divergence or the cut: nothing after it is checked. */
+static bool stopped(const struct player *p)
+{
+	return p->diverged || p->reached_cut;
+}
+
 /* The first difference: everything after it is moot. */
 static bool diverge_start(struct player *p, size_t record_index, const char *what)
 {
-	if (p->diverged)
+	if (stopped(p))
 		return false;
 	p->diverged = true;
 	uint64_t recorded_tick = record_index < p->count ? p->records[record_index].h.tick : 0;
@@ -147,6 +156,30 @@ static const char *kind_now(const struct session_record *r)
 	return r ? session_kind_name(r->h.kind) : "the end of the file";
 }
 
+/* The guest wants a crossing the recording has no more of because it
+ * was cut short: every record before was matched; stop here. */
+static bool at_cut(struct player *p, const struct session_record *r)
+{
+	char value[64];
+
+	if (!p->cut || (r && r->h.kind != SESSION_END) || stopped(p))
+		return false;
+	p->reached_cut = true;
+	say(p, "replay matched %u records up to the cut: ", p->matched);
+	if (!r) {
+		const struct session_record *last = &p->records[p->count - 1];
+		say(p, "the recording was cut off after record #%u (tick %" PRIu64 ")", last->h.sequence,
+		    last->h.tick);
+	} else {
+		session_text_value(r, "interrupted", value, sizeof(value));
+		say(p, "the recording was interrupted (%s) at tick %" PRIu64, value, r->h.tick);
+		if (session_text_value(r, "interrupted_call_tick", value, sizeof(value)))
+			say(p, " in the backdoor call of tick %s", value);
+	}
+	say(p, "; the guest went on at tick %" PRIu64 "\n", p->tick);
+	return true;
+}
+
 /* ---- the guest's side -------------------------------------------------------------- */
 
 /* The next memory access the recording has for this call, compared with
@@ -159,7 +192,7 @@ static void check_access(void *owner, uint64_t address, const void *bytes, size_
 	const uint8_t *want_bytes;
 	char what[300], decoded[1024];
 
-	if (p->diverged || !p->call)
+	if (stopped(p) || !p->call)
 		return;
 	uint32_t index = p->access_index++;
 	if (!session_backdoor_access(p->call, index, &want, &want_bytes)) {
@@ -241,10 +274,12 @@ const struct guest_vcpu *player_begin_call(struct player *p, const struct guest_
 	p->call = NULL;
 	p->access_index = 0;
 	const struct guest_vcpu *tapped = vcpu_tap_attach(&p->tap, real);
-	if (p->diverged)
+	if (stopped(p))
 		return tapped;
 
 	const struct session_record *r = next_crossing(p, &index);
+	if (at_cut(p, r))
+		return tapped;
 	vcpu_tap_registers(real, regs);
 	if (!r || r->h.kind != SESSION_BACKDOOR) {
 		snprintf(what, sizeof(what),
@@ -282,7 +317,7 @@ void player_end_call(struct player *p, const struct guest_port_access *access)
 	size_t index;
 
 	p->in_call = false;
-	if (p->diverged || !p->call)
+	if (stopped(p) || !p->call)
 		return;
 	const struct session_backdoor *want = &p->call->u.backdoor.fixed;
 	if (p->access_index != want->accesses) {
@@ -312,7 +347,7 @@ void player_end_call(struct player *p, const struct guest_port_access *access)
 		if (diverge_start(p, index, what))
 			context(p, index);
 	}
-	if (!p->diverged)
+	if (!stopped(p))
 		p->matched = (uint32_t)p->next;
 }
 
@@ -326,9 +361,11 @@ static const struct session_record *expect_kd(struct player *p, uint8_t op, uint
 	size_t index;
 	char what[300];
 
-	if (p->diverged)
+	if (stopped(p))
 		return NULL;
 	const struct session_record *r = next_crossing(p, &index);
+	if (at_cut(p, r))
+		return NULL;
 	if (!r || r->h.kind != SESSION_KD_PORT || r->u.kd_port.fixed.op != op) {
 		snprintf(what, sizeof(what),
 			 "the device made a KD port call (%s, packet type %u) where the recording "
@@ -459,6 +496,10 @@ struct player *player_create(const struct session_record *records, size_t count,
 	p->count = count;
 	p->kd_command = kd_command;
 	vcpu_tap_init(&p->tap, check_access, p);
+	char signal[64];
+	const struct session_record *last = count ? &records[count - 1] : NULL;
+	p->cut = !last || last->h.kind != SESSION_END ||
+		 session_text_value(last, "interrupted", signal, sizeof(signal));
 	/* The manifest is not a crossing. */
 	p->next = count && records[0].h.kind == SESSION_MANIFEST ? 1 : 0;
 	p->matched = (uint32_t)p->next;
@@ -478,10 +519,12 @@ void player_finish(struct player *p, uint64_t tick)
 	size_t index;
 	char what[200];
 
-	if (p->diverged)
+	if (stopped(p))
 		return;
 	p->tick = tick;
 	const struct session_record *r = next_crossing(p, &index);
+	if (at_cut(p, r))
+		return;
 	if (r && r->h.kind == SESSION_END) {
 		p->next++;
 		p->matched = (uint32_t)p->next;
@@ -502,6 +545,11 @@ bool player_diverged(const struct player *p)
 bool player_complete(const struct player *p)
 {
 	return p->complete && !p->diverged;
+}
+
+bool player_reached_cut(const struct player *p)
+{
+	return p->reached_cut;
 }
 
 uint32_t player_records_matched(const struct player *p)

@@ -8,8 +8,11 @@
  * tick, registers in or out, a byte of guest memory read or written, a KD
  * port call's arguments) ends the checking with a report; after that the
  * player still answers, harmlessly, so the emulator can stop in its own
- * time. Sans-I/O: the records come in memory (session_file_read), the
- * report goes out as text.
+ * time. A recording cut short (session_file_read_cut, or an END that
+ * says interrupted) is checked up to its last record; where the guest
+ * goes past it checking ends, as at a divergence, but with a match. Sans-I/O:
+ * the records come in memory (session_file_read), the report goes out as
+ * text.
  */
 #ifndef BXKD_PLAYER_H
 #define BXKD_PLAYER_H
@@ -43,6 +46,10 @@ const struct kd_host_port *player_kd_port(struct player *p);
 void player_finish(struct player *p, uint64_t tick);
 
 bool player_diverged(const struct player *p);
+/* The recording stops short (cut off, or interrupted) and the guest got
+ * past its last record with every one before it matched; the report then
+ * starts "replay matched N records up to the cut". */
+bool player_reached_cut(const struct player *p);
 /* Every record up to END was replayed and matched. */
 bool player_complete(const struct player *p);
 uint32_t player_records_matched(const struct player *p);

@@ -17,6 +17,7 @@
 #include "recorder.h"
 #include "vcpu_tap.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ static void emit(struct recorder *r, uint8_t *record, size_t length, uint64_t ti
 
 	if (kind <= SESSION_END)
 		r->written[kind]++;
-	le_put32(record + offsetof(struct session_record_header, sequence), r->sequence++);
+	session_renumber(record, length, r->sequence++);
 	r->sink(r->sink_ctx, record, length, tick);
 }
 
@@ -355,17 +356,38 @@ void recorder_endpoint(struct recorder *r, enum kd_endpoint_event event, const v
 	}
 }
 
-void recorder_end(struct recorder *r, uint64_t tick)
+/* A call that never ended has no registers out: its record cannot be
+ * written, and what happened during it goes with it. */
+static void drop_call(struct recorder *r)
 {
-	char text[160];
+	r->run_open = false;
+	for (size_t i = 0; i < r->pending_count; i++)
+		free(r->pending[i].bytes);
+	r->pending_count = 0;
+	r->in_call = false;
+}
+
+void recorder_end(struct recorder *r, uint64_t tick, const char *interrupted)
+{
+	char text[320];
+	int n;
 
 	if (!r->started || r->ended)
 		return;
-	close_run(r);
-	snprintf(text, sizeof(text),
-		 "records=%u\nbackdoor_calls=%u\nkd_port_calls=%u\nendpoint_records=%u\n",
-		 r->sequence + 1, r->written[SESSION_BACKDOOR], r->written[SESSION_KD_PORT],
-		 r->written[SESSION_ENDPOINT]);
+	bool cut_call = interrupted && r->in_call;
+	if (cut_call)
+		drop_call(r);
+	else
+		close_run(r);
+	n = snprintf(text, sizeof(text),
+		     "records=%u\nbackdoor_calls=%u\nkd_port_calls=%u\nendpoint_records=%u\n",
+		     r->sequence + 1, r->written[SESSION_BACKDOOR], r->written[SESSION_KD_PORT],
+		     r->written[SESSION_ENDPOINT]);
+	if (interrupted && n > 0 && (size_t)n < sizeof(text))
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "interrupted=%s\n", interrupted);
+	if (cut_call && n > 0 && (size_t)n < sizeof(text))
+		snprintf(text + n, sizeof(text) - (size_t)n, "interrupted_call_tick=%" PRIu64 "\n",
+			 r->call_tick);
 	text_record(r, SESSION_END, text, tick);
 	r->ended = true;
 }

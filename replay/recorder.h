@@ -44,8 +44,11 @@ const struct kd_host_port *recorder_kd_port(struct recorder *r,
 void recorder_endpoint(struct recorder *r, enum kd_endpoint_event event, const void *bytes,
 		       size_t length, uint64_t tick);
 
-/* The END record; nothing is recorded after it. */
-void recorder_end(struct recorder *r, uint64_t tick);
+/* The END record; nothing is recorded after it. `interrupted` (a signal's
+ * name) or NULL: the session was stopped from outside, which the END says;
+ * a backdoor call still in progress then is left out, and the END gives
+ * its tick (session.h). */
+void recorder_end(struct recorder *r, uint64_t tick, const char *interrupted);
 
 /* Records written so far, and whether building one failed (out of
  * memory, or a record over SESSION_RECORD_MAX: the file is then useless

@@ -13,6 +13,9 @@
 #define REPLAY_EXIT_DONE 0
 #define REPLAY_EXIT_FAILED 1
 #define REPLAY_EXIT_USAGE 2
+/* verify: every record up to the cut of a recording cut short (cut off,
+ * or interrupted) matched. */
+#define REPLAY_EXIT_MATCHED_TO_CUT 3
 
 /* bxkd-replay dump SESSION [--json]: the session as a transcript (dump.c). */
 int replay_dump(int argc, char **argv);
@@ -25,5 +28,9 @@ int replay_verify(int argc, char **argv);
  * of the recorded debugger conversation to a live debugger and checks its
  * bytes against the recording (serve.c). */
 int replay_serve(int argc, char **argv);
+
+/* bxkd-replay upgrade IN OUT: a session file of an older format version
+ * written again in the current one, record for record (upgrade.c). */
+int replay_upgrade(int argc, char **argv);
 
 #endif /* BXKD_REPLAY_H */

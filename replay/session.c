@@ -26,29 +26,34 @@
 #include "bxkd/backdoor.h"
 #include "log.h"
 
-/* The sizes on disk; the structs must have them too (no hidden padding),
- * since the recorder appends them as they are. */
-#define HEADER_SIZE 24u
+/* The sizes on disk; the payload structs must have them too (no hidden
+ * padding), since the recorder appends them as they are. The header is
+ * always built and read field by field. */
+#define HEADER_SIZE SESSION_HEADER_SIZE
 #define BACKDOOR_FIXED_SIZE 72u
 #define ACCESS_SIZE 16u
 #define KD_PORT_FIXED_SIZE 20u
 #define ENDPOINT_FIXED_SIZE 4u
 
-_Static_assert(sizeof(struct session_record_header) == HEADER_SIZE, "record header size");
 _Static_assert(sizeof(struct session_backdoor) == BACKDOOR_FIXED_SIZE, "backdoor size");
 _Static_assert(sizeof(struct session_access) == ACCESS_SIZE, "access size");
 _Static_assert(sizeof(struct session_kd_port) == KD_PORT_FIXED_SIZE, "kd_port size");
 _Static_assert(sizeof(struct session_endpoint) == ENDPOINT_FIXED_SIZE, "endpoint size");
 
-#define HEADER_AT(member) offsetof(struct session_record_header, member)
+/* Header offsets on disk (version 1 ends before the checksum). */
+#define HEADER_MAGIC_AT 0u
+#define HEADER_VERSION_AT 4u
+#define HEADER_KIND_AT 6u
+#define HEADER_SEQUENCE_AT 8u
+#define HEADER_LENGTH_AT 12u
+#define HEADER_TICK_AT 16u
+#define HEADER_CHECKSUM_AT 24u
 #define BACKDOOR_AT(member) offsetof(struct session_backdoor, member)
 #define ACCESS_AT(member) offsetof(struct session_access, member)
 #define KD_PORT_AT(member) offsetof(struct session_kd_port, member)
 
 /* Magic and version: what every version of the header starts with. */
-#define VERSIONED_PREFIX (HEADER_AT(version) + sizeof(uint16_t))
-/* The header's length field, filled in by session_finish(). */
-#define LENGTH_FIELD HEADER_AT(length)
+#define VERSIONED_PREFIX (HEADER_VERSION_AT + 2u)
 
 /* A growing buffer starts with room for a typical record. */
 #define BUFFER_INITIAL_CAPACITY 256u
@@ -327,55 +332,11 @@ static bool decode_endpoint(const uint8_t *p, size_t n, struct session_record *r
 	return true;
 }
 
-bool session_decode(const uint8_t *bytes, size_t length, struct session_record *record,
-		    char *error, size_t error_size)
+static bool decode_payload(const uint8_t *p, size_t n, struct session_record *record,
+			   char *error, size_t error_size)
 {
-	struct session_record_header *h = &record->h;
-
-	memset(record, 0, sizeof(*record));
-	/* Magic and version first, from the bytes every version starts with:
-	 * a newer recorder's record is refused for its version, whatever the
-	 * rest of its header looks like. */
-	if (length < VERSIONED_PREFIX)
-		return bxkd_error(error, error_size,
-			    "the record is %zu bytes, shorter than its %u-byte header", length,
-			    HEADER_SIZE);
-	h->magic = le_get32(bytes + HEADER_AT(magic));
-	h->version = le_get16(bytes + HEADER_AT(version));
-	if (h->magic != SESSION_MAGIC)
-		return bxkd_error(error, error_size,
-			    "the record's magic is 0x%08" PRIx32 ", not 0x%08x (\"BXKS\")", h->magic,
-			    SESSION_MAGIC);
-	if (h->version > SESSION_VERSION)
-		return bxkd_error(error, error_size,
-			    "the record is of session format version %u, newer than version %u, "
-			    "the newest this bxkd reads; use a newer bxkd",
-			    h->version, SESSION_VERSION);
-	if (h->version == 0)
-		return bxkd_error(error, error_size, "the record's format version is 0, which never "
-					       "existed");
-	if (length < HEADER_SIZE)
-		return bxkd_error(error, error_size,
-			    "the record is %zu bytes, shorter than its %u-byte header", length,
-			    HEADER_SIZE);
-	h->kind = le_get16(bytes + HEADER_AT(kind));
-	h->sequence = le_get32(bytes + HEADER_AT(sequence));
-	h->length = le_get32(bytes + HEADER_AT(length));
-	h->tick = le_get64(bytes + HEADER_AT(tick));
-	if (length > SESSION_RECORD_MAX)
-		return bxkd_error(error, error_size, "the record is %zu bytes, over the %u-byte limit",
-			    length, SESSION_RECORD_MAX);
-	if ((uint64_t)h->length != length - HEADER_SIZE)
-		return bxkd_error(error, error_size,
-			    "the header says %" PRIu32 " payload bytes, but %zu follow it%s",
-			    h->length, length - HEADER_SIZE,
-			    h->length > length - HEADER_SIZE ? " (its length runs past the end)"
-							     : "");
-
-	const uint8_t *p = bytes + HEADER_SIZE;
-	size_t n = length - HEADER_SIZE;
 	record->payload = p;
-	switch (h->kind) {
+	switch (record->h.kind) {
 	case SESSION_MANIFEST:
 	case SESSION_END:
 		if (!check_text(p, n, error, error_size))
@@ -390,8 +351,96 @@ bool session_decode(const uint8_t *bytes, size_t length, struct session_record *
 	case SESSION_ENDPOINT:
 		return decode_endpoint(p, n, record, error, error_size);
 	default:
-		return bxkd_error(error, error_size, "the record's kind %u is unknown", h->kind);
+		return bxkd_error(error, error_size, "the record's kind %u is unknown",
+				  record->h.kind);
 	}
+}
+
+/* ---- the checksum ------------------------------------------------------------------ */
+
+uint32_t session_crc32(uint32_t crc, const uint8_t *bytes, size_t length)
+{
+	/* Bit by bit: records are small next to what Bochs does per call, and
+	 * there is then no table to get wrong. */
+	crc = ~crc;
+	for (size_t i = 0; i < length; i++) {
+		crc ^= bytes[i];
+		for (int bit = 0; bit < 8; bit++)
+			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+	}
+	return ~crc;
+}
+
+/* A version 2 record's checksum: its bytes with the checksum field zero. */
+static uint32_t record_checksum(const uint8_t *record, size_t length)
+{
+	static const uint8_t zero[4];
+	uint32_t crc = session_crc32(0, record, HEADER_CHECKSUM_AT);
+
+	crc = session_crc32(crc, zero, sizeof(zero));
+	return session_crc32(crc, record + HEADER_SIZE, length - HEADER_SIZE);
+}
+
+bool session_decode(const uint8_t *bytes, size_t length, struct session_record *record,
+		    char *error, size_t error_size)
+{
+	struct session_record_header *h = &record->h;
+
+	memset(record, 0, sizeof(*record));
+	/* Magic and version first, from the bytes every version starts with:
+	 * a newer recorder's record is refused for its version, whatever the
+	 * rest of its header looks like. */
+	if (length < VERSIONED_PREFIX)
+		return bxkd_error(error, error_size,
+			    "the record is %zu bytes, shorter than its %u-byte header", length,
+			    HEADER_SIZE);
+	h->magic = le_get32(bytes + HEADER_MAGIC_AT);
+	h->version = le_get16(bytes + HEADER_VERSION_AT);
+	if (h->magic != SESSION_MAGIC)
+		return bxkd_error(error, error_size,
+			    "the record's magic is 0x%08" PRIx32 ", not 0x%08x (\"BXKS\")", h->magic,
+			    SESSION_MAGIC);
+	if (h->version > SESSION_VERSION)
+		return bxkd_error(error, error_size,
+			    "the record is of session format version %u, newer than version %u, "
+			    "the newest this bxkd reads; use a newer bxkd",
+			    h->version, SESSION_VERSION);
+	if (h->version == 0)
+		return bxkd_error(error, error_size, "the record's format version is 0, which never "
+					       "existed");
+	size_t header_size = h->version == 1 ? SESSION_HEADER_SIZE_V1 : HEADER_SIZE;
+	if (length < header_size)
+		return bxkd_error(error, error_size,
+			    "the record is %zu bytes, shorter than its %zu-byte header", length,
+			    header_size);
+	h->kind = le_get16(bytes + HEADER_KIND_AT);
+	h->sequence = le_get32(bytes + HEADER_SEQUENCE_AT);
+	h->length = le_get32(bytes + HEADER_LENGTH_AT);
+	h->tick = le_get64(bytes + HEADER_TICK_AT);
+	if (h->version >= 2)
+		h->checksum = le_get32(bytes + HEADER_CHECKSUM_AT);
+	if (length > SESSION_RECORD_MAX)
+		return bxkd_error(error, error_size, "the record is %zu bytes, over the %u-byte limit",
+			    length, SESSION_RECORD_MAX);
+	if ((uint64_t)h->length != length - header_size)
+		return bxkd_error(error, error_size,
+			    "the header says %" PRIu32 " payload bytes, but %zu follow it%s",
+			    h->length, length - header_size,
+			    h->length > length - header_size ? " (its length runs past the end)"
+							     : "");
+	/* The structure first, so that a damaged field is named; then the
+	 * checksum, which catches what the rules cannot (a changed byte of
+	 * guest memory, of a register, of text). */
+	if (!decode_payload(bytes + header_size, length - header_size, record, error, error_size))
+		return false;
+	if (h->version >= 2) {
+		uint32_t computed = record_checksum(bytes, length);
+		if (computed != h->checksum)
+			return bxkd_error(error, error_size,
+				    "its checksum is 0x%08" PRIx32 " but its bytes give 0x%08" PRIx32,
+				    h->checksum, computed);
+	}
+	return true;
 }
 
 bool session_backdoor_access(const struct session_record *record, uint32_t index,
@@ -468,12 +517,13 @@ void session_begin(struct session_buffer *b, enum session_kind kind, uint32_t se
 {
 	uint8_t header[HEADER_SIZE];
 
-	le_put32(header + HEADER_AT(magic), SESSION_MAGIC);
-	le_put16(header + HEADER_AT(version), SESSION_VERSION);
-	le_put16(header + HEADER_AT(kind), (uint16_t)kind);
-	le_put32(header + HEADER_AT(sequence), sequence);
-	le_put32(header + LENGTH_FIELD, 0);
-	le_put64(header + HEADER_AT(tick), tick);
+	le_put32(header + HEADER_MAGIC_AT, SESSION_MAGIC);
+	le_put16(header + HEADER_VERSION_AT, SESSION_VERSION);
+	le_put16(header + HEADER_KIND_AT, (uint16_t)kind);
+	le_put32(header + HEADER_SEQUENCE_AT, sequence);
+	le_put32(header + HEADER_LENGTH_AT, 0);
+	le_put64(header + HEADER_TICK_AT, tick);
+	le_put32(header + HEADER_CHECKSUM_AT, 0);
 	b->length = 0;
 	b->failed = false;
 	session_append(b, header, sizeof(header));
@@ -509,5 +559,21 @@ void session_finish(struct session_buffer *b)
 		b->failed = true; /* no session_begin() */
 	if (b->failed)
 		return;
-	le_put32(b->data + LENGTH_FIELD, (uint32_t)(b->length - HEADER_SIZE));
+	le_put32(b->data + HEADER_LENGTH_AT, (uint32_t)(b->length - HEADER_SIZE));
+	le_put32(b->data + HEADER_CHECKSUM_AT, record_checksum(b->data, b->length));
+}
+
+void session_renumber(uint8_t *record, size_t length, uint32_t sequence)
+{
+	if (length < HEADER_SIZE)
+		return;
+	le_put32(record + HEADER_SEQUENCE_AT, sequence);
+	le_put32(record + HEADER_CHECKSUM_AT, record_checksum(record, length));
+}
+
+void session_rebuild(struct session_buffer *b, const struct session_record *record)
+{
+	session_begin(b, (enum session_kind)record->h.kind, record->h.sequence, record->h.tick);
+	session_append(b, record->payload, record->h.length);
+	session_finish(b);
 }

@@ -28,8 +28,12 @@
 #include "bxkd/kdport.h"
 
 #define SESSION_MAGIC 0x534b5842u /* "BXKS" in the file */
-#define SESSION_VERSION 1u	  /* of the record format */
+#define SESSION_VERSION 2u	  /* of the record format: the one written */
+#define SESSION_VERSION_OLDEST 1u /* the oldest one read */
 #define SESSION_LINKTYPE 147	  /* LINKTYPE_USER0 */
+/* The header's size on disk: version 2 adds the checksum to version 1's. */
+#define SESSION_HEADER_SIZE 28u
+#define SESSION_HEADER_SIZE_V1 24u
 /* Longest record, header included; larger is damage. A backdoor call can
  * move a whole 64 KiB GuestRPC message through the high-bandwidth port (a
  * page per access: 65 904 bytes with the headers), and a scan for the KD
@@ -45,13 +49,19 @@ enum session_kind {
 	SESSION_END = 5,      /* the session ended cleanly (text, below) */
 };
 
+/* The header as decoded; on disk each field is little-endian at its
+ * offset: magic 0, version 4, kind 6, sequence 8, length 12, tick 16 and,
+ * from version 2 on, checksum 24. */
 struct session_record_header {
 	uint32_t magic;	   /* SESSION_MAGIC */
-	uint16_t version;  /* SESSION_VERSION; a reader refuses a newer one */
+	uint16_t version;  /* 1 or 2; a reader refuses a newer one */
 	uint16_t kind;	   /* enum session_kind */
 	uint32_t sequence; /* 0, 1, 2, ... */
 	uint32_t length;   /* payload bytes after this header */
 	uint64_t tick;	   /* the guest's instruction tick when it happened */
+	/* Version 2: the CRC-32 (session_crc32) of the whole record with
+	 * these four bytes taken as zero. Version 1 has none (0 here). */
+	uint32_t checksum;
 };
 
 /*
@@ -69,7 +79,11 @@ struct session_record_header {
  *   recorded_utc=<YYYY-MM-DDTHH:MM:SSZ, wall clock; the one field that
  *                 differs between two recordings of the same session>
  * END keys: records=<count including END>, backdoor_calls=, kd_port_calls=,
- * endpoint_records=. Unknown keys are allowed (and kept by tools).
+ * endpoint_records=; an END written because Bochs was told to stop
+ * adds interrupted=<the signal, SIGTERM> and, when the guest was inside a
+ * backdoor call then (waiting for the debugger), interrupted_call_tick=<its
+ * tick>: that call's records are left out. Unknown keys are allowed (and
+ * kept by tools).
  */
 
 /* ---- BACKDOOR ------------------------------------------------------------ */
@@ -184,8 +198,9 @@ struct session_record {
 };
 
 /* Checks one record completely (magic, version, kind, lengths, every
- * access of a backdoor call, the text's form) and decodes it. False with a
- * sentence in `error` if anything is wrong. */
+ * access of a backdoor call, the text's form, then a version 2 record's
+ * checksum) and decodes it, of either version. False with a sentence in
+ * `error` if anything is wrong. */
 bool session_decode(const uint8_t *bytes, size_t length, struct session_record *record,
 		    char *error, size_t error_size);
 
@@ -226,8 +241,22 @@ void session_buffer_free(struct session_buffer *b);
 void session_begin(struct session_buffer *b, enum session_kind kind, uint32_t sequence,
 		   uint64_t tick);
 void session_append(struct session_buffer *b, const void *bytes, size_t length);
-/* Sets the header's length. The record is then b->data, b->length. */
+/* Sets the header's length and checksum. The record is then b->data,
+ * b->length. */
 void session_finish(struct session_buffer *b);
+
+/* A finished record's sequence number changed, its checksum made again
+ * (the recorder numbers records when it knows their place). */
+void session_renumber(uint8_t *record, size_t length, uint32_t sequence);
+
+/* A decoded record of any version built again in the current one, with
+ * the same kind, sequence, tick and payload (bxkd-replay upgrade). */
+void session_rebuild(struct session_buffer *b, const struct session_record *record);
+
+/* CRC-32 as zlib, Ethernet and PNG compute it (reflected polynomial
+ * 0xEDB88320, initial value and final XOR 0xFFFFFFFF): "123456789" gives
+ * 0xCBF43926. `crc` is 0 to start, or the result for the bytes before. */
+uint32_t session_crc32(uint32_t crc, const uint8_t *bytes, size_t length);
 
 /* The record kinds' names ("backdoor", ...), the op and event names. */
 const char *session_kind_name(uint16_t kind);

@@ -180,6 +180,8 @@ struct reading {
 	size_t length, capacity;
 	struct extent *extents;
 	size_t count, extents_capacity;
+	bool cut_allowed;
+	bool cut_inside; /* a last record only partly in the file was left out */
 	char *error;
 	size_t error_size;
 };
@@ -243,6 +245,10 @@ static bool read_packets(struct reading *r)
 		int got = pcap_next_ex(r->pcap, &h, &data);
 		if (got == PCAP_ERROR_BREAK)
 			return true; /* the end of the file */
+		if (got != 1 && r->cut_allowed && strstr(pcap_geterr(r->pcap), "truncated")) {
+			r->cut_inside = true;
+			return true;
+		}
 		if (got != 1)
 			return bxkd_error(r->error, r->error_size, "%s: record %zu cannot be read: %s",
 				    r->path, r->count, pcap_geterr(r->pcap));
@@ -400,6 +406,11 @@ static bool check_records(struct reading *r, struct session_file *file)
 				    r->path, i, rec->h.sequence, i);
 		}
 		bool last = i + 1 == file->count;
+		if (rec->h.version != file->records[0].h.version)
+			return bxkd_error(r->error, r->error_size,
+				    "%s: record %zu is of format version %u, the MANIFEST of "
+				    "version %u: a file is written by one recorder",
+				    r->path, i, rec->h.version, file->records[0].h.version);
 		if (i == 0 && rec->h.kind != SESSION_MANIFEST)
 			return bxkd_error(r->error, r->error_size,
 				    "%s: record 0 (%s) is not the MANIFEST a session starts with",
@@ -411,19 +422,23 @@ static bool check_records(struct reading *r, struct session_file *file)
 			return bxkd_error(r->error, r->error_size,
 				    "%s: record %zu is an END, but %zu records follow it", r->path, i,
 				    file->count - 1 - i);
-		if (last && rec->h.kind != SESSION_END)
+		if (last && rec->h.kind != SESSION_END && !r->cut_allowed)
 			return bxkd_error(r->error, r->error_size,
 				    "%s ends after record %zu (%s) without the END record: the "
 				    "recording was cut off",
 				    r->path, i, session_kind_name(rec->h.kind));
 	}
-	return check_manifest(r, &file->records[0]) && check_end(r, file);
+	file->cut = file->records[file->count - 1].h.kind != SESSION_END || r->cut_inside;
+	if (!check_manifest(r, &file->records[0]))
+		return false;
+	return file->cut || check_end(r, file);
 }
 
-bool session_file_read(const char *path, struct session_file *file, char *error,
-		       size_t error_size)
+static bool read_file(const char *path, bool cut_allowed, struct session_file *file,
+		      char *error, size_t error_size)
 {
-	struct reading r = { .path = path, .error = error, .error_size = error_size };
+	struct reading r = { .path = path, .cut_allowed = cut_allowed, .error = error,
+			     .error_size = error_size };
 	bool ok = read_packets(&r);
 
 	memset(file, 0, sizeof(*file));
@@ -442,6 +457,25 @@ bool session_file_read(const char *path, struct session_file *file, char *error,
 	if (!ok)
 		session_file_free(file);
 	return ok;
+}
+
+bool session_file_read(const char *path, struct session_file *file, char *error,
+		       size_t error_size)
+{
+	return read_file(path, false, file, error, error_size);
+}
+
+bool session_file_read_cut(const char *path, struct session_file *file, char *error,
+			   size_t error_size)
+{
+	return read_file(path, true, file, error, error_size);
+}
+
+bool session_file_interrupted(const struct session_file *file, char *signal, size_t signal_size)
+{
+	return file->count && !file->cut &&
+	       session_text_value(&file->records[file->count - 1], "interrupted", signal,
+				  signal_size);
 }
 
 void session_file_free(struct session_file *file)

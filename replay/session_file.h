@@ -34,17 +34,30 @@ bool session_writer_close(struct session_writer *w, char *error, size_t error_si
 /* ---- reading ----------------------------------------------------------------- */
 
 /* A whole session, read and checked before anything is used: the link
- * type, every record (session_decode), sequence numbers without gaps, the
- * MANIFEST first and the END last. */
+ * type, every record (session_decode), all of one format version, sequence
+ * numbers without gaps, the MANIFEST first and the END last. */
 struct session_file {
 	struct session_record *records; /* point into `bytes` */
 	size_t count;
 	uint8_t *bytes;
 	size_t length;
+	/* session_file_read_cut only: the file ends before its END (a
+	 * recording cut off; a last record only partly there is left out). */
+	bool cut;
 };
 
 bool session_file_read(const char *path, struct session_file *file, char *error,
 		       size_t error_size);
+/* The same, but a file cut off (no END, or a last record only partly
+ * written) is read up to the cut: every whole record in it is checked as
+ * above, and file->cut says so. */
+bool session_file_read_cut(const char *path, struct session_file *file, char *error,
+			   size_t error_size);
+
+/* The END says the session was stopped from outside (interrupted=SIGNAL);
+ * the signal's name in `signal`. */
+bool session_file_interrupted(const struct session_file *file, char *signal,
+			      size_t signal_size);
 void session_file_free(struct session_file *file);
 
 /* The manifest's value for `key` (session_text_value on record 0). */

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,9 @@
 #include "session_file.h"
 
 #define DEFAULT_TIMEOUT_SECONDS 300
+/* In the work directory. */
+#define GUEST_NAME "guest.img"
+#define REPORT_NAME "replay-report.txt"
 
 static void usage(FILE *out)
 {
@@ -36,9 +38,12 @@ static void usage(FILE *out)
 		"\n"
 		"The image is IMAGE, or images/<sha256>.img or the recorded file name next to\n"
 		"SESSION; without --image it must be the one recorded (its SHA-256 is checked).\n"
+		"A session cut off (no END record, or a last record only partly written) or\n"
+		"interrupted (its END says interrupted=) is checked up to the cut.\n"
 		"Exit status: 0 when the replay matched to the end, 1 at a divergence (the\n"
 		"report, also in --report FILE, says where and how) or when it could not run,\n"
-		"2 on usage errors.\n");
+		"2 on usage errors, 3 when a session cut off or interrupted matched every\n"
+		"record up to the cut (\"matched N records up to the cut\").\n");
 }
 
 static bool exists(const char *path)
@@ -103,7 +108,7 @@ static bool read_manifest(struct verify *v, char *why, size_t why_size)
 		{ "bochs_time0", offsetof(struct verify, time0), 32 },
 	};
 
-	if (!session_file_read(v->session, &v->file, why, why_size))
+	if (!session_file_read_cut(v->session, &v->file, why, why_size))
 		return false;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
 		if (!session_file_manifest(&v->file, keys[i].key, (char *)v + keys[i].offset,
@@ -143,24 +148,33 @@ static char *choose_image(const struct verify *v)
 	return image;
 }
 
-/* What one replay uses, all in its work directory. */
+/* What one replay uses, all in its work directory; the report is copied
+ * to --report FILE afterwards. */
 struct replay_files {
 	const char *workdir;
-	char *guest, *bochsrc, *report;
+	char *guest, *bochsrc, *report, *session_link;
 };
 
 /* The recorded machine, with the device replaying the session and
- * writing its report: f->bochsrc, or false. */
+ * writing its report: f->bochsrc, or false. The files are named as Bochs
+ * sees them in the work directory, on a line of their own: a bochsrc line
+ * must stay short however deep the session lies (bxvm_workdir_name). */
 static bool write_machine(const struct verify *v, struct replay_files *f, char *why,
 			  size_t why_size)
 {
-	char session_abs[PATH_MAX];
+	const char *slash = strrchr(v->session, '/');
 	struct bxvm_machine m;
 
-	if (!realpath(v->session, session_abs))
-		snprintf(session_abs, sizeof(session_abs), "%s", v->session);
-	char *config = bxkd_asprintf("vmport: %s, replay=%s, replay_report=%s, session_image=%s\n",
-				     v->vmport, session_abs, f->report, f->guest);
+	char *session = bxvm_workdir_name(f->workdir, v->session, slash ? slash + 1 : v->session,
+					  why, why_size);
+	if (!session)
+		return false;
+	if (strcmp(session, v->session))
+		f->session_link = bxkd_asprintf("%s/%s", f->workdir, session);
+	char *config = bxkd_asprintf("vmport: %s\nvmport: replay=%s, replay_report=%s, "
+				     "session_image=%s\n",
+				     v->vmport, session, REPORT_NAME, GUEST_NAME);
+	free(session);
 	bxvm_machine_init(&m);
 	m.written_by = "bxkd-replay verify";
 	m.image = f->guest;
@@ -181,14 +195,15 @@ static int verdict(const struct verify *v, const struct replay_files *f, const s
 	int status = REPLAY_EXIT_FAILED;
 
 	if (report && !strncmp(report, "replay matched", 14)) {
-		status = REPLAY_EXIT_DONE;
+		status = strstr(report, " up to the cut") ? REPLAY_EXIT_MATCHED_TO_CUT
+							  : REPLAY_EXIT_DONE;
 		if (!v->quiet)
 			printf("bxkd-replay: %.*s in %.2f s wall\n", (int)strcspn(report, "\n"), report,
 			       seconds);
 	} else if (report) {
 		fputs(report, stdout);
 		printf("bxkd-replay: diverged (report: %s; Bochs ran %.2f s; work directory %s)\n",
-		       f->report, seconds, f->workdir);
+		       v->report_option ? v->report_option : f->report, seconds, f->workdir);
 	} else {
 		printf("bxkd-replay: the replay did not finish (%s; work directory %s)\n",
 		       bxvm_outcome_name(vm->outcome), f->workdir);
@@ -235,13 +250,14 @@ static int replay(const struct verify *v, struct replay_files *f, const char *im
 }
 
 /* A work directory made for a replay that matched goes again. */
-static void remove_work(const struct replay_files *f, bool keep_report)
+static void remove_work(const struct replay_files *f)
 {
 	static const char *const made[] = { "bochsrc", "bochs.log", "bochs.stderr", "continue.rc" };
 
 	remove(f->guest);
-	if (!keep_report)
-		remove(f->report);
+	remove(f->report);
+	if (f->session_link)
+		remove(f->session_link);
 	for (size_t i = 0; i < sizeof(made) / sizeof(*made); i++) {
 		char *path = bxkd_asprintf("%s/%s", f->workdir, made[i]);
 		remove(path);
@@ -268,15 +284,21 @@ static int verify_run(struct verify *v)
 		return REPLAY_EXIT_FAILED;
 	}
 	bxvm_make_directories(f.workdir);
-	f.guest = bxkd_asprintf("%s/guest.img", f.workdir);
-	f.report = v->report_option ? bxkd_strdup(v->report_option)
-				    : bxkd_asprintf("%s/replay-report.txt", f.workdir);
+	f.guest = bxkd_asprintf("%s/%s", f.workdir, GUEST_NAME);
+	f.report = bxkd_asprintf("%s/%s", f.workdir, REPORT_NAME);
 	remove(f.report);
+	if (v->report_option)
+		remove(v->report_option);
 	int status = replay(v, &f, image, why, sizeof(why));
 	if (why[0])
 		bxkd_warn("%s", why);
-	if (status == REPLAY_EXIT_DONE && !v->workdir_option)
-		remove_work(&f, v->report_option != NULL);
+	if (v->report_option && !copy_file(f.report, v->report_option, why, sizeof(why)) &&
+	    exists(f.report))
+		bxkd_warn("%s", why);
+	if ((status == REPLAY_EXIT_DONE || status == REPLAY_EXIT_MATCHED_TO_CUT) &&
+	    !v->workdir_option)
+		remove_work(&f);
+	free(f.session_link);
 	free(f.report);
 	free(f.bochsrc);
 	free(f.guest);

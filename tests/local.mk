@@ -98,7 +98,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_TSHARK='"$(TSHARK)"' \
 	-DBXKD_DISSECTOR='"$(abs_top_srcdir)/replay/bxkd.lua"' \
 	-DBXKD_BUILD_DIR='"$(abs_top_builddir)"'
-%canon_reldir%_bxkd_tests_LDADD += replay/libsession.la $(PCAP_LIBS)
+%canon_reldir%_bxkd_tests_LDADD += replay/libreplay.la replay/libsession.la $(PCAP_LIBS)
 # Suites that run these as processes.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES = pipe-bridge/bxkd-tap$(EXEEXT) \
 	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT)
@@ -150,6 +150,8 @@ EXTRA_DIST += %reldir%/sessions/debug-session.bxkd
 # test kernel, replacing the kept images. Commit what changes.
 GOLDEN_SESSIONS = e2e breakin reconnect bulk
 EXTRA_DIST += %reldir%/sessions/record-golden %reldir%/sessions/golden
+# Their version 1 originals, which bxkd-replay upgrade turned into them.
+EXTRA_DIST += %reldir%/sessions/v1
 record-golden: all
 	rm -f $(srcdir)/%reldir%/sessions/golden/images/*
 	for name in $(GOLDEN_SESSIONS); do \

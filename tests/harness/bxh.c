@@ -158,7 +158,6 @@ bool bxh_boot(const struct bxh_options *o, struct bxh_run *run)
 			.workdir = run->workdir,
 			.plugin_dir = o->plugin_dir ? o->plugin_dir : BXKD_PLUGIN_BUILD_DIR,
 			.display = BXVM_HEADLESS,
-			.run_in_workdir = true,
 			/* Bochs' COM1 socket modes die of SIGPIPE when the client
 			 * leaves; a test wants the guest to see the line go quiet. */
 			.com1_serves_debugger = true,

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,15 +121,20 @@ END_TEST
 
 /* ---- recording again gives the same file -------------------------------------------------- */
 
-/* The manifest's recorded_utc, the one value that may differ, blanked. */
+/* The manifest's recorded_utc, the one value that may differ, blanked,
+ * and with it the manifest record's checksum: the manifest is the first
+ * packet, after pcap's 24-byte file header and 16-byte packet header. */
 static void blank_timestamp(char *bytes, size_t length)
 {
 	static const char key[] = "recorded_utc=";
+	const size_t manifest_checksum = 24 + 16 + 24;
 	char *at = memmem(bytes, length, key, sizeof(key) - 1);
 
 	ck_assert_ptr_nonnull(at);
 	for (at += sizeof(key) - 1; at < bytes + length && *at != '\n'; at++)
 		*at = 'X';
+	ck_assert_uint_gt(length, manifest_checksum + 4);
+	memset(bytes + manifest_checksum, 'X', 4);
 }
 
 START_TEST(recording_again_gives_the_same_file)
@@ -243,6 +249,309 @@ START_TEST(a_changed_data_byte_diverges_where_it_is_read)
 }
 END_TEST
 
+/* ---- older versions, cuts and interruptions ------------------------------------------------- */
+
+#define V1_DIR BXKD_SOURCE_DIR "/tests/sessions/v1"
+
+static void expect_same_file(const char *a, const char *b)
+{
+	size_t a_length, b_length;
+	char *a_bytes = bxvm_read_file(a, &a_length), *b_bytes = bxvm_read_file(b, &b_length);
+
+	ck_assert_ptr_nonnull(a_bytes);
+	ck_assert_ptr_nonnull(b_bytes);
+	ck_assert_msg(a_length == b_length && !memcmp(a_bytes, b_bytes, a_length),
+		      "%s (%zu bytes) and %s (%zu bytes) differ", a, a_length, b, b_length);
+	free(a_bytes);
+	free(b_bytes);
+}
+
+/* The golden sessions were recorded in format version 1 (kept as they
+ * were in sessions/v1/) and converted with bxkd-replay upgrade: converting
+ * them again gives the golden files byte for byte, and converting a
+ * current file changes nothing. */
+START_TEST(upgrade_converts_version_1_sessions_to_the_golden_files)
+{
+	static const char *const converted[] = { "e2e", "breakin", "reconnect" };
+	char *out = text_printf("%s/upgraded.pcap", dir);
+	int status;
+
+	for (size_t i = 0; i < sizeof(converted) / sizeof(*converted); i++) {
+		char *old = text_printf("%s/%s.pcap", V1_DIR, converted[i]);
+		char *golden = text_printf("%s/%s.pcap", GOLDEN_DIR, converted[i]);
+		char *argv[] = { BXKD_REPLAY, "upgrade", old, out, NULL };
+		char *said = run(argv, &status);
+		ck_assert_msg(status == 0, "upgrade %s exited %d:\n%s", old, status, said);
+		ck_assert_msg(strstr(said, "(format version 1, ") && strstr(said, "(version 2)"), "%s",
+			      said);
+		expect_same_file(out, golden);
+		free(said);
+		char *again_argv[] = { BXKD_REPLAY, "upgrade", golden, out, NULL };
+		said = run(again_argv, &status);
+		ck_assert_msg(status == 0, "%s", said);
+		expect_same_file(out, golden);
+		free(said);
+		free(golden);
+		free(old);
+	}
+	/* A file the reader refuses is not converted; usage errors. */
+	char *bad = text_printf("%s/bad.pcap", dir);
+	ck_assert(bxvm_write_file(bad, "not a session", 13));
+	char *bad_argv[] = { BXKD_REPLAY, "upgrade", bad, out, NULL };
+	char *said = run(bad_argv, &status);
+	ck_assert_msg(status == 1 && strstr(said, "cannot read session file"), "%d: %s", status,
+		      said);
+	free(said);
+	char *usage_argv[] = { BXKD_REPLAY, "upgrade", bad, NULL };
+	said = run(usage_argv, &status);
+	ck_assert_msg(status == 2 && strstr(said, "usage: bxkd-replay upgrade IN OUT"), "%d: %s",
+		      status, said);
+	free(said);
+	free(bad);
+	free(out);
+}
+END_TEST
+
+/* Runs verify on `session` with the golden image; its status, its report. */
+static int verify_with_golden_image(const char *session, char **report_text)
+{
+	char *golden = text_printf("%s/e2e.pcap", GOLDEN_DIR);
+	char *image = golden_image(golden, "img");
+	char *report = text_printf("%s/report", dir);
+	char *workdir = text_printf("%s/vm", dir);
+	char *argv[] = { BXKD_REPLAY, "verify", (char *)session, "--image", image, "--report",
+			 report, "--workdir", workdir, NULL };
+	int status;
+
+	unlink(report);
+	char *out = run(argv, &status);
+	*report_text = read_text_file(report);
+	ck_assert_msg(*report_text, "no report:\n%s", out);
+	free(out);
+	free(workdir);
+	free(report);
+	free(image);
+	free(golden);
+	return status;
+}
+
+START_TEST(a_version_1_session_still_verifies)
+{
+	char *session = text_printf("%s/breakin.pcap", V1_DIR), *report;
+
+	ck_assert_msg(verify_with_golden_image(session, &report) == 0, "%s", report);
+	ck_assert_msg(!strncmp(report, "replay matched: 461 records", 27), "%s", report);
+	free(report);
+	free(session);
+}
+END_TEST
+
+/* A recording cut off anywhere is checked up to the cut, record for
+ * record, and verify says so with its own exit status. */
+START_TEST(a_cut_session_verifies_up_to_the_cut)
+{
+	char *golden = text_printf("%s/e2e.pcap", GOLDEN_DIR);
+	char *cut = text_printf("%s/cut.pcap", dir), *report;
+	struct session_file whole, part;
+	char error[600];
+	size_t length;
+	char *bytes = bxvm_read_file(golden, &length);
+
+	ck_assert_ptr_nonnull(bytes);
+	ck_assert(bxvm_write_file(cut, bytes, length / 2)); /* inside some record */
+	ck_assert_msg(session_file_read(golden, &whole, error, sizeof(error)), "%s", error);
+	ck_assert_msg(session_file_read_cut(cut, &part, error, sizeof(error)), "%s", error);
+	ck_assert(part.cut && part.count < whole.count);
+
+	ck_assert_int_eq(verify_with_golden_image(cut, &report), 3);
+	/* Every whole record but those of the call the cut went through. */
+	unsigned matched = 0;
+	ck_assert_msg(sscanf(report, "replay matched %u records up to the cut: the recording was "
+				     "cut off after record #",
+			     &matched) == 1,
+		      "%s", report);
+	ck_assert_msg(matched > part.count - 8 && matched <= part.count, "%u of %zu: %s", matched,
+		      part.count, report);
+	free(report);
+
+	/* A damaged record before the cut is a damaged file, not a cut one. */
+	bytes[length / 4] ^= 0x01;
+	ck_assert(bxvm_write_file(cut, bytes, length / 2));
+	char *image = golden_image(golden, "img");
+	char *argv[] = { BXKD_REPLAY, "verify", cut, "--image", image, NULL };
+	int status;
+	char *out = run(argv, &status);
+	ck_assert_msg(status == 1 && strstr(out, "is damaged"), "%d: %s", status, out);
+	free(out);
+	free(image);
+	session_file_free(&part);
+	session_file_free(&whole);
+	free(bytes);
+	free(cut);
+	free(golden);
+}
+END_TEST
+
+/* Records the test kernel with `bxkd run --record`, stops bxkd with
+ * `signal` once the recording holds `records` records (with --break, and
+ * then time for the guest to get into its wait for the debugger), and
+ * checks that it ended as an interrupted recording must: Bochs stopped,
+ * not killed; the END says interrupted=SIGTERM, with the call the guest
+ * was in when `in_call`; verify matches it up to the cut. */
+static void interrupt_a_recording(int signal, size_t records, bool in_call)
+{
+	char *session = text_printf("%s/interrupted.pcap", dir);
+	char *workdir = text_printf("%s/run", dir);
+	char *out_path = text_printf("%s/run.out", dir);
+	/* Running: the kernel's work for longer than the test waits. */
+	char *breaking[] = { BXKD_LAUNCHER, "run", "--break", "--workdir", workdir, "--record",
+			     session, NULL };
+	char *running[] = { BXKD_LAUNCHER, "run", "--rounds", "100000", "--workdir", workdir,
+			    "--record", session, NULL };
+	struct session_file file = { 0 };
+	char error[600], value[64];
+	struct child c;
+
+	ck_assert(child_start(&c, in_call ? breaking : running, out_path, out_path));
+	for (int waited = 0; file.count < records; waited += 50) {
+		ck_assert_msg(waited < RUN_TIMEOUT_MS, "the recording never got %zu records", records);
+		usleep(50000);
+		session_file_free(&file);
+		if (!session_file_read_cut(session, &file, error, sizeof(error)))
+			file.count = 0;
+	}
+	session_file_free(&file);
+	if (in_call)
+		usleep(500000); /* the guest's state change now waits for a debugger */
+	ck_assert_int_eq(kill(c.pid, signal), 0);
+	int status = child_wait(&c, RUN_TIMEOUT_MS);
+	char *out = read_text_file(out_path);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(status == 1 && strstr(out, "bxkd: FAILED: interrupted"), "%d: %s", status, out);
+	ck_assert_msg(strstr(out, ", ended early: interrupted by SIGTERM") &&
+			      !strstr(out, "Bochs exit status 137"),
+		      "%s", out);
+
+	ck_assert_msg(session_file_read(session, &file, error, sizeof(error)), "%s", error);
+	ck_assert(session_file_interrupted(&file, value, sizeof(value)));
+	ck_assert_str_eq(value, "SIGTERM");
+	const struct session_record *end = &file.records[file.count - 1];
+	ck_assert_int_eq(session_text_value(end, "interrupted_call_tick", value, sizeof(value)),
+			 in_call);
+	session_file_free(&file);
+
+	char *report = text_printf("%s/report", dir);
+	char *verify_argv[] = { BXKD_REPLAY, "verify", session, "--report", report, NULL };
+	char *said = run(verify_argv, &status);
+	ck_assert_msg(status == 3 && strstr(said, " records up to the cut: the recording was "
+						   "interrupted (SIGTERM) at tick "),
+		      "%d: %s", status, said);
+	free(said);
+	free(report);
+	free(out);
+	free(out_path);
+	free(workdir);
+	free(session);
+}
+
+START_TEST(a_recording_stopped_at_a_breakpoint_ends_interrupted)
+{
+	/* The kernel's initial breakpoint: its state change waits, inside a
+	 * backdoor call, for a debugger that never comes. */
+	interrupt_a_recording(SIGINT, 4, true);
+}
+END_TEST
+
+START_TEST(a_recording_of_a_running_guest_ends_interrupted)
+{
+	interrupt_a_recording(SIGTERM, 200, false);
+}
+END_TEST
+
+/* ---- deep directories ---------------------------------------------------------------------- */
+
+/* A directory under the test's own whose path is over 200 characters. */
+static char *deep_directory(void)
+{
+	char *deep = text_printf("%s", dir);
+
+	while (strlen(deep) <= 200) {
+		char *deeper = text_printf("%s/a-directory-deep-down", deep);
+		free(deep);
+		deep = deeper;
+	}
+	ck_assert(bxvm_make_directories(deep));
+	return deep;
+}
+
+/* Bochs reads its bochsrc in lines of at most 512 bytes: however deep the
+ * session, the image and the work directory lie, verify, a recording and
+ * the demo work, and no bochsrc line names a long path. */
+START_TEST(verify_record_and_demo_work_in_a_deep_directory)
+{
+	char *deep = deep_directory();
+	char *golden = text_printf("%s/e2e.pcap", GOLDEN_DIR);
+	char *image = golden_image(golden, "img");
+	char *session = text_printf("%s/e2e.pcap", deep);
+	char *kept = text_printf("%s/images/%s", deep, strrchr(image, '/') + 1);
+	char *report = text_printf("%s/report", deep), *work = text_printf("%s/work", deep);
+	size_t length;
+	int status;
+
+	char *bytes = bxvm_read_file(golden, &length);
+	ck_assert(bytes && bxvm_write_file(session, bytes, length));
+	free(bytes);
+	bytes = bxvm_read_file(image, &length);
+	ck_assert_ptr_nonnull(bytes);
+	*strrchr(kept, '/') = '\0';
+	ck_assert(bxvm_make_directories(kept));
+	kept[strlen(kept)] = '/';
+	ck_assert(bxvm_write_file(kept, bytes, length));
+	free(bytes);
+
+	char *verify_argv[] = { BXKD_REPLAY, "verify", session, "--report", report, "--workdir",
+				work, NULL };
+	char *out = run(verify_argv, &status);
+	ck_assert_msg(status == 0 && strstr(out, "replay matched: 612 records"), "%d: %s", status,
+		      out);
+	free(out);
+	char *bochsrc_path = text_printf("%s/bochsrc", work);
+	char *bochsrc = read_text_file(bochsrc_path);
+	ck_assert_ptr_nonnull(bochsrc);
+	for (char *line = strtok(bochsrc, "\n"); line; line = strtok(NULL, "\n"))
+		ck_assert_msg(strlen(line) < 300, "a long bochsrc line: %s", line);
+	free(bochsrc);
+	free(bochsrc_path);
+
+	char *recorded = text_printf("%s/recorded.pcap", deep), *run_dir = text_printf("%s/run", deep);
+	char *record_argv[] = { BXKD_LAUNCHER, "run", "--rounds", "5", "--workdir", run_dir,
+				"--record", recorded, NULL };
+	out = run(record_argv, &status);
+	ck_assert_msg(status == 0 && strstr(out, "bxkd: session recorded: "), "%d: %s", status, out);
+	free(out);
+	char *again_argv[] = { BXKD_REPLAY, "verify", recorded, NULL };
+	out = run(again_argv, &status);
+	ck_assert_msg(status == 0, "%d: %s", status, out);
+	free(out);
+
+	char *demo_dir = text_printf("%s/demo", deep);
+	char *demo_argv[] = { BXKD_LAUNCHER, "demo", "--workdir", demo_dir, NULL };
+	out = run(demo_argv, &status);
+	ck_assert_msg(status == 0 && strstr(out, "bxkd demo: passed"), "%d: %s", status, out);
+	free(out);
+	free(demo_dir);
+	free(run_dir);
+	free(recorded);
+	free(work);
+	free(report);
+	free(kept);
+	free(session);
+	free(image);
+	free(golden);
+	free(deep);
+}
+END_TEST
+
 /* ---- tshark reads what Bochs recorded ------------------------------------------------------ */
 
 START_TEST(tshark_decodes_a_recorded_session)
@@ -300,5 +609,11 @@ BXKD_SUITE(golden,
 	tcase_add_loop_test(t, recording_again_gives_the_same_file, 0,
 			    (int)(sizeof(deterministic_names) / sizeof(*deterministic_names)));
 	tcase_add_test(t, a_changed_data_byte_diverges_where_it_is_read);
+	tcase_add_test(t, upgrade_converts_version_1_sessions_to_the_golden_files);
+	tcase_add_test(t, a_version_1_session_still_verifies);
+	tcase_add_test(t, a_cut_session_verifies_up_to_the_cut);
+	tcase_add_test(t, a_recording_stopped_at_a_breakpoint_ends_interrupted);
+	tcase_add_test(t, a_recording_of_a_running_guest_ends_interrupted);
+	tcase_add_test(t, verify_record_and_demo_work_in_a_deep_directory);
 	tcase_add_test_needing_tshark(t, tshark_decodes_a_recorded_session);
 )

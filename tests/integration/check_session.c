@@ -44,17 +44,11 @@ struct session {
 };
 
 
-/* Boots the workload kernel on `transport` and runs bxkd-dbg with the
- * given commands (or the session script when there are none) against it. */
-static void run_session(struct session *s, enum transport transport, const char *test_name,
-			const char *boot_extra, char *const commands[])
+/* The machine with the workload kernel on `transport`, and where a
+ * debugger attaches (s->target); a relay started for the serial port. */
+static void prepare_machine(struct session *s, enum transport transport, const char *test_name,
+			    const char *boot_extra)
 {
-	char out_path[600], err_path[600];
-	char *argv[64] = { BXKD_DBG,	   "--json",  "--quiet", "--symbols", BXKD_GUEST_SYMBOLS,
-			   "--timeout", DBG_TIMEOUT_SECONDS, "--target", s->target };
-	int n = 9;
-	struct child dbg;
-
 	memset(s, 0, sizeof(*s));
 	bxh_options_init(&s->o);
 	s->o.image = BXKD_GUEST_IMAGE;
@@ -87,7 +81,38 @@ static void run_session(struct session *s, enum transport transport, const char 
 		s->have_relay = true;
 	}
 	s->o.extra_config = s->config;
+}
 
+/* Boots the machine; `debugger` runs meanwhile. Its exit status, and its
+ * output in s->output and s->errors. */
+static void boot_with(struct session *s, char *const debugger[], const char *out_path,
+		      const char *err_path, unsigned debugger_timeout_ms)
+{
+	struct child dbg;
+
+	ck_assert(child_start(&dbg, debugger, out_path, err_path));
+	bxh_boot(&s->o, &s->run);
+	/* The relay stands for the machine: when the machine has ended, so
+	 * does the relay, and the script's wait-exit sees the target go. */
+	if (s->have_relay)
+		child_stop(&s->relay);
+	s->dbg_status = child_wait(&dbg, debugger_timeout_ms);
+	s->output = read_text_file(out_path);
+	s->errors = read_text_file(err_path);
+	ck_assert_ptr_nonnull(s->output);
+}
+
+/* Boots the workload kernel on `transport` and runs bxkd-dbg with the
+ * given commands (or the session script when there are none) against it. */
+static void run_session(struct session *s, enum transport transport, const char *test_name,
+			const char *boot_extra, char *const commands[])
+{
+	char out_path[600], err_path[600];
+	int n = 9;
+
+	prepare_machine(s, transport, test_name, boot_extra);
+	char *argv[64] = { BXKD_DBG,	   "--json",  "--quiet", "--symbols", BXKD_GUEST_SYMBOLS,
+			   "--timeout", DBG_TIMEOUT_SECONDS, "--target", s->target };
 	if (commands) {
 		for (int i = 0; commands[i] && n < 63; i++)
 			argv[n++] = commands[i];
@@ -98,16 +123,7 @@ static void run_session(struct session *s, enum transport transport, const char 
 	argv[n] = NULL;
 	snprintf(out_path, sizeof(out_path), "%s/bxkd-dbg.out", s->dir);
 	snprintf(err_path, sizeof(err_path), "%s/bxkd-dbg.err", s->dir);
-	ck_assert(child_start(&dbg, argv, out_path, err_path));
-	bxh_boot(&s->o, &s->run);
-	/* The relay stands for the machine: when the machine has ended, so
-	 * does the relay, and the script's wait-exit sees the target go. */
-	if (s->have_relay)
-		child_stop(&s->relay);
-	s->dbg_status = child_wait(&dbg, 30000);
-	s->output = read_text_file(out_path);
-	s->errors = read_text_file(err_path);
-	ck_assert_ptr_nonnull(s->output);
+	boot_with(s, argv, out_path, err_path, 30000);
 }
 
 static void session_free(struct session *s)
@@ -279,9 +295,95 @@ START_TEST(a_break_in_stops_the_running_workload_over_the_serial_port)
 }
 END_TEST
 
+/* A debugger that comes RECONNECTS times in one boot, each time breaking
+ * in, reading and continuing; the last one also ends the workload. Every
+ * answer must come, each read must see the kernel further on, and the
+ * kernel must end its workload having stopped once for each. */
+#define RECONNECTS 100
+
+static void reconnect_many_times(enum transport transport, const char *name)
+{
+	struct session s;
+	char out_path[600], err_path[600], *loop;
+
+	prepare_machine(&s, transport, name, "rounds=1000000");
+	s.o.timeout_seconds = 300;
+	snprintf(out_path, sizeof(out_path), "%s/bxkd-dbg.out", s.dir);
+	snprintf(err_path, sizeof(err_path), "%s/bxkd-dbg.err", s.dir);
+	/* One bxkd-dbg process per visit: it attaches, and leaves when it
+	 * exits. */
+	ck_assert(asprintf(&loop,
+			   "exe=$0; symbols=$1; target=$2; "
+			   "i=1; while [ $i -lt %d ]; do "
+			   "\"$exe\" --json --quiet --symbols \"$symbols\" --timeout %s --target "
+			   "\"$target\" connect 'read workload_round_count 4' go || exit 1; "
+			   "i=$((i + 1)); done; "
+			   "exec \"$exe\" --json --quiet --symbols \"$symbols\" --timeout %s --target "
+			   "\"$target\" connect 'read workload_round_count 4' "
+			   "'write workload_rounds_wanted 00000000' go",
+			   RECONNECTS, DBG_TIMEOUT_SECONDS, DBG_TIMEOUT_SECONDS) > 0);
+	char *const debugger[] = { "/bin/sh", "-c", loop, BXKD_DBG, BXKD_GUEST_SYMBOLS, s.target,
+				   NULL };
+	boot_with(&s, debugger, out_path, err_path, 240000);
+	free(loop);
+	require_clean_run(&s);
+
+	/* connect, read, go per visit; a write more in the last. */
+	unsigned visits = 0, reads = 0, last_round = 0;
+	for (char *line = strtok(s.output, "\n"); line; line = strtok(NULL, "\n")) {
+		char data[64];
+		if (json_has_members(line, "\"command\":\"connect\"")) {
+			ck_assert_msg(json_has_members(line, "\"ok\":true") &&
+					      json_has_members(line, "\"stopped\":true"),
+				      "visit %u: %s", visits + 1, line);
+			visits++;
+		} else if (json_has_members(line, "\"command\":\"read\"")) {
+			ck_assert_msg(json_string_member(line, "data", data, sizeof(data)), "%s", line);
+			/* The round count, little-endian: never going back. */
+			unsigned round = 0;
+			for (int i = 3; i >= 0; i--) {
+				unsigned byte;
+				ck_assert(sscanf(data + 2 * i, "%2x", &byte) == 1);
+				round = round << 8 | byte;
+			}
+			ck_assert_msg(round >= last_round, "round %u after %u", round, last_round);
+			last_round = round;
+			reads++;
+		} else {
+			ck_assert_msg(json_has_members(line, "\"ok\":true"), "%s", line);
+		}
+	}
+	ck_assert_msg(visits == RECONNECTS && reads == RECONNECTS, "%u visits, %u reads:\n%s",
+		      visits, reads, s.errors ? s.errors : "");
+	const struct bxvm_test_line *result = bxh_find_test(&s.run, "workload");
+	ck_assert_ptr_nonnull(result);
+	/* The initial breakpoint, then one break-in per later visit. */
+	ck_assert_msg(strstr(result->detail, "debugger=yes") && strstr(result->detail, "stops=100 ") &&
+			      strstr(result->detail, "breakins=99 "),
+		      "%s", result->detail);
+	printf("%s: %u reconnects, each connect, read, go; the kernel ended after round %u: %s\n",
+	       name, visits, last_round, result->detail);
+	session_free(&s);
+}
+
+START_TEST(a_hundred_reconnects_over_the_shared_page)
+{
+	reconnect_many_times(OVER_VMPORT, "session_reconnects_vmport");
+}
+END_TEST
+
+START_TEST(a_hundred_reconnects_over_the_serial_port)
+{
+	reconnect_many_times(OVER_SERIAL, "session_reconnects_serial");
+}
+END_TEST
+
 BXKD_SUITE(session,
 	testcases_add(s, "sessions", 180, TESTS(
 		the_same_session_on_both_transports,
 		a_break_in_stops_the_running_workload_over_the_shared_page,
 		a_break_in_stops_the_running_workload_over_the_serial_port));
+	testcases_add(s, "reconnects", 400, TESTS(
+		a_hundred_reconnects_over_the_shared_page,
+		a_hundred_reconnects_over_the_serial_port));
 )

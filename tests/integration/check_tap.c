@@ -32,6 +32,7 @@
 #include "process.h"
 #include "json_check.h"
 #include "kd_test_bytes.h"
+#include "proc.h"
 #include "suites.h"
 #include "testcases.h"
 
@@ -52,7 +53,10 @@ static struct tap_process {
 	int status;
 } tap = { .pid = -1, .out_fd = -1 };
 
-static char workdir[256], target_path[300], debugger_path[300];
+/* A short directory under /tmp (socket_dir): a socket's path holds 107
+ * bytes, whatever the depth of the build tree. */
+static char *workdir;
+static char target_path[300], debugger_path[300];
 
 static int remaining(uint64_t deadline)
 {
@@ -63,13 +67,10 @@ static int remaining(uint64_t deadline)
 
 /* ---- the tap's process ---------------------------------------------------------- */
 
-static void make_workdir(const char *test)
+static void make_workdir(void)
 {
-	snprintf(workdir, sizeof(workdir), "%s/tap", BXKD_TEST_WORK_DIR);
-	mkdir(BXKD_TEST_WORK_DIR, 0755);
-	mkdir(workdir, 0755);
-	snprintf(workdir, sizeof(workdir), "%s/tap/%s", BXKD_TEST_WORK_DIR, test);
-	mkdir(workdir, 0755);
+	workdir = socket_dir();
+	ck_assert_ptr_nonnull(workdir);
 	snprintf(target_path, sizeof(target_path), "%s/com1.sock", workdir);
 	snprintf(debugger_path, sizeof(debugger_path), "%s/kd.sock", workdir);
 	unlink(target_path);
@@ -201,6 +202,9 @@ static void kill_tap(void)
 		close(tap.out_fd);
 	tap.out_fd = -1;
 	unlink(target_path);
+	if (workdir)
+		remove_socket_dir(workdir);
+	workdir = NULL;
 }
 
 static void stop_tap(void)
@@ -426,9 +430,9 @@ struct tapped_link {
 	int listener, target, debugger;
 };
 
-static void tap_between(const char *name, const char *tap_option, struct tapped_link *link)
+static void tap_between(const char *tap_option, struct tapped_link *link)
 {
-	make_workdir(name);
+	make_workdir();
 	engines();
 	link->listener = listen_at(target_path);
 	start_tap(tap_option);
@@ -441,7 +445,7 @@ START_TEST(relays_both_ways_and_survives_a_debugger_leaving)
 	char summary[256];
 
 	struct tapped_link link;
-	tap_between("debugger_leaves", NULL, &link);
+	tap_between(NULL, &link);
 	int listener = link.listener;
 	target_fd = link.target;
 	debugger_fd = link.debugger;
@@ -489,7 +493,7 @@ END_TEST
 START_TEST(reconnects_to_a_target_that_went_away)
 {
 	struct tapped_link link;
-	tap_between("target_leaves", "--quiet", &link);
+	tap_between("--quiet", &link);
 	int listener = link.listener, target = link.target, debugger = link.debugger;
 	expect_output("debugger connected (", 0);
 
@@ -524,7 +528,7 @@ END_TEST
 START_TEST(json_lines_and_garbage)
 {
 	struct tapped_link link;
-	tap_between("json", "--json", &link);
+	tap_between("--json", &link);
 	int listener = link.listener, target = link.target, debugger = link.debugger;
 	expect_json_output("\"kind\":\"endpoint\",\"side\":\"debugger\",\"event\":\"connected\"", 0);
 
@@ -570,7 +574,7 @@ START_TEST(relaying_is_prompt)
 {
 	double delays[PINGS];
 
-	make_workdir("latency");
+	make_workdir();
 	int listener = listen_at(target_path);
 	start_tap("--quiet");
 	int target = accept_within(listener, WAIT_MS);
@@ -633,7 +637,7 @@ START_TEST(usage_errors)
 {
 	char occupied[320];
 
-	make_workdir("usage");
+	make_workdir();
 	ck_assert_int_eq(run_tap(NULL, NULL, NULL), 2);
 	ck_assert_int_eq(run_tap("connect:/x", NULL, NULL), 2);
 	ck_assert_int_eq(run_tap("--frobnicate", "connect:/x", "unix:/y"), 2);
@@ -643,6 +647,8 @@ START_TEST(usage_errors)
 	snprintf(occupied, sizeof(occupied), "unix:%s/plain-file", workdir);
 	fclose(fopen(occupied + strlen("unix:"), "w"));
 	ck_assert_int_eq(run_tap("connect:/nonexistent", occupied, NULL), 1);
+	remove_socket_dir(workdir);
+	workdir = NULL;
 }
 END_TEST
 

@@ -14,7 +14,7 @@
 #include "bxkd/kdvm.h"
 
 /* The fixed part's accesses count, patched as accesses are added. */
-#define ACCESSES_AT (sizeof(struct session_record_header) + offsetof(struct session_backdoor, accesses))
+#define ACCESSES_AT (SESSION_HEADER_SIZE + offsetof(struct session_backdoor, accesses))
 
 static void put32(uint8_t *p, uint32_t v)
 {
