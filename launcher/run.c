@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bxkd.h"
+#include "bxkd/kdidentity.h"
 #include "kdep.h"
 
 enum transport { OVER_VMPORT, OVER_SERIAL };
@@ -41,6 +42,7 @@ struct run_options {
 	const char *endpoint; /* NULL: unix:<workdir>/kd.sock */
 	bool kd_break;
 	unsigned long rounds; /* 0: the kernel's default */
+	const char *os;       /* --os BUILD[.SP], checked; NULL: the kernel's default */
 	bool gui;
 	bool bochs_debugger;
 	const char *workdir;
@@ -50,8 +52,36 @@ struct run_options {
 	const char *record;      /* the session file to record, or NULL */
 };
 
+/* The identities --os takes, "2600.2, 2600.3 (default), ...", with a new
+ * line and `indent` instead of a space where a line would pass 80
+ * columns; `column` is where the text starts. */
+static void identity_list(char *out, size_t size, const char *indent, size_t column)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < KD_IDENTITY_COUNT; i++) {
+		const struct kd_identity *id = &kd_identities[i];
+		char item[40];
+		size_t length = (size_t)snprintf(item, sizeof(item), "%u.%u%s%s", id->build,
+						 id->service_pack,
+						 id == KD_IDENTITY_DEFAULT ? " (default)" : "",
+						 i + 1 < KD_IDENTITY_COUNT ? "," : "");
+		bool wrap = i && column + 1 + length > 80;
+		const char *gap = !i ? "" : wrap ? "\n" : " ";
+		int n = snprintf(out + used, size - used, "%s%s%s", gap, wrap ? indent : "", item);
+		if (n < 0 || (size_t)n >= size - used)
+			return;
+		used += (size_t)n;
+		column = (wrap ? strlen(indent) : column + (i ? 1 : 0)) + length;
+	}
+}
+
 static void usage(FILE *out)
 {
+	char identities[400];
+
+	identity_list(identities, sizeof(identities), "                          ", 26);
 	fprintf(out,
 		"usage: bxkd run [IMAGE] [options]\n"
 		"Boots IMAGE (default: the bxkd test kernel) under Bochs with the vmport plugin\n"
@@ -66,6 +96,9 @@ static void usage(FILE *out)
 		"                          default unix:WORKDIR/kd.sock\n"
 		"  -b, --break             stop at the kernel's initial breakpoint (kd_break=1)\n"
 		"      --rounds N          clock ticks of work (100 Hz; the kernel's default 100)\n"
+		"      --os BUILD[.SP]     the Windows build and service pack the kernel reports\n"
+		"                          to debuggers (kd_os=), one of\n"
+		"                          %s\n"
 		"      --gui               open Bochs' SDL2 window (default: headless)\n"
 		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
 		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
@@ -83,10 +116,11 @@ static void usage(FILE *out)
 		"must bring its own transport (the KD DLL on vmport, KDCOM on COM1).\n"
 		"Exit status: 0 when our kernel reports BXKD SUMMARY ... failed=0 and shuts\n"
 		"down (another image: 0 when it shuts the machine down, else Bochs' status),\n"
-		"1 otherwise, 2 on bad arguments.\n");
+		"1 otherwise, 2 on bad arguments.\n",
+		identities);
 }
 
-enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER };
+enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS };
 
 static bool take_option(void *ctx, int key, char *value)
 {
@@ -119,6 +153,16 @@ static bool take_option(void *ctx, int key, char *value)
 			return bxkd_option_refused("--rounds wants 1..1000000000 clock ticks, not '%s'",
 						 value);
 		break;
+	case OPT_OS:
+		if (!kd_identity_parse(value, strlen(value))) {
+			char identities[400];
+			identity_list(identities, sizeof(identities), "  ", 2);
+			return bxkd_option_refused("--os wants BUILD[.SP] of a Windows the kernel "
+						 "can claim, not '%s'; one of\n  %s",
+						 value, identities);
+		}
+		o->os = value;
+		break;
 	case OPT_GUI:
 		o->gui = true;
 		break;
@@ -150,6 +194,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "break", no_argument, NULL, 'b' },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "os", required_argument, NULL, OPT_OS },
 		{ "gui", no_argument, NULL, OPT_GUI },
 		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
 		{ "workdir", required_argument, NULL, 'w' },
@@ -497,9 +542,9 @@ static int choose_image(struct run *r)
 		return bxkd_usage_error("%s has no bxkd boot option block, so --boot-options cannot "
 					"be given to it",
 					r->image);
-	if (!r->ours && (r->o.kd_break || r->o.rounds))
-		bxkd_warn("%s is not the bxkd kernel: --break and --rounds are boot options of ours, "
-			  "ignored",
+	if (!r->ours && (r->o.kd_break || r->o.rounds || r->o.os))
+		bxkd_warn("%s is not the bxkd kernel: --break, --rounds and --os are boot options of "
+			  "ours, ignored",
 			  r->image);
 	return 0;
 }
@@ -559,6 +604,11 @@ static bool write_machine(struct run *r)
 					r->o.kd_break ? " kd_break=1" : "");
 		if (r->o.rounds) {
 			char *more = bxkd_asprintf("%s rounds=%lu", r->boot, r->o.rounds);
+			free(r->boot);
+			r->boot = more;
+		}
+		if (r->o.os) {
+			char *more = bxkd_asprintf("%s kd_os=%s", r->boot, r->o.os);
 			free(r->boot);
 			r->boot = more;
 		}

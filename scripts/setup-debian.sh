@@ -20,10 +20,12 @@ set -eu
 #                      with it and the Lua dissector replay/bxkd.lua
 #   nettle-dev         SHA-256 of the guest image in a session's manifest
 #   libjson-c-dev      every JSON the tools write and the tests read (json-c)
+#   socat              the WinDbg attach line bxkd prints relays the kernel's
+#                      Unix socket to TCP with it
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
 bochs bochs-sdl bochsbios vgabios check libsubunit-dev libsdl2-dev
 gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
-nettle-dev libjson-c-dev"
+nettle-dev libjson-c-dev socat"
 
 missing=""
 for p in $packages; do
