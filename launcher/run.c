@@ -380,6 +380,9 @@ static void print_debugger_howto(const char *symbols, bool ours)
 
 /* ---- running ---------------------------------------------------------------------------- */
 
+/* bxkd-tap makes it in the work directory once it is connected to COM1. */
+#define RELAY_READY_FILE "kd-relay.ready"
+
 /* Starts bxkd-tap between COM1 and the endpoint; true once it is up. */
 static bool start_relay(struct bxkd_process *tap, const struct endpoint *ep, const char *workdir)
 {
@@ -401,10 +404,13 @@ static bool start_relay(struct bxkd_process *tap, const struct endpoint *ep, con
 		bxkd_warn("cannot write in %s: %s", workdir, strerror(errno));
 		goto out;
 	}
-	char *argv[] = { program, "--quiet", target, (char *)ep->spec, NULL };
+	char *ready = bxkd_asprintf("--ready-file=%s/" RELAY_READY_FILE, workdir);
+	char *argv[] = { program, "--quiet", ready, target, (char *)ep->spec, NULL };
 	struct bxkd_spawn how = { .in = BXKD_FD_NULL, .out = trace, .err = log,
 				  .flags = BXKD_PROCESS_OWN_GROUP | BXKD_PROCESS_DEFAULT_SIGNALS };
-	if (!bxkd_process_start(tap, argv, &how)) {
+	bool started = bxkd_process_start(tap, argv, &how);
+	free(ready);
+	if (!started) {
 		bxkd_warn("cannot start %s: %s", program, strerror(errno));
 		goto out;
 	}
@@ -509,6 +515,7 @@ struct run {
 	char *bochsrc;
 	struct bxkd_process tap;
 	bool relay_lost;
+	bool attach_said; /* "attach now" printed, or nothing to wait for */
 	struct bxvm vm;
 };
 
@@ -662,10 +669,45 @@ static void announce(const struct run *r)
 	fflush(stdout);
 }
 
-/* A signal, or the relay gone, ends the run. */
+/* Whether a debugger's bytes reach the kernel yet: the relay is connected
+ * to COM1 (it says so with its ready file), or the plugin's socket is
+ * there. Bochs' own COM1 socket waits for its debugger before the machine
+ * starts, and other endpoints announce themselves in Bochs' log. */
+static bool endpoint_forwards(const struct run *r)
+{
+	struct stat st;
+
+	if (r->o.transport == OVER_SERIAL && r->ep.relay) {
+		char *ready = bxkd_asprintf("%s/" RELAY_READY_FILE, r->workdir);
+		bool there = stat(ready, &st) == 0;
+		free(ready);
+		return there;
+	}
+	return stat(r->ep.options.path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static void say_attach_now(struct run *r)
+{
+	char address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
+
+	if (r->attach_said || !endpoint_forwards(r))
+		return;
+	kdep_describe(&r->ep.options, address, sizeof(address), hint, sizeof(hint));
+	printf("bxkd: attach now: %s reaches the kernel%s\n", address,
+	       r->o.transport == OVER_SERIAL ? " (on serial its first stop may be the kernel's "
+					       "symbol load, LoadSymbols, not a breakpoint)"
+					     : "");
+	fflush(stdout);
+	r->attach_said = true;
+}
+
+/* A signal, or the relay gone, ends the run; "attach now" is said here,
+ * between the console's lines. */
 static bool run_interrupted(void *ctx, struct bxvm *vm)
 {
 	struct run *r = ctx;
+
+	say_attach_now(r);
 
 	if (bxkd_signal)
 		vm->interrupted = true;
@@ -696,6 +738,9 @@ static bool boot(struct run *r)
 	if (r->o.transport == OVER_SERIAL && r->ep.relay && !r->ep.none &&
 	    !start_relay(&r->tap, &r->ep, r->workdir))
 		return false;
+	r->attach_said = r->ep.none ||
+			 !(r->ep.options.mode == KDEP_UNIX_LISTEN ||
+			   (r->o.transport == OVER_SERIAL && r->ep.relay));
 	struct bxvm_config vc = {
 		.bochsrc = r->bochsrc,
 		.workdir = r->workdir,

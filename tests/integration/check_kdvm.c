@@ -134,7 +134,9 @@ START_TEST(the_transport_without_a_debugger)
 	snprintf(line, sizeof(line), "KD transport on backdoor command 18: attach a debugger at %s",
 		 m.socket);
 	require_log(&run, line);
-	snprintf(line, sizeof(line), "radare2 -a x86 -b 32 -D winkd winkd://%s", m.socket);
+	snprintf(line, sizeof(line),
+		 "radare2 -a x86 -b 32 -e dbg.bpinmaps=false -e dbg.swstep=false -D winkd winkd://%s",
+		 m.socket);
 	require_log(&run, line);
 	require_log(&run, "windbg -k com:ipport=");
 	require_log(&run, "KD page registered at guest physical 0x1fff000");
