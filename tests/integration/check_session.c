@@ -463,6 +463,16 @@ static bool r2_registers_read_and_continue(struct r2_attach *a)
 	       r2_fail(a, "Continue was not acknowledged");
 }
 
+/* Step 1's bytes, written now. radare2 sends its RESET once: the engine's
+ * resends of it are silenced until the target answers. */
+static void r2_send_attach(struct r2_attach *a)
+{
+	kdcom_send_breakin(&a->peer.k);
+	kdcom_send_reset(&a->peer.k, bxkd_now_ms());
+	kdpeer_pump(&a->peer, 0);
+	a->peer.mute = true;
+}
+
 static void *r2_attach_thread(void *arg)
 {
 	struct r2_attach *a = arg;
@@ -477,11 +487,11 @@ static void *r2_attach_thread(void *arg)
 		kdpeer_init(&a->peer, fd, 200);
 		a->peer.on_packet = on_r2_packet;
 		a->peer.ctx = a;
-		kdcom_send_breakin(&a->peer.k);
-		kdcom_send_reset(&a->peer.k, bxkd_now_ms());
+		r2_send_attach(a);
 	}
 	while (!a->peer.reset && !a->peer.failed && bxkd_now_ms() < deadline)
 		kdpeer_pump(&a->peer, 20);
+	a->peer.mute = false;
 	if (!a->peer.reset) {
 		r2_fail(a, "the target never answered RESET");
 	} else if (!kdpeer_wait_packet(&a->peer, KDCOM_TYPE_STATE_CHANGE64, 0, R2_TIMEOUT_MS)) {
@@ -520,9 +530,7 @@ static void radare2_attaches(enum transport transport, const char *name, const c
 		kdpeer_init(&a->peer, fd, 200);
 		a->peer.on_packet = on_r2_packet;
 		a->peer.ctx = a;
-		kdcom_send_breakin(&a->peer.k);
-		kdcom_send_reset(&a->peer.k, bxkd_now_ms());
-		kdpeer_pump(&a->peer, 0);
+		r2_send_attach(a);
 		a->attached_before_boot = true;
 	}
 	ck_assert_int_eq(pthread_create(&thread, NULL, r2_attach_thread, a), 0);
