@@ -298,15 +298,12 @@ static void send_packets(struct script *s)
 static void *run_script(void *arg)
 {
 	struct script *s = arg;
-	int fd = kdpeer_connect_unix(s->socket, ATTACH_TIMEOUT_MS);
 
-	if (fd < 0) {
+	if (!kdpeer_open_unix(&s->peer, s->socket, ATTACH_TIMEOUT_MS, on_packet, s)) {
 		script_fail(s, "the device's socket never answered");
 		return NULL;
 	}
-	kdpeer_init(&s->peer, fd, 200);
-	s->peer.on_packet = on_packet;
-	s->peer.ctx = s;
+	int fd = s->peer.fd;
 	s->attached = kdpeer_attach(&s->peer, ATTACH_TIMEOUT_MS);
 	if (!s->attached) {
 		script_fail(s, "the target never answered RESET");

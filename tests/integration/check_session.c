@@ -473,22 +473,21 @@ static void r2_send_attach(struct r2_attach *a)
 	a->peer.mute = true;
 }
 
+static bool r2_connect(struct r2_attach *a)
+{
+	if (!kdpeer_open_unix(&a->peer, a->socket, R2_TIMEOUT_MS, on_r2_packet, a))
+		return r2_fail(a, "the endpoint never answered");
+	r2_send_attach(a);
+	return true;
+}
+
 static void *r2_attach_thread(void *arg)
 {
 	struct r2_attach *a = arg;
 	uint64_t deadline = bxkd_now_ms() + R2_TIMEOUT_MS;
 
-	if (!a->attached_before_boot) {
-		int fd = kdpeer_connect_unix(a->socket, R2_TIMEOUT_MS);
-		if (fd < 0) {
-			r2_fail(a, "the endpoint never answered");
-			return NULL;
-		}
-		kdpeer_init(&a->peer, fd, 200);
-		a->peer.on_packet = on_r2_packet;
-		a->peer.ctx = a;
-		r2_send_attach(a);
-	}
+	if (!a->attached_before_boot && !r2_connect(a))
+		return NULL;
 	while (!a->peer.reset && !a->peer.failed && bxkd_now_ms() < deadline)
 		kdpeer_pump(&a->peer, 20);
 	a->peer.mute = false;
@@ -525,12 +524,7 @@ static void radare2_attaches(enum transport transport, const char *name, const c
 	a->socket = s.socket;
 	if (early) {
 		/* The relay's socket is there; Bochs is not running yet. */
-		int fd = kdpeer_connect_unix(a->socket, R2_TIMEOUT_MS);
-		ck_assert_int_ge(fd, 0);
-		kdpeer_init(&a->peer, fd, 200);
-		a->peer.on_packet = on_r2_packet;
-		a->peer.ctx = a;
-		r2_send_attach(a);
+		ck_assert(r2_connect(a));
 		a->attached_before_boot = true;
 	}
 	ck_assert_int_eq(pthread_create(&thread, NULL, r2_attach_thread, a), 0);
