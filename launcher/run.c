@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bxkd.h"
+#include "bxkd/kdidentity.h"
 #include "kdep.h"
 
 enum transport { OVER_VMPORT, OVER_SERIAL };
@@ -41,6 +42,7 @@ struct run_options {
 	const char *endpoint; /* NULL: unix:<workdir>/kd.sock */
 	bool kd_break;
 	unsigned long rounds; /* 0: the kernel's default */
+	const char *os;       /* --os BUILD[.SP], checked; NULL: the kernel's default */
 	bool gui;
 	bool bochs_debugger;
 	const char *workdir;
@@ -50,8 +52,36 @@ struct run_options {
 	const char *record;      /* the session file to record, or NULL */
 };
 
+/* The identities --os takes, "2600.2, 2600.3 (default), ...", with a new
+ * line and `indent` instead of a space where a line would pass 80
+ * columns; `column` is where the text starts. */
+static void identity_list(char *out, size_t size, const char *indent, size_t column)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < KD_IDENTITY_COUNT; i++) {
+		const struct kd_identity *id = &kd_identities[i];
+		char item[40];
+		size_t length = (size_t)snprintf(item, sizeof(item), "%u.%u%s%s", id->build,
+						 id->service_pack,
+						 id == KD_IDENTITY_DEFAULT ? " (default)" : "",
+						 i + 1 < KD_IDENTITY_COUNT ? "," : "");
+		bool wrap = i && column + 1 + length > 80;
+		const char *gap = !i ? "" : wrap ? "\n" : " ";
+		int n = snprintf(out + used, size - used, "%s%s%s", gap, wrap ? indent : "", item);
+		if (n < 0 || (size_t)n >= size - used)
+			return;
+		used += (size_t)n;
+		column = (wrap ? strlen(indent) : column + (i ? 1 : 0)) + length;
+	}
+}
+
 static void usage(FILE *out)
 {
+	char identities[400];
+
+	identity_list(identities, sizeof(identities), "                          ", 26);
 	fprintf(out,
 		"usage: bxkd run [IMAGE] [options]\n"
 		"Boots IMAGE (default: the bxkd test kernel) under Bochs with the vmport plugin\n"
@@ -66,6 +96,9 @@ static void usage(FILE *out)
 		"                          default unix:WORKDIR/kd.sock\n"
 		"  -b, --break             stop at the kernel's initial breakpoint (kd_break=1)\n"
 		"      --rounds N          clock ticks of work (100 Hz; the kernel's default 100)\n"
+		"      --os BUILD[.SP]     the Windows build and service pack the kernel reports\n"
+		"                          to debuggers (kd_os=), one of\n"
+		"                          %s\n"
 		"      --gui               open Bochs' SDL2 window (default: headless)\n"
 		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
 		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
@@ -83,10 +116,11 @@ static void usage(FILE *out)
 		"must bring its own transport (the KD DLL on vmport, KDCOM on COM1).\n"
 		"Exit status: 0 when our kernel reports BXKD SUMMARY ... failed=0 and shuts\n"
 		"down (another image: 0 when it shuts the machine down, else Bochs' status),\n"
-		"1 otherwise, 2 on bad arguments.\n");
+		"1 otherwise, 2 on bad arguments.\n",
+		identities);
 }
 
-enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER };
+enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS };
 
 static bool take_option(void *ctx, int key, char *value)
 {
@@ -119,6 +153,16 @@ static bool take_option(void *ctx, int key, char *value)
 			return bxkd_option_refused("--rounds wants 1..1000000000 clock ticks, not '%s'",
 						 value);
 		break;
+	case OPT_OS:
+		if (!kd_identity_parse(value, strlen(value))) {
+			char identities[400];
+			identity_list(identities, sizeof(identities), "  ", 2);
+			return bxkd_option_refused("--os wants BUILD[.SP] of a Windows the kernel "
+						 "can claim, not '%s'; one of\n  %s",
+						 value, identities);
+		}
+		o->os = value;
+		break;
 	case OPT_GUI:
 		o->gui = true;
 		break;
@@ -150,6 +194,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "break", no_argument, NULL, 'b' },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "os", required_argument, NULL, OPT_OS },
 		{ "gui", no_argument, NULL, OPT_GUI },
 		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
 		{ "workdir", required_argument, NULL, 'w' },
@@ -335,6 +380,9 @@ static void print_debugger_howto(const char *symbols, bool ours)
 
 /* ---- running ---------------------------------------------------------------------------- */
 
+/* bxkd-tap makes it in the work directory once it is connected to COM1. */
+#define RELAY_READY_FILE "kd-relay.ready"
+
 /* Starts bxkd-tap between COM1 and the endpoint; true once it is up. */
 static bool start_relay(struct bxkd_process *tap, const struct endpoint *ep, const char *workdir)
 {
@@ -356,10 +404,13 @@ static bool start_relay(struct bxkd_process *tap, const struct endpoint *ep, con
 		bxkd_warn("cannot write in %s: %s", workdir, strerror(errno));
 		goto out;
 	}
-	char *argv[] = { program, "--quiet", target, (char *)ep->spec, NULL };
+	char *ready = bxkd_asprintf("--ready-file=%s/" RELAY_READY_FILE, workdir);
+	char *argv[] = { program, "--quiet", ready, target, (char *)ep->spec, NULL };
 	struct bxkd_spawn how = { .in = BXKD_FD_NULL, .out = trace, .err = log,
 				  .flags = BXKD_PROCESS_OWN_GROUP | BXKD_PROCESS_DEFAULT_SIGNALS };
-	if (!bxkd_process_start(tap, argv, &how)) {
+	bool started = bxkd_process_start(tap, argv, &how);
+	free(ready);
+	if (!started) {
 		bxkd_warn("cannot start %s: %s", program, strerror(errno));
 		goto out;
 	}
@@ -464,6 +515,7 @@ struct run {
 	char *bochsrc;
 	struct bxkd_process tap;
 	bool relay_lost;
+	bool attach_said; /* "attach now" printed, or nothing to wait for */
 	struct bxvm vm;
 };
 
@@ -497,9 +549,9 @@ static int choose_image(struct run *r)
 		return bxkd_usage_error("%s has no bxkd boot option block, so --boot-options cannot "
 					"be given to it",
 					r->image);
-	if (!r->ours && (r->o.kd_break || r->o.rounds))
-		bxkd_warn("%s is not the bxkd kernel: --break and --rounds are boot options of ours, "
-			  "ignored",
+	if (!r->ours && (r->o.kd_break || r->o.rounds || r->o.os))
+		bxkd_warn("%s is not the bxkd kernel: --break, --rounds and --os are boot options of "
+			  "ours, ignored",
 			  r->image);
 	return 0;
 }
@@ -567,6 +619,11 @@ static bool write_machine(struct run *r)
 			free(r->boot);
 			r->boot = more;
 		}
+		if (r->o.os) {
+			char *more = bxkd_asprintf("%s kd_os=%s", r->boot, r->o.os);
+			free(r->boot);
+			r->boot = more;
+		}
 		r->copy = bxkd_asprintf("%s/guest.img", r->workdir);
 		if (!bxvm_copy_image(r->image, r->boot, r->copy, why, sizeof(why))) {
 			bxkd_warn("%s", why);
@@ -617,10 +674,45 @@ static void announce(const struct run *r)
 	fflush(stdout);
 }
 
-/* A signal, or the relay gone, ends the run. */
+/* Whether a debugger's bytes reach the kernel yet: the relay is connected
+ * to COM1 (it says so with its ready file), or the plugin's socket is
+ * there. Bochs' own COM1 socket waits for its debugger before the machine
+ * starts, and other endpoints announce themselves in Bochs' log. */
+static bool endpoint_forwards(const struct run *r)
+{
+	struct stat st;
+
+	if (r->o.transport == OVER_SERIAL && r->ep.relay) {
+		char *ready = bxkd_asprintf("%s/" RELAY_READY_FILE, r->workdir);
+		bool there = stat(ready, &st) == 0;
+		free(ready);
+		return there;
+	}
+	return stat(r->ep.options.path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static void say_attach_now(struct run *r)
+{
+	char address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
+
+	if (r->attach_said || !endpoint_forwards(r))
+		return;
+	kdep_describe(&r->ep.options, address, sizeof(address), hint, sizeof(hint));
+	printf("bxkd: attach now: %s reaches the kernel%s\n", address,
+	       r->o.transport == OVER_SERIAL ? " (on serial its first stop may be the kernel's "
+					       "symbol load, LoadSymbols, not a breakpoint)"
+					     : "");
+	fflush(stdout);
+	r->attach_said = true;
+}
+
+/* A signal, or the relay gone, ends the run; "attach now" is said here,
+ * between the console's lines. */
 static bool run_interrupted(void *ctx, struct bxvm *vm)
 {
 	struct run *r = ctx;
+
+	say_attach_now(r);
 
 	if (bxkd_signal)
 		vm->interrupted = true;
@@ -651,6 +743,9 @@ static bool boot(struct run *r)
 	if (r->o.transport == OVER_SERIAL && r->ep.relay && !r->ep.none &&
 	    !start_relay(&r->tap, &r->ep, r->workdir))
 		return false;
+	r->attach_said = r->ep.none ||
+			 !(r->ep.options.mode == KDEP_UNIX_LISTEN ||
+			   (r->o.transport == OVER_SERIAL && r->ep.relay));
 	struct bxvm_config vc = {
 		.bochsrc = r->bochsrc,
 		.workdir = r->workdir,

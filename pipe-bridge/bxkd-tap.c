@@ -5,7 +5,13 @@
  * going. For watching the serial baseline and for learning the protocol.
  *
  * Bytes are relayed before they are decoded, so printing never delays
- * them; decoding is kdtrace.c, one decoder per direction.
+ * them; decoding is kdtrace.c, one decoder per direction. Attaching has
+ * two races a plain byte pipe loses, and the tap does not: a debugger that
+ * comes before the target (Bochs' COM1 not listening yet) has its break-in
+ * and RESET kept and delivered when the target connects, and a debugger
+ * that comes while the target is half-way through a packet (a kernel
+ * resending its boot-time symbol load) gets bytes only from the next
+ * frame boundary, which the target's decoder knows.
  */
 #include "config.h"
 
@@ -42,6 +48,9 @@
 #define SPIN_PAUSE_NS 1000000L
 /* Room for an endpoint's address in a line. */
 #define ADDRESS_TEXT_MAX 1024u
+/* What a debugger may send before the target is there: its break-in and
+ * RESET, and a request or two. */
+#define PENDING_MAX 4096u
 
 struct tap;
 
@@ -57,6 +66,18 @@ struct side {
 	 * nobody at the end loses them, and so do we. */
 	uint64_t undelivered;
 	bool undelivered_said;
+	/* The target only: bytes from a debugger that came before the target
+	 * did, given to it when it connects. A debugger sends its RESET once
+	 * and waits for the answer; dropping it would leave both waiting. */
+	bool keeps_pending;
+	uint8_t pending[PENDING_MAX];
+	size_t pending_length;
+	/* This side joined while the other was in the middle of a frame: it
+	 * gets nothing until the next frame begins, so that it never sees
+	 * the tail of a packet whose head it missed. */
+	bool awaiting_boundary;
+	uint64_t withheld;
+	unsigned connections;
 	/* What kdep said during a kdep_wait(), held until we know whether it
 	 * announced a connection change, which we report in our own words. */
 	bool waiting;
@@ -66,6 +87,7 @@ struct side {
 struct tap {
 	bool json;
 	bool quiet;
+	const char *ready_file; /* made when the target first connects */
 	double start; /* seconds, CLOCK_MONOTONIC */
 	struct side target, debugger;
 };
@@ -156,29 +178,89 @@ static void deliver(struct side *to, const uint8_t *bytes, size_t length)
 		kdep_write(to->ep, bytes, length);
 		return;
 	}
-	to->undelivered += length;
+	size_t kept = 0;
+	if (to->keeps_pending) {
+		kept = PENDING_MAX - to->pending_length;
+		if (kept > length)
+			kept = length;
+		memcpy(to->pending + to->pending_length, bytes, kept);
+		to->pending_length += kept;
+	}
+	to->undelivered += length - kept;
 	if (!to->undelivered_said) {
-		side_event(to, "note", "not connected: bytes for it are dropped until it is");
+		side_event(to, "note",
+			   to->keeps_pending ? "not connected: bytes for it are kept until it is"
+					     : "not connected: bytes for it are dropped until it is");
 		to->undelivered_said = true;
 	}
 }
 
+/* The launcher's cue that a debugger's bytes now reach the target. */
+static void write_ready_file(const struct tap *tap)
+{
+	FILE *f = fopen(tap->ready_file, "w");
+
+	if (!f || fprintf(f, "%s\n", kdep_address(tap->target.ep)) < 0 || fclose(f) != 0)
+		bxkd_warn("cannot write %s: %s", tap->ready_file, strerror(errno));
+}
+
 static void connected(struct side *s)
 {
+	struct tap *tap = s->tap;
 	char text[ADDRESS_TEXT_MAX];
 
 	snprintf(text, sizeof(text), "connected (%s)", kdep_address(s->ep));
+	if (s == &tap->target && tap->ready_file && s->connections++ == 0)
+		write_ready_file(tap);
 	side_event(s, "connected", text);
 	s->undelivered_said = false;
+	if (s->pending_length) {
+		snprintf(text, sizeof(text), "%zu bytes sent before it was there delivered now",
+			 s->pending_length);
+		side_event(s, "note", text);
+		kdep_write(s->ep, s->pending, s->pending_length);
+		s->pending_length = 0;
+	}
+	if (s == &tap->debugger && !kdtrace_between_frames(&tap->target.trace))
+		s->awaiting_boundary = true;
 }
 
 static void disconnected(struct side *s)
 {
+	struct tap *tap = s->tap;
 	char why[64];
 
 	snprintf(why, sizeof(why), "the %s disconnected", s->name);
 	kdtrace_break(&s->trace, why);
 	side_event(s, "disconnected", "disconnected");
+	/* What a debugger that has gone sent is no request of anyone's now. */
+	if (s == &tap->debugger) {
+		tap->target.undelivered += tap->target.pending_length;
+		tap->target.pending_length = 0;
+	}
+}
+
+/* Bytes from `from` that `to`, having joined mid-frame, must not get:
+ * decoded one by one up to where the next frame can begin; returns how
+ * many. */
+static size_t withhold(struct side *from, struct side *to, const uint8_t *bytes, size_t length)
+{
+	size_t skipped = 0;
+
+	while (skipped < length && !kdtrace_between_frames(&from->trace))
+		kdtrace_feed(&from->trace, bytes + skipped++, 1);
+	to->withheld += skipped;
+	to->undelivered += skipped;
+	if (kdtrace_between_frames(&from->trace)) {
+		char text[128];
+		to->awaiting_boundary = false;
+		snprintf(text, sizeof(text),
+			 "joined in the middle of a packet: %" PRIu64 " bytes of it held back",
+			 to->withheld);
+		side_event(to, "note", text);
+		to->withheld = 0;
+	}
+	return skipped;
 }
 
 /* Takes what one side has now and passes it to the other; true if
@@ -196,12 +278,14 @@ static bool pump(struct side *from, struct side *to, uint8_t *buf)
 		side_event(from, "note", from->held);
 
 	switch (status) {
-	case KDEP_DATA:
-		deliver(to, buf, length);
+	case KDEP_DATA: {
+		size_t skipped = to->awaiting_boundary ? withhold(from, to, buf, length) : 0;
+		deliver(to, buf + skipped, length - skipped);
 		from->last_byte_ms = bxkd_now_ms();
 		from->paused = false;
-		kdtrace_feed(&from->trace, buf, length);
+		kdtrace_feed(&from->trace, buf + skipped, length - skipped);
 		return true;
+	}
 	case KDEP_CONNECTED:
 		connected(from);
 		return true;
@@ -324,11 +408,16 @@ static void usage(FILE *out)
 		"usage: bxkd-tap [options] TARGET-ENDPOINT DEBUGGER-ENDPOINT\n"
 		"Relays a KD serial link unchanged between a target (e.g. Bochs' COM1) and a\n"
 		"debugger, and prints every KDCOM frame and KD message that passes, one line\n"
-		"each, with the seconds since start and the direction (d2t, t2d).\n"
+		"each, with the seconds since start and the direction (d2t, t2d). Two\n"
+		"things are not passed at once: what a debugger sends before the target is\n"
+		"connected is kept for the target (up to 4096 bytes), and a debugger that\n"
+		"connects in the middle of a target's packet gets bytes from the next one on.\n"
 		"\n"
 		"  -j, --json    one JSON object per line instead of text\n"
 		"  -q, --quiet   leave out the banner and the endpoints' notes; print only\n"
 		"                the trace, connections and the summary\n"
+		"  -r, --ready-file FILE  write the target's address into FILE once the\n"
+		"                target is connected, from when a debugger's bytes reach it\n"
 		"  -h, --help    this text\n"
 		"\n"
 		"Endpoints: unix:PATH and tcp:[HOST:]PORT listen, connect:PATH and\n"
@@ -392,10 +481,12 @@ static bool take_option(void *ctx, int key, char *value)
 {
 	struct tap *tap = ctx;
 
-	(void)value;
 	switch (key) {
 	case 'j':
 		tap->json = true;
+		break;
+	case 'r':
+		tap->ready_file = value;
 		break;
 	case 'q':
 		tap->quiet = true;
@@ -409,6 +500,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "ready-file", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -420,6 +512,7 @@ int main(int argc, char **argv)
 	if (status != BXKD_CLI_GO_ON)
 		return status;
 	/* Bytes from the target travel towards the debugger, and back. */
+	tap.target.keeps_pending = true;
 	if (!parse_side(&tap, &tap.target, "target", argv[optind], KDTRACE_TO_DEBUGGER,
 			&target_options) ||
 	    !parse_side(&tap, &tap.debugger, "debugger", argv[optind + 1], KDTRACE_TO_TARGET,

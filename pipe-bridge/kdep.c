@@ -270,9 +270,12 @@ static void describe(const struct kdep_options *o, const char *pty_name, char *a
 	case KDEP_UNIX_LISTEN:
 		snprintf(address, address_size, "%s", p);
 		snprintf(hint, hint_size,
-			 "radare2:  radare2 -a x86 -b 32 -D winkd winkd://%s\n"
-			 "WinDbg:   socat TCP-LISTEN:5555,reuseaddr UNIX-CONNECT:%s  then\n"
-			 "          windbg -k com:ipport=5555,port=<this host>\n"
+			 "radare2:  radare2 -a x86 -b 32 " KDEP_RADARE2_SETTINGS " -D winkd winkd://%s\n"
+			 "WinDbg:   socat TCP-LISTEN:5555,bind=127.0.0.1,reuseaddr,fork "
+			 "UNIX-CONNECT:%s  then\n"
+			 "          windbg -k com:ipport=5555,port=127.0.0.1,reconnect\n"
+			 "          (WinDbg elsewhere: bind=0.0.0.0, and anyone reaching port 5555 "
+			 "drives the kernel)\n"
 			 "socat:    socat - UNIX-CONNECT:%s\n"
 			 "bxkd-dbg: bxkd-dbg --target connect:%s",
 			 p, p, p, p);
@@ -285,19 +288,20 @@ static void describe(const struct kdep_options *o, const char *pty_name, char *a
 		char relay[320] = "";
 		if (loopback)
 			snprintf(relay, sizeof(relay),
-				 "          from another machine: socat TCP-LISTEN:5555,reuseaddr "
+				 "          from another machine: socat TCP-LISTEN:5555,reuseaddr,fork "
 				 "TCP:%s:%u  here, then\n"
-				 "          windbg -k com:ipport=5555,port=<this host>\n",
+				 "          windbg -k com:ipport=5555,port=<this host>,reconnect\n",
 				 h, port);
 		snprintf(address, address_size, "%s:%u", h, port);
 		snprintf(hint, hint_size,
-			 "WinDbg:   windbg -k com:ipport=%u,port=%s\n"
+			 "WinDbg:   windbg -k com:ipport=%u,port=%s,reconnect\n"
 			 "%s"
 			 "radare2:  socat UNIX-LISTEN:/tmp/bxkd-kd.sock TCP:%s:%u &\n"
-			 "          radare2 -a x86 -b 32 -D winkd winkd:///tmp/bxkd-kd.sock\n"
+			 "          radare2 -a x86 -b 32 " KDEP_RADARE2_SETTINGS
+			 " -D winkd winkd:///tmp/bxkd-kd.sock\n"
 			 "socat:    socat - TCP:%s:%u\n"
 			 "bxkd-dbg: bxkd-dbg --target tcp-connect:%s:%u",
-			 port, any ? "<this host>" : h, relay, h, port, h, port, h, port);
+			 port, any ? "127.0.0.1" : h, relay, h, port, h, port, h, port);
 		break;
 	}
 	case KDEP_PTY: {

@@ -106,6 +106,12 @@ size_t kdep_fds(const struct kdep *ep, int fds[KDEP_MAX_FDS]);
  * name. For TCP_LISTEN on port 0 it has the port actually chosen. */
 const char *kdep_address(const struct kdep *ep);
 
+/* radare2's settings without which its breakpoints and single steps do
+ * not work on a kernel target (README.md, "Interoperability"): it refuses
+ * breakpoints outside the maps it knows of (dbg.bpinmaps), and steps with
+ * breakpoints of its own instead of the target's TraceFlag (dbg.swstep). */
+#define KDEP_RADARE2_SETTINGS "-e dbg.bpinmaps=false -e dbg.swstep=false"
+
 /* Ready-to-paste lines telling a user how to attach radare2, WinDbg and
  * socat to this endpoint, newline separated. */
 const char *kdep_attach_hint(const struct kdep *ep);

@@ -328,3 +328,8 @@ bool kdtrace_in_frame(const struct kdtrace *t)
 {
 	return t->state != KDTRACE_SCAN_LEADER;
 }
+
+bool kdtrace_between_frames(const struct kdtrace *t)
+{
+	return t->state == KDTRACE_SCAN_LEADER && t->leader_count == 0;
+}

@@ -133,6 +133,11 @@ void kdtrace_break(struct kdtrace *t, const char *why);
 /* Whether a frame is half received (its leader is complete). */
 bool kdtrace_in_frame(const struct kdtrace *t);
 
+/* Whether the stream is between frames with no leader begun: the next
+ * byte is where a receiver that joins now can start without seeing the
+ * tail of a frame it missed the head of. */
+bool kdtrace_between_frames(const struct kdtrace *t);
+
 /* "d2t" or "t2d". */
 const char *kdtrace_direction_tag(enum kdtrace_direction direction);
 

@@ -23,10 +23,12 @@ set -eu
 #   clang              libFuzzer and its sanitizers: fuzz/ (configure
 #                      --enable-fuzzing) and the sanitizer runs of
 #                      ./quickstart check (scripts/check-hardening)
+#   socat              the WinDbg attach line bxkd prints relays the kernel's
+#                      Unix socket to TCP with it
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
 bochs bochs-sdl bochsbios vgabios check libsubunit-dev
 gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
-nettle-dev libjson-c-dev groff-base clang"
+nettle-dev libjson-c-dev groff-base clang socat"
 
 missing=""
 for p in $packages; do

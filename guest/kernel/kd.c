@@ -7,6 +7,7 @@
 
 #include "boot_options.h"
 #include "bxkd/dbgkd.h"
+#include "bxkd/kdidentity.h"
 #include "console.h"
 #include "format.h"
 #include "io.h"
@@ -40,8 +41,14 @@ static struct kd_counts counts;
 static uint64_t debugger_data_list[2];
 static uint64_t loaded_module_list[2];
 static uint64_t active_process_list[2];
-static struct dbgkd_debugger_data64 debugger_data;
-static uint32_t csd_version; /* no service pack */
+/* As large as the largest release's block: a debugger reads as far as
+ * the Size the identity reports, and finds zeros past our fields. */
+static union {
+	struct dbgkd_debugger_data64 fields;
+	uint8_t bytes[KD_DEBUGGER_DATA_SIZE_MAX];
+} debugger_block;
+/* A ULONG that debuggers read as 8 bytes (rizin does): the rest is zero. */
+static uint32_t csd_version[2];
 /* What the stop reports as the current thread: a KTHREAD it is not, but a
  * readable address. */
 static uint8_t idle_thread[64];
@@ -52,19 +59,39 @@ static uint64_t address64(const void *p)
 	return (uint64_t)(int64_t)(int32_t)(uint32_t)p;
 }
 
-static void fill_debugger_data(void)
+/* The identity the boot option kd_os=BUILD[.SP] names (default: Windows
+ * XP SP3); a name outside the list stops the boot, as a bad rounds= does. */
+static const struct kd_identity *identity_from_boot_options(void)
 {
-	debugger_data_list[0] = debugger_data_list[1] = address64(&debugger_data);
-	debugger_data.list_flink = debugger_data.list_blink = address64(debugger_data_list);
+	const char *text;
+	size_t length;
+
+	if (!bootopt_get("kd_os", &text, &length))
+		return KD_IDENTITY_DEFAULT;
+	const struct kd_identity *identity = kd_identity_parse(text, length);
+	if (!identity)
+		machine_fatal("kd_os=%.*s is not an identity of the list (guest/README.md)",
+			      (int)length, text);
+	return identity;
+}
+
+static void fill_debugger_data(const struct kd_identity *identity)
+{
+	struct dbgkd_debugger_data64 *d = &debugger_block.fields;
+
+	debugger_data_list[0] = debugger_data_list[1] = address64(d);
+	d->list_flink = d->list_blink = address64(debugger_data_list);
 	loaded_module_list[0] = loaded_module_list[1] = address64(loaded_module_list);
 	active_process_list[0] = active_process_list[1] = address64(active_process_list);
-	debugger_data.owner_tag = DBGKD_DEBUGGER_DATA_TAG;
-	debugger_data.size = sizeof(debugger_data);
-	debugger_data.kern_base = address64(__kernel_start);
-	debugger_data.pae_enabled = 0;
-	debugger_data.ps_loaded_module_list = address64(loaded_module_list);
-	debugger_data.ps_active_process_head = address64(active_process_list);
-	debugger_data.cm_nt_csd_version = address64(&csd_version);
+	d->owner_tag = DBGKD_DEBUGGER_DATA_TAG;
+	d->size = identity->debugger_data_size;
+	d->kern_base = address64(__kernel_start);
+	d->pae_enabled = 0;
+	d->ps_loaded_module_list = address64(loaded_module_list);
+	d->ps_active_process_head = address64(active_process_list);
+	d->nt_build_lab = address64(identity->build_lab);
+	csd_version[0] = kd_identity_csd_version(identity);
+	d->cm_nt_csd_version = address64(csd_version);
 }
 
 /* ---- the stopped machine ---------------------------------------------------------- */
@@ -455,8 +482,9 @@ enum kd_transport_kind kd_transport_from_boot_options(void)
 
 bool kd_init(enum kd_transport_kind kind)
 {
+	const struct kd_identity *identity = identity_from_boot_options();
 	const struct kdstub_config config = {
-		.build_number = 2600,
+		.build_number = identity->build,
 		.major_version = 0x000F,
 		.kern_base = address64(__kernel_start),
 		.ps_loaded_module_list = address64(loaded_module_list),
@@ -479,7 +507,7 @@ bool kd_init(enum kd_transport_kind kind)
 	}
 	if (!up)
 		return false;
-	fill_debugger_data();
+	fill_debugger_data(identity);
 	kdstub_init(&stub, &config, &machine, &transport);
 	trap_set_handler(1, on_single_step);
 	trap_set_handler(3, on_breakpoint);
@@ -489,8 +517,9 @@ bool kd_init(enum kd_transport_kind kind)
 	capture(&here, here.eip);
 	kdstub_load_symbols(&stub, KERNEL_IMAGE_NAME, address64(__kernel_start),
 			    (uint32_t)(__kernel_end - __kernel_start), 0, false);
-	kprintf("kd: kernel debugger on the %s transport\n",
-		kind == KD_TRANSPORT_VMPORT ? "shared-page" : "serial");
+	kprintf("kd: kernel debugger on the %s transport, as %s (build %u, CSD 0x%04x)\n",
+		kind == KD_TRANSPORT_VMPORT ? "shared-page" : "serial", identity->windows,
+		identity->build, kd_identity_csd_version(identity));
 	return true;
 }
 

@@ -394,7 +394,9 @@ struct dbgkd_debugger_data64 {
 	uint64_t ke_user_callback_dispatcher;
 	uint64_t ps_loaded_module_list;
 	uint64_t ps_active_process_head;
-	uint8_t unread1[0x268 - 0x58];
+	uint8_t unread1[0x208 - 0x58];
+	uint64_t nt_build_lab; /* address of the build lab string ("2600.xpsp_sp3...") */
+	uint8_t unread1b[0x268 - 0x210];
 	uint64_t cm_nt_csd_version; /* address of a ULONG: service pack in bits 15:8 */
 	uint8_t unread2[0x2a0 - 0x270];
 	uint16_t offset_kthread_apc_process;
@@ -435,6 +437,7 @@ _Static_assert(offsetof(struct dbgkd_debugger_data64, ps_loaded_module_list) == 
 	       "KDBG PsLoadedModuleList");
 _Static_assert(offsetof(struct dbgkd_debugger_data64, ps_active_process_head) == 0x50,
 	       "KDBG PsActiveProcessHead");
+_Static_assert(offsetof(struct dbgkd_debugger_data64, nt_build_lab) == 0x208, "KDBG NtBuildLab");
 _Static_assert(offsetof(struct dbgkd_debugger_data64, cm_nt_csd_version) == 0x268,
 	       "KDBG CmNtCSDVersion");
 _Static_assert(offsetof(struct dbgkd_debugger_data64, offset_kthread_apc_process) == 0x2a0,

@@ -136,7 +136,9 @@ START_TEST(the_transport_without_a_debugger)
 	snprintf(line, sizeof(line), "KD transport on backdoor command 18: attach a debugger at %s",
 		 m.socket);
 	require_log(&run, line);
-	snprintf(line, sizeof(line), "radare2 -a x86 -b 32 -D winkd winkd://%s", m.socket);
+	snprintf(line, sizeof(line),
+		 "radare2 -a x86 -b 32 -e dbg.bpinmaps=false -e dbg.swstep=false -D winkd winkd://%s",
+		 m.socket);
 	require_log(&run, line);
 	require_log(&run, "windbg -k com:ipport=");
 	require_log(&run, "KD page registered at guest physical 0x1fff000");
@@ -342,15 +344,12 @@ static void send_packets(struct script *s)
 static void *run_script(void *arg)
 {
 	struct script *s = arg;
-	int fd = kdpeer_connect_unix(s->socket, ATTACH_TIMEOUT_MS);
 
-	if (fd < 0) {
+	if (!kdpeer_open_unix(&s->peer, s->socket, ATTACH_TIMEOUT_MS, on_packet, s)) {
 		script_fail(s, "the device's socket never answered");
 		return NULL;
 	}
-	kdpeer_init(&s->peer, fd, 200);
-	s->peer.on_packet = on_packet;
-	s->peer.ctx = s;
+	int fd = s->peer.fd;
 	s->attached = kdpeer_attach(&s->peer, ATTACH_TIMEOUT_MS);
 	if (!s->attached) {
 		script_fail(s, "the target never answered RESET");

@@ -232,16 +232,27 @@ START_TEST(an_endpoint_is_described_before_it_is_opened)
 	ck_assert_msg(ep != NULL, "%s", error);
 	ck_assert_str_eq(address, kdep_address(ep));
 	ck_assert_str_eq(hint, kdep_attach_hint(ep));
-	ck_assert_ptr_nonnull(strstr(hint, "radare2 -a x86 -b 32 -D winkd winkd:///"));
-	ck_assert_ptr_nonnull(strstr(hint, "windbg -k com:ipport=5555,port=<this host>"));
+	/* radare2 with the settings its breakpoints and steps need; WinDbg
+	 * through a relay on the loopback, reconnecting when it is lost. */
+	ck_assert_ptr_nonnull(strstr(hint, "radare2 -a x86 -b 32 -e dbg.bpinmaps=false "
+					   "-e dbg.swstep=false -D winkd winkd:///"));
+	ck_assert_ptr_nonnull(strstr(hint, "socat TCP-LISTEN:5555,bind=127.0.0.1,reuseaddr,fork "
+					   "UNIX-CONNECT:/"));
+	ck_assert_ptr_nonnull(strstr(hint, "windbg -k com:ipport=5555,port=127.0.0.1,reconnect\n"));
 	kdep_close(ep);
 
 	/* A loopback TCP listener: how WinDbg gets there from elsewhere. */
 	ck_assert(kdep_parse("tcp:127.0.0.1:5123", &o, error, sizeof(error)));
 	kdep_describe(&o, address, sizeof(address), hint, sizeof(hint));
 	ck_assert_str_eq(address, "127.0.0.1:5123");
-	ck_assert_ptr_nonnull(strstr(hint, "windbg -k com:ipport=5123,port=127.0.0.1"));
-	ck_assert_ptr_nonnull(strstr(hint, "socat TCP-LISTEN:5555,reuseaddr TCP:127.0.0.1:5123"));
+	ck_assert_ptr_nonnull(strstr(hint, "windbg -k com:ipport=5123,port=127.0.0.1,reconnect\n"));
+	ck_assert_ptr_nonnull(
+		strstr(hint, "socat TCP-LISTEN:5555,reuseaddr,fork TCP:127.0.0.1:5123"));
+	ck_assert_ptr_nonnull(strstr(hint, "-e dbg.bpinmaps=false -e dbg.swstep=false -D winkd "));
+	/* Listening everywhere: WinDbg on this host still goes to the loopback. */
+	ck_assert(kdep_parse("tcp:0.0.0.0:5124", &o, error, sizeof(error)));
+	kdep_describe(&o, address, sizeof(address), hint, sizeof(hint));
+	ck_assert_ptr_nonnull(strstr(hint, "windbg -k com:ipport=5124,port=127.0.0.1,reconnect\n"));
 
 	/* A pty is named by its link before it exists; bxkd-dbg opens a
 	 * terminal with tty:, not as a socket path. */
@@ -265,15 +276,20 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 {
 	char *dir = work_dir("launcher_run");
 	char bochsrc[600], log[600];
-	char *argv[] = { BXKD_LAUNCHER, "run", "--rounds", "20", "--workdir", dir, "--timeout",
-			 BOOT_TIMEOUT, NULL };
+	char *argv[] = { BXKD_LAUNCHER, "run", "--rounds", "20", "--os", "3790", "--workdir", dir,
+			 "--timeout", BOOT_TIMEOUT, NULL };
 	struct result r;
 
 	ck_assert(bxvm_make_directories(dir));
 	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_run", &r);
+	/* --os 3790: the latest service pack of that build the list has. */
+	EXPECT_IN(&r, "as Windows Server 2003 SP2 (build 3790, CSD 0x0200)");
 	/* Where to attach, before the console. */
-	expect_run(&r, 0, LINES("radare2 -a x86 -b 32 -D winkd winkd://", "windbg -k com:ipport=",
-				"boot options: kernel=workload kd=vmport rounds=20",
+	expect_run(&r, 0, LINES("radare2 -a x86 -b 32 -e dbg.bpinmaps=false -e dbg.swstep=false "
+				"-D winkd winkd://",
+				"windbg -k com:ipport=",
+				"bxkd: attach now: ",
+				"boot options: kernel=workload kd=vmport rounds=20 kd_os=3790",
 				"DbgPrint: workload done after 20 rounds",
 				"BXKD SUMMARY passed=1 failed=0", "bxkd: passed"));
 	ck_assert(strstr(r.out, "winkd://") < strstr(r.out, "bxkd test guest"));
@@ -322,6 +338,10 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp)
 		      "%s%s", d.out, d.err);
 	expect_run(&r, 0, LINES("debugger=yes stops=1 breakpoints=1",
 				"bxkd: passed"));
+	/* Once the endpoint reaches the kernel, and after Bochs is started;
+	 * Bochs' own COM1 socket has nothing to wait for. */
+	const char *now = strstr(r.out, "bxkd: attach now: ");
+	ck_assert_msg(tcp ? !now : now && now > strstr(r.out, "bxkd: headless"), "%s", r.out);
 	result_free(&r);
 	result_free(&d);
 	remove_socket_dir(sockets);
@@ -365,6 +385,9 @@ START_TEST(run_refuses_bad_arguments)
 		{ { "--transport", "carrier-pigeon" }, "--transport is vmport or serial" },
 		{ { "--rounds", "many" }, "--rounds wants" },
 		{ { "--timeout", "0" }, "--timeout wants" },
+		{ { "--os", "2600.1" }, "--os wants BUILD[.SP] of a Windows the kernel can claim, "
+					"not '2600.1'; one of\n  2600.2, 2600.3 (default), 3790.0" },
+		{ { "--os", "xp" }, "not 'xp'" },
 	};
 	char *dir = work_dir("launcher_bad_arguments");
 

@@ -12,12 +12,16 @@
 #include "config.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bxh.h"
+#include "bxkd/dbgkd.h"
+#include "bxkd/kdidentity.h"
+#include "kdpeer.h"
 #include "proc.h"
 #include "json_check.h"
 #include "suites.h"
@@ -34,7 +38,8 @@ struct session {
 	char workdir[512];
 	char boot_options[128];
 	char config[512];
-	char target[400];
+	char socket[400];
+	char target[420];
 	char *dir;
 	char *output; /* bxkd-dbg's JSON lines */
 	char *errors;
@@ -44,8 +49,9 @@ struct session {
 };
 
 
-/* The machine with the workload kernel on `transport`, and where a
- * debugger attaches (s->target); a relay started for the serial port. */
+/* The machine for a session on `transport`: boot options, the bochsrc's
+ * line, and (serial) the relay, started now; s->target is where a
+ * debugger connects. */
 static void prepare_machine(struct session *s, enum transport transport, const char *test_name,
 			    const char *boot_extra)
 {
@@ -60,27 +66,36 @@ static void prepare_machine(struct session *s, enum transport transport, const c
 	s->o.boot_options = s->boot_options;
 	s->dir = socket_dir();
 	ck_assert_ptr_nonnull(s->dir);
+	snprintf(s->socket, sizeof(s->socket), "%s/kd.sock", s->dir);
+	snprintf(s->target, sizeof(s->target), "connect:%s", s->socket);
 	if (transport == OVER_VMPORT) {
-		snprintf(s->config, sizeof(s->config), "vmport: kd_endpoint=unix:%s/kd.sock", s->dir);
-		snprintf(s->target, sizeof(s->target), "connect:%s/kd.sock", s->dir);
+		snprintf(s->config, sizeof(s->config), "vmport: kd_endpoint=unix:%s", s->socket);
 	} else {
 		/* Bochs' COM1 takes one TCP client, waits for it before it
 		 * starts the machine, and dies of SIGPIPE when it leaves. So a
 		 * relay holds the line for the whole run, as users should, and
-		 * bxkd-dbg comes and goes on the relay's socket. */
-		char bochs_side[64], debugger_side[320], trace[400];
+		 * debuggers come and go on the relay's socket. */
+		char bochs_side[64], debugger_side[420], trace[400];
 		unsigned port = free_tcp_port();
 		snprintf(s->config, sizeof(s->config),
 			 "com1: enabled=1, mode=socket-server, dev=127.0.0.1:%u", port);
 		snprintf(bochs_side, sizeof(bochs_side), "tcp-connect:127.0.0.1:%u", port);
-		snprintf(debugger_side, sizeof(debugger_side), "unix:%s/kd.sock", s->dir);
-		snprintf(s->target, sizeof(s->target), "connect:%s/kd.sock", s->dir);
+		snprintf(debugger_side, sizeof(debugger_side), "unix:%s", s->socket);
 		snprintf(trace, sizeof(trace), "%s/bxkd-tap.trace", s->dir);
 		char *const relay[] = { BXKD_TAP_PROGRAM, "--quiet", bochs_side, debugger_side, NULL };
 		ck_assert(child_start(&s->relay, relay, trace, NULL));
 		s->have_relay = true;
 	}
 	s->o.extra_config = s->config;
+}
+
+/* Runs the machine to its end; the relay stands for the machine, so it
+ * ends with it and debuggers see the target go. */
+static void boot_machine(struct session *s)
+{
+	bxh_boot(&s->o, &s->run);
+	if (s->have_relay)
+		child_stop(&s->relay);
 }
 
 /* Boots the machine; `debugger` runs meanwhile. Its exit status, and its
@@ -91,11 +106,7 @@ static void boot_with(struct session *s, char *const debugger[], const char *out
 	struct child dbg;
 
 	ck_assert(child_start(&dbg, debugger, out_path, err_path));
-	bxh_boot(&s->o, &s->run);
-	/* The relay stands for the machine: when the machine has ended, so
-	 * does the relay, and the script's wait-exit sees the target go. */
-	if (s->have_relay)
-		child_stop(&s->relay);
+	boot_machine(s);
 	s->dbg_status = child_wait(&dbg, debugger_timeout_ms);
 	s->output = read_text_file(out_path);
 	s->errors = read_text_file(err_path);
@@ -378,6 +389,331 @@ START_TEST(a_hundred_reconnects_over_the_serial_port)
 }
 END_TEST
 
+/* ---- radare2's attach, in kd-protocol terms ------------------------------------------ */
+
+/*
+ * radare2's winkd (shlr/winkd/winkd.c, winkd_sync and winkd_read_ver)
+ * attaches like this, and refuses the target when the last step finds no
+ * profile:
+ *   1. the break-in byte, RESET, and waiting for the target's RESET;
+ *   2. the first state change, whatever it is (a breakpoint, or on serial
+ *      the kernel's symbol load);
+ *   3. GetVersion: MachineType i386 or AMD64, the DATA flag, MinorVersion;
+ *   4. 4 bytes at DebuggerDataList (the KDDEBUGGER_DATA64 address, taken
+ *      zero-extended), 2 at its PaeEnabled (0x36), 8 at its CmNtCSDVersion
+ *      (0x268), 4 at the address found there: the service pack is bits
+ *      15:8 (rizin reads 8);
+ *   5. a profile for (32 bits, MinorVersion, service pack).
+ * Then it reads the registers (GetContext, flags 0x1003F), memory in reads
+ * of up to 2048 bytes, and continues with Continue (status 0x10001, 0x400
+ * in the next dword).
+ */
+#define R2_TIMEOUT_MS 60000u
+#define R2_CONTINUE_STATUS 0x00010001u
+#define R2_CONTINUE_SECOND_DWORD 0x400u
+#define R2_CONTEXT_FLAGS 0x0001003Fu
+#define R2_READ_MAX 2048u
+#define KDBG_PAE_ENABLED 0x36u
+#define KDBG_NT_BUILD_LAB 0x208u
+#define KDBG_CM_NT_CSD_VERSION 0x268u
+
+/* The (build, service pack) pairs radare2's shlr/winkd/profiles.h has
+ * 32-bit profiles for. */
+static const struct {
+	uint16_t build;
+	uint8_t service_pack;
+} radare2_x86_profiles[] = {
+	{ 2600, 2 }, { 2600, 3 }, { 3790, 0 }, { 3790, 1 }, { 3790, 2 }, { 6000, 0 },
+	{ 6000, 1 }, { 6002, 2 }, { 7601, 0 }, { 7601, 1 }, { 9200, 0 }, { 9200, 1 },
+};
+
+static bool radare2_has_profile(uint16_t build, uint8_t service_pack)
+{
+	for (size_t i = 0; i < sizeof(radare2_x86_profiles) / sizeof(radare2_x86_profiles[0]); i++)
+		if (radare2_x86_profiles[i].build == build &&
+		    radare2_x86_profiles[i].service_pack == service_pack)
+			return true;
+	return false;
+}
+
+/* What the attach read, for the test to check afterwards. */
+struct r2_attach {
+	struct kdpeer peer;
+	const char *socket;
+	bool attached_before_boot; /* break-in and RESET written before Bochs ran */
+	char failure[256];
+	uint32_t first_stop;	    /* NewState of the stop radare2 syncs on */
+	unsigned stops;
+	struct dbgkd_get_version64 version;
+	uint64_t debugger_data;	    /* 4 bytes, zero-extended, as radare2 keeps it */
+	uint16_t pae_enabled;
+	uint64_t csd_pointer;
+	uint32_t csd_version;	    /* the ULONG it points at */
+	uint32_t owner_tag, size;   /* the block's header, at +0x10 */
+	char build_lab[40];
+	uint16_t context_bytes;	    /* GetContext's data */
+	uint32_t big_read_actual;   /* a read of 2048 bytes */
+	uint16_t big_read_payload;  /* its reply's KD payload */
+};
+
+static bool r2_fail(struct r2_attach *a, const char *what)
+{
+	if (!a->failure[0])
+		snprintf(a->failure, sizeof(a->failure), "%s", what);
+	return false;
+}
+
+static void on_r2_packet(void *ctx, struct kdpeer *peer, uint16_t type, const uint8_t *payload,
+			 size_t length)
+{
+	struct r2_attach *a = ctx;
+	struct dbgkd_any_wait_state_change stop;
+
+	(void)peer;
+	if (type != KDCOM_TYPE_STATE_CHANGE64 || length < sizeof(stop))
+		return;
+	memcpy(&stop, payload, sizeof(stop));
+	if (!a->stops++)
+		a->first_stop = stop.new_state;
+}
+
+/* One manipulate request: sent, acknowledged, answered; the answer in *m. */
+static bool r2_request(struct r2_attach *a, struct dbgkd_manipulate_state64 *m)
+{
+	unsigned before = a->peer.of_type[KDCOM_TYPE_STATE_MANIPULATE];
+
+	if (!kdpeer_send(&a->peer, KDCOM_TYPE_STATE_MANIPULATE, m, sizeof(*m), NULL, 0,
+			 R2_TIMEOUT_MS))
+		return r2_fail(a, "a request was not acknowledged");
+	if (!kdpeer_wait_packet(&a->peer, KDCOM_TYPE_STATE_MANIPULATE, before, R2_TIMEOUT_MS) ||
+	    a->peer.last_length < sizeof(*m))
+		return r2_fail(a, "a request got no reply");
+	memcpy(m, a->peer.last_payload, sizeof(*m));
+	return m->return_status == DBGKD_STATUS_SUCCESS || r2_fail(a, "a request failed");
+}
+
+/* ReadVirtualMemory as radare2 sends it; the bytes read into out. */
+static uint32_t r2_read(struct r2_attach *a, uint64_t address, uint32_t count, void *out)
+{
+	struct dbgkd_manipulate_state64 m = { .api_number = DBGKD_READ_VIRTUAL_MEMORY_API };
+
+	m.u.read_memory.target_base_address = address;
+	m.u.read_memory.transfer_count = count;
+	if (!r2_request(a, &m))
+		return 0;
+	uint32_t actual = m.u.read_memory.actual_bytes;
+	if (actual > count || a->peer.last_length != sizeof(m) + actual)
+		return r2_fail(a, "a read's reply does not match its count");
+	memcpy(out, a->peer.last_payload + sizeof(m), actual);
+	a->big_read_payload = a->peer.last_length;
+	return actual;
+}
+
+/* Steps 3 and 4: GetVersion and the identity fields. */
+static bool r2_read_identity(struct r2_attach *a)
+{
+	struct dbgkd_manipulate_state64 m = { .api_number = DBGKD_GET_VERSION_API };
+	uint32_t pointer32 = 0, header[2] = { 0 };
+
+	if (!r2_request(a, &m))
+		return false;
+	a->version = m.u.get_version;
+	if (r2_read(a, a->version.debugger_data_list, 4, &pointer32) != 4)
+		return r2_fail(a, "DebuggerDataList unreadable");
+	a->debugger_data = pointer32;
+	if (r2_read(a, a->debugger_data + KDBG_PAE_ENABLED, 2, &a->pae_enabled) != 2 ||
+	    r2_read(a, a->debugger_data + KDBG_CM_NT_CSD_VERSION, 8, &a->csd_pointer) != 8 ||
+	    r2_read(a, a->csd_pointer, 4, &a->csd_version) != 4)
+		return r2_fail(a, "the service pack unreadable");
+	uint64_t lab = 0;
+	if (r2_read(a, a->debugger_data + 0x10, 8, header) != 8 ||
+	    r2_read(a, a->debugger_data + KDBG_NT_BUILD_LAB, 8, &lab) != 8 ||
+	    !r2_read(a, lab, sizeof(a->build_lab) - 1, a->build_lab))
+		return r2_fail(a, "the block's tag, size or NtBuildLab unreadable");
+	a->owner_tag = header[0];
+	a->size = header[1];
+	return true;
+}
+
+/* What radare2 does next: the registers, a full-size read, Continue. */
+static bool r2_registers_read_and_continue(struct r2_attach *a)
+{
+	struct dbgkd_manipulate_state64 m = { .api_number = DBGKD_GET_CONTEXT_API };
+	static uint8_t block[R2_READ_MAX];
+
+	m.u.set_context_flags = R2_CONTEXT_FLAGS;
+	if (!r2_request(a, &m))
+		return false;
+	a->context_bytes = (uint16_t)(a->peer.last_length - sizeof(m));
+	a->big_read_actual = r2_read(a, a->version.kern_base, R2_READ_MAX, block);
+	memset(&m, 0, sizeof(m));
+	m.api_number = DBGKD_CONTINUE_API;
+	m.u.continue2.continue_status = R2_CONTINUE_STATUS;
+	m.u.continue2.control_set.trace_flag = R2_CONTINUE_SECOND_DWORD;
+	return kdpeer_send(&a->peer, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0,
+			   R2_TIMEOUT_MS) ||
+	       r2_fail(a, "Continue was not acknowledged");
+}
+
+/* Step 1's bytes, written now. radare2 sends its RESET once: the engine's
+ * resends of it are silenced until the target answers. */
+static void r2_send_attach(struct r2_attach *a)
+{
+	kdcom_send_breakin(&a->peer.k);
+	kdcom_send_reset(&a->peer.k, bxkd_now_ms());
+	kdpeer_pump(&a->peer, 0);
+	a->peer.mute = true;
+}
+
+static bool r2_connect(struct r2_attach *a)
+{
+	if (!kdpeer_open_unix(&a->peer, a->socket, R2_TIMEOUT_MS, on_r2_packet, a))
+		return r2_fail(a, "the endpoint never answered");
+	r2_send_attach(a);
+	return true;
+}
+
+static void *r2_attach_thread(void *arg)
+{
+	struct r2_attach *a = arg;
+	uint64_t deadline = bxkd_now_ms() + R2_TIMEOUT_MS;
+
+	if (!a->attached_before_boot && !r2_connect(a))
+		return NULL;
+	while (!a->peer.reset && !a->peer.failed && bxkd_now_ms() < deadline)
+		kdpeer_pump(&a->peer, 20);
+	a->peer.mute = false;
+	if (!a->peer.reset) {
+		r2_fail(a, "the target never answered RESET");
+	} else if (!kdpeer_wait_packet(&a->peer, KDCOM_TYPE_STATE_CHANGE64, 0, R2_TIMEOUT_MS)) {
+		r2_fail(a, "no state change after the RESET");
+	} else if (r2_read_identity(a) && r2_registers_read_and_continue(a)) {
+		/* A symbol load first: the breakpoint comes next, and is
+		 * continued the same way. */
+		if (a->first_stop == DBGKD_LOAD_SYMBOLS_STATE_CHANGE &&
+		    kdpeer_wait_packet(&a->peer, KDCOM_TYPE_STATE_CHANGE64, 1, R2_TIMEOUT_MS))
+			r2_registers_read_and_continue(a);
+		/* The kernel's prints, acknowledged until it ends. */
+		while (!a->peer.failed && bxkd_now_ms() < deadline)
+			kdpeer_pump(&a->peer, 20);
+	}
+	close(a->peer.fd);
+	return NULL;
+}
+
+/* Boots the kernel with kd_os=`os` (NULL: the default) on `transport`,
+ * attaching as radare2 does; `early`: before Bochs runs, at the relay. */
+static void radare2_attaches(enum transport transport, const char *name, const char *os,
+			     bool early, struct r2_attach *a)
+{
+	struct session s;
+	char option[40];
+	pthread_t thread;
+
+	snprintf(option, sizeof(option), "kd_os=%s", os ? os : "");
+	prepare_machine(&s, transport, name, os ? option : NULL);
+	memset(a, 0, sizeof(*a));
+	a->socket = s.socket;
+	if (early) {
+		/* The relay's socket is there; Bochs is not running yet. */
+		ck_assert(r2_connect(a));
+		a->attached_before_boot = true;
+	}
+	ck_assert_int_eq(pthread_create(&thread, NULL, r2_attach_thread, a), 0);
+	boot_machine(&s);
+	pthread_join(thread, NULL);
+	ck_assert_msg(!a->failure[0], "radare2's attach: %s", a->failure);
+	ck_assert_msg(s.run.outcome == BXVM_PASSED, "the kernel: %s", bxh_explain(&s.run));
+	session_free(&s);
+}
+
+/* Everything radare2 reads says `identity`, and radare2 has a profile
+ * for it; the replies it mishandles are the right size. */
+static void expect_identity(const struct r2_attach *a, const struct kd_identity *identity)
+{
+	uint8_t service_pack = (uint8_t)(a->csd_version >> 8);
+
+	ck_assert_uint_eq(a->version.machine_type, DBGKD_MACHINE_I386);
+	ck_assert(a->version.flags & DBGKD_VERS_FLAG_DATA);
+	ck_assert_uint_eq(a->version.minor_version, identity->build);
+	ck_assert_uint_eq(a->csd_version, kd_identity_csd_version(identity));
+	ck_assert_uint_eq(service_pack, identity->service_pack);
+	ck_assert_msg(radare2_has_profile(a->version.minor_version, service_pack),
+		      "radare2 has no profile for build %u SP%u", a->version.minor_version,
+		      service_pack);
+	ck_assert_uint_eq(a->pae_enabled & 1, 0);
+	ck_assert_uint_eq(a->owner_tag, DBGKD_DEBUGGER_DATA_TAG);
+	ck_assert_uint_eq(a->size, identity->debugger_data_size);
+	ck_assert_str_eq(a->build_lab, identity->build_lab);
+	/* radare2's own bugs (README.md, "Interoperability"): a CONTEXT of
+	 * 716 bytes, and a 2048-byte read answered whole (2104 bytes). */
+	ck_assert_uint_eq(a->context_bytes, sizeof(struct x86_context));
+	ck_assert_uint_eq(a->big_read_actual, R2_READ_MAX);
+	ck_assert_uint_eq(a->big_read_payload,
+			  sizeof(struct dbgkd_manipulate_state64) + R2_READ_MAX);
+}
+
+START_TEST(radare2_attaches_to_the_default_kernel_over_the_shared_page)
+{
+	struct r2_attach a;
+
+	radare2_attaches(OVER_VMPORT, "radare2_vmport", NULL, false, &a);
+	expect_identity(&a, KD_IDENTITY_DEFAULT);
+	ck_assert_uint_eq(KD_IDENTITY_DEFAULT->build, 2600);
+	ck_assert_uint_eq(KD_IDENTITY_DEFAULT->service_pack, 3);
+}
+END_TEST
+
+/* Attached at the relay before the machine runs: the RESET waits in the
+ * relay, the kernel answers it, and the first stop is the kernel's
+ * symbol load (its boot-time LoadSymbols), the breakpoint the next. */
+START_TEST(radare2_attaches_to_the_default_kernel_over_serial_before_it_boots)
+{
+	struct r2_attach a;
+
+	radare2_attaches(OVER_SERIAL, "radare2_serial", NULL, true, &a);
+	expect_identity(&a, KD_IDENTITY_DEFAULT);
+	ck_assert_uint_eq(a.first_stop, DBGKD_LOAD_SYMBOLS_STATE_CHANGE);
+	ck_assert_uint_eq(a.stops, 2);
+}
+END_TEST
+
+/* Another identity of the list says the same everywhere radare2 looks. */
+START_TEST(another_identity_is_consistent_everywhere)
+{
+	struct r2_attach a;
+
+	radare2_attaches(OVER_VMPORT, "radare2_win7", "7601.1", false, &a);
+	expect_identity(&a, kd_identity_parse("7601.1", 6));
+	ck_assert_str_eq(a.build_lab, "7601.win7sp1.bxkd");
+}
+END_TEST
+
+/* The list itself: every identity is a pair radare2 knows, parses back
+ * from its own name, and has a block size that holds the fields. */
+START_TEST(every_identity_has_a_radare2_profile)
+{
+	char text[16];
+
+	for (size_t i = 0; i < KD_IDENTITY_COUNT; i++) {
+		const struct kd_identity *id = &kd_identities[i];
+		ck_assert_msg(radare2_has_profile(id->build, id->service_pack), "%s", id->windows);
+		snprintf(text, sizeof(text), "%u.%u", id->build, id->service_pack);
+		ck_assert_ptr_eq(kd_identity_parse(text, strlen(text)), id);
+		ck_assert_uint_ge(id->debugger_data_size, KDBG_CM_NT_CSD_VERSION + 8);
+		ck_assert_uint_le(id->debugger_data_size, KD_DEBUGGER_DATA_SIZE_MAX);
+		ck_assert_uint_lt(strlen(id->build_lab), 32);
+	}
+	ck_assert_ptr_eq(kd_identity_parse("2600", 4), KD_IDENTITY_DEFAULT);
+	ck_assert_ptr_eq(kd_identity_parse("3790", 4), kd_identity_parse("3790.2", 6));
+	const char *const refused[] = { "", "2600.", "2600.1", ".3", "2600.3x", "x", "26000.3",
+					"123456", "2600.3.1", "7600" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		ck_assert_msg(!kd_identity_parse(refused[i], strlen(refused[i])), "'%s'",
+			      refused[i]);
+}
+END_TEST
+
 BXKD_SUITE(session,
 	testcases_add(s, "sessions", 180, TESTS(
 		the_same_session_on_both_transports,
@@ -386,4 +722,9 @@ BXKD_SUITE(session,
 	testcases_add(s, "reconnects", 400, TESTS(
 		a_hundred_reconnects_over_the_shared_page,
 		a_hundred_reconnects_over_the_serial_port));
+	testcases_add(s, "identity", 10, TESTS(every_identity_has_a_radare2_profile));
+	testcases_add(s, "radare2_attach", 120, TESTS(
+		radare2_attaches_to_the_default_kernel_over_the_shared_page,
+		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,
+		another_identity_is_consistent_everywhere));
 )

@@ -607,6 +607,146 @@ START_TEST(relaying_is_prompt)
 }
 END_TEST
 
+/* ---- attaching without races ------------------------------------------------------ */
+
+/* A debugger's attach (break-in and RESET) as the engine writes it. */
+static size_t attach_bytes(uint8_t *out, size_t cap)
+{
+	kdcom_send_breakin(&debugger_engine);
+	kdcom_send_reset(&debugger_engine, 0);
+	return kd_test_drain(&debugger_engine, out, cap);
+}
+
+/* The debugger attaches before the target is there (the relay has not
+ * reached Bochs' COM1 yet): the target gets the break-in and the RESET
+ * when it comes, for the debugger sends its RESET once. */
+START_TEST(a_debugger_before_the_target_has_its_reset_delivered)
+{
+	uint8_t f[2 * KDCOM_MAX_FRAME], got[2 * KDCOM_MAX_FRAME];
+
+	make_workdir("debugger_first");
+	engines();
+	start_tap(NULL);
+	int debugger = connect_within(debugger_path, WAIT_MS);
+	size_t at = expect_output("debugger connected (", 0);
+	size_t n = attach_bytes(f, sizeof(f));
+	send_all(debugger, f, n);
+	/* Decoded: the tap has them, and no target exists yet. */
+	at = expect_output("d2t RESET\n", at);
+	int listener = listen_at(target_path);
+	int target = accept_within(listener, RECONNECT_WAIT_MS);
+	receive_exactly(target, got, n);
+	ck_assert_mem_eq(got, f, n);
+	at = expect_output("target: not connected: bytes for it are kept until it is\n", 0);
+	expect_output("target: 17 bytes sent before it was there delivered now\n", at);
+	stop_tap();
+	close(debugger);
+	close(target);
+	close(listener);
+}
+END_TEST
+
+/* What a debugger that has left sent is nobody's request: the next
+ * debugger's bytes are the first the target gets. */
+START_TEST(a_debugger_that_left_before_the_target_leaves_nothing_behind)
+{
+	uint8_t f[2 * KDCOM_MAX_FRAME];
+
+	make_workdir("debugger_left_first");
+	engines();
+	start_tap("--quiet");
+	int debugger = connect_within(debugger_path, WAIT_MS);
+	size_t at = expect_output("debugger connected (", 0);
+	send_all(debugger, f, attach_bytes(f, sizeof(f)));
+	at = expect_output("d2t RESET\n", at);
+	close(debugger);
+	at = expect_output("debugger disconnected\n", at);
+	int listener = listen_at(target_path);
+	int target = accept_within(listener, RECONNECT_WAIT_MS);
+	at = expect_output("target connected (", at);
+	debugger = connect_within(debugger_path, WAIT_MS);
+	expect_output("debugger connected (", at);
+	engines();
+	pass(debugger, target, f, attach_bytes(f, sizeof(f)));
+	stop_tap();
+	close(debugger);
+	close(target);
+	close(listener);
+}
+END_TEST
+
+/* A debugger that connects while the target is half-way through a packet
+ * (the kernel resending its symbol load to nobody) gets the next whole
+ * packet first, never the tail of this one. */
+START_TEST(a_debugger_joining_mid_packet_starts_at_the_next_packet)
+{
+	uint8_t f[2 * KDCOM_MAX_FRAME], burst[4 * KDCOM_MAX_FRAME], got[2 * KDCOM_MAX_FRAME];
+	const size_t head = 30;
+
+	make_workdir("mid_packet");
+	engines();
+	int listener = listen_at(target_path);
+	start_tap("--quiet");
+	int target = accept_within(listener, WAIT_MS);
+	size_t at = expect_output("target connected (", 0);
+	size_t n = manipulate_frame(&target_engine, DBGKD_GET_VERSION_API, f, sizeof(f));
+	/* One packet and the head of its resend, in one write: once the
+	 * first is decoded, the tap holds the head too. */
+	memcpy(burst, f, n);
+	memcpy(burst + n, f, head);
+	send_all(target, burst, n + head);
+	at = expect_output("t2d STATE_MANIPULATE id=0x80800800 SYNC length=56", at);
+	int debugger = connect_within(debugger_path, WAIT_MS);
+	at = expect_output("debugger connected (", at);
+	/* The resend's tail, then the packet once more. */
+	memcpy(burst, f + head, n - head);
+	memcpy(burst + n - head, f, n);
+	send_all(target, burst, 2 * n - head);
+	receive_exactly(debugger, got, n);
+	ck_assert_mem_eq(got, f, n);
+	char said[128];
+	snprintf(said, sizeof(said),
+		 "debugger: joined in the middle of a packet: %zu bytes of it held back\n",
+		 n - head);
+	expect_output(said, at);
+	stop_tap();
+	close(debugger);
+	close(target);
+	close(listener);
+}
+END_TEST
+
+/* --ready-file appears when the target is connected, not before: what
+ * the launcher waits for before it says "attach now". */
+START_TEST(the_ready_file_appears_when_the_target_connects)
+{
+	char ready[340], option[360];
+	struct stat st;
+
+	make_workdir("ready_file");
+	snprintf(ready, sizeof(ready), "%s/ready", workdir);
+	unlink(ready);
+	snprintf(option, sizeof(option), "--ready-file=%s", ready);
+	start_tap(option);
+	int debugger = connect_within(debugger_path, WAIT_MS);
+	size_t at = expect_output("debugger connected (", 0);
+	ck_assert_int_ne(stat(ready, &st), 0);
+	int listener = listen_at(target_path);
+	int target = accept_within(listener, RECONNECT_WAIT_MS);
+	expect_output("target connected (", at);
+	char *said = read_text_file(ready);
+	char want[340];
+	snprintf(want, sizeof(want), "%s\n", target_path);
+	ck_assert_ptr_nonnull(said);
+	ck_assert_str_eq(said, want);
+	free(said);
+	stop_tap();
+	close(debugger);
+	close(target);
+	close(listener);
+}
+END_TEST
+
 static int run_tap(const char *a, const char *b, const char *c)
 {
 	pid_t pid = fork();
@@ -656,5 +796,10 @@ BXKD_SUITE(tap,
 	testcases_add_with(s, "relay", 60, NULL, kill_tap, TESTS(
 		relays_both_ways_and_survives_a_debugger_leaving,
 		reconnects_to_a_target_that_went_away, json_lines_and_garbage, relaying_is_prompt));
+	testcases_add_with(s, "attach", 60, NULL, kill_tap, TESTS(
+		a_debugger_before_the_target_has_its_reset_delivered,
+		a_debugger_that_left_before_the_target_leaves_nothing_behind,
+		a_debugger_joining_mid_packet_starts_at_the_next_packet,
+		the_ready_file_appears_when_the_target_connects));
 	testcases_add(s, "usage", 30, TESTS(usage_errors));
 )

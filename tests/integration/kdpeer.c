@@ -41,6 +41,21 @@ void kdpeer_init(struct kdpeer *peer, int fd, uint64_t resend_timeout_ms)
 	kdcom_init(&peer->k, &config);
 }
 
+bool kdpeer_open_unix(struct kdpeer *peer, const char *path, unsigned timeout_ms,
+		      void (*on_packet)(void *ctx, struct kdpeer *peer, uint16_t type,
+					const uint8_t *payload, size_t length),
+		      void *ctx)
+{
+	int fd = kdpeer_connect_unix(path, timeout_ms);
+
+	if (fd < 0)
+		return false;
+	kdpeer_init(peer, fd, 200);
+	peer->on_packet = on_packet;
+	peer->ctx = ctx;
+	return true;
+}
+
 bool kdpeer_write(struct kdpeer *peer, const void *data, size_t length)
 {
 	const uint8_t *p = data;

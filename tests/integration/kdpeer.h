@@ -38,6 +38,14 @@ int kdpeer_connect_unix(const char *path, unsigned timeout_ms);
 
 void kdpeer_init(struct kdpeer *peer, int fd, uint64_t resend_timeout_ms);
 
+/* kdpeer_connect_unix, then kdpeer_init with a 200 ms resend time-out and
+ * `on_packet` (may be NULL) called with `ctx`; false if the socket never
+ * answered. */
+bool kdpeer_open_unix(struct kdpeer *peer, const char *path, unsigned timeout_ms,
+		      void (*on_packet)(void *ctx, struct kdpeer *peer, uint16_t type,
+					const uint8_t *payload, size_t length),
+		      void *ctx);
+
 /* Raw bytes to the target, now (send() on a socket, write() on a pty). */
 bool kdpeer_write(struct kdpeer *peer, const void *data, size_t length);
 
