@@ -43,6 +43,11 @@ struct session {
 	size_t prints_length;
 	/* breakin-at-print: the text that triggers the break-in, until it has. */
 	const char *breakin_trigger;
+	/* Checking the commands before running any: each command parses its
+	 * words, answers a usage failure, and goes no further. */
+	bool checking;
+	const char *where; /* FILE:LINE of the command being checked */
+	bool usage_error;  /* a command was misused: exit status 2 */
 };
 
 /* ---- answering (bxkd-dbg.c) -------------------------------------------------------- */
@@ -71,6 +76,13 @@ void dbg_print_stop(struct session *s, const char *command);
 bool dbg_number(const char *text, uint64_t *value);
 /* An address: a number, or a symbol from --symbols with an offset. */
 bool dbg_address_of(const struct session *s, const char *text, uint64_t *value);
+/* The failure for an ADDRESS argument dbg_address_of() refused: usage, or
+ * an unknown symbol. */
+bool dbg_bad_address(struct session *s, const char *command, const char *text);
+/* An address as the target's machine shows it (x86: 32 bits), and the hex
+ * digits it takes. */
+uint64_t dbg_shown_address(const struct session *s, uint64_t address);
+int dbg_address_digits(const struct session *s);
 
 /* ---- the commands (dbg_commands.c) ---------------------------------------------- */
 
