@@ -40,82 +40,6 @@ static struct json_object *hex_string(const uint8_t *data, size_t length)
 	return string;
 }
 
-struct register_slot {
-	const char *name;
-	size_t offset;
-	size_t size; /* bytes */
-};
-
-#define X86_REGISTER(name, field) { name, offsetof(struct x86_context, field), 4 }
-static const struct register_slot x86_registers[] = {
-	X86_REGISTER("eax", eax),	X86_REGISTER("ebx", ebx),     X86_REGISTER("ecx", ecx),
-	X86_REGISTER("edx", edx),	X86_REGISTER("esi", esi),     X86_REGISTER("edi", edi),
-	X86_REGISTER("ebp", ebp),	X86_REGISTER("esp", esp),     X86_REGISTER("eip", eip),
-	X86_REGISTER("eflags", eflags), X86_REGISTER("cs", seg_cs),   X86_REGISTER("ss", seg_ss),
-	X86_REGISTER("ds", seg_ds),	X86_REGISTER("es", seg_es),   X86_REGISTER("fs", seg_fs),
-	X86_REGISTER("gs", seg_gs),	X86_REGISTER("dr7", dr7),
-};
-
-#define AMD64_REGISTER(name, field)                                                                \
-	{ name, offsetof(struct amd64_context, field),                                             \
-	  sizeof(((struct amd64_context *)0)->field) }
-static const struct register_slot amd64_registers[] = {
-	AMD64_REGISTER("rax", rax), AMD64_REGISTER("rbx", rbx),	  AMD64_REGISTER("rcx", rcx),
-	AMD64_REGISTER("rdx", rdx), AMD64_REGISTER("rsi", rsi),	  AMD64_REGISTER("rdi", rdi),
-	AMD64_REGISTER("rbp", rbp), AMD64_REGISTER("rsp", rsp),	  AMD64_REGISTER("r8", r8),
-	AMD64_REGISTER("r9", r9),   AMD64_REGISTER("r10", r10),	  AMD64_REGISTER("r11", r11),
-	AMD64_REGISTER("r12", r12), AMD64_REGISTER("r13", r13),	  AMD64_REGISTER("r14", r14),
-	AMD64_REGISTER("r15", r15), AMD64_REGISTER("rip", rip),	  AMD64_REGISTER("eflags", eflags),
-	AMD64_REGISTER("cs", seg_cs), AMD64_REGISTER("ss", seg_ss), AMD64_REGISTER("ds", seg_ds),
-	AMD64_REGISTER("es", seg_es), AMD64_REGISTER("fs", seg_fs), AMD64_REGISTER("gs", seg_gs),
-	AMD64_REGISTER("dr7", dr7),
-};
-
-/* A CONTEXT of either machine, as the bytes GetContext carries. */
-union any_context {
-	struct x86_context x86;
-	struct amd64_context amd64;
-	uint8_t bytes[sizeof(struct amd64_context)];
-};
-
-struct machine_context {
-	const struct register_slot *registers;
-	size_t register_count;
-	size_t context_size;
-	size_t flags_offset; /* of ContextFlags */
-};
-
-static struct machine_context machine_of(const struct session *s)
-{
-	if (kdclient_machine(s->client) == DBGKD_MACHINE_AMD64)
-		return (struct machine_context){ amd64_registers,
-						 sizeof(amd64_registers) / sizeof(*amd64_registers),
-						 sizeof(struct amd64_context),
-						 offsetof(struct amd64_context, context_flags) };
-	return (struct machine_context){ x86_registers, sizeof(x86_registers) / sizeof(*x86_registers),
-					 sizeof(struct x86_context),
-					 offsetof(struct x86_context, context_flags) };
-}
-
-static uint64_t register_value(const union any_context *c, const struct register_slot *r)
-{
-	uint64_t value = 0;
-
-	memcpy(&value, c->bytes + r->offset, r->size); /* little-endian, as the wire */
-	return value;
-}
-
-/* What the target answered, for a failure message: the link's trouble, or
- * the status it returned (never "ok" in a failure). */
-static void describe_failure(enum kdclient_status st, uint32_t status, char *out, size_t size)
-{
-	if (st != KDCLIENT_OK)
-		snprintf(out, size, "%s", kdclient_status_name(st));
-	else
-		snprintf(out, size, "the target answered status 0x%08x", status);
-}
-
-
 /* The progress line is for a person at a terminal: redrawn in place at
  * most ten times a second, and never written into a log. */
 static bool dump_progress_shown;
@@ -150,43 +74,21 @@ static bool parse_hex(const char *text, uint8_t *out, size_t *length)
 
 /* ---- operations ------------------------------------------------------------------- */
 
-static enum kdclient_status request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
+void dbg_describe_failure(enum kdclient_status st, uint32_t status, char *out, size_t size)
+{
+	if (st != KDCLIENT_OK)
+		snprintf(out, size, "%s", kdclient_status_name(st));
+	else
+		snprintf(out, size, "the target answered status 0x%08x", status);
+}
+
+enum kdclient_status dbg_request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
 				    const void *data, size_t length, void *reply,
 				    size_t capacity, size_t *reply_length)
 {
 	m->api_number = api;
 	return kdclient_request(s->client, m, data, length, m, reply, capacity, reply_length,
 				s->timeout_ms);
-}
-
-static bool get_context(struct session *s, const char *command, union any_context *context)
-{
-	struct dbgkd_manipulate_state64 m;
-	size_t length, want = machine_of(s).context_size;
-
-	memset(&m, 0, sizeof(m));
-	enum kdclient_status st = request(s, DBGKD_GET_CONTEXT_API, &m, NULL, 0, context->bytes,
-					  sizeof(context->bytes), &length);
-	if (st != KDCLIENT_OK)
-		return dbg_failed(s, command, "GetContext: %s", kdclient_status_name(st));
-	if (m.return_status != DBGKD_STATUS_SUCCESS || length != want)
-		return dbg_failed(s, command,
-				  "GetContext: status 0x%08x, %zu bytes where a %s CONTEXT has %zu",
-				  m.return_status, length,
-				  kdclient_machine(s->client) == DBGKD_MACHINE_AMD64 ? "AMD64" : "x86",
-				  want);
-	return true;
-}
-
-static const struct register_slot *find_register(const struct session *s, const char *name)
-{
-	struct machine_context mc = machine_of(s);
-
-	for (size_t i = 0; i < mc.register_count; i++) {
-		if (!strcmp(mc.registers[i].name, name))
-			return &mc.registers[i];
-	}
-	return NULL;
 }
 
 static bool cmd_connect(struct session *s, char **w, int n)
@@ -252,73 +154,6 @@ static bool cmd_version(struct session *s, char **w, int n)
 	return true;
 }
 
-static bool cmd_regs(struct session *s, char **w, int n)
-{
-	(void)w;
-	(void)n;
-	union any_context c;
-
-	if (s->checking)
-		return true;
-	if (!get_context(s, "regs", &c))
-		return false;
-	struct machine_context mc = machine_of(s);
-	if (s->json) {
-		struct json_object *answer = dbg_answer("regs");
-		for (size_t i = 0; i < mc.register_count; i++)
-			json_object_object_add(answer, mc.registers[i].name,
-					       kdtrace_json_hex(register_value(&c, &mc.registers[i]),
-								(int)(2 * mc.registers[i].size)));
-		dbg_print_answer(answer);
-	} else if (kdclient_machine(s->client) == DBGKD_MACHINE_AMD64) {
-		for (size_t i = 0; i < mc.register_count; i++)
-			printf("%s=%0*" PRIx64 "%s", mc.registers[i].name,
-			       (int)(2 * mc.registers[i].size), register_value(&c, &mc.registers[i]),
-			       i % 4 == 3 || i + 1 == mc.register_count ? "\n" : " ");
-	} else {
-		const struct x86_context *x = &c.x86;
-		printf("eax=%08x ebx=%08x ecx=%08x edx=%08x esi=%08x edi=%08x\n"
-		       "eip=%08x esp=%08x ebp=%08x eflags=%08x\n"
-		       "cs=%04x ss=%04x ds=%04x es=%04x fs=%04x gs=%04x\n",
-		       x->eax, x->ebx, x->ecx, x->edx, x->esi, x->edi, x->eip, x->esp, x->ebp,
-		       x->eflags, x->seg_cs, x->seg_ss, x->seg_ds, x->seg_es, x->seg_fs, x->seg_gs);
-	}
-	return true;
-}
-
-static bool cmd_setreg(struct session *s, char **w, int n)
-{
-	union any_context c;
-	struct dbgkd_manipulate_state64 m;
-	uint64_t value;
-	size_t length;
-	char why[80];
-
-	if (n != 3 || !dbg_number(w[2], &value))
-		return dbg_usage(s, "setreg", NULL);
-	if (s->checking)
-		return true;
-	const struct register_slot *r = find_register(s, w[1]);
-	if (!r)
-		return dbg_failed(s, "setreg", "no register '%s'", w[1]);
-	if (r->size < 8 && value >> (8 * r->size))
-		return dbg_failed(s, "setreg", "%s holds %zu bytes; 0x%" PRIx64 " does not fit",
-				  w[1], r->size, value);
-	if (!get_context(s, "setreg", &c))
-		return false;
-	struct machine_context mc = machine_of(s);
-	memcpy(c.bytes + r->offset, &value, r->size);
-	memset(&m, 0, sizeof(m));
-	memcpy(&m.u.set_context_flags, c.bytes + mc.flags_offset, 4);
-	enum kdclient_status st = request(s, DBGKD_SET_CONTEXT_API, &m, c.bytes, mc.context_size,
-					  NULL, 0, &length);
-	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
-		describe_failure(st, m.return_status, why, sizeof(why));
-		return dbg_failed(s, "setreg", "SetContext: %s", why);
-	}
-	return dbg_ok_line(s, "setreg", "%s = 0x%0*" PRIx64 "\n", w[1], (int)(2 * r->size), value);
-}
-
 /* Reads [address, address + length) in reply-sized pieces into buf. */
 static bool read_range(struct session *s, const char *command, bool physical, uint64_t address,
 		       uint8_t *buf, size_t length, size_t *got, void (*progress)(size_t, size_t))
@@ -332,7 +167,7 @@ static bool read_range(struct session *s, const char *command, bool physical, ui
 			physical ? address + *got : kd_address(s, address + *got);
 		m.u.read_memory.transfer_count = (uint32_t)want;
 		enum kdclient_status st =
-			request(s, physical ? DBGKD_READ_PHYSICAL_MEMORY_API : DBGKD_READ_VIRTUAL_MEMORY_API,
+			dbg_request(s, physical ? DBGKD_READ_PHYSICAL_MEMORY_API : DBGKD_READ_VIRTUAL_MEMORY_API,
 				&m, NULL, 0, buf + *got, want, &n);
 		if (st != KDCLIENT_OK)
 			return dbg_failed(s, command, "%s", kdclient_status_name(st));
@@ -397,7 +232,7 @@ static bool write_range(struct session *s, const char *command, bool physical, u
 		m.u.write_memory.target_base_address =
 			physical ? address + done : kd_address(s, address + done);
 		m.u.write_memory.transfer_count = (uint32_t)piece;
-		enum kdclient_status st = request(s, physical ? DBGKD_WRITE_PHYSICAL_MEMORY_API
+		enum kdclient_status st = dbg_request(s, physical ? DBGKD_WRITE_PHYSICAL_MEMORY_API
 							      : DBGKD_WRITE_VIRTUAL_MEMORY_API,
 						  &m, data + done, piece, NULL, 0, &unused);
 		if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS ||
@@ -405,7 +240,7 @@ static bool write_range(struct session *s, const char *command, bool physical, u
 			size_t wrote = st == KDCLIENT_OK && m.u.write_memory.actual_bytes < piece
 					       ? m.u.write_memory.actual_bytes
 					       : 0;
-			describe_failure(st, m.return_status, why, sizeof(why));
+			dbg_describe_failure(st, m.return_status, why, sizeof(why));
 			return dbg_failed(s, command,
 					  "cannot write 0x%" PRIx64 ": %s after %zu of %zu bytes",
 					  address + done + wrote, why, done + wrote, length);
@@ -445,10 +280,10 @@ static bool write_breakpoint(struct session *s, const char *command, uint64_t ad
 
 	memset(&m, 0, sizeof(m));
 	m.u.write_breakpoint.breakpoint_address = kd_address(s, address);
-	enum kdclient_status st = request(s, DBGKD_WRITE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
+	enum kdclient_status st = dbg_request(s, DBGKD_WRITE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
 	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
 		char why[80];
-		describe_failure(st, m.return_status, why, sizeof(why));
+		dbg_describe_failure(st, m.return_status, why, sizeof(why));
 		return dbg_failed(s, command, "WriteBreakPoint at 0x%" PRIx64 ": %s",
 				  dbg_shown_address(s, address), why);
 	}
@@ -463,14 +298,14 @@ static bool restore_breakpoint(struct session *s, const char *command, uint32_t 
 
 	memset(&m, 0, sizeof(m));
 	m.u.restore_breakpoint_handle = handle;
-	enum kdclient_status st = request(s, DBGKD_RESTORE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
+	enum kdclient_status st = dbg_request(s, DBGKD_RESTORE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
 	/* Asked again after the link lost it, the first may have cleared it. */
 	if (st == KDCLIENT_OK && m.return_status != DBGKD_STATUS_SUCCESS &&
 	    kdclient_request_reissued(s->client))
 		return true;
 	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
 		char why[80];
-		describe_failure(st, m.return_status, why, sizeof(why));
+		dbg_describe_failure(st, m.return_status, why, sizeof(why));
 		return dbg_failed(s, command, "RestoreBreakPoint %u: %s", handle, why);
 	}
 	return true;
@@ -852,58 +687,14 @@ static bool cmd_detach(struct session *s, char **w, int n)
 	return dbg_ok_line(s, "detach", "detached; the target runs\n");
 }
 
-/* What the link went through, and how long recovering took. */
-static bool cmd_link(struct session *s, char **w, int n)
-{
-	struct kdclient_stats st;
-
-	(void)w;
-	(void)n;
-	if (s->checking)
-		return true;
-	kdclient_stats(s->client, &st);
-	if (!s->json) {
-		printf("link: %" PRIu64 " recoveries (longest %u ms, bound %u ms), %" PRIu64
-		       " requests asked again, %" PRIu64 " probes, %" PRIu64 " retransmissions\n",
-		       st.recoveries, st.max_recovery_ms, st.recovery_bound_ms, st.reissued, st.probes,
-		       st.retransmissions);
-		return true;
-	}
-	struct json_object *answer = dbg_answer("link");
-	struct json_object *times = json_object_new_array();
-	for (size_t i = 0; i < st.samples; i++)
-		json_object_array_add(times, json_object_new_uint64(st.recovery_ms[i]));
-	const struct {
-		const char *key;
-		uint64_t value;
-	} fields[] = {
-		{ "recoveries", st.recoveries },
-		{ "max_recovery_ms", st.max_recovery_ms },
-		{ "recovery_bound_ms", st.recovery_bound_ms },
-		{ "reissued", st.reissued },
-		{ "probes", st.probes },
-		{ "retransmissions", st.retransmissions },
-		{ "resends_requested", st.resends_requested },
-		{ "duplicates", st.duplicates },
-		{ "resets", st.resets },
-		{ "bad_checksums", st.bad_checksums },
-		{ "garbage_bytes", st.garbage_bytes },
-	};
-	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
-		json_object_object_add(answer, fields[i].key, json_object_new_uint64(fields[i].value));
-	json_object_object_add(answer, "recovery_ms", times);
-	dbg_print_answer(answer);
-	return true;
-}
-
 static bool cmd_help(struct session *s, char **w, int n);
 
 static const struct dbg_command commands[] = {
 	{ "connect", "", "break in, reset the link, wait for the target to stop", cmd_connect },
 	{ "version", "", "the kernel's version block", cmd_version },
-	{ "regs", "", "registers of the stopped processor", cmd_regs },
+	{ "regs", "", "registers of the stopped processor", dbg_cmd_regs },
 	{ "setreg", "NAME VALUE", "x86: eax..edi, esp, ebp, eip; x64: rax..r15, rip; eflags, segments, dr7",
-	  cmd_setreg },
+	  dbg_cmd_setreg },
 	{ "read", "ADDRESS LENGTH", "virtual memory", cmd_read },
 	{ "readphys", "ADDRESS LENGTH", "physical memory", cmd_readphys },
 	{ "write", "ADDRESS HEXBYTES", "write virtual memory", cmd_write },
@@ -925,7 +716,7 @@ static const struct dbg_command commands[] = {
 	{ "!", "COMMAND", "COMMAND must fail (an unmapped read, say)", cmd_expect_failure },
 	{ "detach", "", "clear every breakpoint, resume the target and end the session",
 	  cmd_detach },
-	{ "link", "", "the link's faults and recovery times so far", cmd_link },
+	{ "link", "", "the link's faults and recovery times so far", dbg_cmd_link },
 	{ "help", "", "this list of commands", cmd_help },
 	{ "quit", "", "end the run", cmd_quit },
 };

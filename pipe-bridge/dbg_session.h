@@ -84,7 +84,21 @@ bool dbg_bad_address(struct session *s, const char *command, const char *text);
 uint64_t dbg_shown_address(const struct session *s, uint64_t address);
 int dbg_address_digits(const struct session *s);
 
-/* ---- the commands (dbg_commands.c) ---------------------------------------------- */
+/* ---- talking to the target (dbg_commands.c) --------------------------------------- */
+
+/* A manipulate request `api` with *m's fields, *m replaced by the reply. */
+enum kdclient_status dbg_request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
+				 const void *data, size_t length, void *reply, size_t capacity,
+				 size_t *reply_length);
+/* What the target answered, for a failure message: the link's trouble, or
+ * the status it returned (never "ok" in a failure). */
+void dbg_describe_failure(enum kdclient_status st, uint32_t status, char *out, size_t size);
+
+/* ---- the commands (dbg_commands.c; registers and link: dbg_registers.c) ----------- */
+
+bool dbg_cmd_regs(struct session *s, char **w, int n);
+bool dbg_cmd_setreg(struct session *s, char **w, int n);
+bool dbg_cmd_link(struct session *s, char **w, int n);
 
 /* Runs the command in w[0] with its arguments; false when it failed. */
 typedef bool (*dbg_command_fn)(struct session *s, char **w, int n);

@@ -146,7 +146,8 @@ noinst_PROGRAMS += %reldir%/tools/kd-win-target
 	%reldir%/tools/kdwin_faults.c %reldir%/tools/kdwin_faults.h
 %canon_reldir%_tools_kd_win_target_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	$(JSON_C_CFLAGS)
-%canon_reldir%_tools_kd_win_target_LDADD = pipe-bridge/libkdbridge.la common/libbxkdcommon.la \
+%canon_reldir%_tools_kd_win_target_LDADD = pipe-bridge/libkdbridge.la pipe-bridge/libkdtrace.la \
+	common/libbxkdcommon.la \
 	$(JSON_C_LIBS)
 
 # The golden sessions (tests/sessions/golden/README.md): verified by the

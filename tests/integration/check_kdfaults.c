@@ -86,6 +86,7 @@ static void write_script(const struct session *s)
 static void start_session(struct session *s)
 {
 	char endpoint[300], ready[300], report[300], log[300], script[300], out[300], err[300];
+	char trace[300];
 	char seed[16];
 
 	s->dir = socket_dir();
@@ -95,12 +96,14 @@ static void start_session(struct session *s)
 	path_in(s, "ready", ready, sizeof(ready));
 	path_in(s, "report.json", report, sizeof(report));
 	path_in(s, "target.log", log, sizeof(log));
+	path_in(s, "trace.txt", trace, sizeof(trace));
 	snprintf(seed, sizeof(seed), "%u", s->seed);
 	char *const target[] = { BXKD_WIN_TARGET, "--endpoint", endpoint, "--machine",
 				 s->x64 ? "x64" : "x86", "--initial-break", "--faults",
 				 (char *)s->mix, "--rate", (char *)s->rate, "--seed", seed,
 				 "--resend-timeout", RESEND_MS, "--exit-when-detached",
-				 "--ready-file", ready, "--report", report, NULL };
+				 "--ready-file", ready, "--report", report, "--trace", trace,
+				 NULL };
 	ck_assert(child_start(&s->target, target, NULL, log));
 	ck_assert_msg(wait_for_file(ready, 5000), "kd-win-target did not start");
 
@@ -258,8 +261,8 @@ static void finish_session(struct session *s, uint32_t *samples, size_t *sample_
 	if (status != 0) {
 		path_in(s, "err.txt", path, sizeof(path));
 		char *err = read_text_file(path);
-		session_failed(s, "bxkd-dbg (seed %u) ended with %d: %s", s->seed, status,
-			       err ? err : "");
+		session_failed(s, "bxkd-dbg (seed %u, in %s) ended with %d: %s", s->seed, s->dir,
+			       status, err ? err : "");
 		free(err);
 	}
 	if (child_wait(&s->target, 5000) != 0)

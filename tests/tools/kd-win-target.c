@@ -41,6 +41,7 @@
 #include "bxkd/dbgkd.h"
 #include "kdcom_engine.h"
 #include "kdep.h"
+#include "kdtrace.h"
 #include "kdwin_faults.h"
 #include "log.h"
 #include "process.h"
@@ -85,6 +86,7 @@ struct sim {
 };
 
 static volatile sig_atomic_t stop_requested;
+static FILE *trace_file;
 
 static void on_signal(int sig)
 {
@@ -162,6 +164,29 @@ static bool execute(struct sim *s)
 }
 
 /* ---- the line: faults on each frame, then the engine ------------------------------ */
+
+/* --trace: every unit each way, what the faults did to it, and the mode. */
+static void trace_unit(void *ctx, bool outgoing, const uint8_t *unit, size_t length,
+		       const char *fault)
+{
+	const struct sim *s = ctx;
+	char what[200];
+
+	if (length > KDCOM_HEADER_SIZE && unit[0] == KDCOM_DATA_LEADER_BYTE)
+		kdtrace_describe_packet(le_get16(unit + 4), unit + KDCOM_HEADER_SIZE,
+					length - KDCOM_HEADER_SIZE - 1,
+					outgoing ? KDTRACE_TO_DEBUGGER : KDTRACE_TO_TARGET,
+					KDTRACE_TEXT, what, sizeof(what));
+	else if (length == KDCOM_HEADER_SIZE)
+		snprintf(what, sizeof(what), "%s", kdcom_type_name(le_get16(unit + 4)));
+	else
+		snprintf(what, sizeof(what), "%zu byte(s) 0x%02x", length, unit[0]);
+	fprintf(trace_file, "%llu %s %s id=0x%08x %s%s%s\n",
+		(unsigned long long)bxkd_now_ms(), outgoing ? "t2d" : "d2t",
+		s->mode == RUNNING ? "running" : "stopped",
+		length >= KDCOM_HEADER_SIZE ? le_get32(unit + 8) : 0, what, *fault ? " -- " : "",
+		fault);
+}
 
 static void take_events(struct sim *s)
 {
@@ -640,7 +665,7 @@ static void usage(void)
 		"         [--faults LIST] [--rate PERCENT] [--seed N] [--resend-timeout MS]\n"
 		"         [--lose-ack-of API] [--lose-reply-of API] [--stale-reply]\n"
 		"         [--drop-first-connection] [--exit-when-detached] [--ready-file FILE]\n"
-		"         [--report FILE]\n"
+		"         [--report FILE] [--trace FILE]\n"
 		"faults: %s\n",
 		kdwin_fault_names);
 }
@@ -668,6 +693,7 @@ static bool parse(int argc, char **argv, struct sim *s, struct settings *o)
 		{ "exit-when-detached", no_argument, NULL, 'x' },
 		{ "ready-file", required_argument, NULL, 'R' },
 		{ "report", required_argument, NULL, 'o' },
+		{ "trace", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char error[256];
@@ -718,6 +744,12 @@ static bool parse(int argc, char **argv, struct sim *s, struct settings *o)
 			break;
 		case 'o':
 			o->report_file = optarg;
+			break;
+		case 'T':
+			trace_file = fopen(optarg, "w");
+			ok = trace_file != NULL;
+			s->faults.trace = trace_unit;
+			s->faults.trace_ctx = s;
 			break;
 		default:
 			ok = false;
@@ -771,6 +803,8 @@ int main(int argc, char **argv)
 	if (o.report_file)
 		write_report(s, o.report_file);
 	kdep_close(s->ep);
+	if (trace_file)
+		fclose(trace_file);
 	free(s);
 	return 0;
 }

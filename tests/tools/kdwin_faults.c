@@ -205,6 +205,13 @@ static size_t garbage(struct kdwin_faults *f, uint8_t *out)
 	return n;
 }
 
+static void trace(struct kdwin_faults *f, bool outgoing, const uint8_t *unit, size_t n,
+		  const char *fault)
+{
+	if (f->trace)
+		f->trace(f->trace_ctx, outgoing, unit, n, fault);
+}
+
 /* One unit through the faults one way; false if sink() said stop. */
 static bool faulty_unit(struct kdwin_faults *f, bool outgoing, const uint8_t *unit, size_t n,
 			unit_sink sink, void *ctx)
@@ -215,31 +222,41 @@ static bool faulty_unit(struct kdwin_faults *f, bool outgoing, const uint8_t *un
 
 	if (outgoing && ((ack && f->muting_acks) || (data && f->muting_replies))) {
 		f->counts.scripted++;
+		trace(f, outgoing, unit, n, "lost (scripted)");
 		return true;
 	}
 	if (ack && draw(f, outgoing ? KDWIN_ACK_OUT : KDWIN_ACK_IN)) {
 		outgoing ? f->counts.ack_out++ : f->counts.ack_in++;
+		trace(f, outgoing, unit, n, "lost");
 		return true;
 	}
 	if (draw(f, KDWIN_GARBAGE)) {
 		f->counts.garbage++;
-		sink(ctx, stray, garbage(f, stray));
+		size_t length = garbage(f, stray);
+		trace(f, outgoing, stray, length, "garbage");
+		sink(ctx, stray, length);
 	}
-	if (!data)
+	if (!data) {
+		trace(f, outgoing, unit, n, "");
 		return sink(ctx, unit, n);
+	}
 	if (draw(f, KDWIN_LOSE)) {
 		f->counts.lost++;
+		trace(f, outgoing, unit, n, "lost");
 		return true;
 	}
-	if (draw(f, KDWIN_CORRUPT)) {
+	bool corrupt = draw(f, KDWIN_CORRUPT);
+	if (corrupt) {
 		f->counts.corrupted++;
 		memcpy(copy, unit, n);
 		copy[KDCOM_HEADER_SIZE + next_random(f) % (n - KDCOM_HEADER_SIZE - 1)] ^= 0x5a;
 		unit = copy;
 	}
+	trace(f, outgoing, unit, n, corrupt ? "corrupted" : "");
 	bool go_on = sink(ctx, unit, n);
 	if (go_on && draw(f, KDWIN_DUPLICATE)) {
 		f->counts.duplicated++;
+		trace(f, outgoing, unit, n, "duplicated");
 		go_on = sink(ctx, unit, n);
 	}
 	return go_on;

@@ -50,6 +50,11 @@ struct kdwin_faults {
 	bool lose_reply, lose_armed, muting_acks, muting_replies;
 	struct kdwin_stream in, out;
 	struct kdwin_fault_counts counts;
+	/* Sees every unit and what was done to it ("lost", "corrupted", ...;
+	 * "" when it passed); may be NULL. */
+	void (*trace)(void *ctx, bool outgoing, const uint8_t *unit, size_t length,
+		      const char *fault);
+	void *trace_ctx;
 };
 
 void kdwin_faults_init(struct kdwin_faults *f);

@@ -1,0 +1,222 @@
+/*
+ * dbg_registers.c -- bxkd-dbg's processor state: the registers of an x86
+ * and an AMD64 target (the machine GetVersion names), their CONTEXTs as
+ * GetContext and SetContext carry them, and the link's own account.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "bxkd/dbgkd.h"
+#include "dbg_session.h"
+#include "kdtrace.h"
+
+struct register_slot {
+	const char *name;
+	size_t offset;
+	size_t size; /* bytes */
+};
+
+#define X86_REGISTER(name, field) { name, offsetof(struct x86_context, field), 4 }
+static const struct register_slot x86_registers[] = {
+	X86_REGISTER("eax", eax),	X86_REGISTER("ebx", ebx),     X86_REGISTER("ecx", ecx),
+	X86_REGISTER("edx", edx),	X86_REGISTER("esi", esi),     X86_REGISTER("edi", edi),
+	X86_REGISTER("ebp", ebp),	X86_REGISTER("esp", esp),     X86_REGISTER("eip", eip),
+	X86_REGISTER("eflags", eflags), X86_REGISTER("cs", seg_cs),   X86_REGISTER("ss", seg_ss),
+	X86_REGISTER("ds", seg_ds),	X86_REGISTER("es", seg_es),   X86_REGISTER("fs", seg_fs),
+	X86_REGISTER("gs", seg_gs),	X86_REGISTER("dr7", dr7),
+};
+
+#define AMD64_REGISTER(name, field)                                                                \
+	{ name, offsetof(struct amd64_context, field),                                             \
+	  sizeof(((struct amd64_context *)0)->field) }
+static const struct register_slot amd64_registers[] = {
+	AMD64_REGISTER("rax", rax), AMD64_REGISTER("rbx", rbx),	  AMD64_REGISTER("rcx", rcx),
+	AMD64_REGISTER("rdx", rdx), AMD64_REGISTER("rsi", rsi),	  AMD64_REGISTER("rdi", rdi),
+	AMD64_REGISTER("rbp", rbp), AMD64_REGISTER("rsp", rsp),	  AMD64_REGISTER("r8", r8),
+	AMD64_REGISTER("r9", r9),   AMD64_REGISTER("r10", r10),	  AMD64_REGISTER("r11", r11),
+	AMD64_REGISTER("r12", r12), AMD64_REGISTER("r13", r13),	  AMD64_REGISTER("r14", r14),
+	AMD64_REGISTER("r15", r15), AMD64_REGISTER("rip", rip),	  AMD64_REGISTER("eflags", eflags),
+	AMD64_REGISTER("cs", seg_cs), AMD64_REGISTER("ss", seg_ss), AMD64_REGISTER("ds", seg_ds),
+	AMD64_REGISTER("es", seg_es), AMD64_REGISTER("fs", seg_fs), AMD64_REGISTER("gs", seg_gs),
+	AMD64_REGISTER("dr7", dr7),
+};
+
+/* A CONTEXT of either machine, as the bytes GetContext carries. */
+union any_context {
+	struct x86_context x86;
+	struct amd64_context amd64;
+	uint8_t bytes[sizeof(struct amd64_context)];
+};
+
+struct machine_context {
+	const struct register_slot *registers;
+	size_t register_count;
+	size_t context_size;
+	size_t flags_offset; /* of ContextFlags */
+};
+
+static struct machine_context machine_of(const struct session *s)
+{
+	if (kdclient_machine(s->client) == DBGKD_MACHINE_AMD64)
+		return (struct machine_context){ amd64_registers,
+						 sizeof(amd64_registers) / sizeof(*amd64_registers),
+						 sizeof(struct amd64_context),
+						 offsetof(struct amd64_context, context_flags) };
+	return (struct machine_context){ x86_registers, sizeof(x86_registers) / sizeof(*x86_registers),
+					 sizeof(struct x86_context),
+					 offsetof(struct x86_context, context_flags) };
+}
+
+static uint64_t register_value(const union any_context *c, const struct register_slot *r)
+{
+	uint64_t value = 0;
+
+	memcpy(&value, c->bytes + r->offset, r->size); /* little-endian, as the wire */
+	return value;
+}
+
+static bool get_context(struct session *s, const char *command, union any_context *context)
+{
+	struct dbgkd_manipulate_state64 m;
+	size_t length, want = machine_of(s).context_size;
+
+	memset(&m, 0, sizeof(m));
+	enum kdclient_status st = dbg_request(s, DBGKD_GET_CONTEXT_API, &m, NULL, 0, context->bytes,
+					  sizeof(context->bytes), &length);
+	if (st != KDCLIENT_OK)
+		return dbg_failed(s, command, "GetContext: %s", kdclient_status_name(st));
+	if (m.return_status != DBGKD_STATUS_SUCCESS || length != want)
+		return dbg_failed(s, command,
+				  "GetContext: status 0x%08x, %zu bytes where a %s CONTEXT has %zu",
+				  m.return_status, length,
+				  kdclient_machine(s->client) == DBGKD_MACHINE_AMD64 ? "AMD64" : "x86",
+				  want);
+	return true;
+}
+
+static const struct register_slot *find_register(const struct session *s, const char *name)
+{
+	struct machine_context mc = machine_of(s);
+
+	for (size_t i = 0; i < mc.register_count; i++) {
+		if (!strcmp(mc.registers[i].name, name))
+			return &mc.registers[i];
+	}
+	return NULL;
+}
+
+bool dbg_cmd_regs(struct session *s, char **w, int n)
+{
+	(void)w;
+	(void)n;
+	union any_context c;
+
+	if (s->checking)
+		return true;
+	if (!get_context(s, "regs", &c))
+		return false;
+	struct machine_context mc = machine_of(s);
+	if (s->json) {
+		struct json_object *answer = dbg_answer("regs");
+		for (size_t i = 0; i < mc.register_count; i++)
+			json_object_object_add(answer, mc.registers[i].name,
+					       kdtrace_json_hex(register_value(&c, &mc.registers[i]),
+								(int)(2 * mc.registers[i].size)));
+		dbg_print_answer(answer);
+	} else if (kdclient_machine(s->client) == DBGKD_MACHINE_AMD64) {
+		for (size_t i = 0; i < mc.register_count; i++)
+			printf("%s=%0*" PRIx64 "%s", mc.registers[i].name,
+			       (int)(2 * mc.registers[i].size), register_value(&c, &mc.registers[i]),
+			       i % 4 == 3 || i + 1 == mc.register_count ? "\n" : " ");
+	} else {
+		const struct x86_context *x = &c.x86;
+		printf("eax=%08x ebx=%08x ecx=%08x edx=%08x esi=%08x edi=%08x\n"
+		       "eip=%08x esp=%08x ebp=%08x eflags=%08x\n"
+		       "cs=%04x ss=%04x ds=%04x es=%04x fs=%04x gs=%04x\n",
+		       x->eax, x->ebx, x->ecx, x->edx, x->esi, x->edi, x->eip, x->esp, x->ebp,
+		       x->eflags, x->seg_cs, x->seg_ss, x->seg_ds, x->seg_es, x->seg_fs, x->seg_gs);
+	}
+	return true;
+}
+
+bool dbg_cmd_setreg(struct session *s, char **w, int n)
+{
+	union any_context c;
+	struct dbgkd_manipulate_state64 m;
+	uint64_t value;
+	size_t length;
+	char why[80];
+
+	if (n != 3 || !dbg_number(w[2], &value))
+		return dbg_usage(s, "setreg", NULL);
+	if (s->checking)
+		return true;
+	const struct register_slot *r = find_register(s, w[1]);
+	if (!r)
+		return dbg_failed(s, "setreg", "no register '%s'", w[1]);
+	if (r->size < 8 && value >> (8 * r->size))
+		return dbg_failed(s, "setreg", "%s holds %zu bytes; 0x%" PRIx64 " does not fit",
+				  w[1], r->size, value);
+	if (!get_context(s, "setreg", &c))
+		return false;
+	struct machine_context mc = machine_of(s);
+	memcpy(c.bytes + r->offset, &value, r->size);
+	memset(&m, 0, sizeof(m));
+	memcpy(&m.u.set_context_flags, c.bytes + mc.flags_offset, 4);
+	enum kdclient_status st = dbg_request(s, DBGKD_SET_CONTEXT_API, &m, c.bytes, mc.context_size,
+					  NULL, 0, &length);
+	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
+		dbg_describe_failure(st, m.return_status, why, sizeof(why));
+		return dbg_failed(s, "setreg", "SetContext: %s", why);
+	}
+	return dbg_ok_line(s, "setreg", "%s = 0x%0*" PRIx64 "\n", w[1], (int)(2 * r->size), value);
+}
+
+/* What the link went through, and how long recovering took. */
+bool dbg_cmd_link(struct session *s, char **w, int n)
+{
+	struct kdclient_stats st;
+
+	(void)w;
+	(void)n;
+	if (s->checking)
+		return true;
+	kdclient_stats(s->client, &st);
+	if (!s->json) {
+		printf("link: %" PRIu64 " recoveries (longest %u ms, bound %u ms), %" PRIu64
+		       " requests asked again, %" PRIu64 " probes, %" PRIu64 " retransmissions\n",
+		       st.recoveries, st.max_recovery_ms, st.recovery_bound_ms, st.reissued, st.probes,
+		       st.retransmissions);
+		return true;
+	}
+	struct json_object *answer = dbg_answer("link");
+	struct json_object *times = json_object_new_array();
+	for (size_t i = 0; i < st.samples; i++)
+		json_object_array_add(times, json_object_new_uint64(st.recovery_ms[i]));
+	const struct {
+		const char *key;
+		uint64_t value;
+	} fields[] = {
+		{ "recoveries", st.recoveries },
+		{ "max_recovery_ms", st.max_recovery_ms },
+		{ "recovery_bound_ms", st.recovery_bound_ms },
+		{ "reissued", st.reissued },
+		{ "probes", st.probes },
+		{ "retransmissions", st.retransmissions },
+		{ "resends_requested", st.resends_requested },
+		{ "duplicates", st.duplicates },
+		{ "resets", st.resets },
+		{ "bad_checksums", st.bad_checksums },
+		{ "garbage_bytes", st.garbage_bytes },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		json_object_object_add(answer, fields[i].key, json_object_new_uint64(fields[i].value));
+	json_object_object_add(answer, "recovery_ms", times);
+	dbg_print_answer(answer);
+	return true;
+}
