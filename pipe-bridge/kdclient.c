@@ -47,9 +47,14 @@ struct kdclient {
 
 	/* What the call in progress waits for. */
 	bool sent, send_failed, reset_done, got_reply;
-	/* Signs that a request in flight was lost: the target reset the link,
-	 * or reported its stop again (it went back to waiting for requests). */
-	bool target_reset, stop_again;
+	/* A sign that a request in flight was lost: the target reported its
+	 * stop again (it went back to waiting for requests). */
+	bool stop_again;
+	/* The packet ids of the two sides may have parted: the target reset
+	 * the link itself (crossing a request it may already have answered,
+	 * which the engine then sends again under a new id), or asked for a
+	 * packet again that we had seen acknowledged. */
+	bool ids_parted;
 	bool reconnected; /* the endpoint's connection was (re-)established */
 	bool reissued;
 	struct kdclient_stats stats;
@@ -302,13 +307,16 @@ static void take_events(struct kdclient *c)
 			else
 				c->send_failed = true;
 			break;
+		case KDCOM_EVENT_RESEND:
+			c->ids_parted = true;
+			break;
 		case KDCOM_EVENT_RESET:
 			/* Ours answered, or the target's own: then what it was
 			 * answering is gone, and it reports its stop again. */
 			if (c->resetting)
 				c->reset_done = true;
 			else
-				c->target_reset = true;
+				c->ids_parted = true;
 			c->resetting = false;
 			break;
 		default:
@@ -448,6 +456,7 @@ static enum kdclient_status resync(struct kdclient *c, bool breakin, uint64_t de
 	c->stopped = false;
 	c->answer_count = 0;
 	c->reconnected = true;
+	c->ids_parted = false;
 	while (!c->stopped) {
 		uint64_t now = bxkd_now_ms();
 		if (now >= deadline)
@@ -548,7 +557,10 @@ static bool answered(uint32_t api)
 	       api != DBGKD_REBOOT_API && api != DBGKD_SWITCH_PROCESSOR;
 }
 
-/* Answers owed go first; the target is waiting for nothing else. */
+/* Answers owed go first; the target is waiting for nothing else. A target
+ * that asked for a packet we had already seen acknowledged waits for an id
+ * we have moved past: RESET both sides before the next request (the
+ * target then reports its stop again). */
 static enum kdclient_status drain_answers(struct kdclient *c, uint64_t deadline)
 {
 	while (kdcom_sending(&c->k) || c->answer_count) {
@@ -556,7 +568,17 @@ static enum kdclient_status drain_answers(struct kdclient *c, uint64_t deadline)
 			return KDCLIENT_TIMEOUT;
 		pump(c, 10);
 	}
-	return c->stopped ? KDCLIENT_OK : KDCLIENT_NOT_STOPPED;
+	if (!c->stopped)
+		return KDCLIENT_NOT_STOPPED;
+	if (c->ids_parted) {
+		c->stats.probes++;
+		say(c, "the target reset the link or asked for an acknowledged packet again; "
+		       "resetting it");
+		enum kdclient_status status = resync(c, false, deadline);
+		if (status != KDCLIENT_OK)
+			return status;
+	}
+	return KDCLIENT_OK;
 }
 
 enum exchange_result { EXCHANGE_REPLIED, EXCHANGE_LOST, EXCHANGE_STOPPED_AGAIN,
@@ -569,7 +591,7 @@ static enum exchange_result exchange(struct kdclient *c, struct dbgkd_manipulate
 	uint64_t replied_by = UINT64_MAX;
 
 	m->processor = c->last_stop.processor;
-	c->sent = c->send_failed = c->got_reply = c->target_reset = c->stop_again = false;
+	c->sent = c->send_failed = c->got_reply = c->stop_again = false;
 	c->awaited_api = m->api_number;
 	c->awaited = *m;
 	if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, m, sizeof(*m), data, data_length,
@@ -581,13 +603,10 @@ static enum exchange_result exchange(struct kdclient *c, struct dbgkd_manipulate
 			return EXCHANGE_REPLIED;
 		if (c->stop_again)
 			return EXCHANGE_STOPPED_AGAIN;
-		if (c->send_failed || now >= replied_by)
+		/* Acknowledged, but the ids parted since: no telling whether
+		 * the target took it. */
+		if (c->send_failed || now >= replied_by || (c->sent && c->ids_parted))
 			return EXCHANGE_LOST;
-		/* The engine sends a packet in flight again after a RESET; a
-		 * reply the target was sending is gone with it. */
-		if (c->target_reset && !kdcom_sending(&c->k))
-			return EXCHANGE_LOST;
-		c->target_reset = false;
 		if (now >= deadline)
 			return EXCHANGE_TIMEOUT;
 		if (c->sent && replied_by == UINT64_MAX)
