@@ -21,30 +21,24 @@ struct register_slot {
 	size_t size; /* bytes */
 };
 
-#define X86_REGISTER(name, field) { name, offsetof(struct x86_context, field), 4 }
-static const struct register_slot x86_registers[] = {
-	X86_REGISTER("eax", eax),	X86_REGISTER("ebx", ebx),     X86_REGISTER("ecx", ecx),
-	X86_REGISTER("edx", edx),	X86_REGISTER("esi", esi),     X86_REGISTER("edi", edi),
-	X86_REGISTER("ebp", ebp),	X86_REGISTER("esp", esp),     X86_REGISTER("eip", eip),
-	X86_REGISTER("eflags", eflags), X86_REGISTER("cs", seg_cs),   X86_REGISTER("ss", seg_ss),
-	X86_REGISTER("ds", seg_ds),	X86_REGISTER("es", seg_es),   X86_REGISTER("fs", seg_fs),
-	X86_REGISTER("gs", seg_gs),	X86_REGISTER("dr7", dr7),
+/* Both machines' registers in one table: x86's first, then AMD64's. */
+#define X86(name, field) { name, offsetof(struct x86_context, field), 4 }
+#define AMD64(name, field)                                                                       \
+	{ name, offsetof(struct amd64_context, field), sizeof(((struct amd64_context *)0)->field) }
+static const struct register_slot registers[] = {
+	X86("eax", eax), X86("ebx", ebx), X86("ecx", ecx), X86("edx", edx), X86("esi", esi),
+	X86("edi", edi), X86("ebp", ebp), X86("esp", esp), X86("eip", eip), X86("eflags", eflags),
+	X86("cs", seg_cs), X86("ss", seg_ss), X86("ds", seg_ds), X86("es", seg_es),
+	X86("fs", seg_fs), X86("gs", seg_gs), X86("dr7", dr7),
+#define X86_REGISTERS 17
+	AMD64("rax", rax), AMD64("rbx", rbx), AMD64("rcx", rcx), AMD64("rdx", rdx),
+	AMD64("rsi", rsi), AMD64("rdi", rdi), AMD64("rbp", rbp), AMD64("rsp", rsp),
+	AMD64("r8", r8), AMD64("r9", r9), AMD64("r10", r10), AMD64("r11", r11), AMD64("r12", r12),
+	AMD64("r13", r13), AMD64("r14", r14), AMD64("r15", r15), AMD64("rip", rip),
+	AMD64("eflags", eflags), AMD64("cs", seg_cs), AMD64("ss", seg_ss), AMD64("ds", seg_ds),
+	AMD64("es", seg_es), AMD64("fs", seg_fs), AMD64("gs", seg_gs), AMD64("dr7", dr7),
 };
-
-#define AMD64_REGISTER(name, field)                                                                \
-	{ name, offsetof(struct amd64_context, field),                                             \
-	  sizeof(((struct amd64_context *)0)->field) }
-static const struct register_slot amd64_registers[] = {
-	AMD64_REGISTER("rax", rax), AMD64_REGISTER("rbx", rbx),	  AMD64_REGISTER("rcx", rcx),
-	AMD64_REGISTER("rdx", rdx), AMD64_REGISTER("rsi", rsi),	  AMD64_REGISTER("rdi", rdi),
-	AMD64_REGISTER("rbp", rbp), AMD64_REGISTER("rsp", rsp),	  AMD64_REGISTER("r8", r8),
-	AMD64_REGISTER("r9", r9),   AMD64_REGISTER("r10", r10),	  AMD64_REGISTER("r11", r11),
-	AMD64_REGISTER("r12", r12), AMD64_REGISTER("r13", r13),	  AMD64_REGISTER("r14", r14),
-	AMD64_REGISTER("r15", r15), AMD64_REGISTER("rip", rip),	  AMD64_REGISTER("eflags", eflags),
-	AMD64_REGISTER("cs", seg_cs), AMD64_REGISTER("ss", seg_ss), AMD64_REGISTER("ds", seg_ds),
-	AMD64_REGISTER("es", seg_es), AMD64_REGISTER("fs", seg_fs), AMD64_REGISTER("gs", seg_gs),
-	AMD64_REGISTER("dr7", dr7),
-};
+#define REGISTER_COUNT (sizeof(registers) / sizeof(*registers))
 
 /* A CONTEXT of either machine, as the bytes GetContext carries. */
 union any_context {
@@ -63,12 +57,11 @@ struct machine_context {
 static struct machine_context machine_of(const struct session *s)
 {
 	if (kdclient_machine(s->client) == DBGKD_MACHINE_AMD64)
-		return (struct machine_context){ amd64_registers,
-						 sizeof(amd64_registers) / sizeof(*amd64_registers),
+		return (struct machine_context){ registers + X86_REGISTERS,
+						 REGISTER_COUNT - X86_REGISTERS,
 						 sizeof(struct amd64_context),
 						 offsetof(struct amd64_context, context_flags) };
-	return (struct machine_context){ x86_registers, sizeof(x86_registers) / sizeof(*x86_registers),
-					 sizeof(struct x86_context),
+	return (struct machine_context){ registers, X86_REGISTERS, sizeof(struct x86_context),
 					 offsetof(struct x86_context, context_flags) };
 }
 

@@ -431,17 +431,15 @@ struct amd64_context {
 	uint64_t last_exception_to_rip, last_exception_from_rip;
 };
 
-struct amd64_descriptor {
-	uint16_t pad[3];
-	uint16_t limit;
-	uint64_t base;
-};
-
-/* What ReadControlSpace at "address" 2 reads on AMD64. */
+/* What ReadControlSpace at "address" 2 reads on AMD64. The descriptors
+ * are KDESCRIPTOR: three pad words, the limit, the 64-bit base. */
 struct amd64_special_registers {
-	uint64_t cr0, cr2, cr3, cr4;
-	uint64_t kernel_dr0, kernel_dr1, kernel_dr2, kernel_dr3, kernel_dr6, kernel_dr7;
-	struct amd64_descriptor gdtr, idtr;
+	uint64_t cr0, cr2, cr3, cr4, kernel_dr0, kernel_dr1, kernel_dr2, kernel_dr3, kernel_dr6,
+		kernel_dr7;
+	struct {
+		uint16_t pad[3], limit;
+		uint64_t base;
+	} gdtr, idtr;
 	uint16_t tr, ldtr;
 	uint32_t mx_csr;
 	uint64_t debug_control;

@@ -338,26 +338,22 @@ static void run_mix(const char *mix)
 	fclose(table);
 }
 
-START_TEST(lost_acks_from_the_target) { run_mix("ack-out"); }
-END_TEST
-START_TEST(lost_acks_from_the_debugger_implicit_ack_by_a_resend) { run_mix("ack-in"); }
-END_TEST
-START_TEST(lost_data_frames) { run_mix("lose"); }
-END_TEST
-START_TEST(duplicated_frames) { run_mix("duplicate"); }
-END_TEST
-START_TEST(garbage_between_frames) { run_mix("garbage"); }
-END_TEST
-START_TEST(checksum_errors) { run_mix("corrupt"); }
-END_TEST
-START_TEST(target_initiated_resets) { run_mix("reset"); }
-END_TEST
-START_TEST(every_fault_at_once) { run_mix("all"); }
+/* Lost ACKs from the target; from the debugger (the target's implicit ACK
+ * by a resend); lost data frames; duplicates; garbage between frames;
+ * checksum errors; RESETs the target starts; everything at once. */
+static const char *const mixes[] = { "ack-out", "ack-in", "lose",  "duplicate",
+				     "garbage", "corrupt", "reset", "all" };
+
+START_TEST(every_session_of_a_fault_mix_completes_with_every_byte_right)
+{
+	run_mix(mixes[_i]);
+}
 END_TEST
 
 BXKD_SUITE(kdfaults,
-	testcases_add(s, "matrix", 240, TESTS(
-		lost_acks_from_the_target, lost_acks_from_the_debugger_implicit_ack_by_a_resend,
-		lost_data_frames, duplicated_frames, garbage_between_frames, checksum_errors,
-		target_initiated_resets, every_fault_at_once));
+	TCase *tc = tcase_create("matrix");
+	tcase_set_timeout(tc, 240);
+	tcase_add_loop_test(tc, every_session_of_a_fault_mix_completes_with_every_byte_right, 0,
+			    (int)(sizeof(mixes) / sizeof(*mixes)));
+	suite_add_tcase(s, tc);
 )

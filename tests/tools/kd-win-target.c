@@ -29,8 +29,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +37,7 @@
 
 #include "bxkd/byteorder.h"
 #include "bxkd/dbgkd.h"
+#include "cli.h"
 #include "kdcom_engine.h"
 #include "kdep.h"
 #include "kdtrace.h"
@@ -85,14 +84,7 @@ struct sim {
 	uint64_t stops, requests;
 };
 
-static volatile sig_atomic_t stop_requested;
 static FILE *trace_file;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 /* ---- the machine ----------------------------------------------------------------- */
 
@@ -193,32 +185,21 @@ static void take_events(struct sim *s)
 	struct kdcom_event e;
 
 	while (kdcom_next_event(&s->k, &e)) {
-		switch (e.kind) {
-		case KDCOM_EVENT_PACKET:
+		if (e.kind == KDCOM_EVENT_PACKET) {
 			memcpy(s->packet, e.payload, e.length);
 			s->packet_length = e.length;
 			s->got_packet = true;
 			kdcom_expect(&s->k, 0, 0, 0); /* one request at a time */
 			kdwin_faults_packet(&s->faults, le_get32(s->packet));
-			break;
-		case KDCOM_EVENT_SENT:
-			s->sent = true;
-			break;
-		case KDCOM_EVENT_DROPPED:
+		} else if (e.kind == KDCOM_EVENT_DROPPED) {
 			s->dropped = true;
 			kdwin_faults_reply_dropped(&s->faults);
-			break;
-		case KDCOM_EVENT_ABANDONED:
-			s->abandoned = true;
-			break;
-		case KDCOM_EVENT_RESEND:
-		case KDCOM_EVENT_RESET:
-		case KDCOM_EVENT_BREAKIN:
-			s->needs_resend = true;
-			break;
-		case KDCOM_EVENT_SEND_FAILED: /* the debugger role's */
-			break;
 		}
+		s->sent |= e.kind == KDCOM_EVENT_SENT;
+		s->abandoned |= e.kind == KDCOM_EVENT_ABANDONED;
+		/* KdReceivePacket's NeedsResend (ReactOS): the stop goes out again. */
+		s->needs_resend |= e.kind == KDCOM_EVENT_RESEND || e.kind == KDCOM_EVENT_RESET ||
+				   e.kind == KDCOM_EVENT_BREAKIN;
 	}
 }
 
@@ -308,7 +289,7 @@ static void pump(struct sim *s, int wait_ms)
 	size_t n;
 
 	flush(s);
-	if (stop_requested)
+	if (bxkd_signal)
 		s->quit = true;
 	if (!kdwin_faults_input_pending(&s->faults) || s->mode == STOPPED) {
 		if (kdwin_faults_input_pending(&s->faults))
@@ -658,9 +639,9 @@ static void write_report(const struct sim *s, const char *path)
 	json_object_put(r);
 }
 
-static void usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: kd-win-target --endpoint SPEC [--machine x86|x64] [--initial-break]\n"
 		"         [--faults LIST] [--rate PERCENT] [--seed N] [--resend-timeout MS]\n"
 		"         [--lose-ack-of API] [--lose-reply-of API] [--stale-reply]\n"
@@ -671,104 +652,86 @@ static void usage(void)
 }
 
 struct settings {
+	struct sim *s;
 	const char *ready_file, *report_file;
-	bool initial_break, stale_reply;
+	bool initial_break, stale_reply, have_endpoint;
 	uint32_t resend_timeout_ms;
 };
 
-static bool parse(int argc, char **argv, struct sim *s, struct settings *o)
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct settings *o = ctx;
+	struct sim *s = o->s;
+	char error[256];
+
+	switch (key) {
+	case 'e':
+		return o->have_endpoint = kdep_parse(value, &s->endpoint, error, sizeof(error));
+	case 'm':
+		s->x64 = !strcmp(value, "x64");
+		return s->x64 || !strcmp(value, "x86");
+	case 'f':
+		return kdwin_faults_parse_kinds(&s->faults, value);
+	case 'r':
+		return kdwin_faults_parse_rate(&s->faults, value);
+	case 's':
+		s->faults.seed = strtoull(value, NULL, 0);
+		return true;
+	case 't':
+		o->resend_timeout_ms = (uint32_t)strtoul(value, NULL, 0);
+		return o->resend_timeout_ms > 0;
+	case 'A':
+	case 'L':
+		return kdwin_faults_lose(&s->faults, value, key == 'L');
+	case 'T':
+		trace_file = fopen(value, "w");
+		s->faults.trace = trace_unit;
+		s->faults.trace_ctx = s;
+		return trace_file != NULL;
+	case 'R':
+		o->ready_file = value;
+		return true;
+	case 'o':
+		o->report_file = value;
+		return true;
+	}
+	/* the flags */
+	o->initial_break |= key == 'b';
+	o->stale_reply |= key == 'S';
+	s->drop_first_connection |= key == 'D';
+	s->exit_when_detached |= key == 'x';
+	return true;
+}
+
+/* The options into `o`; the exit status to end with, or BXKD_CLI_GO_ON. */
+static int parse(int argc, char **argv, struct settings *o)
 {
 	static const struct option options[] = {
-		{ "endpoint", required_argument, NULL, 'e' },
-		{ "machine", required_argument, NULL, 'm' },
-		{ "initial-break", no_argument, NULL, 'b' },
-		{ "faults", required_argument, NULL, 'f' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "seed", required_argument, NULL, 's' },
+		{ "endpoint", required_argument, NULL, 'e' }, { "machine", required_argument, NULL, 'm' },
+		{ "initial-break", no_argument, NULL, 'b' },  { "faults", required_argument, NULL, 'f' },
+		{ "rate", required_argument, NULL, 'r' },     { "seed", required_argument, NULL, 's' },
 		{ "resend-timeout", required_argument, NULL, 't' },
 		{ "lose-ack-of", required_argument, NULL, 'A' },
 		{ "lose-reply-of", required_argument, NULL, 'L' },
-		{ "stale-reply", no_argument, NULL, 'S' },
+		{ "stale-reply", no_argument, NULL, 'S' },    { "trace", required_argument, NULL, 'T' },
 		{ "drop-first-connection", no_argument, NULL, 'D' },
 		{ "exit-when-detached", no_argument, NULL, 'x' },
-		{ "ready-file", required_argument, NULL, 'R' },
-		{ "report", required_argument, NULL, 'o' },
-		{ "trace", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
+		{ "ready-file", required_argument, NULL, 'R' }, { "report", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
 	};
-	char error[256];
-	int opt;
-	bool have_endpoint = false;
+	int status = bxkd_cli_parse(argc, argv, options, 0, 0, take_option, o, usage);
 
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		bool ok = true;
-		switch (opt) {
-		case 'e':
-			ok = have_endpoint = kdep_parse(optarg, &s->endpoint, error, sizeof(error));
-			break;
-		case 'm':
-			ok = !strcmp(optarg, "x86") || !strcmp(optarg, "x64");
-			s->x64 = !strcmp(optarg, "x64");
-			break;
-		case 'b':
-			o->initial_break = true;
-			break;
-		case 'f':
-			ok = kdwin_faults_parse_kinds(&s->faults, optarg);
-			break;
-		case 'r':
-			ok = kdwin_faults_parse_rate(&s->faults, optarg);
-			break;
-		case 's':
-			s->faults.seed = strtoull(optarg, NULL, 0);
-			break;
-		case 't':
-			o->resend_timeout_ms = (uint32_t)strtoul(optarg, NULL, 0);
-			ok = o->resend_timeout_ms > 0;
-			break;
-		case 'A':
-		case 'L':
-			ok = kdwin_faults_lose(&s->faults, optarg, opt == 'L');
-			break;
-		case 'S':
-			o->stale_reply = true;
-			break;
-		case 'D':
-			s->drop_first_connection = true;
-			break;
-		case 'x':
-			s->exit_when_detached = true;
-			break;
-		case 'R':
-			o->ready_file = optarg;
-			break;
-		case 'o':
-			o->report_file = optarg;
-			break;
-		case 'T':
-			trace_file = fopen(optarg, "w");
-			ok = trace_file != NULL;
-			s->faults.trace = trace_unit;
-			s->faults.trace_ctx = s;
-			break;
-		default:
-			ok = false;
-			break;
-		}
-		if (!ok) {
-			usage();
-			return false;
-		}
+	if (status == BXKD_CLI_GO_ON && !o->have_endpoint) {
+		usage(stderr);
+		return BXKD_CLI_EXIT_USAGE;
 	}
-	if (!have_endpoint)
-		usage();
-	return have_endpoint;
+	return status;
 }
 
 int main(int argc, char **argv)
 {
 	struct sim *s = calloc(1, sizeof(*s));
-	struct settings o = { .resend_timeout_ms = 250 };
+	struct settings o = { .s = s, .resend_timeout_ms = 250 };
 	struct kdcom_config config;
 	char error[256];
 
@@ -776,13 +739,11 @@ int main(int argc, char **argv)
 	if (!s)
 		return 1;
 	kdwin_faults_init(&s->faults);
-	if (!parse(argc, argv, s, &o))
-		return 2;
+	int status = parse(argc, argv, &o);
+	if (status != BXKD_CLI_GO_ON)
+		return status;
 	kdwin_faults_start(&s->faults);
-	/* Without SA_RESTART, so that a wait on the line ends at once. */
-	struct sigaction action = { .sa_handler = on_signal };
-	sigaction(SIGTERM, &action, NULL);
-	sigaction(SIGINT, &action, NULL);
+	bxkd_catch_signals(false);
 	s->ep = kdep_open(&s->endpoint, NULL, error, sizeof(error));
 	if (!s->ep) {
 		fprintf(stderr, "kd-win-target: %s\n", error);

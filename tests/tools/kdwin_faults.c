@@ -321,19 +321,16 @@ void kdwin_faults_line_restarted(struct kdwin_faults *f)
 
 void kdwin_faults_report(const struct kdwin_fault_counts *c, struct json_object *report)
 {
-	const struct {
-		const char *key;
-		uint64_t value;
-	} fields[] = {
-		{ "ack_out", c->ack_out },     { "ack_in", c->ack_in },
-		{ "lost", c->lost },	       { "duplicated", c->duplicated },
-		{ "garbage", c->garbage },     { "corrupted", c->corrupted },
-		{ "resets", c->resets },       { "scripted", c->scripted },
-		{ "swallowed", c->swallowed },
-	};
+	/* In the order of struct kdwin_fault_counts. */
+	static const char *const names[] = { "ack_out",	  "ack_in",  "lost",	 "duplicated",
+					     "garbage",	  "corrupted", "resets", "scripted",
+					     "swallowed" };
+	uint64_t count[sizeof(names) / sizeof(*names)];
 	struct json_object *faults = json_object_new_object();
 
-	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
-		json_object_object_add(faults, fields[i].key, json_object_new_uint64(fields[i].value));
+	_Static_assert(sizeof(*c) == sizeof(count), "a name for each count");
+	memcpy(count, c, sizeof(count));
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		json_object_object_add(faults, names[i], json_object_new_uint64(count[i]));
 	json_object_object_add(report, "faults", faults);
 }
