@@ -377,10 +377,20 @@ struct parsing {
 	struct options *o;
 };
 
+/* A number 1..most, or the complaint. */
+static bool bounded_option(const char *value, uint64_t most, const char *complaint,
+			   uint64_t *number)
+{
+	if (dbg_number(value, number) && *number > 0 && *number <= most)
+		return true;
+	bxkd_warn("%s", complaint);
+	return false;
+}
+
 static bool take_option(void *ctx, int key, char *value)
 {
 	struct parsing *p = ctx;
-	uint64_t seconds;
+	uint64_t number;
 
 	switch (key) {
 	case 'S':
@@ -395,21 +405,18 @@ static bool take_option(void *ctx, int key, char *value)
 		p->s->json = true;
 		break;
 	case 'T':
-		if (!dbg_number(value, &seconds) || seconds == 0 || seconds > 86400) {
-			bxkd_warn("--timeout wants 1..86400 seconds");
+		if (!bounded_option(value, 86400, "--timeout wants 1..86400 seconds", &number))
 			return false;
-		}
-		p->s->timeout_ms = (uint32_t)(seconds * 1000);
+		p->s->timeout_ms = (uint32_t)(number * 1000);
 		break;
 	case 'q':
 		p->s->quiet = true;
 		break;
 	case 'R':
-		if (!dbg_number(value, &seconds) || seconds == 0 || seconds > 60000) {
-			bxkd_warn("--resend-timeout wants 1..60000 milliseconds");
+		if (!bounded_option(value, 60000, "--resend-timeout wants 1..60000 milliseconds",
+				    &number))
 			return false;
-		}
-		p->o->resend_timeout_ms = (uint32_t)seconds;
+		p->o->resend_timeout_ms = (uint32_t)number;
 		break;
 	}
 	return true;

@@ -74,12 +74,12 @@ static bool parse_hex(const char *text, uint8_t *out, size_t *length)
 
 /* ---- operations ------------------------------------------------------------------- */
 
-void dbg_describe_failure(enum kdclient_status st, uint32_t status, char *out, size_t size)
+bool dbg_request_failed(struct session *s, const char *command, enum kdclient_status st,
+			uint32_t status, const char *what)
 {
 	if (st != KDCLIENT_OK)
-		snprintf(out, size, "%s", kdclient_status_name(st));
-	else
-		snprintf(out, size, "the target answered status 0x%08x", status);
+		return dbg_failed(s, command, "%s: %s", what, kdclient_status_name(st));
+	return dbg_failed(s, command, "%s: the target answered status 0x%08x", what, status);
 }
 
 enum kdclient_status dbg_request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
@@ -223,7 +223,7 @@ static bool read_memory(struct session *s, char **w, int n, bool physical)
 static bool write_range(struct session *s, const char *command, bool physical, uint64_t address,
 			const uint8_t *data, size_t length)
 {
-	char why[80];
+	char why[120];
 
 	for (size_t done = 0; done < length;) {
 		struct dbgkd_manipulate_state64 m;
@@ -240,10 +240,9 @@ static bool write_range(struct session *s, const char *command, bool physical, u
 			size_t wrote = st == KDCLIENT_OK && m.u.write_memory.actual_bytes < piece
 					       ? m.u.write_memory.actual_bytes
 					       : 0;
-			dbg_describe_failure(st, m.return_status, why, sizeof(why));
-			return dbg_failed(s, command,
-					  "cannot write 0x%" PRIx64 ": %s after %zu of %zu bytes",
-					  address + done + wrote, why, done + wrote, length);
+			snprintf(why, sizeof(why), "cannot write 0x%" PRIx64 " after %zu of %zu bytes",
+				 address + done + wrote, done + wrote, length);
+			return dbg_request_failed(s, command, st, m.return_status, why);
 		}
 		done += piece;
 	}
@@ -282,10 +281,10 @@ static bool write_breakpoint(struct session *s, const char *command, uint64_t ad
 	m.u.write_breakpoint.breakpoint_address = kd_address(s, address);
 	enum kdclient_status st = dbg_request(s, DBGKD_WRITE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
 	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
-		char why[80];
-		dbg_describe_failure(st, m.return_status, why, sizeof(why));
-		return dbg_failed(s, command, "WriteBreakPoint at 0x%" PRIx64 ": %s",
-				  dbg_shown_address(s, address), why);
+		char what[80];
+		snprintf(what, sizeof(what), "WriteBreakPoint at 0x%" PRIx64,
+			 dbg_shown_address(s, address));
+		return dbg_request_failed(s, command, st, m.return_status, what);
 	}
 	*handle = m.u.write_breakpoint.breakpoint_handle;
 	return true;
@@ -303,12 +302,11 @@ static bool restore_breakpoint(struct session *s, const char *command, uint32_t 
 	if (st == KDCLIENT_OK && m.return_status != DBGKD_STATUS_SUCCESS &&
 	    kdclient_request_reissued(s->client))
 		return true;
-	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
-		char why[80];
-		dbg_describe_failure(st, m.return_status, why, sizeof(why));
-		return dbg_failed(s, command, "RestoreBreakPoint %u: %s", handle, why);
-	}
-	return true;
+	if (st == KDCLIENT_OK && m.return_status == DBGKD_STATUS_SUCCESS)
+		return true;
+	char what[40];
+	snprintf(what, sizeof(what), "RestoreBreakPoint %u", handle);
+	return dbg_request_failed(s, command, st, m.return_status, what);
 }
 
 static bool cmd_bp(struct session *s, char **w, int n)

@@ -143,7 +143,6 @@ bool dbg_cmd_setreg(struct session *s, char **w, int n)
 	struct dbgkd_manipulate_state64 m;
 	uint64_t value;
 	size_t length;
-	char why[80];
 
 	if (n != 3 || !dbg_number(w[2], &value))
 		return dbg_usage(s, "setreg", NULL);
@@ -163,10 +162,8 @@ bool dbg_cmd_setreg(struct session *s, char **w, int n)
 	memcpy(&m.u.set_context_flags, c.bytes + mc.flags_offset, 4);
 	enum kdclient_status st = dbg_request(s, DBGKD_SET_CONTEXT_API, &m, c.bytes, mc.context_size,
 					  NULL, 0, &length);
-	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
-		dbg_describe_failure(st, m.return_status, why, sizeof(why));
-		return dbg_failed(s, "setreg", "SetContext: %s", why);
-	}
+	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS)
+		return dbg_request_failed(s, "setreg", st, m.return_status, "SetContext");
 	return dbg_ok_line(s, "setreg", "%s = 0x%0*" PRIx64 "\n", w[1], (int)(2 * r->size), value);
 }
 

@@ -90,9 +90,10 @@ int dbg_address_digits(const struct session *s);
 enum kdclient_status dbg_request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
 				 const void *data, size_t length, void *reply, size_t capacity,
 				 size_t *reply_length);
-/* What the target answered, for a failure message: the link's trouble, or
- * the status it returned (never "ok" in a failure). */
-void dbg_describe_failure(enum kdclient_status st, uint32_t status, char *out, size_t size);
+/* The failure of request `what`: the link's trouble, or the status the
+ * target answered (never "ok"). Returns false. */
+bool dbg_request_failed(struct session *s, const char *command, enum kdclient_status st,
+			uint32_t status, const char *what);
 
 /* ---- the commands (dbg_commands.c; registers and link: dbg_registers.c) ----------- */
 

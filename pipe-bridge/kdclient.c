@@ -291,36 +291,23 @@ static void take_events(struct kdclient *c)
 	struct kdcom_event e;
 
 	while (kdcom_next_event(&c->k, &e)) {
-		switch (e.kind) {
-		case KDCOM_EVENT_PACKET:
+		bool ended = e.kind == KDCOM_EVENT_SENT || e.kind == KDCOM_EVENT_SEND_FAILED;
+		if (e.kind == KDCOM_EVENT_PACKET)
 			on_packet(c, &e);
-			break;
-		case KDCOM_EVENT_SENT:
-			if (c->answering)
-				c->answering = false;
-			else
-				c->sent = true;
-			break;
-		case KDCOM_EVENT_SEND_FAILED:
-			if (c->answering)
-				c->answering = false;
-			else
-				c->send_failed = true;
-			break;
-		case KDCOM_EVENT_RESEND:
-			c->ids_parted = true;
-			break;
-		case KDCOM_EVENT_RESET:
-			/* Ours answered, or the target's own: then what it was
-			 * answering is gone, and it reports its stop again. */
-			if (c->resetting)
-				c->reset_done = true;
-			else
-				c->ids_parted = true;
+		/* An answer's send ending is no news for the caller's call. */
+		if (ended && c->answering) {
+			c->answering = false;
+			continue;
+		}
+		c->sent |= e.kind == KDCOM_EVENT_SENT;
+		c->send_failed |= e.kind == KDCOM_EVENT_SEND_FAILED;
+		/* A RESET answers ours, or is the target's own; that, or a RESEND
+		 * for a packet already acknowledged, may have parted the ids. */
+		c->ids_parted |= e.kind == KDCOM_EVENT_RESEND ||
+				 (e.kind == KDCOM_EVENT_RESET && !c->resetting);
+		if (e.kind == KDCOM_EVENT_RESET) {
+			c->reset_done |= c->resetting;
 			c->resetting = false;
-			break;
-		default:
-			break;
 		}
 	}
 }

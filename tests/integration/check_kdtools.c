@@ -406,25 +406,19 @@ END_TEST
  * stepped off and put back at its full address. */
 START_TEST(an_x64_target_is_debugged_as_x64)
 {
-	struct target t;
-
-	start_win_target(&t, ARGS("--machine", "x64", "--initial-break"));
-	char *out = dbg_ok(&t, "connect", "version", "regs", "setreg rbx 0x1122334455667788",
-			"setreg r15 7", "regs", "bp 0xffffffff80101040", "go", "wait", "step", "go",
-			"wait");
-	expect(out, "version", 0, "\"machine\":\"0x8664\"");
-	expect(out, "connect", 0, "\"pc\":\"0xffffffff80101000\"");
-	expect(out, "regs", 0, "\"rip\":\"0xffffffff80101000\"");
-	expect(out, "regs", 0, "\"cs\":\"0x0010\"");
-	expect(out, "regs", 1, "\"rbx\":\"0x1122334455667788\"");
-	expect(out, "regs", 1, "\"r15\":\"0x0000000000000007\"");
-	expect(out, "bp", 0, "\"address\":\"0xffffffff80101040\"");
-	expect(out, "wait", 0, "\"pc\":\"0xffffffff80101040\"");
-	expect(out, "step", 0, "\"pc\":\"0xffffffff80101041\"");
-	/* Round the 128-byte loop to the breakpoint, put back where it was. */
-	expect(out, "wait", 1, "\"code\":\"0x80000003\",\"pc\":\"0xffffffff80101040\"");
-	free(out);
-	stop_target(&t);
+	win_session(ARGS("--machine", "x64", "--initial-break"),
+		    ARGS("connect", "version", "regs", "setreg rbx 0x1122334455667788", "setreg r15 7",
+			 "regs", "bp 0xffffffff80101040", "go", "wait", "step", "go", "wait"),
+		    ARGS("version 0 \"machine\":\"0x8664\"",
+			 "connect 0 \"pc\":\"0xffffffff80101000\"",
+			 "regs 0 \"rip\":\"0xffffffff80101000\"", "regs 0 \"cs\":\"0x0010\"",
+			 "regs 1 \"rbx\":\"0x1122334455667788\"",
+			 "regs 1 \"r15\":\"0x0000000000000007\"",
+			 "bp 0 \"address\":\"0xffffffff80101040\"",
+			 "wait 0 \"pc\":\"0xffffffff80101040\"",
+			 "step 0 \"pc\":\"0xffffffff80101041\"",
+			 /* round the 128-byte loop to the breakpoint, put back where it was */
+			 "wait 1 \"code\":\"0x80000003\",\"pc\":\"0xffffffff80101040\""));
 }
 END_TEST
 
