@@ -195,6 +195,8 @@ static void take_events(struct sim *s)
 			s->dropped = true;
 			kdwin_faults_reply_dropped(&s->faults);
 		}
+		if (e.kind == KDCOM_EVENT_RESET)
+			kdwin_faults_link_reset(&s->faults);
 		s->sent |= e.kind == KDCOM_EVENT_SENT;
 		s->abandoned |= e.kind == KDCOM_EVENT_ABANDONED;
 		/* KdReceivePacket's NeedsResend (ReactOS): the stop goes out again. */

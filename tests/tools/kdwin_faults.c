@@ -115,6 +115,11 @@ void kdwin_faults_reply_dropped(struct kdwin_faults *f)
 		f->muting_acks = f->muting_replies = false;
 }
 
+void kdwin_faults_link_reset(struct kdwin_faults *f)
+{
+	f->muting_acks = f->muting_replies = false;
+}
+
 void kdwin_faults_stopped(struct kdwin_faults *f)
 {
 	if (!f->muting_replies)

@@ -66,9 +66,12 @@ bool kdwin_faults_lose(struct kdwin_faults *f, const char *api, bool reply_too);
 /* Seeds the generator from f->seed. */
 void kdwin_faults_start(struct kdwin_faults *f);
 
-/* The target took a request / dropped a reply / stopped again. */
+/* The target took a request / dropped a reply / saw the link reset /
+ * stopped again. The scripted losses last until the reply is dropped or
+ * the link is reset (a RESET ends the bad spell). */
 void kdwin_faults_packet(struct kdwin_faults *f, uint32_t api);
 void kdwin_faults_reply_dropped(struct kdwin_faults *f);
+void kdwin_faults_link_reset(struct kdwin_faults *f);
 void kdwin_faults_stopped(struct kdwin_faults *f);
 /* Whether the target starts a RESET now. */
 bool kdwin_faults_draw_reset(struct kdwin_faults *f);
