@@ -88,7 +88,7 @@ void kdclient_options_init(struct kdclient_options *o)
 	memset(o, 0, sizeof(*o));
 	o->resend_timeout_ms = 250;
 	o->retries = 20;
-	o->attempts = 3;
+	o->attempts = 5;
 }
 
 struct kdclient *kdclient_open(const struct kdclient_options *options, char *error,

@@ -31,7 +31,7 @@ struct kdclient_options {
 	uint32_t reply_timeout_ms;
 	/* How often a lost request is asked again, and a continue whose
 	 * acknowledgement never came is probed, before the link counts as
-	 * failed. Default 3. */
+	 * failed. Default 5: a loaded host can lose a few to its own slowness. */
 	uint32_t attempts;
 	/* The link's and the endpoint's messages (may be empty). */
 	struct bxkd_log log;

@@ -257,16 +257,18 @@ static void finish_session(struct session *s, uint32_t *samples, size_t *sample_
 {
 	char path[300];
 	int status = child_wait(&s->dbg, SESSION_MS);
+	int target_status = child_wait(&s->target, 5000);
 
 	if (status != 0) {
 		path_in(s, "err.txt", path, sizeof(path));
 		char *err = read_text_file(path);
-		session_failed(s, "bxkd-dbg (seed %u, in %s) ended with %d: %s", s->seed, s->dir,
-			       status, err ? err : "");
+		session_failed(s, "bxkd-dbg (seed %u, in %s) ended with %d, kd-win-target with %d: %s",
+			       s->seed, s->dir, status, target_status, err ? err : "");
 		free(err);
 	}
-	if (child_wait(&s->target, 5000) != 0)
-		session_failed(s, "kd-win-target (seed %u) did not end after the detach", s->seed);
+	if (target_status != 0)
+		session_failed(s, "kd-win-target (seed %u, in %s) ended with %d after the detach",
+			       s->seed, s->dir, target_status);
 	child_stop(&s->target);
 	bool ok = status == 0 && !s->why[0];
 	ok = check_output(s, samples, sample_count) && ok;

@@ -687,6 +687,8 @@ static bool take_option(void *ctx, int key, char *value)
 		return kdwin_faults_lose(&s->faults, value, key == 'L');
 	case 'T':
 		trace_file = fopen(value, "w");
+		if (trace_file)
+			setvbuf(trace_file, NULL, _IOLBF, 0); /* all of it, however it ends */
 		s->faults.trace = trace_unit;
 		s->faults.trace_ctx = s;
 		return trace_file != NULL;
