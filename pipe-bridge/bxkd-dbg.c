@@ -28,8 +28,6 @@
 #include "kdtrace.h"
 #include "log.h"
 
-#define MAX_WORDS 8
-#define LINE_MAX_LENGTH 1024
 
 /* ---- answers ------------------------------------------------------------------ */
 
@@ -60,7 +58,12 @@ bool dbg_failed(struct session *s, const char *command, const char *fmt, ...)
 		struct json_object *answer = dbg_answer(command);
 		json_object_object_add(answer, "ok", json_object_new_boolean(false));
 		json_object_object_add(answer, "error", kdtrace_json_bytes(why, strlen(why)));
+		if (s->where)
+			json_object_object_add(answer, "where",
+					       kdtrace_json_bytes(s->where, strlen(s->where)));
 		dbg_print_answer(answer);
+	} else if (s->where) {
+		bxkd_warn("%s: %s: %s", s->where, command, why);
 	} else {
 		bxkd_warn("%s: %s", command, why);
 	}
@@ -189,6 +192,16 @@ bool dbg_address_of(const struct session *s, const char *text, uint64_t *value)
 	return dbg_number(text, value) || symbol_value(s, text, value);
 }
 
+bool dbg_bad_address(struct session *s, const char *command, const char *text)
+{
+	if (text[0] >= '0' && text[0] <= '9')
+		return dbg_usage(s, command, "ADDRESS is a number or a symbol from --symbols");
+	s->usage_error = true;
+	if (!s->symbol_count)
+		return dbg_failed(s, command, "unknown symbol '%s' (no --symbols file given)", text);
+	return dbg_failed(s, command, "unknown symbol '%s'", text);
+}
+
 /* "name+0x9" for the symbol at or below `address`, "" without one. */
 static void symbolize(const struct session *s, uint64_t address, char *out, size_t size)
 {
@@ -206,67 +219,126 @@ static void symbolize(const struct session *s, uint64_t address, char *out, size
 			 (unsigned long long)(address - best->address));
 }
 
+uint64_t dbg_shown_address(const struct session *s, uint64_t address)
+{
+	return kdclient_machine(s->client) == DBGKD_MACHINE_AMD64 ? address : address & 0xffffffffu;
+}
+
+int dbg_address_digits(const struct session *s)
+{
+	return kdclient_machine(s->client) == DBGKD_MACHINE_AMD64 ? 16 : 8;
+}
+
 void dbg_print_stop(struct session *s, const char *command)
 {
 	const struct dbgkd_any_wait_state_change *sc = kdclient_last_stop(s->client);
 	uint32_t code = sc->u.exception.record.exception_code;
+	uint64_t pc = dbg_shown_address(s, sc->program_counter);
 	char where[440];
 
-	symbolize(s, (uint32_t)sc->program_counter, where, sizeof(where));
+	symbolize(s, pc, where, sizeof(where));
 	if (s->json) {
 		struct json_object *answer = dbg_answer(command);
 		json_object_object_add(answer, "stopped", json_object_new_boolean(true));
 		json_object_object_add(answer, "code", kdtrace_json_hex(code, 8));
-		json_object_object_add(answer, "pc", kdtrace_json_hex((uint32_t)sc->program_counter, 8));
+		json_object_object_add(answer, "pc", kdtrace_json_hex(pc, dbg_address_digits(s)));
 		if (where[0])
 			json_object_object_add(answer, "symbol", kdtrace_json_bytes(where, strlen(where)));
 		json_object_object_add(answer, "processor", json_object_new_uint64(sc->processor));
 		dbg_print_answer(answer);
 	} else {
-		printf("stopped: %s (0x%08x) at 0x%08" PRIx32 "%s%s\n",
+		printf("stopped: %s (0x%08x) at 0x%0*" PRIx64 "%s%s\n",
 		       code == DBGKD_STATUS_BREAKPOINT	 ? "breakpoint"
 		       : code == DBGKD_STATUS_SINGLE_STEP ? "single step"
 							   : "exception",
-		       code, (uint32_t)sc->program_counter, where[0] ? " " : "", where);
+		       code, dbg_address_digits(s), pc, where[0] ? " " : "", where);
 	}
 }
 
 /* ---- the command loop ------------------------------------------------------------------ */
 
-static int split(char *line, char **words)
-{
-	int n = 0;
+/* A command line as words; comments (#) dropped. No limit on the line's
+ * length or its number of words: a write of any size is one line. */
+struct line_words {
+	char *text;
+	char **w;
+	int n;
+};
 
-	for (char *w = strtok(line, " \t\r\n"); w && n < MAX_WORDS; w = strtok(NULL, " \t\r\n"))
-		words[n++] = w;
-	return n;
+static void split(const char *line, struct line_words *lw)
+{
+	size_t cap = 8;
+
+	lw->text = bxkd_strdup(line);
+	lw->text[strcspn(lw->text, "#")] = '\0';
+	lw->w = bxkd_xmalloc(cap * sizeof(*lw->w));
+	lw->n = 0;
+	for (char *save, *w = strtok_r(lw->text, " \t\r\n", &save); w;
+	     w = strtok_r(NULL, " \t\r\n", &save)) {
+		if ((size_t)lw->n == cap)
+			lw->w = bxkd_xrealloc(lw->w, (cap *= 2) * sizeof(*lw->w));
+		lw->w[lw->n++] = w;
+	}
 }
 
-/* One line of commands; false when its command failed. */
-static bool run(struct session *s, const char *line_in)
+static void free_words(struct line_words *lw)
 {
-	char line[LINE_MAX_LENGTH];
-	char *w[MAX_WORDS];
-
-	snprintf(line, sizeof(line), "%s", line_in);
-	char *hash = strchr(line, '#');
-	if (hash)
-		*hash = '\0';
-	int n = split(line, w);
-	return n == 0 || dbg_run_words(s, w, n);
+	free(lw->text);
+	free(lw->w);
 }
 
-/* Runs the lines of `f` until one fails or quits. */
-static bool run_file(struct session *s, FILE *f, bool flush_each)
+/* One line of commands; false when its command failed. With s->checking
+ * the command only checks its words. */
+static bool run(struct session *s, const char *line)
 {
-	char line[LINE_MAX_LENGTH];
+	struct line_words lw;
+
+	split(line, &lw);
+	bool ok = lw.n == 0 || dbg_run_words(s, lw.w, lw.n);
+	free_words(&lw);
+	return ok;
+}
+
+/* The commands to run: the script's lines, then the arguments. */
+struct command_list {
+	char **lines;
+	char **where; /* FILE:LINE or "argument N" */
+	size_t count, cap;
+};
+
+static void add_command(struct command_list *l, const char *line, const char *where)
+{
+	if (l->count == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->lines = bxkd_xrealloc(l->lines, l->cap * sizeof(*l->lines));
+		l->where = bxkd_xrealloc(l->where, l->cap * sizeof(*l->where));
+	}
+	l->lines[l->count] = bxkd_strdup(line);
+	l->where[l->count++] = bxkd_strdup(where);
+}
+
+static void free_commands(struct command_list *l)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		free(l->lines[i]);
+		free(l->where[i]);
+	}
+	free(l->lines);
+	free(l->where);
+}
+
+/* Runs the lines of standard input as they come, until one fails or quits. */
+static bool run_stdin(struct session *s)
+{
+	char *line = NULL;
+	size_t cap = 0;
 	bool ok = true;
 
-	while (ok && !s->quit && fgets(line, sizeof(line), f)) {
+	while (ok && !s->quit && getline(&line, &cap, stdin) >= 0) {
 		ok = run(s, line);
-		if (flush_each)
-			fflush(stdout);
+		fflush(stdout);
 	}
+	free(line);
 	return ok;
 }
 
@@ -282,9 +354,8 @@ static void usage(FILE *out)
 		"  -s, --script FILE       run the commands in FILE, one per line (# comments)\n"
 		"  -j, --json              one JSON object per command on standard output\n"
 		"  -T, --timeout SECONDS   per command (default 10)\n"
-		"  -R, --resend-timeout MS wait this long for the target's acknowledgement\n"
-		"                          before sending again (default 250); a long one keeps\n"
-		"                          a slow emulator from seeing resends\n"
+		"  -R, --resend-timeout MS the link's resend time-out (default 250); lost\n"
+		"                          requests are asked again after 8 of them\n"
 		"  -q, --quiet             no link messages, no live prints\n"
 		"  -S, --symbols FILE      names for addresses: nm output, e.g. build/guest/\n"
 		"                          kernel.symbols; commands then take NAME[+OFFSET]\n"
@@ -298,7 +369,7 @@ static void usage(FILE *out)
 
 struct options {
 	const char *target, *script;
-	uint32_t resend_timeout_ms; /* 0: the client's default */
+	uint32_t resend_timeout_ms;
 };
 
 struct parsing {
@@ -306,10 +377,20 @@ struct parsing {
 	struct options *o;
 };
 
+/* A number 1..most, or the complaint. */
+static bool bounded_option(const char *value, uint64_t most, const char *complaint,
+			   uint64_t *number)
+{
+	if (dbg_number(value, number) && *number > 0 && *number <= most)
+		return true;
+	bxkd_warn("%s", complaint);
+	return false;
+}
+
 static bool take_option(void *ctx, int key, char *value)
 {
 	struct parsing *p = ctx;
-	uint64_t seconds, ms;
+	uint64_t number;
 
 	switch (key) {
 	case 'S':
@@ -324,21 +405,18 @@ static bool take_option(void *ctx, int key, char *value)
 		p->s->json = true;
 		break;
 	case 'T':
-		if (!dbg_number(value, &seconds) || seconds == 0 || seconds > 86400) {
-			bxkd_warn("--timeout wants 1..86400 seconds");
+		if (!bounded_option(value, 86400, "--timeout wants 1..86400 seconds", &number))
 			return false;
-		}
-		p->s->timeout_ms = (uint32_t)(seconds * 1000);
-		break;
-	case 'R':
-		if (!dbg_number(value, &ms) || ms == 0 || ms > 600000) {
-			bxkd_warn("--resend-timeout wants 1..600000 milliseconds");
-			return false;
-		}
-		p->o->resend_timeout_ms = (uint32_t)ms;
+		p->s->timeout_ms = (uint32_t)(number * 1000);
 		break;
 	case 'q':
 		p->s->quiet = true;
+		break;
+	case 'R':
+		if (!bounded_option(value, 60000, "--resend-timeout wants 1..60000 milliseconds",
+				    &number))
+			return false;
+		p->o->resend_timeout_ms = (uint32_t)number;
 		break;
 	}
 	return true;
@@ -366,24 +444,61 @@ static int parse_options(int argc, char **argv, struct session *s, struct option
 	return status;
 }
 
-/* The commands of the script, then the arguments, else standard input. */
-static bool run_commands(struct session *s, const struct options *o, int argc, char **argv)
+/* The script's lines, then the arguments; false (usage) if the script
+ * cannot be read. */
+static bool gather_commands(const struct options *o, int argc, char **argv,
+			    struct command_list *l)
 {
-	bool ok = true;
+	char where[600];
 
 	if (o->script) {
 		FILE *f = fopen(o->script, "r");
+		char *line = NULL;
+		size_t cap = 0;
 		if (!f) {
 			bxkd_warn("cannot read %s: %s", o->script, strerror(errno));
 			return false;
 		}
-		ok = run_file(s, f, false);
+		for (unsigned number = 1; getline(&line, &cap, f) >= 0; number++) {
+			snprintf(where, sizeof(where), "%s:%u", o->script, number);
+			add_command(l, line, where);
+		}
+		free(line);
 		fclose(f);
 	}
-	for (int i = optind; ok && !s->quit && i < argc; i++)
-		ok = run(s, argv[i]);
+	for (int i = optind; i < argc; i++) {
+		snprintf(where, sizeof(where), "argument %d", i - optind + 1);
+		add_command(l, argv[i], where);
+	}
+	return true;
+}
+
+/* Every command is checked before the first one touches the target: a
+ * typo on the last line must not leave a half-run session behind. */
+static bool check_commands(struct session *s, const struct command_list *l)
+{
+	bool ok = true;
+
+	s->checking = true;
+	for (size_t i = 0; i < l->count; i++) {
+		s->where = l->where[i];
+		ok = run(s, l->lines[i]) && ok;
+	}
+	s->checking = false;
+	s->where = NULL;
+	return ok;
+}
+
+/* The commands of the script, then the arguments, else standard input. */
+static bool run_commands(struct session *s, const struct options *o, const struct command_list *l,
+			 int argc)
+{
+	bool ok = true;
+
+	for (size_t i = 0; ok && !s->quit && i < l->count; i++)
+		ok = run(s, l->lines[i]);
 	if (!o->script && optind == argc)
-		ok = run_file(s, stdin, true);
+		ok = run_stdin(s);
 	return ok;
 }
 
@@ -400,7 +515,8 @@ static void end_session(struct session *s)
 int main(int argc, char **argv)
 {
 	struct session s = { .timeout_ms = 10000 };
-	struct options o = { 0 };
+	struct options o = { NULL, NULL, 0 };
+	struct command_list commands = { 0 };
 	struct kdclient_options co;
 	char error[256];
 
@@ -408,6 +524,10 @@ int main(int argc, char **argv)
 	int status = parse_options(argc, argv, &s, &o);
 	if (status >= 0)
 		return status;
+	if (!gather_commands(&o, argc, argv, &commands) || !check_commands(&s, &commands)) {
+		free_commands(&commands);
+		return BXKD_CLI_EXIT_USAGE;
+	}
 	kdclient_options_init(&co);
 	if (o.resend_timeout_ms)
 		co.resend_timeout_ms = o.resend_timeout_ms;
@@ -423,7 +543,8 @@ int main(int argc, char **argv)
 		bxkd_warn("%s", error);
 		return 1;
 	}
-	bool ok = run_commands(&s, &o, argc, argv);
+	bool ok = run_commands(&s, &o, &commands, argc);
+	free_commands(&commands);
 	end_session(&s);
-	return ok ? 0 : 1;
+	return ok ? 0 : s.usage_error ? BXKD_CLI_EXIT_USAGE : 1;
 }

@@ -40,21 +40,6 @@ static struct json_object *hex_string(const uint8_t *data, size_t length)
 	return string;
 }
 
-static const struct {
-	const char *name;
-	size_t offset;
-} registers[] = {
-	{ "eax", offsetof(struct x86_context, eax) },	 { "ebx", offsetof(struct x86_context, ebx) },
-	{ "ecx", offsetof(struct x86_context, ecx) },	 { "edx", offsetof(struct x86_context, edx) },
-	{ "esi", offsetof(struct x86_context, esi) },	 { "edi", offsetof(struct x86_context, edi) },
-	{ "ebp", offsetof(struct x86_context, ebp) },	 { "esp", offsetof(struct x86_context, esp) },
-	{ "eip", offsetof(struct x86_context, eip) },	 { "eflags", offsetof(struct x86_context, eflags) },
-	{ "cs", offsetof(struct x86_context, seg_cs) },	 { "ss", offsetof(struct x86_context, seg_ss) },
-	{ "ds", offsetof(struct x86_context, seg_ds) },	 { "es", offsetof(struct x86_context, seg_es) },
-	{ "fs", offsetof(struct x86_context, seg_fs) },	 { "gs", offsetof(struct x86_context, seg_gs) },
-	{ "dr7", offsetof(struct x86_context, dr7) },
-};
-
 /* The progress line is for a person at a terminal: redrawn in place at
  * most ten times a second, and never written into a log. */
 static bool dump_progress_shown;
@@ -64,18 +49,17 @@ static double dump_progress_last;
 /* x86 kernel addresses travel sign-extended, as Windows sends them. */
 static uint64_t kd_address(struct session *s, uint64_t address)
 {
-	const struct dbgkd_get_version64 *v = kdclient_version(s->client);
-
-	if ((!v || !(v->flags & DBGKD_VERS_FLAG_PTR64)) && address <= UINT32_MAX)
+	if (kdclient_machine(s->client) != DBGKD_MACHINE_AMD64 && address <= UINT32_MAX)
 		return (uint64_t)(int64_t)(int32_t)address;
 	return address;
 }
 
-static bool parse_hex(const char *text, uint8_t *out, size_t cap, size_t *length)
+/* Hex digits into out, which has room for strlen(text) / 2 bytes. */
+static bool parse_hex(const char *text, uint8_t *out, size_t *length)
 {
 	size_t n = strlen(text);
 
-	if (n % 2 || n / 2 > cap)
+	if (n % 2 || n == 0)
 		return false;
 	for (size_t i = 0; i < n; i += 2) {
 		unsigned byte;
@@ -90,7 +74,15 @@ static bool parse_hex(const char *text, uint8_t *out, size_t cap, size_t *length
 
 /* ---- operations ------------------------------------------------------------------- */
 
-static enum kdclient_status request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
+bool dbg_request_failed(struct session *s, const char *command, enum kdclient_status st,
+			uint32_t status, const char *what)
+{
+	if (st != KDCLIENT_OK)
+		return dbg_failed(s, command, "%s: %s", what, kdclient_status_name(st));
+	return dbg_failed(s, command, "%s: the target answered status 0x%08x", what, status);
+}
+
+enum kdclient_status dbg_request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
 				    const void *data, size_t length, void *reply,
 				    size_t capacity, size_t *reply_length)
 {
@@ -99,35 +91,12 @@ static enum kdclient_status request(struct session *s, uint32_t api, struct dbgk
 				s->timeout_ms);
 }
 
-static bool get_context(struct session *s, const char *command, struct x86_context *context)
-{
-	struct dbgkd_manipulate_state64 m;
-	size_t length;
-
-	memset(&m, 0, sizeof(m));
-	enum kdclient_status st = request(s, DBGKD_GET_CONTEXT_API, &m, NULL, 0, context,
-					  sizeof(*context), &length);
-	if (st != KDCLIENT_OK)
-		return dbg_failed(s, command, "GetContext: %s", kdclient_status_name(st));
-	if (m.return_status != DBGKD_STATUS_SUCCESS || length != sizeof(*context))
-		return dbg_failed(s, command, "GetContext: status 0x%08x, %zu bytes", m.return_status,
-			      length);
-	return true;
-}
-
-static uint32_t *register_slot(struct x86_context *c, const char *name)
-{
-	for (size_t i = 0; i < sizeof(registers) / sizeof(*registers); i++) {
-		if (!strcmp(registers[i].name, name))
-			return (uint32_t *)((uint8_t *)c + registers[i].offset);
-	}
-	return NULL;
-}
-
 static bool cmd_connect(struct session *s, char **w, int n)
 {
 	(void)w;
 	(void)n;
+	if (s->checking)
+		return true;
 	enum kdclient_status st = kdclient_connect(s->client, s->timeout_ms);
 	const struct kdclient_module *modules;
 
@@ -137,8 +106,9 @@ static bool cmd_connect(struct session *s, char **w, int n)
 	size_t count = kdclient_modules(s->client, &modules);
 	if (!s->json) {
 		for (size_t i = 0; i < count; i++)
-			printf("module: %s at 0x%08" PRIx64 " (%u bytes)\n", modules[i].path,
-			       modules[i].base & 0xffffffffu, modules[i].size);
+			printf("module: %s at 0x%0*" PRIx64 " (%u bytes)\n", modules[i].path,
+			       dbg_address_digits(s), dbg_shown_address(s, modules[i].base),
+			       modules[i].size);
 	}
 	dbg_print_stop(s, "connect");
 	return true;
@@ -148,8 +118,9 @@ static bool cmd_version(struct session *s, char **w, int n)
 {
 	(void)w;
 	(void)n;
+	if (s->checking)
+		return true;
 	const struct dbgkd_get_version64 *v = kdclient_version(s->client);
-
 	if (!v)
 		return dbg_failed(s, "version", "not connected");
 	if (s->json) {
@@ -183,54 +154,6 @@ static bool cmd_version(struct session *s, char **w, int n)
 	return true;
 }
 
-static bool cmd_regs(struct session *s, char **w, int n)
-{
-	(void)w;
-	(void)n;
-	struct x86_context c;
-
-	if (!get_context(s, "regs", &c))
-		return false;
-	if (s->json) {
-		struct json_object *answer = dbg_answer("regs");
-		for (size_t i = 0; i < sizeof(registers) / sizeof(*registers); i++)
-			json_object_object_add(answer, registers[i].name,
-					       kdtrace_json_hex(*register_slot(&c, registers[i].name), 8));
-		dbg_print_answer(answer);
-	} else {
-		printf("eax=%08x ebx=%08x ecx=%08x edx=%08x esi=%08x edi=%08x\n"
-		       "eip=%08x esp=%08x ebp=%08x eflags=%08x\n"
-		       "cs=%04x ss=%04x ds=%04x es=%04x fs=%04x gs=%04x\n",
-		       c.eax, c.ebx, c.ecx, c.edx, c.esi, c.edi, c.eip, c.esp, c.ebp, c.eflags,
-		       c.seg_cs, c.seg_ss, c.seg_ds, c.seg_es, c.seg_fs, c.seg_gs);
-	}
-	return true;
-}
-
-static bool cmd_setreg(struct session *s, char **w, int n)
-{
-	struct x86_context c;
-	struct dbgkd_manipulate_state64 m;
-	uint64_t value;
-	size_t length;
-	uint32_t *slot;
-
-	if (n != 3 || !dbg_number(w[2], &value) || value > UINT32_MAX)
-		return dbg_usage(s, "setreg", NULL);
-	if (!get_context(s, "setreg", &c))
-		return false;
-	if (!(slot = register_slot(&c, w[1])))
-		return dbg_failed(s, "setreg", "no register '%s'", w[1]);
-	*slot = (uint32_t)value;
-	memset(&m, 0, sizeof(m));
-	m.u.set_context_flags = c.context_flags;
-	enum kdclient_status st = request(s, DBGKD_SET_CONTEXT_API, &m, &c, sizeof(c), NULL, 0, &length);
-	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS)
-		return dbg_failed(s, "setreg", "SetContext: %s, status 0x%08x",
-			      kdclient_status_name(st), m.return_status);
-	return dbg_ok_line(s, "setreg", "%s = 0x%08x\n", w[1], (uint32_t)value);
-}
-
 /* Reads [address, address + length) in reply-sized pieces into buf. */
 static bool read_range(struct session *s, const char *command, bool physical, uint64_t address,
 		       uint8_t *buf, size_t length, size_t *got, void (*progress)(size_t, size_t))
@@ -244,7 +167,7 @@ static bool read_range(struct session *s, const char *command, bool physical, ui
 			physical ? address + *got : kd_address(s, address + *got);
 		m.u.read_memory.transfer_count = (uint32_t)want;
 		enum kdclient_status st =
-			request(s, physical ? DBGKD_READ_PHYSICAL_MEMORY_API : DBGKD_READ_VIRTUAL_MEMORY_API,
+			dbg_request(s, physical ? DBGKD_READ_PHYSICAL_MEMORY_API : DBGKD_READ_VIRTUAL_MEMORY_API,
 				&m, NULL, 0, buf + *got, want, &n);
 		if (st != KDCLIENT_OK)
 			return dbg_failed(s, command, "%s", kdclient_status_name(st));
@@ -265,8 +188,14 @@ static bool read_memory(struct session *s, char **w, int n, bool physical)
 	uint64_t address, length;
 	size_t got;
 
-	if (n != 3 || !dbg_address_of(s, w[1], &address) || !dbg_number(w[2], &length) || length > 1u << 24)
+	if (n != 3)
+		return dbg_usage(s, command, NULL);
+	if (!dbg_address_of(s, w[1], &address))
+		return dbg_bad_address(s, command, w[1]);
+	if (!dbg_number(w[2], &length) || length > 1u << 24)
 		return dbg_usage(s, command, "at most 16 MiB");
+	if (s->checking)
+		return true;
 	uint8_t *buf = bxkd_xmalloc(length ? length : 1);
 	bool ok = read_range(s, command, physical, address, buf, length, &got, NULL);
 	if (ok && s->json) {
@@ -289,32 +218,56 @@ static bool read_memory(struct session *s, char **w, int n, bool physical)
 	return ok;
 }
 
+/* Writes in packet-sized pieces, each verified by the count its reply says
+ * was written. */
+static bool write_range(struct session *s, const char *command, bool physical, uint64_t address,
+			const uint8_t *data, size_t length)
+{
+	char why[120];
+
+	for (size_t done = 0; done < length;) {
+		struct dbgkd_manipulate_state64 m;
+		size_t piece = length - done < CHUNK ? length - done : CHUNK, unused;
+		memset(&m, 0, sizeof(m));
+		m.u.write_memory.target_base_address =
+			physical ? address + done : kd_address(s, address + done);
+		m.u.write_memory.transfer_count = (uint32_t)piece;
+		enum kdclient_status st = dbg_request(s, physical ? DBGKD_WRITE_PHYSICAL_MEMORY_API
+							      : DBGKD_WRITE_VIRTUAL_MEMORY_API,
+						  &m, data + done, piece, NULL, 0, &unused);
+		if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS ||
+		    m.u.write_memory.actual_bytes != piece) {
+			size_t wrote = st == KDCLIENT_OK && m.u.write_memory.actual_bytes < piece
+					       ? m.u.write_memory.actual_bytes
+					       : 0;
+			snprintf(why, sizeof(why), "cannot write 0x%" PRIx64 " after %zu of %zu bytes",
+				 address + done + wrote, done + wrote, length);
+			return dbg_request_failed(s, command, st, m.return_status, why);
+		}
+		done += piece;
+	}
+	return true;
+}
+
 static bool write_memory(struct session *s, char **w, int n, bool physical)
 {
 	const char *command = physical ? "writephys" : "write";
-	uint8_t data[CHUNK];
 	uint64_t address;
-	size_t length, written;
+	size_t length;
 
-	if (n != 3 || !dbg_address_of(s, w[1], &address) ||
-	    !parse_hex(w[2], data, sizeof(data), &length))
-	{
-		char detail[40];
-		snprintf(detail, sizeof(detail), "at most %zu bytes", CHUNK);
-		return dbg_usage(s, command, detail);
+	if (n != 3)
+		return dbg_usage(s, command, NULL);
+	if (!dbg_address_of(s, w[1], &address))
+		return dbg_bad_address(s, command, w[1]);
+	uint8_t *data = bxkd_xmalloc(strlen(w[2]) / 2 + 1);
+	if (!parse_hex(w[2], data, &length)) {
+		free(data);
+		return dbg_usage(s, command, "HEXBYTES: an even number of hex digits");
 	}
-	struct dbgkd_manipulate_state64 m;
-	memset(&m, 0, sizeof(m));
-	m.u.write_memory.target_base_address = physical ? address : kd_address(s, address);
-	m.u.write_memory.transfer_count = (uint32_t)length;
-	enum kdclient_status st = request(s, physical ? DBGKD_WRITE_PHYSICAL_MEMORY_API
-						      : DBGKD_WRITE_VIRTUAL_MEMORY_API,
-					  &m, data, length, NULL, 0, &written);
-	if (st != KDCLIENT_OK)
-		return dbg_failed(s, command, "%s", kdclient_status_name(st));
-	if (m.return_status != DBGKD_STATUS_SUCCESS || m.u.write_memory.actual_bytes != length)
-		return dbg_failed(s, command, "wrote %u of %zu bytes (status 0x%08x)",
-			      m.u.write_memory.actual_bytes, length, m.return_status);
+	bool ok = s->checking || write_range(s, command, physical, address, data, length);
+	free(data);
+	if (!ok || s->checking)
+		return ok;
 	return dbg_ok_line(s, command, "wrote %zu bytes at 0x%" PRIx64 "\n", length, address);
 }
 
@@ -326,10 +279,13 @@ static bool write_breakpoint(struct session *s, const char *command, uint64_t ad
 
 	memset(&m, 0, sizeof(m));
 	m.u.write_breakpoint.breakpoint_address = kd_address(s, address);
-	enum kdclient_status st = request(s, DBGKD_WRITE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
-	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS)
-		return dbg_failed(s, command, "WriteBreakPoint at 0x%" PRIx64 ": %s, status 0x%08x",
-			      address, kdclient_status_name(st), m.return_status);
+	enum kdclient_status st = dbg_request(s, DBGKD_WRITE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
+	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
+		char what[80];
+		snprintf(what, sizeof(what), "WriteBreakPoint at 0x%" PRIx64,
+			 dbg_shown_address(s, address));
+		return dbg_request_failed(s, command, st, m.return_status, what);
+	}
 	*handle = m.u.write_breakpoint.breakpoint_handle;
 	return true;
 }
@@ -341,11 +297,16 @@ static bool restore_breakpoint(struct session *s, const char *command, uint32_t 
 
 	memset(&m, 0, sizeof(m));
 	m.u.restore_breakpoint_handle = handle;
-	enum kdclient_status st = request(s, DBGKD_RESTORE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
-	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS)
-		return dbg_failed(s, command, "RestoreBreakPoint %u: %s, status 0x%08x", handle,
-			      kdclient_status_name(st), m.return_status);
-	return true;
+	enum kdclient_status st = dbg_request(s, DBGKD_RESTORE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
+	/* Asked again after the link lost it, the first may have cleared it. */
+	if (st == KDCLIENT_OK && m.return_status != DBGKD_STATUS_SUCCESS &&
+	    kdclient_request_reissued(s->client))
+		return true;
+	if (st == KDCLIENT_OK && m.return_status == DBGKD_STATUS_SUCCESS)
+		return true;
+	char what[40];
+	snprintf(what, sizeof(what), "RestoreBreakPoint %u", handle);
+	return dbg_request_failed(s, command, st, m.return_status, what);
 }
 
 static bool cmd_bp(struct session *s, char **w, int n)
@@ -353,8 +314,12 @@ static bool cmd_bp(struct session *s, char **w, int n)
 	uint64_t address;
 	int slot = -1;
 
-	if (n != 2 || !dbg_address_of(s, w[1], &address))
+	if (n != 2)
 		return dbg_usage(s, "bp", NULL);
+	if (!dbg_address_of(s, w[1], &address))
+		return dbg_bad_address(s, "bp", w[1]);
+	if (s->checking)
+		return true;
 	for (int i = 0; i < DBG_MAX_BREAKPOINTS && slot < 0; i++)
 		if (!s->breakpoints[i].used)
 			slot = i;
@@ -364,15 +329,16 @@ static bool cmd_bp(struct session *s, char **w, int n)
 	if (!write_breakpoint(s, "bp", address, &bp->handle))
 		return false;
 	bp->used = true;
-	bp->address = address & 0xffffffffu;
+	bp->address = kd_address(s, address); /* as the stop's PC will say it */
+	uint64_t shown = dbg_shown_address(s, bp->address);
 	if (s->json) {
 		struct json_object *answer = dbg_answer("bp");
 		json_object_object_add(answer, "number", json_object_new_int(slot));
-		json_object_object_add(answer, "address", kdtrace_json_hex(bp->address, 8));
+		json_object_object_add(answer, "address", kdtrace_json_hex(shown, dbg_address_digits(s)));
 		dbg_print_answer(answer);
 	}
 	else
-		printf("breakpoint %d at 0x%08" PRIx64 "\n", slot, bp->address);
+		printf("breakpoint %d at 0x%0*" PRIx64 "\n", slot, dbg_address_digits(s), shown);
 	return true;
 }
 
@@ -382,8 +348,10 @@ static bool cmd_bc(struct session *s, char **w, int n)
 	bool all = n == 2 && !strcmp(w[1], "all");
 
 	if (n != 2 || (!all && (!dbg_number(w[1], &which) || which >= DBG_MAX_BREAKPOINTS ||
-				!s->breakpoints[which].used)))
+				(!s->checking && !s->breakpoints[which].used))))
 		return dbg_usage(s, "bc", "a breakpoint bp gave");
+	if (s->checking)
+		return true;
 	for (int i = 0; i < DBG_MAX_BREAKPOINTS; i++) {
 		if (!s->breakpoints[i].used || (!all && (uint64_t)i != which))
 			continue;
@@ -396,7 +364,7 @@ static bool cmd_bc(struct session *s, char **w, int n)
 
 static struct breakpoint *breakpoint_at_pc(struct session *s)
 {
-	uint64_t pc = kdclient_last_stop(s->client)->program_counter & 0xffffffffu;
+	uint64_t pc = kd_address(s, kdclient_last_stop(s->client)->program_counter);
 
 	for (int i = 0; i < DBG_MAX_BREAKPOINTS; i++) {
 		if (s->breakpoints[i].used && s->breakpoints[i].address == pc)
@@ -431,6 +399,8 @@ static bool cmd_step(struct session *s, char **w, int n)
 
 	if (n > 2 || (n == 2 && (!dbg_number(w[1], &count) || count == 0)))
 		return dbg_usage(s, "step", NULL);
+	if (s->checking)
+		return true;
 	if (!kdclient_stopped(s->client))
 		return dbg_failed(s, "step", "the target is running");
 	for (uint64_t i = 0; i < count; i++) {
@@ -445,6 +415,8 @@ static bool cmd_go(struct session *s, char **w, int n)
 {
 	(void)w;
 	(void)n;
+	if (s->checking)
+		return true;
 	if (!kdclient_stopped(s->client))
 		return dbg_failed(s, "go", "the target is running");
 	if (breakpoint_at_pc(s) && !single_step(s, "go"))
@@ -461,6 +433,8 @@ static bool cmd_wait(struct session *s, char **w, int n)
 
 	if (n > 2 || (n == 2 && !dbg_number(w[1], &seconds)))
 		return dbg_usage(s, "wait", NULL);
+	if (s->checking)
+		return true;
 	enum kdclient_status st = kdclient_wait(s->client, (uint32_t)(seconds * 1000));
 	if (st != KDCLIENT_OK)
 		return dbg_failed(s, "wait", "%s", kdclient_status_name(st));
@@ -472,6 +446,8 @@ static bool cmd_breakin(struct session *s, char **w, int n)
 {
 	(void)w;
 	(void)n;
+	if (s->checking)
+		return true;
 	if (kdclient_stopped(s->client))
 		return dbg_failed(s, "breakin", "the target is already stopped");
 	kdclient_breakin(s->client);
@@ -492,6 +468,8 @@ static bool cmd_breakin_at_print(struct session *s, char **w, int n)
 
 	if (n < 2)
 		return dbg_usage(s, "breakin-at-print", NULL);
+	if (s->checking)
+		return true;
 	if (kdclient_stopped(s->client))
 		return dbg_failed(s, "breakin-at-print", "the target is already stopped");
 	/* The words as one text, single spaces between them. */
@@ -521,6 +499,8 @@ static bool cmd_sleep(struct session *s, char **w, int n)
 
 	if (n != 2 || !dbg_number(w[1], &ms) || ms > 3600000)
 		return dbg_usage(s, "sleep", NULL);
+	if (s->checking)
+		return true;
 	if (kdclient_stopped(s->client))
 		return dbg_failed(s, "sleep", "the target is stopped; 'go' first");
 	enum kdclient_status st = kdclient_wait(s->client, (uint32_t)ms);
@@ -541,6 +521,8 @@ static bool cmd_wait_exit(struct session *s, char **w, int n)
 
 	if (n > 2 || (n == 2 && !dbg_number(w[1], &seconds)))
 		return dbg_usage(s, "wait-exit", NULL);
+	if (s->checking)
+		return true;
 	if (kdclient_stopped(s->client))
 		return dbg_failed(s, "wait-exit", "the target is stopped; 'go' first");
 	enum kdclient_status st = kdclient_wait_gone(s->client, (uint32_t)(seconds * 1000));
@@ -557,6 +539,8 @@ static bool cmd_prints(struct session *s, char **w, int n)
 {
 	(void)w;
 	(void)n;
+	if (s->checking)
+		return true;
 	if (s->json) {
 		struct json_object *answer = dbg_answer("prints");
 		json_object_object_add(answer, "text",
@@ -586,9 +570,14 @@ static bool cmd_dump(struct session *s, char **w, int n)
 	uint64_t address, length;
 	size_t got;
 
-	if ((n != 4 && !physical) || !dbg_address_of(s, w[2], &address) || !dbg_number(w[3], &length) ||
-	    length > (uint64_t)1 << 32)
+	if (n != 4 && !physical)
 		return dbg_usage(s, "dump", NULL);
+	if (!dbg_address_of(s, w[2], &address))
+		return dbg_bad_address(s, "dump", w[2]);
+	if (!dbg_number(w[3], &length) || length > (uint64_t)1 << 32)
+		return dbg_usage(s, "dump", NULL);
+	if (s->checking)
+		return true;
 	FILE *f = fopen(w[1], "wb");
 	if (!f)
 		return dbg_failed(s, "dump", "cannot write %s: %s", w[1], strerror(errno));
@@ -652,6 +641,8 @@ static bool cmd_expect_failure(struct session *s, char **w, int n)
 {
 	if (n == 1)
 		return dbg_usage(s, "!", "a command that is expected to fail");
+	if (s->checking)
+		return dbg_run_words(s, w + 1, n - 1);
 	if (!dbg_run_words(s, w + 1, n - 1))
 		return dbg_ok_line(s, "!", "%s failed, as expected\n", w[1]);
 	return dbg_failed(s, "!", "%s succeeded, but was expected to fail", w[1]);
@@ -661,8 +652,37 @@ static bool cmd_quit(struct session *s, char **w, int n)
 {
 	(void)w;
 	(void)n;
-	s->quit = true;
+	if (!s->checking)
+		s->quit = true;
 	return true;
+}
+
+/* As WinDbg's qd: every breakpoint taken out, the target resumed, the
+ * session over. A running target is stopped first to take them out. */
+static bool cmd_detach(struct session *s, char **w, int n)
+{
+	(void)w;
+	(void)n;
+	if (s->checking)
+		return true;
+	if (!kdclient_stopped(s->client)) {
+		kdclient_breakin(s->client);
+		enum kdclient_status st = kdclient_wait(s->client, s->timeout_ms);
+		if (st != KDCLIENT_OK)
+			return dbg_failed(s, "detach", "breaking in: %s", kdclient_status_name(st));
+	}
+	for (int i = 0; i < DBG_MAX_BREAKPOINTS; i++) {
+		if (!s->breakpoints[i].used)
+			continue;
+		if (!restore_breakpoint(s, "detach", s->breakpoints[i].handle))
+			return false;
+		s->breakpoints[i].used = false;
+	}
+	enum kdclient_status st = kdclient_continue(s->client, DBGKD_DBG_CONTINUE, false);
+	if (st != KDCLIENT_OK)
+		return dbg_failed(s, "detach", "%s", kdclient_status_name(st));
+	s->quit = true;
+	return dbg_ok_line(s, "detach", "detached; the target runs\n");
 }
 
 static bool cmd_help(struct session *s, char **w, int n);
@@ -670,8 +690,9 @@ static bool cmd_help(struct session *s, char **w, int n);
 static const struct dbg_command commands[] = {
 	{ "connect", "", "break in, reset the link, wait for the target to stop", cmd_connect },
 	{ "version", "", "the kernel's version block", cmd_version },
-	{ "regs", "", "registers of the stopped processor", cmd_regs },
-	{ "setreg", "NAME VALUE", "eax..edi, esp, ebp, eip, eflags, segments, dr7", cmd_setreg },
+	{ "regs", "", "registers of the stopped processor", dbg_cmd_regs },
+	{ "setreg", "NAME VALUE", "x86: eax..edi, esp, ebp, eip; x64: rax..r15, rip; eflags, segments, dr7",
+	  dbg_cmd_setreg },
 	{ "read", "ADDRESS LENGTH", "virtual memory", cmd_read },
 	{ "readphys", "ADDRESS LENGTH", "physical memory", cmd_readphys },
 	{ "write", "ADDRESS HEXBYTES", "write virtual memory", cmd_write },
@@ -691,6 +712,9 @@ static const struct dbg_command commands[] = {
 	{ "dump", "FILE ADDRESS LENGTH [--physical]", "bulk read with progress and throughput",
 	  cmd_dump },
 	{ "!", "COMMAND", "COMMAND must fail (an unmapped read, say)", cmd_expect_failure },
+	{ "detach", "", "clear every breakpoint, resume the target and end the session",
+	  cmd_detach },
+	{ "link", "", "the link's faults and recovery times so far", dbg_cmd_link },
 	{ "help", "", "this list of commands", cmd_help },
 	{ "quit", "", "end the run", cmd_quit },
 };
@@ -725,6 +749,8 @@ static bool cmd_help(struct session *s, char **w, int n)
 {
 	(void)w;
 	(void)n;
+	if (s->checking)
+		return true;
 	if (!s->json) {
 		dbg_print_command_help(stdout);
 		return true;
@@ -749,6 +775,7 @@ bool dbg_usage(struct session *s, const char *command, const char *detail)
 	char line[128];
 
 	command_line(c, line, sizeof(line));
+	s->usage_error = true;
 	if (detail)
 		return dbg_failed(s, command, "usage: %s (%s)", line, detail);
 	return dbg_failed(s, command, "usage: %s", line);
@@ -758,7 +785,9 @@ bool dbg_run_words(struct session *s, char **w, int n)
 {
 	const struct dbg_command *c = dbg_find_command(w[0]);
 
-	if (!c)
+	if (!c) {
+		s->usage_error = true;
 		return dbg_failed(s, w[0], "unknown command (try --help)");
+	}
 	return c->run(s, w, n);
 }

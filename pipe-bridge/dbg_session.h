@@ -43,6 +43,11 @@ struct session {
 	size_t prints_length;
 	/* breakin-at-print: the text that triggers the break-in, until it has. */
 	const char *breakin_trigger;
+	/* Checking the commands before running any: each command parses its
+	 * words, answers a usage failure, and goes no further. */
+	bool checking;
+	const char *where; /* FILE:LINE of the command being checked */
+	bool usage_error;  /* a command was misused: exit status 2 */
 };
 
 /* ---- answering (bxkd-dbg.c) -------------------------------------------------------- */
@@ -71,8 +76,30 @@ void dbg_print_stop(struct session *s, const char *command);
 bool dbg_number(const char *text, uint64_t *value);
 /* An address: a number, or a symbol from --symbols with an offset. */
 bool dbg_address_of(const struct session *s, const char *text, uint64_t *value);
+/* The failure for an ADDRESS argument dbg_address_of() refused: usage, or
+ * an unknown symbol. */
+bool dbg_bad_address(struct session *s, const char *command, const char *text);
+/* An address as the target's machine shows it (x86: 32 bits), and the hex
+ * digits it takes. */
+uint64_t dbg_shown_address(const struct session *s, uint64_t address);
+int dbg_address_digits(const struct session *s);
 
-/* ---- the commands (dbg_commands.c) ---------------------------------------------- */
+/* ---- talking to the target (dbg_commands.c) --------------------------------------- */
+
+/* A manipulate request `api` with *m's fields, *m replaced by the reply. */
+enum kdclient_status dbg_request(struct session *s, uint32_t api, struct dbgkd_manipulate_state64 *m,
+				 const void *data, size_t length, void *reply, size_t capacity,
+				 size_t *reply_length);
+/* The failure of request `what`: the link's trouble, or the status the
+ * target answered (never "ok"). Returns false. */
+bool dbg_request_failed(struct session *s, const char *command, enum kdclient_status st,
+			uint32_t status, const char *what);
+
+/* ---- the commands (dbg_commands.c; registers and link: dbg_registers.c) ----------- */
+
+bool dbg_cmd_regs(struct session *s, char **w, int n);
+bool dbg_cmd_setreg(struct session *s, char **w, int n);
+bool dbg_cmd_link(struct session *s, char **w, int n);
 
 /* Runs the command in w[0] with its arguments; false when it failed. */
 typedef bool (*dbg_command_fn)(struct session *s, char **w, int n);

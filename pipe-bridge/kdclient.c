@@ -47,7 +47,19 @@ struct kdclient {
 
 	/* What the call in progress waits for. */
 	bool sent, send_failed, reset_done, got_reply;
+	/* A sign that a request in flight was lost: the target reported its
+	 * stop again (it went back to waiting for requests). */
+	bool stop_again;
+	/* The packet ids of the two sides may have parted: the target reset
+	 * the link itself (crossing a request it may already have answered,
+	 * which the engine then sends again under a new id), or asked for a
+	 * packet again that we had seen acknowledged. */
+	bool ids_parted;
+	bool reconnected; /* the endpoint's connection was (re-)established */
+	bool reissued;
+	struct kdclient_stats stats;
 	uint32_t awaited_api;
+	struct dbgkd_manipulate_state64 awaited; /* the request */
 	uint8_t reply[KDCOM_MAX_PAYLOAD];
 	size_t reply_length;
 };
@@ -76,6 +88,7 @@ void kdclient_options_init(struct kdclient_options *o)
 	memset(o, 0, sizeof(*o));
 	o->resend_timeout_ms = 250;
 	o->retries = 20;
+	o->attempts = 5;
 }
 
 struct kdclient *kdclient_open(const struct kdclient_options *options, char *error,
@@ -89,6 +102,10 @@ struct kdclient *kdclient_open(const struct kdclient_options *options, char *err
 		return NULL;
 	}
 	c->o = *options;
+	if (!c->o.resend_timeout_ms)
+		c->o.resend_timeout_ms = 250;
+	if (!c->o.reply_timeout_ms)
+		c->o.reply_timeout_ms = 8 * c->o.resend_timeout_ms;
 	c->ep = kdep_open(&options->endpoint, &c->o.log, error, error_size);
 	if (!c->ep) {
 		free(c);
@@ -122,17 +139,25 @@ static void queue_answer(struct kdclient *c, uint16_t type, const void *payload,
 	memcpy(a->payload, payload, length);
 }
 
+static void continue_request(const struct kdclient *c, struct dbgkd_manipulate_state64 *m,
+			     uint32_t status, bool single_step)
+{
+	memset(m, 0, sizeof(*m));
+	m->api_number = DBGKD_CONTINUE_API2;
+	m->processor = c->last_stop.processor;
+	m->u.continue2.continue_status = status;
+	m->u.continue2.control_set.trace_flag = single_step;
+	/* x86: 1 leaves the kernel's current-symbol range alone (ReactOS
+	 * kdx86.c); AMD64's range is 64-bit and further on, and stays 0. */
+	if (kdclient_machine(c) != DBGKD_MACHINE_AMD64)
+		m->u.continue2.control_set.current_symbol_start = 1;
+}
+
 static void queue_continue(struct kdclient *c, uint32_t status, bool single_step)
 {
 	struct dbgkd_manipulate_state64 m;
 
-	memset(&m, 0, sizeof(m));
-	m.api_number = DBGKD_CONTINUE_API2;
-	m.processor = c->last_stop.processor;
-	m.u.continue2.continue_status = status;
-	m.u.continue2.control_set.trace_flag = single_step;
-	/* 1: leave the kernel's current-symbol range alone (ReactOS kdx86.c). */
-	m.u.continue2.control_set.current_symbol_start = 1;
+	continue_request(c, &m, status, single_step);
 	queue_answer(c, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m));
 }
 
@@ -165,6 +190,7 @@ static void on_state_change(struct kdclient *c, const uint8_t *payload, size_t l
 	case DBGKD_EXCEPTION_STATE_CHANGE:
 		c->last_stop = sc;
 		c->stopped = true;
+		c->stop_again = true;
 		break;
 	default:
 		/* A command string, or something newer than we know: go on. */
@@ -194,6 +220,32 @@ static void on_debug_io(struct kdclient *c, const uint8_t *payload, size_t lengt
 	}
 }
 
+/* Whether a reply answers this request and not an earlier one asked again
+ * (a late reply to a read of the previous chunk must not pass for this
+ * one's): the target echoes the address it was asked about. */
+static bool reply_matches(const struct dbgkd_manipulate_state64 *request, const uint8_t *payload,
+			  size_t length)
+{
+	struct dbgkd_manipulate_state64 reply;
+
+	if (length < sizeof(reply))
+		return true; /* the caller refuses it as malformed */
+	memcpy(&reply, payload, sizeof(reply));
+	switch (request->api_number) {
+	case DBGKD_READ_VIRTUAL_MEMORY_API:
+	case DBGKD_WRITE_VIRTUAL_MEMORY_API:
+	case DBGKD_READ_PHYSICAL_MEMORY_API:
+	case DBGKD_WRITE_PHYSICAL_MEMORY_API:
+		return reply.u.read_memory.target_base_address ==
+		       request->u.read_memory.target_base_address;
+	case DBGKD_WRITE_BREAKPOINT_API:
+		return reply.u.write_breakpoint.breakpoint_address ==
+		       request->u.write_breakpoint.breakpoint_address;
+	default:
+		return true;
+	}
+}
+
 static void on_packet(struct kdclient *c, const struct kdcom_event *e)
 {
 	if (c->resetting)
@@ -205,7 +257,8 @@ static void on_packet(struct kdclient *c, const struct kdcom_event *e)
 	case KDCOM_TYPE_STATE_MANIPULATE: {
 		uint32_t api;
 		memcpy(&api, e->payload, 4);
-		if (c->awaited_api == api && !c->got_reply) {
+		if (c->awaited_api == api && !c->got_reply &&
+		    reply_matches(&c->awaited, e->payload, e->length)) {
 			memcpy(c->reply, e->payload, e->length);
 			c->reply_length = e->length;
 			c->got_reply = true;
@@ -238,28 +291,23 @@ static void take_events(struct kdclient *c)
 	struct kdcom_event e;
 
 	while (kdcom_next_event(&c->k, &e)) {
-		switch (e.kind) {
-		case KDCOM_EVENT_PACKET:
+		bool ended = e.kind == KDCOM_EVENT_SENT || e.kind == KDCOM_EVENT_SEND_FAILED;
+		if (e.kind == KDCOM_EVENT_PACKET)
 			on_packet(c, &e);
-			break;
-		case KDCOM_EVENT_SENT:
-			if (c->answering)
-				c->answering = false;
-			else
-				c->sent = true;
-			break;
-		case KDCOM_EVENT_SEND_FAILED:
-			if (c->answering)
-				c->answering = false;
-			else
-				c->send_failed = true;
-			break;
-		case KDCOM_EVENT_RESET:
-			c->reset_done = true;
+		/* An answer's send ending is no news for the caller's call. */
+		if (ended && c->answering) {
+			c->answering = false;
+			continue;
+		}
+		c->sent |= e.kind == KDCOM_EVENT_SENT;
+		c->send_failed |= e.kind == KDCOM_EVENT_SEND_FAILED;
+		/* A RESET answers ours, or is the target's own; that, or a RESEND
+		 * for a packet already acknowledged, may have parted the ids. */
+		c->ids_parted |= e.kind == KDCOM_EVENT_RESEND ||
+				 (e.kind == KDCOM_EVENT_RESET && !c->resetting);
+		if (e.kind == KDCOM_EVENT_RESET) {
+			c->reset_done |= c->resetting;
 			c->resetting = false;
-			break;
-		default:
-			break;
 		}
 	}
 }
@@ -302,6 +350,8 @@ static void pump(struct kdclient *c, int wait_ms)
 		}
 		break;
 	case KDEP_CONNECTED:
+		c->reconnected = true;
+		/* fall through */
 	case KDEP_DISCONNECTED:
 		kdcom_discard_output(&c->k);
 		kdcom_restart_input(&c->k);
@@ -326,6 +376,94 @@ static enum kdclient_status pump_until(struct kdclient *c, const bool *flag, uin
 		uint64_t next = engine < deadline ? engine : deadline;
 		pump(c, next <= now ? 0 : (int)(next - now > 1000 ? 1000 : next - now));
 	}
+	return KDCLIENT_OK;
+}
+
+/* ---- recovery ------------------------------------------------------------------ */
+
+/* A link that stays silent this long after a RESET or a break-in is probed
+ * again: room for the RESET's answer and one resend of the stop behind it. */
+static uint64_t probe_interval(const struct kdclient *c)
+{
+	return 8ull * c->o.resend_timeout_ms;
+}
+
+static uint64_t faults_seen(const struct kdclient *c)
+{
+	const struct kdcom_stats *k = &c->k.stats;
+
+	/* Not stale packets: every attach meets those. */
+	return k->retransmissions + k->resends_requested + k->duplicates + k->bad_checksums +
+	       k->bad_frames + c->stats.reissued + c->stats.probes;
+}
+
+/* Starts timing an operation; end_operation() records it if it met a fault. */
+struct operation {
+	uint64_t start, faults;
+};
+
+static struct operation begin_operation(const struct kdclient *c)
+{
+	return (struct operation){ bxkd_now_ms(), faults_seen(c) };
+}
+
+static void end_operation(struct kdclient *c, const struct operation *op)
+{
+	if (faults_seen(c) == op->faults)
+		return;
+	uint64_t took = bxkd_now_ms() - op->start;
+	uint32_t ms = took > UINT32_MAX ? UINT32_MAX : (uint32_t)took;
+	c->stats.recoveries++;
+	if (ms > c->stats.max_recovery_ms)
+		c->stats.max_recovery_ms = ms;
+	if (c->stats.samples < KDCLIENT_RECOVERY_SAMPLES)
+		c->stats.recovery_ms[c->stats.samples++] = ms;
+}
+
+static void send_reset(struct kdclient *c)
+{
+	c->resetting = true;
+	c->reset_done = false;
+	c->send_failed = false;
+	kdcom_send_reset(&c->k, bxkd_now_ms());
+}
+
+/*
+ * Waits for the target to report a stop, as after an attach: RESET (and
+ * with `breakin` the break-in byte first), and again whenever the line
+ * was re-established (what was queued for the old connection is gone) or
+ * nothing came for a probe interval. A stopped target answers a RESET by
+ * sending its stop again, a running one stops at the break-in; one that
+ * sent a stale reply after the RESET is probed until its stop comes.
+ */
+static enum kdclient_status resync(struct kdclient *c, bool breakin, uint64_t deadline)
+{
+	uint64_t probe_at = 0;
+
+	c->stopped = false;
+	c->answer_count = 0;
+	c->reconnected = true;
+	c->ids_parted = false;
+	while (!c->stopped) {
+		uint64_t now = bxkd_now_ms();
+		if (now >= deadline)
+			return KDCLIENT_TIMEOUT;
+		if (kdep_connected(c->ep) && (c->reconnected || now >= probe_at)) {
+			if (probe_at)
+				c->stats.probes++;
+			c->reconnected = false;
+			if (breakin)
+				kdcom_send_breakin(&c->k);
+			send_reset(c);
+			probe_at = now + probe_interval(c);
+		}
+		uint64_t next = probe_at < deadline ? probe_at : deadline;
+		uint64_t engine = kdcom_deadline(&c->k);
+		if (engine < next)
+			next = engine;
+		pump(c, next <= now ? 0 : (int)(next - now > 100 ? 100 : next - now));
+	}
+	c->resetting = false;
 	return KDCLIENT_OK;
 }
 
@@ -360,9 +498,17 @@ enum kdclient_status kdclient_wait_gone(struct kdclient *c, uint32_t timeout_ms)
 	return KDCLIENT_OK;
 }
 
+static uint32_t time_left(uint64_t deadline)
+{
+	uint64_t now = bxkd_now_ms();
+
+	return deadline > now ? (uint32_t)(deadline - now) : 1;
+}
+
 enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms)
 {
 	uint64_t deadline = bxkd_now_ms() + timeout_ms;
+	struct operation op;
 	enum kdclient_status status;
 
 	/* A listening or reconnecting endpoint may not have its target yet. */
@@ -371,18 +517,10 @@ enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms)
 	if (!kdep_connected(c->ep))
 		return KDCLIENT_TIMEOUT;
 
-	/* The stop may come in the same read as the RESET answer. */
-	c->stopped = false;
-	c->send_failed = c->reset_done = false;
-	c->resetting = true;
-	c->answer_count = 0;
-	kdcom_send_breakin(&c->k);
-	kdcom_send_reset(&c->k, bxkd_now_ms());
-	status = pump_until(c, &c->reset_done, deadline);
-	c->resetting = false;
-	if (status != KDCLIENT_OK)
-		return status;
-	status = pump_until(c, &c->stopped, deadline);
+	op = begin_operation(c);
+	c->send_failed = false;
+	status = resync(c, true, deadline);
+	end_operation(c, &op);
 	if (status != KDCLIENT_OK)
 		return status;
 
@@ -391,7 +529,7 @@ enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms)
 	memset(&request, 0, sizeof(request));
 	request.api_number = DBGKD_GET_VERSION_API;
 	status = kdclient_request(c, &request, NULL, 0, &reply, NULL, 0, &length,
-				  (uint32_t)(deadline > bxkd_now_ms() ? deadline - bxkd_now_ms() : 1));
+				  time_left(deadline));
 	if (status == KDCLIENT_OK) {
 		c->version = reply.u.get_version;
 		c->have_version = true;
@@ -404,6 +542,103 @@ static bool answered(uint32_t api)
 {
 	return api != DBGKD_CONTINUE_API && api != DBGKD_CONTINUE_API2 &&
 	       api != DBGKD_REBOOT_API && api != DBGKD_SWITCH_PROCESSOR;
+}
+
+/* Answers owed go first; the target is waiting for nothing else. A target
+ * that asked for a packet we had already seen acknowledged waits for an id
+ * we have moved past: RESET both sides before the next request (the
+ * target then reports its stop again). */
+static enum kdclient_status drain_answers(struct kdclient *c, uint64_t deadline)
+{
+	while (kdcom_sending(&c->k) || c->answer_count) {
+		if (bxkd_now_ms() >= deadline)
+			return KDCLIENT_TIMEOUT;
+		pump(c, 10);
+	}
+	if (!c->stopped)
+		return KDCLIENT_NOT_STOPPED;
+	if (c->ids_parted) {
+		c->stats.probes++;
+		say(c, "the target reset the link or asked for an acknowledged packet again; "
+		       "resetting it");
+		enum kdclient_status status = resync(c, false, deadline);
+		if (status != KDCLIENT_OK)
+			return status;
+	}
+	return KDCLIENT_OK;
+}
+
+enum exchange_result { EXCHANGE_REPLIED, EXCHANGE_LOST, EXCHANGE_STOPPED_AGAIN,
+		       EXCHANGE_TIMEOUT };
+
+/* Sends one request and waits for its reply, or for a sign it was lost. */
+static enum exchange_result exchange(struct kdclient *c, struct dbgkd_manipulate_state64 *m,
+				     const void *data, size_t data_length, uint64_t deadline)
+{
+	uint64_t replied_by = UINT64_MAX;
+
+	m->processor = c->last_stop.processor;
+	c->sent = c->send_failed = c->got_reply = c->stop_again = false;
+	c->awaited_api = m->api_number;
+	c->awaited = *m;
+	if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, m, sizeof(*m), data, data_length,
+		       bxkd_now_ms()) != KDCOM_SEND_STARTED)
+		return EXCHANGE_LOST;
+	for (;;) {
+		uint64_t now = bxkd_now_ms();
+		if (c->got_reply)
+			return EXCHANGE_REPLIED;
+		if (c->stop_again)
+			return EXCHANGE_STOPPED_AGAIN;
+		/* Acknowledged, but the ids parted since: no telling whether
+		 * the target took it. */
+		if (c->send_failed || now >= replied_by || (c->sent && c->ids_parted))
+			return EXCHANGE_LOST;
+		if (now >= deadline)
+			return EXCHANGE_TIMEOUT;
+		if (c->sent && replied_by == UINT64_MAX)
+			replied_by = now + c->o.reply_timeout_ms;
+		uint64_t next = replied_by < deadline ? replied_by : deadline;
+		uint64_t engine = kdcom_deadline(&c->k);
+		if (engine < next)
+			next = engine;
+		pump(c, next <= now ? 0 : (int)(next - now > 100 ? 100 : next - now));
+	}
+}
+
+/*
+ * A request, asked again while the link loses it: when its reply does not
+ * come in time or its send is never acknowledged, RESET (the target sends
+ * its stop again) and ask again; when the target reports its stop again
+ * unasked, it has gone back to waiting for requests: ask again at once.
+ */
+static enum kdclient_status request_with_recovery(struct kdclient *c,
+						  struct dbgkd_manipulate_state64 *m,
+						  const void *data, size_t data_length,
+						  uint64_t deadline)
+{
+	c->reissued = false;
+	for (uint32_t attempt = 0;; attempt++) {
+		enum exchange_result r = exchange(c, m, data, data_length, deadline);
+		c->awaited_api = 0;
+		if (r == EXCHANGE_REPLIED)
+			return KDCLIENT_OK;
+		if (r == EXCHANGE_TIMEOUT)
+			return KDCLIENT_TIMEOUT;
+		if (attempt == c->o.attempts)
+			return KDCLIENT_LINK_FAILED;
+		say(c, "%s lost on the link; asking again", dbgkd_manipulate_name(m->api_number));
+		if (r == EXCHANGE_LOST) {
+			enum kdclient_status status = resync(c, false, deadline);
+			if (status != KDCLIENT_OK)
+				return status;
+		}
+		enum kdclient_status status = drain_answers(c, deadline);
+		if (status != KDCLIENT_OK)
+			return status;
+		c->reissued = true;
+		c->stats.reissued++;
+	}
 }
 
 enum kdclient_status kdclient_request(struct kdclient *c,
@@ -420,28 +655,23 @@ enum kdclient_status kdclient_request(struct kdclient *c,
 	*reply_length = 0;
 	if (!c->stopped)
 		return KDCLIENT_NOT_STOPPED;
-	/* Answers owed go first; the target is waiting for nothing else. */
-	while (kdcom_sending(&c->k) || c->answer_count) {
-		if (bxkd_now_ms() >= deadline)
-			return KDCLIENT_TIMEOUT;
-		pump(c, 10);
-	}
-	if (!c->stopped)
-		return KDCLIENT_NOT_STOPPED;
-	m.processor = c->last_stop.processor;
-	c->sent = c->send_failed = c->got_reply = false;
-	c->awaited_api = answered(m.api_number) ? m.api_number : 0;
-	if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), data, data_length,
-		       bxkd_now_ms()) != KDCOM_SEND_STARTED)
-		return KDCLIENT_BAD_REPLY;
-	if (!c->awaited_api) {
+	status = drain_answers(c, deadline);
+	if (status != KDCLIENT_OK)
+		return status;
+	if (!answered(m.api_number)) {
 		/* Running from here on: its next stop (a single step's, say) can
 		 * come with the acknowledgement and must not be lost. */
+		m.processor = c->last_stop.processor;
+		c->sent = c->send_failed = false;
+		if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), data, data_length,
+			       bxkd_now_ms()) != KDCOM_SEND_STARTED)
+			return KDCLIENT_BAD_REPLY;
 		c->stopped = false;
 		return pump_until(c, &c->sent, deadline);
 	}
-	status = pump_until(c, &c->got_reply, deadline);
-	c->awaited_api = 0;
+	struct operation op = begin_operation(c);
+	status = request_with_recovery(c, &m, data, data_length, deadline);
+	end_operation(c, &op);
 	if (status != KDCLIENT_OK)
 		return status;
 	if (c->reply_length < sizeof(*reply))
@@ -456,17 +686,64 @@ enum kdclient_status kdclient_request(struct kdclient *c,
 	return KDCLIENT_OK;
 }
 
+/* Whether the stop differs from `before`: the target ran. */
+static bool moved_since(const struct kdclient *c, const struct dbgkd_any_wait_state_change *before)
+{
+	return c->last_stop.program_counter != before->program_counter ||
+	       c->last_stop.u.exception.record.exception_code !=
+		       before->u.exception.record.exception_code;
+}
+
+/*
+ * Continue2 needs only its acknowledgement, and a running target reads no
+ * packets: a Continue whose ACK was lost is sent again into the void. After
+ * two unanswered sends the target is probed with a break-in (and a RESET):
+ * a running one stops, a stopped one reports its stop again. Either way it
+ * then waits for requests, and is continued again; a single step whose stop
+ * shows the target moved has already happened.
+ */
 enum kdclient_status kdclient_continue(struct kdclient *c, uint32_t status, bool single_step)
 {
-	struct dbgkd_manipulate_state64 m, unused;
-	size_t length;
+	uint64_t deadline = bxkd_now_ms() + 10000;
+	struct dbgkd_manipulate_state64 m;
+	struct operation op = begin_operation(c);
+	enum kdclient_status result = KDCLIENT_LINK_FAILED;
 
-	memset(&m, 0, sizeof(m));
-	m.api_number = DBGKD_CONTINUE_API2;
-	m.u.continue2.continue_status = status;
-	m.u.continue2.control_set.trace_flag = single_step;
-	m.u.continue2.control_set.current_symbol_start = 1;
-	return kdclient_request(c, &m, NULL, 0, &unused, NULL, 0, &length, 10000);
+	if (!c->stopped)
+		return KDCLIENT_NOT_STOPPED;
+	for (uint32_t attempt = 0; attempt <= c->o.attempts; attempt++) {
+		struct dbgkd_any_wait_state_change before = c->last_stop;
+		result = drain_answers(c, deadline);
+		if (result != KDCLIENT_OK)
+			break;
+		continue_request(c, &m, status, single_step);
+		c->sent = c->send_failed = false;
+		uint64_t retransmissions = c->k.stats.retransmissions;
+		if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0,
+			       bxkd_now_ms()) != KDCOM_SEND_STARTED) {
+			result = KDCLIENT_BAD_REPLY;
+			break;
+		}
+		c->stopped = false;
+		while (!c->sent && !c->send_failed && bxkd_now_ms() < deadline &&
+		       c->k.stats.retransmissions - retransmissions < 2)
+			pump(c, 10);
+		if (c->sent) {
+			result = KDCLIENT_OK;
+			break;
+		}
+		say(c, "Continue unacknowledged; probing the target with a break-in");
+		result = resync(c, true, deadline);
+		if (result != KDCLIENT_OK) {
+			result = result == KDCLIENT_TIMEOUT ? KDCLIENT_LINK_FAILED : result;
+			break;
+		}
+		if (single_step && moved_since(c, &before))
+			break; /* stopped where the step ended */
+		result = KDCLIENT_LINK_FAILED;
+	}
+	end_operation(c, &op);
+	return result;
 }
 
 bool kdclient_stopped(const struct kdclient *c)
@@ -488,6 +765,35 @@ size_t kdclient_modules(const struct kdclient *c, const struct kdclient_module *
 const struct dbgkd_get_version64 *kdclient_version(const struct kdclient *c)
 {
 	return c->have_version ? &c->version : NULL;
+}
+
+uint16_t kdclient_machine(const struct kdclient *c)
+{
+	return c->have_version && c->version.machine_type == DBGKD_MACHINE_AMD64
+		       ? DBGKD_MACHINE_AMD64
+		       : DBGKD_MACHINE_I386;
+}
+
+bool kdclient_request_reissued(const struct kdclient *c)
+{
+	return c->reissued;
+}
+
+void kdclient_stats(const struct kdclient *c, struct kdclient_stats *stats)
+{
+	const struct kdcom_stats *k = &c->k.stats;
+	uint64_t send_bound = (uint64_t)c->o.retries * c->o.resend_timeout_ms;
+	uint64_t attempt = send_bound + c->o.reply_timeout_ms + 2 * probe_interval(c);
+	uint64_t bound = (c->o.attempts + 1) * attempt;
+
+	*stats = c->stats;
+	stats->recovery_bound_ms = bound > UINT32_MAX ? UINT32_MAX : (uint32_t)bound;
+	stats->retransmissions = k->retransmissions;
+	stats->resends_requested = k->resends_requested;
+	stats->duplicates = k->duplicates;
+	stats->resets = k->resets;
+	stats->bad_checksums = k->bad_checksums;
+	stats->garbage_bytes = k->garbage_bytes;
 }
 
 const struct kdep *kdclient_endpoint(const struct kdclient *c)

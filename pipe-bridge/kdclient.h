@@ -25,6 +25,14 @@ struct kdclient_options {
 	struct kdep_options endpoint;
 	uint32_t resend_timeout_ms; /* default 250 */
 	uint32_t retries;	    /* default 20 */
+	/* A request whose reply has not come this long after its
+	 * acknowledgement is taken as lost: RESET and asked again. Default
+	 * (0): 8 resend timeouts. */
+	uint32_t reply_timeout_ms;
+	/* How often a lost request is asked again, and a continue whose
+	 * acknowledgement never came is probed, before the link counts as
+	 * failed. Default 5: a loaded host can lose a few to its own slowness. */
+	uint32_t attempts;
 	/* The link's and the endpoint's messages (may be empty). */
 	struct bxkd_log log;
 	/* Called with each debug print as it arrives (may be NULL). */
@@ -89,6 +97,29 @@ enum kdclient_status kdclient_request(struct kdclient *c,
 /* Resumes the target: ContinueApi2 with the given status, and with
  * TraceFlag set for a single step. Returns once the target has it. */
 enum kdclient_status kdclient_continue(struct kdclient *c, uint32_t status, bool single_step);
+
+/* The target's machine (DBGKD_MACHINE_I386 or DBGKD_MACHINE_AMD64), from
+ * GetVersion; I386 before it is known. */
+uint16_t kdclient_machine(const struct kdclient *c);
+/* Whether the last request was asked again after the link lost it: the
+ * target may have carried out both (a RestoreBreakPoint then fails the
+ * second time). */
+bool kdclient_request_reissued(const struct kdclient *c);
+
+/* What the link went through: operations that met a fault and how long
+ * they took to complete regardless. */
+#define KDCLIENT_RECOVERY_SAMPLES 512
+struct kdclient_stats {
+	uint64_t reissued;     /* requests asked again after RESET or a new stop */
+	uint64_t probes;       /* break-ins and RESETs sent to learn the target's state */
+	uint64_t recoveries;   /* operations that met a fault */
+	uint32_t max_recovery_ms;
+	uint32_t recovery_ms[KDCLIENT_RECOVERY_SAMPLES]; /* the first ones */
+	size_t samples;
+	uint32_t recovery_bound_ms; /* no operation takes longer while the target answers */
+	uint64_t retransmissions, resends_requested, duplicates, resets, bad_checksums, garbage_bytes;
+};
+void kdclient_stats(const struct kdclient *c, struct kdclient_stats *stats);
 
 /* Modules the target announced with load-symbol state changes. */
 struct kdclient_module {

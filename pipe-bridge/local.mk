@@ -33,7 +33,7 @@ noinst_LTLIBRARIES += %reldir%/libkdbridge.la
 # The debugger side for people, scripts and tests.
 bin_PROGRAMS += %reldir%/bxkd-dbg
 %canon_reldir%_bxkd_dbg_SOURCES = %reldir%/bxkd-dbg.c %reldir%/dbg_session.h \
-	%reldir%/dbg_commands.c
+	%reldir%/dbg_commands.c %reldir%/dbg_registers.c
 %canon_reldir%_bxkd_dbg_LDADD = %reldir%/libkdbridge.la %reldir%/libkdtrace.la \
 	%reldir%/libkdcom.la common/libbxkdcommon.la $(JSON_C_LIBS)
 

@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(runner, boot_suite());
 	srunner_add_suite(runner, tap_suite());
 	srunner_add_suite(runner, kdtools_suite());
+	srunner_add_suite(runner, kdfaults_suite());
 	srunner_add_suite(runner, bridge_suite());
 	srunner_add_suite(runner, kdvm_suite());
 	srunner_add_suite(runner, session_suite());

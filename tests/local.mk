@@ -67,6 +67,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/check_boot.c \
 	%reldir%/integration/check_tap.c \
 	%reldir%/integration/check_kdtools.c \
+	%reldir%/integration/check_kdfaults.c \
 	%reldir%/integration/check_bridge.c \
 	%reldir%/integration/proc.c \
 	%reldir%/integration/proc.h \
@@ -84,6 +85,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_TAP_PROGRAM='"$(abs_top_builddir)/pipe-bridge/bxkd-tap$(EXEEXT)"' \
 	-DBXKD_DBG='"$(abs_top_builddir)/pipe-bridge/bxkd-dbg$(EXEEXT)"' \
 	-DBXKD_FAKE_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-fake-target$(EXEEXT)"' \
+	-DBXKD_WIN_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-win-target$(EXEEXT)"' \
+	-I$(top_srcdir)/%reldir%/tools \
 	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/bochs-run \
 	-DBXKD_GROFF='"$(GROFF)"'
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -101,7 +104,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 %canon_reldir%_bxkd_tests_LDADD += replay/libreplay.la replay/libsession.la $(PCAP_LIBS)
 # Suites that run these as processes.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES = pipe-bridge/bxkd-tap$(EXEEXT) \
-	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT)
+	pipe-bridge/bxkd-dbg$(EXEEXT) %reldir%/tools/kd-fake-target$(EXEEXT) \
+	%reldir%/tools/kd-win-target$(EXEEXT)
 # The launcher suite runs bxkd itself.
 EXTRA_%canon_reldir%_bxkd_tests_DEPENDENCIES += launcher/bxkd$(EXEEXT)
 # The replay_tools and replay_serve suites run bxkd-replay.
@@ -144,6 +148,17 @@ noinst_PROGRAMS += %reldir%/tools/kd-fake-target
 %canon_reldir%_tools_kd_fake_target_LDADD = guest/libkdguest.la pipe-bridge/libkdbridge.la \
 	common/libbxkdcommon.la
 EXTRA_DIST += %reldir%/sessions/debug-session.bxkd
+
+# A KD target that behaves like Windows' kdcom/kd64, x86 or x64, with
+# seeded faults on its line: bxkd-dbg's recovery and the kdfaults matrix.
+noinst_PROGRAMS += %reldir%/tools/kd-win-target
+%canon_reldir%_tools_kd_win_target_SOURCES = %reldir%/tools/kd-win-target.c \
+	%reldir%/tools/kdwin_faults.c %reldir%/tools/kdwin_faults.h
+%canon_reldir%_tools_kd_win_target_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
+	$(JSON_C_CFLAGS)
+%canon_reldir%_tools_kd_win_target_LDADD = pipe-bridge/libkdbridge.la pipe-bridge/libkdtrace.la \
+	common/libbxkdcommon.la \
+	$(JSON_C_LIBS)
 
 # The golden sessions (tests/sessions/golden/README.md): verified by the
 # golden suite; `make record-golden` records them again from the build's

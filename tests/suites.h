@@ -39,6 +39,9 @@ Suite *tap_suite(void);
 /* bxkd-dbg against kd-fake-target (bridge + KD stub), and the bridge's
  * endpoints under misbehaving debuggers; no Bochs, seconds. */
 Suite *kdtools_suite(void);
+/* The fault matrix: bxkd-dbg against kd-win-target with seeded faults,
+ * 160 sessions; no Bochs, well under a minute. */
+Suite *kdfaults_suite(void);
 Suite *bridge_suite(void);
 /* The KD transport under Bochs: the guest module, the device and the
  * bridge, with a debugger on the socket. */

@@ -150,6 +150,15 @@ struct dbgkd_control_set_x86 {
 	uint32_t current_symbol_end;
 };
 
+/* Continue2's control set on AMD64 is packed to 4 (Dr7 at 24, not 28):
+ * the 64-bit fields are split so that no compiler pads them. */
+struct dbgkd_control_set_amd64 {
+	uint32_t trace_flag;
+	uint32_t dr7[2];
+	uint32_t current_symbol_start[2];
+	uint32_t current_symbol_end[2];
+};
+
 struct dbgkd_continue2 {
 	uint32_t continue_status;
 	struct dbgkd_control_set_x86 control_set;
@@ -212,6 +221,10 @@ struct dbgkd_manipulate_state64 {
 		uint32_t restore_breakpoint_handle;
 		uint32_t continue_status;
 		struct dbgkd_continue2 continue2;
+		struct {
+			uint32_t continue_status;
+			struct dbgkd_control_set_amd64 control_set;
+		} continue2_amd64;
 		struct dbgkd_io64 io;
 		struct dbgkd_msr msr;
 		struct dbgkd_get_version64 get_version;
@@ -260,6 +273,16 @@ struct dbgkd_control_report_x86 {
 	uint32_t eflags;
 };
 
+/* The control report of an AMD64 state change. */
+struct dbgkd_control_report_amd64 {
+	uint64_t dr6, dr7;
+	uint32_t eflags;
+	uint16_t instruction_count;
+	uint16_t report_flags;
+	uint8_t instruction_stream[DBGKD_MAXSTREAM];
+	uint16_t seg_cs, seg_ds, seg_es, seg_fs;
+};
+
 struct dbgkd_any_wait_state_change {
 	uint32_t new_state;
 	uint16_t processor_level;
@@ -275,6 +298,7 @@ struct dbgkd_any_wait_state_change {
 	} u;
 	union {
 		struct dbgkd_control_report_x86 x86;
+		struct dbgkd_control_report_amd64 amd64;
 		uint8_t raw[48];
 	} control_report;
 };
@@ -376,6 +400,56 @@ struct x86_processor_state {
 	struct x86_special_registers special_registers;
 };
 
+/* ---- AMD64 processor state --------------------------------------------------- */
+
+/* AMD64 CONTEXT.ContextFlags */
+#define DBGKD_CONTEXT_AMD64 0x00100000u
+#define DBGKD_CONTEXT_AMD64_FULL 0x0010000Bu /* control, integer, floating point */
+#define DBGKD_CONTEXT_AMD64_ALL 0x0010001Fu
+
+struct amd64_m128 {
+	uint64_t low, high;
+};
+
+/* CONTEXT as GetContext returns it for an AMD64 target (16-aligned in
+ * Windows; every field here is naturally aligned, so no packing is needed). */
+struct amd64_context {
+	uint64_t p1_home, p2_home, p3_home, p4_home, p5_home, p6_home;
+	uint32_t context_flags;
+	uint32_t mx_csr;
+	uint16_t seg_cs, seg_ds, seg_es, seg_fs, seg_gs, seg_ss;
+	uint32_t eflags;
+	uint64_t dr0, dr1, dr2, dr3, dr6, dr7;
+	uint64_t rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip;
+	uint8_t flt_save[512]; /* XMM_SAVE_AREA32 (FXSAVE's layout) */
+	struct amd64_m128 vector_register[26];
+	uint64_t vector_control;
+	uint64_t debug_control;
+	uint64_t last_branch_to_rip, last_branch_from_rip;
+	uint64_t last_exception_to_rip, last_exception_from_rip;
+};
+
+/* What ReadControlSpace at "address" 2 reads on AMD64. The descriptors
+ * are KDESCRIPTOR: three pad words, the limit, the 64-bit base. */
+struct amd64_special_registers {
+	uint64_t cr0, cr2, cr3, cr4, kernel_dr0, kernel_dr1, kernel_dr2, kernel_dr3, kernel_dr6,
+		kernel_dr7;
+	struct {
+		uint16_t pad[3], limit;
+		uint64_t base;
+	} gdtr, idtr;
+	uint16_t tr, ldtr;
+	uint32_t mx_csr;
+	uint64_t debug_control;
+	uint64_t last_branch_to_rip, last_branch_from_rip;
+	uint64_t last_exception_to_rip, last_exception_from_rip;
+	uint64_t cr8;
+	uint64_t msr_gs_base, msr_gs_swap, msr_star, msr_lstar, msr_cstar, msr_syscall_mask;
+	uint64_t xcr0;
+};
+
 /* ---- KDDEBUGGER_DATA64: what GetVersion64's DebuggerDataList leads to ------- */
 
 /* The fields debuggers read at attach (kd-protocol.md 3.7); the rest of the
@@ -449,6 +523,36 @@ _Static_assert(offsetof(struct x86_context, eip) == 0xB8, "CONTEXT.Eip");
 _Static_assert(offsetof(struct x86_context, extended_registers) == 0xCC, "CONTEXT.ExtendedRegisters");
 _Static_assert(sizeof(struct x86_special_registers) == 84, "KSPECIAL_REGISTERS (x86)");
 _Static_assert(sizeof(struct x86_processor_state) == 800, "KPROCESSOR_STATE (x86)");
+_Static_assert(sizeof(struct amd64_context) == 1232, "AMD64 CONTEXT");
+_Static_assert(offsetof(struct amd64_context, context_flags) == 0x30, "AMD64 CONTEXT.ContextFlags");
+_Static_assert(offsetof(struct amd64_context, seg_cs) == 0x38, "AMD64 CONTEXT.SegCs");
+_Static_assert(offsetof(struct amd64_context, eflags) == 0x44, "AMD64 CONTEXT.EFlags");
+_Static_assert(offsetof(struct amd64_context, dr7) == 0x70, "AMD64 CONTEXT.Dr7");
+_Static_assert(offsetof(struct amd64_context, rax) == 0x78, "AMD64 CONTEXT.Rax");
+_Static_assert(offsetof(struct amd64_context, rsp) == 0x98, "AMD64 CONTEXT.Rsp");
+_Static_assert(offsetof(struct amd64_context, r15) == 0xF0, "AMD64 CONTEXT.R15");
+_Static_assert(offsetof(struct amd64_context, rip) == 0xF8, "AMD64 CONTEXT.Rip");
+_Static_assert(offsetof(struct amd64_context, flt_save) == 0x100, "AMD64 CONTEXT.FltSave");
+_Static_assert(offsetof(struct amd64_context, vector_register) == 0x300, "AMD64 VectorRegister");
+_Static_assert(offsetof(struct amd64_context, vector_control) == 0x4A0, "AMD64 VectorControl");
+_Static_assert(offsetof(struct amd64_context, last_exception_from_rip) == 0x4C8,
+	       "AMD64 LastExceptionFromRip");
+_Static_assert(sizeof(struct amd64_special_registers) == 0xE0, "KSPECIAL_REGISTERS (AMD64)");
+_Static_assert(offsetof(struct amd64_special_registers, gdtr) == 0x50, "AMD64 Gdtr");
+_Static_assert(offsetof(struct amd64_special_registers, tr) == 0x70, "AMD64 Tr");
+_Static_assert(offsetof(struct amd64_special_registers, cr8) == 0xA0, "AMD64 Cr8");
+_Static_assert(offsetof(struct amd64_special_registers, xcr0) == 0xD8, "AMD64 Xcr0");
+_Static_assert(offsetof(struct dbgkd_manipulate_state64,
+			u.continue2_amd64.control_set.trace_flag) == 20, "AMD64 TraceFlag");
+_Static_assert(offsetof(struct dbgkd_manipulate_state64, u.continue2_amd64.control_set.dr7) == 24,
+	       "AMD64 Continue2 Dr7");
+_Static_assert(offsetof(struct dbgkd_manipulate_state64,
+			u.continue2_amd64.control_set.current_symbol_start) == 32,
+	       "AMD64 Continue2 CurrentSymbolStart");
+_Static_assert(offsetof(struct dbgkd_any_wait_state_change, control_report.amd64.eflags) == 208,
+	       "AMD64 control report EFlags");
+_Static_assert(offsetof(struct dbgkd_any_wait_state_change, control_report.amd64.seg_fs) == 238,
+	       "AMD64 control report SegFs");
 
 /* ---- names, for logs and decoders -------------------------------------------- */
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kdbridge.h"
 #include "kdstub.h"
@@ -45,11 +46,25 @@ struct machine {
 };
 
 static volatile sig_atomic_t stop_requested;
+/* Inside the stub's debugger loop, which returns only when a debugger
+ * continues: a signal then ends the program at once. */
+static volatile sig_atomic_t in_debugger;
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	if (in_debugger)
+		_exit(0);
 	stop_requested = 1;
+}
+
+/* kdstub_report_exception(), which a signal may end. */
+static void report_exception(struct kdstub *stub, uint32_t code, uint32_t eip,
+			     struct kdstub_resume *resume)
+{
+	in_debugger = 1;
+	kdstub_report_exception(stub, code, eip, true, resume);
+	in_debugger = 0;
 }
 
 /* ---- the simulated machine ----------------------------------------------------- */
@@ -301,22 +316,19 @@ int main(int argc, char **argv)
 	kdstub_load_symbols(&stub, "\\SystemRoot\\system32\\ntoskrnl.exe", sign_extend(MEMORY_BASE),
 			    MEMORY_SIZE, 0, false);
 	if (initial_break)
-		kdstub_report_exception(&stub, DBGKD_STATUS_BREAKPOINT, m->context.eip, true,
-					&resume);
+		report_exception(&stub, DBGKD_STATUS_BREAKPOINT, m->context.eip, &resume);
 
 	uint64_t executed = 0;
 	while (!stop_requested) {
 		if (resume.single_step) {
 			bool trapped = step(m);
-			kdstub_report_exception(&stub,
-						trapped ? DBGKD_STATUS_BREAKPOINT
-							: DBGKD_STATUS_SINGLE_STEP,
-						m->context.eip, true, &resume);
+			report_exception(&stub,
+					 trapped ? DBGKD_STATUS_BREAKPOINT : DBGKD_STATUS_SINGLE_STEP,
+					 m->context.eip, &resume);
 			continue;
 		}
 		if (step(m)) {
-			kdstub_report_exception(&stub, DBGKD_STATUS_BREAKPOINT, m->context.eip, true,
-						&resume);
+			report_exception(&stub, DBGKD_STATUS_BREAKPOINT, m->context.eip, &resume);
 			continue;
 		}
 		executed++;
@@ -325,14 +337,12 @@ int main(int argc, char **argv)
 			int n = snprintf(text, sizeof(text), "loop %llu\n",
 					 (unsigned long long)m->loops);
 			if (kdstub_print(&stub, text, (uint32_t)n))
-				kdstub_report_exception(&stub, DBGKD_STATUS_BREAKPOINT,
-							m->context.eip, true, &resume);
+				report_exception(&stub, DBGKD_STATUS_BREAKPOINT, m->context.eip, &resume);
 		}
 		/* The clock interrupt's break-in poll, and a rest for the host. */
 		if (executed % 4096 == 0) {
 			if (kdstub_poll_breakin(&stub))
-				kdstub_report_exception(&stub, DBGKD_STATUS_BREAKPOINT,
-							m->context.eip, true, &resume);
+				report_exception(&stub, DBGKD_STATUS_BREAKPOINT, m->context.eip, &resume);
 			sleep_ms(1);
 		}
 	}
