@@ -30,6 +30,9 @@ static uint32_t apic_table[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 #define LOCAL_APIC_BASE 0xFEE00000u
 #define PTE_UNCACHED 0x18u /* PCD | PWT */
 static uint32_t mapped_bytes;
+/* KD_DLL_WINDOW's table: empty until an image is mapped there. */
+static uint32_t window_table[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+#define CR0_WP 0x00010000u
 
 /* Kernel data lives in the image, which is loaded KERNEL_OFFSET lower;
  * this holds until paging_init, and for the image ever after. */
@@ -68,6 +71,7 @@ void paging_init(uint32_t ram_bytes)
 	apic_table[(LOCAL_APIC_BASE >> 12) % ENTRIES] = LOCAL_APIC_BASE | PTE_PRESENT |
 							 PTE_WRITABLE | PTE_UNCACHED;
 	directory[LOCAL_APIC_BASE >> 22] = image_phys(apic_table) | PTE_PRESENT | PTE_WRITABLE;
+	directory[KD_DLL_WINDOW >> 22] = image_phys(window_table) | PTE_PRESENT | PTE_WRITABLE;
 	mapped_bytes = pages * PAGE_SIZE;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(image_phys(directory)) : "memory");
 }
@@ -111,4 +115,22 @@ uint32_t virt_to_phys(const void *address)
 	uint32_t physical;
 
 	return paging_translate((uint32_t)address, &physical) ? physical : 0;
+}
+
+bool paging_map_window_page(uint32_t linear, uint32_t physical, bool writable)
+{
+	if (linear >> 22 != KD_DLL_WINDOW >> 22 || linear % PAGE_SIZE || physical % PAGE_SIZE ||
+	    physical >= mapped_bytes)
+		return false;
+	window_table[(linear >> 12) % ENTRIES] = physical | PTE_PRESENT | (writable ? PTE_WRITABLE : 0);
+	__asm__ volatile("invlpg (%0)" : : "r"(linear) : "memory");
+	return true;
+}
+
+void paging_enforce_read_only(void)
+{
+	uint32_t cr0;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | CR0_WP) : "memory");
 }
