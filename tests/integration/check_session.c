@@ -26,7 +26,12 @@
 #define SESSION_SCRIPT BXKD_SOURCE_DIR "/tests/sessions/debug-session.bxkd"
 #define DBG_TIMEOUT_SECONDS "60"
 
-enum transport { OVER_VMPORT, OVER_SERIAL };
+/* OVER_DLL: the shared page too, but through the Windows KD DLL the
+ * kernel loads (kd=dll, guest/kernel/kd_dll.c), not the kernel's own copy
+ * of the transport. */
+enum transport { OVER_VMPORT, OVER_SERIAL, OVER_DLL };
+
+static const char *const boot_transport[] = { "vmport", "serial", "dll" };
 
 struct session {
 	struct bxh_options o;
@@ -61,12 +66,12 @@ static void run_session(struct session *s, enum transport transport, const char 
 	snprintf(s->workdir, sizeof(s->workdir), "%s/%s", BXKD_TEST_WORK_DIR, test_name);
 	s->o.workdir = s->workdir;
 	snprintf(s->boot_options, sizeof(s->boot_options), "kernel=workload kd=%s kd_break=1%s%s",
-		 transport == OVER_VMPORT ? "vmport" : "serial", boot_extra ? " " : "",
+		 boot_transport[transport], boot_extra ? " " : "",
 		 boot_extra ? boot_extra : "");
 	s->o.boot_options = s->boot_options;
 	s->dir = socket_dir();
 	ck_assert_ptr_nonnull(s->dir);
-	if (transport == OVER_VMPORT) {
+	if (transport != OVER_SERIAL) {
 		snprintf(s->config, sizeof(s->config), "vmport: kd_endpoint=unix:%s/kd.sock", s->dir);
 		snprintf(s->target, sizeof(s->target), "connect:%s/kd.sock", s->dir);
 	} else {
@@ -279,9 +284,50 @@ START_TEST(a_break_in_stops_the_running_workload_over_the_serial_port)
 }
 END_TEST
 
+#ifdef BXKD_WINDOWS_DLL
+/* The session script through the Windows KD DLL: every answer as
+ * expected, and the same as the kernel's own transport gives. */
+START_TEST(the_same_session_through_the_windows_kd_dll)
+{
+	struct session vmport, dll;
+
+	run_session(&vmport, OVER_VMPORT, "session_vmport_for_dll", NULL, NULL);
+	require_clean_run(&vmport);
+	run_session(&dll, OVER_DLL, "session_dll", NULL, NULL);
+	require_clean_run(&dll);
+	check_session_answers(&dll);
+	ck_assert_msg(strstr(dll.run.console, "kd: kernel debugger on the KD DLL's"),
+		      "the kernel did not debug through the DLL:\n%s", dll.run.console);
+
+	char *a = without_scratch_registers(vmport.output);
+	char *b = without_scratch_registers(dll.output);
+	ck_assert_msg(!strcmp(a, b), "the DLL answered differently:\nkernel's transport:\n%s\nDLL:\n%s",
+		      a, b);
+	free(a);
+	free(b);
+	session_free(&vmport);
+	session_free(&dll);
+}
+END_TEST
+
+START_TEST(a_break_in_stops_the_running_workload_through_the_windows_kd_dll)
+{
+	break_in_while_the_workload_runs(OVER_DLL, "session_breakin_dll");
+}
+END_TEST
+#endif
+
 BXKD_SUITE(session,
 	testcases_add(s, "sessions", 180, TESTS(
 		the_same_session_on_both_transports,
 		a_break_in_stops_the_running_workload_over_the_shared_page,
 		a_break_in_stops_the_running_workload_over_the_serial_port));
+#ifdef BXKD_WINDOWS_DLL
+	testcases_add(s, "dll", 180, TESTS(
+		the_same_session_through_the_windows_kd_dll,
+		a_break_in_stops_the_running_workload_through_the_windows_kd_dll));
+#else
+	fprintf(stderr, "NOT RUN: the session suite's dll case: the Windows KD DLLs were not "
+			"built (configured --without-windows-dll, or no mingw-w64)\n");
+#endif
 )
