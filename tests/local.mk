@@ -43,6 +43,9 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/check_kdser.c \
 	%reldir%/unit/check_kdstub.c \
 	%reldir%/integration/check_kdvm_dll.c \
+	%reldir%/unit/check_pe_image.c \
+	%reldir%/unit/pe_damage.c \
+	%reldir%/unit/pe_damage.h \
 	%reldir%/unit/check_session_format.c \
 	%reldir%/unit/check_names.c \
 	%reldir%/unit/session_builder.c \
