@@ -61,9 +61,13 @@ __attribute__((noreturn)) static void refuse(enum pe_verdict verdict,
 	const char *name = problem ? problem->name : "";
 	const char *dll = verdict == PE_IMPORT_NOT_PROVIDED ? "ntoskrnl.exe!" : "";
 
-	machine_fatal("kd dll: %s refused: %s%s%s%s (rva 0x%x)", KD_DLL_NAME,
-		      pe_verdict_text(verdict), *name ? ": " : "", dll, name,
-		      problem ? problem->rva : 0);
+	uint32_t rva = problem ? problem->rva : 0;
+
+	if (rva)
+		machine_fatal("kd dll: %s refused: %s%s%s%s (at rva 0x%x)", KD_DLL_NAME,
+			      pe_verdict_text(verdict), *name ? ": " : "", dll, name, rva);
+	machine_fatal("kd dll: %s refused: %s%s%s%s", KD_DLL_NAME, pe_verdict_text(verdict),
+		      *name ? ": " : "", dll, name);
 }
 
 /* Each page of the image gets its section's protection; the headers are
