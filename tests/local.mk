@@ -141,7 +141,7 @@ EXTRA_DIST += %reldir%/sessions/debug-session.bxkd
 # The golden sessions (tests/sessions/golden/README.md): verified by the
 # golden suite; `make record-golden` records them again from the build's
 # test kernel, replacing the kept images. Commit what changes.
-GOLDEN_SESSIONS = e2e breakin reconnect bulk
+GOLDEN_SESSIONS = e2e breakin reconnect bulk e2e-dll
 EXTRA_DIST += %reldir%/sessions/record-golden %reldir%/sessions/golden
 record-golden: all
 	rm -f $(srcdir)/%reldir%/sessions/golden/images/*
