@@ -13,7 +13,8 @@ guest_c_sources = \
 	$(addprefix %reldir%/tests/, expect.c backdoor_tests.c command_tests.c guestrpc_tests.c \
 		guestrpc_error_tests.c cpl3_tests.c) \
 	%reldir%/kdvm/kdvm_transport.c \
-	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_tests.c kdvm_peer_tests.c kdvm_stub_tests.c) \
+	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_tests.c kdvm_peer_tests.c kdvm_stub_tests.c \
+		kdvm_dll_peer_tests.c) \
 	%reldir%/kdstub/kdstub.c %reldir%/kdser/kdser.c
 guest_asm_sources = \
 	$(addprefix %reldir%/kernel/, entry.S usermode_switch.S workload_step.S kd_dll_file.S) \
