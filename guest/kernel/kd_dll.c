@@ -54,6 +54,8 @@ static const char *const export_names[KD_EXPORTS] = {
 };
 
 static uint32_t export_address[KD_EXPORTS];
+static struct pe_headers loaded;
+static bool is_loaded;
 
 __attribute__((noreturn)) static void refuse(enum pe_verdict verdict,
 					      const struct pe_problem *problem)
@@ -128,6 +130,14 @@ static void load(void)
 		"imports resolved from ntoskrnl.exe, the nine KD exports found\n",
 		KD_DLL_NAME, size, KD_DLL_WINDOW, (uint32_t)h.image_base, relocated);
 	protect(&h);
+	loaded = h;
+	is_loaded = true;
+}
+
+const struct pe_headers *kd_dll_loaded(uint32_t *base)
+{
+	*base = KD_DLL_WINDOW;
+	return is_loaded ? &loaded : NULL;
 }
 
 /* ---- the DLL as the KD stub's transport ----------------------------------------- */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "bxkd/kdtransport.h"
+#include "pe_image.h"
 
 /*
  * Checks and maps the DLL at KD_DLL_WINDOW (not its preferred base),
@@ -21,5 +22,9 @@
  * On true, `transport` calls the DLL's KdSendPacket and KdReceivePacket.
  */
 bool kd_dll_start(struct kd_transport *transport);
+
+/* The loaded DLL's headers and where it runs, for tests; NULL before
+ * kd_dll_start has loaded it. */
+const struct pe_headers *kd_dll_loaded(uint32_t *base);
 
 #endif /* GUEST_KD_DLL_H */

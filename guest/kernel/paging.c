@@ -89,24 +89,44 @@ void *phys_to_virt(uint32_t physical)
 	return (void *)(in_hole ? physical : physical + KERNEL_OFFSET);
 }
 
-bool paging_translate(uint32_t linear, uint32_t *physical)
+/* The page table entry for `linear` (a 4 MiB page's directory entry), or
+ * 0 when it is not present. */
+static uint32_t page_entry(uint32_t linear, uint32_t *directory_entry)
 {
 	uint32_t cr3;
 
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	const uint32_t *pd = phys_to_virt(cr3 & ~(PAGE_SIZE - 1));
 	uint32_t pde = pd[linear >> 22];
-	if (!(pde & PTE_PRESENT))
-		return false;
-	if (pde & PDE_LARGE) {
-		*physical = (pde & 0xffc00000u) | (linear & 0x003fffffu);
-		return true;
-	}
+	*directory_entry = pde;
+	if (!(pde & PTE_PRESENT) || (pde & PDE_LARGE))
+		return pde & PTE_PRESENT ? pde : 0;
 	const uint32_t *pt = phys_to_virt(pde & ~(PAGE_SIZE - 1));
 	uint32_t pte = pt[(linear >> 12) % ENTRIES];
-	if (!(pte & PTE_PRESENT))
+	return pte & PTE_PRESENT ? pte : 0;
+}
+
+bool paging_page_access(uint32_t linear, bool *writable)
+{
+	uint32_t pde, cr0;
+	uint32_t entry = page_entry(linear, &pde);
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	*writable = !(cr0 & CR0_WP) || ((pde & PTE_WRITABLE) && (entry & PTE_WRITABLE));
+	return entry != 0;
+}
+
+bool paging_translate(uint32_t linear, uint32_t *physical)
+{
+	uint32_t pde;
+	uint32_t entry = page_entry(linear, &pde);
+
+	if (!entry)
 		return false;
-	*physical = (pte & ~(PAGE_SIZE - 1)) | (linear & (PAGE_SIZE - 1));
+	if (pde & PDE_LARGE)
+		*physical = (pde & 0xffc00000u) | (linear & 0x003fffffu);
+	else
+		*physical = (entry & ~(PAGE_SIZE - 1)) | (linear & (PAGE_SIZE - 1));
 	return true;
 }
 

@@ -41,6 +41,9 @@ void *phys_to_virt(uint32_t physical);
  * made non-executable: every present page can run.)
  */
 bool paging_map_window_page(uint32_t linear, uint32_t physical, bool writable);
+/* Whether `linear` is mapped, and writable for ring 0 (CR0.WP on, or the
+ * page and its table writable). */
+bool paging_page_access(uint32_t linear, bool *writable);
 void paging_enforce_read_only(void);
 
 #endif /* GUEST_PAGING_H */

@@ -14,6 +14,9 @@
 #include "kd_dll.h"
 #include "kdvm_peer_protocol.h"
 #include "kstring.h"
+#include "layout.h"
+#include "ntoskrnl.h"
+#include "paging.h"
 #include "testrun.h"
 
 #define MAX_PRINT_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_debug_io))
@@ -98,6 +101,59 @@ GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_loads_and_reports_a_stop)
 	if (!dll.debugger_present(dll.ctx))
 		gt_fail(t, "KdDebuggerNotPresent is set after an acknowledged state change");
 	gt_expect_u32(t, "the attach's break-in", dll_poll(NULL), KD_OK);
+}
+
+/* Each page of the mapped image as its section says: headers and
+ * read-only sections read-only for ring 0 too, writable sections writable,
+ * code never writable, the gaps between sections unmapped. */
+GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_pages_carry_their_sections_protection)
+{
+	uint32_t base, read_only = 0, writable_pages = 0, unmapped = 0;
+	const struct pe_headers *h = kd_dll_loaded(&base);
+
+	if (!ready(t) || !h) {
+		gt_fail(t, "no loaded DLL");
+		return;
+	}
+	for (uint32_t rva = 0; rva < h->size_of_image; rva += PE_PAGE_SIZE) {
+		const struct pe_section *s = pe_section_at(h, rva);
+		bool writable, mapped = paging_page_access(base + rva, &writable);
+		bool want_mapped = s || rva < h->size_of_headers;
+		bool want_writable = s && (s->characteristics & PE_SCN_WRITE);
+		if (mapped != want_mapped || (mapped && writable != want_writable)) {
+			gt_fail(t, "rva 0x%x (%s): mapped %d writable %d", rva, s ? s->name : "-",
+				mapped, mapped && writable);
+			return;
+		}
+		if (s && (s->characteristics & PE_SCN_EXECUTE) && writable) {
+			gt_fail(t, "code at rva 0x%x is writable", rva);
+			return;
+		}
+		read_only += mapped && !writable;
+		writable_pages += mapped && writable;
+		unmapped += !mapped;
+	}
+	gt_note(t, "%u pages read-only, %u writable, %u unmapped", read_only, writable_pages,
+		unmapped);
+}
+
+/* The two imports behave as Windows': MmGetPhysicalAddress translates
+ * through the page tables and gives 0 for an unmapped address. */
+GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_imports_behave_as_windows)
+{
+	uint32_t base;
+
+	if (!ready(t) || !kd_dll_loaded(&base))
+		return;
+	gt_expect_u32(t, "MmGetPhysicalAddress(buffer)", (uint32_t)MmGetPhysicalAddress(buffer),
+		      virt_to_phys(buffer));
+	gt_expect_u32(t, "MmGetPhysicalAddress(DLL header)",
+		      (uint32_t)MmGetPhysicalAddress((void *)base), virt_to_phys((void *)base));
+	gt_expect_u32(t, "MmGetPhysicalAddress(hole)",
+		      (uint32_t)MmGetPhysicalAddress((void *)KD_HOLE_START), 0);
+	gt_expect_u32(t, "MmGetPhysicalAddress(hole) high half",
+		      (uint32_t)(MmGetPhysicalAddress((void *)KD_HOLE_START) >> 32), 0);
+	gt_expect_u32(t, "KdDebuggerNotPresent with a debugger", KdDebuggerNotPresent, 0);
 }
 
 /* Every packet size from the kernel through KdSendPacket, 16 to 4000

@@ -404,7 +404,7 @@ START_TEST(the_windows_kd_dll_with_a_debugger)
 						       "kdvm-dll-peer");
 	unsigned long sends, receives, polls;
 
-	require_passed(&run, 5);
+	require_passed(&run, 7);
 	require_every_size_both_ways(s);
 	const struct bxvm_test_line *end = bxh_find_test(&run, "kdvm_dll_session_ends");
 	ck_assert_ptr_nonnull(end);
