@@ -2,12 +2,15 @@
  * check_kdvm_dll.c -- the Windows KD transport DLLs (guest/kdvm/local.mk)
  * as a Windows loader would see them, read back with mingw's objdump
  * (-p: PE headers, import and export tables; -h: sections; -t: symbols).
- * There is no Windows here, so this is as far as the DLLs are tested: what
- * they export and import, what kind of image they are, and the layout
- * facts the code relies on.
+ * What they export and import, what kind of image they are, and the layout
+ * facts the code relies on; then (case kernel_loader) the test kernel's
+ * own loader under Bochs: the boot image carries the x86 DLL as built, and
+ * each damaged copy (unit/pe_damage.h) patched into the image is refused
+ * with its FATAL line before any of it runs. The DLL running as the
+ * kernel's transport is tested by the session, kdvm and golden suites.
  *
  * A missing DLL fails every test with its path. configure
- * --without-windows-dll builds no DLL, and this suite then has no tests.
+ * --without-windows-dll builds no DLL, and this suite is then NOT RUN.
  */
 #include "config.h"
 
