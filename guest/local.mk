@@ -14,7 +14,7 @@ guest_c_sources = \
 		guestrpc_error_tests.c cpl3_tests.c) \
 	%reldir%/kdvm/kdvm_transport.c \
 	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_tests.c kdvm_peer_tests.c kdvm_stub_tests.c \
-		kdvm_dll_peer_tests.c) \
+		kdvm_peer_checks.c kdvm_dll_peer_tests.c) \
 	%reldir%/kdstub/kdstub.c %reldir%/kdser/kdser.c
 guest_asm_sources = \
 	$(addprefix %reldir%/kernel/, entry.S usermode_switch.S workload_step.S kd_dll_file.S) \
@@ -24,7 +24,7 @@ guest_headers = \
 		boot_options.h testrun.h segments.h usermode.h cmos.h lapic.h paging.h pit.h kd.h \
 		workload.h layout.h pe_image.h ntoskrnl.h kd_dll.h) \
 	$(addprefix %reldir%/backdoor/, backdoor_call.h guestrpc.h) \
-	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h) \
+	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h kdvm_peer_checks.h) \
 	%reldir%/kdvm/kdvm_transport.h %reldir%/kdstub/kdstub.h %reldir%/kdser/kdser.h \
 	$(addprefix include/bxkd/, backdoor.h kdvm.h kdcom.h kdtransport.h dbgkd.h bootopt.h \
 		kdport.h names.h)

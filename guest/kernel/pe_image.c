@@ -36,30 +36,9 @@
 const char *pe_verdict_text(enum pe_verdict verdict)
 {
 	static const char *const text[] = {
-		[PE_OK] = "a loadable image",
-		[PE_TRUNCATED] = "the file ends inside its headers (truncated image)",
-		[PE_BAD_MZ] = "no MZ signature (not a DOS/PE image)",
-		[PE_BAD_PE_SIGNATURE] = "bad PE signature",
-		[PE_WRONG_MACHINE] = "wrong machine type",
-		[PE_NOT_A_DLL] = "not a DLL",
-		[PE_BAD_OPTIONAL_HEADER] = "bad optional header",
-		[PE_BAD_ALIGNMENT] = "sections not aligned to 4 KiB pages",
-		[PE_TOO_MANY_SECTIONS] = "no sections or too many",
-		[PE_SECTION_OUTSIDE_FILE] = "section data outside the file (truncated image)",
-		[PE_SECTION_OUTSIDE_IMAGE] = "section outside the image or overlapping another",
-		[PE_WRITABLE_AND_EXECUTABLE] = "a section both writable and executable",
-		[PE_IMAGE_TOO_LARGE] = "image larger than the room for it",
-		[PE_DIRECTORY_OUTSIDE_IMAGE] = "data directory outside the image",
-		[PE_RELOCATIONS_STRIPPED] = "relocations stripped, but the image must move",
-		[PE_RELOCATION_OUTSIDE_IMAGE] = "relocation outside the image",
-		[PE_BAD_RELOCATION_TYPE] = "relocation of an unknown type",
-		[PE_BAD_IMPORT_TABLE] = "import table outside the image",
-		[PE_IMPORT_FROM_UNKNOWN_DLL] = "import from a DLL the kernel does not provide",
-		[PE_IMPORT_BY_ORDINAL] = "import by ordinal",
-		[PE_IMPORT_NOT_PROVIDED] = "import the kernel does not provide",
-		[PE_BAD_EXPORT_TABLE] = "export table outside the image",
-		[PE_EXPORT_MISSING] = "missing export",
-		[PE_EXPORT_NOT_CODE] = "export outside the image's code",
+#define PE_VERDICT_TEXT(name, line) [name] = line,
+		PE_VERDICTS(PE_VERDICT_TEXT)
+#undef PE_VERDICT_TEXT
 	};
 
 	if ((unsigned)verdict >= sizeof(text) / sizeof(text[0]) || !text[verdict])

@@ -31,31 +31,38 @@
 #define PE_MAX_SECTIONS 16u
 #define PE_NAME_MAX 64u
 
+/* Each verdict and its line of text (pe_verdict_text), which names the
+ * defect for the loader's FATAL line. */
+#define PE_VERDICTS(X)                                                                        \
+	X(PE_OK, "a loadable image")                                                          \
+	X(PE_TRUNCATED, "the file ends inside its headers (truncated image)")                 \
+	X(PE_BAD_MZ, "no MZ signature (not a DOS/PE image)")                                  \
+	X(PE_BAD_PE_SIGNATURE, "bad PE signature")                                            \
+	X(PE_WRONG_MACHINE, "wrong machine type")                                             \
+	X(PE_NOT_A_DLL, "not a DLL")                                                          \
+	X(PE_BAD_OPTIONAL_HEADER, "bad optional header")                                      \
+	X(PE_BAD_ALIGNMENT, "sections not aligned to 4 KiB pages")                            \
+	X(PE_TOO_MANY_SECTIONS, "no sections or too many")                                    \
+	X(PE_SECTION_OUTSIDE_FILE, "section data outside the file (truncated image)")         \
+	X(PE_SECTION_OUTSIDE_IMAGE, "section outside the image or overlapping another")       \
+	X(PE_WRITABLE_AND_EXECUTABLE, "a section both writable and executable")               \
+	X(PE_IMAGE_TOO_LARGE, "image larger than the room for it")                            \
+	X(PE_DIRECTORY_OUTSIDE_IMAGE, "data directory outside the image")                     \
+	X(PE_RELOCATIONS_STRIPPED, "relocations stripped, but the image must move")           \
+	X(PE_RELOCATION_OUTSIDE_IMAGE, "relocation outside the image")                        \
+	X(PE_BAD_RELOCATION_TYPE, "relocation of an unknown type")                            \
+	X(PE_BAD_IMPORT_TABLE, "import table outside the image")                              \
+	X(PE_IMPORT_FROM_UNKNOWN_DLL, "import from a DLL the kernel does not provide")        \
+	X(PE_IMPORT_BY_ORDINAL, "import by ordinal")                                          \
+	X(PE_IMPORT_NOT_PROVIDED, "import the kernel does not provide")                       \
+	X(PE_BAD_EXPORT_TABLE, "export table outside the image")                              \
+	X(PE_EXPORT_MISSING, "missing export")                                                \
+	X(PE_EXPORT_NOT_CODE, "export outside the image's code (or forwarded)")
+
 enum pe_verdict {
-	PE_OK,
-	PE_TRUNCATED,		     /* the file ends inside the headers */
-	PE_BAD_MZ,		     /* no "MZ" */
-	PE_BAD_PE_SIGNATURE,	     /* e_lfanew does not lead to "PE\0\0" */
-	PE_WRONG_MACHINE,	     /* not the machine the caller runs */
-	PE_NOT_A_DLL,		     /* IMAGE_FILE_DLL not set */
-	PE_BAD_OPTIONAL_HEADER,	     /* magic, size or directory count */
-	PE_BAD_ALIGNMENT,	     /* sections not page-aligned */
-	PE_TOO_MANY_SECTIONS,	     /* none, or more than PE_MAX_SECTIONS */
-	PE_SECTION_OUTSIDE_FILE,     /* raw data past the end of the file */
-	PE_SECTION_OUTSIDE_IMAGE,    /* virtual range past SizeOfImage, or overlapping */
-	PE_WRITABLE_AND_EXECUTABLE,  /* a section both */
-	PE_IMAGE_TOO_LARGE,	     /* SizeOfImage over the room the caller has */
-	PE_DIRECTORY_OUTSIDE_IMAGE,  /* a data directory past SizeOfImage */
-	PE_RELOCATIONS_STRIPPED,     /* must move, cannot */
-	PE_RELOCATION_OUTSIDE_IMAGE, /* a block or a fixed-up word outside the image */
-	PE_BAD_RELOCATION_TYPE,	     /* a relocation type this machine does not have */
-	PE_BAD_IMPORT_TABLE,	     /* descriptors, thunks or names outside the image */
-	PE_IMPORT_FROM_UNKNOWN_DLL,  /* a DLL other than the one provided; name says */
-	PE_IMPORT_BY_ORDINAL,	     /* only names are provided */
-	PE_IMPORT_NOT_PROVIDED,	     /* name says which */
-	PE_BAD_EXPORT_TABLE,	     /* directory, arrays or names outside the image */
-	PE_EXPORT_MISSING,	     /* name says which */
-	PE_EXPORT_NOT_CODE,	     /* an export outside the executable sections, or forwarded */
+#define PE_VERDICT_NAME(name, text) name,
+	PE_VERDICTS(PE_VERDICT_NAME)
+#undef PE_VERDICT_NAME
 };
 
 /* One line of text for a verdict, e.g. "bad PE signature". */

@@ -12,6 +12,7 @@
 #include "bxkd/kdcom.h"
 #include "format.h"
 #include "kd_dll.h"
+#include "kdvm_peer_checks.h"
 #include "kdvm_peer_protocol.h"
 #include "kstring.h"
 #include "layout.h"
@@ -19,8 +20,8 @@
 #include "paging.h"
 #include "testrun.h"
 
-#define MAX_PRINT_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_debug_io))
-#define MAX_REQUEST_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64))
+#define MAX_PRINT_DATA PEER_MAX_PRINT_DATA
+#define MAX_REQUEST_DATA PEER_MAX_REQUEST_DATA
 /* kd64 asks again when a receive times out; so do we, this often. */
 #define RECEIVE_ATTEMPTS 20u
 
@@ -66,12 +67,11 @@ static void tell_peer(const char *fmt, ...)
 	char text[96];
 	va_list ap;
 
-	size_t n = (size_t)format(text, sizeof(text), "%s", KDVM_PEER_PREFIX);
 	va_start(ap, fmt);
-	format_v(text + n, sizeof(text) - n, fmt, ap);
+	uint32_t length = peer_command_text(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	struct kd_string data = { (uint16_t)strlen(text), (uint16_t)strlen(text), (uint8_t *)text };
-	io.u.length_of_string = data.length;
+	struct kd_string data = { (uint16_t)length, (uint16_t)length, (uint8_t *)text };
+	io.u.length_of_string = length;
 	dll_send(KDCOM_TYPE_DEBUG_IO, &header, &data);
 }
 
@@ -92,11 +92,7 @@ GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_loads_and_reports_a_stop)
 	loaded = kd_dll_start(&dll);
 	if (!ready(t))
 		return;
-	memset(&stop, 0, sizeof(stop));
-	stop.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-	stop.processor_level = 6;
-	stop.number_processors = 1;
-	stop.u.exception.record.exception_code = 0x80000003u; /* STATUS_BREAKPOINT */
+	peer_breakpoint_stop(&stop);
 	dll_send(KDCOM_TYPE_STATE_CHANGE64, &header, NULL);
 	if (!dll.debugger_present(dll.ctx))
 		gt_fail(t, "KdDebuggerNotPresent is set after an acknowledged state change");
@@ -160,17 +156,14 @@ GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_imports_behave_as_windows)
  * bytes: the debugger checks each byte and reports how many differed. */
 GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_packets_of_every_size_to_the_debugger)
 {
-	struct dbgkd_debug_io io = { .api_number = DBGKD_PRINT_STRING_API };
-	struct kd_string header = { sizeof(io), sizeof(io), (uint8_t *)&io };
+	struct dbgkd_debug_io io;
+	struct kd_string header, data;
 
 	if (!ready(t))
 		return;
 	tell_peer("%s %u %u", KDVM_PEER_EXPECT_PRINTS, 0u, (unsigned)MAX_PRINT_DATA);
 	for (uint32_t length = 0; length <= MAX_PRINT_DATA; length++) {
-		struct kd_string data = { (uint16_t)length, (uint16_t)length, buffer };
-		for (uint32_t i = 0; i < length; i++)
-			buffer[i] = kdvm_peer_pattern(length, i);
-		io.u.length_of_string = length;
+		peer_pattern_print(buffer, length, &io, &header, &data);
 		dll_send(KDCOM_TYPE_DEBUG_IO, &header, &data);
 		if (!dll.debugger_present(dll.ctx)) {
 			gt_fail(t, "length %u: the debugger stopped answering", length);
@@ -180,13 +173,8 @@ GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_packets_of_every_size_to_the_debugger)
 	uint32_t packets = MAX_PRINT_DATA + 1;
 	struct dbgkd_manipulate_state64 verdict;
 	uint32_t length;
-	if (!gt_expect_u32(t, "verdict", dll_receive_request(&verdict, buffer, sizeof(buffer),
-							     &length),
-			   KD_OK) ||
-	    !gt_expect_u32(t, "verdict api", verdict.api_number, KDVM_PEER_VERDICT_API))
-		return;
-	gt_expect_u32(t, "prints the debugger saw", verdict.u.read_memory.actual_bytes, packets);
-	gt_expect_u32(t, "prints that did not match", verdict.return_status, 0);
+	peer_check_verdict(t, dll_receive_request(&verdict, buffer, sizeof(buffer), &length),
+			   &verdict, packets);
 	gt_note(t, "%u packets of 16..4000 bytes through KdSendPacket", packets);
 }
 
@@ -204,21 +192,8 @@ GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_packets_of_every_size_from_the_debugger)
 		uint32_t got = 0xffffffffu;
 		memset(data, 0xee, sizeof(data));
 		enum kd_outcome status = dll_receive_request(&m, data, 0x1000, &got);
-		if (status != KD_OK || got != length || m.u.read_memory.transfer_count != length) {
-			gt_fail(t, "length %u: status %u, got %u bytes, header says %u", length,
-				status, got, m.u.read_memory.transfer_count);
+		if (!peer_check_pattern_request(t, length, status, got, &m, data))
 			return;
-		}
-		for (uint32_t i = 0; i < length; i++) {
-			if (data[i] != kdvm_peer_pattern(length, i)) {
-				gt_fail(t, "length %u: byte %u is 0x%02x", length, i, data[i]);
-				return;
-			}
-		}
-		if (data[length] != 0xee) {
-			gt_fail(t, "length %u: a byte past the data was written", length);
-			return;
-		}
 	}
 	gt_note(t, "%u packets of 56..4000 bytes through KdReceivePacket",
 		(unsigned)MAX_REQUEST_DATA + 1);

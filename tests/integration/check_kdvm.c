@@ -473,7 +473,7 @@ BXKD_SUITE(kdvm,
 #ifdef BXKD_WINDOWS_DLL
 	testcases_add(s, "through_the_dll", 180, TESTS(the_windows_kd_dll_with_a_debugger));
 #else
-	fprintf(stderr, "NOT RUN: the kdvm suite's through_the_dll case: the Windows KD DLLs were "
-			"not built (configured --without-windows-dll, or no mingw-w64)\n");
+	fprintf(stderr, "NOT RUN: %s: %s\n", "the kdvm suite's through_the_dll case",
+		TESTCASES_NO_WINDOWS_DLL);
 #endif
 )

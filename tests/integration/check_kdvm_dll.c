@@ -553,10 +553,6 @@ BXKD_SUITE(kdvm_dll,
 
 #else /* !BXKD_WINDOWS_DLL */
 
-Suite *kdvm_dll_suite(void)
-{
-	return testcases_not_run("kdvm_dll", "the Windows KD DLLs were not built (configured "
-					     "--without-windows-dll, or mingw-w64 is missing)");
-}
+BXKD_SUITE_NOT_RUN(kdvm_dll, TESTCASES_NO_WINDOWS_DLL)
 
 #endif /* BXKD_WINDOWS_DLL */

@@ -227,6 +227,19 @@ static char *without_scratch_registers(const char *output)
 	return copy;
 }
 
+/* Two sessions gave the same answers, scratch registers apart. */
+static void require_same_answers(const struct session *x, const char *x_name,
+				 const struct session *y, const char *y_name)
+{
+	char *a = without_scratch_registers(x->output);
+	char *b = without_scratch_registers(y->output);
+
+	ck_assert_msg(!strcmp(a, b), "the transports answered differently:\n%s:\n%s\n%s:\n%s",
+		      x_name, a, y_name, b);
+	free(a);
+	free(b);
+}
+
 /* The session script over the shared page and over the serial port: every
  * answer as expected, and the same on both. */
 START_TEST(the_same_session_on_both_transports)
@@ -240,12 +253,7 @@ START_TEST(the_same_session_on_both_transports)
 	require_clean_run(&serial);
 	check_session_answers(&serial);
 
-	char *a = without_scratch_registers(vmport.output);
-	char *b = without_scratch_registers(serial.output);
-	ck_assert_msg(!strcmp(a, b), "the transports answered differently:\nshared page:\n%s\nserial:\n%s",
-		      a, b);
-	free(a);
-	free(b);
+	require_same_answers(&vmport, "shared page", &serial, "serial");
 	session_free(&vmport);
 	session_free(&serial);
 }
@@ -299,12 +307,7 @@ START_TEST(the_same_session_through_the_windows_kd_dll)
 	ck_assert_msg(strstr(dll.run.console, "kd: kernel debugger on the KD DLL's"),
 		      "the kernel did not debug through the DLL:\n%s", dll.run.console);
 
-	char *a = without_scratch_registers(vmport.output);
-	char *b = without_scratch_registers(dll.output);
-	ck_assert_msg(!strcmp(a, b), "the DLL answered differently:\nkernel's transport:\n%s\nDLL:\n%s",
-		      a, b);
-	free(a);
-	free(b);
+	require_same_answers(&vmport, "the kernel's transport", &dll, "the DLL");
 	session_free(&vmport);
 	session_free(&dll);
 }
@@ -327,7 +330,7 @@ BXKD_SUITE(session,
 		the_same_session_through_the_windows_kd_dll,
 		a_break_in_stops_the_running_workload_through_the_windows_kd_dll));
 #else
-	fprintf(stderr, "NOT RUN: the session suite's dll case: the Windows KD DLLs were not "
-			"built (configured --without-windows-dll, or no mingw-w64)\n");
+	fprintf(stderr, "NOT RUN: %s: %s\n", "the session suite's dll case",
+		TESTCASES_NO_WINDOWS_DLL);
 #endif
 )

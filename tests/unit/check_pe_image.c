@@ -251,10 +251,6 @@ BXKD_SUITE(pe_image,
 
 #else /* !BXKD_WINDOWS_DLL */
 
-Suite *pe_image_suite(void)
-{
-	return testcases_not_run("pe_image", "the Windows KD DLLs were not built (configured "
-					     "--without-windows-dll, or mingw-w64 is missing)");
-}
+BXKD_SUITE_NOT_RUN(pe_image, TESTCASES_NO_WINDOWS_DLL)
 
 #endif /* BXKD_WINDOWS_DLL */
