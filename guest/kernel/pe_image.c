@@ -136,6 +136,9 @@ static enum pe_verdict read_sections(const uint8_t *file, uint32_t size, uint32_
 
 	if (!inside(table, h->section_count * SECTION_HEADER_SIZE, size))
 		return PE_TRUNCATED;
+	/* The section table is part of the headers the image maps. */
+	if (!inside(table, h->section_count * SECTION_HEADER_SIZE, h->size_of_headers))
+		return PE_BAD_OPTIONAL_HEADER;
 	for (uint32_t i = 0; i < h->section_count; i++) {
 		const uint8_t *p = file + table + i * SECTION_HEADER_SIZE;
 		struct pe_section *s = &h->sections[i];
@@ -371,6 +374,10 @@ static enum pe_verdict resolve_thunks(uint8_t *image, const struct pe_headers *h
 	uint32_t width = h->pe32_plus ? 8 : 4;
 	uint32_t size = h->size_of_image;
 
+	if (lookup >= size || slots >= size) {
+		problem_set(problem, PE_BAD_IMPORT_TABLE, lookup >= size ? lookup : slots, NULL);
+		return PE_BAD_IMPORT_TABLE;
+	}
 	for (uint32_t i = 0;; i++) {
 		uint32_t at = lookup + i * width, slot = slots + i * width;
 		if (i > size / width || !inside(at, width, size) || !inside(slot, width, size)) {
