@@ -7,22 +7,24 @@ GUEST_IMAGE = %reldir%/bxkd-guest.img
 # tests/ are the in-guest test groups, kdvm/ kdstub/ kdser/ the KD code.
 guest_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
-		boot_options.c testrun.c usermode.c cmos.c lapic.c paging.c pit.c kd.c workload.c) \
+		boot_options.c testrun.c usermode.c cmos.c lapic.c paging.c pit.c kd.c workload.c \
+		pe_image.c ntoskrnl.c kd_dll.c) \
 	$(addprefix %reldir%/backdoor/, commands.c guestrpc.c) \
 	$(addprefix %reldir%/tests/, expect.c backdoor_tests.c command_tests.c guestrpc_tests.c \
 		guestrpc_error_tests.c cpl3_tests.c) \
 	%reldir%/kdvm/kdvm_transport.c \
-	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_tests.c kdvm_peer_tests.c kdvm_stub_tests.c) \
+	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_tests.c kdvm_peer_tests.c kdvm_stub_tests.c \
+		kdvm_peer_checks.c kdvm_dll_peer_tests.c) \
 	%reldir%/kdstub/kdstub.c %reldir%/kdser/kdser.c
 guest_asm_sources = \
-	$(addprefix %reldir%/kernel/, entry.S usermode_switch.S workload_step.S) \
+	$(addprefix %reldir%/kernel/, entry.S usermode_switch.S workload_step.S kd_dll_file.S) \
 	%reldir%/backdoor/backdoor.S
 guest_headers = \
 	$(addprefix %reldir%/kernel/, io.h machine.h trap.h console.h format.h kstring.h \
 		boot_options.h testrun.h segments.h usermode.h cmos.h lapic.h paging.h pit.h kd.h \
-		workload.h layout.h) \
+		workload.h layout.h pe_image.h ntoskrnl.h kd_dll.h) \
 	$(addprefix %reldir%/backdoor/, backdoor_call.h guestrpc.h) \
-	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h) \
+	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h kdvm_peer_checks.h) \
 	%reldir%/kdvm/kdvm_transport.h %reldir%/kdstub/kdstub.h %reldir%/kdser/kdser.h \
 	$(addprefix include/bxkd/, backdoor.h kdvm.h kdcom.h kdtransport.h dbgkd.h bootopt.h \
 		kdport.h names.h uuid.h)
@@ -48,6 +50,14 @@ GUEST_LINK_FLAGS = -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
 	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST_ARCH_FLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
 
 -include $(guest_objects:.o=.d)
+
+# The kernel carries the KD DLL this build made, the file itself
+# (kernel/kd_dll_file.S); kd=dll loads it.
+if BUILD_WINDOWS_DLL
+KD_DLL_X86 = guest/kdvm/kdbxkd-x86.dll
+%reldir%/kernel/kd_dll_file.guest.o: $(KD_DLL_X86)
+%reldir%/kernel/kd_dll_file.guest.o: GUEST_CPPFLAGS += -DKD_DLL_FILE='"$(abs_builddir)/$(KD_DLL_X86)"'
+endif
 
 %reldir%/kernel.elf: $(guest_linked_objects) %reldir%/kernel/kernel.ld
 	$(AM_V_CCLD)$(GUEST_CC) $(GUEST_LINK_FLAGS) -Wl,-Map,%reldir%/kernel.map \
@@ -75,7 +85,7 @@ CLEANFILES += $(guest_objects) $(guest_objects:.o=.d) $(GUEST_IMAGE) \
 # guest's formatter.
 noinst_LTLIBRARIES += %reldir%/libkdguest.la
 %canon_reldir%_libkdguest_la_SOURCES = %reldir%/kdstub/kdstub.c %reldir%/kdser/kdser.c \
-	%reldir%/kdvm/kdvm_transport.c %reldir%/kernel/format.c
+	%reldir%/kdvm/kdvm_transport.c %reldir%/kernel/format.c %reldir%/kernel/pe_image.c
 %canon_reldir%_libkdguest_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/%reldir%/kernel \
 	-I$(top_srcdir)/%reldir%/kdvm -I$(top_srcdir)/%reldir%/kdstub \
 	-I$(top_srcdir)/%reldir%/kdser -I$(top_srcdir)/pipe-bridge

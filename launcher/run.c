@@ -34,7 +34,9 @@
 #include "bxkd/kdidentity.h"
 #include "kdep.h"
 
-enum transport { OVER_VMPORT, OVER_SERIAL };
+/* OVER_DLL: the shared page too, through the Windows KD DLL our kernel
+ * carries and loads (kd=dll) instead of its own copy of the transport. */
+enum transport { OVER_VMPORT, OVER_SERIAL, OVER_DLL };
 
 struct run_options {
 	const char *image; /* NULL: our kernel */
@@ -88,8 +90,9 @@ static void usage(FILE *out)
 		"and a kernel-debug transport, says where to attach a debugger, shows the\n"
 		"guest's console as it comes and exits with the guest's status.\n"
 		"\n"
-		"  --transport vmport|serial  the shared page on the VMware backdoor (default),\n"
-		"                          or KDCOM on COM1\n"
+		"  --transport vmport|dll|serial  the shared page on the VMware backdoor\n"
+		"                          (default), the same through the Windows KD DLL\n"
+		"                          kdbxkd-x86.dll loaded by our kernel, or KDCOM on COM1\n"
 		"  -e, --endpoint SPEC     where the debugger attaches (pipe-bridge syntax):\n"
 		"                          unix:PATH, tcp:[HOST:]PORT, connect:PATH,\n"
 		"                          tcp-connect:HOST:PORT, pty[:LINK], tty:DEVICE, none;\n"
@@ -107,7 +110,7 @@ static void usage(FILE *out)
 		"                          (--break and --rounds are still added)\n"
 		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
 		"  -t, --timeout SECONDS   stop Bochs after this long (default: no limit)\n"
-		"  -r, --record FILE       record the session (vmport only) for\n"
+		"  -r, --record FILE       record the session (vmport, dll) for\n"
 		"                          bxkd-replay verify, dump and serve\n"
 		"  -h, --help              this text\n"
 		"\n"
@@ -139,8 +142,11 @@ static bool take_option(void *ctx, int key, char *value)
 			o->transport = OVER_VMPORT;
 		else if (!strcmp(value, "serial"))
 			o->transport = OVER_SERIAL;
+		else if (!strcmp(value, "dll"))
+			o->transport = OVER_DLL;
 		else
-			return bxkd_option_refused("--transport is vmport or serial, not '%s'", value);
+			return bxkd_option_refused("--transport is vmport, dll or serial, not '%s'",
+						   value);
 		break;
 	case 'e':
 		o->endpoint = value;
@@ -282,7 +288,7 @@ static bool resolve_endpoint(const struct run_options *o, const char *workdir, s
 		ep->options.port = (uint16_t)port;
 		snprintf(ep->spec, sizeof(ep->spec), "tcp:%s:%u", ep->options.host, port);
 	}
-	if (o->transport == OVER_VMPORT && strpbrk(ep->spec, ", \t")) {
+	if (o->transport != OVER_SERIAL && strpbrk(ep->spec, ", \t")) {
 		bxkd_usage_error("bad --endpoint '%s': the bochsrc's vmport: line cannot carry a comma "
 			    "or a space",
 			    ep->spec);
@@ -338,7 +344,9 @@ static void print_attach(const struct run_options *o, const struct endpoint *ep,
 	}
 	kdep_describe(&ep->options, address, sizeof(address), hint, sizeof(hint));
 	printf("bxkd: kernel debugger over %s, endpoint %s\n",
-	       o->transport == OVER_VMPORT ? "the shared page (vmport)" : "KDCOM on COM1 (serial)",
+	       o->transport == OVER_VMPORT ? "the shared page (vmport)"
+	       : o->transport == OVER_DLL  ? "the shared page through the Windows KD DLL (dll)"
+					   : "KDCOM on COM1 (serial)",
 	       ep->spec);
 	if (client)
 		printf("bxkd: the VM connects to a debugger listening at %s:\n", address);
@@ -605,6 +613,8 @@ static bool add_recording(struct run *r, const char *booted)
 	return true;
 }
 
+static const char *const transport_boot_option[] = { "vmport", "serial", "dll" };
+
 /* Our kernel's patched copy, and the bochsrc. */
 static bool write_machine(struct run *r)
 {
@@ -612,7 +622,7 @@ static bool write_machine(struct run *r)
 
 	if (r->ours) {
 		r->boot = bxkd_asprintf("%s%s%s", r->o.boot_options ? r->o.boot_options : "kernel=workload kd=",
-					r->o.boot_options ? "" : r->o.transport == OVER_VMPORT ? "vmport" : "serial",
+					r->o.boot_options ? "" : transport_boot_option[r->o.transport],
 					r->o.kd_break ? " kd_break=1" : "");
 		if (r->o.rounds) {
 			char *more = bxkd_asprintf("%s rounds=%lu", r->boot, r->o.rounds);
@@ -632,8 +642,8 @@ static bool write_machine(struct run *r)
 	}
 	const char *booted = r->ours ? r->copy : r->image;
 	if (r->ep.none)
-		r->config = bxkd_strdup(r->o.transport == OVER_VMPORT ? "vmport: kd_endpoint=none\n" : "");
-	else if (r->o.transport == OVER_VMPORT)
+		r->config = bxkd_strdup(r->o.transport != OVER_SERIAL ? "vmport: kd_endpoint=none\n" : "");
+	else if (r->o.transport != OVER_SERIAL)
 		r->config = bxkd_asprintf("vmport: kd_endpoint=%s\n", r->ep.spec);
 	else
 		r->config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", r->ep.com1);

@@ -29,6 +29,7 @@ int main(void)
 	srunner_add_suite(runner, kdser_suite());
 	srunner_add_suite(runner, kdstub_suite());
 	srunner_add_suite(runner, kdvm_dll_suite());
+	srunner_add_suite(runner, pe_image_suite());
 	srunner_add_suite(runner, session_format_suite());
 	srunner_add_suite(runner, names_suite());
 	srunner_add_suite(runner, boot_suite());

@@ -51,6 +51,9 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/check_kdser.c \
 	%reldir%/unit/check_kdstub.c \
 	%reldir%/integration/check_kdvm_dll.c \
+	%reldir%/unit/check_pe_image.c \
+	%reldir%/unit/pe_damage.c \
+	%reldir%/unit/pe_damage.h \
 	%reldir%/unit/check_session_format.c \
 	%reldir%/unit/check_names.c \
 	%reldir%/unit/session_builder.c \
@@ -163,7 +166,7 @@ noinst_PROGRAMS += %reldir%/tools/kd-win-target
 # The golden sessions (tests/sessions/golden/README.md): verified by the
 # golden suite; `make record-golden` records them again from the build's
 # test kernel, replacing the kept images. Commit what changes.
-GOLDEN_SESSIONS = e2e breakin reconnect bulk
+GOLDEN_SESSIONS = e2e breakin reconnect bulk e2e-dll
 EXTRA_DIST += %reldir%/sessions/record-golden %reldir%/sessions/golden
 # Their version 1 originals, which bxkd-replay upgrade turned into them.
 EXTRA_DIST += %reldir%/sessions/v1

@@ -26,6 +26,8 @@ Suite *kdser_suite(void);
 Suite *kdstub_suite(void);
 /* The guest module built as a Windows KD DLL: its exports and imports. */
 Suite *kdvm_dll_suite(void);
+/* The test kernel's PE loader over the KD DLL and damaged copies of it. */
+Suite *pe_image_suite(void);
 /* Session files (replay/session.h): records, the reader's refusals, the
  * writer. */
 Suite *session_format_suite(void);

@@ -26,7 +26,9 @@
  * needs no lock of its own.
  *
  * Not tested on Windows: this tree has none. tests/integration/
- * check_kdvm_dll.c checks the built images' exports, imports and headers.
+ * check_kdvm_dll.c checks the built images' exports, imports and headers,
+ * and the test kernel loads and runs the x86 image as its KD transport
+ * (guest/kernel/kd_dll.c, boot option kd=dll; guest/README.md).
  */
 #include <stddef.h>
 #include <stdint.h>

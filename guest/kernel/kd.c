@@ -12,6 +12,7 @@
 #include "format.h"
 #include "io.h"
 #include "backdoor_call.h"
+#include "kd_dll.h"
 #include "kdser.h"
 #include "kdstub.h"
 #include "kdvm_transport.h"
@@ -477,6 +478,8 @@ enum kd_transport_kind kd_transport_from_boot_options(void)
 		return KD_TRANSPORT_VMPORT;
 	if (bootopt_is("kd", "serial"))
 		return KD_TRANSPORT_SERIAL;
+	if (bootopt_is("kd", "dll"))
+		return KD_TRANSPORT_DLL;
 	return KD_TRANSPORT_NONE;
 }
 
@@ -502,6 +505,9 @@ bool kd_init(enum kd_transport_kind kind)
 	case KD_TRANSPORT_SERIAL:
 		up = start_serial();
 		break;
+	case KD_TRANSPORT_DLL:
+		up = kd_dll_start(&transport);
+		break;
 	case KD_TRANSPORT_NONE:
 		break;
 	}
@@ -518,8 +524,10 @@ bool kd_init(enum kd_transport_kind kind)
 	kdstub_load_symbols(&stub, KERNEL_IMAGE_NAME, address64(__kernel_start),
 			    (uint32_t)(__kernel_end - __kernel_start), 0, false);
 	kprintf("kd: kernel debugger on the %s transport, as %s (build %u, CSD 0x%04x)\n",
-		kind == KD_TRANSPORT_VMPORT ? "shared-page" : "serial", identity->windows,
-		identity->build, kd_identity_csd_version(identity));
+		kind == KD_TRANSPORT_VMPORT ? "shared-page"
+		: kind == KD_TRANSPORT_DLL  ? "KD DLL's shared-page"
+					    : "serial",
+		identity->windows, identity->build, kd_identity_csd_version(identity));
 	return true;
 }
 

@@ -20,9 +20,10 @@ enum kd_transport_kind {
 	KD_TRANSPORT_NONE,
 	KD_TRANSPORT_VMPORT, /* the shared page over the backdoor (guest/kdvm/) */
 	KD_TRANSPORT_SERIAL, /* KDCOM over COM1 (guest/kdser/) */
+	KD_TRANSPORT_DLL,    /* the Windows KD DLL the image carries (kd_dll.h) */
 };
 
-/* The boot option kd=vmport|serial|none (default none). */
+/* The boot option kd=vmport|serial|dll|none (default none). */
 enum kd_transport_kind kd_transport_from_boot_options(void);
 
 /* Brings the transport up and installs the breakpoint and single-step

@@ -17,6 +17,11 @@
 #define KD_HOLE_START 0x80F00000
 #define KD_HOLE_END 0x81000000
 
+/* Where the kernel maps a KD transport DLL (kd_dll.c): 4 MiB of its own,
+ * above any RAM's upper-half view (PAGING_MAX_RAM), and not the DLL's
+ * preferred base, so its relocations are applied. */
+#define KD_DLL_WINDOW 0xA0000000
+
 /* entry.S's first mapping: 4 MiB pages over the first BOOT_MAP_MIB. */
 #define BOOT_MAP_MIB 64
 

@@ -30,6 +30,9 @@ static uint32_t apic_table[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 #define LOCAL_APIC_BASE 0xFEE00000u
 #define PTE_UNCACHED 0x18u /* PCD | PWT */
 static uint32_t mapped_bytes;
+/* KD_DLL_WINDOW's table: empty until an image is mapped there. */
+static uint32_t window_table[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+#define CR0_WP 0x00010000u
 
 /* Kernel data lives in the image, which is loaded KERNEL_OFFSET lower;
  * this holds until paging_init, and for the image ever after. */
@@ -68,6 +71,7 @@ void paging_init(uint32_t ram_bytes)
 	apic_table[(LOCAL_APIC_BASE >> 12) % ENTRIES] = LOCAL_APIC_BASE | PTE_PRESENT |
 							 PTE_WRITABLE | PTE_UNCACHED;
 	directory[LOCAL_APIC_BASE >> 22] = image_phys(apic_table) | PTE_PRESENT | PTE_WRITABLE;
+	directory[KD_DLL_WINDOW >> 22] = image_phys(window_table) | PTE_PRESENT | PTE_WRITABLE;
 	mapped_bytes = pages * PAGE_SIZE;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(image_phys(directory)) : "memory");
 }
@@ -85,24 +89,44 @@ void *phys_to_virt(uint32_t physical)
 	return (void *)(in_hole ? physical : physical + KERNEL_OFFSET);
 }
 
-bool paging_translate(uint32_t linear, uint32_t *physical)
+/* The page table entry for `linear` (a 4 MiB page's directory entry), or
+ * 0 when it is not present. */
+static uint32_t page_entry(uint32_t linear, uint32_t *directory_entry)
 {
 	uint32_t cr3;
 
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	const uint32_t *pd = phys_to_virt(cr3 & ~(PAGE_SIZE - 1));
 	uint32_t pde = pd[linear >> 22];
-	if (!(pde & PTE_PRESENT))
-		return false;
-	if (pde & PDE_LARGE) {
-		*physical = (pde & 0xffc00000u) | (linear & 0x003fffffu);
-		return true;
-	}
+	*directory_entry = pde;
+	if (!(pde & PTE_PRESENT) || (pde & PDE_LARGE))
+		return pde & PTE_PRESENT ? pde : 0;
 	const uint32_t *pt = phys_to_virt(pde & ~(PAGE_SIZE - 1));
 	uint32_t pte = pt[(linear >> 12) % ENTRIES];
-	if (!(pte & PTE_PRESENT))
+	return pte & PTE_PRESENT ? pte : 0;
+}
+
+bool paging_page_access(uint32_t linear, bool *writable)
+{
+	uint32_t pde, cr0;
+	uint32_t entry = page_entry(linear, &pde);
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	*writable = !(cr0 & CR0_WP) || ((pde & PTE_WRITABLE) && (entry & PTE_WRITABLE));
+	return entry != 0;
+}
+
+bool paging_translate(uint32_t linear, uint32_t *physical)
+{
+	uint32_t pde;
+	uint32_t entry = page_entry(linear, &pde);
+
+	if (!entry)
 		return false;
-	*physical = (pte & ~(PAGE_SIZE - 1)) | (linear & (PAGE_SIZE - 1));
+	if (pde & PDE_LARGE)
+		*physical = (pde & 0xffc00000u) | (linear & 0x003fffffu);
+	else
+		*physical = (entry & ~(PAGE_SIZE - 1)) | (linear & (PAGE_SIZE - 1));
 	return true;
 }
 
@@ -111,4 +135,22 @@ uint32_t virt_to_phys(const void *address)
 	uint32_t physical;
 
 	return paging_translate((uint32_t)address, &physical) ? physical : 0;
+}
+
+bool paging_map_window_page(uint32_t linear, uint32_t physical, bool writable)
+{
+	if (linear >> 22 != KD_DLL_WINDOW >> 22 || linear % PAGE_SIZE || physical % PAGE_SIZE ||
+	    physical >= mapped_bytes)
+		return false;
+	window_table[(linear >> 12) % ENTRIES] = physical | PTE_PRESENT | (writable ? PTE_WRITABLE : 0);
+	__asm__ volatile("invlpg (%0)" : : "r"(linear) : "memory");
+	return true;
+}
+
+void paging_enforce_read_only(void)
+{
+	uint32_t cr0;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | CR0_WP) : "memory");
 }

@@ -32,4 +32,18 @@ uint32_t paging_ram_bytes(void);
  * stretch KD_HOLE hides in the upper half. */
 void *phys_to_virt(uint32_t physical);
 
+/*
+ * The kernel's window for loaded images (layout.h KD_DLL_WINDOW, 4 MiB):
+ * maps the page of RAM at `physical` at `linear` in it, for ring 0 only,
+ * read-only unless `writable`; false if `linear` is outside the window or
+ * `physical` outside RAM. Read-only holds for ring 0 too once
+ * paging_enforce_read_only has set CR0.WP. (Without PAE a page cannot be
+ * made non-executable: every present page can run.)
+ */
+bool paging_map_window_page(uint32_t linear, uint32_t physical, bool writable);
+/* Whether `linear` is mapped, and writable for ring 0 (CR0.WP on, or the
+ * page and its table writable). */
+bool paging_page_access(uint32_t linear, bool *writable);
+void paging_enforce_read_only(void);
+
 #endif /* GUEST_PAGING_H */

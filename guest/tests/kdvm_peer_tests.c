@@ -9,11 +9,12 @@
 #include "bxkd/dbgkd.h"
 #include "format.h"
 #include "kdvm_env.h"
+#include "kdvm_peer_checks.h"
 #include "kdvm_peer_protocol.h"
 #include "kstring.h"
 
-#define MAX_PRINT_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_debug_io))
-#define MAX_REQUEST_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64))
+#define MAX_PRINT_DATA PEER_MAX_PRINT_DATA
+#define MAX_REQUEST_DATA PEER_MAX_REQUEST_DATA
 /* A debugger answers within this; the host never waits longer anyway. */
 #define PEER_TIMEOUT_MS 20000u
 
@@ -26,11 +27,10 @@ static void tell_peer(const char *fmt, ...)
 	char text[96];
 	va_list ap;
 
-	size_t n = (size_t)format(text, sizeof(text), "%s", KDVM_PEER_PREFIX);
 	va_start(ap, fmt);
-	format_v(text + n, sizeof(text) - n, fmt, ap);
+	uint32_t length = peer_command_text(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	kdvm_env_print(text, (uint32_t)strlen(text));
+	kdvm_env_print(text, length);
 }
 
 static bool sent(struct guest_test_ctx *t, const char *what)
@@ -64,11 +64,7 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_a_state_change_waits_for_the_debugger)
 
 	if (!expect_kdvm_status(t, "kdvm_initialize", kdvm_env_start(), KDVM_STATUS_OK))
 		return;
-	memset(&stop, 0, sizeof(stop));
-	stop.new_state = DBGKD_EXCEPTION_STATE_CHANGE;
-	stop.processor_level = 6;
-	stop.number_processors = 1;
-	stop.u.exception.record.exception_code = 0x80000003u; /* STATUS_BREAKPOINT */
+	peer_breakpoint_stop(&stop);
 	kdvm_send_packet(&kdvm_kernel, KDCOM_TYPE_STATE_CHANGE64, &header, NULL, NULL);
 	if (!sent(t, "state change"))
 		return;
@@ -88,16 +84,13 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_a_state_change_waits_for_the_debugger)
  * each byte and reports how many did not match. */
 GUEST_TEST_IN("kdvm-peer", kdvm_peer_packets_of_every_size_to_the_debugger)
 {
-	struct dbgkd_debug_io io = { .api_number = DBGKD_PRINT_STRING_API };
-	struct kd_string header = { sizeof(io), sizeof(io), (uint8_t *)&io };
+	struct dbgkd_debug_io io;
+	struct kd_string header, data;
 
 	tell_peer("%s %u %u", KDVM_PEER_EXPECT_PRINTS, 0u, (unsigned)MAX_PRINT_DATA);
 	uint32_t calls = kdvm_kernel.stats.backdoor_calls;
 	for (uint32_t length = 0; length <= MAX_PRINT_DATA; length++) {
-		struct kd_string data = { (uint16_t)length, (uint16_t)length, buffer };
-		for (uint32_t i = 0; i < length; i++)
-			buffer[i] = kdvm_peer_pattern(length, i);
-		io.u.length_of_string = length;
+		peer_pattern_print(buffer, length, &io, &header, &data);
 		kdvm_send_packet(&kdvm_kernel, KDCOM_TYPE_DEBUG_IO, &header, &data, NULL);
 		if (!sent(t, "pattern print"))
 			return;
@@ -109,14 +102,9 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_packets_of_every_size_to_the_debugger)
 
 	struct dbgkd_manipulate_state64 verdict;
 	uint32_t length;
-	if (!gt_expect_u32(t, "verdict",
-			   receive_request(&verdict, buffer, sizeof(buffer), &length,
-					   PEER_TIMEOUT_MS),
-			   KD_OK) ||
-	    !gt_expect_u32(t, "verdict api", verdict.api_number, KDVM_PEER_VERDICT_API))
-		return;
-	gt_expect_u32(t, "prints the debugger saw", verdict.u.read_memory.actual_bytes, packets);
-	gt_expect_u32(t, "prints that did not match", verdict.return_status, 0);
+	peer_check_verdict(t, receive_request(&verdict, buffer, sizeof(buffer), &length,
+					      PEER_TIMEOUT_MS),
+			   &verdict, packets);
 	gt_note(t, "%u packets of 16..4000 bytes, one backdoor call each", packets);
 }
 
@@ -133,25 +121,8 @@ GUEST_TEST_IN("kdvm-peer", kdvm_peer_packets_of_every_size_from_the_debugger)
 		uint32_t got = 0xffffffffu;
 		memset(data, 0xee, sizeof(data));
 		enum kd_outcome status = receive_request(&m, data, 0x1000, &got, PEER_TIMEOUT_MS);
-		if (status != KD_OK) {
-			gt_fail(t, "length %u: status %u", length, status);
+		if (!peer_check_pattern_request(t, length, status, got, &m, data))
 			return;
-		}
-		if (got != length || m.u.read_memory.transfer_count != length) {
-			gt_fail(t, "length %u: got %u bytes, header says %u", length, got,
-				m.u.read_memory.transfer_count);
-			return;
-		}
-		for (uint32_t i = 0; i < length; i++) {
-			if (data[i] != kdvm_peer_pattern(length, i)) {
-				gt_fail(t, "length %u: byte %u is 0x%02x", length, i, data[i]);
-				return;
-			}
-		}
-		if (data[length] != 0xee) {
-			gt_fail(t, "length %u: a byte past the data was written", length);
-			return;
-		}
 	}
 	uint32_t packets = MAX_REQUEST_DATA + 1;
 	gt_expect_u32(t, "backdoor calls", kdvm_kernel.stats.backdoor_calls - calls, packets);

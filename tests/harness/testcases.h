@@ -43,6 +43,17 @@ void testcases_add_needing(TCase *tc, const TTest *test, const char *program, co
 /* A suite none of whose tests can run here: empty, with a NOT RUN line. */
 Suite *testcases_not_run(const char *name, const char *why);
 
+/* Why the suites and cases that need the Windows KD DLLs do not run. */
+#define TESTCASES_NO_WINDOWS_DLL \
+	"the Windows KD DLLs were not built (configured --without-windows-dll, or no mingw-w64)"
+
+/* Defines NAME_suite as a suite that cannot run here, for `why`. */
+#define BXKD_SUITE_NOT_RUN(name, why) \
+	Suite *name##_suite(void)     \
+	{                             \
+		return testcases_not_run(#name, why); \
+	}
+
 /* The dissector's tests need Wireshark's tshark (configure finds it). */
 #define tcase_add_test_needing_tshark(tc, test) \
 	testcases_add_needing((tc), (test), BXKD_TSHARK, \

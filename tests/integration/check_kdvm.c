@@ -384,21 +384,27 @@ static void *run_script(void *arg)
 	return NULL;
 }
 
-START_TEST(the_transport_with_a_debugger)
+/* Boots guest group `group` with the scripted debugger attached; the
+ * script's findings are in the returned `struct script` (free it). */
+static struct script *boot_with_scripted_debugger(struct machine *m, struct bxh_run *run,
+						  const char *test_name, const char *group)
 {
-	struct machine m;
-	struct bxh_run run;
 	struct script *s = calloc(1, sizeof(*s));
 
-	machine_for(&m, "kdvm_debugger", "kdvm-peer", "");
-	m.o.timeout_seconds = SESSION_TIMEOUT_MS / 1000;
-	snprintf(s->socket, sizeof(s->socket), "%s", m.socket);
+	ck_assert_ptr_nonnull(s);
+	machine_for(m, test_name, group, "");
+	m->o.timeout_seconds = SESSION_TIMEOUT_MS / 1000;
+	snprintf(s->socket, sizeof(s->socket), "%s", m->socket);
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, run_script, s), 0);
-	bxh_boot(&m.o, &run);
+	bxh_boot(&m->o, run);
 	pthread_join(s->thread, NULL);
-
 	ck_assert_msg(!s->failure[0], "the debugger: %s", s->failure);
-	require_passed(&run, 7);
+	return s;
+}
+
+/* What every size both ways leaves the script with. */
+static void require_every_size_both_ways(const struct script *s)
+{
 	ck_assert(s->attached);
 	ck_assert_uint_eq(s->stops, 1);
 	ck_assert_uint_eq(s->prints_seen, KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_debug_io) + 1);
@@ -407,6 +413,16 @@ START_TEST(the_transport_with_a_debugger)
 	ck_assert_uint_eq(s->packets_sent,
 			  KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64) + 1);
 	ck_assert_uint_eq(s->breakins, 1);
+}
+
+START_TEST(the_transport_with_a_debugger)
+{
+	struct machine m;
+	struct bxh_run run;
+	struct script *s = boot_with_scripted_debugger(&m, &run, "kdvm_debugger", "kdvm-peer");
+
+	require_passed(&run, 7);
+	require_every_size_both_ways(s);
 	ck_assert_uint_eq(s->resets, 1);
 	require_log(&run, "KD: debugger attached on ");
 	/* The device's side of one-call-per-packet: every call it counted
@@ -418,6 +434,39 @@ START_TEST(the_transport_with_a_debugger)
 	machine_done(&m, &run);
 }
 END_TEST
+
+#ifdef BXKD_WINDOWS_DLL
+/* The same through the Windows KD DLL the kernel loads (group
+ * kdvm-dll-peer): every size both ways, byte-identical, and the device
+ * counted exactly one backdoor call for each call the guest made into
+ * KdSendPacket and KdReceivePacket, plus KdDebuggerInitialize0's HELLO
+ * and REGISTER. */
+START_TEST(the_windows_kd_dll_with_a_debugger)
+{
+	struct machine m;
+	struct bxh_run run;
+	struct script *s = boot_with_scripted_debugger(&m, &run, "kdvm_dll_debugger",
+						       "kdvm-dll-peer");
+	unsigned long sends, receives, polls;
+
+	require_passed(&run, 7);
+	require_every_size_both_ways(s);
+	const struct bxvm_test_line *end = bxh_find_test(&run, "kdvm_dll_session_ends");
+	ck_assert_ptr_nonnull(end);
+	ck_assert_msg(sscanf(end->detail, "calls into the DLL: sends=%lu receives=%lu polls=%lu",
+			     &sends, &receives, &polls) == 3,
+		      "%s", end->detail);
+	struct device_totals d = device_totals(&run);
+	ck_assert_uint_eq(d.sends, sends);
+	ck_assert_uint_eq(d.receives, receives);
+	ck_assert_uint_eq(d.polls, polls);
+	ck_assert_uint_eq(d.calls, sends + receives + polls + 2);
+	ck_assert_uint_eq(d.refused, 0);
+	free(s);
+	machine_done(&m, &run);
+}
+END_TEST
+#endif
 
 /* ---- a DbgKd session with bxkd-dbg ------------------------------------------------- */
 
@@ -469,4 +518,10 @@ BXKD_SUITE(kdvm,
 			    (int)(sizeof(recorded_boots) / sizeof(recorded_boots[0])));
 	testcases_add(s, "with_debugger", 180, TESTS(
 		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport));
+#ifdef BXKD_WINDOWS_DLL
+	testcases_add(s, "through_the_dll", 180, TESTS(the_windows_kd_dll_with_a_debugger));
+#else
+	fprintf(stderr, "NOT RUN: %s: %s\n", "the kdvm suite's through_the_dll case",
+		TESTCASES_NO_WINDOWS_DLL);
+#endif
 )

@@ -2,12 +2,15 @@
  * check_kdvm_dll.c -- the Windows KD transport DLLs (guest/kdvm/local.mk)
  * as a Windows loader would see them, read back with mingw's objdump
  * (-p: PE headers, import and export tables; -h: sections; -t: symbols).
- * There is no Windows here, so this is as far as the DLLs are tested: what
- * they export and import, what kind of image they are, and the layout
- * facts the code relies on.
+ * What they export and import, what kind of image they are, and the layout
+ * facts the code relies on; then (case kernel_loader) the test kernel's
+ * own loader under Bochs: the boot image carries the x86 DLL as built, and
+ * each damaged copy (unit/pe_damage.h) patched into the image is refused
+ * with its FATAL line before any of it runs. The DLL running as the
+ * kernel's transport is tested by the session, kdvm and golden suites.
  *
  * A missing DLL fails every test with its path. configure
- * --without-windows-dll builds no DLL, and this suite then has no tests.
+ * --without-windows-dll builds no DLL, and this suite is then NOT RUN.
  */
 #include "config.h"
 
@@ -23,6 +26,8 @@
 
 #ifdef BXKD_WINDOWS_DLL
 
+#include "bxh.h"
+#include "pe_damage.h"
 #include "proc.h"
 
 #define OBJDUMP_TIMEOUT_MS 30000
@@ -415,6 +420,122 @@ START_TEST(shared_page_is_page_aligned)
 }
 END_TEST
 
+/* ---- the test kernel loading the DLL (kd=dll) --------------------------------------- */
+
+static uint8_t *read_binary(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f, "cannot open %s", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	ck_assert_msg(n > 0, "%s is empty", path);
+	rewind(f);
+	uint8_t *data = malloc((size_t)n);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*size = (size_t)n;
+	return data;
+}
+
+/* Where the boot image holds the DLL file this build made, byte for byte:
+ * exactly once. */
+static uint8_t *dll_in_image(uint8_t *image, size_t image_size, const uint8_t *dll,
+			     size_t dll_size)
+{
+	uint8_t *at = memmem(image, image_size, dll, dll_size);
+
+	ck_assert_msg(at, "the boot image does not carry %s as built", BXKD_KDVM_DLL_X86);
+	ck_assert_msg(!memmem(at + 1, image_size - (size_t)(at + 1 - image), dll, dll_size),
+		      "the boot image carries the DLL twice");
+	return at;
+}
+
+/* Boots `image` (NULL: the build's) with kernel=workload kd=dll. */
+static void boot_kd_dll(const char *image, const char *name, const char *extra_config,
+			struct bxh_run *run)
+{
+	struct bxh_options o;
+	char workdir[512];
+
+	bxh_options_init(&o);
+	o.image = image ? image : BXKD_GUEST_IMAGE;
+	snprintf(workdir, sizeof(workdir), "%s/%s", BXKD_TEST_WORK_DIR, name);
+	o.workdir = workdir;
+	o.boot_options = "kernel=workload kd=dll rounds=3";
+	o.extra_config = extra_config;
+	bxh_boot(&o, run);
+}
+
+START_TEST(the_boot_image_carries_the_dll_as_built)
+{
+	size_t image_size, dll_size;
+	uint8_t *image = read_binary(BXKD_GUEST_IMAGE, &image_size);
+	uint8_t *dll = read_binary(BXKD_KDVM_DLL_X86, &dll_size);
+
+	dll_in_image(image, image_size, dll, dll_size);
+	free(image);
+	free(dll);
+}
+END_TEST
+
+/* No kd_endpoint: KdDebuggerInitialize0 fails, and the kernel runs without
+ * a debugger, as Windows boots when its transport fails. */
+START_TEST(without_an_endpoint_the_kernel_runs_without_a_debugger)
+{
+	struct bxh_run run;
+
+	boot_kd_dll(NULL, "kdvm_dll_no_endpoint", NULL, &run);
+	ck_assert_msg(run.outcome == BXVM_PASSED, "%s", bxh_explain(&run));
+	ck_assert_msg(strstr(run.console, "relocations applied, imports resolved from ntoskrnl.exe, "
+					  "the nine KD exports found") &&
+			      strstr(run.console, "KdDebuggerInitialize0 failed (status 0xc0000001)") &&
+			      strstr(run.console, "debugger=no"),
+		      "%s", run.console);
+	bxh_run_free(&run);
+}
+END_TEST
+
+/* The boot image with its copy of the DLL damaged one way: the kernel
+ * stops before running any of it, with one FATAL line naming the defect. */
+START_TEST(the_kernel_refuses_a_damaged_dll)
+{
+	const struct pe_damage_case *c = &pe_damage_cases[_i];
+	size_t image_size, dll_size;
+	uint8_t *image = read_binary(BXKD_GUEST_IMAGE, &image_size);
+	uint8_t *dll = read_binary(BXKD_KDVM_DLL_X86, &dll_size);
+	uint8_t *copy = dll_in_image(image, image_size, dll, dll_size);
+	char *dir = socket_dir(), path[600], name[64], want[256];
+	struct bxh_run run;
+
+	ck_assert_msg(pe_damage_apply(copy, (uint32_t)dll_size, (enum pe_damage)_i),
+		      "cannot make: %s", c->what);
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/damaged.img", dir);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(image, 1, image_size, f), image_size);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(name, sizeof(name), "kdvm_dll_damaged_%d", _i);
+	boot_kd_dll(path, name, NULL, &run);
+
+	snprintf(want, sizeof(want), "kd dll: kdbxkd-x86.dll refused: %s%s%s",
+		 pe_verdict_text(c->verdict), c->named ? ": " : "",
+		 !c->named ? "" : c->verdict == PE_IMPORT_NOT_PROVIDED ? "ntoskrnl.exe!" : "");
+	ck_assert_msg(run.outcome == BXVM_GUEST_FATAL && run.report.fatal &&
+			      !strncmp(run.report.fatal, want, strlen(want)) &&
+			      (!c->named || strstr(run.report.fatal, c->named)),
+		      "%s: want a FATAL line \"%s%s\":\n%s", c->what, want, c->named ? c->named : "",
+		      bxh_explain(&run));
+	/* Nothing of the DLL ran: no backdoor call at all. */
+	ck_assert_msg(!strstr(run.console, "KdDebuggerInitialize0"), "%s", run.console);
+	bxh_run_free(&run);
+	remove_socket_dir(dir);
+	free(image);
+	free(dll);
+}
+END_TEST
+
 BXKD_SUITE(kdvm_dll,
 	TCase *tc = testcases_add(s, "image", 60, (const TTest *const[]){ NULL });
 	int n = (int)(sizeof(dlls) / sizeof(dlls[0]));
@@ -424,14 +545,14 @@ BXKD_SUITE(kdvm_dll,
 	tcase_add_loop_test(tc, native_dll_of_its_machine, 0, n);
 	tcase_add_loop_test(tc, no_writable_executable_section, 0, n);
 	tcase_add_loop_test(tc, shared_page_is_page_aligned, 0, n);
+	TCase *loader = testcases_add(s, "kernel_loader", 60, TESTS(
+		the_boot_image_carries_the_dll_as_built,
+		without_an_endpoint_the_kernel_runs_without_a_debugger));
+	tcase_add_loop_test(loader, the_kernel_refuses_a_damaged_dll, 0, PE_DAMAGES);
 )
 
 #else /* !BXKD_WINDOWS_DLL */
 
-Suite *kdvm_dll_suite(void)
-{
-	return testcases_not_run("kdvm_dll", "the Windows KD DLLs were not built (configured "
-					     "--without-windows-dll, or mingw-w64 is missing)");
-}
+BXKD_SUITE_NOT_RUN(kdvm_dll, TESTCASES_NO_WINDOWS_DLL)
 
 #endif /* BXKD_WINDOWS_DLL */

@@ -354,6 +354,20 @@ START_TEST(run_stops_for_a_debugger_over_the_shared_page)
 }
 END_TEST
 
+#ifdef BXKD_WINDOWS_DLL
+/* --transport dll: the kernel debugs through the Windows KD DLL it loads. */
+START_TEST(run_stops_for_a_debugger_through_the_windows_kd_dll)
+{
+	char log[600];
+
+	run_with_debugger("launcher_break_dll", "dll", false);
+	snprintf(log, sizeof(log), "%s/launcher_break_dll_run.out", BXKD_TEST_WORK_DIR);
+	ck_assert_msg(file_has(log, "kd=dll") && file_has(log, "the KD DLL's shared-page transport"),
+		      "%s", log);
+}
+END_TEST
+#endif
+
 /* COM1 relayed to a Unix socket by bxkd-tap, which keeps the trace. */
 START_TEST(run_stops_for_a_debugger_over_serial_through_the_relay)
 {
@@ -382,7 +396,7 @@ START_TEST(run_refuses_bad_arguments)
 	} cases[] = {
 		{ { "/nonexistent/bxkd.img" }, "no image /nonexistent/bxkd.img" },
 		{ { "--endpoint", "bogus:here" }, "'bogus:here' is not an endpoint" },
-		{ { "--transport", "carrier-pigeon" }, "--transport is vmport or serial" },
+		{ { "--transport", "carrier-pigeon" }, "--transport is vmport, dll or serial" },
 		{ { "--rounds", "many" }, "--rounds wants" },
 		{ { "--timeout", "0" }, "--timeout wants" },
 		{ { "--os", "2600.1" }, "--os wants BUILD[.SP] of a Windows the kernel can claim, "
@@ -514,5 +528,11 @@ BXKD_SUITE(launcher,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
 		run_boots_a_foreign_floppy_and_disk));
+#ifdef BXKD_WINDOWS_DLL
+	testcases_add(s, "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
+#else
+	fprintf(stderr, "NOT RUN: %s: %s\n", "the launcher suite's run_dll case",
+		TESTCASES_NO_WINDOWS_DLL);
+#endif
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial));
 )

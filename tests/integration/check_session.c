@@ -30,7 +30,12 @@
 #define SESSION_SCRIPT BXKD_SOURCE_DIR "/tests/sessions/debug-session.bxkd"
 #define DBG_TIMEOUT_SECONDS "60"
 
-enum transport { OVER_VMPORT, OVER_SERIAL };
+/* OVER_DLL: the shared page too, but through the Windows KD DLL the
+ * kernel loads (kd=dll, guest/kernel/kd_dll.c), not the kernel's own copy
+ * of the transport. */
+enum transport { OVER_VMPORT, OVER_SERIAL, OVER_DLL };
+
+static const char *const boot_transport[] = { "vmport", "serial", "dll" };
 
 struct session {
 	struct bxh_options o;
@@ -61,14 +66,14 @@ static void prepare_machine(struct session *s, enum transport transport, const c
 	snprintf(s->workdir, sizeof(s->workdir), "%s/%s", BXKD_TEST_WORK_DIR, test_name);
 	s->o.workdir = s->workdir;
 	snprintf(s->boot_options, sizeof(s->boot_options), "kernel=workload kd=%s kd_break=1%s%s",
-		 transport == OVER_VMPORT ? "vmport" : "serial", boot_extra ? " " : "",
+		 boot_transport[transport], boot_extra ? " " : "",
 		 boot_extra ? boot_extra : "");
 	s->o.boot_options = s->boot_options;
 	s->dir = socket_dir();
 	ck_assert_ptr_nonnull(s->dir);
 	snprintf(s->socket, sizeof(s->socket), "%s/kd.sock", s->dir);
 	snprintf(s->target, sizeof(s->target), "connect:%s", s->socket);
-	if (transport == OVER_VMPORT) {
+	if (transport != OVER_SERIAL) {
 		snprintf(s->config, sizeof(s->config), "vmport: kd_endpoint=unix:%s", s->socket);
 	} else {
 		/* Bochs' COM1 takes one TCP client, waits for it before it
@@ -249,6 +254,19 @@ static char *without_scratch_registers(const char *output)
 	return copy;
 }
 
+/* Two sessions gave the same answers, scratch registers apart. */
+static void require_same_answers(const struct session *x, const char *x_name,
+				 const struct session *y, const char *y_name)
+{
+	char *a = without_scratch_registers(x->output);
+	char *b = without_scratch_registers(y->output);
+
+	ck_assert_msg(!strcmp(a, b), "the transports answered differently:\n%s:\n%s\n%s:\n%s",
+		      x_name, a, y_name, b);
+	free(a);
+	free(b);
+}
+
 /* The session script over the shared page and over the serial port: every
  * answer as expected, and the same on both. */
 START_TEST(the_same_session_on_both_transports)
@@ -262,12 +280,7 @@ START_TEST(the_same_session_on_both_transports)
 	require_clean_run(&serial);
 	check_session_answers(&serial);
 
-	char *a = without_scratch_registers(vmport.output);
-	char *b = without_scratch_registers(serial.output);
-	ck_assert_msg(!strcmp(a, b), "the transports answered differently:\nshared page:\n%s\nserial:\n%s",
-		      a, b);
-	free(a);
-	free(b);
+	require_same_answers(&vmport, "shared page", &serial, "serial");
 	session_free(&vmport);
 	session_free(&serial);
 }
@@ -713,6 +726,33 @@ START_TEST(every_identity_has_a_radare2_profile)
 			      refused[i]);
 }
 END_TEST
+#ifdef BXKD_WINDOWS_DLL
+/* The session script through the Windows KD DLL: every answer as
+ * expected, and the same as the kernel's own transport gives. */
+START_TEST(the_same_session_through_the_windows_kd_dll)
+{
+	struct session vmport, dll;
+
+	run_session(&vmport, OVER_VMPORT, "session_vmport_for_dll", NULL, NULL);
+	require_clean_run(&vmport);
+	run_session(&dll, OVER_DLL, "session_dll", NULL, NULL);
+	require_clean_run(&dll);
+	check_session_answers(&dll);
+	ck_assert_msg(strstr(dll.run.console, "kd: kernel debugger on the KD DLL's"),
+		      "the kernel did not debug through the DLL:\n%s", dll.run.console);
+
+	require_same_answers(&vmport, "the kernel's transport", &dll, "the DLL");
+	session_free(&vmport);
+	session_free(&dll);
+}
+END_TEST
+
+START_TEST(a_break_in_stops_the_running_workload_through_the_windows_kd_dll)
+{
+	break_in_while_the_workload_runs(OVER_DLL, "session_breakin_dll");
+}
+END_TEST
+#endif
 
 BXKD_SUITE(session,
 	testcases_add(s, "sessions", 180, TESTS(
@@ -727,4 +767,12 @@ BXKD_SUITE(session,
 		radare2_attaches_to_the_default_kernel_over_the_shared_page,
 		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,
 		another_identity_is_consistent_everywhere));
+#ifdef BXKD_WINDOWS_DLL
+	testcases_add(s, "dll", 180, TESTS(
+		the_same_session_through_the_windows_kd_dll,
+		a_break_in_stops_the_running_workload_through_the_windows_kd_dll));
+#else
+	fprintf(stderr, "NOT RUN: %s: %s\n", "the session suite's dll case",
+		TESTCASES_NO_WINDOWS_DLL);
+#endif
 )
