@@ -253,6 +253,7 @@ static size_t step(struct kdtrace *t, const uint8_t *p, size_t length)
 	}
 	default: /* KDTRACE_READ_TRAILER */
 		restart_scan(t);
+		t->trailer = p[0];
 		data_frame(t, p[0]);
 		return 1;
 	}

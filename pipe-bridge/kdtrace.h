@@ -101,6 +101,10 @@ struct kdtrace {
 	uint16_t header_fill;
 	uint8_t payload[KDCOM_MAX_PAYLOAD];
 	uint16_t payload_fill;
+	/* The last data frame's trailer byte: with header and payload, a line
+	 * callback can show the whole frame it reports (bxkd-replay
+	 * walkthrough labels every byte). */
+	uint8_t trailer;
 
 	/* The garbage run not reported yet. */
 	uint64_t garbage_run;

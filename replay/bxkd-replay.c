@@ -27,6 +27,9 @@ static const struct subcommand subcommands[] = {
 	{ "serve", "bxkd-replay serve", replay_serve, "SESSION --listen SPEC [--timeout SECONDS] [--quiet]",
 	  "plays the target's side of the recorded conversation to a live debugger and checks "
 	  "its bytes" },
+	{ "walkthrough", "bxkd-replay walkthrough", replay_walkthrough, "SESSION",
+	  "the debugger's attach and the first exchanges as a Markdown document, every byte "
+	  "labelled (docs/kd-walkthrough.md)" },
 };
 
 #define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))

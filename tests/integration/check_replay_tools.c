@@ -488,6 +488,115 @@ START_TEST(tshark_filters_and_shows_the_tree)
 }
 END_TEST
 
+
+/* ---- bxkd-replay walkthrough ---------------------------------------------------------------- */
+
+#define GOLDEN_E2E BXKD_SOURCE_DIR "/tests/sessions/golden/e2e.pcap"
+#define WALKTHROUGH_DOC BXKD_SOURCE_DIR "/docs/kd-walkthrough.md"
+
+/* The line number where two texts first differ, 0 if they are the same. */
+static size_t first_different_line(const char *a, const char *b)
+{
+	size_t line = 1;
+
+	for (; *a && *a == *b; a++, b++)
+		line += *a == '\n';
+	return *a == *b ? 0 : line;
+}
+
+START_TEST(walkthrough_document_is_the_tools_output_on_the_golden_session)
+{
+	char *argv[] = { BXKD_REPLAY, "walkthrough", GOLDEN_E2E, NULL };
+	int status;
+	char *err;
+	char *out = run(argv, &status, &err);
+	char *doc = read_text_file(WALKTHROUGH_DOC);
+	size_t line;
+
+	ck_assert_msg(status == 0, "bxkd-replay walkthrough exited %d: %s", status, err);
+	ck_assert_msg(doc, "%s cannot be read", WALKTHROUGH_DOC);
+	line = first_different_line(out, doc);
+	ck_assert_msg(line == 0,
+		      "docs/kd-walkthrough.md differs from what bxkd-replay walkthrough writes "
+		      "from line %zu on; run `make walkthrough` and look at the difference",
+		      line);
+	free(doc);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(walkthrough_labels_the_attach_and_each_step)
+{
+	char *argv[] = { BXKD_REPLAY, "walkthrough", GOLDEN_E2E, NULL };
+	int status;
+	char *out = run(argv, &status, NULL);
+
+	ck_assert_int_eq(status, 0);
+	/* The attach: the stop with SYNC, the break-in and RESET, the RESET
+	 * answered, the stop again without SYNC, its ACK. */
+	EXPECT_LINE(out, "`t2d STATE_CHANGE64 id=0x80800800 SYNC length=244");
+	EXPECT_LINE(out, "| `00 08 80 80` | id | 0x80800800 (SYNC bit 0x800 set) |");
+	EXPECT_LINE(out, "| `62` | break-in |");
+	EXPECT_LINE(out, "`d2t RESET`");
+	EXPECT_LINE(out, "`t2d RESET`");
+	EXPECT_LINE(out, "`t2d STATE_CHANGE64 id=0x80800000 length=244");
+	EXPECT_LINE(out, "`d2t ACK id=0x80800000`");
+	/* Every field of a frame. */
+	EXPECT_LINE(out, "| `30 30 30 30` | leader | `0000`: a data packet |");
+	EXPECT_LINE(out, "| `69 69 69 69` | leader | `iiii`: a control packet |");
+	EXPECT_LINE(out, "| `f4 00` | byte count | 244 payload bytes |");
+	EXPECT_LINE(out, "| `61 1b 00 00` | checksum | 0x00001b61, the byte sum of the payload |");
+	EXPECT_LINE(out, "| `aa` | trailer | 0xAA, ends a data packet |");
+	/* The DbgKd structures, at dbgkd.h's offsets. */
+	EXPECT_LINE(out, "| 32 | 4 | Exception.ExceptionCode | `0x80000003` |");
+	EXPECT_LINE(out, "| 32 | 8 | GetVersion.KernBase | `0xffffffff80100000` |");
+	EXPECT_LINE(out, "| 16 | 8 | ReadMemory.TargetBaseAddress | `0xffffffff80114f40` |");
+	EXPECT_LINE(out, "| 16 | 8 | WriteBreakPoint.BreakPointAddress | `0xffffffff80111965` |");
+	EXPECT_LINE(out, "| 20 | 4 | Continue2.ControlSet.TraceFlag | `0x00000001` |");
+	EXPECT_LINE(out, "| 32 | 4 | Exception.ExceptionCode | `0x80000004` |");
+	EXPECT_LINE(out, "| 8 | 4 | PrintString.LengthOfString | `0x00000023` |");
+	/* The backdoor: registers and the shared page. */
+	EXPECT_LINE(out, "| EBX | `0x444b7862` | `0x444b7862` |");
+	EXPECT_LINE(out, "| 0 | 8 | signature | `bxKDpage` |");
+	EXPECT_LINE(out, "| 36 | 4 | result | `0x00000000` |");
+	/* The steps, in order. */
+	const char *steps[] = { "## 1. The debugger attaches", "## 2. GetVersion",
+				"## 3. Reading virtual memory", "## 4. Setting a breakpoint",
+				"## 5. Continuing, and a DbgPrint", "## 6. The breakpoint is hit",
+				"## 7. A single step", "## The rest of the session" };
+	const char *at = out;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		at = strstr(at, steps[i]);
+		ck_assert_msg(at, "no \"%s\" after the step before it", steps[i]);
+	}
+	free(out);
+}
+END_TEST
+
+START_TEST(walkthrough_refuses_a_session_without_the_steps_and_bad_usage)
+{
+	char *argv[] = { BXKD_REPLAY, "walkthrough", session, NULL };
+	char *no_session[] = { BXKD_REPLAY, "walkthrough", NULL };
+	int status;
+	char *err;
+	char *out = run(argv, &status, &err);
+
+	/* The exchange holds a GetVersion but no stop to attach to. */
+	ck_assert_int_eq(status, 1);
+	ck_assert_msg(strstr(err, "bxkd-replay walkthrough: the session has no exchange for step "
+				  "1, \"The debugger attaches to a stopped kernel\""),
+		      "%s", err);
+	free(out);
+	free(err);
+	out = run(no_session, &status, &err);
+	ck_assert_int_eq(status, 2);
+	ck_assert_msg(strstr(err, "usage: bxkd-replay walkthrough SESSION"), "%s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
 BXKD_SUITE(replay_tools,
 	TCase *wireshark;
 
@@ -495,6 +604,10 @@ BXKD_SUITE(replay_tools,
 	testcases_add_with(s, "dump", 0, write_session, remove_session, TESTS(
 		dump_shows_the_exchange_as_text, dump_shows_the_exchange_as_json,
 		dump_refuses_a_damaged_file_and_bad_usage));
+	testcases_add_with(s, "walkthrough", 0, write_session, remove_session, TESTS(
+		walkthrough_document_is_the_tools_output_on_the_golden_session,
+		walkthrough_labels_the_attach_and_each_step,
+		walkthrough_refuses_a_session_without_the_steps_and_bad_usage));
 	/* tshark starts in about a second; a loaded machine may take longer. */
 	wireshark = testcases_add_with(s, "tshark", 120, write_session, remove_session,
 				       (const TTest *const[]){ NULL });
