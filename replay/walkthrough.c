@@ -38,7 +38,6 @@
 #define DESCRIPTION_MAX KDTRACE_LINE_MAX
 /* A payload longer than this shows its first bytes only. */
 #define PAYLOAD_SHOWN 256u
-#define HEX_PER_LINE 16u
 
 /* ---- labelled fields ------------------------------------------------------------------- */
 
@@ -159,13 +158,17 @@ struct walk {
 struct tracer_context {
 	struct walk *walk;
 	struct kdtrace *trace;
-	struct kdtrace_stats seen;
 };
 
 static void hex_bytes(FILE *out, const uint8_t *bytes, size_t length)
 {
-	for (size_t i = 0; i < length; i++)
-		fprintf(out, "%s%02x", i ? " " : "", bytes[i]);
+	char text[3 * KDTRACE_HEX_ROW];
+
+	for (size_t at = 0; at < length; at += KDTRACE_HEX_ROW) {
+		size_t n = length - at < KDTRACE_HEX_ROW ? length - at : KDTRACE_HEX_ROW;
+		kdtrace_hex(text, sizeof(text), bytes + at, n);
+		fprintf(out, "%s%s", at ? " " : "", text);
+	}
 }
 
 static void hex_dump(FILE *out, const uint8_t *bytes, size_t length)
@@ -173,8 +176,8 @@ static void hex_dump(FILE *out, const uint8_t *bytes, size_t length)
 	size_t shown = length < PAYLOAD_SHOWN ? length : PAYLOAD_SHOWN;
 
 	fprintf(out, "```\n");
-	for (size_t at = 0; at < shown; at += HEX_PER_LINE) {
-		size_t n = shown - at < HEX_PER_LINE ? shown - at : HEX_PER_LINE;
+	for (size_t at = 0; at < shown; at += KDTRACE_HEX_ROW) {
+		size_t n = shown - at < KDTRACE_HEX_ROW ? shown - at : KDTRACE_HEX_ROW;
 		fprintf(out, "%04zx  ", at);
 		hex_bytes(out, bytes + at, n);
 		fputc('\n', out);
@@ -325,42 +328,48 @@ static void show_frame_header(FILE *out, const uint8_t *h, bool data)
 	header_row(out, h, offsetof(struct kdcom_header, checksum), 4, "checksum", meaning);
 }
 
-static void show_data_frame(FILE *out, const struct kdtrace *t)
+static void show_data_frame(FILE *out, const uint8_t *frame, size_t length,
+			    enum kdtrace_direction direction)
 {
-	uint16_t type = le_get16(t->header + offsetof(struct kdcom_header, type));
-	uint16_t length = le_get16(t->header + offsetof(struct kdcom_header, byte_count));
+	uint16_t type = le_get16(frame + offsetof(struct kdcom_header, type));
+	size_t payload = length - KDCOM_HEADER_SIZE - 1;
+	uint8_t trailer = frame[length - 1];
 
-	show_frame_header(out, t->header, true);
-	fprintf(out, "| (%u bytes, below) | payload | the KD packet |\n", length);
-	fprintf(out, "| `%02x` | trailer | %s |\n\n", t->trailer,
-		t->trailer == KDCOM_TRAILER ? "0xAA, ends a data packet" : "wrong");
+	show_frame_header(out, frame, true);
+	fprintf(out, "| (%zu bytes, below) | payload | the KD packet |\n", payload);
+	fprintf(out, "| `%02x` | trailer | %s |\n\n", trailer,
+		trailer == KDCOM_TRAILER ? "0xAA, ends a data packet" : "wrong");
 	fprintf(out, "Payload:\n\n");
-	hex_dump(out, t->payload, length);
-	show_message(out, type, t->payload, length, t->config.direction);
+	hex_dump(out, frame + KDCOM_HEADER_SIZE, payload);
+	show_message(out, type, frame + KDCOM_HEADER_SIZE, payload, direction);
 }
 
 static void frame_line(void *ctx, const char *text)
 {
 	struct tracer_context *c = ctx;
 	struct walk *w = c->walk;
-	const struct kdtrace_stats *now = &c->trace->stats;
-	bool data = now->data_frames != c->seen.data_frames;
-	bool control = now->control_frames != c->seen.control_frames;
-	bool breakin = now->breakins != c->seen.breakins;
+	uint8_t frame[KDCOM_MAX_FRAME];
+	enum kdtrace_event_kind kind;
+	size_t length = kdtrace_event_bytes(c->trace, frame, sizeof(frame), &kind);
 
-	c->seen = *now;
 	if (!w->showing)
 		return;
 	fprintf(w->out, "`%s`\n\n", text);
-	if (breakin)
+	switch (kind) {
+	case KDTRACE_EVENT_BREAKIN:
 		fprintf(w->out, "| bytes | field | meaning |\n|---|---|---|\n"
 				"| `%02x` | break-in | `b`, alone between packets |\n\n",
-			KDCOM_BREAKIN_BYTE);
-	else if (control) {
-		show_frame_header(w->out, c->trace->header, false);
+			frame[0]);
+		break;
+	case KDTRACE_EVENT_CONTROL:
+		show_frame_header(w->out, frame, false);
 		fputc('\n', w->out);
-	} else if (data) {
-		show_data_frame(w->out, c->trace);
+		break;
+	case KDTRACE_EVENT_DATA:
+		show_data_frame(w->out, frame, length, c->trace->config.direction);
+		break;
+	case KDTRACE_EVENT_OTHER:
+		break;
 	}
 }
 
