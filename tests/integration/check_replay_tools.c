@@ -101,6 +101,10 @@ static char *line_with(const char *out, ...)
 		free(found_);                                                                  \
 	} while (0)
 
+/* A whole line, "\n"s around it in the needle. */
+#define EXPECT_WHOLE_LINE(out, text) \
+	ck_assert_msg(strstr(out, text), "no line %s in:\n%.3000s", text, out)
+
 static void expect_json_lines(const char *out)
 {
 	size_t lines = 0;
@@ -333,17 +337,15 @@ END_TEST
 
 /* tshark with the dissector, away from the user's own Wireshark settings
  * and plugins (a personal copy of bxkd.lua would be registered twice). */
-static char *tshark(int *status, char **err, ...)
+static char *tshark_args(const char *file, int *status, char **err, va_list ap)
 {
-	char *argv[64] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r", session };
+	char *argv[64] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r",
+			   (char *)file };
 	int n = 6;
-	va_list ap;
 	char *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 
-	va_start(ap, err);
 	for (const char *a; (a = va_arg(ap, const char *)) && n < 63;)
 		argv[n++] = (char *)a;
-	va_end(ap);
 	argv[n] = NULL;
 	setenv("HOME", dir, 1);
 	setenv("XDG_CONFIG_HOME", dir, 1);
@@ -352,6 +354,25 @@ static char *tshark(int *status, char **err, ...)
 		setenv("HOME", saved_home, 1);
 	free(saved_home);
 	unsetenv("XDG_CONFIG_HOME");
+	return out;
+}
+
+/* tshark on the test's session, then on another file. */
+static char *tshark(int *status, char **err, ...)
+{
+	va_list ap;
+	va_start(ap, err);
+	char *out = tshark_args(session, status, err, ap);
+	va_end(ap);
+	return out;
+}
+
+static char *tshark_on(const char *file, int *status, char **err, ...)
+{
+	va_list ap;
+	va_start(ap, err);
+	char *out = tshark_args(file, status, err, ap);
+	va_end(ap);
 	return out;
 }
 
@@ -398,9 +419,10 @@ START_TEST(tshark_decodes_every_record)
 	/* A SEND on the page: header read, payload read, write-back with the result. */
 	EXPECT_LINE(out, "7|2|2000|0x5658|0|0|18|3|0|1|3|0||||||||||0x00000000|"
 			 "0x0000000000071000;0x0000000000071040;0x0000000000071018");
-	/* The GetVersion request's frame lies across records 8 and 9: no frame. */
+	/* The GetVersion request's frame lies across records 8 and 9: it shows
+	 * with record 9, which completes it. */
 	EXPECT_LINE(out, "8|4|3000|||||||||||||2|||||||");
-	EXPECT_LINE(out, "9|4|3000|||||||||||||2|||||||");
+	EXPECT_LINE(out, "9|4|3000|||||||||||||2|2|0x80800000|1||||");
 	EXPECT_LINE(out, "11|3|3000||||||||||2|2|56||||||||");
 	EXPECT_LINE(out, "12|2|3000|0x5658|0|0|18|3|0|2|2|0||||||||||0x00000000|");
 	EXPECT_LINE(out, "14|4|4000|||||||||||||1|2|0x80800001|1||||");
@@ -423,7 +445,8 @@ START_TEST(tshark_filters_and_shows_the_tree)
 			   "bxkd.sequence", NULL);
 	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
 	expect_quiet(err);
-	ck_assert_str_eq(out, "14\n"); /* the reply's frame; the request is split */
+	/* The request's frame (split, completed by record 9), the reply's. */
+	ck_assert_str_eq(out, "9\n14\n");
 	free(out);
 	free(err);
 
@@ -597,6 +620,81 @@ START_TEST(walkthrough_refuses_a_session_without_the_steps_and_bad_usage)
 }
 END_TEST
 
+/* The KD messages inside: by field values, on the layers that carry them. */
+#define KD_MESSAGE_FIELDS                                                                          \
+	"-T", "fields", "-E", "separator=|", "-e", "bxkd.sequence", "-e", "bxkd.src", "-e",        \
+		"bxkd.dst", "-e", "bxkd.dbgkd.name", "-e", "bxkd.dbgkd.message", "-e",             \
+		"bxkd.dbgkd.status_name", "-e", "bxkd.dbgkd.address", "-e", "bxkd.dbgkd.count",   \
+		"-e", "bxkd.dbgkd.actual", "-e", "bxkd.dbgkd.exception.code", "-e",                \
+		"bxkd.dbgkd.exception.code_name", "-e", "bxkd.dbgkd.pc", "-e",                     \
+		"bxkd.dbgkd.trace_flag", "-e", "bxkd.dbgkd.handle", "-e",                          \
+		"bxkd.dbgkd.version.kern_base", "-e", "bxkd.context.eip", "-e",                    \
+		"bxkd.context.esp", "-e", "bxkd.context.eflags", "-e", "bxkd.kdcom.reassembled",   \
+		"-e", "bxkd.dbgkd.string"
+
+START_TEST(tshark_reassembles_a_split_frame_and_decodes_its_message)
+{
+	int status;
+	char *err;
+	char *out = tshark(&status, &err, KD_MESSAGE_FIELDS, NULL);
+
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	/* seq|src|dst|name|message|status|address|count|actual|code|code name|pc|trace|
+	 * handle|KernBase|eip|esp|eflags|reassembled|string */
+	/* Record 8 holds the request's first 20 bytes, record 9 the rest. */
+	EXPECT_WHOLE_LINE(out, "\n8|debugger|device|||||||||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n9|debugger|device|GetVersion|request||||||||||||||20|\n");
+	EXPECT_WHOLE_LINE(out, "\n11|debugger|device|GetVersion|request|||||||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n14|device|debugger|GetVersion|reply|success|||||||||"
+			 "0xffffffff80100000|||||\n");
+	EXPECT_WHOLE_LINE(out, "\n4|device|debugger|PrintString||||||||||||||||hello from the guest\\n\n");
+	EXPECT_WHOLE_LINE(out, "\n1|guest|device|||||||||||||||||\n");
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(tshark_decodes_the_messages_of_a_recorded_session)
+{
+	int status;
+	char *err;
+	char *out = tshark_on(GOLDEN_E2E, &status, &err, KD_MESSAGE_FIELDS, NULL);
+
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	/* The first stop: in the page, twice on the wire (SYNC, then after the
+	 * RESET). */
+	EXPECT_WHOLE_LINE(out, "\n4|guest|device|Exception||||||0x80000003|breakpoint|"
+			 "0xffffffff801033e9||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n6|device|debugger|Exception||||||0x80000003|breakpoint|"
+			 "0xffffffff801033e9||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n8|device|debugger|Exception||||||0x80000003|breakpoint|"
+			 "0xffffffff801033e9||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n18|device|debugger|GetVersion|reply|success|||||||||"
+			 "0xffffffff80100000|||||\n");
+	EXPECT_WHOLE_LINE(out, "\n23|debugger|device|ReadVirtualMemory|request||0xffffffff80114f40|56|||"
+			 "|||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n28|device|debugger|ReadVirtualMemory|reply|success|0xffffffff80114f40|"
+			 "56|56|||||||||||\n");
+	/* The unmapped hole: a status by name. */
+	EXPECT_WHOLE_LINE(out, "\n58|device|debugger|ReadVirtualMemory|reply|unsuccessful|"
+			 "0xffffffff80f00000|16|0|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n68|device|debugger|WriteBreakPoint|reply|success|0xffffffff80111965|||"
+			 "||||1||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n81|device|debugger|PrintString||||||||||||||||"
+			 "bxkd kernel up: 100 rounds of work\\n\n");
+	EXPECT_WHOLE_LINE(out, "\n104|debugger|device|Continue2|request||||||||1|||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n112|device|debugger|Exception||||||0x80000004|single-step|"
+			 "0xffffffff80111966||||||||\n");
+	/* GetContext's reply carries the CONTEXT: its registers. */
+	EXPECT_WHOLE_LINE(out, "\n158|device|debugger|GetContext|reply|success||||||||||0x8011196e|"
+			 "0x8017ff4c|0x00000306||\n");
+	free(out);
+	free(err);
+}
+END_TEST
+
 BXKD_SUITE(replay_tools,
 	TCase *wireshark;
 
@@ -613,4 +711,7 @@ BXKD_SUITE(replay_tools,
 				       (const TTest *const[]){ NULL });
 	tcase_add_test_needing_tshark(wireshark, tshark_decodes_every_record);
 	tcase_add_test_needing_tshark(wireshark, tshark_filters_and_shows_the_tree);
+	tcase_add_test_needing_tshark(wireshark,
+				      tshark_reassembles_a_split_frame_and_decodes_its_message);
+	tcase_add_test_needing_tshark(wireshark, tshark_decodes_the_messages_of_a_recorded_session);
 )
