@@ -194,8 +194,6 @@ local MANIPULATE_SIZE = 56
 local STATE_CHANGE_SIZE = 240
 local DEBUG_IO_SIZE = 16
 local X86_CONTEXT_SIZE = 716
-local API_GET_CONTEXT = 0x3132
-local API_SET_CONTEXT = 0x3133
 
 local manipulate_apis = {
     [0x3130] = "ReadVirtualMemory", [0x3131] = "WriteVirtualMemory", [0x3132] = "GetContext",
@@ -216,17 +214,12 @@ local manipulate_apis = {
 }
 local state_changes = { [0x3030] = "Exception", [0x3031] = "LoadSymbols", [0x3032] = "CommandString" }
 local debug_io_apis = { [0x3230] = "PrintString", [0x3231] = "GetString" }
-local ntstatus_names = {
-    [0x00000000] = "success", [0xc0000001] = "unsuccessful", [0xc000000d] = "invalid-parameter",
-    [0x80000002] = "datatype-misalignment",
-}
-local exception_names = {
-    [0x80000003] = "breakpoint", [0x80000004] = "single-step", [0xc0000005] = "access-violation",
-}
-local continue_names = {
-    [0x00010002] = "DBG_CONTINUE", [0x00010001] = "DBG_EXCEPTION_HANDLED",
-    [0x80010001] = "DBG_EXCEPTION_NOT_HANDLED",
-}
+local ntstatus_names = { [0x00000000] = "success", [0xc0000001] = "unsuccessful",
+                         [0xc000000d] = "invalid-parameter", [0x80000002] = "datatype-misalignment" }
+local exception_names = { [0x80000003] = "breakpoint", [0x80000004] = "single-step",
+                          [0xc0000005] = "access-violation" }
+local continue_names = { [0x00010002] = "DBG_CONTINUE", [0x00010001] = "DBG_EXCEPTION_HANDLED",
+                         [0x80010001] = "DBG_EXCEPTION_NOT_HANDLED" }
 -- The memory APIs share DBGKD_READ_MEMORY64's layout.
 local memory_apis = { [0x3130] = true, [0x3131] = true, [0x313d] = true, [0x313e] = true }
 -- The x86 CONTEXT's registers (struct x86_context), by offset.
@@ -276,9 +269,7 @@ for _, reg in ipairs(context_regs) do
     f["context." .. reg[1]] = ProtoField.uint32("bxkd.context." .. reg[1], reg[1]:upper(), base.HEX)
 end
 
-local function u64hex(range)
-    return "0x" .. range:le_uint64():tohex()
-end
+local function u64hex(range) return "0x" .. range:le_uint64():tohex() end
 
 local function status_text(t, range)
     local status = range:le_uint()
@@ -289,9 +280,7 @@ local function status_text(t, range)
 end
 
 local function dissect_context(range, tree)
-    if range:len() < X86_CONTEXT_SIZE then
-        return
-    end
+    if range:len() < X86_CONTEXT_SIZE then return end
     local t = tree:add(bxkd, range(0, X86_CONTEXT_SIZE), "x86 CONTEXT")
     t:add_le(f["context.flags"], range(0, 4))
     for _, reg in ipairs(context_regs) do
@@ -345,10 +334,7 @@ local function dissect_manipulate(p, t, to_target)
     t:add(f["dbgkd.name"], name)
     t:add(f["dbgkd.message"], reply and "reply" or "request")
     t:add_le(f["dbgkd.processor"], p(6, 2))
-    local words = { name, reply and "reply" or "request" }
-    if reply then
-        words[#words + 1] = status_text(t, p(8, 4))
-    end
+    local words = { name, reply and "reply" or "request", reply and status_text(t, p(8, 4)) or nil }
     local fields = manipulate_fields(p, t, api, reply)
     if fields ~= "" then
         words[#words + 1] = fields
@@ -358,7 +344,8 @@ local function dissect_manipulate(p, t, to_target)
         local range = p(MANIPULATE_SIZE, data)
         t:add(f["dbgkd.data"], range)
         words[#words + 1] = string.format("data=%d", data)
-        if (api == API_GET_CONTEXT and reply) or (api == API_SET_CONTEXT and not reply) then
+        -- GetContext's reply and SetContext's request carry the CONTEXT.
+        if (api == 0x3132 and reply) or (api == 0x3133 and not reply) then
             dissect_context(range, t)
         end
     end
