@@ -230,31 +230,32 @@ static void table_head(FILE *out, const char *first)
 	fprintf(out, "| %s | size | field | value |\n|---:|---:|---|---|\n", first);
 }
 
+/* Each API's fields in the manipulate union; the memory APIs share one
+ * layout. */
+static const struct {
+	uint32_t api;
+	const struct field *fields;
+	size_t count;
+} manipulate_layouts[] = {
+#define LAYOUT(api, fields) { api, fields, COUNT(fields) }
+	LAYOUT(DBGKD_READ_VIRTUAL_MEMORY_API, manipulate_memory),
+	LAYOUT(DBGKD_WRITE_VIRTUAL_MEMORY_API, manipulate_memory),
+	LAYOUT(DBGKD_READ_PHYSICAL_MEMORY_API, manipulate_memory),
+	LAYOUT(DBGKD_WRITE_PHYSICAL_MEMORY_API, manipulate_memory),
+	LAYOUT(DBGKD_WRITE_BREAKPOINT_API, manipulate_breakpoint),
+	LAYOUT(DBGKD_RESTORE_BREAKPOINT_API, manipulate_restore),
+	LAYOUT(DBGKD_CONTINUE_API2, manipulate_continue2),
+	LAYOUT(DBGKD_GET_VERSION_API, manipulate_version),
+#undef LAYOUT
+};
+
 /* The fields of a manipulate request or reply's API. */
 static void manipulate_api_rows(FILE *out, const uint8_t *p, size_t length)
 {
-	switch (le_get32(p)) {
-	case DBGKD_READ_VIRTUAL_MEMORY_API:
-	case DBGKD_WRITE_VIRTUAL_MEMORY_API:
-	case DBGKD_READ_PHYSICAL_MEMORY_API:
-	case DBGKD_WRITE_PHYSICAL_MEMORY_API:
-		field_rows(out, manipulate_memory, COUNT(manipulate_memory), p, length, 0);
-		break;
-	case DBGKD_WRITE_BREAKPOINT_API:
-		field_rows(out, manipulate_breakpoint, COUNT(manipulate_breakpoint), p, length, 0);
-		break;
-	case DBGKD_RESTORE_BREAKPOINT_API:
-		field_rows(out, manipulate_restore, COUNT(manipulate_restore), p, length, 0);
-		break;
-	case DBGKD_CONTINUE_API2:
-		field_rows(out, manipulate_continue2, COUNT(manipulate_continue2), p, length, 0);
-		break;
-	case DBGKD_GET_VERSION_API:
-		field_rows(out, manipulate_version, COUNT(manipulate_version), p, length, 0);
-		break;
-	default:
-		break;
-	}
+	for (size_t i = 0; i < COUNT(manipulate_layouts); i++)
+		if (manipulate_layouts[i].api == le_get32(p))
+			field_rows(out, manipulate_layouts[i].fields, manipulate_layouts[i].count, p,
+				   length, 0);
 }
 
 /* The DbgKd structure at the start of a KD packet, field by field, and
