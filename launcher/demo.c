@@ -39,6 +39,9 @@ static void usage(FILE *out)
 		"the kernel's prints, the time taken and the kernel's result line.\n"
 		"\n"
 		"  --serial                KDCOM on COM1 (the baseline) instead of the shared page\n"
+		"  --verbose               every KDCOM frame: ACKs, RESETs and break-ins too, with\n"
+		"                          a note where the attach makes the first stop appear twice\n"
+		"  --bytes                 each frame's bytes in hex under its line\n"
 		"  -w, --workdir DIR       bochsrc, log, trace (default: a new directory under /tmp)\n"
 		"  -s, --script FILE       another bxkd-dbg script (default: debug-session.bxkd)\n"
 		"  -t, --timeout SECONDS   give up after this long (default %d)\n"
@@ -152,7 +155,7 @@ static bool replay_recording(const char *replay_program, const char *recording,
 
 /* ---- prepare: the options, our files, the machine ------------------------------------------ */
 
-enum { OPT_SERIAL = 256 };
+enum { OPT_SERIAL = 256, OPT_VERBOSE, OPT_BYTES };
 
 struct demo_options {
 	struct demo *d;
@@ -166,6 +169,12 @@ static bool take_option(void *ctx, int key, char *value)
 	switch (key) {
 	case OPT_SERIAL:
 		o->d->serial = true;
+		break;
+	case OPT_VERBOSE:
+		o->d->verbose = true;
+		break;
+	case OPT_BYTES:
+		o->d->bytes = true;
 		break;
 	case 'w':
 		*o->workdir = value;
@@ -188,6 +197,8 @@ static int parse(int argc, char **argv, struct demo *d, const char **script, con
 {
 	static const struct option options[] = {
 		{ "serial", no_argument, NULL, OPT_SERIAL },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "bytes", no_argument, NULL, OPT_BYTES },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "script", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -310,8 +321,8 @@ static void announce(const struct demo *d)
 	if (d->recording)
 		printf("  the session is recorded in %s and replayed at the end\n", d->recording);
 	printf("  bochsrc, bochs.log and the full KD trace (kd-trace.txt) in %s\n", d->workdir);
-	printf("  (kd -> the debugger's packets to the kernel, kd <- the kernel's; "
-	       "ACKs and the like only in the trace)\n");
+	printf("  (kd -> the debugger's packets to the kernel, kd <- the kernel's; %s)\n",
+	       d->verbose ? "every frame" : "ACKs and the like only in the trace, or with --verbose");
 }
 
 /* Everything before anything runs; 0 or an exit status. */
@@ -365,7 +376,8 @@ static bool start_piped(struct bxkd_process *p, char *const argv[], int in, int 
 static bool start_tap(struct demo *d)
 {
 	char *listen = bxkd_asprintf("unix:%s", d->dbg_socket);
-	char *argv[] = { d->tap_program, "--quiet", d->tap_target, listen, NULL };
+	char *argv[] = { d->tap_program, "--quiet", d->tap_target, listen,
+			 d->bytes ? "--bytes" : NULL, NULL };
 	struct stat st;
 	bool started = start_piped(&d->tap, argv, BXKD_FD_NULL, &d->tap_out, d->tap_log);
 

@@ -23,6 +23,8 @@ struct script {
 struct demo {
 	/* ---- prepared (demo.c) ---- */
 	bool serial;
+	bool verbose; /* --verbose: every frame, control packets too, explained */
+	bool bytes;   /* --bytes: each frame's bytes (bxkd-tap --bytes) */
 	unsigned long timeout_seconds;
 	struct script script;
 	char *session;    /* the script's path */
@@ -54,6 +56,8 @@ struct demo {
 	 * changes; and the state changes when the command in flight was sent. */
 	unsigned requests, replies, state_changes, state_changes_at_send;
 	bool expect_stop; /* the command in flight answers with a stop */
+	bool reset_answered; /* --verbose: the target answered a RESET, its resend is due */
+	unsigned resets_unanswered; /* --verbose: the debugger's RESETs since the last answer */
 	bool awaits_exit; /* the command in flight waits for the machine to end */
 };
 

@@ -67,8 +67,39 @@ void demo_send_next(struct demo *d)
 	}
 }
 
+/* --verbose: why a frame of the attach is there. The first stop goes out
+ * with the SYNC id as soon as the debugger connects, the debugger resets
+ * the link, and the target sends the same stop again after its RESET. */
+static void explain_attach(struct demo *d, bool d2t, const char *type)
+{
+	const char *note = NULL;
+	bool data = strncmp(type, "ACK", 3) && strncmp(type, "RESET", 5) &&
+		    strncmp(type, "RESEND", 6) && strncmp(type, "break-in", 8);
+
+	if (!strncmp(type, "RESET", 5)) {
+		if (!d2t)
+			note = "(the kernel's side agrees, and sends its last packet again)";
+		else if (!d->resets_unanswered)
+			note = "(the debugger starts the link afresh: both sides reset their packet ids)";
+		else
+			note = "(again: the debugger repeats its RESET until it is answered)";
+		d->resets_unanswered = d2t ? d->resets_unanswered + 1 : 0;
+		d->reset_answered = !d2t;
+	} else if (!d2t && data && d->reset_answered) {
+		note = "(the same packet again, resent after the RESET: this copy is acknowledged)";
+		d->reset_answered = false;
+	} else if (!d2t && data && strstr(type, " SYNC ")) {
+		note = "(sent as the debugger connects; SYNC: the first id of the kernel's numbering)";
+	} else if (!strncmp(type, "break-in", 8)) {
+		note = "(the byte 'b': stop if running)";
+	}
+	if (note)
+		demo_say("        ", note, strlen(note));
+}
+
 /* A line from bxkd-tap: all of it to the trace file; requests, replies
- * and state changes, shortened, to the transcript. */
+ * and state changes, shortened, to the transcript; with --verbose every
+ * frame, with --bytes the bytes under them. */
 static void tap_line(void *ctx, const char *text, size_t length)
 {
 	struct demo *d = ctx;
@@ -82,6 +113,12 @@ static void tap_line(void *ctx, const char *text, size_t length)
 	line[length] = '\0';
 	/* "    0.505745 d2t STATE_MANIPULATE id=... length=56 checksum ok trailer ok: GetVersion request" */
 	char *p = line + strspn(line, " ");
+	/* bxkd-tap --bytes: "             d2t   0000  30 30 30 30 ..." */
+	if (!strncmp(p, "d2t   ", 6) || !strncmp(p, "t2d   ", 6)) {
+		if (d->bytes)
+			demo_say("        ", p, strlen(p));
+		return;
+	}
 	p += strcspn(p, " ");
 	p += strspn(p, " ");
 	bool d2t = !strncmp(p, "d2t ", 4), t2d = !strncmp(p, "t2d ", 4);
@@ -90,17 +127,24 @@ static void tap_line(void *ctx, const char *text, size_t length)
 	char *type = p + 4;
 	bool manipulate = !strncmp(type, "STATE_MANIPULATE ", 17);
 	bool state_change = !strncmp(type, "STATE_CHANGE", 12);
-	if (!manipulate && !state_change)
+	if (!manipulate && !state_change) {
+		if (d->verbose) {
+			demo_say(d2t ? "kd  -> " : "kd  <- ", type, strlen(type));
+			explain_attach(d, d2t, type);
+		}
 		return;
+	}
 	char *message = strstr(type, ": ");
 	bool damaged = strstr(type, " BAD") != NULL;
 	char shown[4300];
-	if (!message || damaged) /* a damaged frame is shown whole */
+	if (!message || damaged || d->verbose) /* a damaged frame is shown whole */
 		snprintf(shown, sizeof(shown), "%s", type);
 	else
 		snprintf(shown, sizeof(shown), "%s%s", state_change ? "state change: " : "",
 			 message + 2);
 	demo_say(d2t ? "kd  -> " : "kd  <- ", shown, strlen(shown));
+	if (d->verbose)
+		explain_attach(d, d2t, type);
 	fflush(stdout);
 	/* A continue has no reply: a state change follows, or nothing. */
 	if (state_change)

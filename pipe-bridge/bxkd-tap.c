@@ -88,6 +88,7 @@ struct tap {
 	bool json;
 	bool quiet;
 	const char *ready_file; /* made when the target first connects */
+	bool bytes; /* --bytes: each frame's bytes after its line */
 	double start; /* seconds, CLOCK_MONOTONIC */
 	struct side target, debugger;
 };
@@ -102,14 +103,19 @@ static double seconds(const struct tap *tap)
 
 /* A decoded line: text gets the time in front, JSON a "time" member
  * (trace_members). */
+static void print_event_bytes(struct side *s);
+
 static void trace_line(void *ctx, const char *text)
 {
-	struct tap *tap = ctx;
+	struct side *s = ctx;
+	struct tap *tap = s->tap;
 
 	if (tap->json)
 		printf("%s\n", text);
 	else
 		printf("%12.6f %s\n", seconds(tap), text);
+	if (tap->bytes)
+		print_event_bytes(s);
 }
 
 static void add_time(const struct tap *tap, struct json_object *line)
@@ -119,7 +125,9 @@ static void add_time(const struct tap *tap, struct json_object *line)
 
 static void trace_members(void *ctx, struct json_object *line)
 {
-	add_time(ctx, line);
+	const struct side *s = ctx;
+
+	add_time(s->tap, line);
 }
 
 /* A JSON line of the tap's own, begun with the time and its kind. */
@@ -136,6 +144,33 @@ static void print_json_line(struct json_object *line)
 {
 	printf("%s\n", kdtrace_json_text(line));
 	json_object_put(line);
+}
+
+/* --bytes: the frame or break-in just reported, as it was on the wire,
+ * 16 bytes a line; in JSON one "bytes" line with them all. */
+static void print_event_bytes(struct side *s)
+{
+	static uint8_t frame[KDCOM_MAX_FRAME];
+	static char hex[3 * KDCOM_MAX_FRAME];
+	enum kdtrace_event_kind kind;
+	size_t length = kdtrace_event_bytes(&s->trace, frame, sizeof(frame), &kind);
+	const char *dir = kdtrace_direction_tag(s->trace.config.direction);
+
+	if (!length)
+		return;
+	if (s->tap->json) {
+		struct json_object *line = json_line(s->tap, "bytes");
+		json_object_object_add(line, "dir", json_object_new_string(dir));
+		kdtrace_hex(hex, sizeof(hex), frame, length);
+		json_object_object_add(line, "hex", json_object_new_string(hex));
+		print_json_line(line);
+		return;
+	}
+	for (size_t at = 0; at < length; at += KDTRACE_HEX_ROW) {
+		size_t n = length - at < KDTRACE_HEX_ROW ? length - at : KDTRACE_HEX_ROW;
+		kdtrace_hex(hex, sizeof(hex), frame + at, n);
+		printf("%12s %s   %04zx  %s\n", "", dir, at, hex);
+	}
 }
 
 /* An event at one side: "connected", "disconnected" or "note" (text
@@ -418,6 +453,7 @@ static void usage(FILE *out)
 		"                the trace, connections and the summary\n"
 		"  -r, --ready-file FILE  write the target's address into FILE once the\n"
 		"                target is connected, from when a debugger's bytes reach it\n"
+		"  -b, --bytes   after each frame's line, its bytes in hex as they passed\n"
 		"  -h, --help    this text\n"
 		"\n"
 		"Endpoints: unix:PATH and tcp:[HOST:]PORT listen, connect:PATH and\n"
@@ -439,7 +475,7 @@ static bool parse_side(struct tap *tap, struct side *s, const char *name, const 
 	s->name = name;
 	s->spec = spec;
 	s->tap = tap;
-	kdtrace_config_init(&config, direction, trace_line, tap);
+	kdtrace_config_init(&config, direction, trace_line, s);
 	config.format = tap->json ? KDTRACE_JSON : KDTRACE_TEXT;
 	config.json_members = trace_members;
 	kdtrace_init(&s->trace, &config);
@@ -491,6 +527,9 @@ static bool take_option(void *ctx, int key, char *value)
 	case 'q':
 		tap->quiet = true;
 		break;
+	case 'b':
+		tap->bytes = true;
+		break;
 	}
 	return true;
 }
@@ -501,6 +540,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "ready-file", required_argument, NULL, 'r' },
+		{ "bytes", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

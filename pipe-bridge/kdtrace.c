@@ -106,6 +106,7 @@ static void control_frame(struct kdtrace *t)
 	else
 		t->stats.resets++;
 
+	t->reporting = KDTRACE_EVENT_CONTROL;
 	kdt_begin(t, "control", t->leader_start);
 	if (name) {
 		kdt_field_word(t, "type", "", name);
@@ -120,6 +121,7 @@ static void control_frame(struct kdtrace *t)
 	kdt_field_hex32(t, "checksum", checksum ? "checksum" : NULL, checksum);
 	kdt_field_flag(t, "ok", ok, NULL, "malformed, ignored");
 	kdt_finish(t);
+	t->reporting = KDTRACE_EVENT_OTHER;
 }
 
 static void data_frame(struct kdtrace *t, uint8_t trailer)
@@ -143,6 +145,7 @@ static void data_frame(struct kdtrace *t, uint8_t trailer)
 	else if (!checksum_ok)
 		t->stats.bad_checksums++;
 
+	t->reporting = KDTRACE_EVENT_DATA;
 	kdt_begin(t, "data", t->leader_start);
 	kdt_field_word(t, "type", "", kdcom_type_name(type));
 	kdt_field_hex32(t, "id", "id", id);
@@ -157,6 +160,7 @@ static void data_frame(struct kdtrace *t, uint8_t trailer)
 	kdt_text_only(t, ":");
 	kdt_decode_message(t, type, t->payload, length);
 	kdt_finish(t);
+	t->reporting = KDTRACE_EVENT_OTHER;
 }
 
 /* A data header the engine refuses: it asks for a RESEND and rescans. */
@@ -198,9 +202,11 @@ static void header_complete(struct kdtrace *t)
 static void breakin(struct kdtrace *t)
 {
 	t->stats.breakins++;
+	t->reporting = KDTRACE_EVENT_BREAKIN;
 	kdt_begin(t, "breakin", t->offset);
 	kdt_text_only(t, " break-in");
 	kdt_finish(t);
+	t->reporting = KDTRACE_EVENT_OTHER;
 }
 
 /* One byte while hunting for a leader, as kdcom_engine.c scan_leader. */
@@ -253,6 +259,7 @@ static size_t step(struct kdtrace *t, const uint8_t *p, size_t length)
 	}
 	default: /* KDTRACE_READ_TRAILER */
 		restart_scan(t);
+		t->trailer = p[0];
 		data_frame(t, p[0]);
 		return 1;
 	}
@@ -322,6 +329,48 @@ void kdtrace_break(struct kdtrace *t, const char *why)
 		report_cut(t, why);
 	}
 	restart_scan(t);
+}
+
+size_t kdtrace_event_bytes(const struct kdtrace *t, uint8_t *out, size_t size,
+			   enum kdtrace_event_kind *kind)
+{
+	uint8_t frame[KDCOM_MAX_FRAME];
+	size_t length = 0;
+
+	*kind = t->reporting;
+	switch (t->reporting) {
+	case KDTRACE_EVENT_BREAKIN:
+		frame[length++] = KDCOM_BREAKIN_BYTE;
+		break;
+	case KDTRACE_EVENT_CONTROL:
+		memcpy(frame, t->header, KDCOM_HEADER_SIZE);
+		length = KDCOM_HEADER_SIZE;
+		break;
+	case KDTRACE_EVENT_DATA:
+		/* The byte count was checked against KDCOM_MAX_PAYLOAD when the
+		 * header came (header_complete). */
+		memcpy(frame, t->header, KDCOM_HEADER_SIZE);
+		length = KDCOM_HEADER_SIZE;
+		memcpy(frame + length, t->payload, le_get16(t->header + 6));
+		length += le_get16(t->header + 6);
+		frame[length++] = t->trailer;
+		break;
+	case KDTRACE_EVENT_OTHER:
+		break;
+	}
+	memcpy(out, frame, length < size ? length : size);
+	return length;
+}
+
+void kdtrace_hex(char *out, size_t size, const uint8_t *bytes, size_t length)
+{
+	size_t at = 0;
+
+	if (!size)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < length && at + 3 + (i > 0) <= size; i++)
+		at += (size_t)snprintf(out + at, size - at, "%s%02x", i ? " " : "", bytes[i]);
 }
 
 bool kdtrace_in_frame(const struct kdtrace *t)

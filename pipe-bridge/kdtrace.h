@@ -101,6 +101,10 @@ struct kdtrace {
 	uint16_t header_fill;
 	uint8_t payload[KDCOM_MAX_PAYLOAD];
 	uint16_t payload_fill;
+	/* What the line being reported is, for kdtrace_event_bytes. */
+	enum kdtrace_event_kind { KDTRACE_EVENT_OTHER, KDTRACE_EVENT_DATA, KDTRACE_EVENT_CONTROL,
+				  KDTRACE_EVENT_BREAKIN } reporting;
+	uint8_t trailer;
 
 	/* The garbage run not reported yet. */
 	uint64_t garbage_run;
@@ -137,6 +141,21 @@ bool kdtrace_in_frame(const struct kdtrace *t);
  * byte is where a receiver that joins now can start without seeing the
  * tail of a frame it missed the head of. */
 bool kdtrace_between_frames(const struct kdtrace *t);
+/* During a line callback, the bytes of the event it reports as they came
+ * on the wire: a data frame's header (leader included), payload and
+ * trailer, a control frame's header, a break-in's byte; nothing for any
+ * other line. For tools that show raw bytes (bxkd-tap --bytes, bxkd-replay
+ * walkthrough). Copies at most `size` bytes; returns the event's length
+ * and its kind. */
+size_t kdtrace_event_bytes(const struct kdtrace *t, uint8_t *out, size_t size,
+			   enum kdtrace_event_kind *kind);
+
+/* Bytes as hex pairs with a space between ("30 30 30 30"), as many as
+ * fit in `size` with the NUL. */
+void kdtrace_hex(char *out, size_t size, const uint8_t *bytes, size_t length);
+
+/* Bytes shown per line of a hex dump. */
+#define KDTRACE_HEX_ROW 16u
 
 /* "d2t" or "t2d". */
 const char *kdtrace_direction_tag(enum kdtrace_direction direction);

@@ -30,6 +30,9 @@ static const struct subcommand subcommands[] = {
 	  "its bytes" },
 	{ "upgrade", "bxkd-replay upgrade", replay_upgrade, "IN OUT",
 	  "writes a session of an older format version again in the current one" },
+	{ "walkthrough", "bxkd-replay walkthrough", replay_walkthrough, "SESSION",
+	  "the debugger's attach and the first exchanges as a Markdown document, every byte "
+	  "labelled (docs/kd-walkthrough.md)" },
 };
 
 #define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))

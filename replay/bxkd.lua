@@ -161,6 +161,8 @@ local f = {
     kdcom_trailer = ProtoField.uint8("bxkd.kdcom.trailer", "Trailer", base.HEX),
     kdcom_trailer_ok = ProtoField.bool("bxkd.kdcom.trailer_ok", "Trailer right"),
     kdcom_breakin = ProtoField.none("bxkd.kdcom.breakin", "Break-in"),
+    kdcom_reassembled = ProtoField.uint32("bxkd.kdcom.reassembled",
+                                          "Bytes from earlier records in front", base.DEC),
 }
 -- Each register in and out by name: bxkd.backdoor.in.eax, bxkd.backdoor.out.eax, ...
 for _, name in ipairs(regs) do
@@ -183,6 +185,241 @@ for kind, keys in pairs(text_keys) do
         text_key_fields[kind][key] = field
         f[prefix .. key] = field
     end
+end
+
+-- ---- DbgKd messages (include/bxkd/dbgkd.h) ----------------------------------------------
+-- Inside a KD packet: the message header (a DbgKd structure) and its data,
+-- decoded to the API and its fields, as pipe-bridge/kdtrace_message.c
+-- decodes them for bxkd-replay dump and bxkd-tap.
+
+local KDCOM_TYPE_STATE_MANIPULATE = 2
+local KDCOM_TYPE_DEBUG_IO = 3
+local KDCOM_TYPE_STATE_CHANGE64 = 7
+local MANIPULATE_SIZE = 56
+local STATE_CHANGE_SIZE = 240
+local DEBUG_IO_SIZE = 16
+local X86_CONTEXT_SIZE = 716
+
+local manipulate_apis = {
+    [0x3130] = "ReadVirtualMemory", [0x3131] = "WriteVirtualMemory", [0x3132] = "GetContext",
+    [0x3133] = "SetContext", [0x3134] = "WriteBreakPoint", [0x3135] = "RestoreBreakPoint",
+    [0x3136] = "Continue", [0x3137] = "ReadControlSpace", [0x3138] = "WriteControlSpace",
+    [0x3139] = "ReadIoSpace", [0x313a] = "WriteIoSpace", [0x313b] = "Reboot",
+    [0x313c] = "Continue2", [0x313d] = "ReadPhysicalMemory", [0x313e] = "WritePhysicalMemory",
+    [0x313f] = "QuerySpecialCalls", [0x3140] = "SetSpecialCall", [0x3141] = "ClearSpecialCalls",
+    [0x3142] = "SetInternalBreakPoint", [0x3143] = "GetInternalBreakPoint",
+    [0x3144] = "ReadIoSpaceExtended", [0x3145] = "WriteIoSpaceExtended", [0x3146] = "GetVersion",
+    [0x3147] = "WriteBreakPointEx", [0x3148] = "RestoreBreakPointEx", [0x3149] = "CauseBugCheck",
+    [0x3150] = "SwitchProcessor", [0x3151] = "PageIn", [0x3152] = "ReadMachineSpecificRegister",
+    [0x3153] = "WriteMachineSpecificRegister", [0x3154] = "OldVlm1", [0x3155] = "OldVlm2",
+    [0x3156] = "SearchMemory", [0x3157] = "GetBusData", [0x3158] = "SetBusData",
+    [0x3159] = "CheckLowMemory", [0x315a] = "ClearAllInternalBreakpoints",
+    [0x315b] = "FillMemory", [0x315c] = "QueryMemory", [0x315d] = "SwitchPartition",
+    [0x315e] = "WriteCustomBreakpoint", [0x315f] = "GetContextEx", [0x3160] = "SetContextEx",
+}
+local state_changes = { [0x3030] = "Exception", [0x3031] = "LoadSymbols", [0x3032] = "CommandString" }
+local debug_io_apis = { [0x3230] = "PrintString", [0x3231] = "GetString" }
+local ntstatus_names = { [0x00000000] = "success", [0xc0000001] = "unsuccessful",
+                         [0xc000000d] = "invalid-parameter", [0x80000002] = "datatype-misalignment" }
+local exception_names = { [0x80000003] = "breakpoint", [0x80000004] = "single-step",
+                          [0xc0000005] = "access-violation" }
+local continue_names = { [0x00010002] = "DBG_CONTINUE", [0x00010001] = "DBG_EXCEPTION_HANDLED",
+                         [0x80010001] = "DBG_EXCEPTION_NOT_HANDLED" }
+-- The memory APIs share DBGKD_READ_MEMORY64's layout.
+local memory_apis = { [0x3130] = true, [0x3131] = true, [0x313d] = true, [0x313e] = true }
+-- The x86 CONTEXT's registers (struct x86_context), by offset.
+local context_regs = {
+    { "dr0", 4 }, { "dr1", 8 }, { "dr2", 12 }, { "dr3", 16 }, { "dr6", 20 }, { "dr7", 24 },
+    { "gs", 140 }, { "fs", 144 }, { "es", 148 }, { "ds", 152 }, { "edi", 156 }, { "esi", 160 },
+    { "ebx", 164 }, { "edx", 168 }, { "ecx", 172 }, { "eax", 176 }, { "ebp", 180 },
+    { "eip", 184 }, { "cs", 188 }, { "eflags", 192 }, { "esp", 196 }, { "ss", 200 },
+}
+
+local function dbgkd_field(kind, name, label, display, names)
+    f["dbgkd." .. name] = ProtoField[kind]("bxkd.dbgkd." .. name, label, display, names)
+end
+dbgkd_field("string", "name", "Message")
+dbgkd_field("string", "message", "Request or reply")
+dbgkd_field("uint32", "api", "ApiNumber", base.HEX, manipulate_apis)
+dbgkd_field("uint32", "io_api", "ApiNumber", base.HEX, debug_io_apis)
+dbgkd_field("uint32", "new_state", "NewState", base.HEX, state_changes)
+dbgkd_field("uint16", "processor", "Processor", base.DEC)
+dbgkd_field("uint32", "status", "ReturnStatus", base.HEX, ntstatus_names)
+dbgkd_field("string", "status_name", "ReturnStatus name")
+dbgkd_field("uint64", "address", "Address", base.HEX)
+dbgkd_field("uint32", "count", "TransferCount", base.DEC)
+dbgkd_field("uint32", "actual", "ActualBytes", base.DEC)
+dbgkd_field("uint32", "handle", "BreakPointHandle", base.DEC)
+dbgkd_field("uint32", "continue_status", "ContinueStatus", base.HEX, continue_names)
+dbgkd_field("uint32", "trace_flag", "TraceFlag", base.DEC)
+dbgkd_field("uint32", "dr7", "Dr7", base.HEX)
+dbgkd_field("uint16", "version.major", "MajorVersion", base.HEX)
+dbgkd_field("uint16", "version.build", "MinorVersion (build)", base.DEC)
+dbgkd_field("uint8", "version.protocol", "ProtocolVersion", base.DEC)
+dbgkd_field("uint16", "version.machine", "MachineType", base.HEX)
+dbgkd_field("uint64", "version.kern_base", "KernBase", base.HEX)
+dbgkd_field("uint64", "version.ps_loaded_module_list", "PsLoadedModuleList", base.HEX)
+dbgkd_field("uint64", "version.debugger_data_list", "DebuggerDataList", base.HEX)
+dbgkd_field("uint64", "thread", "Thread", base.HEX)
+dbgkd_field("uint64", "pc", "ProgramCounter", base.HEX)
+dbgkd_field("uint32", "exception.code", "ExceptionCode", base.HEX, exception_names)
+dbgkd_field("string", "exception.code_name", "ExceptionCode name")
+dbgkd_field("uint64", "exception.address", "ExceptionAddress", base.HEX)
+dbgkd_field("uint32", "exception.first_chance", "FirstChance", base.DEC)
+dbgkd_field("uint32", "string_length", "LengthOfString", base.DEC)
+dbgkd_field("string", "string", "String")
+dbgkd_field("bytes", "data", "Data")
+f["context.flags"] = ProtoField.uint32("bxkd.context.flags", "ContextFlags", base.HEX)
+for _, reg in ipairs(context_regs) do
+    f["context." .. reg[1]] = ProtoField.uint32("bxkd.context." .. reg[1], reg[1]:upper(), base.HEX)
+end
+
+local function u64hex(range) return "0x" .. range:le_uint64():tohex() end
+
+local function status_text(t, range)
+    local status = range:le_uint()
+    local name = ntstatus_names[status] or "unknown"
+    t:add_le(f["dbgkd.status"], range)
+    t:add(f["dbgkd.status_name"], name)
+    return string.format("status=0x%08x %s", status, name)
+end
+
+local function dissect_context(range, tree)
+    if range:len() < X86_CONTEXT_SIZE then return end
+    local t = tree:add(bxkd, range(0, X86_CONTEXT_SIZE), "x86 CONTEXT")
+    t:add_le(f["context.flags"], range(0, 4))
+    for _, reg in ipairs(context_regs) do
+        t:add_le(f["context." .. reg[1]], range(reg[2], 4))
+    end
+end
+
+-- The API's own fields of a DBGKD_MANIPULATE_STATE64 (its union at 16).
+local function manipulate_fields(p, t, api, reply)
+    if memory_apis[api] then
+        t:add_le(f["dbgkd.address"], p(16, 8))
+        t:add_le(f["dbgkd.count"], p(24, 4))
+        local text = string.format("address=%s count=%d", u64hex(p(16, 8)), p(24, 4):le_uint())
+        if reply then
+            t:add_le(f["dbgkd.actual"], p(28, 4))
+            text = text .. string.format(" actual=%d", p(28, 4):le_uint())
+        end
+        return text
+    elseif api == 0x3134 then
+        t:add_le(f["dbgkd.address"], p(16, 8))
+        t:add_le(f["dbgkd.handle"], p(24, 4))
+        return string.format("address=%s", u64hex(p(16, 8)))
+            .. (reply and string.format(" handle=%d", p(24, 4):le_uint()) or "")
+    elseif api == 0x3135 then
+        t:add_le(f["dbgkd.handle"], p(16, 4))
+        return string.format("handle=%d", p(16, 4):le_uint())
+    elseif api == 0x313c then
+        t:add_le(f["dbgkd.continue_status"], p(16, 4))
+        t:add_le(f["dbgkd.trace_flag"], p(20, 4))
+        t:add_le(f["dbgkd.dr7"], p(24, 4))
+        return string.format("continue=0x%08x TraceFlag=%d", p(16, 4):le_uint(),
+                             p(20, 4):le_uint())
+    elseif api == 0x3146 and reply then
+        t:add_le(f["dbgkd.version.major"], p(16, 2))
+        t:add_le(f["dbgkd.version.build"], p(18, 2))
+        t:add(f["dbgkd.version.protocol"], p(20, 1))
+        t:add_le(f["dbgkd.version.machine"], p(24, 2))
+        t:add_le(f["dbgkd.version.kern_base"], p(32, 8))
+        t:add_le(f["dbgkd.version.ps_loaded_module_list"], p(40, 8))
+        t:add_le(f["dbgkd.version.debugger_data_list"], p(48, 8))
+        return string.format("build=%d KernBase=%s", p(18, 2):le_uint(), u64hex(p(32, 8)))
+    end
+    return ""
+end
+
+local function dissect_manipulate(p, t, to_target)
+    local api = p(0, 4):le_uint()
+    local reply = not to_target
+    local name = manipulate_apis[api] or string.format("unknown API 0x%04x", api)
+    t:add_le(f["dbgkd.api"], p(0, 4))
+    t:add(f["dbgkd.name"], name)
+    t:add(f["dbgkd.message"], reply and "reply" or "request")
+    t:add_le(f["dbgkd.processor"], p(6, 2))
+    local words = { name, reply and "reply" or "request", reply and status_text(t, p(8, 4)) or nil }
+    local fields = manipulate_fields(p, t, api, reply)
+    if fields ~= "" then
+        words[#words + 1] = fields
+    end
+    local data = p:len() - MANIPULATE_SIZE
+    if data > 0 then
+        local range = p(MANIPULATE_SIZE, data)
+        t:add(f["dbgkd.data"], range)
+        words[#words + 1] = string.format("data=%d", data)
+        -- GetContext's reply and SetContext's request carry the CONTEXT.
+        if (api == 0x3132 and reply) or (api == 0x3133 and not reply) then
+            dissect_context(range, t)
+        end
+    end
+    return table.concat(words, " ")
+end
+
+local function dissect_state_change(p, t)
+    local state = p(0, 4):le_uint()
+    local name = state_changes[bit.band(state, 0xffff)] or string.format("state 0x%08x", state)
+    t:add_le(f["dbgkd.new_state"], p(0, 4))
+    t:add(f["dbgkd.name"], name)
+    t:add_le(f["dbgkd.processor"], p(6, 2))
+    t:add_le(f["dbgkd.thread"], p(16, 8))
+    t:add_le(f["dbgkd.pc"], p(24, 8))
+    local text = string.format("%s pc=%s", name, u64hex(p(24, 8)))
+    if bit.band(state, 0xffff) == 0x3030 then
+        local code = p(32, 4):le_uint()
+        local code_name = exception_names[code] or "unknown"
+        t:add_le(f["dbgkd.exception.code"], p(32, 4))
+        t:add(f["dbgkd.exception.code_name"], code_name)
+        t:add_le(f["dbgkd.exception.address"], p(48, 8))
+        t:add_le(f["dbgkd.exception.first_chance"], p(184, 4))
+        text = text .. string.format(" code=0x%08x %s", code, code_name)
+    end
+    return text
+end
+
+local function dissect_debug_io(p, t)
+    local api = p(0, 4):le_uint()
+    local name = debug_io_apis[api] or string.format("unknown API 0x%04x", api)
+    t:add_le(f["dbgkd.io_api"], p(0, 4))
+    t:add(f["dbgkd.name"], name)
+    t:add_le(f["dbgkd.processor"], p(6, 2))
+    t:add_le(f["dbgkd.string_length"], p(8, 4))
+    local text = name
+    local length = p:len() - DEBUG_IO_SIZE
+    if api == 0x3230 and length > 0 then
+        local s = p(DEBUG_IO_SIZE, length)
+        t:add(f["dbgkd.string"], s)
+        text = text .. string.format(" %q", s:string())
+    end
+    return text
+end
+
+-- A KD packet (message header, then data) of `ptype` in `p`; `to_target`:
+-- the debugger sent it. Its fields go under `tree`; returns the line for the
+-- Info column, or nil for a packet too short for its message header.
+local function dissect_kd_message(p, tree, ptype, to_target)
+    local n = p:len()
+    if ptype == KDCOM_TYPE_STATE_MANIPULATE and n >= MANIPULATE_SIZE then
+        return dissect_manipulate(p, tree:add(bxkd, p, "DBGKD_MANIPULATE_STATE64"), to_target)
+    elseif ptype == KDCOM_TYPE_STATE_CHANGE64 and n >= STATE_CHANGE_SIZE then
+        return dissect_state_change(p, tree:add(bxkd, p, "DBGKD_ANY_WAIT_STATE_CHANGE"))
+    elseif ptype == KDCOM_TYPE_DEBUG_IO and n >= DEBUG_IO_SIZE then
+        return dissect_debug_io(p, tree:add(bxkd, p, "DBGKD_DEBUG_IO"))
+    end
+    return nil
+end
+
+-- Who a record's bytes went from and to: the guest, the device or the
+-- debugger (the Source and Destination columns, bxkd.src and bxkd.dst).
+f.src = ProtoField.string("bxkd.src", "From")
+f.dst = ProtoField.string("bxkd.dst", "To")
+
+local function set_ends(pinfo, tree, from, to)
+    pinfo.cols.src = from
+    pinfo.cols.dst = to
+    tree:add(f.src, from)
+    tree:add(f.dst, to)
 end
 
 local field_list = {}
@@ -330,6 +567,7 @@ local function dissect_backdoor(tvb, pinfo, tree)
         reg_out[name] = u32(tvb, 36 + at)
     end
     tree:add(f.bd_string_op_done, tvb(64, 1))
+    set_ends(pinfo, tree, "guest", "device")
     local count = u32(tvb, 68)
     tree:add_le(f.bd_accesses, tvb(68, 4))
 
@@ -420,12 +658,17 @@ local function dissect_backdoor(tvb, pinfo, tree)
         info = info .. " " .. name_of(packet_types, packet_type)
     end
     local payload = last(request == 2 and 1 or 0, nil, page + KDVM_PAGE_HEADER_SIZE)
+    local message
     if payload and request ~= 3 then
         payload.tree:add(f.page_payload, payload.range)
+        message = dissect_kd_message(payload.range, payload.tree, packet_type, request == 2)
     end
     if back then
         local result = dissect_write_back(back.range, back.tree)
         info = info .. " -> " .. name_of(kd_page_results, result)
+    end
+    if message then
+        info = info .. ": " .. message
     end
     pinfo.cols.info = info
 end
@@ -453,6 +696,12 @@ local function dissect_kd_port(tvb, pinfo, tree)
     tree:add_le(f.kd_data_length, tvb(16, 4))
     -- A receive that got nothing says the sizes it asked, without bytes.
     local carries_bytes = op == 1 or (op == 2 and result == 0)
+    local message
+    if op == 2 then
+        set_ends(pinfo, tree, "debugger", "device")
+    else
+        set_ends(pinfo, tree, "device", "debugger")
+    end
     if not carries_bytes then
         if tvb:len() ~= KD_PORT_FIXED_SIZE then
             tree:add_proto_expert_info(damaged, "bytes after a call that carries none")
@@ -466,29 +715,57 @@ local function dissect_kd_port(tvb, pinfo, tree)
         if data_length > 0 then
             tree:add(f.kd_data, tvb(KD_PORT_FIXED_SIZE + header_length, data_length))
         end
+        if header_length + data_length > 0 then
+            message = dissect_kd_message(tvb(KD_PORT_FIXED_SIZE, header_length + data_length),
+                                         tree, packet_type, op == 2)
+        end
     end
     local info = "kd_port " .. name_of(kd_ops, op)
     if op == 1 or op == 2 then
         info = info .. " " .. name_of(packet_types, packet_type)
     end
-    pinfo.cols.info = info .. " -> " .. result_name
+    info = info .. " -> " .. result_name
+    if message then
+        info = info .. ": " .. message
+    end
+    pinfo.cols.info = info
 end
 
 -- ---- ENDPOINT -------------------------------------------------------------------------------
 
--- KDCOM frames whose bytes are all in this record: leader, header, and for
--- data packets the payload and trailer. A frame cut by the record's edge
--- is marked; the rest of it is in a neighbouring record.
+-- Whether the bytes from `offset` to the end could begin a leader.
+local function leader_begins(range, offset)
+    local first = range(offset, 1):uint()
+    if first ~= 0x30 and first ~= 0x69 then
+        return false
+    end
+    for i = offset + 1, range:len() - 1 do
+        if range(i, 1):uint() ~= first then
+            return false
+        end
+    end
+    return true
+end
+
+-- KDCOM frames whose bytes are all in `range`: leader, header, and for
+-- data packets the payload, trailer and the KD message inside. Returns the
+-- frames' descriptions and, when the last frame is cut by the range's
+-- end, the offset where it starts (the next record of the direction
+-- carries the rest; dissect_endpoint puts them together).
 local function dissect_kdcom(range, tree, to_target)
     local n = range:len()
     local offset = 0
     local frames = {}
     while offset < n do
         local leader = offset + 4 <= n and range(offset, 4):uint()
+        if not leader and leader_begins(range, offset) then
+            tree:add_proto_expert_info(partial)
+            return frames, offset
+        end
         if leader == KDCOM_DATA_LEADER or leader == KDCOM_CONTROL_LEADER then
             if offset + KDCOM_HEADER_SIZE > n then
                 tree:add_proto_expert_info(partial)
-                return frames
+                return frames, offset
             end
             local ptype = range(offset + 4, 2):le_uint()
             local count = range(offset + 6, 2):le_uint()
@@ -499,7 +776,7 @@ local function dissect_kdcom(range, tree, to_target)
             end
             if offset + size > n then
                 tree:add_proto_expert_info(partial)
-                return frames
+                return frames, offset
             end
             local t = tree:add(bxkd, range(offset, size),
                                string.format("KDCOM %s %s id=0x%08x", data and "data" or "control",
@@ -527,7 +804,16 @@ local function dissect_kdcom(range, tree, to_target)
                 t:add(f.kdcom_trailer, trailer)
                 t:add(f.kdcom_trailer_ok, trailer:uint() == KDCOM_TRAILER)
             end
-            frames[#frames + 1] = name_of(packet_types, ptype)
+            local description = string.format("%s id=0x%08x", name_of(packet_types, ptype),
+                                              range(offset + 8, 4):le_uint())
+            if data and size > KDCOM_HEADER_SIZE and count > 0 then
+                local message = dissect_kd_message(range(offset + KDCOM_HEADER_SIZE, count), t,
+                                                   ptype, to_target)
+                if message then
+                    description = description .. " " .. message
+                end
+            end
+            frames[#frames + 1] = description
             offset = offset + size
         elseif to_target and range(offset, 1):uint() == 0x62 then
             tree:add(f.kdcom_breakin, range(offset, 1))
@@ -537,7 +823,20 @@ local function dissect_kdcom(range, tree, to_target)
             offset = offset + 1
         end
     end
-    return frames
+    return frames, nil
+end
+
+-- Reassembly: a frame one record leaves unfinished is completed by the
+-- next record of the same direction. On the first pass (records in file
+-- order) the unfinished bytes are carried per direction and remembered
+-- for the record that completes them, so later passes in any order find
+-- them by record number.
+local carried = {}    -- event (1 t2d, 2 d2t) -> ByteArray of an unfinished frame
+local carried_in = {} -- record's frame number -> ByteArray that goes in front of its bytes
+
+function bxkd.init()
+    carried = {}
+    carried_in = {}
 end
 
 local function dissect_endpoint(tvb, pinfo, tree)
@@ -547,12 +846,30 @@ local function dissect_endpoint(tvb, pinfo, tree)
     end
     local event = tvb(0, 1):uint()
     tree:add(f.ep_event, tvb(0, 1))
+    if event == 1 then
+        set_ends(pinfo, tree, "device", "debugger")
+    else
+        set_ends(pinfo, tree, "debugger", "device")
+    end
     local info = "endpoint " .. name_of(endpoint_events, event)
     local n = tvb:len() - ENDPOINT_FIXED_SIZE
     if n > 0 then
         local range = tvb(ENDPOINT_FIXED_SIZE, n)
         local t = tree:add(f.ep_bytes, range)
-        local frames = dissect_kdcom(range, t, event == 2)
+        if not pinfo.visited and carried[event] and carried[event]:len() > 0 then
+            carried_in[pinfo.number] = carried[event]
+        end
+        local before = carried_in[pinfo.number]
+        local frames_range = range
+        if before then
+            frames_range = (before .. range:bytes()):tvb("Reassembled KDCOM bytes")()
+            t:add(f.kdcom_reassembled, before:len())
+        end
+        local frames, cut = dissect_kdcom(frames_range, t, event == 2)
+        if not pinfo.visited then
+            carried[event] = cut and frames_range(cut, frames_range:len() - cut):bytes()
+                or ByteArray.new()
+        end
         info = info .. string.format(" %d bytes", n)
         if #frames > 0 then
             info = info .. ": " .. table.concat(frames, ", ")

@@ -186,7 +186,7 @@ static void show_packet(struct dump *d, uint16_t type, const uint8_t *bytes, siz
 
 /* The backdoor command the KD transport rides on, from the device's
  * settings in the manifest ("..., kd_command=18, ..."). */
-static uint16_t manifest_kd_command(const struct session_file *file)
+uint16_t replay_manifest_kd_command(const struct session_file *file)
 {
 	char vmport[VALUE_MAX];
 	const char *at;
@@ -737,7 +737,7 @@ int replay_dump(int argc, char **argv)
 	kdtrace_init(&d.to_target, &config);
 	config.direction = KDTRACE_TO_DEBUGGER;
 	kdtrace_init(&d.to_debugger, &config);
-	d.kd_command = manifest_kd_command(&file);
+	d.kd_command = replay_manifest_kd_command(&file);
 
 	show_manifest(&d, path, &file);
 	for (size_t i = 1; i < file.count; i++) {

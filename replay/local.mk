@@ -21,13 +21,15 @@ noinst_LTLIBRARIES += %reldir%/libreplay.la
 # a library so that fuzz/ runs dump and serve in-process.
 noinst_LTLIBRARIES += %reldir%/libreplaytools.la
 %canon_reldir%_libreplaytools_la_SOURCES = %reldir%/replay.h \
-	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c %reldir%/upgrade.c
+	%reldir%/dump.c %reldir%/verify.c %reldir%/serve.c %reldir%/upgrade.c \
+	%reldir%/walkthrough.c %reldir%/walkthrough.h %reldir%/walkthrough_text.c
 %canon_reldir%_libreplaytools_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/bochs-run
 bin_PROGRAMS += %reldir%/bxkd-replay
 %canon_reldir%_bxkd_replay_SOURCES = %reldir%/bxkd-replay.c %reldir%/replay.h
 # verify runs Bochs through bochs-run/; nothing here comes from launcher/.
-%canon_reldir%_bxkd_replay_LDADD = %reldir%/libreplaytools.la %reldir%/libsession.la pipe-bridge/libkdbridge.la \
+%canon_reldir%_bxkd_replay_LDADD = %reldir%/libreplaytools.la %reldir%/libreplay.la %reldir%/libsession.la \
+	pipe-bridge/libkdbridge.la \
 	pipe-bridge/libkdtrace.la pipe-bridge/libkdcom.la bochs-run/libbochsrun.la \
 	common/libbxkdcommon.la $(JSON_C_LIBS)
 
@@ -35,3 +37,11 @@ bin_PROGRAMS += %reldir%/bxkd-replay
 pkgdata_DATA += %reldir%/bxkd.lua
 
 EXTRA_DIST += %reldir%/README.md %reldir%/bxkd.lua
+
+# docs/kd-walkthrough.md is generated from the golden e2e session; the
+# replay_tools suite fails when it differs from what this writes.
+walkthrough: %reldir%/bxkd-replay$(EXEEXT)
+	%reldir%/bxkd-replay$(EXEEXT) walkthrough $(top_srcdir)/tests/sessions/golden/e2e.pcap \
+		>$(top_srcdir)/docs/kd-walkthrough.md.tmp
+	mv $(top_srcdir)/docs/kd-walkthrough.md.tmp $(top_srcdir)/docs/kd-walkthrough.md
+.PHONY: walkthrough

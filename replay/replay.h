@@ -9,6 +9,8 @@
 #ifndef BXKD_REPLAY_H
 #define BXKD_REPLAY_H
 
+#include <stdint.h>
+
 /* Exit statuses of every subcommand. */
 #define REPLAY_EXIT_DONE 0
 #define REPLAY_EXIT_FAILED 1
@@ -32,5 +34,14 @@ int replay_serve(int argc, char **argv);
 /* bxkd-replay upgrade IN OUT: a session file of an older format version
  * written again in the current one, record for record (upgrade.c). */
 int replay_upgrade(int argc, char **argv);
+
+/* bxkd-replay walkthrough SESSION: a Markdown walk through the session's
+ * attach and first exchanges, every byte labelled (walkthrough.c). */
+int replay_walkthrough(int argc, char **argv);
+
+struct session_file;
+/* The backdoor command the KD transport rides on, from the manifest's
+ * device settings ("..., kd_command=18, ..."); the default if absent. */
+uint16_t replay_manifest_kd_command(const struct session_file *file);
 
 #endif /* BXKD_REPLAY_H */

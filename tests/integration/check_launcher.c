@@ -517,6 +517,39 @@ START_TEST(the_demo_over_serial)
 }
 END_TEST
 
+/* --verbose and --bytes: the attach's control packets on screen, and why
+ * the first stop shows twice. */
+START_TEST(the_demo_shows_every_frame_and_its_bytes)
+{
+	char *dir = work_dir("launcher_demo_verbose");
+	char *argv[] = { BXKD_LAUNCHER, "demo", "--workdir", dir, "--verbose", "--bytes", NULL };
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_demo_verbose", &r);
+	expect_run(&r, 0, LINES("dbg>   connect",
+				"kd  -> break-in",
+				"        d2t   0000  62",
+				"kd  -> RESET",
+				"(the debugger starts the link afresh",
+				"        d2t   0000  69 69 69 69 06 00 00 00 00 00 00 00 00 00 00 00",
+				"kd  <- STATE_CHANGE64 id=0x80800800 SYNC length=244",
+				"(sent as the debugger connects; SYNC",
+				"        t2d   0000  30 30 30 30 07 00 f4 00 00 08 80 80",
+				"kd  <- RESET",
+				"(the kernel's side agrees, and sends its last packet again)",
+				"kd  <- STATE_CHANGE64 id=0x80800000 length=244",
+				"(the same packet again, resent after the RESET",
+				"kd  -> ACK id=0x80800000",
+				"kd  -> STATE_MANIPULATE id=0x80800000 length=56 checksum ok trailer ok: "
+				"GetVersion request",
+				"kd  <- DEBUG_IO",
+				"bxkd demo: passed"));
+	result_free(&r);
+	free(dir);
+}
+END_TEST
+
 BXKD_SUITE(launcher,
 	testcases_add(s, "pieces", 0, TESTS(
 		a_floppy_and_a_disk_get_their_own_bochsrc,
@@ -534,5 +567,6 @@ BXKD_SUITE(launcher,
 	fprintf(stderr, "NOT RUN: %s: %s\n", "the launcher suite's run_dll case",
 		TESTCASES_NO_WINDOWS_DLL);
 #endif
-	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial));
+	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial,
+		the_demo_shows_every_frame_and_its_bytes));
 )

@@ -101,6 +101,10 @@ static char *line_with(const char *out, ...)
 		free(found_);                                                                  \
 	} while (0)
 
+/* A whole line, "\n"s around it in the needle. */
+#define EXPECT_WHOLE_LINE(out, text) \
+	ck_assert_msg(strstr(out, text), "no line %s in:\n%.3000s", text, out)
+
 static void expect_json_lines(const char *out)
 {
 	size_t lines = 0;
@@ -333,17 +337,15 @@ END_TEST
 
 /* tshark with the dissector, away from the user's own Wireshark settings
  * and plugins (a personal copy of bxkd.lua would be registered twice). */
-static char *tshark(int *status, char **err, ...)
+static char *tshark_args(const char *file, int *status, char **err, va_list ap)
 {
-	char *argv[64] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r", session };
+	char *argv[64] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r",
+			   (char *)file };
 	int n = 6;
-	va_list ap;
 	char *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 
-	va_start(ap, err);
 	for (const char *a; (a = va_arg(ap, const char *)) && n < 63;)
 		argv[n++] = (char *)a;
-	va_end(ap);
 	argv[n] = NULL;
 	setenv("HOME", dir, 1);
 	setenv("XDG_CONFIG_HOME", dir, 1);
@@ -352,6 +354,25 @@ static char *tshark(int *status, char **err, ...)
 		setenv("HOME", saved_home, 1);
 	free(saved_home);
 	unsetenv("XDG_CONFIG_HOME");
+	return out;
+}
+
+/* tshark on the test's session, then on another file. */
+static char *tshark(int *status, char **err, ...)
+{
+	va_list ap;
+	va_start(ap, err);
+	char *out = tshark_args(session, status, err, ap);
+	va_end(ap);
+	return out;
+}
+
+static char *tshark_on(const char *file, int *status, char **err, ...)
+{
+	va_list ap;
+	va_start(ap, err);
+	char *out = tshark_args(file, status, err, ap);
+	va_end(ap);
 	return out;
 }
 
@@ -398,9 +419,10 @@ START_TEST(tshark_decodes_every_record)
 	/* A SEND on the page: header read, payload read, write-back with the result. */
 	EXPECT_LINE(out, "7|2|2000|0x5658|0|0|18|3|0|1|3|0||||||||||0x00000000|"
 			 "0x0000000000071000;0x0000000000071040;0x0000000000071018");
-	/* The GetVersion request's frame lies across records 8 and 9: no frame. */
+	/* The GetVersion request's frame lies across records 8 and 9: it shows
+	 * with record 9, which completes it. */
 	EXPECT_LINE(out, "8|4|3000|||||||||||||2|||||||");
-	EXPECT_LINE(out, "9|4|3000|||||||||||||2|||||||");
+	EXPECT_LINE(out, "9|4|3000|||||||||||||2|2|0x80800000|1||||");
 	EXPECT_LINE(out, "11|3|3000||||||||||2|2|56||||||||");
 	EXPECT_LINE(out, "12|2|3000|0x5658|0|0|18|3|0|2|2|0||||||||||0x00000000|");
 	EXPECT_LINE(out, "14|4|4000|||||||||||||1|2|0x80800001|1||||");
@@ -423,7 +445,8 @@ START_TEST(tshark_filters_and_shows_the_tree)
 			   "bxkd.sequence", NULL);
 	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
 	expect_quiet(err);
-	ck_assert_str_eq(out, "14\n"); /* the reply's frame; the request is split */
+	/* The request's frame (split, completed by record 9), the reply's. */
+	ck_assert_str_eq(out, "9\n14\n");
 	free(out);
 	free(err);
 
@@ -488,6 +511,190 @@ START_TEST(tshark_filters_and_shows_the_tree)
 }
 END_TEST
 
+
+/* ---- bxkd-replay walkthrough ---------------------------------------------------------------- */
+
+#define GOLDEN_E2E BXKD_SOURCE_DIR "/tests/sessions/golden/e2e.pcap"
+#define WALKTHROUGH_DOC BXKD_SOURCE_DIR "/docs/kd-walkthrough.md"
+
+/* The line number where two texts first differ, 0 if they are the same. */
+static size_t first_different_line(const char *a, const char *b)
+{
+	size_t line = 1;
+
+	for (; *a && *a == *b; a++, b++)
+		line += *a == '\n';
+	return *a == *b ? 0 : line;
+}
+
+START_TEST(walkthrough_document_is_the_tools_output_on_the_golden_session)
+{
+	char *argv[] = { BXKD_REPLAY, "walkthrough", GOLDEN_E2E, NULL };
+	int status;
+	char *err;
+	char *out = run(argv, &status, &err);
+	char *doc = read_text_file(WALKTHROUGH_DOC);
+	size_t line;
+
+	ck_assert_msg(status == 0, "bxkd-replay walkthrough exited %d: %s", status, err);
+	ck_assert_msg(doc, "%s cannot be read", WALKTHROUGH_DOC);
+	line = first_different_line(out, doc);
+	ck_assert_msg(line == 0,
+		      "docs/kd-walkthrough.md differs from what bxkd-replay walkthrough writes "
+		      "from line %zu on; run `make walkthrough` and look at the difference",
+		      line);
+	free(doc);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(walkthrough_labels_the_attach_and_each_step)
+{
+	char *argv[] = { BXKD_REPLAY, "walkthrough", GOLDEN_E2E, NULL };
+	int status;
+	char *out = run(argv, &status, NULL);
+
+	ck_assert_int_eq(status, 0);
+	/* The attach: the stop with SYNC, the break-in and RESET, the RESET
+	 * answered, the stop again without SYNC, its ACK. */
+	EXPECT_LINE(out, "`t2d STATE_CHANGE64 id=0x80800800 SYNC length=244");
+	EXPECT_LINE(out, "| `00 08 80 80` | id | 0x80800800 (SYNC bit 0x800 set) |");
+	EXPECT_LINE(out, "| `62` | break-in |");
+	EXPECT_LINE(out, "`d2t RESET`");
+	EXPECT_LINE(out, "`t2d RESET`");
+	EXPECT_LINE(out, "`t2d STATE_CHANGE64 id=0x80800000 length=244");
+	EXPECT_LINE(out, "`d2t ACK id=0x80800000`");
+	/* Every field of a frame. */
+	EXPECT_LINE(out, "| `30 30 30 30` | leader | `0000`: a data packet |");
+	EXPECT_LINE(out, "| `69 69 69 69` | leader | `iiii`: a control packet |");
+	EXPECT_LINE(out, "| `f4 00` | byte count | 244 payload bytes |");
+	EXPECT_LINE(out, "| `61 1b 00 00` | checksum | 0x00001b61, the byte sum of the payload |");
+	EXPECT_LINE(out, "| `aa` | trailer | 0xAA, ends a data packet |");
+	/* The DbgKd structures, at dbgkd.h's offsets. */
+	EXPECT_LINE(out, "| 32 | 4 | Exception.ExceptionCode | `0x80000003` |");
+	EXPECT_LINE(out, "| 32 | 8 | GetVersion.KernBase | `0xffffffff80100000` |");
+	EXPECT_LINE(out, "| 16 | 8 | ReadMemory.TargetBaseAddress | `0xffffffff80114f40` |");
+	EXPECT_LINE(out, "| 16 | 8 | WriteBreakPoint.BreakPointAddress | `0xffffffff80111965` |");
+	EXPECT_LINE(out, "| 20 | 4 | Continue2.ControlSet.TraceFlag | `0x00000001` |");
+	EXPECT_LINE(out, "| 32 | 4 | Exception.ExceptionCode | `0x80000004` |");
+	EXPECT_LINE(out, "| 8 | 4 | PrintString.LengthOfString | `0x00000023` |");
+	/* The backdoor: registers and the shared page. */
+	EXPECT_LINE(out, "| EBX | `0x444b7862` | `0x444b7862` |");
+	EXPECT_LINE(out, "| 0 | 8 | signature | `bxKDpage` |");
+	EXPECT_LINE(out, "| 36 | 4 | result | `0x00000000` |");
+	/* The steps, in order. */
+	const char *steps[] = { "## 1. The debugger attaches", "## 2. GetVersion",
+				"## 3. Reading virtual memory", "## 4. Setting a breakpoint",
+				"## 5. Continuing, and a DbgPrint", "## 6. The breakpoint is hit",
+				"## 7. A single step", "## The rest of the session" };
+	const char *at = out;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		at = strstr(at, steps[i]);
+		ck_assert_msg(at, "no \"%s\" after the step before it", steps[i]);
+	}
+	free(out);
+}
+END_TEST
+
+START_TEST(walkthrough_refuses_a_session_without_the_steps_and_bad_usage)
+{
+	char *argv[] = { BXKD_REPLAY, "walkthrough", session, NULL };
+	char *no_session[] = { BXKD_REPLAY, "walkthrough", NULL };
+	int status;
+	char *err;
+	char *out = run(argv, &status, &err);
+
+	/* The exchange holds a GetVersion but no stop to attach to. */
+	ck_assert_int_eq(status, 1);
+	ck_assert_msg(strstr(err, "bxkd-replay walkthrough: the session has no exchange for step "
+				  "1, \"The debugger attaches to a stopped kernel\""),
+		      "%s", err);
+	free(out);
+	free(err);
+	out = run(no_session, &status, &err);
+	ck_assert_int_eq(status, 2);
+	ck_assert_msg(strstr(err, "usage: bxkd-replay walkthrough SESSION"), "%s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* The KD messages inside: by field values, on the layers that carry them. */
+#define KD_MESSAGE_FIELDS                                                                          \
+	"-T", "fields", "-E", "separator=|", "-e", "bxkd.sequence", "-e", "bxkd.src", "-e",        \
+		"bxkd.dst", "-e", "bxkd.dbgkd.name", "-e", "bxkd.dbgkd.message", "-e",             \
+		"bxkd.dbgkd.status_name", "-e", "bxkd.dbgkd.address", "-e", "bxkd.dbgkd.count",   \
+		"-e", "bxkd.dbgkd.actual", "-e", "bxkd.dbgkd.exception.code", "-e",                \
+		"bxkd.dbgkd.exception.code_name", "-e", "bxkd.dbgkd.pc", "-e",                     \
+		"bxkd.dbgkd.trace_flag", "-e", "bxkd.dbgkd.handle", "-e",                          \
+		"bxkd.dbgkd.version.kern_base", "-e", "bxkd.context.eip", "-e",                    \
+		"bxkd.context.esp", "-e", "bxkd.context.eflags", "-e", "bxkd.kdcom.reassembled",   \
+		"-e", "bxkd.dbgkd.string"
+
+START_TEST(tshark_reassembles_a_split_frame_and_decodes_its_message)
+{
+	int status;
+	char *err;
+	char *out = tshark(&status, &err, KD_MESSAGE_FIELDS, NULL);
+
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	/* seq|src|dst|name|message|status|address|count|actual|code|code name|pc|trace|
+	 * handle|KernBase|eip|esp|eflags|reassembled|string */
+	/* Record 8 holds the request's first 20 bytes, record 9 the rest. */
+	EXPECT_WHOLE_LINE(out, "\n8|debugger|device|||||||||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n9|debugger|device|GetVersion|request||||||||||||||20|\n");
+	EXPECT_WHOLE_LINE(out, "\n11|debugger|device|GetVersion|request|||||||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n14|device|debugger|GetVersion|reply|success|||||||||"
+			 "0xffffffff80100000|||||\n");
+	EXPECT_WHOLE_LINE(out, "\n4|device|debugger|PrintString||||||||||||||||hello from the guest\\n\n");
+	EXPECT_WHOLE_LINE(out, "\n1|guest|device|||||||||||||||||\n");
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(tshark_decodes_the_messages_of_a_recorded_session)
+{
+	int status;
+	char *err;
+	char *out = tshark_on(GOLDEN_E2E, &status, &err, KD_MESSAGE_FIELDS, NULL);
+
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	/* The first stop: in the page, twice on the wire (SYNC, then after the
+	 * RESET). */
+	EXPECT_WHOLE_LINE(out, "\n4|guest|device|Exception||||||0x80000003|breakpoint|"
+			 "0xffffffff801033e9||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n6|device|debugger|Exception||||||0x80000003|breakpoint|"
+			 "0xffffffff801033e9||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n8|device|debugger|Exception||||||0x80000003|breakpoint|"
+			 "0xffffffff801033e9||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n18|device|debugger|GetVersion|reply|success|||||||||"
+			 "0xffffffff80100000|||||\n");
+	EXPECT_WHOLE_LINE(out, "\n23|debugger|device|ReadVirtualMemory|request||0xffffffff80114f40|56|||"
+			 "|||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n28|device|debugger|ReadVirtualMemory|reply|success|0xffffffff80114f40|"
+			 "56|56|||||||||||\n");
+	/* The unmapped hole: a status by name. */
+	EXPECT_WHOLE_LINE(out, "\n58|device|debugger|ReadVirtualMemory|reply|unsuccessful|"
+			 "0xffffffff80f00000|16|0|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n68|device|debugger|WriteBreakPoint|reply|success|0xffffffff80111965|||"
+			 "||||1||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n81|device|debugger|PrintString||||||||||||||||"
+			 "bxkd kernel up: 100 rounds of work\\n\n");
+	EXPECT_WHOLE_LINE(out, "\n104|debugger|device|Continue2|request||||||||1|||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n112|device|debugger|Exception||||||0x80000004|single-step|"
+			 "0xffffffff80111966||||||||\n");
+	/* GetContext's reply carries the CONTEXT: its registers. */
+	EXPECT_WHOLE_LINE(out, "\n158|device|debugger|GetContext|reply|success||||||||||0x8011196e|"
+			 "0x8017ff4c|0x00000306||\n");
+	free(out);
+	free(err);
+}
+END_TEST
+
 BXKD_SUITE(replay_tools,
 	TCase *wireshark;
 
@@ -495,9 +702,16 @@ BXKD_SUITE(replay_tools,
 	testcases_add_with(s, "dump", 0, write_session, remove_session, TESTS(
 		dump_shows_the_exchange_as_text, dump_shows_the_exchange_as_json,
 		dump_refuses_a_damaged_file_and_bad_usage));
+	testcases_add_with(s, "walkthrough", 0, write_session, remove_session, TESTS(
+		walkthrough_document_is_the_tools_output_on_the_golden_session,
+		walkthrough_labels_the_attach_and_each_step,
+		walkthrough_refuses_a_session_without_the_steps_and_bad_usage));
 	/* tshark starts in about a second; a loaded machine may take longer. */
 	wireshark = testcases_add_with(s, "tshark", 120, write_session, remove_session,
 				       (const TTest *const[]){ NULL });
 	tcase_add_test_needing_tshark(wireshark, tshark_decodes_every_record);
 	tcase_add_test_needing_tshark(wireshark, tshark_filters_and_shows_the_tree);
+	tcase_add_test_needing_tshark(wireshark,
+				      tshark_reassembles_a_split_frame_and_decodes_its_message);
+	tcase_add_test_needing_tshark(wireshark, tshark_decodes_the_messages_of_a_recorded_session);
 )

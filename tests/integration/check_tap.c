@@ -569,6 +569,37 @@ START_TEST(json_lines_and_garbage)
 }
 END_TEST
 
+START_TEST(bytes_show_each_frame_as_it_passed)
+{
+	struct tapped_link link;
+	tap_between("bytes", "--bytes", &link);
+	target_fd = link.target;
+	debugger_fd = link.debugger;
+	expect_output("debugger connected (", 0);
+
+	attach_and_get_version();
+	/* Each frame's line, then its bytes: a control frame's 16, the
+	 * break-in's one, a data frame's header, payload and trailer. */
+	size_t at = expect_output("d2t RESET\n", 0);
+	at = expect_output("d2t   0000  69 69 69 69 06 00 00 00 00 00 00 00 00 00 00 00\n", at);
+	at = expect_output("d2t break-in\n", at);
+	at = expect_output("d2t   0000  62\n", at);
+	at = expect_output("t2d RESET\n", at);
+	at = expect_output("t2d   0000  69 69 69 69 06 00 00 00 00 00 00 00 00 00 00 00\n", at);
+	at = expect_output("d2t STATE_MANIPULATE id=0x80800000 length=56", at);
+	at = expect_output("d2t   0000  30 30 30 30 02 00 38 00 00 00 80 80 ", at);
+	at = expect_output("d2t   0010  46 31 00 00 ", at);
+	at = expect_output("d2t   0040  ", at);
+	at = expect_output(" aa\n", at);
+	at = expect_output("t2d ACK id=0x80800000\n", at);
+	expect_output("t2d   0000  69 69 69 69 04 00 00 00 00 00 80 80 00 00 00 00\n", at);
+	stop_tap();
+	close(link.debugger);
+	close(link.target);
+	close(link.listener);
+}
+END_TEST
+
 /* A byte's trip through the tap takes well under the 10 ms it may. */
 START_TEST(relaying_is_prompt)
 {
@@ -795,7 +826,8 @@ END_TEST
 BXKD_SUITE(tap,
 	testcases_add_with(s, "relay", 60, NULL, kill_tap, TESTS(
 		relays_both_ways_and_survives_a_debugger_leaving,
-		reconnects_to_a_target_that_went_away, json_lines_and_garbage, relaying_is_prompt));
+		reconnects_to_a_target_that_went_away, json_lines_and_garbage,
+		bytes_show_each_frame_as_it_passed, relaying_is_prompt));
 	testcases_add_with(s, "attach", 60, NULL, kill_tap, TESTS(
 		a_debugger_before_the_target_has_its_reset_delivered,
 		a_debugger_that_left_before_the_target_leaves_nothing_behind,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bxkd/backdoor.h"
+#include "bxkd/dbgkd.h"
 #include "bxkd/kdport.h"
 #include "bxkd/kdvm.h"
 #include "bxkd/names.h"
@@ -161,6 +162,37 @@ START_TEST(kd_page_results_agree)
 }
 END_TEST
 
+/* dbgkd.h names what it does not know "unknown ..."; the tables here
+ * want NULL for those. */
+static const char *known_or_null(const char *name)
+{
+	return strncmp(name, "unknown", strlen("unknown")) ? name : NULL;
+}
+
+static const char *manipulate_api_name(uint32_t api)
+{
+	return known_or_null(dbgkd_manipulate_name(api));
+}
+
+static const char *state_change_name(uint32_t state)
+{
+	/* The alternate bit names the same states; the dissector masks it. */
+	return state & DBGKD_ALTERNATE_STATE_CHANGE ? NULL
+						     : known_or_null(dbgkd_state_change_name(state));
+}
+
+START_TEST(dbgkd_manipulate_apis_agree)
+{
+	assert_same("manipulate_apis", manipulate_api_name, DBGKD_MAXIMUM_MANIPULATE, 0, NULL);
+}
+END_TEST
+
+START_TEST(dbgkd_state_changes_agree)
+{
+	assert_same("state_changes", state_change_name, DBGKD_READ_VIRTUAL_MEMORY_API, 0, NULL);
+}
+END_TEST
+
 START_TEST(unknown_numbers_have_no_name)
 {
 	ck_assert_ptr_null(bdoor_command_name(BDOOR_CMD_MAX));
@@ -177,5 +209,6 @@ BXKD_SUITE(names,
 	testcases_add(s, "dissector", 0, TESTS(
 		backdoor_commands_agree, kd_subcommands_agree, kd_statuses_agree,
 		kd_requests_agree, kd_port_results_agree, kd_page_results_agree,
+		dbgkd_manipulate_apis_agree, dbgkd_state_changes_agree,
 		unknown_numbers_have_no_name));
 )
