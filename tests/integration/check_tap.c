@@ -572,7 +572,7 @@ END_TEST
 START_TEST(bytes_show_each_frame_as_it_passed)
 {
 	struct tapped_link link;
-	tap_between("bytes", "--bytes", &link);
+	tap_between("--bytes", &link);
 	target_fd = link.target;
 	debugger_fd = link.debugger;
 	expect_output("debugger connected (", 0);
@@ -655,7 +655,7 @@ START_TEST(a_debugger_before_the_target_has_its_reset_delivered)
 {
 	uint8_t f[2 * KDCOM_MAX_FRAME], got[2 * KDCOM_MAX_FRAME];
 
-	make_workdir("debugger_first");
+	make_workdir();
 	engines();
 	start_tap(NULL);
 	int debugger = connect_within(debugger_path, WAIT_MS);
@@ -683,7 +683,7 @@ START_TEST(a_debugger_that_left_before_the_target_leaves_nothing_behind)
 {
 	uint8_t f[2 * KDCOM_MAX_FRAME];
 
-	make_workdir("debugger_left_first");
+	make_workdir();
 	engines();
 	start_tap("--quiet");
 	int debugger = connect_within(debugger_path, WAIT_MS);
@@ -714,7 +714,7 @@ START_TEST(a_debugger_joining_mid_packet_starts_at_the_next_packet)
 	uint8_t f[2 * KDCOM_MAX_FRAME], burst[4 * KDCOM_MAX_FRAME], got[2 * KDCOM_MAX_FRAME];
 	const size_t head = 30;
 
-	make_workdir("mid_packet");
+	make_workdir();
 	engines();
 	int listener = listen_at(target_path);
 	start_tap("--quiet");
@@ -754,7 +754,7 @@ START_TEST(the_ready_file_appears_when_the_target_connects)
 	char ready[340], option[360];
 	struct stat st;
 
-	make_workdir("ready_file");
+	make_workdir();
 	snprintf(ready, sizeof(ready), "%s/ready", workdir);
 	unlink(ready);
 	snprintf(option, sizeof(option), "--ready-file=%s", ready);
