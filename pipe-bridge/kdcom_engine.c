@@ -421,8 +421,15 @@ static void target_reset(struct kdcom *k, uint64_t now)
 static void debugger_reset(struct kdcom *k, uint64_t now)
 {
 	if (k->send_state != KDCOM_SEND_AWAIT_RESET && k->resets_unanswered == 0) {
+		bool abandoning = k->send_state == KDCOM_SEND_AWAIT_ACK;
+
 		k->stats.watchdog_resets++;
 		kdcom_send_reset(k, now);
+		/* The owner must hear that its packet will not be sent again:
+		 * a client waiting for the ACK of a Continue would otherwise
+		 * wait out its whole deadline. */
+		if (abandoning)
+			push_event(k, KDCOM_EVENT_SEND_FAILED);
 		return;
 	}
 	/* The answer to one of ours (a RESET sent again may be answered

@@ -315,7 +315,7 @@ START_TEST(dump_refuses_a_damaged_file_and_bad_usage)
 	char *bad_option[] = { BXKD_REPLAY, "dump", "--yaml", session, NULL };
 	free(run(bad_option, &status, &err));
 	ck_assert_int_eq(status, 2);
-	ck_assert_msg(strstr(err, "unknown option --yaml"), "%s", err);
+	ck_assert_msg(strstr(err, "unrecognized option '--yaml'"), "%s", err);
 	free(err);
 
 	char *no_command[] = { BXKD_REPLAY, "rewind", NULL };
