@@ -47,6 +47,18 @@ Suite *testcases_not_run(const char *name, const char *why);
 #define TESTCASES_NO_WINDOWS_DLL \
 	"the Windows KD DLLs were not built (configured --without-windows-dll, or no mingw-w64)"
 
+/* Adds the test case `name` of the suite called `suite` (for the message)
+ * when the Windows KD DLLs were built; otherwise says it is NOT RUN. Its
+ * tests exist only under BXKD_WINDOWS_DLL, and are not named without it. */
+#ifdef BXKD_WINDOWS_DLL
+#define testcases_add_needing_dll(s, suite, name, timeout, tests) \
+	testcases_add((s), (name), (timeout), tests)
+#else
+#define testcases_add_needing_dll(s, suite, name, timeout, tests)                        \
+	fprintf(stderr, "NOT RUN: the %s suite's %s case: %s\n", (suite), (name), \
+		TESTCASES_NO_WINDOWS_DLL)
+#endif
+
 /* Defines NAME_suite as a suite that cannot run here, for `why`. */
 #define BXKD_SUITE_NOT_RUN(name, why) \
 	Suite *name##_suite(void)     \

@@ -518,10 +518,5 @@ BXKD_SUITE(kdvm,
 			    (int)(sizeof(recorded_boots) / sizeof(recorded_boots[0])));
 	testcases_add(s, "with_debugger", 180, TESTS(
 		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport));
-#ifdef BXKD_WINDOWS_DLL
-	testcases_add(s, "through_the_dll", 180, TESTS(the_windows_kd_dll_with_a_debugger));
-#else
-	fprintf(stderr, "NOT RUN: %s: %s\n", "the kdvm suite's through_the_dll case",
-		TESTCASES_NO_WINDOWS_DLL);
-#endif
+	testcases_add_needing_dll(s, "kdvm", "through_the_dll", 180, TESTS(the_windows_kd_dll_with_a_debugger));
 )

@@ -561,12 +561,7 @@ BXKD_SUITE(launcher,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
 		run_boots_a_foreign_floppy_and_disk));
-#ifdef BXKD_WINDOWS_DLL
-	testcases_add(s, "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
-#else
-	fprintf(stderr, "NOT RUN: %s: %s\n", "the launcher suite's run_dll case",
-		TESTCASES_NO_WINDOWS_DLL);
-#endif
+	testcases_add_needing_dll(s, "launcher", "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial,
 		the_demo_shows_every_frame_and_its_bytes));
 )

@@ -767,12 +767,7 @@ BXKD_SUITE(session,
 		radare2_attaches_to_the_default_kernel_over_the_shared_page,
 		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,
 		another_identity_is_consistent_everywhere));
-#ifdef BXKD_WINDOWS_DLL
-	testcases_add(s, "dll", 180, TESTS(
+	testcases_add_needing_dll(s, "session", "dll", 180, TESTS(
 		the_same_session_through_the_windows_kd_dll,
 		a_break_in_stops_the_running_workload_through_the_windows_kd_dll));
-#else
-	fprintf(stderr, "NOT RUN: %s: %s\n", "the session suite's dll case",
-		TESTCASES_NO_WINDOWS_DLL);
-#endif
 )
