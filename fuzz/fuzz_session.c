@@ -22,8 +22,10 @@ static bool inside(const struct session_file *f, const void *p, size_t length)
 
 static void check_record(const struct session_file *f, const struct session_record *r)
 {
-	size_t length = sizeof(r->h) + r->h.length;
-	const uint8_t *start = r->payload - sizeof(r->h);
+	/* The header on disk: version 2 adds the checksum to version 1's. */
+	size_t header = r->h.version == 1 ? SESSION_HEADER_SIZE_V1 : SESSION_HEADER_SIZE;
+	size_t length = header + r->h.length;
+	const uint8_t *start = r->payload - header;
 	struct session_record again;
 	char error[256], value[128];
 
