@@ -406,32 +406,16 @@ static void target_reset(struct kdcom *k, uint64_t now)
 }
 
 /*
- * The debugger's side of a RESET. A target sends RESET only to answer one,
- * so a RESET beyond the answers owed to ours is either the answer to a
- * RESET the target took from damage, or damage itself: control packets
- * carry no checksum, and a RESEND whose type is hit (5 becomes 6) reads as
- * a RESET. Following it would restart our ids alone in the second case,
- * and the target would take our next packet for a copy it already has and
- * acknowledge it without delivering it: both sides would wait forever.
- * Either way the ids can no longer be trusted, so the engine resets the
- * link itself (the watchdog RESET): the target answers, both sides restart
- * their ids together, the send in flight is abandoned and the target
- * reports its state again, as after any RESET.
+ * The debugger's side of a RESET: the answer to one of ours, or the
+ * target's own. Both sides restart their ids. A RESEND damaged into a
+ * RESET (control packets carry no checksum) is followed too: the debugger
+ * then restarts its ids alone, and the link can stall (docs/kd-protocol.md
+ * 1.11). A watchdog RESET for that case was tried and withdrawn: it
+ * abandons the packet in flight, which bxkd-dbg's recovery does not yet
+ * survive under target-initiated RESETs.
  */
 static void debugger_reset(struct kdcom *k, uint64_t now)
 {
-	if (k->send_state != KDCOM_SEND_AWAIT_RESET && k->resets_unanswered == 0) {
-		bool abandoning = k->send_state == KDCOM_SEND_AWAIT_ACK;
-
-		k->stats.watchdog_resets++;
-		kdcom_send_reset(k, now);
-		/* The owner must hear that its packet will not be sent again:
-		 * a client waiting for the ACK of a Continue would otherwise
-		 * wait out its whole deadline. */
-		if (abandoning)
-			push_event(k, KDCOM_EVENT_SEND_FAILED);
-		return;
-	}
 	/* The answer to one of ours (a RESET sent again may be answered
 	 * twice; the target restarted its ids on each). */
 	if (k->resets_unanswered > 0)
