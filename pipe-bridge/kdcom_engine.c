@@ -270,7 +270,6 @@ void kdcom_send_reset(struct kdcom *k, uint64_t now)
 {
 	k->send_state = KDCOM_SEND_AWAIT_RESET;
 	k->retries_left = k->config.retries;
-	k->resets_unanswered = 1;
 	send_control(k, KDCOM_TYPE_RESET, 0);
 	k->send_deadline = now + k->config.resend_timeout;
 }
@@ -327,7 +326,6 @@ static void send_timed_out(struct kdcom *k, uint64_t now)
 		}
 	}
 	if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
-		k->resets_unanswered++;
 		send_control(k, KDCOM_TYPE_RESET, 0);
 		k->send_deadline = now + k->config.resend_timeout;
 	} else {
@@ -416,10 +414,6 @@ static void target_reset(struct kdcom *k, uint64_t now)
  */
 static void debugger_reset(struct kdcom *k, uint64_t now)
 {
-	/* The answer to one of ours (a RESET sent again may be answered
-	 * twice; the target restarted its ids on each). */
-	if (k->resets_unanswered > 0)
-		k->resets_unanswered--;
 	restart_numbering(k, false);
 	k->debugger_present = true;
 	if (k->send_state == KDCOM_SEND_AWAIT_RESET)

@@ -116,9 +116,6 @@ struct kdcom {
 	uint32_t frame_api; /* first dword of its payload */
 	uint32_t retries_left;
 	uint64_t send_deadline;
-	/* Debugger: RESETs sent whose answer has not come; a RESET beyond
-	 * these is one the target sent unasked, or damage (see kdcom_engine.c). */
-	uint32_t resets_unanswered;
 
 	/* Receiving. */
 	uint16_t wanted_type; /* target: what KdReceivePacket waits for; 0 none */
