@@ -38,6 +38,9 @@ struct vmport_config {
 	uint32_t kd_discovery;    /* enum kdvm_discovery (bxkd/kdvm.h) */
 	uint32_t kd_resend_ms;
 	uint32_t kd_retries;
+	/* The host answers memory reads itself while the guest waits for a
+	 * request (vmport_kd_fast.c); off by default. */
+	bool kd_fastpath;
 	/* Session recording and replay (replay/README.md): where to record,
 	 * or the recording to replay instead of a debugger, where a replay
 	 * writes its verdict, and the booted image, for the manifest. Not

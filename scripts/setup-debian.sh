@@ -20,10 +20,11 @@ set -eu
 #                      with it and the Lua dissector replay/bxkd.lua
 #   nettle-dev         SHA-256 of the guest image in a session's manifest
 #   libjson-c-dev      every JSON the tools write and the tests read (json-c)
+#   gnuplot-nox        `bxkd bench`'s plot (PNG and SVG, without X)
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
 bochs bochs-sdl bochsbios vgabios check libsubunit-dev libsdl2-dev
 gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
-nettle-dev libjson-c-dev"
+nettle-dev libjson-c-dev gnuplot-nox"
 
 missing=""
 for p in $packages; do
