@@ -80,6 +80,7 @@ struct vmport_stats {
 	uint64_t kd_sends, kd_receives, kd_polls;
 	uint64_t kd_errors;        /* KD subcommands answered with a failure status */
 	uint64_t kd_scans;         /* scans of guest RAM for the page */
+	uint64_t kd_fast_answers;  /* memory reads the fast path answered */
 };
 
 struct vmport;

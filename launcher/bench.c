@@ -237,6 +237,7 @@ static bool attach(struct bench_vm *vm, const char *spec)
 	char error[256];
 
 	kdclient_options_init(&options);
+	options.ack_with_next_request = true;
 	if (!kdep_parse(spec, &options.endpoint, error, sizeof(error))) {
 		bxkd_warn("%s: %s", spec, error);
 		return false;

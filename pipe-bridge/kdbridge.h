@@ -39,6 +39,8 @@ struct kdbridge_options {
 	/* Sees every byte that crosses the endpoint, and each debugger coming
 	 * and going, in order (a session recorder; observe may be NULL). */
 	struct kd_endpoint_observer observer;
+	/* kdlink_set_ack_with_reply: for a device that answers at once. */
+	bool ack_with_reply;
 };
 
 void kdbridge_options_init(struct kdbridge_options *options);

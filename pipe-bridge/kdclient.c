@@ -311,7 +311,8 @@ static void pump(struct kdclient *c, int wait_ms)
 	}
 	kdcom_tick(&c->k, bxkd_now_ms());
 	take_events(c);
-	flush(c);
+	if (!c->o.ack_with_next_request)
+		flush(c);
 }
 
 /* Pumps until *flag, a failed send, or the deadline. */

@@ -27,6 +27,10 @@ struct kdclient_options {
 	uint32_t retries;	    /* default 20 */
 	/* The link's and the endpoint's messages (may be empty). */
 	struct bxkd_log log;
+	/* The ACK of a reply waits for the caller's next call, to go out in
+	 * one write with the next request (for callers that send requests
+	 * back to back; one that pauses makes the target resend). */
+	bool ack_with_next_request;
 	/* Called with each debug print as it arrives (may be NULL). */
 	void (*print)(void *ctx, const char *text, size_t length);
 	void *print_ctx;

@@ -51,6 +51,14 @@ struct guest_vcpu {
 	bool (*translate)(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr);
 	/* Instructions executed since power-on: the emulated clock. */
 	uint64_t (*ticks)(void *ctx);
+	/* For the KD fast path, which answers a debugger's memory reads while
+	 * the guest waits: the physical address of a linear one through the
+	 * page tables in CR3, in the CPU's current paging mode (no segment,
+	 * no privilege check, no accessed bits set); and guest physical
+	 * memory read as read_phys does, but not an access of the call: the
+	 * bytes reach the session in the reply that carries them. */
+	bool (*linear_to_phys)(void *ctx, uint64_t linear, uint64_t *paddr);
+	bool (*peek_phys)(void *ctx, uint64_t paddr, void *buf, size_t len);
 };
 
 /* ---- one port access ------------------------------------------------------ */
