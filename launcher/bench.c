@@ -306,10 +306,13 @@ static bool read_tsc(struct kdclient *c, uint64_t *tsc)
 	size_t got;
 
 	request.u.msr.msr = MSR_TIME_STAMP_COUNTER;
-	if (kdclient_request(c, &request, NULL, 0, &reply, NULL, 0, &got, REQUEST_TIMEOUT_MS) !=
-		    KDCLIENT_OK ||
-	    reply.return_status != DBGKD_STATUS_SUCCESS)
+	enum kdclient_status st =
+		kdclient_request(c, &request, NULL, 0, &reply, NULL, 0, &got, REQUEST_TIMEOUT_MS);
+	if (st != KDCLIENT_OK || reply.return_status != DBGKD_STATUS_SUCCESS) {
+		bxkd_warn("ReadMsr: %s, status 0x%08x", kdclient_status_name(st),
+			  st == KDCLIENT_OK ? reply.return_status : 0);
 		return false;
+	}
 	*tsc = (uint64_t)reply.u.msr.data_value_high << 32 | reply.u.msr.data_value_low;
 	return true;
 }
@@ -375,6 +378,9 @@ static void measure(struct bench_vm *vm, struct bench_figure *f, unsigned rep)
 	if (!f->failed)
 		f->ticks[rep] = after - before;
 	f->reps = rep + 1;
+	/* The last reply's ACK, held for a next request that now goes to
+	 * another VM: this one must not wait for it. */
+	kdclient_flush(vm->client);
 }
 
 /* ---- the run -------------------------------------------------------------------------- */

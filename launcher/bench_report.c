@@ -121,9 +121,9 @@ static void size_text(uint64_t size, char *text, size_t length)
 
 static void print_figures(const struct bench_results *r, FILE *out)
 {
-	fprintf(out, "%-8s %-8s %8s %6s %4s %10s %10s %9s %12s %10s %9s\n", "variant", "kind",
-		"size", "reqs", "reps", "min wall", "med wall", "MB/s", "KiB/emu s", "instr/req",
-		"calls/pkt");
+	fprintf(out, "%-8s %-8s %8s %6s %4s %10s %10s %9s %9s %12s %10s %9s\n", "variant", "kind",
+		"size", "reqs", "reps", "min wall", "med wall", "us/req", "MB/s", "KiB/emu s",
+		"instr/req", "calls/pkt");
 	for (size_t i = 0; i < r->figure_count; i++) {
 		const struct bench_figure *f = &r->figures[i];
 		if (!f->reps)
@@ -139,11 +139,20 @@ static void print_figures(const struct bench_results *r, FILE *out)
 			snprintf(emulated, sizeof(emulated), "%.1f", n.kb_per_emulated_s);
 		else
 			snprintf(emulated, sizeof(emulated), "-");
-		fprintf(out, "%-8s %-8s %8s %6u %4u %9.4fs %9.4fs %9.2f %12s %10.0f %9s\n",
+		fprintf(out, "%-8s %-8s %8s %6u %4u %9.4fs %9.4fs %9.1f %9.2f %12s %10.0f %9s\n",
 			bench_variant_name(f->variant), bench_kind_name(f->kind), size, f->requests,
-			f->reps, n.min_wall, n.median_wall, n.mb_s, emulated,
-			n.instructions_per_request, calls);
+			f->reps, n.min_wall, n.median_wall, n.median_wall / f->requests * 1e6, n.mb_s,
+			emulated, n.instructions_per_request, calls);
 	}
+}
+
+/* A ratio, or "-" where a figure it needs was not measured. */
+static void ratio_text(double value, const char *unit, char text[24])
+{
+	if (value > 0)
+		snprintf(text, 24, value >= 100 ? "%.0f%s" : "%.2f%s", value, unit);
+	else
+		snprintf(text, 24, "-");
 }
 
 static void print_ratios(const struct bench_results *r, FILE *out)
@@ -161,9 +170,13 @@ static void print_ratios(const struct bench_results *r, FILE *out)
 		double ceiling = fast && f->kind != BENCH_SMALL && r->ceilings.kdcom_mb_s > 0
 					 ? numbers_of(r, fast).mb_s / r->ceilings.kdcom_mb_s
 					 : 0;
-		fprintf(out, "%-8s %8s %13.1fx %13.1fx %15.2fx %15.0f%%\n", bench_kind_name(f->kind),
-			size, ratio(r, f, serial, false), ratio(r, f, serial, true),
-			ratio(r, fast, f, false), ceiling * 100);
+		char cells[4][24];
+		ratio_text(ratio(r, f, serial, false), "x", cells[0]);
+		ratio_text(ratio(r, f, serial, true), "x", cells[1]);
+		ratio_text(ratio(r, fast, f, false), "x", cells[2]);
+		ratio_text(ceiling * 100, "%", cells[3]);
+		fprintf(out, "%-8s %8s %14s %14s %16s %16s\n", bench_kind_name(f->kind), size,
+			cells[0], cells[1], cells[2], cells[3]);
 	}
 }
 
@@ -297,7 +310,7 @@ static bool write_json(const struct bench_results *r, const char *directory)
 /* bench.dat: one block per variant and kind (gnuplot's index), size in
  * KiB against MB/s. */
 static bool write_plot_data(const struct bench_results *r, const char *directory,
-			    char titles[][48], size_t *blocks)
+			    char titles[][48], unsigned styles[], size_t *blocks, double range[2])
 {
 	char *path;
 	FILE *f = open_output(directory, "bench.dat", &path);
@@ -305,6 +318,7 @@ static bool write_plot_data(const struct bench_results *r, const char *directory
 	if (!f)
 		return false;
 	*blocks = 0;
+	range[0] = range[1] = 0;
 	for (size_t v = 0; v < BENCH_VARIANTS; v++)
 		for (size_t k = 0; k < BENCH_SMALL; k++) {
 			bool any = false;
@@ -313,14 +327,20 @@ static bool write_plot_data(const struct bench_results *r, const char *directory
 				if (fig->variant != v || fig->kind != k || !fig->reps)
 					continue;
 				if (!any)
-					fprintf(f, "# %s %s\n", bench_variant_name(fig->variant),
+					fprintf(f, "# %s %s: KiB MB/s\n", bench_variant_name(fig->variant),
 						bench_kind_name(fig->kind));
 				any = true;
-				fprintf(f, "%.3f %.4f\n", fig->size / 1024.0, numbers_of(r, fig).mb_s);
+				double kib = fig->size / 1024.0;
+				if (range[0] == 0 || kib < range[0])
+					range[0] = kib;
+				if (kib > range[1])
+					range[1] = kib;
+				fprintf(f, "%.3f %.4f\n", kib, numbers_of(r, fig).mb_s);
 			}
 			if (any) {
 				snprintf(titles[*blocks], 48, "%s, %s", bench_variant_name(v),
 					 bench_kind_name(k));
+				styles[*blocks] = (unsigned)(v * 2 + k + 1);
 				(*blocks)++;
 				fprintf(f, "\n\n");
 			}
@@ -328,27 +348,36 @@ static bool write_plot_data(const struct bench_results *r, const char *directory
 	return close_output(f, path);
 }
 
+/* A colour per variant, solid for virtual and dashed for physical reads;
+ * the ceilings in black and grey across the whole range. */
 static bool write_plot_script(const struct bench_results *r, const char *directory,
-			      char titles[][48], size_t blocks)
+			      char titles[][48], const unsigned styles[], size_t blocks,
+			      const double range[2])
 {
+	static const char *const colours[BENCH_VARIANTS] = { "#b03030", "#2060c0", "#20a040" };
 	char *path;
 	FILE *f = open_output(directory, "bench.gp", &path);
 
 	if (!f)
 		return false;
 	fprintf(f, "# bxkd bench's plot: gnuplot bench.gp (in this directory)\n"
-		   "set logscale xy\nset grid\nset key outside right\n"
-		   "set xlabel 'read size (KiB)'\nset ylabel 'MB/s, wall (log)'\n"
-		   "set title 'bxkd: memory reads through the debugger, by transport'\n"
-		   "set format x '%%g'\nset format y '%%g'\n");
+		   "set logscale xy\nset grid\nset key outside right top\n"
+		   "set xlabel 'read size (KiB)'\nset ylabel 'MB/s, wall clock'\n"
+		   "set title 'bxkd bench: memory reads through the debugger'\n"
+		   "set format x '%%g'\nset format y '%%g'\nset xrange [%g:%g]\n",
+		range[0] / 2, range[1] * 2);
+	for (size_t v = 0; v < BENCH_VARIANTS; v++)
+		for (size_t k = 0; k < 2; k++)
+			fprintf(f, "set style line %zu lc rgb '%s' lw 2 dt %d pt %zu\n", v * 2 + k + 1,
+				colours[v], k ? 2 : 1, 5 + k * 2);
 	fprintf(f, "kdcom = %.4f\nsocket = %.4f\n", r->ceilings.kdcom_mb_s,
 		r->ceilings.socket_round_trip_s > 0 ? 3944 / r->ceilings.socket_round_trip_s / 1e6 : 0);
 	fprintf(f, "plots = \"");
 	for (size_t b = 0; b < blocks; b++)
-		fprintf(f, "%s'bench.dat' index %zu using 1:2 with linespoints lw 2 title '%s',", "",
-			b, titles[b]);
-	fprintf(f, " kdcom with lines dt 2 lw 2 lc rgb 'black' title 'ceiling: KDCOM-shaped "
-		   "ping-pong', socket with lines dt 3 lc rgb 'gray40' title 'Unix-socket "
+		fprintf(f, "'bench.dat' index %zu using 1:2 with linespoints ls %u title '%s', ", b,
+			styles[b], titles[b]);
+	fprintf(f, "kdcom with lines dt 2 lw 2 lc rgb 'black' title 'ceiling: KDCOM-shaped "
+		   "exchange', socket with lines dt 3 lw 2 lc rgb 'gray50' title 'Unix-socket "
 		   "ping-pong, 4000 B'\"\n");
 	fprintf(f, "set terminal pngcairo size 1100,650 font ',10'\nset output 'bench.png'\n"
 		   "plot @plots\n"
@@ -378,6 +407,8 @@ static bool draw(const char *directory)
 bool bench_report(const struct bench_results *r, const char *directory, bool plot)
 {
 	char titles[BENCH_VARIANTS * BENCH_KINDS][48];
+	unsigned styles[BENCH_VARIANTS * BENCH_KINDS];
+	double range[2];
 	size_t blocks;
 	char *made = bxkd_make_workdir(directory, NULL);
 
@@ -385,8 +416,8 @@ bool bench_report(const struct bench_results *r, const char *directory, bool plo
 		return false;
 	print_table(r, stdout);
 	bool ok = write_csv(r, made) && write_json(r, made) &&
-		  write_plot_data(r, made, titles, &blocks) &&
-		  write_plot_script(r, made, titles, blocks);
+		  write_plot_data(r, made, titles, styles, &blocks, range) &&
+		  write_plot_script(r, made, titles, styles, blocks, range);
 	if (ok && plot)
 		ok = draw(made);
 	if (ok)

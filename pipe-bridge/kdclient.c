@@ -337,6 +337,11 @@ void kdclient_queue_breakin(struct kdclient *c)
 	kdcom_send_breakin(&c->k);
 }
 
+void kdclient_flush(struct kdclient *c)
+{
+	flush(c);
+}
+
 void kdclient_breakin(struct kdclient *c)
 {
 	kdcom_send_breakin(&c->k);

@@ -58,6 +58,10 @@ void kdclient_close(struct kdclient *c);
  * to report a stop (symbol loads on the way are continued). */
 enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms);
 
+/* Writes what waits to go out now: with ack_with_next_request, the ACK
+ * of the last reply, before a pause. */
+void kdclient_flush(struct kdclient *c);
+
 /* Ask a running target to stop: the break-in byte. */
 void kdclient_breakin(struct kdclient *c);
 /* The break-in byte goes out with the next bytes the client sends. Called
