@@ -121,7 +121,12 @@ static bool take_option(void *ctx, int key, char *value)
 
 	switch (key) {
 	case OPT_FULL:
-		o->full = true;
+	case OPT_NO_PLOT:
+		*(key == OPT_FULL ? &o->full : &o->plot) = key == OPT_FULL;
+		break;
+	case 'w':
+	case OPT_OUT:
+		*(key == 'w' ? &o->workdir : &o->out) = value;
 		break;
 	case OPT_REPS:
 		if (!bxkd_parse_count(value, BENCH_MAX_REPS, &o->reps))
@@ -143,15 +148,6 @@ static bool take_option(void *ctx, int key, char *value)
 			return bxkd_option_refused("--variants wants serial, vmport and/or fastpath, "
 						 "not '%s'",
 						 value);
-		break;
-	case 'w':
-		o->workdir = value;
-		break;
-	case OPT_OUT:
-		o->out = value;
-		break;
-	case OPT_NO_PLOT:
-		o->plot = false;
 		break;
 	}
 	return true;

@@ -34,24 +34,12 @@
 #define REPLY_BYTES (ACK_BYTES + FRAME_OVERHEAD + KDCOM_MAX_PAYLOAD)
 #define READ_DATA_BYTES (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64))
 
-static bool read_all(int fd, uint8_t *buf, size_t length)
+/* All `length` bytes, read or written, whatever pieces the socket takes. */
+static bool move_all(int fd, uint8_t *buf, size_t length, bool writing)
 {
 	for (size_t done = 0; done < length;) {
-		ssize_t n = read(fd, buf + done, length - done);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return false;
-		}
-		done += (size_t)n;
-	}
-	return true;
-}
-
-static bool write_all(int fd, const uint8_t *buf, size_t length)
-{
-	for (size_t done = 0; done < length;) {
-		ssize_t n = write(fd, buf + done, length - done);
+		ssize_t n = writing ? write(fd, buf + done, length - done)
+				    : read(fd, buf + done, length - done);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -95,7 +83,7 @@ static void echo_peer(int fd, size_t in, size_t out)
 	static uint8_t buf[REPLY_BYTES + REQUEST_BYTES];
 
 	memset(buf, 0x30, sizeof(buf));
-	while (read_all(fd, buf, in) && write_all(fd, buf, out))
+	while (move_all(fd, buf, in, false) && move_all(fd, buf, out, true))
 		;
 	_exit(0);
 }
@@ -128,7 +116,7 @@ static double round_trip(size_t out, size_t in, char *error, size_t error_size)
 	size_t done = 0;
 	for (; done < ROUND_TRIPS; done++) {
 		double start = bxkd_now();
-		if (!write_all(pair[0], buf, out) || !read_all(pair[0], buf, in))
+		if (!move_all(pair[0], buf, out, true) || !move_all(pair[0], buf, in, false))
 			break;
 		samples[done] = bxkd_now() - start;
 	}
