@@ -63,12 +63,12 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: bxkd bench [options]\n"
-		"Times ReadVirtualMemory and ReadPhysicalMemory of 64 KiB .. 1 MiB (4 MiB with\n"
-		"--full; serial stops at 1 MiB unless --full) and small reads over KDCOM on COM1\n"
+		"Times ReadVirtualMemory and ReadPhysicalMemory of 64 KiB .. 4 MiB (serial stops\n"
+		"at 1 MiB unless --full) and small reads over KDCOM on COM1\n"
 		"(serial), the shared page (vmport) and the shared page with the device's fast\n"
 		"path (fastpath), the variants alternating, beside the host's own ceilings.\n"
 		"\n"
-		"  --full              4 MiB reads, also over serial\n"
+		"  --full              4 MiB reads over serial too\n"
 		"  --reps N            repetitions of each figure (default 3)\n"
 		"  --sizes K,K,...     read sizes in KiB instead (up to %d)\n"
 		"  --small N           small reads per repetition (default 200)\n"
@@ -176,7 +176,7 @@ static int parse(int argc, char **argv, struct bench_options *o)
 		return status;
 	if (!o->size_count) {
 		static const uint64_t standard[] = { 64 << 10, 256 << 10, 1 << 20, 4 << 20 };
-		o->size_count = o->full ? 4 : 3;
+		o->size_count = 4;
 		memcpy(o->sizes, standard, sizeof(standard));
 	}
 	return BXKD_CLI_GO_ON;
