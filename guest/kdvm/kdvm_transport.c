@@ -21,7 +21,7 @@ static void copy_bytes(void *to, const void *from, uint32_t n)
 #if defined(__i386__) || defined(__x86_64__)
 	void *d = to;
 	const void *s = from;
-	unsigned long words = n / 4, tail = n % 4;
+	uintptr_t words = n / 4, tail = n % 4; /* RCX whole on 64-bit Windows too */
 
 	__asm__ volatile("rep movsl\n\tmov %3, %2\n\trep movsb"
 			 : "+D"(d), "+S"(s), "+c"(words)
