@@ -4,7 +4,7 @@
 noinst_LTLIBRARIES += %reldir%/libvmport.la
 %canon_reldir%_libvmport_la_SOURCES = %reldir%/vmport.c %reldir%/vmport.h \
 	%reldir%/vmport_internal.h %reldir%/vmport_config.c %reldir%/vmport_guestrpc.c \
-	%reldir%/rpci.c %reldir%/vmport_kd.c include/bxkd/backdoor.h include/bxkd/guestcpu.h \
+	%reldir%/rpci.c %reldir%/vmport_kd.c %reldir%/vmport_kd_fast.c include/bxkd/backdoor.h include/bxkd/guestcpu.h \
 	include/bxkd/kdport.h include/bxkd/kdvm.h
 
 # Bochs finds it as libbx_vmport.so through LTDL_LIBRARY_PATH. -z now makes

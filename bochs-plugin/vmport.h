@@ -38,6 +38,9 @@ struct vmport_config {
 	uint32_t kd_discovery;    /* enum kdvm_discovery (bxkd/kdvm.h) */
 	uint32_t kd_resend_ms;
 	uint32_t kd_retries;
+	/* The host answers memory reads itself while the guest waits for a
+	 * request (vmport_kd_fast.c); off by default. */
+	bool kd_fastpath;
 	/* Session recording and replay (replay/README.md): where to record,
 	 * or the recording to replay instead of a debugger, where a replay
 	 * writes its verdict, and the booted image, for the manifest. Not
@@ -77,6 +80,7 @@ struct vmport_stats {
 	uint64_t kd_sends, kd_receives, kd_polls;
 	uint64_t kd_errors;        /* KD subcommands answered with a failure status */
 	uint64_t kd_scans;         /* scans of guest RAM for the page */
+	uint64_t kd_fast_answers;  /* memory reads the fast path answered */
 };
 
 struct vmport;

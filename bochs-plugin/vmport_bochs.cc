@@ -116,6 +116,18 @@ uint64_t bochs_ticks(void *)
 	return pc_system_ticks();
 }
 
+/* Bochs' own walk from CR3 (32-bit, PAE or long mode, as the CPU is):
+ * the debugger's, which reads the tables without touching their accessed
+ * bits. */
+bool bochs_linear_to_phys(void *, uint64_t linear, uint64_t *paddr)
+{
+	Bit64u phy, page_mask;
+	if (!bx_cpu_array[0]->dbg_xlate_linear2phy(linear, &phy, &page_mask, false))
+		return false;
+	*paddr = phy;
+	return true;
+}
+
 extern const struct guest_vcpu bochs_vcpu;
 
 bool bochs_find_page(void *, const void *prefix, size_t length, uint64_t limit, uint64_t *paddr)
@@ -124,8 +136,9 @@ bool bochs_find_page(void *, const void *prefix, size_t length, uint64_t limit, 
 }
 
 const struct guest_vcpu bochs_vcpu = {
-	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,	    bochs_read_phys,
-	bochs_write_phys, bochs_translate, bochs_ticks, bochs_find_page,
+	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,
+	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_ticks,
+	bochs_find_page, bochs_linear_to_phys, bochs_read_phys,
 };
 
 /*
@@ -203,10 +216,12 @@ bx_vmport_c::~bx_vmport_c()
 	     (unsigned long long)s->rpc_messages, (unsigned long long)s->hb_transfers,
 	     (unsigned long long)s->message_errors);
 	info("KD transport: %llu calls (%llu sends, %llu receives, %llu break-in polls), "
-	     "%llu refused, %llu scans of guest memory",
+	     "%llu refused, %llu scans of guest memory, %llu memory reads answered by the fast "
+	     "path",
 	     (unsigned long long)s->kd_calls, (unsigned long long)s->kd_sends,
 	     (unsigned long long)s->kd_receives, (unsigned long long)s->kd_polls,
-	     (unsigned long long)s->kd_errors, (unsigned long long)s->kd_scans);
+	     (unsigned long long)s->kd_errors, (unsigned long long)s->kd_scans,
+	     (unsigned long long)s->kd_fast_answers);
 	if (kd) {
 		char line[512];
 		kdbridge_summary(kd, line, sizeof(line));
@@ -360,6 +375,8 @@ void bx_vmport_c::open_kd_transport()
 	options.endpoint = kd_endpoint;
 	options.resend_timeout_ms = settings.kd_resend_ms;
 	options.retries = settings.kd_retries;
+	/* The fast path answers memory reads at once: their ACK goes with the reply. */
+	options.ack_with_reply = settings.kd_fastpath;
 	options.log = { log_from_kd_link, this };
 	if (session)
 		options.observer = { observe_endpoint, this };

@@ -138,6 +138,10 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 		if (!parse_number(value, 1000, &n) || n == 0)
 			return bxkd_error(error, error_size, "kd_retries wants 1..1000, not '%s'", value);
 		config->kd_retries = (uint32_t)n;
+	} else if (!strcmp(key, "kd_fastpath")) {
+		if (strcmp(value, "0") && strcmp(value, "1"))
+			return bxkd_error(error, error_size, "kd_fastpath wants 0 or 1, not '%s'", value);
+		config->kd_fastpath = value[0] == '1';
 	} else if (!strcmp(key, "record") || !strcmp(key, "replay") ||
 		   !strcmp(key, "replay_report") || !strcmp(key, "session_image")) {
 		char *field = !strcmp(key, "record")	    ? config->record
@@ -156,7 +160,8 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 		return bxkd_error(error, error_size,
 			    "unknown vmport setting '%s' (known: vmx_type, hw_version, uuid, screen, "
 			    "vcpu_info, kd_command, cookie_seed, kd_endpoint, kd_discovery, "
-			    "kd_resend_ms, kd_retries, record, replay, replay_report, session_image)",
+			    "kd_resend_ms, kd_retries, kd_fastpath, record, replay, replay_report, "
+			    "session_image)",
 			    key);
 	}
 	return true;
@@ -178,17 +183,19 @@ int vmport_config_format(const struct vmport_config *c, char *buf, size_t size)
 	const uint8_t *u = c->uuid;
 	char endpoint[sizeof(c->kd_endpoint) + 2];
 
+	/* kd_fastpath only when on: the settings of sessions recorded
+	 * without it stay as they were. */
 	return snprintf(buf, size,
 			"vmx_type=%" PRIu32 ", hw_version=%" PRIu32 ", uuid=%02x%02x%02x%02x-%02x%02x-"
 			"%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x, screen=%ux%u, "
 			"vcpu_info=0x%" PRIx32 ", kd_command=%u, cookie_seed=0x%" PRIx64
 			", kd_endpoint=%s, kd_discovery=%s, kd_resend_ms=%" PRIu32
-			", kd_retries=%" PRIu32,
+			", kd_retries=%" PRIu32 "%s",
 			c->vmx_type, c->hw_version, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
 			u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15], c->screen_width,
 			c->screen_height, c->vcpu_info, c->kd_command, c->cookie_seed,
 			c->kd_endpoint[0] ? quote_if_needed(c->kd_endpoint, endpoint, sizeof(endpoint))
 					  : "none",
 			c->kd_discovery == KDVM_DISCOVERY_SCAN ? "scan" : "register", c->kd_resend_ms,
-			c->kd_retries);
+			c->kd_retries, c->kd_fastpath ? ", kd_fastpath=1" : "");
 }

@@ -103,6 +103,11 @@ void vmport_channels_free(struct vmport *vp);
 /* vmport_kd.c: the KD subcommands of the kd_command command, CPL 0 only. */
 bool vmport_kd_is_kd_call(const struct vmport *vp, const struct vmport_call *call);
 void vmport_kd(struct vmport *vp, struct vmport_call *call);
+/* vmport_kd_fast.c: answers a manipulate request that arrived while the
+ * guest waits for one, if it is a memory read (the reply goes out on the
+ * kd port); false: the guest must serve it. */
+bool vmport_kd_fast_answer(struct vmport *vp, const struct guest_vcpu *v, const uint8_t *header,
+			   size_t header_length);
 
 /* rpci.c: what the host answers on RPCI channels. */
 bool vmport_rpci_init(struct vmport *vp);

@@ -137,9 +137,16 @@ static enum kdvm_status do_receive(struct vmport *vp, const struct vmport_call *
 	size_t data_capacity = h->data_capacity < room ? h->data_capacity : room;
 
 	vp->stats.kd_receives++;
-	enum kd_outcome r = vp->kd_port.receive(
-		vp->kd_port.ctx, h->packet_type, payload, h->header_capacity,
-		payload + h->header_capacity, data_capacity, &data_length, h->timeout_ms);
+	/* With the fast path, memory reads are answered here and the wait
+	 * goes on; the guest gets the first request it must serve. */
+	bool fast = vp->config.kd_fastpath && h->packet_type == KDCOM_TYPE_STATE_MANIPULATE;
+	enum kd_outcome r;
+	do
+		r = vp->kd_port.receive(vp->kd_port.ctx, h->packet_type, payload,
+					h->header_capacity, payload + h->header_capacity,
+					data_capacity, &data_length, h->timeout_ms);
+	while (fast && r == KD_OK && data_length <= data_capacity &&
+	       vmport_kd_fast_answer(vp, call->vcpu, payload, h->header_capacity));
 	if (r == KD_INVALID)
 		return KDVM_STATUS_BAD_REQUEST;
 	h->result = page_result(r);

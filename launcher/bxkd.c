@@ -107,11 +107,17 @@ int main(int argc, char **argv)
 		bxkd_set_program("bxkd demo");
 		return bxkd_demo_main(argc - 1, argv + 1);
 	}
+	if (!strcmp(command, "bench")) {
+		bxkd_set_program("bxkd bench");
+		return bxkd_bench_main(argc - 1, argv + 1);
+	}
 	if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h")) {
 		if (argc > 2 && !strcmp(argv[2], "run"))
 			return bxkd_run_main(2, (char *[]){ "run", "--help", NULL });
 		if (argc > 2 && !strcmp(argv[2], "demo"))
 			return bxkd_demo_main(2, (char *[]){ "demo", "--help", NULL });
+		if (argc > 2 && !strcmp(argv[2], "bench"))
+			return bxkd_bench_main(2, (char *[]){ "bench", "--help", NULL });
 		usage(stdout);
 		return BXKD_EXIT_PASSED;
 	}

@@ -24,6 +24,7 @@
 
 int bxkd_run_main(int argc, char **argv);
 int bxkd_demo_main(int argc, char **argv);
+int bxkd_bench_main(int argc, char **argv);
 
 /* bxkd_warn's message followed by where the options are explained;
  * returns BXKD_EXIT_USAGE. */

@@ -52,6 +52,7 @@ struct run_options {
 	struct bxkd_text config; /* --config lines */
 	unsigned long timeout;   /* seconds; 0: none */
 	const char *record;      /* the session file to record, or NULL */
+	bool fastpath;           /* the device answers memory reads itself */
 };
 
 /* The identities --os takes, "2600.2, 2600.3 (default), ...", with a new
@@ -112,6 +113,9 @@ static void usage(FILE *out)
 		"  -t, --timeout SECONDS   stop Bochs after this long (default: no limit)\n"
 		"  -r, --record FILE       record the session (vmport, dll) for\n"
 		"                          bxkd-replay verify, dump and serve\n"
+		"      --fastpath          (vmport, dll) the device answers ReadVirtualMemory and\n"
+		"                          ReadPhysicalMemory from guest memory itself while the\n"
+		"                          kernel waits for a request (vmport: kd_fastpath=1)\n"
 		"  -h, --help              this text\n"
 		"\n"
 		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
@@ -123,7 +127,7 @@ static void usage(FILE *out)
 		identities);
 }
 
-enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS };
+enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH };
 
 static bool take_option(void *ctx, int key, char *value)
 {
@@ -175,6 +179,9 @@ static bool take_option(void *ctx, int key, char *value)
 	case OPT_BOCHS_DEBUGGER:
 		o->bochs_debugger = true;
 		break;
+	case OPT_FASTPATH:
+		o->fastpath = true;
+		break;
 	case 'w':
 		o->workdir = value;
 		break;
@@ -208,6 +215,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "record", required_argument, NULL, 'r' },
+		{ "fastpath", no_argument, NULL, OPT_FASTPATH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +227,8 @@ static int parse(int argc, char **argv, struct run_options *o)
 		o->image = argv[optind++];
 	if (optind < argc)
 		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
+	if (o->fastpath && o->transport == OVER_SERIAL)
+		return bxkd_usage_error("--fastpath is the device's: it needs --transport vmport or dll");
 	return 0;
 }
 
@@ -348,6 +358,9 @@ static void print_attach(const struct run_options *o, const struct endpoint *ep,
 	       : o->transport == OVER_DLL  ? "the shared page through the Windows KD DLL (dll)"
 					   : "KDCOM on COM1 (serial)",
 	       ep->spec);
+	if (o->fastpath)
+		printf("bxkd: fast path on: the device answers memory reads from guest memory "
+		       "while the kernel waits for a request; everything else goes to the kernel\n");
 	if (client)
 		printf("bxkd: the VM connects to a debugger listening at %s:\n", address);
 	else
@@ -644,7 +657,8 @@ static bool write_machine(struct run *r)
 	if (r->ep.none)
 		r->config = bxkd_strdup(r->o.transport != OVER_SERIAL ? "vmport: kd_endpoint=none\n" : "");
 	else if (r->o.transport != OVER_SERIAL)
-		r->config = bxkd_asprintf("vmport: kd_endpoint=%s\n", r->ep.spec);
+		r->config = bxkd_asprintf("vmport: kd_endpoint=%s%s\n", r->ep.spec,
+					  r->o.fastpath ? ", kd_fastpath=1" : "");
 	else
 		r->config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", r->ep.com1);
 	if (r->o.record && !add_recording(r, booted))

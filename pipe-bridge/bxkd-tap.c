@@ -299,14 +299,13 @@ static size_t withhold(struct side *from, struct side *to, const uint8_t *bytes,
 }
 
 /* Takes what one side has now and passes it to the other; true if
- * anything happened. */
-static bool pump(struct side *from, struct side *to, uint8_t *buf)
+ * anything happened. The bytes relayed are left in buf (*length of them)
+ * for decoding once both sides have been served. */
+static bool pump(struct side *from, struct side *to, uint8_t *buf, size_t *length)
 {
-	size_t length;
-
 	from->waiting = true;
 	from->held[0] = '\0';
-	enum kdep_status status = kdep_wait(from->ep, 0, buf, RELAY_CHUNK, &length);
+	enum kdep_status status = kdep_wait(from->ep, 0, buf, RELAY_CHUNK, length);
 	from->waiting = false;
 	bool changed = status == KDEP_CONNECTED || status == KDEP_DISCONNECTED;
 	if (from->held[0] && !changed && !from->tap->quiet)
@@ -314,11 +313,13 @@ static bool pump(struct side *from, struct side *to, uint8_t *buf)
 
 	switch (status) {
 	case KDEP_DATA: {
-		size_t skipped = to->awaiting_boundary ? withhold(from, to, buf, length) : 0;
-		deliver(to, buf + skipped, length - skipped);
+		size_t skipped = to->awaiting_boundary ? withhold(from, to, buf, *length) : 0;
+		deliver(to, buf + skipped, *length - skipped);
 		from->last_byte_ms = bxkd_now_ms();
 		from->paused = false;
-		kdtrace_feed(&from->trace, buf + skipped, length - skipped);
+		/* withhold() has decoded what it held back; the rest waits. */
+		memmove(buf, buf + skipped, *length - skipped);
+		*length -= skipped;
 		return true;
 	}
 	case KDEP_CONNECTED:
@@ -377,12 +378,17 @@ static bool wait_for_either(struct tap *tap, int timeout_ms)
 
 static void relay(struct tap *tap)
 {
-	static uint8_t buf[RELAY_CHUNK];
+	static uint8_t from_target[RELAY_CHUNK], from_debugger[RELAY_CHUNK];
 	bool ready = false;
 
 	while (!bxkd_signal) {
-		bool busy = pump(&tap->target, &tap->debugger, buf);
-		busy |= pump(&tap->debugger, &tap->target, buf);
+		/* Both directions relayed before either is decoded: decoding
+		 * stays off the path a request and its reply take. */
+		size_t to_debugger = 0, to_target = 0;
+		bool busy = pump(&tap->target, &tap->debugger, from_target, &to_debugger);
+		busy |= pump(&tap->debugger, &tap->target, from_debugger, &to_target);
+		kdtrace_feed(&tap->target.trace, from_target, to_debugger);
+		kdtrace_feed(&tap->debugger.trace, from_debugger, to_target);
 		uint64_t now = bxkd_now_ms();
 		int due = check_quiet(&tap->target, now);
 		int due_debugger = check_quiet(&tap->debugger, now);

@@ -220,6 +220,7 @@ struct kdbridge *kdbridge_open(const struct kdbridge_options *options, char *err
 		.taken = options->observer.observe ? channel_taken : NULL,
 	};
 	kdlink_init(&b->link, &channel, options->resend_timeout_ms, options->retries);
+	kdlink_set_ack_with_reply(&b->link, options->ack_with_reply);
 	b->port = (struct kd_host_port){
 		.ctx = b,
 		.send = port_send,

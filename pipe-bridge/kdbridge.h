@@ -49,6 +49,8 @@ struct kdbridge_options {
 		void *ctx;
 		uint32_t every_ms;
 	} waiting;
+	/* kdlink_set_ack_with_reply: for a device that answers at once. */
+	bool ack_with_reply;
 };
 
 void kdbridge_options_init(struct kdbridge_options *options);

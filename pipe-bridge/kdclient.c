@@ -361,7 +361,8 @@ static void pump(struct kdclient *c, int wait_ms)
 	}
 	kdcom_tick(&c->k, bxkd_now_ms());
 	take_events(c);
-	flush(c);
+	if (!c->o.ack_with_next_request)
+		flush(c);
 }
 
 /* Pumps until *flag, a failed send, or the deadline. */
@@ -472,6 +473,11 @@ static enum kdclient_status resync(struct kdclient *c, bool breakin, uint64_t de
 void kdclient_queue_breakin(struct kdclient *c)
 {
 	kdcom_send_breakin(&c->k);
+}
+
+void kdclient_flush(struct kdclient *c)
+{
+	flush(c);
 }
 
 void kdclient_breakin(struct kdclient *c)

@@ -35,6 +35,10 @@ struct kdclient_options {
 	uint32_t attempts;
 	/* The link's and the endpoint's messages (may be empty). */
 	struct bxkd_log log;
+	/* The ACK of a reply waits for the caller's next call, to go out in
+	 * one write with the next request (for callers that send requests
+	 * back to back; one that pauses makes the target resend). */
+	bool ack_with_next_request;
 	/* Called with each debug print as it arrives (may be NULL). */
 	void (*print)(void *ctx, const char *text, size_t length);
 	void *print_ctx;
@@ -61,6 +65,10 @@ void kdclient_close(struct kdclient *c);
 /* Attach as debuggers do: break-in byte, RESET, then wait for the target
  * to report a stop (symbol loads on the way are continued). */
 enum kdclient_status kdclient_connect(struct kdclient *c, uint32_t timeout_ms);
+
+/* Writes what waits to go out now: with ack_with_next_request, the ACK
+ * of the last reply, before a pause. */
+void kdclient_flush(struct kdclient *c);
 
 /* Ask a running target to stop: the break-in byte. */
 void kdclient_breakin(struct kdclient *c);

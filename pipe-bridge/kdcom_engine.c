@@ -146,6 +146,10 @@ void kdcom_output_consumed(struct kdcom *k, size_t count)
 		count = k->output_length;
 	k->output_start = (k->output_start + count) % KDCOM_OUTPUT_CAPACITY;
 	k->output_length -= count;
+	/* Drained: what is queued next starts at the front, in one piece
+	 * with whatever follows it (an ACK and the reply behind it). */
+	if (!k->output_length)
+		k->output_start = 0;
 }
 
 void kdcom_discard_output(struct kdcom *k)

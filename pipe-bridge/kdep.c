@@ -481,6 +481,31 @@ static bool start_connect(struct kdep *ep, uint64_t now)
 	return false;
 }
 
+static bool is_tcp(const struct kdep *ep)
+{
+	return ep->o.mode == KDEP_TCP_LISTEN || ep->o.mode == KDEP_TCP_CONNECT;
+}
+
+/* KDCOM is small writes that each wait for an answer. Nagle would hold our
+ * next small write until the peer ACKs the last; delayed ACKs would hold
+ * the peer's (Bochs' COM1 sends a byte per send() with Nagle on) for
+ * 40 ms. Linux turns TCP_QUICKACK off again by itself, so it is set anew
+ * after every read. */
+static void tcp_quick_ack(int fd)
+{
+	int yes = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &yes, sizeof(yes));
+}
+
+static void tcp_no_delays(int fd)
+{
+	int yes = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+	tcp_quick_ack(fd);
+}
+
 /* The connect() under way has an answer (or ran out of time). */
 static bool finish_connect(struct kdep *ep, bool timed_out)
 {
@@ -498,10 +523,8 @@ static bool finish_connect(struct kdep *ep, bool timed_out)
 		ep->next_connect_ms = bxkd_now_ms() + KDEP_RECONNECT_INTERVAL_MS;
 		return false;
 	}
-	if (ep->o.mode == KDEP_TCP_CONNECT) {
-		int yes = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-	}
+	if (ep->o.mode == KDEP_TCP_CONNECT)
+		tcp_no_delays(fd);
 	connection_made(ep, fd);
 	return true;
 }
@@ -552,10 +575,8 @@ static bool accept_debugger(struct kdep *ep)
 		say(ep, "refused a second %s on %s: one is already attached", ep->peer, ep->address);
 		return false;
 	}
-	if (ep->o.mode == KDEP_TCP_LISTEN) {
-		int yes = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-	}
+	if (ep->o.mode == KDEP_TCP_LISTEN)
+		tcp_no_delays(fd);
 	ep->conn_fd = fd;
 	say(ep, "%s attached on %s", ep->peer, ep->address);
 	return true;
@@ -664,6 +685,8 @@ enum kdep_status kdep_wait(struct kdep *ep, int timeout_ms, void *buf, size_t ca
 			}
 			ssize_t got = read(ep->conn_fd, buf, cap);
 			if (got > 0) {
+				if (is_tcp(ep))
+					tcp_quick_ack(ep->conn_fd);
 				*length = (size_t)got;
 				return KDEP_DATA;
 			}

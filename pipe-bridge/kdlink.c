@@ -29,6 +29,11 @@ void kdlink_init(struct kdlink *link, const struct kdlink_channel *channel,
 	kdcom_init(&link->k, &config);
 }
 
+void kdlink_set_ack_with_reply(struct kdlink *link, bool on)
+{
+	link->ack_with_reply = on;
+}
+
 void kdlink_set_retries(struct kdlink *link, uint32_t retries)
 {
 	/* kdcom_send reads it when a send starts. */
@@ -117,6 +122,7 @@ static void pump(struct kdlink *link, int32_t wait_ms)
 {
 	size_t n = 0;
 	struct kdcom_event e;
+	bool had_packet = link->received;
 
 	flush(link);
 	if (link->input_length) {
@@ -145,7 +151,8 @@ static void pump(struct kdlink *link, int32_t wait_ms)
 	kdcom_tick(&link->k, clock_ms(link));
 	while (kdcom_next_event(&link->k, &e))
 		take_event(link, &e);
-	flush(link);
+	if (!link->ack_with_reply || had_packet || !link->received)
+		flush(link);
 }
 
 /* Milliseconds until the engine or the caller's deadline needs us. Flush

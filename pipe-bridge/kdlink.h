@@ -84,6 +84,8 @@ struct kdlink {
 	/* Retransmissions made while nobody could hear them: not the link's
 	 * fault, so not reported as its losses. */
 	uint64_t unheard;
+	/* kdlink_set_ack_with_reply */
+	bool ack_with_reply;
 };
 
 /* A target-role engine with this resend timeout and retry count (kdcom_engine.h's
@@ -94,6 +96,13 @@ void kdlink_init(struct kdlink *link, const struct kdlink_channel *channel,
 /* Sends of a packet before the no-debugger exemptions apply, from the next
  * send on (Windows takes KD_CONTEXT's KdpDefaultRetries at each send). */
 void kdlink_set_retries(struct kdlink *link, uint32_t retries);
+
+/* For a caller that answers a packet at once (the device's fast path):
+ * the ACK of a packet received waits to go out in one write with the
+ * reply. Any later call of the link writes it first, so a packet that
+ * gets no reply is acknowledged at the kernel's next transport call.
+ * Off by default. */
+void kdlink_set_ack_with_reply(struct kdlink *link, bool on);
 
 /*
  * KdSendPacket: sends one data packet (payload = header then data) and

@@ -67,11 +67,23 @@ static uint64_t tap_ticks(void *ctx)
 	return real_of(ctx)->ticks(real_of(ctx)->ctx);
 }
 
+static bool tap_linear_to_phys(void *ctx, uint64_t linear, uint64_t *paddr)
+{
+	return real_of(ctx)->linear_to_phys(real_of(ctx)->ctx, linear, paddr);
+}
+
+/* Not an access of the call (guestcpu.h): passed through unrecorded. */
+static bool tap_peek_phys(void *ctx, uint64_t paddr, void *buf, size_t len)
+{
+	return real_of(ctx)->peek_phys(real_of(ctx)->ctx, paddr, buf, len);
+}
+
 void vcpu_tap_init(struct vcpu_tap *tap, vcpu_tap_memory_fn memory, void *owner)
 {
 	*tap = (struct vcpu_tap){
 		.vcpu = { tap, tap_get_reg, tap_set_reg, tap_cpl, tap_read_phys, tap_write_phys,
-			  tap_translate, tap_ticks, tap_find_page },
+			  tap_translate, tap_ticks, tap_find_page, tap_linear_to_phys,
+			  tap_peek_phys },
 		.memory = memory,
 		.owner = owner,
 	};

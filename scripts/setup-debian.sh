@@ -25,10 +25,11 @@ set -eu
 #                      ./quickstart check (scripts/check-hardening)
 #   socat              the WinDbg attach line bxkd prints relays the kernel's
 #                      Unix socket to TCP with it
+#   gnuplot-nox        `bxkd bench`'s plot (PNG and SVG, without X)
 packages="build-essential autoconf automake libtool pkg-config gcc-multilib nasm
 bochs bochs-sdl bochsbios vgabios check libsubunit-dev
 gcc-mingw-w64-i686-win32 gcc-mingw-w64-x86-64-win32 libpcap-dev tshark
-nettle-dev libjson-c-dev groff-base clang socat"
+nettle-dev libjson-c-dev groff-base clang socat gnuplot-nox"
 
 missing=""
 for p in $packages; do

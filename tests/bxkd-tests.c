@@ -44,6 +44,7 @@ int main(void)
 	srunner_add_suite(runner, replay_tools_suite());
 	srunner_add_suite(runner, replay_serve_suite());
 	srunner_add_suite(runner, golden_suite());
+	srunner_add_suite(runner, fastpath_suite());
 
 	srunner_run_all(runner, CK_ENV);
 	int ran = srunner_ntests_run(runner);

@@ -65,6 +65,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/check_launcher.c \
 	%reldir%/integration/check_manpages.c \
 	%reldir%/integration/check_golden.c \
+	%reldir%/integration/check_fastpath.c \
 	%reldir%/unit/json_check.c \
 	%reldir%/unit/json_check.h \
 	%reldir%/integration/check_boot.c \

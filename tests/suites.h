@@ -63,5 +63,8 @@ Suite *replay_tools_suite(void);
  * to debuggers that stray, leave or say nothing; no Bochs, seconds. */
 Suite *replay_serve_suite(void);
 Suite *golden_suite(void);
+/* The device's KD fast path against the kernel's own answers, its session
+ * replayed; `bxkd bench` at a tiny size. */
+Suite *fastpath_suite(void);
 
 #endif /* BXKD_TEST_SUITES_H */

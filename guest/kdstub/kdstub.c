@@ -304,6 +304,18 @@ static void context_ex(struct kdstub *s, struct dbgkd_manipulate_state64 *m, boo
 	reply(s, m, DBGKD_STATUS_SUCCESS, s->reply, count);
 }
 
+/* ReadMsr: kd64 fails it for a register the CPU refuses; the machine
+ * says which ones it lets us read. */
+static void read_msr(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
+{
+	uint64_t value = 0;
+	bool ok = s->machine.read_msr && s->machine.read_msr(s->machine.ctx, m->u.msr.msr, &value);
+
+	m->u.msr.data_value_low = (uint32_t)value;
+	m->u.msr.data_value_high = (uint32_t)(value >> 32);
+	reply(s, m, ok ? DBGKD_STATUS_SUCCESS : DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
+}
+
 static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, uint32_t length,
 			 struct kdstub_resume *resume)
 {
@@ -365,6 +377,9 @@ static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, u
 		break;
 	case DBGKD_QUERY_MEMORY_API:
 		query_memory(s, m);
+		break;
+	case DBGKD_READ_MSR_API:
+		read_msr(s, m);
 		break;
 	case DBGKD_GET_CONTEXT_EX_API:
 	case DBGKD_SET_CONTEXT_EX_API:

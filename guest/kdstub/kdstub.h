@@ -42,6 +42,9 @@ struct kdstub_machine {
 	void (*write_io)(void *ctx, uint16_t port, unsigned size, uint32_t value);
 	/* Does not return on a real machine. */
 	void (*reboot)(void *ctx);
+	/* A model-specific register, if the machine lets the debugger read
+	 * it (false otherwise; may be NULL: none). */
+	bool (*read_msr)(void *ctx, uint32_t msr, uint64_t *value);
 };
 
 struct kdstub_config {

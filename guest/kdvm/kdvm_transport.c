@@ -12,14 +12,28 @@
 
 #include "bxkd/backdoor.h"
 
-/* A plain loop: no C library here, and the Windows build links none. */
+/* No C library here, and the Windows build links none. A packet is up to
+ * 4000 bytes copied twice per call: string instructions make that a few
+ * instructions per copy instead of several per byte, which is what an
+ * emulator (and VM exits elsewhere) charges for. */
 static void copy_bytes(void *to, const void *from, uint32_t n)
 {
+#if defined(__i386__) || defined(__x86_64__)
+	void *d = to;
+	const void *s = from;
+	uintptr_t words = n / 4, tail = n % 4; /* RCX whole on 64-bit Windows too */
+
+	__asm__ volatile("rep movsl\n\tmov %3, %2\n\trep movsb"
+			 : "+D"(d), "+S"(s), "+c"(words)
+			 : "r"(tail)
+			 : "memory");
+#else
 	uint8_t *d = to;
 	const uint8_t *s = from;
 
 	while (n--)
 		*d++ = *s++;
+#endif
 }
 
 static void fill_signature(struct kdvm_page_header *h)

@@ -322,9 +322,24 @@ static void reboot(void *ctx)
 	halt_forever();
 }
 
+/* The time-stamp counter only: it is the emulated clock a debugger times
+ * us by (Bochs counts it in instructions), and an MSR the CPU does not
+ * have would fault here. */
+#define MSR_TIME_STAMP_COUNTER 0x10
+
+static bool read_msr(void *ctx, uint32_t msr, uint64_t *value)
+{
+	(void)ctx;
+	if (msr != MSR_TIME_STAMP_COUNTER)
+		return false;
+	*value = rdtsc();
+	return true;
+}
+
 static const struct kdstub_machine machine = {
 	0,	      read_virtual, write_virtual, read_physical, write_physical, get_context,
 	set_context, get_special,  set_special,	  read_io,	  write_io,	  reboot,
+	read_msr,
 };
 
 /* ---- stops -------------------------------------------------------------------------- */

@@ -1,16 +1,22 @@
 /*
- * kstring.c -- byte-at-a-time string functions; the guest never copies
- * enough for speed to matter here.
+ * kstring.c -- the guest's string functions. memcpy and memset are the KD
+ * stub's bulk path (a memory read is a copy out of the page, then into the
+ * reply): string instructions, one per run of bytes, so that the
+ * emulator runs a handful of instructions per copy instead of several per
+ * byte. The rest go a byte at a time; they never see much.
  */
 #include "kstring.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
+	void *d = dst;
+	const void *s = src;
+	size_t words = n / 4, tail = n % 4;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile("rep movsl\n\tmov %3, %2\n\trep movsb"
+			 : "+D"(d), "+S"(s), "+c"(words)
+			 : "r"(tail)
+			 : "memory");
 	return dst;
 }
 
@@ -31,10 +37,9 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
+	void *d = dst;
 
-	while (n--)
-		*d++ = (unsigned char)c;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
 }
 

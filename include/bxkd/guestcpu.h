@@ -60,6 +60,14 @@ struct guest_vcpu {
 	 * over read_phys; NULL means that. */
 	bool (*find_page)(void *ctx, const void *prefix, size_t length, uint64_t limit,
 			  uint64_t *paddr);
+	/* For the KD fast path, which answers a debugger's memory reads while
+	 * the guest waits: the physical address of a linear one through the
+	 * page tables in CR3, in the CPU's current paging mode (no segment,
+	 * no privilege check, no accessed bits set); and guest physical
+	 * memory read as read_phys does, but not an access of the call: the
+	 * bytes reach the session in the reply that carries them. */
+	bool (*linear_to_phys)(void *ctx, uint64_t linear, uint64_t *paddr);
+	bool (*peek_phys)(void *ctx, uint64_t paddr, void *buf, size_t len);
 };
 
 #define GUEST_PAGE_PREFIX_MAX 64u

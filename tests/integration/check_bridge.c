@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -369,6 +371,51 @@ START_TEST(a_client_endpoint_never_blocks_on_a_busy_listener)
 }
 END_TEST
 
+/* Bochs' COM1 sends a byte per send() with Nagle on: each waits for our
+ * ACK of the last, and a delayed ACK stalls it 40 ms. After every read,
+ * however the conversation has gone (Linux turns quick ACKs off once it
+ * sees replies follow requests), ours go out at once. */
+START_TEST(a_tcp_endpoint_acknowledges_every_read_at_once)
+{
+	char spec[64], error[256];
+	struct kdep_options o;
+	uint8_t byte = 0x30, buf[16];
+	size_t n;
+	unsigned port = free_tcp_port();
+
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u", port);
+	ck_assert(kdep_parse(spec, &o, error, sizeof(error)));
+	struct kdep *ep = kdep_open(&o, NULL, error, sizeof(error));
+	ck_assert_msg(ep, "%s", error);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int peer = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert(connect(peer, (struct sockaddr *)&a, sizeof(a)) == 0);
+	ck_assert_int_eq(kdep_wait(ep, 5000, buf, sizeof(buf), &n), KDEP_CONNECTED);
+	int fds[KDEP_MAX_FDS], conn = -1;
+	for (size_t i = 0, count = kdep_fds(ep, fds); i < count; i++) {
+		int listening = 0;
+		socklen_t length = sizeof(listening);
+		ck_assert(getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0);
+		if (!listening)
+			conn = fds[i];
+	}
+	ck_assert_int_ge(conn, 0);
+	for (unsigned round = 0; round < 20; round++) {
+		ck_assert(write(peer, &byte, 1) == 1);
+		ck_assert_int_eq(kdep_wait(ep, 5000, buf, sizeof(buf), &n), KDEP_DATA);
+		int quick = 0;
+		socklen_t length = sizeof(quick);
+		ck_assert(getsockopt(conn, IPPROTO_TCP, TCP_QUICKACK, &quick, &length) == 0);
+		ck_assert_msg(quick, "quick ACKs off after read %u", round);
+		kdep_write(ep, &byte, 1);
+		ck_assert(read(peer, buf, 1) == 1);
+	}
+	close(peer);
+	kdep_close(ep);
+}
+END_TEST
+
 static struct kdbridge *open_bridge(const char *path, uint32_t resend_ms, uint32_t stall_ms)
 {
 	struct kdbridge_options o;
@@ -486,6 +533,7 @@ BXKD_SUITE(bridge,
 		a_debugger_leaving_in_the_middle_of_a_frame,
 		a_reset_abandons_a_reply_nobody_acknowledged, a_terminal_that_hangs_up_is_reopened,
 		a_client_endpoint_never_blocks_on_a_busy_listener,
+		a_tcp_endpoint_acknowledges_every_read_at_once,
 		a_debugger_that_never_answers_costs_bounded_time,
 		a_state_change_waits_for_a_debugger_that_answers));
 )

@@ -309,7 +309,8 @@ int main(int argc, char **argv)
 	};
 	struct kdstub_machine machine = { m,	      read_virtual, write_virtual, read_physical,
 					  write_physical, get_context,  set_context,   get_special,
-					  set_special,    read_io,      write_io,      reboot };
+					  set_special,    read_io,      write_io,      reboot,
+					  NULL };
 	struct kd_transport transport = { m, send_packet, receive_packet, debugger_present };
 	struct kdstub_resume resume = { 0 };
 	kdstub_init(&stub, &config, &machine, &transport);

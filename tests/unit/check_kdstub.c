@@ -1546,6 +1546,33 @@ START_TEST(read_io_space_reads_1_2_and_4_bytes)
 }
 END_TEST
 
+/* ReadMsr answers from the machine, and fails (value zero) for a register
+ * the machine does not let it read. */
+START_TEST(read_msr_reads_what_the_machine_allows)
+{
+	struct dbgkd_manipulate_state64 tsc = request(DBGKD_READ_MSR_API);
+	struct dbgkd_manipulate_state64 other = request(DBGKD_READ_MSR_API);
+
+	tsc.u.msr.msr = 0x10;
+	tsc.u.msr.data_value_low = 0xFFFFFFFFu;
+	other.u.msr.msr = 0x1B;
+	other.u.msr.data_value_high = 0xFFFFFFFFu;
+	queue_request(&tsc, NULL, 0);
+	queue_request(&other, NULL, 0);
+	queue_continue();
+	stop();
+	assert_script_done();
+	struct dbgkd_manipulate_state64 want = tsc;
+	want.u.msr.data_value_low = (uint32_t)FAKE_TSC;
+	want.u.msr.data_value_high = (uint32_t)(FAKE_TSC >> 32);
+	assert_reply(sent_packet(1), &want, NULL, 0);
+	want = other;
+	want.u.msr.data_value_high = 0;
+	want.return_status = DBGKD_STATUS_UNSUCCESSFUL;
+	assert_reply(sent_packet(2), &want, NULL, 0);
+}
+END_TEST
+
 START_TEST(write_io_space_writes_1_2_and_4_bytes)
 {
 	static const struct {
@@ -1762,7 +1789,6 @@ START_TEST(unknown_and_unserved_apis_get_unsuccessful_and_no_data)
 		DBGKD_CAUSE_BUGCHECK_API,
 		0x314A, /* unassigned */
 		DBGKD_PAGE_IN_API,
-		DBGKD_READ_MSR_API,
 		DBGKD_WRITE_MSR_API,
 		DBGKD_OLD_VLM1,
 		DBGKD_SEARCH_MEMORY_API,
@@ -2103,6 +2129,7 @@ BXKD_SUITE(kdstub,
 		continue2_with_a_failure_status_ends_the_stop_and_applies_nothing));
 	testcases_add_with(s, "io", 0, setup, NULL, TESTS(
 		read_io_space_reads_1_2_and_4_bytes, write_io_space_writes_1_2_and_4_bytes,
+		read_msr_reads_what_the_machine_allows,
 		misaligned_io_is_a_datatype_misalignment_and_touches_no_port,
 		io_of_another_size_is_an_invalid_parameter, io_beyond_port_ffff_is_refused));
 	testcases_add_with(s, "query", 0, setup, NULL, TESTS(

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bxkd/backdoor.h"
+#include "bxkd/dbgkd.h"
 #include "bxkd/kdcom.h"
 #include "bxkd/kdvm.h"
 #include "fake_vcpu.h"
@@ -1636,6 +1637,150 @@ START_TEST(random_pages_under_scan_discovery_always_end_with_a_defined_status)
 }
 END_TEST
 
+/* ---- the fast path (kd_fastpath=1, vmport_kd_fast.c) ------------------------------ */
+
+#define FAST_DATA_MAX (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64))
+
+static void queue_read(uint32_t api, uint64_t address, uint32_t count)
+{
+	struct dbgkd_manipulate_state64 m = { .api_number = api };
+
+	m.u.read_memory.target_base_address = address;
+	m.u.read_memory.transfer_count = count;
+	memset(m.u.raw + sizeof(m.u.read_memory), 0x3c,
+	       sizeof(m.u.raw) - sizeof(m.u.read_memory));
+	kd_test_peer_queue(&peer, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0);
+}
+
+/* The i-th reply the device sent: the request back with the status and
+ * ActualBytes set, then that many bytes of guest memory from `physical`. */
+static void assert_fast_reply(size_t i, uint32_t api, uint64_t address, uint32_t count,
+			      uint32_t status, uint32_t actual, uint64_t physical)
+{
+	const struct kd_test_packet *sent = kd_test_peer_sent(&peer, i);
+	struct dbgkd_manipulate_state64 m;
+
+	ck_assert_uint_eq(sent->type, KDCOM_TYPE_STATE_MANIPULATE);
+	ck_assert_uint_eq(sent->header_length, sizeof(m));
+	memcpy(&m, sent->header, sizeof(m));
+	ck_assert_uint_eq(m.api_number, api);
+	ck_assert_uint_eq(m.return_status, status);
+	ck_assert_uint_eq(m.u.read_memory.target_base_address, address);
+	ck_assert_uint_eq(m.u.read_memory.transfer_count, count);
+	ck_assert_uint_eq(m.u.read_memory.actual_bytes, actual);
+	ck_assert_uint_eq(m.u.raw[sizeof(m.u.read_memory)], 0x3c);
+	ck_assert_uint_eq(sent->data_length, actual);
+	if (actual)
+		ck_assert(!memcmp(sent->data, cpu.memory + physical, actual));
+}
+
+static struct kdvm_page *fast_device(void)
+{
+	set("kd_fastpath", "1");
+	make_device();
+	fill_pattern(cpu.memory, cpu.memory_size, 0x21);
+	return registered_page();
+}
+
+/* Reads are answered while the guest waits; the first request it must
+ * serve reaches it, with nothing of the reads in its page. */
+START_TEST(the_fast_path_answers_reads_and_hands_the_rest_to_the_guest)
+{
+	struct kdvm_page *p = fast_device();
+	struct dbgkd_manipulate_state64 version = { .api_number = DBGKD_GET_VERSION_API };
+
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x2010, 100);
+	queue_read(DBGKD_READ_PHYSICAL_MEMORY_API, 0x3000, 5000);
+	kd_test_peer_queue(&peer, KDCOM_TYPE_STATE_MANIPULATE, &version, sizeof(version), NULL, 0);
+	remember_ram();
+	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 56, 0x1000, 1000);
+	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
+	ck_assert(!memcmp(p->payload, &version, sizeof(version)));
+	ck_assert_uint_eq(peer.sent_count, 2);
+	assert_fast_reply(0, DBGKD_READ_VIRTUAL_MEMORY_API, 0x2010, 100, DBGKD_STATUS_SUCCESS, 100,
+			  0x2010);
+	/* Clipped to what one packet holds, as the stub does. */
+	assert_fast_reply(1, DBGKD_READ_PHYSICAL_MEMORY_API, 0x3000, 5000, DBGKD_STATUS_SUCCESS,
+			  FAST_DATA_MAX, 0x3000);
+	ck_assert_uint_eq(stats()->kd_fast_answers, 2);
+	assert_ram_unchanged_outside(PAGE_FRAME * KDVM_PAGE_SIZE, (PAGE_FRAME + 1) * KDVM_PAGE_SIZE);
+}
+END_TEST
+
+/* Page by page through the page tables; a run stops at the first page
+ * not mapped, or not RAM, and the status says the read fell short. */
+START_TEST(the_fast_path_reads_stop_where_the_kernel_reads_stop)
+{
+	struct kdvm_page *p = fast_device();
+	uint64_t top = RAM_BYTES;
+
+	cpu.page_xor = 0x1000; /* linear 0x4000 is physical 0x5000 and so on */
+	cpu.unmapped_linear = 0x7000;
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x4ff0, 0x20);	  /* two pages, swapped */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x6f00, 0x200);	  /* into the hole */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x7000, 16);		  /* in it */
+	queue_read(DBGKD_READ_PHYSICAL_MEMORY_API, top - 0x80, 0x100); /* past RAM */
+	queue_read(DBGKD_READ_PHYSICAL_MEMORY_API, top, 1);
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x100000000ull, 1);	  /* no x86 address */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0xFFFFFFFF00004000ull, 8); /* sign-extended */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0xFFFFFFF0u, 0x20);	  /* the 4 GiB wrap */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x2000, 0);
+	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 56, 0x1000, 1000);
+	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
+	ck_assert_uint_eq(p->h.result, KD_TIMED_OUT); /* nothing was left for the guest */
+	ck_assert_uint_eq(peer.sent_count, 9);
+	const struct kd_test_packet *two_pages = kd_test_peer_sent(&peer, 0);
+	ck_assert(!memcmp(two_pages->data, cpu.memory + 0x5ff0, 0x10));
+	ck_assert(!memcmp(two_pages->data + 0x10, cpu.memory + 0x4000, 0x10));
+	assert_fast_reply(1, DBGKD_READ_VIRTUAL_MEMORY_API, 0x6f00, 0x200,
+			  DBGKD_STATUS_UNSUCCESSFUL, 0x100, 0x7f00);
+	assert_fast_reply(2, DBGKD_READ_VIRTUAL_MEMORY_API, 0x7000, 16, DBGKD_STATUS_UNSUCCESSFUL,
+			  0, 0);
+	assert_fast_reply(3, DBGKD_READ_PHYSICAL_MEMORY_API, top - 0x80, 0x100,
+			  DBGKD_STATUS_UNSUCCESSFUL, 0x80, top - 0x80);
+	assert_fast_reply(4, DBGKD_READ_PHYSICAL_MEMORY_API, top, 1, DBGKD_STATUS_UNSUCCESSFUL, 0,
+			  0);
+	assert_fast_reply(5, DBGKD_READ_VIRTUAL_MEMORY_API, 0x100000000ull, 1,
+			  DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
+	assert_fast_reply(6, DBGKD_READ_VIRTUAL_MEMORY_API, 0xFFFFFFFF00004000ull, 8,
+			  DBGKD_STATUS_SUCCESS, 8, 0x5000);
+	assert_fast_reply(7, DBGKD_READ_VIRTUAL_MEMORY_API, 0xFFFFFFF0u, 0x20,
+			  DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
+	assert_fast_reply(8, DBGKD_READ_VIRTUAL_MEMORY_API, 0x2000, 0, DBGKD_STATUS_SUCCESS, 0, 0);
+}
+END_TEST
+
+/* Off by default; and on, a receive of anything but a manipulate request,
+ * or one split other than at 56 bytes, is the guest's. */
+START_TEST(the_fast_path_leaves_alone_what_it_must_not_answer)
+{
+	struct kdvm_page *p = registered_page();
+
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x2000, 16);
+	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 56, 0x1000, 1000);
+	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
+	ck_assert_uint_eq(peer.sent_count, 0);
+
+	p = fast_device();
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x2000, 16);
+	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 40, 0x1000, 1000);
+	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
+	ck_assert_uint_eq(p->h.header_length, 40);
+	ck_assert_uint_eq(peer.sent_count, 0);
+
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x2000, 16);
+	kd_test_peer_queue(&peer, KDCOM_TYPE_FILE_IO, p->payload, 56, NULL, 0);
+	ask_receive(&p->h, KDCOM_TYPE_FILE_IO, 56, 0x1000, 1000);
+	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
+	ck_assert_uint_eq(p->h.result, KD_OK);
+	ck_assert_uint_eq(peer.sent_count, 0);
+	ck_assert_uint_eq(stats()->kd_fast_answers, 0);
+}
+END_TEST
+
 BXKD_SUITE(kdvm_host,
 	testcases_add_with(s, "hello", 0, setup, teardown, TESTS(
 		hello_answers_magic_version_discovery_and_flags,
@@ -1695,6 +1840,10 @@ BXKD_SUITE(kdvm_host,
 		under_register_a_planted_page_is_never_read_or_written));
 	testcases_add_with(s, "stats", 0, setup, teardown, TESTS(
 		statistics_count_calls_sends_receives_polls_and_errors));
+	testcases_add_with(s, "fastpath", 0, setup, teardown, TESTS(
+		the_fast_path_answers_reads_and_hands_the_rest_to_the_guest,
+		the_fast_path_reads_stop_where_the_kernel_reads_stop,
+		the_fast_path_leaves_alone_what_it_must_not_answer));
 	/* Valgrind makes the fuzz slow; its cost is work, not waiting. */
 	testcases_add_with(s, "fuzz", 300, setup, teardown, TESTS(
 		random_pages_and_registers_always_end_with_a_defined_status,

@@ -134,11 +134,22 @@ static void machine_reboot(void *ctx)
 	m->reboots++; /* and comes back, which a real machine would not */
 }
 
+/* The machine lets the debugger read one MSR: the time-stamp counter. */
+static bool read_msr(void *ctx, uint32_t msr, uint64_t *value)
+{
+	(void)ctx;
+	if (msr != 0x10)
+		return false;
+	*value = FAKE_TSC;
+	return true;
+}
+
 struct kdstub_machine fake_machine_interface(struct fake_machine *m)
 {
 	return (struct kdstub_machine){
 		m,	     read_virtual, write_virtual, read_physical, write_physical, get_context,
 		set_context, get_special,  set_special,	  read_io,	 write_io,	 machine_reboot,
+		read_msr,
 	};
 }
 

@@ -29,6 +29,8 @@
  * pass on more than the bytes asked for. */
 #define FAKE_IO_JUNK 0xC3B20000u
 #define FAKE_IO_LOG 8
+/* The time-stamp counter, the one MSR (0x10) the machine lets a debugger read. */
+#define FAKE_TSC 0x0000000512345678ull
 
 struct fake_io {
 	bool write;

@@ -83,6 +83,11 @@ static bool find_page(void *ctx, const void *prefix, size_t length, uint64_t lim
 	return guest_find_page_by_reading(&f->vcpu, prefix, length, limit, paddr);
 }
 
+static bool fake_linear_to_phys(void *ctx, uint64_t linear, uint64_t *paddr)
+{
+	return linear <= UINT32_MAX && linear_to_phys(ctx, (uint32_t)linear, paddr);
+}
+
 void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 {
 	memset(f, 0, sizeof(*f));
@@ -91,8 +96,8 @@ void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 		abort();
 	f->memory_size = memory_size;
 	f->unmapped_linear = NO_HOLE;
-	f->vcpu = (struct guest_vcpu){ f,	  get_reg,   set_reg, cpl,	 read_phys,
-					write_phys, translate, ticks,	find_page };
+	f->vcpu = (struct guest_vcpu){ f, get_reg, set_reg, cpl, read_phys, write_phys, translate,
+					ticks, find_page, fake_linear_to_phys, read_phys };
 }
 
 void fake_vcpu_free(struct fake_vcpu *f)
