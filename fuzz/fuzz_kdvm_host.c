@@ -4,6 +4,9 @@
  * CPL, register and scan discovery, and a debugger (tests/unit/
  * kd_test_peer.c) whose answers the input chooses.
  *
+ * With the fast path on (the input's choice), the debugger's memory reads
+ * are answered by the device from the fake vCPU's memory.
+ *
  * Invariants: the device writes guest memory only in a page that carries
  * the signature, and there only the fields the protocol gives it (lengths,
  * result, flags, calls) and the payload; a KD call at CPL 3 writes nothing;
@@ -18,6 +21,8 @@
 #include <string.h>
 
 #include "bxkd/backdoor.h"
+#include "bxkd/dbgkd.h"
+#include "bxkd/kdcom.h"
 #include "bxkd/kdvm.h"
 #include "fake_vcpu.h"
 #include "fuzz_input.h"
@@ -87,13 +92,31 @@ static void write_page(struct fake_vcpu *cpu, struct fuzz_input *in)
 	memcpy(cpu->memory + page * KDVM_PAGE_SIZE + sizeof(h), bytes, n);
 }
 
+/* A memory read the fast path may answer: any address and count, the
+ * rest of the request as the input says. */
+static void queue_read(struct kd_test_peer *peer, struct fuzz_input *in)
+{
+	struct dbgkd_manipulate_state64 m;
+	const uint8_t *bytes;
+	size_t n = fuzz_bytes(in, sizeof(m), &bytes);
+
+	memset(&m, 0, sizeof(m));
+	memcpy(&m, bytes, n);
+	m.api_number = fuzz_u8(in) & 1 ? DBGKD_READ_PHYSICAL_MEMORY_API
+				       : DBGKD_READ_VIRTUAL_MEMORY_API;
+	m.u.read_memory.target_base_address =
+		fuzz_u8(in) & 1 ? fuzz_u32(in) % RAM_SIZE : (uint64_t)fuzz_u32(in) << 32 | fuzz_u32(in);
+	m.u.read_memory.transfer_count = fuzz_u8(in) & 1 ? fuzz_u16(in) : fuzz_u32(in);
+	kd_test_peer_queue(peer, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0);
+}
+
 /* What the debugger does next. */
 static void steer_peer(struct kd_test_peer *peer, struct fuzz_input *in)
 {
 	uint8_t what = fuzz_u8(in);
 	const uint8_t *bytes;
 
-	switch (what % 4) {
+	switch (what % 5) {
 	case 0: {
 		uint32_t type = fuzz_u8(in) % 12;
 		size_t header = fuzz_length(in, 100);
@@ -112,6 +135,9 @@ static void steer_peer(struct kd_test_peer *peer, struct fuzz_input *in)
 		peer->breakin_pending = what & 4;
 		peer->debugger_present = what & 8;
 		peer->debugger_attached = what & 16;
+		break;
+	case 3:
+		queue_read(peer, in);
 		break;
 	default:
 		kd_test_peer_forget_sent(peer);
@@ -147,7 +173,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_input_init(&in, data, size);
 	vmport_config_init(&config);
 	config.ram_bytes = RAM_SIZE;
-	config.kd_discovery = fuzz_u8(&in) & 1 ? KDVM_DISCOVERY_SCAN : KDVM_DISCOVERY_REGISTER;
+	uint8_t setup = fuzz_u8(&in);
+	config.kd_discovery = setup & 1 ? KDVM_DISCOVERY_SCAN : KDVM_DISCOVERY_REGISTER;
+	config.kd_fastpath = setup & 2;
 	snprintf(config.kd_endpoint, sizeof(config.kd_endpoint), "unix:/nowhere");
 	struct vmport *vp = vmport_create(&config, NULL);
 	FUZZ_ASSERT(vp && before, "out of memory");
