@@ -8,7 +8,7 @@ GUEST_IMAGE = %reldir%/bxkd-guest.img
 guest_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
 		boot_options.c testrun.c usermode.c cmos.c lapic.c paging.c pit.c kd.c workload.c \
-		pe_image.c ntoskrnl.c kd_dll.c) \
+		pe_image.c ntoskrnl.c kd_dll.c gdt.c idt.c kd_stop_x86.c) \
 	$(addprefix %reldir%/backdoor/, commands.c guestrpc.c) \
 	$(addprefix %reldir%/tests/, expect.c backdoor_tests.c command_tests.c guestrpc_tests.c \
 		guestrpc_error_tests.c cpl3_tests.c) \
@@ -22,7 +22,7 @@ guest_asm_sources = \
 guest_headers = \
 	$(addprefix %reldir%/kernel/, io.h machine.h trap.h console.h format.h kstring.h \
 		boot_options.h testrun.h segments.h usermode.h cmos.h lapic.h paging.h pit.h kd.h \
-		workload.h layout.h pe_image.h ntoskrnl.h kd_dll.h) \
+		workload.h layout.h pe_image.h ntoskrnl.h kd_dll.h kd_stop.h) \
 	$(addprefix %reldir%/backdoor/, backdoor_call.h guestrpc.h) \
 	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h kdvm_peer_checks.h) \
 	%reldir%/kdvm/kdvm_transport.h %reldir%/kdstub/kdstub.h %reldir%/kdser/kdser.h \
@@ -74,11 +74,54 @@ endif
 $(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin
 	$(AM_V_GEN)$(NASM) -f bin -DKERNEL_BIN='"%reldir%/kernel.bin"' -o $@ $(top_srcdir)/%reldir%/boot/floppy.asm
 
-noinst_DATA = $(GUEST_IMAGE) %reldir%/kernel.symbols
-pkgdata_DATA += $(GUEST_IMAGE)
+# The x86-64 test kernel (x64/): the portable kernel, KD and backdoor
+# sources built a second time, freestanding x86-64, with x64/'s boot,
+# segments, IDT, page tables, stopped-CPU state and backdoor calls in place
+# of the 32-bit ones. No ring 3, no KD DLL loader, no in-guest test groups
+# (guest/README.md "The x86-64 kernel").
+GUEST64_IMAGE = %reldir%/bxkd-guest-x64.img
+guest64_c_sources = \
+	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
+		boot_options.c testrun.c cmos.c pit.c kd.c workload.c) \
+	%reldir%/backdoor/commands.c %reldir%/kdvm/kdvm_transport.c %reldir%/kdstub/kdstub.c \
+	%reldir%/kdser/kdser.c $(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c)
+guest64_asm_sources = %reldir%/kernel/workload_step.S \
+	$(addprefix %reldir%/x64/, entry.S backdoor.S)
+guest64_objects = $(guest64_c_sources:.c=.guest64.o) $(guest64_asm_sources:.S=.guest64.o)
+guest64_linked_objects = $(guest64_objects) $(pipe_bridge_guest64_objects)
+GUEST64_LINK_FLAGS = -m64 -nostdlib -static -no-pie -Wl,--build-id=none \
+	-Wl,--no-warn-rwx-segments -Wl,-T,$(top_srcdir)/%reldir%/x64/kernel.ld
+
+%reldir%/%.guest64.o: %reldir%/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) $(GUEST_CPPFLAGS) $(FREESTANDING64_CFLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+%reldir%/%.guest64.o: %reldir%/%.S
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST64_ARCH_FLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+-include $(guest64_objects:.o=.d)
+
+%reldir%/kernel-x64.elf: $(guest64_linked_objects) %reldir%/x64/kernel.ld
+	$(AM_V_CCLD)$(GUEST_CC) $(GUEST64_LINK_FLAGS) -Wl,-Map,%reldir%/kernel-x64.map \
+		-o $@ $(guest64_linked_objects)
+
+%reldir%/kernel-x64.symbols: %reldir%/kernel-x64.elf
+	$(AM_V_GEN)$(NM_TOOL) -n --defined-only $< | grep -E ' [TtDdBbRr] ' > $@
+
+%reldir%/kernel-x64.bin: %reldir%/kernel-x64.elf
+	$(AM_V_GEN)$(OBJCOPY) -O binary $< $@
+
+$(GUEST64_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel-x64.bin
+	$(AM_V_GEN)$(NASM) -f bin -DKERNEL_BIN='"%reldir%/kernel-x64.bin"' -o $@ $(top_srcdir)/%reldir%/boot/floppy.asm
+
+noinst_DATA = $(GUEST_IMAGE) %reldir%/kernel.symbols $(GUEST64_IMAGE) %reldir%/kernel-x64.symbols
+pkgdata_DATA += $(GUEST_IMAGE) $(GUEST64_IMAGE)
 
 CLEANFILES += $(guest_objects) $(guest_objects:.o=.d) $(GUEST_IMAGE) \
-	%reldir%/kernel.elf %reldir%/kernel.bin %reldir%/kernel.map %reldir%/kernel.symbols
+	%reldir%/kernel.elf %reldir%/kernel.bin %reldir%/kernel.map %reldir%/kernel.symbols \
+	$(guest64_objects) $(guest64_objects:.o=.d) $(GUEST64_IMAGE) %reldir%/kernel-x64.elf \
+	%reldir%/kernel-x64.bin %reldir%/kernel-x64.map %reldir%/kernel-x64.symbols
 
 # The portable KD code built for the host as well: the unit tests drive the
 # KD stub and both guest transports against in-memory peers, and check the
@@ -91,4 +134,5 @@ noinst_LTLIBRARIES += %reldir%/libkdguest.la
 	-I$(top_srcdir)/%reldir%/kdser -I$(top_srcdir)/pipe-bridge
 
 EXTRA_DIST += $(guest_c_sources) $(guest_asm_sources) $(guest_headers) \
+	$(guest64_c_sources) $(guest64_asm_sources) %reldir%/x64/kernel.ld \
 	%reldir%/kernel/kernel.ld %reldir%/boot/floppy.asm %reldir%/README.md

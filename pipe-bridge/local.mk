@@ -18,8 +18,17 @@ pipe_bridge_guest_objects = $(kdcom_sources:.c=.guest.o)
 	$(GUEST_CC) -I$(top_srcdir)/include -I$(top_srcdir)/%reldir% $(FREESTANDING_CFLAGS) \
 		-MMD -MP -MF $(@:.o=.d) -c -o $@ $<
 
--include $(pipe_bridge_guest_objects:.o=.d)
-CLEANFILES += $(pipe_bridge_guest_objects) $(pipe_bridge_guest_objects:.o=.d)
+# ... and for the x86-64 test kernel.
+pipe_bridge_guest64_objects = $(kdcom_sources:.c=.guest64.o)
+
+%reldir%/%.guest64.o: %reldir%/%.c
+	$(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) -I$(top_srcdir)/include -I$(top_srcdir)/%reldir% $(FREESTANDING64_CFLAGS) \
+		-MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+-include $(pipe_bridge_guest_objects:.o=.d) $(pipe_bridge_guest64_objects:.o=.d)
+CLEANFILES += $(pipe_bridge_guest_objects) $(pipe_bridge_guest_objects:.o=.d) \
+	$(pipe_bridge_guest64_objects) $(pipe_bridge_guest64_objects:.o=.d)
 
 EXTRA_DIST += %reldir%/README.md
 

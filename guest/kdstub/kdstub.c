@@ -17,26 +17,45 @@
 #define QUERY_MEMORY_KERNEL 2
 #define QUERY_MEMORY_READ_WRITE_EXECUTE 0x7
 #define KERNEL_SPACE_START 0x80000000u
+/* ReadControlSpace "addresses" on AMD64 (amd64/kdx64.c): pointers to the
+ * KPCR, the KPRCB and the current KTHREAD, and the KSPECIAL_REGISTERS. */
+#define AMD64_CONTROL_SPACE_KPCR 0
+#define AMD64_CONTROL_SPACE_KPRCB 1
+#define AMD64_CONTROL_SPACE_KSPECIAL 2
+#define AMD64_CONTROL_SPACE_KTHREAD 3
 
 static uint64_t sign_extend(uint32_t address)
 {
 	return (uint64_t)(int64_t)(int32_t)address;
 }
 
-/* An x86 pointer the caller gave in either form, as it travels: sign-extended
- * (kd-protocol.md 3.9). */
-static uint64_t x86_pointer(uint64_t pointer)
+/* A pointer of the target as it travels: an x86 one sign-extended
+ * (kd-protocol.md 3.9), whichever form the caller gave; an AMD64 one as
+ * it is. */
+static uint64_t target_pointer(const struct kdstub *s, uint64_t pointer)
 {
-	return sign_extend((uint32_t)pointer);
+	return s->config.amd64 ? pointer : sign_extend((uint32_t)pointer);
 }
 
-/* x86 addresses come sign-extended; anything else is not an x86 address. */
-static bool x86_address(uint64_t address, uint32_t *out)
+/* An address from the debugger as the machine takes it: on x86 the
+ * sign-extended form taken back to 32 bits (anything else is not an x86
+ * address); on AMD64 as it is, the machine's page walk deciding. */
+static bool target_address(const struct kdstub *s, uint64_t address, uint64_t *out)
 {
-	if (address >> 32 && address >> 32 != 0xFFFFFFFFu)
+	if (!s->config.amd64 && address >> 32 && address >> 32 != 0xFFFFFFFFu)
 		return false;
-	*out = (uint32_t)address;
+	*out = s->config.amd64 ? address : (uint32_t)address;
 	return true;
+}
+
+static uint32_t context_size(const struct kdstub *s)
+{
+	return s->config.amd64 ? sizeof(struct amd64_context) : sizeof(struct x86_context);
+}
+
+static uint64_t context_pc(const struct kdstub *s, const union kdstub_context *context)
+{
+	return s->config.amd64 ? context->amd64.rip : sign_extend(context->x86.eip);
 }
 
 void kdstub_init(struct kdstub *s, const struct kdstub_config *config,
@@ -67,10 +86,11 @@ static void send_packet(struct kdstub *s, uint32_t type, const void *header, uin
 
 bool kdstub_breakpoint_at(const struct kdstub *s, uint64_t kd_address, uint8_t *original)
 {
-	uint32_t address;
+	uint64_t address;
 
-	/* The table holds x86 addresses; callers may ask sign-extended. */
-	if (!x86_address(kd_address, &address))
+	/* The table holds the machine's addresses; x86 callers may ask
+	 * sign-extended. */
+	if (!target_address(s, kd_address, &address))
 		return false;
 	for (int i = 0; i < KDSTUB_BREAKPOINTS; i++) {
 		if (s->breakpoints[i].used && s->breakpoints[i].address == address) {
@@ -89,10 +109,10 @@ bool kdstub_breakpoint_at(const struct kdstub *s, uint64_t kd_address, uint8_t *
 static uint32_t add_breakpoint(struct kdstub *s, uint64_t kd_address)
 {
 	uint8_t original, int3 = INT3;
-	uint32_t address;
+	uint64_t address;
 	int slot = -1;
 
-	if (!x86_address(kd_address, &address))
+	if (!target_address(s, kd_address, &address))
 		return 0;
 	for (int i = 0; i < KDSTUB_BREAKPOINTS; i++) {
 		if (s->breakpoints[i].used && s->breakpoints[i].address == address)
@@ -140,12 +160,13 @@ static uint32_t clip(uint32_t count)
 
 static void read_memory(struct kdstub *s, struct dbgkd_manipulate_state64 *m, bool physical)
 {
-	uint32_t count = clip(m->u.read_memory.transfer_count), got = 0, address;
+	uint32_t count = clip(m->u.read_memory.transfer_count), got = 0;
+	uint64_t address;
 
 	if (physical)
 		got = s->machine.read_physical(s->machine.ctx, m->u.read_memory.target_base_address,
 					       s->reply, count);
-	else if (x86_address(m->u.read_memory.target_base_address, &address))
+	else if (target_address(s, m->u.read_memory.target_base_address, &address))
 		got = s->machine.read_virtual(s->machine.ctx, address, s->reply, count);
 	m->u.read_memory.actual_bytes = got;
 	reply(s, m, got == count ? DBGKD_STATUS_SUCCESS : DBGKD_STATUS_UNSUCCESSFUL, s->reply, got);
@@ -156,13 +177,14 @@ static void read_memory(struct kdstub *s, struct dbgkd_manipulate_state64 *m, bo
 static void write_memory(struct kdstub *s, struct dbgkd_manipulate_state64 *m, bool physical,
 			 uint32_t length)
 {
-	uint32_t done = 0, address;
+	uint32_t done = 0;
+	uint64_t address;
 
 	if (physical)
 		done = s->machine.write_physical(s->machine.ctx,
 						 m->u.write_memory.target_base_address, s->message,
 						 length);
-	else if (x86_address(m->u.write_memory.target_base_address, &address))
+	else if (target_address(s, m->u.write_memory.target_base_address, &address))
 		done = s->machine.write_virtual(s->machine.ctx, address, s->message, length);
 	m->u.write_memory.actual_bytes = done;
 	reply(s, m, done == length ? DBGKD_STATUS_SUCCESS : DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
@@ -176,21 +198,29 @@ static void get_version(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
 	v->major_version = s->config.major_version;
 	v->minor_version = s->config.build_number;
 	v->protocol_version = DBGKD_64BIT_PROTOCOL_VERSION2;
-	v->flags = DBGKD_VERS_FLAG_DATA;
-	v->machine_type = DBGKD_MACHINE_I386;
+	/* As kd64's KdVersionBlock: 64-bit pointers and the AMD64 CONTEXT
+	 * (secondary version 2) on x86-64. */
+	v->kd_secondary_version = s->config.amd64 ? 2 : 0;
+	v->flags = DBGKD_VERS_FLAG_DATA | (s->config.amd64 ? DBGKD_VERS_FLAG_PTR64 : 0);
+	v->machine_type = s->config.amd64 ? DBGKD_MACHINE_AMD64 : DBGKD_MACHINE_I386;
 	v->max_packet_type = KDCOM_TYPE_MAX;
 	v->max_state_change = DBGKD_MAXIMUM_STATE_CHANGE - DBGKD_EXCEPTION_STATE_CHANGE;
 	v->max_manipulate = DBGKD_MAXIMUM_MANIPULATE - DBGKD_READ_VIRTUAL_MEMORY_API;
-	v->kern_base = x86_pointer(s->config.kern_base);
-	v->ps_loaded_module_list = x86_pointer(s->config.ps_loaded_module_list);
-	v->debugger_data_list = x86_pointer(s->config.debugger_data_list);
+	v->kern_base = target_pointer(s, s->config.kern_base);
+	v->ps_loaded_module_list = target_pointer(s, s->config.ps_loaded_module_list);
+	v->debugger_data_list = target_pointer(s, s->config.debugger_data_list);
 	reply(s, m, DBGKD_STATUS_SUCCESS, 0, 0);
 }
 
 static void processor_state(struct kdstub *s, struct x86_processor_state *state)
 {
-	s->machine.get_context(s->machine.ctx, &state->context_frame);
-	s->machine.get_special(s->machine.ctx, &state->special_registers);
+	union kdstub_context context;
+	union kdstub_special_registers special;
+
+	s->machine.get_context(s->machine.ctx, &context);
+	s->machine.get_special(s->machine.ctx, &special);
+	state->context_frame = context.x86;
+	state->special_registers = special.x86;
 }
 
 /* Control space on x86 is the KPROCESSOR_STATE of `Processor`, addressed by
@@ -213,9 +243,13 @@ static void control_space(struct kdstub *s, struct dbgkd_manipulate_state64 *m, 
 			count = (uint32_t)(sizeof(state) - offset);
 		processor_state(s, &state);
 		if (write) {
+			union kdstub_context context;
+			union kdstub_special_registers special;
 			copy_bytes((uint8_t *)&state + offset, s->message, count);
-			s->machine.set_context(s->machine.ctx, &state.context_frame);
-			s->machine.set_special(s->machine.ctx, &state.special_registers);
+			context.x86 = state.context_frame;
+			special.x86 = state.special_registers;
+			s->machine.set_context(s->machine.ctx, &context);
+			s->machine.set_special(s->machine.ctx, &special);
 		} else {
 			copy_bytes(s->reply, (uint8_t *)&state + offset, count);
 		}
@@ -227,19 +261,56 @@ static void control_space(struct kdstub *s, struct dbgkd_manipulate_state64 *m, 
 	      write ? s->message : s->reply, write ? clip(length) : count);
 }
 
+/* Control space on AMD64 (amd64/kdx64.c) is not an offset but a choice:
+ * "address" 2 is the KSPECIAL_REGISTERS, read from their start and
+ * clipped to their size, written from their start as far as the data
+ * goes; 3 is the current KTHREAD's address. The stub has no KPCR or KPRCB
+ * to point at (0 and 1): those fail, as any other address does in kd64. */
+static void amd64_control_space(struct kdstub *s, struct dbgkd_manipulate_state64 *m,
+				 bool write, uint32_t length)
+{
+	union kdstub_special_registers special;
+	uint64_t which = m->u.read_memory.target_base_address;
+	uint32_t count = write ? length : clip(m->u.read_memory.transfer_count);
+	bool valid = m->processor < NUMBER_PROCESSORS;
+
+	if (valid && which == AMD64_CONTROL_SPACE_KSPECIAL) {
+		if (count > sizeof(special.amd64))
+			count = sizeof(special.amd64);
+		s->machine.get_special(s->machine.ctx, &special);
+		if (write) {
+			copy_bytes(&special.amd64, s->message, count);
+			s->machine.set_special(s->machine.ctx, &special);
+		} else {
+			copy_bytes(s->reply, &special.amd64, count);
+		}
+	} else if (valid && !write && which == AMD64_CONTROL_SPACE_KTHREAD) {
+		if (count > sizeof(s->config.thread))
+			count = sizeof(s->config.thread);
+		copy_bytes(s->reply, &s->config.thread, count);
+	} else {
+		valid = false;
+		count = 0;
+	}
+	m->u.read_memory.actual_bytes = count;
+	reply(s, m, valid ? DBGKD_STATUS_SUCCESS : DBGKD_STATUS_UNSUCCESSFUL,
+	      write ? s->message : s->reply, write ? clip(length) : count);
+}
+
 /* As i386/kdx86.c: sizes 1, 2 and 4, naturally aligned; DataSize comes back
  * as the size moved (0 on failure) and a read's DataValue holds only the
  * bytes read. */
 static void io_space(struct kdstub *s, struct dbgkd_manipulate_state64 *m, bool write)
 {
-	uint32_t size = m->u.io.data_size, port;
+	uint32_t size = m->u.io.data_size;
 	uint32_t status = DBGKD_STATUS_SUCCESS;
+	uint64_t port;
 
 	if (!write)
 		m->u.io.data_value = 0;
 	if (size != 1 && size != 2 && size != 4)
 		status = DBGKD_STATUS_INVALID_PARAMETER;
-	else if (!x86_address(m->u.io.io_address, &port) || port > 0xFFFF)
+	else if (!target_address(s, m->u.io.io_address, &port) || port > 0xFFFF)
 		status = DBGKD_STATUS_UNSUCCESSFUL; /* not a port: kd64 would truncate */
 	else if (port % size)
 		status = DBGKD_STATUS_DATATYPE_MISALIGNMENT;
@@ -265,9 +336,10 @@ static void query_memory(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
 	uint32_t status = DBGKD_STATUS_SUCCESS;
 
 	if (m->u.query_memory.address_space == QUERY_MEMORY_VIRTUAL) {
-		uint32_t address = (uint32_t)m->u.query_memory.address;
-		m->u.query_memory.address_space =
-			address >= KERNEL_SPACE_START ? QUERY_MEMORY_KERNEL : QUERY_MEMORY_PROCESS;
+		uint64_t address = m->u.query_memory.address;
+		bool kernel = s->config.amd64 ? address >> 63 != 0
+					      : (uint32_t)address >= KERNEL_SPACE_START;
+		m->u.query_memory.address_space = kernel ? QUERY_MEMORY_KERNEL : QUERY_MEMORY_PROCESS;
 		m->u.query_memory.flags = QUERY_MEMORY_READ_WRITE_EXECUTE;
 	} else {
 		status = DBGKD_STATUS_INVALID_PARAMETER;
@@ -280,13 +352,14 @@ static void query_memory(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
 static void context_ex(struct kdstub *s, struct dbgkd_manipulate_state64 *m, bool set,
 		       uint32_t length)
 {
-	struct x86_context context;
+	union kdstub_context context;
 	uint32_t offset = m->u.context_ex.offset, count = m->u.context_ex.byte_count;
+	uint32_t size = context_size(s);
 
 	if (set)
 		count = length;
-	if (m->processor >= NUMBER_PROCESSORS || offset > sizeof(context) ||
-	    count > sizeof(context) - offset || (set && !s->context_sent)) {
+	if (m->processor >= NUMBER_PROCESSORS || offset > size || count > size - offset ||
+	    (set && !s->context_sent)) {
 		m->u.context_ex.bytes_copied = 0;
 		reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
 		return;
@@ -319,7 +392,7 @@ static void read_msr(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
 static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, uint32_t length,
 			 struct kdstub_resume *resume)
 {
-	struct x86_context context;
+	union kdstub_context context;
 
 	switch (m->api_number) {
 	case DBGKD_GET_VERSION_API:
@@ -340,22 +413,26 @@ static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, u
 		}
 		s->machine.get_context(s->machine.ctx, &context);
 		s->context_sent = true;
-		reply(s, m, DBGKD_STATUS_SUCCESS, &context, sizeof(context));
+		reply(s, m, DBGKD_STATUS_SUCCESS, &context, context_size(s));
 		break;
 	case DBGKD_SET_CONTEXT_API:
 		/* kd64 takes a CONTEXT only after it sent one since the stop. */
 		if (!s->context_sent || m->processor >= NUMBER_PROCESSORS ||
-		    length != sizeof(context)) {
+		    length != context_size(s)) {
 			reply(s, m, DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
 			break;
 		}
-		copy_bytes(&context, s->message, sizeof(context));
+		copy_bytes(&context, s->message, length);
 		s->machine.set_context(s->machine.ctx, &context);
 		reply(s, m, DBGKD_STATUS_SUCCESS, 0, 0);
 		break;
 	case DBGKD_READ_CONTROL_SPACE_API:
 	case DBGKD_WRITE_CONTROL_SPACE_API:
-		control_space(s, m, m->api_number == DBGKD_WRITE_CONTROL_SPACE_API, length);
+		if (s->config.amd64)
+			amd64_control_space(s, m, m->api_number == DBGKD_WRITE_CONTROL_SPACE_API,
+					    length);
+		else
+			control_space(s, m, m->api_number == DBGKD_WRITE_CONTROL_SPACE_API, length);
 		break;
 	case DBGKD_WRITE_BREAKPOINT_API:
 		m->u.write_breakpoint.breakpoint_handle =
@@ -394,9 +471,15 @@ static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, u
 		resume->continue_status = m->u.continue2.continue_status;
 		/* Only a successful Continue2 applies its control set. */
 		if (NT_SUCCESS(m->u.continue2.continue_status)) {
-			resume->single_step = m->u.continue2.control_set.trace_flag != 0;
 			resume->dr7_set = true;
-			resume->dr7 = m->u.continue2.control_set.dr7;
+			if (s->config.amd64) {
+				resume->single_step =
+					m->u.continue2_amd64.control_set.trace_flag != 0;
+				resume->dr7 = m->u.continue2_amd64.control_set.dr7[0];
+			} else {
+				resume->single_step = m->u.continue2.control_set.trace_flag != 0;
+				resume->dr7 = m->u.continue2.control_set.dr7;
+			}
 		}
 		return RESUME;
 	case DBGKD_SWITCH_PROCESSOR:
@@ -483,9 +566,8 @@ static bool send_wait_continue(struct kdstub *s, const void *header, uint16_t he
 static void set_common_state(struct kdstub *s, struct dbgkd_any_wait_state_change *sc,
 			     uint32_t new_state)
 {
-	struct dbgkd_control_report_x86 *report = &sc->control_report.x86;
-	struct x86_context context;
-	struct x86_special_registers special;
+	union kdstub_context context;
+	union kdstub_special_registers special;
 
 	s->machine.get_context(s->machine.ctx, &context);
 	s->machine.get_special(s->machine.ctx, &special);
@@ -493,28 +575,52 @@ static void set_common_state(struct kdstub *s, struct dbgkd_any_wait_state_chang
 	sc->new_state = new_state;
 	sc->processor_level = s->config.processor_level;
 	sc->number_processors = NUMBER_PROCESSORS;
-	sc->thread = x86_pointer(s->config.thread);
-	sc->program_counter = sign_extend(context.eip);
+	sc->thread = target_pointer(s, s->config.thread);
+	uint64_t pc = context_pc(s, &context);
+	sc->program_counter = pc;
 
 	/* The code at PC as it really is: breakpoints shown as their bytes.
 	 * kd64 deletes the breakpoints in this range instead; the stub keeps
 	 * them, so a debugger's handles stay valid across stops (bxkd-dbg
-	 * restores one by handle to step off it). */
-	uint32_t got = s->machine.read_virtual(s->machine.ctx, context.eip,
-					       report->instruction_stream, DBGKD_MAXSTREAM);
+	 * restores one by handle to step off it). Both reports carry the
+	 * same fields, in two layouts. */
+	uint8_t stream[DBGKD_MAXSTREAM];
+	uint64_t at = s->config.amd64 ? pc : (uint32_t)pc;
+	uint32_t got = s->machine.read_virtual(s->machine.ctx, at, stream, DBGKD_MAXSTREAM);
 	for (uint32_t i = 0; i < got; i++)
-		kdstub_breakpoint_at(s, context.eip + i, &report->instruction_stream[i]);
-	report->instruction_count = (uint16_t)got;
-	report->dr6 = special.kernel_dr6;
-	report->dr7 = special.kernel_dr7;
-	report->report_flags = DBGKD_REPORT_INCLUDES_SEGS;
-	if (context.seg_cs == s->config.kernel_cs)
-		report->report_flags |= DBGKD_REPORT_STANDARD_CS;
-	report->seg_cs = (uint16_t)context.seg_cs;
-	report->seg_ds = (uint16_t)context.seg_ds;
-	report->seg_es = (uint16_t)context.seg_es;
-	report->seg_fs = (uint16_t)context.seg_fs;
-	report->eflags = context.eflags;
+		kdstub_breakpoint_at(s, at + i, &stream[i]);
+	uint16_t flags = DBGKD_REPORT_INCLUDES_SEGS;
+	if (s->config.amd64) {
+		struct dbgkd_control_report_amd64 *report = &sc->control_report.amd64;
+		const struct amd64_context *c = &context.amd64;
+		if (c->seg_cs == s->config.kernel_cs)
+			flags |= DBGKD_REPORT_STANDARD_CS;
+		copy_bytes(report->instruction_stream, stream, got);
+		report->instruction_count = (uint16_t)got;
+		report->report_flags = flags;
+		report->dr6 = special.amd64.kernel_dr6;
+		report->dr7 = special.amd64.kernel_dr7;
+		report->seg_cs = c->seg_cs;
+		report->seg_ds = c->seg_ds;
+		report->seg_es = c->seg_es;
+		report->seg_fs = c->seg_fs;
+		report->eflags = c->eflags;
+	} else {
+		struct dbgkd_control_report_x86 *report = &sc->control_report.x86;
+		const struct x86_context *c = &context.x86;
+		if (c->seg_cs == s->config.kernel_cs)
+			flags |= DBGKD_REPORT_STANDARD_CS;
+		copy_bytes(report->instruction_stream, stream, got);
+		report->instruction_count = (uint16_t)got;
+		report->report_flags = flags;
+		report->dr6 = special.x86.kernel_dr6;
+		report->dr7 = special.x86.kernel_dr7;
+		report->seg_cs = (uint16_t)c->seg_cs;
+		report->seg_ds = (uint16_t)c->seg_ds;
+		report->seg_es = (uint16_t)c->seg_es;
+		report->seg_fs = (uint16_t)c->seg_fs;
+		report->eflags = c->eflags;
+	}
 }
 
 void kdstub_report_exception(struct kdstub *s, uint32_t code, uint64_t address,
@@ -527,7 +633,7 @@ void kdstub_report_exception(struct kdstub *s, uint32_t code, uint64_t address,
 	do {
 		set_common_state(s, &sc, DBGKD_EXCEPTION_STATE_CHANGE);
 		sc.u.exception.record.exception_code = code;
-		sc.u.exception.record.exception_address = x86_pointer(address);
+		sc.u.exception.record.exception_address = target_pointer(s, address);
 		sc.u.exception.first_chance = first_chance;
 	} while (send_wait_continue(s, &sc, sizeof(sc), &trace, sizeof(trace), resume));
 }
@@ -567,7 +673,7 @@ void kdstub_load_symbols(struct kdstub *s, const char *path, uint64_t base, uint
 	do {
 		set_common_state(s, &sc, DBGKD_LOAD_SYMBOLS_STATE_CHANGE);
 		sc.u.load_symbols.path_name_length = path_length; /* with the NUL */
-		sc.u.load_symbols.base_of_dll = x86_pointer(base);
+		sc.u.load_symbols.base_of_dll = target_pointer(s, base);
 		sc.u.load_symbols.check_sum = checksum;
 		sc.u.load_symbols.size_of_image = size;
 		sc.u.load_symbols.unload_symbols = unload;

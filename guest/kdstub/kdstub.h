@@ -23,6 +23,17 @@
 /* Data that fits in one reply after its 56-byte header. */
 #define KDSTUB_REPLY_DATA_MAX (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64))
 
+/* The registers of a stopped CPU, of the target's machine (config.amd64). */
+union kdstub_context {
+	struct x86_context x86;
+	struct amd64_context amd64;
+};
+
+union kdstub_special_registers {
+	struct x86_special_registers x86;
+	struct amd64_special_registers amd64;
+};
+
 /* What the stub needs from the (stopped) machine. */
 struct kdstub_machine {
 	void *ctx;
@@ -33,10 +44,10 @@ struct kdstub_machine {
 	uint32_t (*read_physical)(void *ctx, uint64_t address, void *buf, uint32_t length);
 	uint32_t (*write_physical)(void *ctx, uint64_t address, const void *buf, uint32_t length);
 	/* The registers of the stopped CPU, and writing them back. */
-	void (*get_context)(void *ctx, struct x86_context *context);
-	void (*set_context)(void *ctx, const struct x86_context *context);
-	void (*get_special)(void *ctx, struct x86_special_registers *special);
-	void (*set_special)(void *ctx, const struct x86_special_registers *special);
+	void (*get_context)(void *ctx, union kdstub_context *context);
+	void (*set_context)(void *ctx, const union kdstub_context *context);
+	void (*get_special)(void *ctx, union kdstub_special_registers *special);
+	void (*set_special)(void *ctx, const union kdstub_special_registers *special);
 	/* I/O ports; size is 1, 2 or 4. */
 	uint32_t (*read_io)(void *ctx, uint16_t port, unsigned size);
 	void (*write_io)(void *ctx, uint16_t port, unsigned size, uint32_t value);
@@ -48,6 +59,10 @@ struct kdstub_machine {
 };
 
 struct kdstub_config {
+	/* An x86-64 target: machine AMD64, its CONTEXT and KSPECIAL_REGISTERS,
+	 * 64-bit pointers as they are; else x86, whose pointers travel
+	 * sign-extended. */
+	bool amd64;
 	uint16_t build_number;     /* GetVersion MinorVersion: debuggers pick profiles by it */
 	uint16_t major_version;    /* 0x000F: a free build of NT */
 	uint64_t kern_base;

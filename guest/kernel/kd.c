@@ -15,6 +15,7 @@
 #include "kd_dll.h"
 #include "kdser.h"
 #include "kdstub.h"
+#include "kd_stop.h"
 #include "kdvm_transport.h"
 #include "kstring.h"
 #include "layout.h"
@@ -22,7 +23,6 @@
 #include "paging.h"
 #include "segments.h"
 
-#define EFLAGS_TF 0x100u
 #define EFLAGS_IF 0x200u
 #define PAGE_SIZE 4096u
 #define KD_PROCESSOR_LEVEL 6 /* a P6-class x86, as Bochs models */
@@ -54,25 +54,29 @@ static uint32_t csd_version[2];
  * readable address. */
 static uint8_t idle_thread[64];
 
-/* x86 addresses travel sign-extended to 64 bits. */
+/* x86 addresses travel sign-extended to 64 bits; x86-64 ones are 64 bits. */
 static uint64_t address64(const void *p)
 {
-	return (uint64_t)(int64_t)(int32_t)(uint32_t)p;
+	return (uint64_t)(int64_t)(intptr_t)p;
 }
 
 /* The identity the boot option kd_os=BUILD[.SP] names (default: Windows
- * XP SP3); a name outside the list stops the boot, as a bad rounds= does. */
+ * XP SP3, or 7 SP1 on x86-64); a name outside the list, or on x86-64 one
+ * with no x64 edition, stops the boot, as a bad rounds= does. */
 static const struct kd_identity *identity_from_boot_options(void)
 {
 	const char *text;
 	size_t length;
 
 	if (!bootopt_get("kd_os", &text, &length))
-		return KD_IDENTITY_DEFAULT;
+		return KD_STOP_AMD64 ? KD_IDENTITY_DEFAULT_X64 : KD_IDENTITY_DEFAULT;
 	const struct kd_identity *identity = kd_identity_parse(text, length);
 	if (!identity)
 		machine_fatal("kd_os=%.*s is not an identity of the list (guest/README.md)",
 			      (int)length, text);
+	if (KD_STOP_AMD64 && !identity->x64)
+		machine_fatal("kd_os=%.*s: %s had no x64 edition a debugger has a profile for",
+			      (int)length, text, identity->windows);
 	return identity;
 }
 
@@ -97,108 +101,6 @@ static void fill_debugger_data(const struct kd_identity *identity)
 
 /* ---- the stopped machine ---------------------------------------------------------- */
 
-/* The registers of the stop, as the debugger sees and changes them. */
-static struct x86_context stop_context;
-static struct x86_special_registers stop_special;
-
-#define READ_REGISTER(name, into) __asm__ volatile("mov %%" name ", %0" : "=r"(into))
-
-static uint32_t segment(int which)
-{
-	uint16_t value = 0;
-
-	switch (which) {
-	case 0: __asm__ volatile("mov %%ds, %0" : "=r"(value)); break;
-	case 1: __asm__ volatile("mov %%es, %0" : "=r"(value)); break;
-	case 2: __asm__ volatile("mov %%fs, %0" : "=r"(value)); break;
-	case 3: __asm__ volatile("mov %%gs, %0" : "=r"(value)); break;
-	default: __asm__ volatile("mov %%ss, %0" : "=r"(value)); break;
-	}
-	return value;
-}
-
-static void capture_special(void)
-{
-	struct __attribute__((packed)) {
-		uint16_t limit;
-		uint32_t base;
-	} gdtr, idtr;
-	uint16_t tr, ldtr;
-
-	memset(&stop_special, 0, sizeof(stop_special));
-	READ_REGISTER("cr0", stop_special.cr0);
-	READ_REGISTER("cr2", stop_special.cr2);
-	READ_REGISTER("cr3", stop_special.cr3);
-	READ_REGISTER("cr4", stop_special.cr4);
-	READ_REGISTER("dr0", stop_special.kernel_dr0);
-	READ_REGISTER("dr1", stop_special.kernel_dr1);
-	READ_REGISTER("dr2", stop_special.kernel_dr2);
-	READ_REGISTER("dr3", stop_special.kernel_dr3);
-	READ_REGISTER("dr6", stop_special.kernel_dr6);
-	READ_REGISTER("dr7", stop_special.kernel_dr7);
-	__asm__ volatile("sgdt %0\n\tsidt %1\n\tstr %2\n\tsldt %3"
-			 : "=m"(gdtr), "=m"(idtr), "=r"(tr), "=r"(ldtr));
-	stop_special.gdtr.limit = gdtr.limit;
-	stop_special.gdtr.base = gdtr.base;
-	stop_special.idtr.limit = idtr.limit;
-	stop_special.idtr.base = idtr.base;
-	stop_special.tr = tr;
-	stop_special.ldtr = ldtr;
-}
-
-/* The trap frame as a CONTEXT. A trap at CPL 0 switches no stack: the
- * interrupted ESP is where the CPU's own pushes end. */
-static void capture(const struct trap_frame *f, uint32_t eip)
-{
-	bool from_ring3 = (f->cs & SELECTOR_RPL3) != 0;
-
-	memset(&stop_context, 0, sizeof(stop_context));
-	stop_context.context_flags = DBGKD_CONTEXT_FULL | DBGKD_CONTEXT_DEBUG_REGISTERS;
-	stop_context.eax = f->eax;
-	stop_context.ebx = f->ebx;
-	stop_context.ecx = f->ecx;
-	stop_context.edx = f->edx;
-	stop_context.esi = f->esi;
-	stop_context.edi = f->edi;
-	stop_context.ebp = f->ebp;
-	stop_context.eip = eip;
-	stop_context.eflags = f->eflags;
-	stop_context.seg_cs = f->cs;
-	stop_context.esp = from_ring3 ? f->user_esp : (uint32_t)&f->user_esp;
-	stop_context.seg_ss = from_ring3 ? f->user_ss : segment(4);
-	stop_context.seg_ds = segment(0);
-	stop_context.seg_es = segment(1);
-	stop_context.seg_fs = segment(2);
-	stop_context.seg_gs = segment(3);
-	capture_special();
-	stop_context.dr0 = stop_special.kernel_dr0;
-	stop_context.dr1 = stop_special.kernel_dr1;
-	stop_context.dr2 = stop_special.kernel_dr2;
-	stop_context.dr3 = stop_special.kernel_dr3;
-	stop_context.dr6 = stop_special.kernel_dr6;
-	stop_context.dr7 = stop_special.kernel_dr7;
-}
-
-/* What the debugger changed goes back into the frame the trap returns
- * to. ESP and the segment registers stay: at CPL 0 they are not in the
- * frame, and a debugger has no business moving the kernel's stack. */
-static void apply(struct trap_frame *f, const struct kdstub_resume *resume)
-{
-	f->eax = stop_context.eax;
-	f->ebx = stop_context.ebx;
-	f->ecx = stop_context.ecx;
-	f->edx = stop_context.edx;
-	f->esi = stop_context.esi;
-	f->edi = stop_context.edi;
-	f->ebp = stop_context.ebp;
-	f->eip = stop_context.eip;
-	f->eflags = (stop_context.eflags & ~EFLAGS_TF) | (resume->single_step ? EFLAGS_TF : 0);
-	if (resume->dr7_set)
-		__asm__ volatile("mov %0, %%dr7" : : "r"(resume->dr7));
-	/* The status bits of this stop are spent. */
-	__asm__ volatile("mov %0, %%dr6" : : "r"(0u));
-}
-
 /* Where byte `at` of an address space lives in RAM, if it does. */
 typedef bool (*locate_fn)(uint64_t at, uint32_t *physical);
 
@@ -206,7 +108,7 @@ typedef bool (*locate_fn)(uint64_t at, uint32_t *physical);
  * RAM the debugger may read. */
 static bool locate_virtual(uint64_t at, uint32_t *physical)
 {
-	return at <= UINT32_MAX && paging_translate((uint32_t)at, physical) &&
+	return at <= UINTPTR_MAX && paging_translate((uintptr_t)at, physical) &&
 	       *physical < paging_ram_bytes();
 }
 
@@ -261,41 +163,6 @@ static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uin
 	return copy_pages(address, (void *)buf, length, true, locate_physical);
 }
 
-static void get_context(void *ctx, struct x86_context *context)
-{
-	(void)ctx;
-	*context = stop_context;
-}
-
-static void set_context(void *ctx, const struct x86_context *context)
-{
-	(void)ctx;
-	stop_context = *context;
-}
-
-static void get_special(void *ctx, struct x86_special_registers *special)
-{
-	(void)ctx;
-	*special = stop_special;
-}
-
-/* Debug registers only: control registers stay the kernel's. */
-static void set_special(void *ctx, const struct x86_special_registers *special)
-{
-	(void)ctx;
-	stop_special.kernel_dr0 = special->kernel_dr0;
-	stop_special.kernel_dr1 = special->kernel_dr1;
-	stop_special.kernel_dr2 = special->kernel_dr2;
-	stop_special.kernel_dr3 = special->kernel_dr3;
-	stop_special.kernel_dr7 = special->kernel_dr7;
-	__asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr1\n\tmov %2, %%dr2\n\tmov %3, %%dr3\n\t"
-			 "mov %4, %%dr7"
-			 :
-			 : "r"(special->kernel_dr0), "r"(special->kernel_dr1),
-			   "r"(special->kernel_dr2), "r"(special->kernel_dr3),
-			   "r"(special->kernel_dr7));
-}
-
 static uint32_t read_io(void *ctx, uint16_t port, unsigned size)
 {
 	(void)ctx;
@@ -337,24 +204,34 @@ static bool read_msr(void *ctx, uint32_t msr, uint64_t *value)
 }
 
 static const struct kdstub_machine machine = {
-	0,	      read_virtual, write_virtual, read_physical, write_physical, get_context,
-	set_context, get_special,  set_special,	  read_io,	  write_io,	  reboot,
+	0,
+	read_virtual,
+	write_virtual,
+	read_physical,
+	write_physical,
+	kd_stop_get_context,
+	kd_stop_set_context,
+	kd_stop_get_special,
+	kd_stop_set_special,
+	read_io,
+	write_io,
+	reboot,
 	read_msr,
 };
 
 /* ---- stops -------------------------------------------------------------------------- */
 
-static void stop_in_stub(uint32_t code, struct trap_frame *frame, uint32_t eip)
+static void stop_in_stub(uint32_t code, struct trap_frame *frame, uintptr_t pc)
 {
 	struct kdstub_resume resume = { 0 };
 
 	counts.stops++;
-	capture(frame, eip);
-	kdstub_report_exception(&stub, code, address64((void *)eip), true, &resume);
+	kd_stop_capture(frame, pc);
+	kdstub_report_exception(&stub, code, address64((void *)pc), true, &resume);
 	/* A break-in that came while the kernel was stopped (a debugger
 	 * attaching sends one) asked for what the debugger already had. */
 	(void)kdstub_poll_breakin(&stub);
-	apply(frame, &resume);
+	kd_stop_apply(frame, &resume);
 }
 
 /* INT 3 leaves EIP past itself; the stop is reported at the INT 3, as
@@ -364,20 +241,20 @@ static void stop_in_stub(uint32_t code, struct trap_frame *frame, uint32_t eip)
  * stepped over unless the debugger moved EIP itself. */
 static void on_breakpoint(struct trap_frame *frame)
 {
-	uint32_t at = frame->eip - 1;
+	uintptr_t at = trap_pc(frame) - 1;
 	uint8_t covered;
 	bool debuggers = kdstub_breakpoint_at(&stub, at, &covered);
 
 	counts.breakpoints++;
 	stop_in_stub(DBGKD_STATUS_BREAKPOINT, frame, at);
-	if (!debuggers && frame->eip == at)
-		frame->eip = at + 1;
+	if (!debuggers && trap_pc(frame) == at)
+		trap_set_pc(frame, at + 1);
 }
 
 static void on_single_step(struct trap_frame *frame)
 {
 	counts.single_steps++;
-	stop_in_stub(DBGKD_STATUS_SINGLE_STEP, frame, frame->eip);
+	stop_in_stub(DBGKD_STATUS_SINGLE_STEP, frame, trap_pc(frame));
 }
 
 void kd_poll_breakin(struct trap_frame *frame)
@@ -385,7 +262,7 @@ void kd_poll_breakin(struct trap_frame *frame)
 	if (!active || !kdstub_poll_breakin(&stub))
 		return;
 	counts.breakins++;
-	stop_in_stub(DBGKD_STATUS_BREAKPOINT, frame, frame->eip);
+	stop_in_stub(DBGKD_STATUS_BREAKPOINT, frame, trap_pc(frame));
 }
 
 void kd_break(void)
@@ -502,6 +379,7 @@ bool kd_init(enum kd_transport_kind kind)
 {
 	const struct kd_identity *identity = identity_from_boot_options();
 	const struct kdstub_config config = {
+		.amd64 = KD_STOP_AMD64,
 		.build_number = identity->build,
 		.major_version = 0x000F,
 		.kern_base = address64(__kernel_start),
@@ -521,7 +399,11 @@ bool kd_init(enum kd_transport_kind kind)
 		up = start_serial();
 		break;
 	case KD_TRANSPORT_DLL:
+#ifdef __x86_64__
+		machine_fatal("kd=dll: the x86-64 kernel does not load kdbxkd-x64.dll yet");
+#else
 		up = kd_dll_start(&transport);
+#endif
 		break;
 	case KD_TRANSPORT_NONE:
 		break;
@@ -534,8 +416,9 @@ bool kd_init(enum kd_transport_kind kind)
 	trap_set_handler(3, on_breakpoint);
 	active = true;
 	/* The symbol load reports a context; the boot's own will do. */
-	struct trap_frame here = { .cs = GDT_KERNEL_CODE, .eip = (uint32_t)kd_init };
-	capture(&here, here.eip);
+	struct trap_frame here = { .cs = GDT_KERNEL_CODE };
+	trap_set_pc(&here, (uintptr_t)kd_init);
+	kd_stop_capture(&here, trap_pc(&here));
 	kdstub_load_symbols(&stub, KERNEL_IMAGE_NAME, address64(__kernel_start),
 			    (uint32_t)(__kernel_end - __kernel_start), 0, false);
 	kprintf("kd: kernel debugger on the %s transport, as %s (build %u, CSD 0x%04x)\n",
@@ -567,7 +450,7 @@ void kd_print(const char *fmt, ...)
 		return;
 	/* The clock interrupt polls the same transport: not while a print is
 	 * half-way through it (kd64 disables interrupts to print, too). */
-	uint32_t eflags;
+	unsigned long eflags; /* the flags register's width */
 	__asm__ volatile("pushf\n\tpop %0\n\tcli" : "=r"(eflags) : : "memory");
 	bool break_in = kdstub_print(&stub, text, length);
 	if (eflags & EFLAGS_IF)

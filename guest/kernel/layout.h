@@ -10,12 +10,20 @@
 #ifndef GUEST_LAYOUT_H
 #define GUEST_LAYOUT_H
 
-#define KERNEL_OFFSET 0x80000000
 #define KERNEL_LOAD 0x00100000
 
+#ifdef __x86_64__
+/* The x86-64 kernel: where 64-bit Windows keeps its kernel (x64/). */
+#define KERNEL_OFFSET 0xFFFFF80000000000
+/* Unmapped in the higher half, though RAM is there. */
+#define KD_HOLE_START 0xFFFFF80000F00000
+#define KD_HOLE_END 0xFFFFF80001000000
+#else
+#define KERNEL_OFFSET 0x80000000
 /* Unmapped in the upper half, though RAM is there. */
 #define KD_HOLE_START 0x80F00000
 #define KD_HOLE_END 0x81000000
+#endif
 
 /* Where the kernel maps a KD transport DLL (kd_dll.c): 4 MiB of its own,
  * above any RAM's upper-half view (PAGING_MAX_RAM), and not the DLL's

@@ -30,23 +30,29 @@
 
 void kernel_main(void);
 
+#ifndef __x86_64__
 static uint32_t invalid_opcode(void *arg)
 {
 	(void)arg;
 	__asm__ volatile("ud2");
 	return 0;
 }
+#endif
 
 static void run_selftest(void)
 {
 	if (bootopt_is("selftest", "trap")) {
 		__asm__ volatile("ud2");
 	} else if (bootopt_is("selftest", "usertrap")) {
+#ifdef __x86_64__
+		machine_fatal("selftest=usertrap: the x86-64 kernel runs nothing at CPL 3");
+#else
 		run_at_cpl3(invalid_opcode, NULL);
+#endif
 	} else if (bootopt_is("selftest", "triplefault")) {
 		static const struct __attribute__((packed)) {
 			uint16_t limit;
-			uint32_t base;
+			uintptr_t base;
 		} no_idt = { 0, 0 };
 		__asm__ volatile("lidt %0\n\tint3" : : "m"(no_idt));
 	} else if (bootopt_is("selftest", "fail")) {
@@ -115,7 +121,9 @@ void kernel_main(void)
 	idt_init();
 	paging_init(cmos_ram_mib() * 1024u * 1024u);
 	pic_init();
-	usermode_init();
+#ifndef __x86_64__
+	usermode_init(); /* the x86-64 kernel has no ring 3 (guest/README.md) */
+#endif
 
 	kprintf("bxkd test guest %s\n", BXKD_VERSION);
 	kprintf("boot options: %s\n", bootopt_text()[0] ? bootopt_text() : "(none)");

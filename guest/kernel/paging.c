@@ -116,7 +116,7 @@ bool paging_page_access(uint32_t linear, bool *writable)
 	return entry != 0;
 }
 
-bool paging_translate(uint32_t linear, uint32_t *physical)
+bool paging_translate(uintptr_t linear, uint32_t *physical)
 {
 	uint32_t pde;
 	uint32_t entry = page_entry(linear, &pde);

@@ -17,8 +17,9 @@
 void paging_init(uint32_t ram_bytes);
 
 /* What the CPU would translate `linear` to through the page tables in
- * CR3; false if the page is not present. */
-bool paging_translate(uint32_t linear, uint32_t *physical);
+ * CR3; false if the page is not present (or, on x86-64, not in RAM below
+ * 4 GiB: the kernels map no RAM above PAGING_MAX_RAM). */
+bool paging_translate(uintptr_t linear, uint32_t *physical);
 
 /* Physical address of kernel data (anything the kernel's pointers reach);
  * for memory that may be unmapped, paging_translate. */

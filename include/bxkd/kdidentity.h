@@ -6,7 +6,9 @@
  * files) from the build number GetVersion reports and the service pack in
  * the ULONG that KDDEBUGGER_DATA64.CmNtCSDVersion points at; radare2's
  * winkd refuses to attach to a pair it has no profile for. Each identity
- * here is a real x86 release that radare2 has a profile for, and says the
+ * here is a real x86 release that radare2 has a profile for (and, where
+ * `x64` says so, an x64 one: radare2's x64 profiles are 3790 SP1 and SP2,
+ * 6000, 6002 SP2, 7601, 9200 and three Windows 10 builds), and says the
  * same thing everywhere a debugger looks: GetVersion's MinorVersion, the
  * CSD version, the debugger data block's Size and NtBuildLab.
  *
@@ -26,6 +28,8 @@ struct kd_identity {
 	uint8_t service_pack;	  /* CmNtCSDVersion bits 15:8 */
 	uint16_t debugger_data_size; /* KDDEBUGGER_DATA64.Size that release reports */
 	const char *build_lab;	  /* what KDDEBUGGER_DATA64.NtBuildLab points at */
+	bool x64;		  /* the release had an x64 edition radare2 has a profile
+				   * for too: the x86-64 kernel may claim it */
 };
 
 /* The block sizes are the ones each release's KdDebuggerDataBlock carries
@@ -41,20 +45,23 @@ struct kd_identity {
 /* The build labs end in "bxkd": they name the release's branch, not a
  * real build of it. */
 static const struct kd_identity kd_identities[] = {
-	{ "Windows XP SP2", 2600, 2, KD_DEBUGGER_DATA_SIZE_XP, "2600.xpsp_sp2.bxkd" },
-	{ "Windows XP SP3", 2600, 3, KD_DEBUGGER_DATA_SIZE_XP, "2600.xpsp_sp3.bxkd" },
-	{ "Windows Server 2003", 3790, 0, KD_DEBUGGER_DATA_SIZE_2003, "3790.srv03_rtm.bxkd" },
-	{ "Windows Server 2003 SP1", 3790, 1, KD_DEBUGGER_DATA_SIZE_2003, "3790.srv03_sp1.bxkd" },
-	{ "Windows Server 2003 SP2", 3790, 2, KD_DEBUGGER_DATA_SIZE_2003, "3790.srv03_sp2.bxkd" },
-	{ "Windows Vista", 6000, 0, KD_DEBUGGER_DATA_SIZE_VISTA, "6000.vista_rtm.bxkd" },
-	{ "Windows Vista SP2", 6002, 2, KD_DEBUGGER_DATA_SIZE_VISTA, "6002.vistasp2.bxkd" },
-	{ "Windows 7 SP1", 7601, 1, KD_DEBUGGER_DATA_SIZE_7, "7601.win7sp1.bxkd" },
-	{ "Windows 8", 9200, 0, KD_DEBUGGER_DATA_SIZE_8, "9200.win8_rtm.bxkd" },
+	{ "Windows XP SP2", 2600, 2, KD_DEBUGGER_DATA_SIZE_XP, "2600.xpsp_sp2.bxkd", false },
+	{ "Windows XP SP3", 2600, 3, KD_DEBUGGER_DATA_SIZE_XP, "2600.xpsp_sp3.bxkd", false },
+	{ "Windows Server 2003", 3790, 0, KD_DEBUGGER_DATA_SIZE_2003, "3790.srv03_rtm.bxkd", false },
+	{ "Windows Server 2003 SP1", 3790, 1, KD_DEBUGGER_DATA_SIZE_2003, "3790.srv03_sp1.bxkd", true },
+	{ "Windows Server 2003 SP2", 3790, 2, KD_DEBUGGER_DATA_SIZE_2003, "3790.srv03_sp2.bxkd", true },
+	{ "Windows Vista", 6000, 0, KD_DEBUGGER_DATA_SIZE_VISTA, "6000.vista_rtm.bxkd", true },
+	{ "Windows Vista SP2", 6002, 2, KD_DEBUGGER_DATA_SIZE_VISTA, "6002.vistasp2.bxkd", true },
+	{ "Windows 7 SP1", 7601, 1, KD_DEBUGGER_DATA_SIZE_7, "7601.win7sp1.bxkd", true },
+	{ "Windows 8", 9200, 0, KD_DEBUGGER_DATA_SIZE_8, "9200.win8_rtm.bxkd", true },
 };
 
 #define KD_IDENTITY_COUNT (sizeof(kd_identities) / sizeof(kd_identities[0]))
-/* Windows XP SP3: the default. */
+/* Windows XP SP3: the 32-bit kernel's default. */
 #define KD_IDENTITY_DEFAULT (&kd_identities[1])
+/* Windows 7 SP1: the x86-64 kernel's default, a release radare2's
+ * winkd has x64 profiles for (SP0 and SP1). */
+#define KD_IDENTITY_DEFAULT_X64 (&kd_identities[7])
 
 /* The CmNtCSDVersion value: service pack major in bits 15:8, minor (always
  * 0 here) in bits 7:0. */

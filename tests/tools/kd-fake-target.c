@@ -115,24 +115,24 @@ static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uin
 		       mapped_bytes(address, length, PHYSICAL_BASE));
 }
 
-static void get_context(void *ctx, struct x86_context *c)
+static void get_context(void *ctx, union kdstub_context *c)
 {
-	*c = ((struct machine *)ctx)->context;
+	c->x86 = ((struct machine *)ctx)->context;
 }
 
-static void set_context(void *ctx, const struct x86_context *c)
+static void set_context(void *ctx, const union kdstub_context *c)
 {
-	((struct machine *)ctx)->context = *c;
+	((struct machine *)ctx)->context = c->x86;
 }
 
-static void get_special(void *ctx, struct x86_special_registers *s)
+static void get_special(void *ctx, union kdstub_special_registers *s)
 {
-	*s = ((struct machine *)ctx)->special;
+	s->x86 = ((struct machine *)ctx)->special;
 }
 
-static void set_special(void *ctx, const struct x86_special_registers *s)
+static void set_special(void *ctx, const union kdstub_special_registers *s)
 {
-	((struct machine *)ctx)->special = *s;
+	((struct machine *)ctx)->special = s->x86;
 }
 
 static uint32_t read_io(void *ctx, uint16_t port, unsigned size)

@@ -83,29 +83,45 @@ static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uin
 	return n;
 }
 
-static void get_context(void *ctx, struct x86_context *c)
+static void get_context(void *ctx, union kdstub_context *c)
 {
-	*c = ((struct fake_machine *)ctx)->context;
+	const struct fake_machine *m = ctx;
+
+	if (m->amd64)
+		c->amd64 = m->amd64_context;
+	else
+		c->x86 = m->context;
 }
 
-static void get_special(void *ctx, struct x86_special_registers *s)
+static void get_special(void *ctx, union kdstub_special_registers *s)
 {
-	*s = ((struct fake_machine *)ctx)->special;
+	const struct fake_machine *m = ctx;
+
+	if (m->amd64)
+		s->amd64 = m->amd64_special;
+	else
+		s->x86 = m->special;
 }
 
 /* Writes are counted: the tests check which requests change registers. */
-static void set_context(void *ctx, const struct x86_context *c)
+static void set_context(void *ctx, const union kdstub_context *c)
 {
 	struct fake_machine *m = ctx;
-	m->context = *c;
+	if (m->amd64)
+		m->amd64_context = c->amd64;
+	else
+		m->context = c->x86;
 	m->set_context_calls++;
 }
 
-static void set_special(void *ctx, const struct x86_special_registers *s)
+static void set_special(void *ctx, const union kdstub_special_registers *s)
 {
 	struct fake_machine *m = ctx;
 	m->set_special_calls++;
-	m->special = *s;
+	if (m->amd64)
+		m->amd64_special = s->amd64;
+	else
+		m->special = s->x86;
 }
 
 static void log_io(struct fake_machine *m, bool write, uint16_t port, unsigned size,

@@ -44,6 +44,11 @@ struct fake_machine {
 	uint8_t physical[FAKE_PHYSICAL_SIZE];
 	struct x86_context context;
 	struct x86_special_registers special;
+	/* An x86-64 machine instead (fake_machine_power_on_amd64): these
+	 * registers are the ones the stub sees. */
+	bool amd64;
+	struct amd64_context amd64_context;
+	struct amd64_special_registers amd64_special;
 	unsigned set_context_calls, set_special_calls, reboots;
 	/* The first FAKE_IO_LOG port accesses; io_count counts them all. */
 	struct fake_io io[FAKE_IO_LOG];

@@ -1,0 +1,187 @@
+/*
+ * entry.S (x64) -- the x86-64 kernel's entry and its interrupt entry stubs.
+ *
+ * The boot sector jumps to the first byte of the image, at physical
+ * KERNEL_LOAD, in 32-bit protected mode with flat segments, paging off and
+ * interrupts off, as for the 32-bit kernel. This code switches to long mode
+ * the way every x86-64 loader does: 4-level page tables, CR4.PAE, EFER.LME,
+ * CR0.PG, then a far jump into a 64-bit code segment. Until paging maps
+ * the image where it is linked (KERNEL_OFFSET higher, layout.h) it touches
+ * memory only through physical addresses, PHYS(symbol).
+ */
+#include "layout.h"
+
+#define PHYS(symbol) ((symbol) - KERNEL_OFFSET)
+#define PAGE_TABLE 0x3     /* present, writable */
+#define PDE_LARGE_PAGE 0x83 /* present, writable, 2 MiB */
+#define CR4_PAE 0x20
+#define CR0_PG 0x80000000
+#define MSR_EFER 0xC0000080
+#define EFER_LME 0x100
+#define BOOT_CODE64 0x08
+#define BOOT_DATA 0x10
+/* Where KERNEL_OFFSET falls in the top-level table: its PDPT is shared
+ * with the identity view, since both start at PDPT entry 0. */
+#define KERNEL_PML4_INDEX ((KERNEL_OFFSET >> 39) & 511)
+
+	.section .text.entry, "ax"
+	.code32
+	.globl _start
+_start:
+	cli
+	cld
+	/* .bss is not in the image; it holds whatever was in RAM. */
+	mov	$PHYS(__bss_start), %edi
+	mov	$PHYS(__bss_end), %ecx
+	sub	%edi, %ecx
+	xor	%eax, %eax
+	rep stosb
+
+	/* The first BOOT_MAP_MIB of RAM in 2 MiB pages, twice: where it is,
+	 * so the next instruction still runs once paging is on, and at
+	 * KERNEL_OFFSET. paging_init() replaces this. */
+	mov	$PHYS(boot_pd), %edi
+	mov	$PDE_LARGE_PAGE, %eax
+	xor	%ecx, %ecx
+1:	mov	%eax, (%edi,%ecx,8)
+	add	$0x200000, %eax
+	inc	%ecx
+	cmp	$BOOT_MAP_MIB / 2, %ecx
+	jb	1b
+	mov	$PHYS(boot_pdpt), %edi
+	movl	$PHYS(boot_pd) + PAGE_TABLE, (%edi)
+	mov	$PHYS(boot_pml4), %edi
+	movl	$PHYS(boot_pdpt) + PAGE_TABLE, (%edi)
+	movl	$PHYS(boot_pdpt) + PAGE_TABLE, KERNEL_PML4_INDEX * 8(%edi)
+
+	mov	%cr4, %eax
+	or	$CR4_PAE, %eax
+	mov	%eax, %cr4
+	mov	%edi, %cr3
+	mov	$MSR_EFER, %ecx
+	rdmsr
+	or	$EFER_LME, %eax
+	wrmsr
+	mov	%cr0, %eax
+	or	$CR0_PG, %eax
+	mov	%eax, %cr0
+	lgdt	PHYS(boot_gdt_descriptor)
+	ljmp	$BOOT_CODE64, $PHYS(long_mode)
+
+	.code64
+long_mode:
+	mov	$BOOT_DATA, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %ss
+	movabs	$higher_half, %rax
+	jmp	*%rax
+
+higher_half:
+	movabs	$boot_stack_top, %rsp
+	xor	%ebp, %ebp	/* the end of every stack walk */
+	movabs	$kernel_main, %rax
+	call	*%rax
+1:	cli
+	hlt
+	jmp	1b
+
+	.align	8
+boot_gdt:
+	.quad	0
+	.quad	0x00209a0000000000	/* 64-bit code, ring 0 */
+	.quad	0x0000920000000000	/* data */
+boot_gdt_end:
+boot_gdt_descriptor:
+	.word	boot_gdt_end - boot_gdt - 1
+	.long	PHYS(boot_gdt)
+
+/*
+ * One stub per vector. Each leaves the same frame (struct trap_frame in
+ * trap.h): the CPU's error code, or a 0 where the CPU pushes none, then the
+ * vector number, then the general registers. In 64-bit mode the CPU always
+ * pushes SS:RSP and aligns the stack to 16 bytes first.
+ */
+	.altmacro
+	.macro trap_stub vector
+trap_stub_\vector:
+	.if (\vector == 8) || ((\vector >= 10) && (\vector <= 14)) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
+	.else
+	pushq	$0
+	.endif
+	pushq	$\vector
+	jmp	trap_common
+	.endm
+
+	.macro trap_stub_address vector
+	.quad	trap_stub_\vector
+	.endm
+
+	.text
+	.set	vector, 0
+	.rept	256
+	trap_stub %vector
+	.set	vector, vector + 1
+	.endr
+
+trap_common:
+	push	%rax
+	push	%rcx
+	push	%rdx
+	push	%rbx
+	push	%rbp
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rsp, %rdi
+	call	trap_dispatch
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rbp
+	pop	%rbx
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	add	$16, %rsp	/* vector and error code */
+	iretq
+
+	.section .rodata
+	.globl	trap_stub_table
+	.align	8
+trap_stub_table:
+	.set	vector, 0
+	.rept	256
+	trap_stub_address %vector
+	.set	vector, vector + 1
+	.endr
+
+	.bss
+	.align	4096
+boot_pml4:
+	.skip	4096
+boot_pdpt:
+	.skip	4096
+boot_pd:
+	.skip	4096
+	.align	16
+boot_stack:
+	.skip	16384
+	.globl	boot_stack_top
+boot_stack_top:
+
+	.section .note.GNU-stack, "", @progbits
