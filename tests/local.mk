@@ -84,6 +84,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-I$(top_srcdir) \
 	-DBXKD_GUEST_IMAGE='"$(abs_top_builddir)/$(GUEST_IMAGE)"' \
 	-DBXKD_GUEST_SYMBOLS='"$(abs_top_builddir)/guest/kernel.symbols"' \
+	-DBXKD_GUEST64_IMAGE='"$(abs_top_builddir)/$(GUEST64_IMAGE)"' \
+	-DBXKD_GUEST64_SYMBOLS='"$(abs_top_builddir)/guest/kernel-x64.symbols"' \
 	-DBXKD_SOURCE_DIR='"$(abs_top_srcdir)"' \
 	-DBXKD_TEST_WORK_DIR='"$(abs_top_builddir)/%reldir%/work"' \
 	-DBXKD_TAP_PROGRAM='"$(abs_top_builddir)/pipe-bridge/bxkd-tap$(EXEEXT)"' \

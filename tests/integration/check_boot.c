@@ -217,6 +217,83 @@ START_TEST(two_boots_are_identical)
 }
 END_TEST
 
+/* The x86-64 kernel, from the same sources, ends its workload with the
+ * 32-bit kernel's checksum, in long mode at its higher-half address. */
+START_TEST(the_x64_kernel_runs_the_workload_as_the_x86_kernel_does)
+{
+	struct bxh_run x86, x64;
+	const struct boot workload = { .boot_options = "kernel=workload rounds=20" };
+	const struct boot workload64 = { .image = BXKD_GUEST64_IMAGE,
+					 .boot_options = "kernel=workload rounds=20" };
+
+	boot(&x86, "x64_workload/x86", &workload, BXVM_PASSED);
+	boot(&x64, "x64_workload/x64", &workload64, BXVM_PASSED);
+	const struct bxvm_test_line *a = bxh_find_test(&x86, "workload");
+	const struct bxvm_test_line *b = bxh_find_test(&x64, "workload");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(a->detail, b->detail);
+	ck_assert_msg(strstr(b->detail, "rounds=20 checksum=0x"), "%s", b->detail);
+	bxh_run_free(&x86);
+	bxh_run_free(&x64);
+}
+END_TEST
+
+START_TEST(two_x64_boots_are_identical)
+{
+	struct bxh_run first, second;
+	const struct boot workload64 = { .image = BXKD_GUEST64_IMAGE,
+					 .boot_options = "kernel=workload" };
+
+	boot(&first, "two_x64_boots_are_identical/first", &workload64, BXVM_PASSED);
+	boot(&second, "two_x64_boots_are_identical/second", &workload64, BXVM_PASSED);
+	ck_assert_str_eq(first.console, second.console);
+	ck_assert_msg(first.report.final_tick == second.report.final_tick,
+		      "final ticks differ: %" PRIu64 " then %" PRIu64, first.report.final_tick,
+		      second.report.final_tick);
+	bxh_run_free(&first);
+	bxh_run_free(&second);
+}
+END_TEST
+
+/* A trap in long mode is reported with the 64-bit frame, and stops the
+ * run as on x86. */
+START_TEST(an_x64_guest_trap_stops_the_run_with_its_report)
+{
+	struct bxh_run run;
+
+	boot(&run, "an_x64_guest_trap_stops_the_run_with_its_report",
+	     &(struct boot){ .image = BXKD_GUEST64_IMAGE, .boot_options = "selftest=trap" },
+	     BXVM_GUEST_FATAL);
+	ck_assert_msg(strstr(run.console, "BXKD trap: #UD invalid opcode (vector 6)") &&
+			      strstr(run.console, "rip=fffff800"),
+		      "%s", run.console);
+	bxh_run_free(&run);
+}
+END_TEST
+
+/* What the x86-64 kernel does not have is refused, never run half-way. */
+START_TEST(the_x64_kernel_refuses_what_it_lacks)
+{
+	static const char *const refused[][2] = {
+		{ "selftest=usertrap", "runs nothing at CPL 3" },
+		{ "kernel=workload kd=dll", "does not load kdbxkd-x64.dll" },
+		{ "kernel=workload kd_os=2600.3", "no x64 edition" },
+		{ "tests=backdoor", "no guest tests in group 'backdoor'" },
+	};
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct bxh_run run;
+		char name[96];
+		snprintf(name, sizeof(name), "the_x64_kernel_refuses_what_it_lacks/%zu", i);
+		boot(&run, name, &(struct boot){ .image = BXKD_GUEST64_IMAGE, .boot_options = refused[i][0] },
+		     BXVM_GUEST_FATAL);
+		ck_assert_msg(strstr(run.console, refused[i][1]), "%s:\n%s", refused[i][0], run.console);
+		bxh_run_free(&run);
+	}
+}
+END_TEST
+
 START_TEST(a_guest_trap_stops_the_run_with_its_report)
 {
 	struct bxh_run run;
@@ -314,6 +391,9 @@ BXKD_SUITE(boot,
 		a_bad_device_setting_stops_bochs_with_the_reason,
 		the_guest_clock_does_not_depend_on_the_host_time_zone,
 		guest_tests_fail_without_the_plugin, two_boots_are_identical));
+	testcases_add(s, "x64", 120, TESTS(
+		the_x64_kernel_runs_the_workload_as_the_x86_kernel_does, two_x64_boots_are_identical,
+		an_x64_guest_trap_stops_the_run_with_its_report, the_x64_kernel_refuses_what_it_lacks));
 	testcases_add(s, "harness", 120, TESTS(
 		a_guest_trap_stops_the_run_with_its_report, a_failing_guest_test_fails_the_run,
 		a_missing_summary_fails_the_run, a_hung_guest_times_out,

@@ -28,12 +28,17 @@
 #include "testcases.h"
 
 #define SESSION_SCRIPT BXKD_SOURCE_DIR "/tests/sessions/debug-session.bxkd"
+#define SESSION_SCRIPT_X64 BXKD_SOURCE_DIR "/tests/sessions/debug-session-x64.bxkd"
 #define DBG_TIMEOUT_SECONDS "60"
 
 /* OVER_DLL: the shared page too, but through the Windows KD DLL the
  * kernel loads (kd=dll, guest/kernel/kd_dll.c), not the kernel's own copy
  * of the transport. */
 enum transport { OVER_VMPORT, OVER_SERIAL, OVER_DLL };
+
+/* Which test kernel: the 32-bit one, or the x86-64 one (guest/x64/) with
+ * its symbols and its version of the session script. */
+enum arch { X86, X64 };
 
 static const char *const boot_transport[] = { "vmport", "serial", "dll" };
 
@@ -46,6 +51,7 @@ struct session {
 	char socket[400];
 	char target[420];
 	char *dir;
+	const char *symbols; /* the kernel's, for bxkd-dbg */
 	char *output; /* bxkd-dbg's JSON lines */
 	char *errors;
 	int dbg_status;
@@ -57,12 +63,13 @@ struct session {
 /* The machine for a session on `transport`: boot options, the bochsrc's
  * line, and (serial) the relay, started now; s->target is where a
  * debugger connects. */
-static void prepare_machine(struct session *s, enum transport transport, const char *test_name,
-			    const char *boot_extra)
+static void prepare_machine(struct session *s, enum arch arch, enum transport transport,
+			    const char *test_name, const char *boot_extra)
 {
 	memset(s, 0, sizeof(*s));
 	bxh_options_init(&s->o);
-	s->o.image = BXKD_GUEST_IMAGE;
+	s->o.image = arch == X64 ? BXKD_GUEST64_IMAGE : BXKD_GUEST_IMAGE;
+	s->symbols = arch == X64 ? BXKD_GUEST64_SYMBOLS : BXKD_GUEST_SYMBOLS;
 	snprintf(s->workdir, sizeof(s->workdir), "%s/%s", BXKD_TEST_WORK_DIR, test_name);
 	s->o.workdir = s->workdir;
 	snprintf(s->boot_options, sizeof(s->boot_options), "kernel=workload kd=%s kd_break=1%s%s",
@@ -120,21 +127,22 @@ static void boot_with(struct session *s, char *const debugger[], const char *out
 
 /* Boots the workload kernel on `transport` and runs bxkd-dbg with the
  * given commands (or the session script when there are none) against it. */
-static void run_session(struct session *s, enum transport transport, const char *test_name,
-			const char *boot_extra, char *const commands[])
+static void run_session(struct session *s, enum arch arch, enum transport transport,
+			const char *test_name, const char *boot_extra, char *const commands[])
 {
 	char out_path[600], err_path[600];
 	int n = 9;
 
-	prepare_machine(s, transport, test_name, boot_extra);
-	char *argv[64] = { BXKD_DBG,	   "--json",  "--quiet", "--symbols", BXKD_GUEST_SYMBOLS,
-			   "--timeout", DBG_TIMEOUT_SECONDS, "--target", s->target };
+	prepare_machine(s, arch, transport, test_name, boot_extra);
+	char *argv[64] = { BXKD_DBG,	   "--json",  "--quiet",	   "--symbols",
+			   (char *)s->symbols, "--timeout", DBG_TIMEOUT_SECONDS, "--target",
+			   s->target };
 	if (commands) {
 		for (int i = 0; commands[i] && n < 63; i++)
 			argv[n++] = commands[i];
 	} else {
 		argv[n++] = "--script";
-		argv[n++] = SESSION_SCRIPT;
+		argv[n++] = arch == X64 ? SESSION_SCRIPT_X64 : SESSION_SCRIPT;
 	}
 	argv[n] = NULL;
 	snprintf(out_path, sizeof(out_path), "%s/bxkd-dbg.out", s->dir);
@@ -238,18 +246,24 @@ static void check_session_answers(const struct session *s)
 		      "%s", result->detail);
 }
 
-/* The output with the values of ECX and EDX blanked: caller-saved scratch
- * registers that hold, at the breakpoint, whatever the code before left
- * there, and that code includes the transport's. */
+/* The output with the values of the scratch registers blanked: the
+ * caller-saved ones (x86: ECX and EDX; x86-64: RCX, RDX, RSI, RDI and R8
+ * to R11) hold, at the breakpoint, whatever the code before left there,
+ * and that code includes the transport's. */
 static char *without_scratch_registers(const char *output)
 {
+	static const char *const scratch[] = {
+		"\"ecx\":\"0x", "\"edx\":\"0x", "\"rcx\":\"0x", "\"rdx\":\"0x",
+		"\"rsi\":\"0x", "\"rdi\":\"0x", "\"r8\":\"0x",	 "\"r9\":\"0x",
+		"\"r10\":\"0x", "\"r11\":\"0x",
+	};
 	char *copy = strdup(output);
 
-	for (const char *name = "\"ecx\":\"0x"; name; name = name[1] == 'e' && name[2] == 'c'
-								   ? "\"edx\":\"0x"
-								   : NULL) {
-		for (char *at = copy; (at = strstr(at, name)); at += strlen(name))
-			memset(at + strlen(name), 'x', 8);
+	for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++) {
+		for (char *at = copy; (at = strstr(at, scratch[i])); at += strlen(scratch[i])) {
+			char *digits = at + strlen(scratch[i]);
+			memset(digits, 'x', strspn(digits, "0123456789abcdef"));
+		}
 	}
 	return copy;
 }
@@ -273,10 +287,10 @@ START_TEST(the_same_session_on_both_transports)
 {
 	struct session vmport, serial;
 
-	run_session(&vmport, OVER_VMPORT, "session_vmport", NULL, NULL);
+	run_session(&vmport, X86, OVER_VMPORT, "session_vmport", NULL, NULL);
 	require_clean_run(&vmport);
 	check_session_answers(&vmport);
-	run_session(&serial, OVER_SERIAL, "session_serial", NULL, NULL);
+	run_session(&serial, X86, OVER_SERIAL, "session_serial", NULL, NULL);
 	require_clean_run(&serial);
 	check_session_answers(&serial);
 
@@ -289,17 +303,19 @@ END_TEST
 /* A debugger breaking into the running workload stops it wherever it is;
  * the session goes on, and ends the workload early by writing its round
  * count (it would run for hours). */
-static void break_in_while_the_workload_runs(enum transport transport, const char *name)
+static void break_in_while_the_workload_runs(enum arch arch, enum transport transport,
+					     const char *name)
 {
 	struct session s;
 	char *const commands[] = { "connect", "go", "sleep 300", "breakin", "regs",
 				   "read workload_round_count 4", "write workload_rounds_wanted 00000000",
 				   "go", NULL };
 
-	run_session(&s, transport, name, "rounds=1000000", commands);
+	run_session(&s, arch, transport, name, "rounds=1000000", commands);
 	require_clean_run(&s);
 	EXPECT(&s, 3, "\"command\":\"breakin\"", "\"stopped\":true", "\"code\":\"0x80000003\"");
-	EXPECT(&s, 4, "\"command\":\"regs\"", "\"cs\":\"0x00000008\"");
+	EXPECT(&s, 4, "\"command\":\"regs\"",
+	       arch == X64 ? "\"cs\":\"0x0008\"" : "\"cs\":\"0x00000008\"");
 	const struct bxvm_test_line *result = bxh_find_test(&s.run, "workload");
 	ck_assert_ptr_nonnull(result);
 	ck_assert_msg(strstr(result->detail, "breakins=1") && !strstr(result->detail, "rounds=1000000"),
@@ -309,13 +325,13 @@ static void break_in_while_the_workload_runs(enum transport transport, const cha
 
 START_TEST(a_break_in_stops_the_running_workload_over_the_shared_page)
 {
-	break_in_while_the_workload_runs(OVER_VMPORT, "session_breakin_vmport");
+	break_in_while_the_workload_runs(X86, OVER_VMPORT, "session_breakin_vmport");
 }
 END_TEST
 
 START_TEST(a_break_in_stops_the_running_workload_over_the_serial_port)
 {
-	break_in_while_the_workload_runs(OVER_SERIAL, "session_breakin_serial");
+	break_in_while_the_workload_runs(X86, OVER_SERIAL, "session_breakin_serial");
 }
 END_TEST
 
@@ -330,7 +346,7 @@ static void reconnect_many_times(enum transport transport, const char *name)
 	struct session s;
 	char out_path[600], err_path[600], *loop;
 
-	prepare_machine(&s, transport, name, "rounds=1000000");
+	prepare_machine(&s, X86, transport, name, "rounds=1000000");
 	s.o.timeout_seconds = 300;
 	snprintf(out_path, sizeof(out_path), "%s/bxkd-dbg.out", s.dir);
 	snprintf(err_path, sizeof(err_path), "%s/bxkd-dbg.err", s.dir);
@@ -624,7 +640,7 @@ static void radare2_attaches(enum transport transport, const char *name, const c
 	pthread_t thread;
 
 	snprintf(option, sizeof(option), "kd_os=%s", os ? os : "");
-	prepare_machine(&s, transport, name, os ? option : NULL);
+	prepare_machine(&s, X86, transport, name, os ? option : NULL);
 	memset(a, 0, sizeof(*a));
 	a->socket = s.socket;
 	if (early) {
@@ -726,6 +742,78 @@ START_TEST(every_identity_has_a_radare2_profile)
 			      refused[i]);
 }
 END_TEST
+/* What the x86-64 session script must get, line by line: the x86
+ * session's answers in AMD64 terms (machine 0x8664, 64-bit addresses in
+ * the higher half, RAX), and the same workload result. */
+static void check_x64_session_answers(const struct session *s)
+{
+	EXPECT(s, 0, "\"command\":\"connect\"", "\"stopped\":true", "\"code\":\"0x80000003\"");
+	expect_string(s, 0, "pc", "0xfffff800", true);
+	expect_string(s, 0, "symbol", "kd_break+", true);
+	EXPECT(s, 1, "\"command\":\"version\"", "\"build\":7601", "\"machine\":\"0x8664\"",
+	       "\"flags\":\"0x0006\"", "\"kern_base\":\"0xfffff80000100000\"");
+	expect_string(s, 2, "data", "62786b6420776f726b6c6f616420646174612062" "6c6f636b3a20", true);
+	EXPECT(s, 3, "\"command\":\"write\",\"ok\":true");
+	EXPECT(s, 4, "\"data\":\"7772697474656e2062792074686520646562756767657200\"");
+	EXPECT(s, 5, "\"command\":\"read\",\"ok\":false");
+	expect_string(s, 5, "error", "cannot read 0xfffff80000f00000", false);
+	EXPECT(s, 6, "\"command\":\"!\",\"ok\":true");
+	EXPECT(s, 7, "\"command\":\"bp\",\"ok\":true");
+	expect_string(s, 7, "address", "0xfffff800", true);
+	EXPECT(s, 8, "\"command\":\"go\",\"ok\":true");
+	EXPECT(s, 9, "\"command\":\"wait\"", "\"symbol\":\"workload_step_target\"");
+	EXPECT(s, 10, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x1\"");
+	EXPECT(s, 11, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x6\"");
+	EXPECT(s, 12, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x9\"");
+	EXPECT(s, 13, "\"command\":\"regs\"", "\"rax\":\"0x0000000000000003\"", "\"cs\":\"0x0008\"");
+	expect_string(s, 13, "rip", "0xfffff800", true);
+	EXPECT(s, 14, "\"command\":\"setreg\",\"ok\":true");
+	EXPECT(s, 15, "\"command\":\"regs\"", "\"rax\":\"0x0000000000000010\"");
+	EXPECT(s, 16, "\"command\":\"readphys\"", "\"data\":\"62786b6420776f726b6c6f6164206461\"");
+	EXPECT(s, 17, "\"command\":\"prints\"", "\"text\":\"bxkd kernel up: 100 rounds of work\\n\"");
+	EXPECT(s, 18, "\"command\":\"bc\",\"ok\":true");
+	EXPECT(s, 19, "\"command\":\"go\",\"ok\":true");
+	/* The same result as the x86 session's: the changed RAX is in it. */
+	const struct bxvm_test_line *result = bxh_find_test(&s->run, "workload");
+	ck_assert_ptr_nonnull(result);
+	ck_assert_msg(strstr(result->detail, "scratch=\"written by the debugger\"") &&
+			      strstr(result->detail, "checksum=0xbef55dd5") &&
+			      strstr(result->detail, "breakpoints=2 single_steps=3"),
+		      "%s", result->detail);
+}
+
+/* The x86-64 session script over the shared page from long mode and over
+ * the serial port: every answer as expected, the same on both but for the
+ * scratch registers. */
+START_TEST(the_x64_session_on_both_transports)
+{
+	struct session vmport, serial;
+
+	run_session(&vmport, X64, OVER_VMPORT, "session_x64_vmport", NULL, NULL);
+	require_clean_run(&vmport);
+	check_x64_session_answers(&vmport);
+	run_session(&serial, X64, OVER_SERIAL, "session_x64_serial", NULL, NULL);
+	require_clean_run(&serial);
+	check_x64_session_answers(&serial);
+
+	require_same_answers(&vmport, "shared page", &serial, "serial");
+	session_free(&vmport);
+	session_free(&serial);
+}
+END_TEST
+
+START_TEST(a_break_in_stops_the_running_x64_workload_over_the_shared_page)
+{
+	break_in_while_the_workload_runs(X64, OVER_VMPORT, "session_breakin_x64_vmport");
+}
+END_TEST
+
+START_TEST(a_break_in_stops_the_running_x64_workload_over_the_serial_port)
+{
+	break_in_while_the_workload_runs(X64, OVER_SERIAL, "session_breakin_x64_serial");
+}
+END_TEST
+
 #ifdef BXKD_WINDOWS_DLL
 /* The session script through the Windows KD DLL: every answer as
  * expected, and the same as the kernel's own transport gives. */
@@ -733,9 +821,9 @@ START_TEST(the_same_session_through_the_windows_kd_dll)
 {
 	struct session vmport, dll;
 
-	run_session(&vmport, OVER_VMPORT, "session_vmport_for_dll", NULL, NULL);
+	run_session(&vmport, X86, OVER_VMPORT, "session_vmport_for_dll", NULL, NULL);
 	require_clean_run(&vmport);
-	run_session(&dll, OVER_DLL, "session_dll", NULL, NULL);
+	run_session(&dll, X86, OVER_DLL, "session_dll", NULL, NULL);
 	require_clean_run(&dll);
 	check_session_answers(&dll);
 	ck_assert_msg(strstr(dll.run.console, "kd: kernel debugger on the KD DLL's"),
@@ -749,7 +837,7 @@ END_TEST
 
 START_TEST(a_break_in_stops_the_running_workload_through_the_windows_kd_dll)
 {
-	break_in_while_the_workload_runs(OVER_DLL, "session_breakin_dll");
+	break_in_while_the_workload_runs(X86, OVER_DLL, "session_breakin_dll");
 }
 END_TEST
 #endif
@@ -763,6 +851,10 @@ BXKD_SUITE(session,
 		a_hundred_reconnects_over_the_shared_page,
 		a_hundred_reconnects_over_the_serial_port));
 	testcases_add(s, "identity", 10, TESTS(every_identity_has_a_radare2_profile));
+	testcases_add(s, "x64", 180, TESTS(
+		the_x64_session_on_both_transports,
+		a_break_in_stops_the_running_x64_workload_over_the_shared_page,
+		a_break_in_stops_the_running_x64_workload_over_the_serial_port));
 	testcases_add(s, "radare2_attach", 120, TESTS(
 		radare2_attaches_to_the_default_kernel_over_the_shared_page,
 		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,
