@@ -281,8 +281,9 @@ static void queue_continue(void)
 /* A breakpoint stop at the machine's PC, as kd-fake-target reports one. */
 static void stop(void)
 {
-	kdstub_report_exception(&stub, DBGKD_STATUS_BREAKPOINT, sign_extended(machine.context.eip),
-				true, &resume);
+	uint64_t pc = machine.amd64 ? machine.amd64_context.rip : sign_extended(machine.context.eip);
+
+	kdstub_report_exception(&stub, DBGKD_STATUS_BREAKPOINT, pc, true, &resume);
 }
 
 static const struct sent *sent_packet(unsigned i)
@@ -2061,6 +2062,248 @@ START_TEST(a_break_in_seen_earlier_counts_once_without_asking)
 }
 END_TEST
 
+/* =============================================================================== */
+/* An AMD64 target (config.amd64): the x86-64 test kernel's stub                   */
+/* =============================================================================== */
+
+#define AMD64_CONTEXT_SIZE 1232u
+#define AMD64_SPECIAL_SIZE 0xE0u
+
+static const struct kdstub_config amd64_config = {
+	.amd64 = true,
+	.build_number = 7601,
+	.major_version = 0x000F,
+	.kern_base = 0xFFFFF80000100000ull,
+	.ps_loaded_module_list = 0xFFFFF8000010F230ull,
+	.debugger_data_list = 0xFFFFF8000010F220ull,
+	.thread = 0xFFFFF80000118000ull,
+	.processor_level = 6,
+	.kernel_cs = FAKE_KERNEL_CS,
+};
+
+static void setup_amd64(void)
+{
+	fake_machine_power_on_amd64(&machine);
+	memset(&wire, 0, sizeof(wire));
+	wire.present = true;
+	memset(&resume, 0xEE, sizeof(resume));
+	start_stub(&amd64_config);
+}
+
+static uint64_t get64(const uint8_t *b, size_t offset)
+{
+	return get32(b, offset) | (uint64_t)get32(b, offset + 4) << 32;
+}
+
+/* GetVersion as kd64 answers on x86-64 (KdVersionBlock): MachineType
+ * 0x8664, KdSecondaryVersion 2 (the AMD64 CONTEXT), the PTR64 flag, and
+ * the pointers as they are, not cut to 32 bits. */
+START_TEST(amd64_get_version_says_machine_8664_and_64_bit_pointers)
+{
+	const struct sent *p = get_version();
+
+	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_uint_eq(p->header[16] | p->header[17] << 8, 0x000F); /* MajorVersion */
+	ck_assert_uint_eq(p->header[18] | p->header[19] << 8, 7601);   /* MinorVersion */
+	ck_assert_uint_eq(p->header[20], 6);			     /* ProtocolVersion */
+	ck_assert_uint_eq(p->header[21], 2);			     /* KdSecondaryVersion */
+	ck_assert_uint_eq(p->header[22] | p->header[23] << 8, 0x0006); /* DATA | PTR64 */
+	ck_assert_uint_eq(p->header[24] | p->header[25] << 8, 0x8664); /* MachineType */
+	ck_assert_uint_eq(get64(p->header, 32), 0xFFFFF80000100000ull);
+	ck_assert_uint_eq(get64(p->header, 40), 0xFFFFF8000010F230ull);
+	ck_assert_uint_eq(get64(p->header, 48), 0xFFFFF8000010F220ull);
+}
+END_TEST
+
+/* The state change of an AMD64 stop: 64-bit PC, thread and exception
+ * address, and the AMD64 control report (Dr6, Dr7, EFlags, the stream,
+ * the segments) at its own offsets. */
+START_TEST(amd64_a_stop_reports_64_bit_addresses_and_the_amd64_control_report)
+{
+	queue_continue();
+	stop();
+	const struct sent *p = sent_packet(0);
+
+	ck_assert_uint_eq(p->type, KDCOM_TYPE_STATE_CHANGE64);
+	ck_assert_uint_eq(p->header_length, STATE_CHANGE_SIZE);
+	ck_assert_uint_eq(get64(p->header, 16), 0xFFFFF80000118000ull); /* Thread */
+	ck_assert_uint_eq(get64(p->header, 24), FAKE_CODE64);	       /* ProgramCounter */
+	ck_assert_uint_eq(get32(p->header, 32), DBGKD_STATUS_BREAKPOINT);
+	ck_assert_uint_eq(get64(p->header, 48), FAKE_CODE64); /* ExceptionAddress */
+	ck_assert_uint_eq(get64(p->header, 192), 0xFFFF0FF0u);	/* Dr6 */
+	ck_assert_uint_eq(get64(p->header, 200), 0x400u);	/* Dr7 */
+	ck_assert_uint_eq(get32(p->header, 208), 0x246u);	/* EFlags */
+	ck_assert_uint_eq(p->header[212] | p->header[213] << 8, DBGKD_MAXSTREAM);
+	ck_assert_uint_eq(p->header[214] | p->header[215] << 8,
+			  DBGKD_REPORT_INCLUDES_SEGS | DBGKD_REPORT_STANDARD_CS);
+	ck_assert_mem_eq(p->header + 216, fake_machine_code, DBGKD_MAXSTREAM);
+	ck_assert_uint_eq(p->header[232] | p->header[233] << 8, FAKE_KERNEL_CS); /* SegCs */
+	ck_assert_uint_eq(p->header[234] | p->header[235] << 8, 0x10u);	  /* SegDs */
+}
+END_TEST
+
+/* GetContext answers the 1232-byte AMD64 CONTEXT; SetContext takes one of
+ * that size only, and a 716-byte x86 one is refused. */
+START_TEST(amd64_get_and_set_context_carry_the_1232_byte_context)
+{
+	struct dbgkd_manipulate_state64 get = request(DBGKD_GET_CONTEXT_API);
+	struct dbgkd_manipulate_state64 set = request(DBGKD_SET_CONTEXT_API);
+	struct amd64_context changed = machine.amd64_context;
+	uint8_t x86_sized[CONTEXT_SIZE] = { 0 };
+
+	changed.rax = 0x10;
+	queue_request(&get, NULL, 0);
+	queue_request(&set, x86_sized, sizeof(x86_sized));
+	queue_request(&set, &changed, sizeof(changed));
+	queue_continue();
+	stop();
+	assert_script_done();
+	ck_assert_uint_eq(wire.sent, 4);
+	const struct sent *p = sent_packet(1);
+	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_uint_eq(p->data_length, AMD64_CONTEXT_SIZE);
+	ck_assert_uint_eq(get64(p->data, 0xF8), FAKE_CODE64);		/* Rip */
+	ck_assert_uint_eq(get64(p->data, 0x78), 0x1111111111111111ull); /* Rax */
+	ck_assert_uint_eq(get32(p->data, 0x30), DBGKD_CONTEXT_AMD64_ALL);
+	ck_assert_uint_eq(get32(sent_packet(2)->header, 8), DBGKD_STATUS_UNSUCCESSFUL);
+	ck_assert_uint_eq(get32(sent_packet(3)->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_uint_eq(machine.amd64_context.rax, 0x10);
+	ck_assert_uint_eq(machine.set_context_calls, 1);
+}
+END_TEST
+
+/* Control space on AMD64: 2 is KSPECIAL_REGISTERS (0xE0 bytes, clipped
+ * there), 3 the current KTHREAD's address; 0 and 1 (KPCR, KPRCB) this
+ * stub has not, and they fail with no data. */
+START_TEST(amd64_control_space_reads_the_special_registers_and_the_thread)
+{
+	struct dbgkd_manipulate_state64 special =
+		read_request(DBGKD_READ_CONTROL_SPACE_API, 2, 0x400);
+	struct dbgkd_manipulate_state64 thread = read_request(DBGKD_READ_CONTROL_SPACE_API, 3, 8);
+	struct dbgkd_manipulate_state64 kpcr = read_request(DBGKD_READ_CONTROL_SPACE_API, 0, 8);
+
+	queue_request(&special, NULL, 0);
+	queue_request(&thread, NULL, 0);
+	queue_request(&kpcr, NULL, 0);
+	queue_continue();
+	stop();
+	assert_script_done();
+	const struct sent *p = sent_packet(1);
+	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_uint_eq(p->data_length, AMD64_SPECIAL_SIZE);
+	ck_assert_uint_eq(get32(p->header, 16 + 12), AMD64_SPECIAL_SIZE); /* ActualBytes */
+	ck_assert_uint_eq(get64(p->data, 0x10), 0x1AD000u);		   /* Cr3 */
+	ck_assert_uint_eq(get64(p->data, 0x58), FAKE_VIRTUAL_BASE64 + 0x4000u); /* Gdtr.Base */
+	ck_assert_uint_eq(p->data[0x70] | p->data[0x71] << 8, 0x28);	  /* Tr */
+	ck_assert_uint_eq(get64(p->data, 0xC0), 0xFFFFF80000102000ull);	  /* MsrLStar */
+	p = sent_packet(2);
+	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_uint_eq(p->data_length, 8);
+	ck_assert_uint_eq(get64(p->data, 0), 0xFFFFF80000118000ull);
+	p = sent_packet(3);
+	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_UNSUCCESSFUL);
+	ck_assert_uint_eq(p->data_length, 0);
+}
+END_TEST
+
+/* WriteControlSpace at 2 writes the special registers from their start:
+ * the debug registers reach the machine. */
+START_TEST(amd64_write_control_space_sets_the_debug_registers)
+{
+	struct amd64_special_registers special = machine.amd64_special;
+	struct dbgkd_manipulate_state64 m = request(DBGKD_WRITE_CONTROL_SPACE_API);
+
+	special.kernel_dr0 = 0xFFFFF80000101234ull;
+	special.kernel_dr7 = 0x1;
+	m.u.write_memory.target_base_address = 2;
+	m.u.write_memory.transfer_count = sizeof(special);
+	const struct sent *p = serve(&m, &special, sizeof(special));
+	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_uint_eq(machine.set_special_calls, 1);
+	ck_assert_uint_eq(machine.amd64_special.kernel_dr0, 0xFFFFF80000101234ull);
+	ck_assert_uint_eq(machine.amd64_special.kernel_dr7, 0x1);
+}
+END_TEST
+
+/* Addresses are 64-bit: a read in the higher half reaches the machine as
+ * it is, and the sign-extended form of the x86 machine's address is not
+ * taken back to 32 bits. */
+START_TEST(amd64_memory_is_addressed_with_64_bit_addresses)
+{
+	struct dbgkd_manipulate_state64 high =
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, FAKE_CODE64, DBGKD_MAXSTREAM);
+	struct dbgkd_manipulate_state64 x86 =
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_CODE), 4);
+
+	queue_request(&high, NULL, 0);
+	queue_request(&x86, NULL, 0);
+	queue_continue();
+	stop();
+	assert_script_done();
+	ck_assert_uint_eq(get32(sent_packet(1)->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_mem_eq(sent_packet(1)->data, fake_machine_code, DBGKD_MAXSTREAM);
+	ck_assert_uint_eq(get32(sent_packet(2)->header, 8), DBGKD_STATUS_UNSUCCESSFUL);
+	ck_assert_uint_eq(sent_packet(2)->data_length, 0);
+}
+END_TEST
+
+/* A breakpoint at a 64-bit address: INT 3 planted there, the stream of the
+ * next stop shows the original byte. */
+START_TEST(amd64_a_breakpoint_at_a_64_bit_address_is_planted_and_hidden)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_WRITE_BREAKPOINT_API);
+
+	m.u.write_breakpoint.breakpoint_address = FAKE_CODE64 + 2;
+	const struct sent *p = serve(&m, NULL, 0);
+	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_SUCCESS);
+	ck_assert_uint_eq(get32(p->header, 16 + 8), 1); /* BreakPointHandle */
+	ck_assert_uint_eq(*at(FAKE_CODE + 2), 0xCC);
+	wire.sent = 0;
+	queue_continue();
+	stop();
+	ck_assert_mem_eq(sent_packet(0)->header + 216, fake_machine_code, DBGKD_MAXSTREAM);
+}
+END_TEST
+
+/* Continue2's AMD64 control set is packed to 4: TraceFlag at 20, Dr7 at
+ * 24 (the x86 layout would read Dr7 at 24 too, but 64 bits wide). */
+START_TEST(amd64_continue2_takes_trace_flag_and_dr7_from_the_amd64_control_set)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_CONTINUE_API2);
+	uint8_t *raw = (uint8_t *)&m;
+
+	put32(raw, 16, DBGKD_DBG_CONTINUE);
+	put32(raw, 20, 1);
+	put64(raw, 24, 0x0000000000000401ull);
+	queue_request(&m, NULL, 0);
+	stop();
+	assert_script_done();
+	ck_assert(resume.single_step);
+	ck_assert(resume.dr7_set);
+	ck_assert_uint_eq(resume.dr7, 0x401);
+}
+END_TEST
+
+/* QueryMemory: the upper half of the 64-bit space is the kernel's. */
+START_TEST(amd64_query_memory_splits_the_64_bit_space_in_halves)
+{
+	struct dbgkd_manipulate_state64 kernel = request(DBGKD_QUERY_MEMORY_API);
+	struct dbgkd_manipulate_state64 user = request(DBGKD_QUERY_MEMORY_API);
+
+	kernel.u.query_memory.address = 0xFFFFF80000100000ull;
+	user.u.query_memory.address = 0x00000000FFFF0000ull; /* kernel space on x86 */
+	queue_request(&kernel, NULL, 0);
+	queue_request(&user, NULL, 0);
+	queue_continue();
+	stop();
+	assert_script_done();
+	const struct dbgkd_manipulate_state64 *a = (const void *)sent_packet(1)->header;
+	const struct dbgkd_manipulate_state64 *b = (const void *)sent_packet(2)->header;
+	ck_assert_uint_eq(a->u.query_memory.address_space, 2);
+	ck_assert_uint_eq(b->u.query_memory.address_space, 0);
+}
+END_TEST
+
 BXKD_SUITE(kdstub,
 	testcases_add_with(s, "stop", 0, setup, NULL, TESTS(
 		a_stop_is_reported_as_section_3_2_lays_it_out,
@@ -2151,4 +2394,14 @@ BXKD_SUITE(kdstub,
 		a_resent_load_symbols_carries_the_same_path,
 		load_symbols_without_a_debugger_sends_nothing, poll_breakin_asks_the_transport,
 		a_break_in_seen_earlier_counts_once_without_asking));
+	testcases_add_with(s, "amd64", 0, setup_amd64, NULL, TESTS(
+		amd64_get_version_says_machine_8664_and_64_bit_pointers,
+		amd64_a_stop_reports_64_bit_addresses_and_the_amd64_control_report,
+		amd64_get_and_set_context_carry_the_1232_byte_context,
+		amd64_control_space_reads_the_special_registers_and_the_thread,
+		amd64_write_control_space_sets_the_debug_registers,
+		amd64_memory_is_addressed_with_64_bit_addresses,
+		amd64_a_breakpoint_at_a_64_bit_address_is_planted_and_hidden,
+		amd64_continue2_takes_trace_flag_and_dr7_from_the_amd64_control_set,
+		amd64_query_memory_splits_the_64_bit_space_in_halves));
 )

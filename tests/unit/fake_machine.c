@@ -38,10 +38,25 @@ uint8_t *fake_machine_at(struct fake_machine *m, uint32_t address)
 	return m->memory + (address - FAKE_VIRTUAL_BASE);
 }
 
+/* An x86-64 machine has the same memory at FAKE_VIRTUAL_BASE64: the
+ * address the x86 checks above see for `address` there, or 0 (nothing)
+ * for one outside it. The stub hands an x86 machine x86 addresses, never
+ * sign-extended ones. */
+static uint64_t machine_address(const struct fake_machine *m, uint64_t address, const char *what)
+{
+	if (!m->amd64) {
+		FAKE_REQUIRE(address < 1ull << 32, "%s at 0x%llx", what,
+			     (unsigned long long)address);
+		return address;
+	}
+	if (address < FAKE_VIRTUAL_BASE64 || address - FAKE_VIRTUAL_BASE64 >= FAKE_VIRTUAL_SIZE)
+		return 0;
+	return address - FAKE_VIRTUAL_BASE64 + FAKE_VIRTUAL_BASE;
+}
+
 static uint32_t read_virtual(void *ctx, uint64_t address, void *buf, uint32_t length)
 {
-	/* The stub hands the machine x86 addresses, never sign-extended ones. */
-	FAKE_REQUIRE(address < 1ull << 32, "read_virtual at 0x%llx", (unsigned long long)address);
+	address = machine_address(ctx, address, "read_virtual");
 	uint32_t n = reachable(address, length, false);
 	if (n)
 		memcpy(buf, fake_machine_at(ctx, (uint32_t)address), n);
@@ -50,7 +65,7 @@ static uint32_t read_virtual(void *ctx, uint64_t address, void *buf, uint32_t le
 
 static uint32_t write_virtual(void *ctx, uint64_t address, const void *buf, uint32_t length)
 {
-	FAKE_REQUIRE(address < 1ull << 32, "write_virtual at 0x%llx", (unsigned long long)address);
+	address = machine_address(ctx, address, "write_virtual");
 	uint32_t n = reachable(address, length, true);
 	if (n)
 		memcpy(fake_machine_at(ctx, (uint32_t)address), buf, n);
@@ -205,4 +220,34 @@ void fake_machine_power_on(struct fake_machine *m)
 	s->gdtr.limit = 0x3FF, s->gdtr.base = FAKE_VIRTUAL_BASE + 0x4000u;
 	s->idtr.limit = 0x7FF, s->idtr.base = FAKE_VIRTUAL_BASE + 0x5000u;
 	s->tr = 0x28, s->ldtr = 0;
+}
+
+void fake_machine_power_on_amd64(struct fake_machine *m)
+{
+	fake_machine_power_on(m);
+	m->amd64 = true;
+
+	struct amd64_context *c = &m->amd64_context;
+	c->context_flags = DBGKD_CONTEXT_AMD64_ALL;
+	c->dr6 = 0xFFFF0FF0u;
+	c->dr7 = 0x400u;
+	c->rax = 0x1111111111111111ull, c->rbx = 0x2222222222222222ull;
+	c->rcx = 0x3333333333333333ull, c->rdx = 0x4444444444444444ull;
+	c->r8 = 0x8888888888888888ull, c->r15 = 0xF5F5F5F5F5F5F5F5ull;
+	c->rsp = FAKE_VIRTUAL_BASE64 + 0x7E00u;
+	c->rip = FAKE_CODE64;
+	c->seg_cs = FAKE_KERNEL_CS;
+	c->seg_ds = c->seg_es = c->seg_ss = 0x10u;
+	c->eflags = 0x246u;
+
+	struct amd64_special_registers *s = &m->amd64_special;
+	s->cr0 = 0x80050033u;
+	s->cr3 = 0x1AD000u;
+	s->cr4 = 0x6F8u;
+	s->kernel_dr6 = 0xFFFF0FF0u;
+	s->kernel_dr7 = 0x400u;
+	s->gdtr.limit = 0x7F, s->gdtr.base = FAKE_VIRTUAL_BASE64 + 0x4000u;
+	s->idtr.limit = 0xFFF, s->idtr.base = FAKE_VIRTUAL_BASE64 + 0x5000u;
+	s->tr = 0x28;
+	s->msr_lstar = 0xFFFFF80000102000ull;
 }

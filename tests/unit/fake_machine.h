@@ -24,6 +24,9 @@
 #define FAKE_CODE (FAKE_VIRTUAL_BASE + 0x1000u) /* where the stopped CPU's EIP points */
 #define FAKE_DATA (FAKE_VIRTUAL_BASE + 0x3000u)
 #define FAKE_KERNEL_CS 0x08u
+/* The x86-64 machine's view of the same memory, in the higher half. */
+#define FAKE_VIRTUAL_BASE64 0xFFFFF80000100000ull
+#define FAKE_CODE64 (FAKE_VIRTUAL_BASE64 + 0x1000u)
 #define FAKE_USER_CS 0x1Bu
 /* Every port answers its own number, with junk above it: a stub must not
  * pass on more than the bytes asked for. */
@@ -58,6 +61,9 @@ struct fake_machine {
 /* Memory filled with a pattern (a real int3 among the 16 bytes at
  * FAKE_CODE), registers of a kernel stopped at FAKE_CODE. */
 void fake_machine_power_on(struct fake_machine *m);
+/* The same memory at FAKE_VIRTUAL_BASE64, and the registers of an x86-64
+ * kernel stopped at FAKE_CODE64 (amd64_context, amd64_special). */
+void fake_machine_power_on_amd64(struct fake_machine *m);
 /* The stub's view of `m` (its ctx). */
 struct kdstub_machine fake_machine_interface(struct fake_machine *m);
 /* The byte of kernel memory at `address` (FAKE_VIRTUAL_BASE..+SIZE). */
