@@ -55,6 +55,8 @@ struct bxvm_machine {
 	uint32_t time0;           /* guest wall clock at power-on */
 	unsigned ips;             /* cpu: ips=, and so the guest's clock rate */
 	bool load_plugin;         /* plugin_ctrl: vmport=1 */
+	bool long_mode;           /* cpuid: x86_64=1, for the x86-64 kernel (Bochs'
+				   * default, written so that the bochsrc says so) */
 	const char *log_path;     /* log: */
 	const char *extra_config; /* lines appended verbatim; may be NULL */
 };
@@ -358,6 +360,8 @@ void bxvm_free(struct bxvm *vm);
 enum bxkd_file {
 	BXKD_FILE_GUEST_IMAGE,   /* bxkd-guest.img: the debuggable test kernel */
 	BXKD_FILE_GUEST_SYMBOLS, /* kernel.symbols: its nm -n output */
+	BXKD_FILE_GUEST64_IMAGE,   /* bxkd-guest-x64.img: the x86-64 test kernel */
+	BXKD_FILE_GUEST64_SYMBOLS, /* kernel-x64.symbols */
 	BXKD_FILE_SESSION,       /* debug-session.bxkd: the demo's bxkd-dbg script */
 	BXKD_FILE_TAP,           /* bxkd-tap */
 	BXKD_FILE_DBG,           /* bxkd-dbg */

@@ -71,6 +71,7 @@ char *bxvm_bochsrc(const struct bxvm_machine *m)
 		"# Determinism: guest time is a function of instructions executed only.\n"
 		"clock: sync=none, time0=%" PRIu32 "\n"
 		"cpu: count=1, ips=%u, reset_on_triple_fault=0\n"
+		"%s"
 		"display_library: sdl2\n"
 		"mouse: enabled=0\n"
 		"speaker: enabled=0\n"
@@ -82,7 +83,8 @@ char *bxvm_bochsrc(const struct bxvm_machine *m)
 		"error: action=report\n"
 		"info: action=report\n"
 		"debug: action=ignore\n",
-		m->time0, m->ips, m->load_plugin ? "plugin_ctrl: vmport=1\n" : "",
+		m->time0, m->ips, m->long_mode ? "cpuid: x86_64=1\n" : "",
+		m->load_plugin ? "plugin_ctrl: vmport=1\n" : "",
 		m->log_path ? m->log_path : "/dev/null");
 	if (m->extra_config && *m->extra_config) {
 		size_t n = strlen(m->extra_config);

@@ -2,7 +2,7 @@
 # through bochs-run/ and bxkd-tap, bxkd-dbg and bxkd-replay as programs.
 
 bin_PROGRAMS += %reldir%/bxkd
-%canon_reldir%_bxkd_SOURCES = %reldir%/bxkd.c %reldir%/bxkd.h %reldir%/run.c \
+%canon_reldir%_bxkd_SOURCES = %reldir%/bxkd.c %reldir%/bxkd.h %reldir%/run.c %reldir%/run.h %reldir%/run_options.c \
 	%reldir%/demo.c %reldir%/demo.h %reldir%/demo_session.c %reldir%/demo_answers.c \
 	%reldir%/bench.c %reldir%/bench.h %reldir%/bench_ceiling.c %reldir%/bench_report.c
 %canon_reldir%_bxkd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run -I$(top_srcdir)/pipe-bridge
@@ -11,6 +11,6 @@ bin_PROGRAMS += %reldir%/bxkd
 
 # What an installed bxkd needs besides the image guest/local.mk installs:
 # the kernel's symbols and the demo's session script.
-pkgdata_DATA += guest/kernel.symbols tests/sessions/debug-session.bxkd
+pkgdata_DATA += guest/kernel.symbols guest/kernel-x64.symbols tests/sessions/debug-session.bxkd
 
 EXTRA_DIST += %reldir%/README.md

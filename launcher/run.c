@@ -31,206 +31,9 @@
 #include <unistd.h>
 
 #include "bxkd.h"
+#include "run.h"
 #include "bxkd/kdidentity.h"
 #include "kdep.h"
-
-/* OVER_DLL: the shared page too, through the Windows KD DLL our kernel
- * carries and loads (kd=dll) instead of its own copy of the transport. */
-enum transport { OVER_VMPORT, OVER_SERIAL, OVER_DLL };
-
-struct run_options {
-	const char *image; /* NULL: our kernel */
-	enum transport transport;
-	const char *endpoint; /* NULL: unix:<workdir>/kd.sock */
-	bool kd_break;
-	unsigned long rounds; /* 0: the kernel's default */
-	const char *os;       /* --os BUILD[.SP], checked; NULL: the kernel's default */
-	bool gui;
-	bool bochs_debugger;
-	const char *workdir;
-	const char *boot_options;
-	struct bxkd_text config; /* --config lines */
-	unsigned long timeout;   /* seconds; 0: none */
-	const char *record;      /* the session file to record, or NULL */
-	bool fastpath;           /* the device answers memory reads itself */
-};
-
-/* The identities --os takes, "2600.2, 2600.3 (default), ...", with a new
- * line and `indent` instead of a space where a line would pass 80
- * columns; `column` is where the text starts. */
-static void identity_list(char *out, size_t size, const char *indent, size_t column)
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < KD_IDENTITY_COUNT; i++) {
-		const struct kd_identity *id = &kd_identities[i];
-		char item[40];
-		size_t length = (size_t)snprintf(item, sizeof(item), "%u.%u%s%s", id->build,
-						 id->service_pack,
-						 id == KD_IDENTITY_DEFAULT ? " (default)" : "",
-						 i + 1 < KD_IDENTITY_COUNT ? "," : "");
-		bool wrap = i && column + 1 + length > 80;
-		const char *gap = !i ? "" : wrap ? "\n" : " ";
-		int n = snprintf(out + used, size - used, "%s%s%s", gap, wrap ? indent : "", item);
-		if (n < 0 || (size_t)n >= size - used)
-			return;
-		used += (size_t)n;
-		column = (wrap ? strlen(indent) : column + (i ? 1 : 0)) + length;
-	}
-}
-
-static void usage(FILE *out)
-{
-	char identities[400];
-
-	identity_list(identities, sizeof(identities), "                          ", 26);
-	fprintf(out,
-		"usage: bxkd run [IMAGE] [options]\n"
-		"Boots IMAGE (default: the bxkd test kernel) under Bochs with the vmport plugin\n"
-		"and a kernel-debug transport, says where to attach a debugger, shows the\n"
-		"guest's console as it comes and exits with the guest's status.\n"
-		"\n"
-		"  --transport vmport|dll|serial  the shared page on the VMware backdoor\n"
-		"                          (default), the same through the Windows KD DLL\n"
-		"                          kdbxkd-x86.dll loaded by our kernel, or KDCOM on COM1\n"
-		"  -e, --endpoint SPEC     where the debugger attaches (pipe-bridge syntax):\n"
-		"                          unix:PATH, tcp:[HOST:]PORT, connect:PATH,\n"
-		"                          tcp-connect:HOST:PORT, pty[:LINK], tty:DEVICE, none;\n"
-		"                          default unix:WORKDIR/kd.sock\n"
-		"  -b, --break             stop at the kernel's initial breakpoint (kd_break=1)\n"
-		"      --rounds N          clock ticks of work (100 Hz; the kernel's default 100)\n"
-		"      --os BUILD[.SP]     the Windows build and service pack the kernel reports\n"
-		"                          to debuggers (kd_os=), one of\n"
-		"                          %s\n"
-		"      --gui               open Bochs' SDL2 window (default: headless)\n"
-		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
-		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
-		"                          directory under /tmp)\n"
-		"  -o, --boot-options TEXT boot options instead of kernel=workload kd=TRANSPORT\n"
-		"                          (--break and --rounds are still added)\n"
-		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
-		"  -t, --timeout SECONDS   stop Bochs after this long (default: no limit)\n"
-		"  -r, --record FILE       record the session (vmport, dll) for\n"
-		"                          bxkd-replay verify, dump and serve\n"
-		"      --fastpath          (vmport, dll) the device answers ReadVirtualMemory and\n"
-		"                          ReadPhysicalMemory from guest memory itself while the\n"
-		"                          kernel waits for a request (vmport: kd_fastpath=1)\n"
-		"  -h, --help              this text\n"
-		"\n"
-		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
-		"image (1474560 bytes: a floppy, anything else: an IDE disk) boots as it is and\n"
-		"must bring its own transport (the KD DLL on vmport, KDCOM on COM1).\n"
-		"Exit status: 0 when our kernel reports BXKD SUMMARY ... failed=0 and shuts\n"
-		"down (another image: 0 when it shuts the machine down, else Bochs' status),\n"
-		"1 otherwise, 2 on bad arguments.\n",
-		identities);
-}
-
-enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH };
-
-static bool take_option(void *ctx, int key, char *value)
-{
-	struct run_options *o = ctx;
-
-	switch (key) {
-	case 'r':
-		if (strchr(value, ','))
-			return bxkd_option_refused("bad --record '%s': the bochsrc's vmport: line "
-						 "cannot carry a comma",
-						 value);
-		o->record = value;
-		break;
-	case OPT_TRANSPORT:
-		if (!strcmp(value, "vmport"))
-			o->transport = OVER_VMPORT;
-		else if (!strcmp(value, "serial"))
-			o->transport = OVER_SERIAL;
-		else if (!strcmp(value, "dll"))
-			o->transport = OVER_DLL;
-		else
-			return bxkd_option_refused("--transport is vmport, dll or serial, not '%s'",
-						   value);
-		break;
-	case 'e':
-		o->endpoint = value;
-		break;
-	case 'b':
-		o->kd_break = true;
-		break;
-	case OPT_ROUNDS:
-		if (!bxkd_parse_count(value, 1000000000ul, &o->rounds))
-			return bxkd_option_refused("--rounds wants 1..1000000000 clock ticks, not '%s'",
-						 value);
-		break;
-	case OPT_OS:
-		if (!kd_identity_parse(value, strlen(value))) {
-			char identities[400];
-			identity_list(identities, sizeof(identities), "  ", 2);
-			return bxkd_option_refused("--os wants BUILD[.SP] of a Windows the kernel "
-						 "can claim, not '%s'; one of\n  %s",
-						 value, identities);
-		}
-		o->os = value;
-		break;
-	case OPT_GUI:
-		o->gui = true;
-		break;
-	case OPT_BOCHS_DEBUGGER:
-		o->bochs_debugger = true;
-		break;
-	case OPT_FASTPATH:
-		o->fastpath = true;
-		break;
-	case 'w':
-		o->workdir = value;
-		break;
-	case 'o':
-		o->boot_options = value;
-		break;
-	case 'c':
-		bxkd_text_printf(&o->config, "%s\n", value);
-		break;
-	case 't':
-		if (!bxkd_parse_count(value, 86400, &o->timeout))
-			return bxkd_option_refused("--timeout wants 1..86400 seconds, not '%s'", value);
-		break;
-	}
-	return true;
-}
-
-/* 0 to go on, -1 after --help, else the exit status. */
-static int parse(int argc, char **argv, struct run_options *o)
-{
-	static const struct option options[] = {
-		{ "transport", required_argument, NULL, OPT_TRANSPORT },
-		{ "endpoint", required_argument, NULL, 'e' },
-		{ "break", no_argument, NULL, 'b' },
-		{ "rounds", required_argument, NULL, OPT_ROUNDS },
-		{ "os", required_argument, NULL, OPT_OS },
-		{ "gui", no_argument, NULL, OPT_GUI },
-		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "boot-options", required_argument, NULL, 'o' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "record", required_argument, NULL, 'r' },
-		{ "fastpath", no_argument, NULL, OPT_FASTPATH },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int status = bxkd_cli_parse(argc, argv, options, 0, -1, take_option, o, usage);
-
-	if (status != BXKD_CLI_GO_ON)
-		return status == BXKD_CLI_EXIT_HELP ? -1 : status;
-	if (optind < argc)
-		o->image = argv[optind++];
-	if (optind < argc)
-		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
-	if (o->fastpath && o->transport == OVER_SERIAL)
-		return bxkd_usage_error("--fastpath is the device's: it needs --transport vmport or dll");
-	return 0;
-}
 
 /* ---- the endpoint -------------------------------------------------------------- */
 
@@ -554,10 +357,11 @@ static int choose_image(struct run *r)
 			return bxkd_usage_error("%s is not a disk image (a regular, non-empty file)",
 						r->o.image);
 		r->image = realpath(r->o.image, NULL);
-	} else if (!(r->image = bxkd_locate(BXKD_FILE_GUEST_IMAGE, looked, sizeof(looked)))) {
-		bxkd_warn("the bxkd test kernel (bxkd-guest.img) is in neither %s: build it (make) or "
+	} else if (!(r->image = bxkd_locate(r->o.x64 ? BXKD_FILE_GUEST64_IMAGE : BXKD_FILE_GUEST_IMAGE,
+					    looked, sizeof(looked)))) {
+		bxkd_warn("the bxkd test kernel (%s) is in neither %s: build it (make) or "
 			  "install it (make install), or name an image",
-			  looked);
+			  r->o.x64 ? "bxkd-guest-x64.img" : "bxkd-guest.img", looked);
 		return BXKD_EXIT_FAILED;
 	}
 	uint8_t *bytes = (uint8_t *)bxvm_read_file(r->image, &size);
@@ -591,7 +395,9 @@ static bool find_bochs_and_plugin(struct run *r)
 			  looked);
 		return false;
 	}
-	r->symbols = r->ours ? bxkd_locate(BXKD_FILE_GUEST_SYMBOLS, NULL, 0) : NULL;
+	r->symbols = !r->ours ? NULL
+		     : bxkd_locate(r->o.x64 ? BXKD_FILE_GUEST64_SYMBOLS : BXKD_FILE_GUEST_SYMBOLS,
+				   NULL, 0);
 	return true;
 }
 
@@ -673,6 +479,7 @@ static bool write_machine(struct run *r)
 	machine.written_by = "bxkd run (launcher/run.c)";
 	machine.image = booted;
 	machine.media = r->media;
+	machine.long_mode = r->o.x64;
 	machine.extra_config = r->config;
 	r->bochsrc = bxvm_write_machine(&machine, r->workdir, why, sizeof(why));
 	if (!r->bochsrc)
@@ -868,7 +675,7 @@ int bxkd_run_main(int argc, char **argv)
 	int status;
 
 	bxvm_init(&r.vm);
-	int parsed = parse(argc, argv, &r.o);
+	int parsed = run_parse_options(argc, argv, &r.o);
 	if (parsed) {
 		bxkd_text_free(&r.o.config);
 		return parsed < 0 ? BXKD_EXIT_PASSED : parsed;

@@ -20,6 +20,9 @@
 #define EFER_LME 0x100
 #define BOOT_CODE64 0x08
 #define BOOT_DATA 0x10
+#define CPUID_LONG_MODE_BIT 29 /* of leaf 0x80000001's EDX */
+#define CONSOLE_PORT 0xE9
+#define SHUTDOWN_PORT 0x8900
 /* Where KERNEL_OFFSET falls in the top-level table: its PDPT is shared
  * with the identity view, since both start at PDPT entry 0. */
 #define KERNEL_PML4_INDEX ((KERNEL_OFFSET >> 39) & 511)
@@ -36,6 +39,17 @@ _start:
 	sub	%edi, %ecx
 	xor	%eax, %eax
 	rep stosb
+
+	/* A CPU without long mode (Bochs with cpuid: x86_64=0) would fault
+	 * at EFER.LME with no IDT to report it: say so and stop instead. */
+	mov	$0x80000000, %eax
+	cpuid
+	cmp	$0x80000001, %eax
+	jb	no_long_mode
+	mov	$0x80000001, %eax
+	cpuid
+	bt	$CPUID_LONG_MODE_BIT, %edx
+	jnc	no_long_mode
 
 	/* The first BOOT_MAP_MIB of RAM in 2 MiB pages, twice: where it is,
 	 * so the next instruction still runs once paging is on, and at
@@ -67,6 +81,32 @@ _start:
 	mov	%eax, %cr0
 	lgdt	PHYS(boot_gdt_descriptor)
 	ljmp	$BOOT_CODE64, $PHYS(long_mode)
+
+/* The console line, then the shutdown port's word, as the boot sector
+ * reports a failure. */
+no_long_mode:
+	mov	$PHYS(no_long_mode_text), %esi
+	mov	$CONSOLE_PORT, %edx
+1:	lodsb
+	test	%al, %al
+	jz	2f
+	out	%al, %dx
+	jmp	1b
+2:	mov	$PHYS(shutdown_word), %esi
+	mov	$SHUTDOWN_PORT, %edx
+3:	lodsb
+	test	%al, %al
+	jz	4f
+	out	%al, %dx
+	jmp	3b
+4:	cli
+	hlt
+	jmp	4b
+
+no_long_mode_text:
+	.asciz	"BXKD FATAL boot: the CPU has no long mode (Bochs: cpuid: x86_64=1)\n"
+shutdown_word:
+	.asciz	"Shutdown"
 
 	.code64
 long_mode:

@@ -106,6 +106,7 @@ static char *prepare(const struct bxh_options *o, struct bxh_run *run)
 		machine.megs = o->megs;
 		machine.time0 = o->time0;
 		machine.load_plugin = o->load_plugin;
+		machine.long_mode = o->long_mode;
 		machine.extra_config = o->extra_config;
 		bochsrc = bxvm_write_machine(&machine, run->workdir, why, sizeof(why));
 		if (!bochsrc)

@@ -27,6 +27,7 @@ struct bxh_options {
 	unsigned megs;            /* guest RAM */
 	uint32_t time0;           /* guest wall clock at power-on, seconds since 1970 */
 	bool load_plugin;         /* plugin_ctrl: vmport=1 */
+	bool long_mode;           /* cpuid: x86_64=1 (the x86-64 kernel) */
 	const char *extra_config; /* bochsrc lines appended verbatim; may be NULL */
 	const char *plugin_dir;   /* searched before Bochs' own plugins; NULL = build tree */
 };

@@ -1,0 +1,205 @@
+/*
+ * run_options.c -- `bxkd run`'s command line (run.h): its help text, each
+ * option checked as it comes, and what they may not be together.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bxkd/kdidentity.h"
+#include "run.h"
+
+/* The identities --os takes, "2600.2, 2600.3 (default), ...", with a new
+ * line and `indent` instead of a space where a line would pass 80
+ * columns; `column` is where the text starts. */
+static void identity_list(char *out, size_t size, const char *indent, size_t column)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < KD_IDENTITY_COUNT; i++) {
+		const struct kd_identity *id = &kd_identities[i];
+		char item[40];
+		size_t length = (size_t)snprintf(item, sizeof(item), "%u.%u%s%s", id->build,
+						 id->service_pack,
+						 id == KD_IDENTITY_DEFAULT ? " (default)" : "",
+						 i + 1 < KD_IDENTITY_COUNT ? "," : "");
+		bool wrap = i && column + 1 + length > 80;
+		const char *gap = !i ? "" : wrap ? "\n" : " ";
+		int n = snprintf(out + used, size - used, "%s%s%s", gap, wrap ? indent : "", item);
+		if (n < 0 || (size_t)n >= size - used)
+			return;
+		used += (size_t)n;
+		column = (wrap ? strlen(indent) : column + (i ? 1 : 0)) + length;
+	}
+}
+
+static void usage(FILE *out)
+{
+	char identities[400];
+
+	identity_list(identities, sizeof(identities), "                          ", 26);
+	fprintf(out,
+		"usage: bxkd run [IMAGE] [options]\n"
+		"Boots IMAGE (default: the bxkd test kernel) under Bochs with the vmport plugin\n"
+		"and a kernel-debug transport, says where to attach a debugger, shows the\n"
+		"guest's console as it comes and exits with the guest's status.\n"
+		"\n"
+		"  --arch x86|x64          our 32-bit kernel (default) or our x86-64 kernel\n"
+		"                          (long mode, linked at 0xfffff80000100000; no dll)\n"
+		"  --transport vmport|dll|serial  the shared page on the VMware backdoor\n"
+		"                          (default), the same through the Windows KD DLL\n"
+		"                          kdbxkd-x86.dll loaded by our kernel, or KDCOM on COM1\n"
+		"  -e, --endpoint SPEC     where the debugger attaches (pipe-bridge syntax):\n"
+		"                          unix:PATH, tcp:[HOST:]PORT, connect:PATH,\n"
+		"                          tcp-connect:HOST:PORT, pty[:LINK], tty:DEVICE, none;\n"
+		"                          default unix:WORKDIR/kd.sock\n"
+		"  -b, --break             stop at the kernel's initial breakpoint (kd_break=1)\n"
+		"      --rounds N          clock ticks of work (100 Hz; the kernel's default 100)\n"
+		"      --os BUILD[.SP]     the Windows build and service pack the kernel reports\n"
+		"                          to debuggers (kd_os=), one of\n"
+		"                          %s\n"
+		"      --gui               open Bochs' SDL2 window (default: headless)\n"
+		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
+		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
+		"                          directory under /tmp)\n"
+		"  -o, --boot-options TEXT boot options instead of kernel=workload kd=TRANSPORT\n"
+		"                          (--break and --rounds are still added)\n"
+		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
+		"  -t, --timeout SECONDS   stop Bochs after this long (default: no limit)\n"
+		"  -r, --record FILE       record the session (vmport, dll) for\n"
+		"                          bxkd-replay verify, dump and serve\n"
+		"      --fastpath          (vmport, dll) the device answers ReadVirtualMemory and\n"
+		"                          ReadPhysicalMemory from guest memory itself while the\n"
+		"                          kernel waits for a request (vmport: kd_fastpath=1)\n"
+		"  -h, --help              this text\n"
+		"\n"
+		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
+		"image (1474560 bytes: a floppy, anything else: an IDE disk) boots as it is and\n"
+		"must bring its own transport (the KD DLL on vmport, KDCOM on COM1).\n"
+		"Exit status: 0 when our kernel reports BXKD SUMMARY ... failed=0 and shuts\n"
+		"down (another image: 0 when it shuts the machine down, else Bochs' status),\n"
+		"1 otherwise, 2 on bad arguments.\n",
+		identities);
+}
+
+enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH, OPT_ARCH };
+
+static bool take_option(void *ctx, int key, char *value)
+{
+	struct run_options *o = ctx;
+
+	switch (key) {
+	case 'r':
+		if (strchr(value, ','))
+			return bxkd_option_refused("bad --record '%s': the bochsrc's vmport: line "
+						 "cannot carry a comma",
+						 value);
+		o->record = value;
+		break;
+	case OPT_TRANSPORT:
+		if (!strcmp(value, "vmport"))
+			o->transport = OVER_VMPORT;
+		else if (!strcmp(value, "serial"))
+			o->transport = OVER_SERIAL;
+		else if (!strcmp(value, "dll"))
+			o->transport = OVER_DLL;
+		else
+			return bxkd_option_refused("--transport is vmport, dll or serial, not '%s'",
+						   value);
+		break;
+	case OPT_ARCH:
+		if (strcmp(value, "x86") && strcmp(value, "x64"))
+			return bxkd_option_refused("--arch is x86 or x64, not '%s'", value);
+		o->x64 = !strcmp(value, "x64");
+		break;
+	case 'e':
+		o->endpoint = value;
+		break;
+	case 'b':
+		o->kd_break = true;
+		break;
+	case OPT_ROUNDS:
+		if (!bxkd_parse_count(value, 1000000000ul, &o->rounds))
+			return bxkd_option_refused("--rounds wants 1..1000000000 clock ticks, not '%s'",
+						 value);
+		break;
+	case OPT_OS:
+		if (!kd_identity_parse(value, strlen(value))) {
+			char identities[400];
+			identity_list(identities, sizeof(identities), "  ", 2);
+			return bxkd_option_refused("--os wants BUILD[.SP] of a Windows the kernel "
+						 "can claim, not '%s'; one of\n  %s",
+						 value, identities);
+		}
+		o->os = value;
+		break;
+	case OPT_GUI:
+		o->gui = true;
+		break;
+	case OPT_BOCHS_DEBUGGER:
+		o->bochs_debugger = true;
+		break;
+	case OPT_FASTPATH:
+		o->fastpath = true;
+		break;
+	case 'w':
+		o->workdir = value;
+		break;
+	case 'o':
+		o->boot_options = value;
+		break;
+	case 'c':
+		bxkd_text_printf(&o->config, "%s\n", value);
+		break;
+	case 't':
+		if (!bxkd_parse_count(value, 86400, &o->timeout))
+			return bxkd_option_refused("--timeout wants 1..86400 seconds, not '%s'", value);
+		break;
+	}
+	return true;
+}
+
+int run_parse_options(int argc, char **argv, struct run_options *o)
+{
+	static const struct option options[] = {
+		{ "arch", required_argument, NULL, OPT_ARCH },
+		{ "transport", required_argument, NULL, OPT_TRANSPORT },
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "break", no_argument, NULL, 'b' },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "os", required_argument, NULL, OPT_OS },
+		{ "gui", no_argument, NULL, OPT_GUI },
+		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "boot-options", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "record", required_argument, NULL, 'r' },
+		{ "fastpath", no_argument, NULL, OPT_FASTPATH },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int status = bxkd_cli_parse(argc, argv, options, 0, -1, take_option, o, usage);
+
+	if (status != BXKD_CLI_GO_ON)
+		return status == BXKD_CLI_EXIT_HELP ? -1 : status;
+	if (optind < argc)
+		o->image = argv[optind++];
+	if (optind < argc)
+		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
+	if (o->x64 && o->image)
+		return bxkd_usage_error("--arch picks one of our kernels; '%s' boots as it is", o->image);
+	if (o->x64 && o->transport == OVER_DLL)
+		return bxkd_usage_error("--transport dll: the x86-64 kernel does not load "
+					"kdbxkd-x64.dll yet");
+	const struct kd_identity *os = o->os ? kd_identity_parse(o->os, strlen(o->os)) : NULL;
+	if (o->x64 && os && !os->x64)
+		return bxkd_usage_error("--os %s: %s had no x64 edition a debugger has a profile for",
+					o->os, os->windows);
+	if (o->fastpath && o->transport == OVER_SERIAL)
+		return bxkd_usage_error("--fastpath is the device's: it needs --transport vmport or dll");
+	return 0;
+}
