@@ -24,6 +24,7 @@ struct boot {
 	const char *boot_options;
 	const char *extra_config;
 	bool without_plugin;
+	bool x86_only; /* cpuid: x86_64=1 left out (a CPU may lack long mode) */
 	unsigned timeout_seconds; /* 0: the harness's */
 };
 
@@ -43,6 +44,8 @@ static void boot(struct bxh_run *run, const char *test_name, const struct boot *
 	o.boot_options = how->boot_options;
 	o.extra_config = how->extra_config;
 	o.load_plugin = !how->without_plugin;
+	/* The x86-64 kernel's machine says that it has long mode. */
+	o.long_mode = how->image && !strcmp(how->image, BXKD_GUEST64_IMAGE) && !how->x86_only;
 	if (how->timeout_seconds)
 		o.timeout_seconds = how->timeout_seconds;
 	bxh_boot(&o, run);
@@ -272,6 +275,21 @@ START_TEST(an_x64_guest_trap_stops_the_run_with_its_report)
 }
 END_TEST
 
+/* A CPU without long mode: the kernel says so before it would fault. */
+START_TEST(the_x64_kernel_on_a_cpu_without_long_mode_says_so)
+{
+	struct bxh_run run;
+
+	boot(&run, "the_x64_kernel_on_a_cpu_without_long_mode_says_so",
+	     &(struct boot){ .image = BXKD_GUEST64_IMAGE, .boot_options = "kernel=workload",
+			     .extra_config = "cpuid: x86_64=0", .x86_only = true },
+	     BXVM_GUEST_FATAL);
+	ck_assert_msg(strstr(run.console, "BXKD FATAL boot: the CPU has no long mode"), "%s",
+		      run.console);
+	bxh_run_free(&run);
+}
+END_TEST
+
 /* What the x86-64 kernel does not have is refused, never run half-way. */
 START_TEST(the_x64_kernel_refuses_what_it_lacks)
 {
@@ -393,7 +411,8 @@ BXKD_SUITE(boot,
 		guest_tests_fail_without_the_plugin, two_boots_are_identical));
 	testcases_add(s, "x64", 120, TESTS(
 		the_x64_kernel_runs_the_workload_as_the_x86_kernel_does, two_x64_boots_are_identical,
-		an_x64_guest_trap_stops_the_run_with_its_report, the_x64_kernel_refuses_what_it_lacks));
+		an_x64_guest_trap_stops_the_run_with_its_report, the_x64_kernel_refuses_what_it_lacks,
+		the_x64_kernel_on_a_cpu_without_long_mode_says_so));
 	testcases_add(s, "harness", 120, TESTS(
 		a_guest_trap_stops_the_run_with_its_report, a_failing_guest_test_fails_the_run,
 		a_missing_summary_fails_the_run, a_hung_guest_times_out,

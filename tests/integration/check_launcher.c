@@ -304,7 +304,7 @@ END_TEST
 
 /* The initial breakpoint waits for a debugger; bxkd-dbg attaches at the
  * endpoint bxkd printed, and the kernel goes on to pass. */
-static void run_with_debugger(const char *name, const char *transport, bool tcp)
+static void run_with_debugger(const char *name, const char *transport, bool tcp, bool x64)
 {
 	char *dir = work_dir(name), *sockets = socket_dir();
 	char endpoint[300], target[300], tag[100];
@@ -323,7 +323,7 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp)
 	}
 	char *run_argv[] = { BXKD_LAUNCHER, "run", "--transport", (char *)transport, "--break",
 			     "--endpoint", endpoint, "--workdir", dir, "--timeout", BOOT_TIMEOUT,
-			     NULL };
+			     x64 ? "--arch" : NULL, "x64", NULL };
 	char *dbg_argv[] = { BXKD_DBG, "--timeout", BOOT_TIMEOUT, "--target", target, "connect",
 			     "version", "go", NULL };
 	snprintf(tag, sizeof(tag), "%s_run", name);
@@ -333,9 +333,14 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp)
 	snprintf(tag, sizeof(tag), "%s_run", name);
 	finish(&run, BXKD_TEST_WORK_DIR, tag, &r);
 	expect_status(&d, 0);
-	ck_assert_msg(strstr(d.out, "stopped: breakpoint") && strstr(d.out, "version: build 2600") &&
+	ck_assert_msg(strstr(d.out, "stopped: breakpoint") &&
+			      strstr(d.out, x64 ? "version: build 7601, protocol 6, machine 0x8664"
+						: "version: build 2600") &&
 			      strstr(d.out, "running"),
 		      "%s%s", d.out, d.err);
+	char bochsrc[600];
+	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
+	ck_assert(file_has(bochsrc, "cpuid: x86_64=1") == x64);
 	expect_run(&r, 0, LINES("debugger=yes stops=1 breakpoints=1",
 				"bxkd: passed"));
 	/* Once the endpoint reaches the kernel, and after Bochs is started;
@@ -350,7 +355,7 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp)
 
 START_TEST(run_stops_for_a_debugger_over_the_shared_page)
 {
-	run_with_debugger("launcher_break_vmport", "vmport", false);
+	run_with_debugger("launcher_break_vmport", "vmport", false, false);
 }
 END_TEST
 
@@ -360,7 +365,7 @@ START_TEST(run_stops_for_a_debugger_through_the_windows_kd_dll)
 {
 	char log[600];
 
-	run_with_debugger("launcher_break_dll", "dll", false);
+	run_with_debugger("launcher_break_dll", "dll", false, false);
 	snprintf(log, sizeof(log), "%s/launcher_break_dll_run.out", BXKD_TEST_WORK_DIR);
 	ck_assert_msg(file_has(log, "kd=dll") && file_has(log, "the KD DLL's shared-page transport"),
 		      "%s", log);
@@ -373,7 +378,7 @@ START_TEST(run_stops_for_a_debugger_over_serial_through_the_relay)
 {
 	char trace[600];
 
-	run_with_debugger("launcher_break_serial", "serial", false);
+	run_with_debugger("launcher_break_serial", "serial", false, false);
 	snprintf(trace, sizeof(trace), "%s/launcher_break_serial/kd-trace.txt", BXKD_TEST_WORK_DIR);
 	ck_assert(file_has(trace, "GetVersion request"));
 	ck_assert(file_has(trace, "GetVersion reply"));
@@ -384,7 +389,15 @@ END_TEST
  * not take Bochs with it. */
 START_TEST(run_stops_for_a_debugger_on_bochs_own_com1_socket)
 {
-	run_with_debugger("launcher_break_com1", "serial", true);
+	run_with_debugger("launcher_break_com1", "serial", true, false);
+}
+END_TEST
+
+/* --arch x64: the x86-64 kernel, an AMD64 target, in a machine whose
+ * bochsrc asks for long mode. */
+START_TEST(run_stops_for_a_debugger_of_the_x64_kernel)
+{
+	run_with_debugger("launcher_break_x64", "vmport", false, true);
 }
 END_TEST
 
@@ -402,6 +415,9 @@ START_TEST(run_refuses_bad_arguments)
 		{ { "--os", "2600.1" }, "--os wants BUILD[.SP] of a Windows the kernel can claim, "
 					"not '2600.1'; one of\n  2600.2, 2600.3 (default), 3790.0" },
 		{ { "--os", "xp" }, "not 'xp'" },
+		{ { "--arch", "amd64" }, "--arch is x86 or x64, not 'amd64'" },
+		{ { "--arch", "x64", "--transport", "dll" }, "does not load kdbxkd-x64.dll yet" },
+		{ { "--arch", "x64", "--os", "2600.3" }, "Windows XP SP3 had no x64 edition" },
 	};
 	char *dir = work_dir("launcher_bad_arguments");
 
@@ -559,7 +575,8 @@ BXKD_SUITE(launcher,
 		run_boots_the_kernel_and_leaves_its_bochsrc_and_log,
 		run_stops_for_a_debugger_over_the_shared_page,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
-		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
+		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_stops_for_a_debugger_of_the_x64_kernel,
+		run_refuses_bad_arguments,
 		run_boots_a_foreign_floppy_and_disk));
 	testcases_add_needing_dll(s, "launcher", "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial,

@@ -70,6 +70,7 @@ static void prepare_machine(struct session *s, enum arch arch, enum transport tr
 	bxh_options_init(&s->o);
 	s->o.image = arch == X64 ? BXKD_GUEST64_IMAGE : BXKD_GUEST_IMAGE;
 	s->symbols = arch == X64 ? BXKD_GUEST64_SYMBOLS : BXKD_GUEST_SYMBOLS;
+	s->o.long_mode = arch == X64;
 	snprintf(s->workdir, sizeof(s->workdir), "%s/%s", BXKD_TEST_WORK_DIR, test_name);
 	s->o.workdir = s->workdir;
 	snprintf(s->boot_options, sizeof(s->boot_options), "kernel=workload kd=%s kd_break=1%s%s",
