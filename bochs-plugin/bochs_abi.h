@@ -125,6 +125,8 @@ extern unsigned char bx_pc_system[];
  */
 Bit32u bx_dbg_get_reg32_value(unsigned reg);
 void bx_dbg_set_reg32_value(unsigned reg, Bit32u value);
+Bit64u bx_dbg_get_reg64_value(unsigned reg);
+void bx_dbg_set_reg64_value(unsigned reg, Bit64u value);
 
 class BX_CPU_C {
 public:

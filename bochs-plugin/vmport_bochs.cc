@@ -97,18 +97,35 @@ bool bochs_write_phys(void *, uint64_t paddr, const void *buf, size_t len)
 				     (Bit8u *)const_cast<void *>(buf));
 }
 
-/* Segment base from the descriptor cache, then the page tables. 32-bit
- * offsets: the high-bandwidth port serves 16- and 32-bit guests. */
-bool bochs_translate(void *, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
+/* 64-bit mode: CS is a long-mode code segment (its L bit; outside long
+ * mode the bit is reserved and clear). A 64-bit client's string
+ * instructions then address with the whole RSI/RDI (no client issues them
+ * with a 32-bit address-size prefix). */
+static bool in_64_bit_mode()
+{
+	bx_dbg_sreg_t cs;
+	bx_cpu_array[0]->dbg_get_sreg(&cs, BX_SEG_REG_CS);
+	return (cs.des_h >> 21) & 1;
+}
+
+/* Segment base from the descriptor cache and a 32-bit offset, then the
+ * page tables; in 64-bit mode the offset alone (DS and ES have no base). */
+bool bochs_translate(void *, enum guest_seg seg, uint64_t offset, uint64_t *paddr)
 {
 	bx_dbg_sreg_t s;
 	bx_cpu_array[0]->dbg_get_sreg(&s, seg == GUEST_SEG_ES ? BX_SEG_REG_ES : BX_SEG_REG_DS);
 	Bit32u base = (s.des_l >> 16) | (s.des_h & 0xffu) << 16 | (s.des_h & 0xff000000u);
+	Bit64u linear = in_64_bit_mode() ? offset : (Bit32u)(base + (Bit32u)offset);
 	Bit64u phy, page_mask;
-	if (!bx_cpu_array[0]->dbg_xlate_linear2phy((Bit32u)(base + offset), &phy, &page_mask, false))
+	if (!bx_cpu_array[0]->dbg_xlate_linear2phy(linear, &phy, &page_mask, false))
 		return false;
 	*paddr = phy;
 	return true;
+}
+
+uint64_t bochs_string_pointer(void *, enum guest_reg reg)
+{
+	return in_64_bit_mode() ? bx_dbg_get_reg64_value(reg) : bx_dbg_get_reg32_value(reg);
 }
 
 uint64_t bochs_ticks(void *)
@@ -137,7 +154,7 @@ bool bochs_find_page(void *, const void *prefix, size_t length, uint64_t limit, 
 
 const struct guest_vcpu bochs_vcpu = {
 	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,
-	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_ticks,
+	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_string_pointer, bochs_ticks,
 	bochs_find_page, bochs_linear_to_phys, bochs_read_phys,
 };
 
@@ -152,6 +169,13 @@ void end_string_op(enum guest_port_dir dir)
 {
 	unsigned pointer = dir == GUEST_PORT_OUT ? GUEST_REG_ESI : GUEST_REG_EDI;
 
+	if (in_64_bit_mode()) {
+		/* RCX and RSI/RDI whole: a 32-bit write would leave a count
+		 * above 4 GiB and step the pointer in its low half only. */
+		bx_dbg_set_reg64_value(GUEST_REG_ECX, 1);
+		bx_dbg_set_reg64_value(pointer, bx_dbg_get_reg64_value(pointer) - 1);
+		return;
+	}
 	bx_dbg_set_reg32_value(GUEST_REG_ECX, 1);
 	bx_dbg_set_reg32_value(pointer, bx_dbg_get_reg32_value(pointer) - 1);
 }

@@ -356,7 +356,7 @@ void vmport_message(struct vmport *vp, struct vmport_call *call)
  * maps pages, not bytes, so a page offset is the same before and after.
  * Every page is translated before any is touched, so a buffer that runs
  * into an unmapped page is refused without a byte of it written. */
-static bool guest_copy(const struct vmport_call *call, enum guest_seg seg, uint32_t offset,
+static bool guest_copy(const struct vmport_call *call, enum guest_seg seg, uint64_t offset,
 		       uint8_t *host, uint32_t len, bool to_guest)
 {
 	const struct guest_vcpu *v = call->vcpu;
@@ -384,6 +384,12 @@ static bool guest_copy(const struct vmport_call *call, enum guest_seg seg, uint3
 	return true;
 }
 
+/* The buffer address in ESI or EDI (RSI or RDI in 64-bit mode). */
+static uint64_t string_pointer(const struct vmport_call *call, enum guest_reg reg)
+{
+	return call->vcpu->string_pointer(call->vcpu->ctx, reg);
+}
+
 /* REP OUTSB: ESI = buffer, EBP:EDI = cookies (high:low). */
 static uint16_t hb_send(struct vmport *vp, struct vmport_call *call)
 {
@@ -396,7 +402,7 @@ static uint16_t hb_send(struct vmport *vp, struct vmport_call *call)
 		return status;
 	if (ch->state != CHANNEL_SENDING || count > ch->message_size - ch->message_received)
 		return REFUSED;
-	if (!guest_copy(call, GUEST_SEG_DS, call->reg[GUEST_REG_ESI],
+	if (!guest_copy(call, GUEST_SEG_DS, string_pointer(call, GUEST_REG_ESI),
 			ch->message + ch->message_received, count, false))
 		return REFUSED;
 	ch->message_received += count;
@@ -427,7 +433,7 @@ static uint16_t hb_receive(struct vmport *vp, struct vmport_call *call, uint8_t 
 	if (count == 0)
 		return OK;
 	uint8_t *data = ch->reply.data + ch->reply_sent;
-	if (!guest_copy(call, GUEST_SEG_ES, call->reg[GUEST_REG_EDI], data, count, true))
+	if (!guest_copy(call, GUEST_SEG_ES, string_pointer(call, GUEST_REG_EDI), data, count, true))
 		return REFUSED;
 	*first_byte = data[0];
 	*delivered = true;
@@ -464,8 +470,8 @@ void vmport_hb(struct vmport *vp, struct vmport_call *call, struct guest_port_ac
 		/* The emulator stores the IN value at ES:EDI after we return: it
 		 * must be the byte already there, so a refused or empty transfer
 		 * leaves the guest's buffer as it was. */
-		if (!delivered &&
-		    !guest_copy(call, GUEST_SEG_ES, call->reg[GUEST_REG_EDI], &first_byte, 1, false))
+		if (!delivered && !guest_copy(call, GUEST_SEG_ES, string_pointer(call, GUEST_REG_EDI),
+					      &first_byte, 1, false))
 			first_byte = 0xff;
 		access->in_value = first_byte;
 	}

@@ -77,14 +77,15 @@ $(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin
 # The x86-64 test kernel (x64/): the portable kernel, KD and backdoor
 # sources built a second time, freestanding x86-64, with x64/'s boot,
 # segments, IDT, page tables, stopped-CPU state and backdoor calls in place
-# of the 32-bit ones. No ring 3, no KD DLL loader, no in-guest test groups
-# (guest/README.md "The x86-64 kernel").
+# of the 32-bit ones, and one test group of its own (x64/longmode_tests.c).
+# No ring 3, no KD DLL loader (guest/README.md "The x86-64 kernel").
 GUEST64_IMAGE = %reldir%/bxkd-guest-x64.img
 guest64_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
 		boot_options.c testrun.c cmos.c pit.c kd.c workload.c) \
 	%reldir%/backdoor/commands.c %reldir%/kdvm/kdvm_transport.c %reldir%/kdstub/kdstub.c \
-	%reldir%/kdser/kdser.c $(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c)
+	%reldir%/kdser/kdser.c \
+	$(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c longmode_tests.c)
 guest64_asm_sources = %reldir%/kernel/workload_step.S \
 	$(addprefix %reldir%/x64/, entry.S backdoor.S)
 guest64_objects = $(guest64_c_sources:.c=.guest64.o) $(guest64_asm_sources:.S=.guest64.o)
@@ -134,5 +135,5 @@ noinst_LTLIBRARIES += %reldir%/libkdguest.la
 	-I$(top_srcdir)/%reldir%/kdser -I$(top_srcdir)/pipe-bridge
 
 EXTRA_DIST += $(guest_c_sources) $(guest_asm_sources) $(guest_headers) \
-	$(guest64_c_sources) $(guest64_asm_sources) %reldir%/x64/kernel.ld \
+	$(guest64_c_sources) $(guest64_asm_sources) %reldir%/x64/kernel.ld %reldir%/x64/longmode.h \
 	%reldir%/kernel/kernel.ld %reldir%/boot/floppy.asm %reldir%/README.md

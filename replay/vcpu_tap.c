@@ -44,9 +44,14 @@ static bool tap_write_phys(void *ctx, uint64_t paddr, const void *buf, size_t le
 	return ok;
 }
 
-static bool tap_translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
+static bool tap_translate(void *ctx, enum guest_seg seg, uint64_t offset, uint64_t *paddr)
 {
 	return real_of(ctx)->translate(real_of(ctx)->ctx, seg, offset, paddr);
+}
+
+static uint64_t tap_string_pointer(void *ctx, enum guest_reg reg)
+{
+	return real_of(ctx)->string_pointer(real_of(ctx)->ctx, reg);
 }
 
 /* One access, the match: a scan of all RAM is one operation, not a read
@@ -82,8 +87,8 @@ void vcpu_tap_init(struct vcpu_tap *tap, vcpu_tap_memory_fn memory, void *owner)
 {
 	*tap = (struct vcpu_tap){
 		.vcpu = { tap, tap_get_reg, tap_set_reg, tap_cpl, tap_read_phys, tap_write_phys,
-			  tap_translate, tap_ticks, tap_find_page, tap_linear_to_phys,
-			  tap_peek_phys },
+			  tap_translate, tap_string_pointer, tap_ticks, tap_find_page,
+			  tap_linear_to_phys, tap_peek_phys },
 		.memory = memory,
 		.owner = owner,
 	};

@@ -18,6 +18,10 @@
 /* Unmapped in the higher half, though RAM is there. */
 #define KD_HOLE_START 0xFFFFF80000F00000
 #define KD_HOLE_END 0xFFFFF80001000000
+/* All of RAM once more, at an address whose low 32 bits are other RAM's
+ * (8 MiB further on) in the low view: a device that cut a 64-bit buffer
+ * address to 32 bits would reach the wrong bytes (x64/longmode_tests.c). */
+#define LONG_ALIAS_OFFSET 0xFFFFF80100800000
 #else
 #define KERNEL_OFFSET 0x80000000
 /* Unmapped in the upper half, though RAM is there. */

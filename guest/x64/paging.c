@@ -3,7 +3,8 @@
  * 4-level page tables and 4 KiB pages: all of RAM at its own address (the
  * low view) and again at KERNEL_OFFSET + its address (the higher half),
  * page 0 of the low view unmapped (a null pointer faults), KD_HOLE
- * unmapped in the higher half, and the local APIC's page at its own
+ * unmapped in the higher half, RAM again at LONG_ALIAS_OFFSET (as far as
+ * that directory reaches), and the local APIC's page at its own
  * address, uncached. Pages are for ring 0 only: this kernel runs nothing
  * at CPL 3.
  */
@@ -30,7 +31,7 @@
 
 typedef uint64_t table_t[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
-static table_t pml4, low_pdpt, high_pdpt, low_pd, high_pd, apic_pd;
+static table_t pml4, low_pdpt, high_pdpt, low_pd, high_pd, apic_pd, alias_pd;
 static table_t tables[TABLES];
 static table_t hole_table, low_table, apic_table;
 static uint32_t mapped_bytes;
@@ -47,6 +48,9 @@ _Static_assert(PD_INDEX(KD_HOLE_START) == PD_INDEX(KD_HOLE_END - 1),
 	       "KD_HOLE within one 2 MiB stretch");
 _Static_assert(PDPT_INDEX(KERNEL_OFFSET) == 0 && PD_INDEX(KERNEL_OFFSET) == 0,
 	       "KERNEL_OFFSET at the start of a page directory");
+_Static_assert(PML4_INDEX(LONG_ALIAS_OFFSET) == PML4_INDEX(KERNEL_OFFSET) &&
+		       PDPT_INDEX(LONG_ALIAS_OFFSET) != 0 && LONG_ALIAS_OFFSET % (2u << 20) == 0,
+	       "the long-mode alias in the kernel's PDPT, on a 2 MiB boundary");
 
 void paging_init(uint32_t ram_bytes)
 {
@@ -55,8 +59,11 @@ void paging_init(uint32_t ram_bytes)
 
 	for (uint32_t page = 0; page < pages; page++)
 		tables[page / ENTRIES][page % ENTRIES] = (uint64_t)page * PAGE_SIZE | PTE_FLAGS;
-	for (uint32_t t = 0; t * ENTRIES < pages; t++)
+	for (uint32_t t = 0; t * ENTRIES < pages; t++) {
 		low_pd[t] = high_pd[t] = image_phys(tables[t]) | PTE_FLAGS;
+		if (PD_INDEX(LONG_ALIAS_OFFSET) + t < ENTRIES)
+			alias_pd[PD_INDEX(LONG_ALIAS_OFFSET) + t] = low_pd[t];
+	}
 	/* The hole: a copy of its table with the hole's entries empty. */
 	uint32_t hole_pde = PD_INDEX(KD_HOLE_START);
 	if (high_pd[hole_pde]) {
@@ -74,6 +81,7 @@ void paging_init(uint32_t ram_bytes)
 	low_pdpt[PDPT_INDEX(0)] = image_phys(low_pd) | PTE_FLAGS;
 	low_pdpt[PDPT_INDEX(LOCAL_APIC_BASE)] = image_phys(apic_pd) | PTE_FLAGS;
 	high_pdpt[PDPT_INDEX(KERNEL_OFFSET)] = image_phys(high_pd) | PTE_FLAGS;
+	high_pdpt[PDPT_INDEX(LONG_ALIAS_OFFSET)] = image_phys(alias_pd) | PTE_FLAGS;
 	pml4[PML4_INDEX(0)] = image_phys(low_pdpt) | PTE_FLAGS;
 	pml4[PML4_INDEX(KERNEL_OFFSET)] = image_phys(high_pdpt) | PTE_FLAGS;
 	mapped_bytes = pages * PAGE_SIZE;

@@ -47,8 +47,15 @@ struct guest_vcpu {
 	bool (*read_phys)(void *ctx, uint64_t paddr, void *buf, size_t len);
 	bool (*write_phys)(void *ctx, uint64_t paddr, const void *buf, size_t len);
 	/* Physical address of the byte at seg:offset for a data access, as the
-	 * CPU computes it (segment base, then paging); false if not mapped. */
-	bool (*translate)(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr);
+	 * CPU computes it (segment base and a 32-bit offset, then paging; in
+	 * 64-bit mode the whole 64-bit offset, DS and ES having no base there);
+	 * false if not mapped. */
+	bool (*translate)(void *ctx, enum guest_seg seg, uint64_t offset, uint64_t *paddr);
+	/* The buffer pointer of a string instruction, ESI or EDI: the whole
+	 * 64-bit RSI or RDI in 64-bit mode (a 64-bit client's buffer address,
+	 * as open-vm-tools' 64-bit backdoor passes it), the 32-bit register
+	 * otherwise. */
+	uint64_t (*string_pointer)(void *ctx, enum guest_reg reg);
 	/* Instructions executed since power-on: the emulated clock. */
 	uint64_t (*ticks)(void *ctx);
 	/* The lowest 4 KiB-aligned physical address below `limit` whose first

@@ -275,6 +275,23 @@ START_TEST(an_x64_guest_trap_stops_the_run_with_its_report)
 }
 END_TEST
 
+/* The x86-64 kernel's own group: the backdoor from long mode, upper
+ * register halves and high-bandwidth transfers at 64-bit addresses
+ * (guest/x64/longmode_tests.c). */
+START_TEST(the_backdoor_from_long_mode)
+{
+	struct bxh_run run;
+
+	boot(&run, "the_backdoor_from_long_mode",
+	     &(struct boot){ .image = BXKD_GUEST64_IMAGE, .boot_options = "tests=longmode" },
+	     BXVM_PASSED);
+	ck_assert_uint_eq(run.report.test_count, 2);
+	ck_assert_ptr_nonnull(bxh_find_test(&run, "getversion_keeps_the_upper_halves"));
+	ck_assert_ptr_nonnull(bxh_find_test(&run, "hb_transfers_use_the_whole_64_bit_rsi_and_rdi"));
+	bxh_run_free(&run);
+}
+END_TEST
+
 /* A CPU without long mode: the kernel says so before it would fault. */
 START_TEST(the_x64_kernel_on_a_cpu_without_long_mode_says_so)
 {
@@ -412,7 +429,7 @@ BXKD_SUITE(boot,
 	testcases_add(s, "x64", 120, TESTS(
 		the_x64_kernel_runs_the_workload_as_the_x86_kernel_does, two_x64_boots_are_identical,
 		an_x64_guest_trap_stops_the_run_with_its_report, the_x64_kernel_refuses_what_it_lacks,
-		the_x64_kernel_on_a_cpu_without_long_mode_says_so));
+		the_x64_kernel_on_a_cpu_without_long_mode_says_so, the_backdoor_from_long_mode));
 	testcases_add(s, "harness", 120, TESTS(
 		a_guest_trap_stops_the_run_with_its_report, a_failing_guest_test_fails_the_run,
 		a_missing_summary_fails_the_run, a_hung_guest_times_out,

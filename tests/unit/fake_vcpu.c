@@ -62,11 +62,17 @@ static bool linear_to_phys(const struct fake_vcpu *f, uint32_t linear, uint64_t 
 	return true;
 }
 
-static bool translate(void *ctx, enum guest_seg seg, uint32_t offset, uint64_t *paddr)
+/* A 32-bit CPU: offsets wrap at 4 GiB, pointers are the 32-bit registers. */
+static bool translate(void *ctx, enum guest_seg seg, uint64_t offset, uint64_t *paddr)
 {
 	struct fake_vcpu *f = ctx;
 
-	return linear_to_phys(f, f->segment_base[seg] + offset, paddr);
+	return linear_to_phys(f, f->segment_base[seg] + (uint32_t)offset, paddr);
+}
+
+static uint64_t string_pointer(void *ctx, enum guest_reg reg)
+{
+	return get_reg(ctx, reg);
 }
 
 static uint64_t ticks(void *ctx)
@@ -96,8 +102,9 @@ void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 		abort();
 	f->memory_size = memory_size;
 	f->unmapped_linear = NO_HOLE;
-	f->vcpu = (struct guest_vcpu){ f, get_reg, set_reg, cpl, read_phys, write_phys, translate,
-					ticks, find_page, fake_linear_to_phys, read_phys };
+	f->vcpu = (struct guest_vcpu){ f,	      get_reg,	   set_reg,   cpl,
+					read_phys,    write_phys,  translate, string_pointer,
+					ticks,	      find_page,   fake_linear_to_phys, read_phys };
 }
 
 void fake_vcpu_free(struct fake_vcpu *f)
