@@ -85,7 +85,8 @@ guest64_c_sources = \
 		boot_options.c testrun.c cmos.c pit.c kd.c workload.c) \
 	%reldir%/backdoor/commands.c %reldir%/kdvm/kdvm_transport.c %reldir%/kdstub/kdstub.c \
 	%reldir%/kdser/kdser.c \
-	$(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c longmode_tests.c)
+	$(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c longmode_tests.c) \
+	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_peer_tests.c kdvm_peer_checks.c)
 guest64_asm_sources = %reldir%/kernel/workload_step.S \
 	$(addprefix %reldir%/x64/, entry.S backdoor.S)
 guest64_objects = $(guest64_c_sources:.c=.guest64.o) $(guest64_asm_sources:.S=.guest64.o)

@@ -387,12 +387,17 @@ static void *run_script(void *arg)
 /* Boots guest group `group` with the scripted debugger attached; the
  * script's findings are in the returned `struct script` (free it). */
 static struct script *boot_with_scripted_debugger(struct machine *m, struct bxh_run *run,
-						  const char *test_name, const char *group)
+						  const char *test_name, const char *group,
+						  bool x64)
 {
 	struct script *s = calloc(1, sizeof(*s));
 
 	ck_assert_ptr_nonnull(s);
 	machine_for(m, test_name, group, "");
+	if (x64) {
+		m->o.image = BXKD_GUEST64_IMAGE;
+		m->o.long_mode = true;
+	}
 	m->o.timeout_seconds = SESSION_TIMEOUT_MS / 1000;
 	snprintf(s->socket, sizeof(s->socket), "%s", m->socket);
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, run_script, s), 0);
@@ -419,7 +424,7 @@ START_TEST(the_transport_with_a_debugger)
 {
 	struct machine m;
 	struct bxh_run run;
-	struct script *s = boot_with_scripted_debugger(&m, &run, "kdvm_debugger", "kdvm-peer");
+	struct script *s = boot_with_scripted_debugger(&m, &run, "kdvm_debugger", "kdvm-peer", false);
 
 	require_passed(&run, 7);
 	require_every_size_both_ways(s);
@@ -427,6 +432,26 @@ START_TEST(the_transport_with_a_debugger)
 	require_log(&run, "KD: debugger attached on ");
 	/* The device's side of one-call-per-packet: every call it counted
 	 * was a send, receive or poll, apart from HELLO and REGISTER. */
+	struct device_totals d = device_totals(&run);
+	ck_assert_uint_eq(d.calls, d.sends + d.receives + d.polls + 3);
+	ck_assert_uint_eq(d.refused, 0);
+	free(s);
+	machine_done(&m, &run);
+}
+END_TEST
+
+/* The same group in the x86-64 kernel: the module's calls from long mode,
+ * every size both ways byte-identical, one backdoor call per packet. */
+START_TEST(the_transport_with_a_debugger_from_long_mode)
+{
+	struct machine m;
+	struct bxh_run run;
+	struct script *s =
+		boot_with_scripted_debugger(&m, &run, "kdvm_debugger_x64", "kdvm-peer", true);
+
+	require_passed(&run, 7);
+	require_every_size_both_ways(s);
+	ck_assert_uint_eq(s->resets, 1);
 	struct device_totals d = device_totals(&run);
 	ck_assert_uint_eq(d.calls, d.sends + d.receives + d.polls + 3);
 	ck_assert_uint_eq(d.refused, 0);
@@ -446,7 +471,7 @@ START_TEST(the_windows_kd_dll_with_a_debugger)
 	struct machine m;
 	struct bxh_run run;
 	struct script *s = boot_with_scripted_debugger(&m, &run, "kdvm_dll_debugger",
-						       "kdvm-dll-peer");
+						       "kdvm-dll-peer", false);
 	unsigned long sends, receives, polls;
 
 	require_passed(&run, 7);
@@ -517,6 +542,7 @@ BXKD_SUITE(kdvm,
 	tcase_add_loop_test(recorded, recordings_stay_bounded_whatever_the_ram, 0,
 			    (int)(sizeof(recorded_boots) / sizeof(recorded_boots[0])));
 	testcases_add(s, "with_debugger", 180, TESTS(
-		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport));
+		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport,
+		the_transport_with_a_debugger_from_long_mode));
 	testcases_add_needing_dll(s, "kdvm", "through_the_dll", 180, TESTS(the_windows_kd_dll_with_a_debugger));
 )
