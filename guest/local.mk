@@ -8,7 +8,7 @@ GUEST_IMAGE = %reldir%/bxkd-guest.img
 guest_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
 		boot_options.c testrun.c usermode.c cmos.c lapic.c paging.c pit.c kd.c workload.c \
-		pe_image.c ntoskrnl.c kd_dll.c gdt.c idt.c kd_stop_x86.c) \
+		pe_image.c ntoskrnl.c kd_dll.c gdt.c idt.c kd_stop_x86.c kd_cpu.c) \
 	$(addprefix %reldir%/backdoor/, commands.c guestrpc.c) \
 	$(addprefix %reldir%/tests/, expect.c backdoor_tests.c command_tests.c guestrpc_tests.c \
 		guestrpc_error_tests.c cpl3_tests.c) \
@@ -41,13 +41,16 @@ GUEST_CPPFLAGS = -I$(top_srcdir)/include -I$(top_srcdir)/%reldir%/kernel \
 GUEST_LINK_FLAGS = -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments -Wl,-T,$(top_srcdir)/%reldir%/kernel/kernel.ld
 
+# One guest object from its source, with a flavour's flags ($(1)): both
+# kernels' C and assembly.
+guest_compile = $(AM_V_CC)$(MKDIR_P) $(@D) && \
+	$(GUEST_CC) $(GUEST_CPPFLAGS) $(1) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
 %reldir%/%.guest.o: %reldir%/%.c
-	$(AM_V_CC)$(MKDIR_P) $(@D) && \
-	$(GUEST_CC) $(GUEST_CPPFLAGS) $(FREESTANDING_CFLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+	$(call guest_compile,$(FREESTANDING_CFLAGS))
 
 %reldir%/%.guest.o: %reldir%/%.S
-	$(AM_V_CC)$(MKDIR_P) $(@D) && \
-	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST_ARCH_FLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+	$(call guest_compile,$(GUEST_ARCH_FLAGS))
 
 -include $(guest_objects:.o=.d)
 
@@ -82,25 +85,23 @@ $(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin
 GUEST64_IMAGE = %reldir%/bxkd-guest-x64.img
 guest64_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
-		boot_options.c testrun.c cmos.c pit.c kd.c workload.c) \
+		boot_options.c testrun.c cmos.c pit.c kd.c kd_cpu.c workload.c) \
 	%reldir%/backdoor/commands.c %reldir%/kdvm/kdvm_transport.c %reldir%/kdstub/kdstub.c \
 	%reldir%/kdser/kdser.c \
-	$(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c longmode_tests.c) \
+	$(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c backdoor_call.c longmode_tests.c) \
 	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_peer_tests.c kdvm_peer_checks.c)
 guest64_asm_sources = %reldir%/kernel/workload_step.S \
-	$(addprefix %reldir%/x64/, entry.S backdoor.S)
+	%reldir%/x64/entry.S
 guest64_objects = $(guest64_c_sources:.c=.guest64.o) $(guest64_asm_sources:.S=.guest64.o)
 guest64_linked_objects = $(guest64_objects) $(pipe_bridge_guest64_objects)
 GUEST64_LINK_FLAGS = -m64 -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments -Wl,-T,$(top_srcdir)/%reldir%/x64/kernel.ld
 
 %reldir%/%.guest64.o: %reldir%/%.c
-	$(AM_V_CC)$(MKDIR_P) $(@D) && \
-	$(GUEST_CC) $(GUEST_CPPFLAGS) $(FREESTANDING64_CFLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+	$(call guest_compile,$(FREESTANDING64_CFLAGS))
 
 %reldir%/%.guest64.o: %reldir%/%.S
-	$(AM_V_CC)$(MKDIR_P) $(@D) && \
-	$(GUEST_CC) $(GUEST_CPPFLAGS) $(GUEST64_ARCH_FLAGS) -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+	$(call guest_compile,$(GUEST64_ARCH_FLAGS))
 
 -include $(guest64_objects:.o=.d)
 
@@ -136,5 +137,6 @@ noinst_LTLIBRARIES += %reldir%/libkdguest.la
 	-I$(top_srcdir)/%reldir%/kdser -I$(top_srcdir)/pipe-bridge
 
 EXTRA_DIST += $(guest_c_sources) $(guest_asm_sources) $(guest_headers) \
-	$(guest64_c_sources) $(guest64_asm_sources) %reldir%/x64/kernel.ld %reldir%/x64/longmode.h \
-	%reldir%/kernel/kernel.ld %reldir%/boot/floppy.asm %reldir%/README.md
+	$(guest64_c_sources) $(guest64_asm_sources) %reldir%/x64/kernel.ld \
+	%reldir%/kernel/kernel.ld %reldir%/kernel/trap_stubs.inc %reldir%/kernel/boot_stack.inc \
+	%reldir%/boot/floppy.asm %reldir%/README.md

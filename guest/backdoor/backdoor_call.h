@@ -31,6 +31,18 @@ void bd_out(struct bd_regs *regs);    /* OUT DX, EAX */
 void bd_hb_out(struct bd_regs *regs); /* CLD; REP OUTSB: ECX bytes from DS:ESI */
 void bd_hb_in(struct bd_regs *regs);  /* CLD; REP INSB: ECX bytes to ES:EDI */
 
+#ifdef __x86_64__
+/* The x86-64 kernel's calls with whole 64-bit registers (x64/backdoor_call.c),
+ * what a 64-bit client puts in the upper halves and in RSI/RDI; there
+ * bd_in is these with the upper halves zero (x64/backdoor_call.c). */
+struct bd_regs64 {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+};
+void bd_in64(struct bd_regs64 *regs); /* IN EAX, DX (x64/backdoor_call.c) */
+/* CLD; REP OUTSB: RCX bytes from RSI, and CLD; REP INSB: RCX bytes to RDI. */
+void bd_hb_out64(struct bd_regs64 *regs), bd_hb_in64(struct bd_regs64 *regs);
+#endif
+
 /* A low-bandwidth call with the usual inputs: magic, command, port. */
 static inline void bd_call(struct bd_regs *regs, uint32_t command)
 {

@@ -561,6 +561,21 @@ static bool send_wait_continue(struct kdstub *s, const void *header, uint16_t he
 	}
 }
 
+/* The control report's fields, the same in the x86 and the AMD64 layout. */
+#define FILL_CONTROL_REPORT(report, context, special, flags, stream, got)                      \
+	do {                                                                                   \
+		copy_bytes((report)->instruction_stream, (stream), (got));                     \
+		(report)->instruction_count = (uint16_t)(got);                                 \
+		(report)->report_flags = (flags);                                              \
+		(report)->dr6 = (special)->kernel_dr6;                                         \
+		(report)->dr7 = (special)->kernel_dr7;                                         \
+		(report)->seg_cs = (uint16_t)(context)->seg_cs;                                \
+		(report)->seg_ds = (uint16_t)(context)->seg_ds;                                \
+		(report)->seg_es = (uint16_t)(context)->seg_es;                                \
+		(report)->seg_fs = (uint16_t)(context)->seg_fs;                                \
+		(report)->eflags = (context)->eflags;                                          \
+	} while (0)
+
 /* KdpSetCommonState and KdpSetContextState: what every state change says
  * about the stop, control report included. */
 static void set_common_state(struct kdstub *s, struct dbgkd_any_wait_state_change *sc,
@@ -589,38 +604,15 @@ static void set_common_state(struct kdstub *s, struct dbgkd_any_wait_state_chang
 	uint32_t got = s->machine.read_virtual(s->machine.ctx, at, stream, DBGKD_MAXSTREAM);
 	for (uint32_t i = 0; i < got; i++)
 		kdstub_breakpoint_at(s, at + i, &stream[i]);
-	uint16_t flags = DBGKD_REPORT_INCLUDES_SEGS;
-	if (s->config.amd64) {
-		struct dbgkd_control_report_amd64 *report = &sc->control_report.amd64;
-		const struct amd64_context *c = &context.amd64;
-		if (c->seg_cs == s->config.kernel_cs)
-			flags |= DBGKD_REPORT_STANDARD_CS;
-		copy_bytes(report->instruction_stream, stream, got);
-		report->instruction_count = (uint16_t)got;
-		report->report_flags = flags;
-		report->dr6 = special.amd64.kernel_dr6;
-		report->dr7 = special.amd64.kernel_dr7;
-		report->seg_cs = c->seg_cs;
-		report->seg_ds = c->seg_ds;
-		report->seg_es = c->seg_es;
-		report->seg_fs = c->seg_fs;
-		report->eflags = c->eflags;
-	} else {
-		struct dbgkd_control_report_x86 *report = &sc->control_report.x86;
-		const struct x86_context *c = &context.x86;
-		if (c->seg_cs == s->config.kernel_cs)
-			flags |= DBGKD_REPORT_STANDARD_CS;
-		copy_bytes(report->instruction_stream, stream, got);
-		report->instruction_count = (uint16_t)got;
-		report->report_flags = flags;
-		report->dr6 = special.x86.kernel_dr6;
-		report->dr7 = special.x86.kernel_dr7;
-		report->seg_cs = (uint16_t)c->seg_cs;
-		report->seg_ds = (uint16_t)c->seg_ds;
-		report->seg_es = (uint16_t)c->seg_es;
-		report->seg_fs = (uint16_t)c->seg_fs;
-		report->eflags = c->eflags;
-	}
+	uint32_t cs = s->config.amd64 ? context.amd64.seg_cs : context.x86.seg_cs;
+	uint16_t flags = DBGKD_REPORT_INCLUDES_SEGS |
+			 (cs == s->config.kernel_cs ? DBGKD_REPORT_STANDARD_CS : 0);
+	if (s->config.amd64)
+		FILL_CONTROL_REPORT(&sc->control_report.amd64, &context.amd64, &special.amd64,
+				    flags, stream, got);
+	else
+		FILL_CONTROL_REPORT(&sc->control_report.x86, &context.x86, &special.x86, flags,
+				    stream, got);
 }
 
 void kdstub_report_exception(struct kdstub *s, uint32_t code, uint64_t address,

@@ -56,32 +56,11 @@ upper_half:
 	hlt
 	jmp	1b
 
-/*
- * One stub per vector. Each leaves the same frame (struct trap_frame in
- * trap.h): the CPU's error code, or a 0 where the CPU pushes none, then the
- * vector number, then the general registers.
- */
-	.altmacro
-	.macro trap_stub vector
-trap_stub_\vector:
-	.if (\vector == 8) || ((\vector >= 10) && (\vector <= 14)) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
-	.else
-	pushl	$0
-	.endif
-	pushl	$\vector
-	jmp	trap_common
-	.endm
-
-	.macro trap_stub_address vector
-	.long	trap_stub_\vector
-	.endm
-
-	.text
-	.set	vector, 0
-	.rept	256
-	trap_stub %vector
-	.set	vector, vector + 1
-	.endr
+/* The 256 stubs and trap_stub_table; the frame they leave is struct
+ * trap_frame in trap.h. */
+#define STUB_PUSH pushl
+#define STUB_ADDRESS .long
+#include "trap_stubs.inc"
 
 trap_common:
 	pusha
@@ -93,24 +72,8 @@ trap_common:
 	add	$8, %esp	/* vector and error code */
 	iret
 
-	.section .rodata
-	.globl	trap_stub_table
-	.align	4
-trap_stub_table:
-	.set	vector, 0
-	.rept	256
-	trap_stub_address %vector
-	.set	vector, vector + 1
-	.endr
-
 	.bss
 	.align	4096
 boot_page_directory:
 	.skip	4096
-	.align	16
-boot_stack:
-	.skip	16384
-	.globl	boot_stack_top
-boot_stack_top:
-
-	.section .note.GNU-stack, "", @progbits
+#include "boot_stack.inc"

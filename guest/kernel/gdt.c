@@ -11,19 +11,9 @@
 #include "machine.h"
 #include "segments.h"
 
-/* Descriptor access bytes: present, privilege level, code/data or system. */
-enum {
-	DESC_PRESENT = 0x80,
-	DESC_DPL3 = 0x60,
-	DESC_CODE_DATA = 0x10,
-	DESC_CODE_READ = 0x0a,
-	DESC_DATA_WRITE = 0x02,
-	DESC_TSS32_AVAILABLE = 0x09,
-};
 /* Flags nibble: 4 KiB granularity and 32-bit operands for the flat
  * segments; byte granularity for the TSS. */
 enum { DESC_FLAGS_FLAT32 = 0xc, DESC_FLAGS_BYTES = 0x0 };
-#define FLAT_LIMIT 0xfffffu /* in 4 KiB units: all of 4 GiB */
 
 #define IO_PORT_COUNT 65536u
 
@@ -56,13 +46,6 @@ static uint8_t ring0_stack[8192] __attribute__((aligned(16)));
 /* Built at run time: the TSS descriptor holds the TSS's address. */
 static uint64_t gdt[GDT_TSS / 8 + 1] __attribute__((aligned(8)));
 
-static uint64_t descriptor(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
-{
-	return (uint64_t)(limit & 0xffffu) | (uint64_t)(base & 0xffffffu) << 16 |
-	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xfu) << 48 |
-	       (uint64_t)flags << 52 | (uint64_t)(base >> 24) << 56;
-}
-
 static void tss_init(void)
 {
 	memset(&tss, 0, sizeof(tss));
@@ -77,16 +60,10 @@ static void tss_init(void)
  * kernel installs its own: flat ring 0 and ring 3 segments and the TSS. */
 void gdt_init(void)
 {
-	static const uint8_t code = DESC_PRESENT | DESC_CODE_DATA | DESC_CODE_READ;
-	static const uint8_t data = DESC_PRESENT | DESC_CODE_DATA | DESC_DATA_WRITE;
-
 	tss_init();
-	gdt[GDT_KERNEL_CODE / 8] = descriptor(0, FLAT_LIMIT, code, DESC_FLAGS_FLAT32);
-	gdt[GDT_KERNEL_DATA / 8] = descriptor(0, FLAT_LIMIT, data, DESC_FLAGS_FLAT32);
-	gdt[GDT_USER_CODE / 8] = descriptor(0, FLAT_LIMIT, code | DESC_DPL3, DESC_FLAGS_FLAT32);
-	gdt[GDT_USER_DATA / 8] = descriptor(0, FLAT_LIMIT, data | DESC_DPL3, DESC_FLAGS_FLAT32);
-	gdt[GDT_TSS / 8] = descriptor((uint32_t)&tss, sizeof(tss) - 1,
-				      DESC_PRESENT | DESC_TSS32_AVAILABLE, DESC_FLAGS_BYTES);
+	gdt_set_flat_segments(gdt, DESC_FLAGS_FLAT32, DESC_FLAGS_FLAT32);
+	gdt[GDT_TSS / 8] = gdt_descriptor((uint32_t)&tss, sizeof(tss) - 1,
+					  DESC_PRESENT | DESC_TSS_AVAILABLE, DESC_FLAGS_BYTES);
 
 	struct __attribute__((packed)) {
 		uint16_t limit;

@@ -139,29 +139,23 @@ static uint32_t copy_pages(uint64_t address, void *buf, uint32_t length, bool wr
 	return done;
 }
 
-static uint32_t read_virtual(void *ctx, uint64_t address, void *buf, uint32_t length)
-{
-	(void)ctx;
-	return copy_pages(address, buf, length, false, locate_virtual);
-}
+/* The stub's memory functions, a read and a write for each address
+ * space, page by page through its locate function. */
+#define MEMORY_FUNCTIONS(space, locate)                                                        \
+	static uint32_t read_##space(void *ctx, uint64_t address, void *buf, uint32_t length)   \
+	{                                                                                      \
+		(void)ctx;                                                                     \
+		return copy_pages(address, buf, length, false, locate);                        \
+	}                                                                                      \
+	static uint32_t write_##space(void *ctx, uint64_t address, const void *buf,            \
+				      uint32_t length)                                         \
+	{                                                                                      \
+		(void)ctx;                                                                     \
+		return copy_pages(address, (void *)buf, length, true, locate);                 \
+	}
 
-static uint32_t write_virtual(void *ctx, uint64_t address, const void *buf, uint32_t length)
-{
-	(void)ctx;
-	return copy_pages(address, (void *)buf, length, true, locate_virtual);
-}
-
-static uint32_t read_physical(void *ctx, uint64_t address, void *buf, uint32_t length)
-{
-	(void)ctx;
-	return copy_pages(address, buf, length, false, locate_physical);
-}
-
-static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uint32_t length)
-{
-	(void)ctx;
-	return copy_pages(address, (void *)buf, length, true, locate_physical);
-}
+MEMORY_FUNCTIONS(virtual, locate_virtual)
+MEMORY_FUNCTIONS(physical, locate_physical)
 
 static uint32_t read_io(void *ctx, uint16_t port, unsigned size)
 {

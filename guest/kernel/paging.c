@@ -81,14 +81,6 @@ uint32_t paging_ram_bytes(void)
 	return mapped_bytes;
 }
 
-void *phys_to_virt(uint32_t physical)
-{
-	bool in_hole = physical >= KD_HOLE_START - KERNEL_OFFSET &&
-		       physical < KD_HOLE_END - KERNEL_OFFSET;
-
-	return (void *)(in_hole ? physical : physical + KERNEL_OFFSET);
-}
-
 /* The page table entry for `linear` (a 4 MiB page's directory entry), or
  * 0 when it is not present. */
 static uint32_t page_entry(uint32_t linear, uint32_t *directory_entry)

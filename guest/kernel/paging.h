@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "layout.h"
+
 /* Builds the page tables for `ram_bytes` of RAM (at most PAGING_MAX_RAM)
  * and switches to them from entry.S's boot mapping. */
 #define PAGING_MAX_RAM (512u * 1024u * 1024u)
@@ -31,7 +33,13 @@ uint32_t paging_ram_bytes(void);
 /* Where the kernel reaches physical RAM address `physical` (below
  * paging_ram_bytes()): KERNEL_OFFSET above it, or at itself for the
  * stretch KD_HOLE hides in the upper half. */
-void *phys_to_virt(uint32_t physical);
+static inline void *phys_to_virt(uint32_t physical)
+{
+	bool in_hole = physical >= KD_HOLE_START - KERNEL_OFFSET &&
+		       physical < KD_HOLE_END - KERNEL_OFFSET;
+
+	return (void *)(uintptr_t)(in_hole ? physical : physical + KERNEL_OFFSET);
+}
 
 /*
  * The kernel's window for loaded images (layout.h KD_DLL_WINDOW, 4 MiB):

@@ -136,33 +136,11 @@ boot_gdt_descriptor:
 	.word	boot_gdt_end - boot_gdt - 1
 	.long	PHYS(boot_gdt)
 
-/*
- * One stub per vector. Each leaves the same frame (struct trap_frame in
- * trap.h): the CPU's error code, or a 0 where the CPU pushes none, then the
- * vector number, then the general registers. In 64-bit mode the CPU always
- * pushes SS:RSP and aligns the stack to 16 bytes first.
- */
-	.altmacro
-	.macro trap_stub vector
-trap_stub_\vector:
-	.if (\vector == 8) || ((\vector >= 10) && (\vector <= 14)) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
-	.else
-	pushq	$0
-	.endif
-	pushq	$\vector
-	jmp	trap_common
-	.endm
-
-	.macro trap_stub_address vector
-	.quad	trap_stub_\vector
-	.endm
-
-	.text
-	.set	vector, 0
-	.rept	256
-	trap_stub %vector
-	.set	vector, vector + 1
-	.endr
+/* The 256 stubs and trap_stub_table; the frame they leave is struct
+ * trap_frame in trap.h. */
+#define STUB_PUSH pushq
+#define STUB_ADDRESS .quad
+#include "trap_stubs.inc"
 
 trap_common:
 	push	%rax
@@ -200,16 +178,6 @@ trap_common:
 	add	$16, %rsp	/* vector and error code */
 	iretq
 
-	.section .rodata
-	.globl	trap_stub_table
-	.align	8
-trap_stub_table:
-	.set	vector, 0
-	.rept	256
-	trap_stub_address %vector
-	.set	vector, vector + 1
-	.endr
-
 	.bss
 	.align	4096
 boot_pml4:
@@ -218,10 +186,4 @@ boot_pdpt:
 	.skip	4096
 boot_pd:
 	.skip	4096
-	.align	16
-boot_stack:
-	.skip	16384
-	.globl	boot_stack_top
-boot_stack_top:
-
-	.section .note.GNU-stack, "", @progbits
+#include "boot_stack.inc"

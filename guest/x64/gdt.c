@@ -12,17 +12,8 @@
 #include "machine.h"
 #include "segments.h"
 
-enum {
-	DESC_PRESENT = 0x80,
-	DESC_DPL3 = 0x60,
-	DESC_CODE_DATA = 0x10,
-	DESC_CODE_READ = 0x0a,
-	DESC_DATA_WRITE = 0x02,
-	DESC_TSS64_AVAILABLE = 0x09,
-};
 /* Flags nibble: 4 KiB granularity; L for a 64-bit code segment. */
 enum { DESC_FLAGS_CODE64 = 0xa, DESC_FLAGS_DATA = 0xc, DESC_FLAGS_BYTES = 0x0 };
-#define FLAT_LIMIT 0xfffffu
 
 struct tss64 {
 	uint32_t reserved0;
@@ -40,28 +31,16 @@ static uint8_t ring0_stack[8192] __attribute__((aligned(16)));
 /* The TSS descriptor takes two slots in long mode. */
 static uint64_t gdt[GDT_TSS / 8 + 2] __attribute__((aligned(8)));
 
-static uint64_t descriptor(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
-{
-	return (uint64_t)(limit & 0xffffu) | (uint64_t)(base & 0xffffffu) << 16 |
-	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xfu) << 48 |
-	       (uint64_t)flags << 52 | (uint64_t)(base >> 24) << 56;
-}
-
 void gdt_init(void)
 {
-	static const uint8_t code = DESC_PRESENT | DESC_CODE_DATA | DESC_CODE_READ;
-	static const uint8_t data = DESC_PRESENT | DESC_CODE_DATA | DESC_DATA_WRITE;
 	uint64_t tss_base = (uint64_t)(uintptr_t)&tss;
 
 	memset(&tss, 0, sizeof(tss));
 	tss.rsp[0] = (uint64_t)(uintptr_t)(ring0_stack + sizeof(ring0_stack));
 	tss.io_map_base = sizeof(tss); /* no bitmap: every port denied at CPL 3 */
-	gdt[GDT_KERNEL_CODE / 8] = descriptor(0, FLAT_LIMIT, code, DESC_FLAGS_CODE64);
-	gdt[GDT_KERNEL_DATA / 8] = descriptor(0, FLAT_LIMIT, data, DESC_FLAGS_DATA);
-	gdt[GDT_USER_CODE / 8] = descriptor(0, FLAT_LIMIT, code | DESC_DPL3, DESC_FLAGS_CODE64);
-	gdt[GDT_USER_DATA / 8] = descriptor(0, FLAT_LIMIT, data | DESC_DPL3, DESC_FLAGS_DATA);
-	gdt[GDT_TSS / 8] = descriptor((uint32_t)tss_base, sizeof(tss) - 1,
-				      DESC_PRESENT | DESC_TSS64_AVAILABLE, DESC_FLAGS_BYTES);
+	gdt_set_flat_segments(gdt, DESC_FLAGS_CODE64, DESC_FLAGS_DATA);
+	gdt[GDT_TSS / 8] = gdt_descriptor((uint32_t)tss_base, sizeof(tss) - 1,
+					  DESC_PRESENT | DESC_TSS_AVAILABLE, DESC_FLAGS_BYTES);
 	gdt[GDT_TSS / 8 + 1] = tss_base >> 32;
 
 	struct __attribute__((packed)) {

@@ -6,6 +6,8 @@
  */
 #include "kd_stop.h"
 
+#include <stddef.h>
+
 #include "io.h"
 #include "kstring.h"
 
@@ -14,77 +16,34 @@
  * state is not saved by this kernel's traps, so it is not claimed. */
 #define STOP_CONTEXT_FLAGS (DBGKD_CONTEXT_AMD64 | 0x17u)
 
-enum {
-	MSR_STAR = 0xC0000081,
-	MSR_LSTAR = 0xC0000082,
-	MSR_CSTAR = 0xC0000083,
-	MSR_SYSCALL_MASK = 0xC0000084,
-	MSR_GS_BASE = 0xC0000101,
-	MSR_KERNEL_GS_BASE = 0xC0000102,
-};
+/* KSPECIAL_REGISTERS' MSR fields, in their order (MsrGsBase, MsrGsSwap,
+ * MsrStar, MsrLStar, MsrCStar, MsrSyscallMask). */
+static const uint32_t special_msrs[] = { 0xC0000101, 0xC0000102, 0xC0000081,
+					 0xC0000082, 0xC0000083, 0xC0000084 };
 
-static struct amd64_context stop_context;
-static struct amd64_special_registers stop_special;
+_Static_assert(offsetof(struct amd64_special_registers, msr_syscall_mask) -
+			       offsetof(struct amd64_special_registers, msr_gs_base) ==
+		       8 * (sizeof(special_msrs) / sizeof(special_msrs[0]) - 1),
+	       "the MSR fields in a row");
 
-#define READ_REGISTER(name, into) __asm__ volatile("mov %%" name ", %0" : "=r"(into))
-
-static uint16_t segment(int which)
+/* What only AMD64's KSPECIAL_REGISTERS have: CR8 and the MSRs. */
+static void capture_amd64_special(struct amd64_special_registers *s)
 {
-	uint16_t value = 0;
+	uint64_t *msr = &s->msr_gs_base;
 
-	switch (which) {
-	case 0: __asm__ volatile("mov %%ds, %0" : "=r"(value)); break;
-	case 1: __asm__ volatile("mov %%es, %0" : "=r"(value)); break;
-	case 2: __asm__ volatile("mov %%fs, %0" : "=r"(value)); break;
-	default: __asm__ volatile("mov %%gs, %0" : "=r"(value)); break;
-	}
-	return value;
-}
-
-static void capture_special(void)
-{
-	struct __attribute__((packed)) {
-		uint16_t limit;
-		uint64_t base;
-	} gdtr, idtr;
-	uint16_t tr, ldtr;
-	struct amd64_special_registers *s = &stop_special;
-
-	memset(s, 0, sizeof(*s));
-	READ_REGISTER("cr0", s->cr0);
-	READ_REGISTER("cr2", s->cr2);
-	READ_REGISTER("cr3", s->cr3);
-	READ_REGISTER("cr4", s->cr4);
-	READ_REGISTER("cr8", s->cr8);
-	READ_REGISTER("dr0", s->kernel_dr0);
-	READ_REGISTER("dr1", s->kernel_dr1);
-	READ_REGISTER("dr2", s->kernel_dr2);
-	READ_REGISTER("dr3", s->kernel_dr3);
-	READ_REGISTER("dr6", s->kernel_dr6);
-	READ_REGISTER("dr7", s->kernel_dr7);
-	__asm__ volatile("sgdt %0\n\tsidt %1\n\tstr %2\n\tsldt %3"
-			 : "=m"(gdtr), "=m"(idtr), "=r"(tr), "=r"(ldtr));
-	s->gdtr.limit = gdtr.limit;
-	s->gdtr.base = gdtr.base;
-	s->idtr.limit = idtr.limit;
-	s->idtr.base = idtr.base;
-	s->tr = tr;
-	s->ldtr = ldtr;
-	s->msr_gs_base = rdmsr(MSR_GS_BASE);
-	s->msr_gs_swap = rdmsr(MSR_KERNEL_GS_BASE);
-	s->msr_star = rdmsr(MSR_STAR);
-	s->msr_lstar = rdmsr(MSR_LSTAR);
-	s->msr_cstar = rdmsr(MSR_CSTAR);
-	s->msr_syscall_mask = rdmsr(MSR_SYSCALL_MASK);
+	__asm__ volatile("mov %%cr8, %0" : "=r"(s->cr8));
+	for (size_t i = 0; i < sizeof(special_msrs) / sizeof(special_msrs[0]); i++)
+		msr[i] = rdmsr(special_msrs[i]);
 }
 
 /* In long mode every trap pushes SS:RSP, so the interrupted RSP is in the
  * frame whatever the privilege level. */
 void kd_stop_capture(const struct trap_frame *f, uintptr_t pc)
 {
-	struct amd64_context *c = &stop_context;
+	struct amd64_context *c = &kd_stop_context.amd64;
 
-	memset(c, 0, sizeof(*c));
+	memset(&kd_stop_context, 0, sizeof(kd_stop_context));
+	memset(&kd_stop_special, 0, sizeof(kd_stop_special));
 	c->context_flags = STOP_CONTEXT_FLAGS;
 	c->rax = f->rax, c->rcx = f->rcx, c->rdx = f->rdx, c->rbx = f->rbx;
 	c->rsp = f->rsp, c->rbp = f->rbp, c->rsi = f->rsi, c->rdi = f->rdi;
@@ -92,19 +51,12 @@ void kd_stop_capture(const struct trap_frame *f, uintptr_t pc)
 	c->r12 = f->r12, c->r13 = f->r13, c->r14 = f->r14, c->r15 = f->r15;
 	c->rip = pc;
 	c->eflags = (uint32_t)f->rflags;
-	c->seg_cs = (uint16_t)f->cs;
-	c->seg_ss = (uint16_t)f->ss;
-	c->seg_ds = segment(0);
-	c->seg_es = segment(1);
-	c->seg_fs = segment(2);
-	c->seg_gs = segment(3);
-	capture_special();
-	c->dr0 = stop_special.kernel_dr0;
-	c->dr1 = stop_special.kernel_dr1;
-	c->dr2 = stop_special.kernel_dr2;
-	c->dr3 = stop_special.kernel_dr3;
-	c->dr6 = stop_special.kernel_dr6;
-	c->dr7 = stop_special.kernel_dr7;
+	c->seg_cs = (uint16_t)f->cs, c->seg_ss = (uint16_t)f->ss;
+	c->seg_ds = kd_segment(KD_SEGMENT_DS), c->seg_es = kd_segment(KD_SEGMENT_ES);
+	c->seg_fs = kd_segment(KD_SEGMENT_FS), c->seg_gs = kd_segment(KD_SEGMENT_GS);
+	kd_stop_capture_system_registers();
+	capture_amd64_special(&kd_stop_special.amd64);
+	kd_stop_capture_debug_registers();
 }
 
 /* What the debugger changed goes back into the frame the trap returns to.
@@ -112,7 +64,7 @@ void kd_stop_capture(const struct trap_frame *f, uintptr_t pc)
  * the kernel's stack. */
 void kd_stop_apply(struct trap_frame *f, const struct kdstub_resume *resume)
 {
-	const struct amd64_context *c = &stop_context;
+	const struct amd64_context *c = &kd_stop_context.amd64;
 
 	f->rax = c->rax, f->rcx = c->rcx, f->rdx = c->rdx, f->rbx = c->rbx;
 	f->rbp = c->rbp, f->rsi = c->rsi, f->rdi = c->rdi;
@@ -120,45 +72,5 @@ void kd_stop_apply(struct trap_frame *f, const struct kdstub_resume *resume)
 	f->r12 = c->r12, f->r13 = c->r13, f->r14 = c->r14, f->r15 = c->r15;
 	f->rip = c->rip;
 	f->rflags = (c->eflags & ~EFLAGS_TF) | (resume->single_step ? EFLAGS_TF : 0);
-	if (resume->dr7_set)
-		__asm__ volatile("mov %0, %%dr7" : : "r"((uint64_t)resume->dr7));
-	/* The status bits of this stop are spent. */
-	__asm__ volatile("mov %0, %%dr6" : : "r"(0ull));
-}
-
-void kd_stop_get_context(void *ctx, union kdstub_context *context)
-{
-	(void)ctx;
-	context->amd64 = stop_context;
-}
-
-void kd_stop_set_context(void *ctx, const union kdstub_context *context)
-{
-	(void)ctx;
-	stop_context = context->amd64;
-}
-
-void kd_stop_get_special(void *ctx, union kdstub_special_registers *special)
-{
-	(void)ctx;
-	special->amd64 = stop_special;
-}
-
-/* Debug registers only: control registers and MSRs stay the kernel's. */
-void kd_stop_set_special(void *ctx, const union kdstub_special_registers *registers)
-{
-	const struct amd64_special_registers *special = &registers->amd64;
-
-	(void)ctx;
-	stop_special.kernel_dr0 = special->kernel_dr0;
-	stop_special.kernel_dr1 = special->kernel_dr1;
-	stop_special.kernel_dr2 = special->kernel_dr2;
-	stop_special.kernel_dr3 = special->kernel_dr3;
-	stop_special.kernel_dr7 = special->kernel_dr7;
-	__asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr1\n\tmov %2, %%dr2\n\tmov %3, %%dr3\n\t"
-			 "mov %4, %%dr7"
-			 :
-			 : "r"(special->kernel_dr0), "r"(special->kernel_dr1),
-			   "r"(special->kernel_dr2), "r"(special->kernel_dr3),
-			   "r"(special->kernel_dr7));
+	kd_stop_resume_debug_registers(resume);
 }

@@ -9,7 +9,6 @@
 #include "guestrpc.h"
 #include "kstring.h"
 #include "layout.h"
-#include "longmode.h"
 #include "paging.h"
 #include "testrun.h"
 

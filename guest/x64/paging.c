@@ -93,14 +93,6 @@ uint32_t paging_ram_bytes(void)
 	return mapped_bytes;
 }
 
-void *phys_to_virt(uint32_t physical)
-{
-	bool in_hole = physical >= KD_HOLE_START - KERNEL_OFFSET &&
-		       physical < KD_HOLE_END - KERNEL_OFFSET;
-
-	return (void *)(uintptr_t)(in_hole ? physical : physical + KERNEL_OFFSET);
-}
-
 /* One level of the walk: the entry for `index` of the table at `entry`'s
  * frame, 0 if that is not present. The tables themselves are in RAM below
  * 4 GiB, which phys_to_virt reaches. */

@@ -420,23 +420,29 @@ static void require_every_size_both_ways(const struct script *s)
 	ck_assert_uint_eq(s->breakins, 1);
 }
 
-START_TEST(the_transport_with_a_debugger)
+/* Group kdvm-peer with the scripted debugger: every size both ways, the
+ * RESET, and one backdoor call per packet by the device's count (every
+ * call was a send, receive or poll, apart from HELLO and REGISTER). */
+static void every_size_with_a_debugger(const char *test_name, bool x64)
 {
 	struct machine m;
 	struct bxh_run run;
-	struct script *s = boot_with_scripted_debugger(&m, &run, "kdvm_debugger", "kdvm-peer", false);
+	struct script *s = boot_with_scripted_debugger(&m, &run, test_name, "kdvm-peer", x64);
 
 	require_passed(&run, 7);
 	require_every_size_both_ways(s);
 	ck_assert_uint_eq(s->resets, 1);
 	require_log(&run, "KD: debugger attached on ");
-	/* The device's side of one-call-per-packet: every call it counted
-	 * was a send, receive or poll, apart from HELLO and REGISTER. */
 	struct device_totals d = device_totals(&run);
 	ck_assert_uint_eq(d.calls, d.sends + d.receives + d.polls + 3);
 	ck_assert_uint_eq(d.refused, 0);
 	free(s);
 	machine_done(&m, &run);
+}
+
+START_TEST(the_transport_with_a_debugger)
+{
+	every_size_with_a_debugger("kdvm_debugger", false);
 }
 END_TEST
 
@@ -444,19 +450,7 @@ END_TEST
  * every size both ways byte-identical, one backdoor call per packet. */
 START_TEST(the_transport_with_a_debugger_from_long_mode)
 {
-	struct machine m;
-	struct bxh_run run;
-	struct script *s =
-		boot_with_scripted_debugger(&m, &run, "kdvm_debugger_x64", "kdvm-peer", true);
-
-	require_passed(&run, 7);
-	require_every_size_both_ways(s);
-	ck_assert_uint_eq(s->resets, 1);
-	struct device_totals d = device_totals(&run);
-	ck_assert_uint_eq(d.calls, d.sends + d.receives + d.polls + 3);
-	ck_assert_uint_eq(d.refused, 0);
-	free(s);
-	machine_done(&m, &run);
+	every_size_with_a_debugger("kdvm_debugger_x64", true);
 }
 END_TEST
 

@@ -210,19 +210,38 @@ static void expect_string(const struct session *s, int index, const char *key, c
 
 #define EXPECT(s, index, ...) expect_line(s, index, (const char *const[]){ __VA_ARGS__, NULL })
 
+/* Where the two kernels' answers to the session script differ. */
+struct expected_answers {
+	const char *build, *machine, *kern_base, *hole, *register_3, *register_0x10;
+};
+
+static const struct expected_answers x86_answers = {
+	"\"build\":2600", "\"machine\":\"0x014c\"", "\"kern_base\":\"0xffffffff80100000\"",
+	"cannot read 0x80f00000", "\"eax\":\"0x00000003\"", "\"eax\":\"0x00000010\"",
+};
+
+/* The x86-64 kernel's (debug-session-x64.bxkd): machine 0x8664, 64-bit
+ * addresses in the higher half, RAX. */
+static const struct expected_answers x64_answers = {
+	"\"build\":7601", "\"machine\":\"0x8664\"", "\"kern_base\":\"0xfffff80000100000\"",
+	"cannot read 0xfffff80000f00000", "\"rax\":\"0x0000000000000003\"",
+	"\"rax\":\"0x0000000000000010\"",
+};
+
 /* What the session script must get, line by line. */
-static void check_session_answers(const struct session *s)
+static void check_session_answers(const struct session *s, enum arch arch)
 {
+	const struct expected_answers *e = arch == X64 ? &x64_answers : &x86_answers;
+
 	EXPECT(s, 0, "\"command\":\"connect\"", "\"stopped\":true", "\"code\":\"0x80000003\"");
 	expect_string(s, 0, "symbol", "kd_break+", true);
-	EXPECT(s, 1, "\"command\":\"version\"", "\"build\":2600", "\"machine\":\"0x014c\"",
-	       "\"kern_base\":\"0xffffffff80100000\"");
+	EXPECT(s, 1, "\"command\":\"version\"", e->build, e->machine, e->kern_base);
 	/* "bxkd workload data block: " */
 	expect_string(s, 2, "data", "62786b6420776f726b6c6f616420646174612062" "6c6f636b3a20", true);
 	EXPECT(s, 3, "\"command\":\"write\",\"ok\":true");
 	EXPECT(s, 4, "\"data\":\"7772697474656e2062792074686520646562756767657200\"");
 	EXPECT(s, 5, "\"command\":\"read\",\"ok\":false");
-	expect_string(s, 5, "error", "cannot read 0x80f00000", false);
+	expect_string(s, 5, "error", e->hole, false);
 	EXPECT(s, 6, "\"command\":\"!\",\"ok\":true");
 	EXPECT(s, 7, "\"command\":\"bp\",\"ok\":true");
 	EXPECT(s, 8, "\"command\":\"go\",\"ok\":true");
@@ -230,15 +249,22 @@ static void check_session_answers(const struct session *s)
 	EXPECT(s, 10, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x1\"");
 	EXPECT(s, 11, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x6\"");
 	EXPECT(s, 12, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x9\"");
-	EXPECT(s, 13, "\"command\":\"regs\"", "\"eax\":\"0x00000003\"");
+	EXPECT(s, 13, "\"command\":\"regs\"", e->register_3);
 	EXPECT(s, 14, "\"command\":\"setreg\",\"ok\":true");
-	EXPECT(s, 15, "\"command\":\"regs\"", "\"eax\":\"0x00000010\"");
+	EXPECT(s, 15, "\"command\":\"regs\"", e->register_0x10);
 	EXPECT(s, 16, "\"command\":\"readphys\"", "\"data\":\"62786b6420776f726b6c6f6164206461\"");
 	EXPECT(s, 17, "\"command\":\"prints\"", "\"text\":\"bxkd kernel up: 100 rounds of work\\n\"");
 	EXPECT(s, 18, "\"command\":\"bc\",\"ok\":true");
 	EXPECT(s, 19, "\"command\":\"go\",\"ok\":true");
+	if (arch == X64) {
+		/* The stops, the breakpoint and RIP in the higher half. */
+		expect_string(s, 0, "pc", "0xfffff800", true);
+		expect_string(s, 7, "address", "0xfffff800", true);
+		expect_string(s, 13, "rip", "0xfffff800", true);
+	}
 	/* The kernel went on to the end, with what the debugger did to it:
-	 * the scratch buffer written, and the changed EAX in the checksum. */
+	 * the scratch buffer written, and the changed EAX in the checksum
+	 * (the same on both kernels). */
 	const struct bxvm_test_line *result = bxh_find_test(&s->run, "workload");
 	ck_assert_ptr_nonnull(result);
 	ck_assert_msg(strstr(result->detail, "scratch=\"written by the debugger\"") &&
@@ -283,21 +309,28 @@ static void require_same_answers(const struct session *x, const char *x_name,
 }
 
 /* The session script over the shared page and over the serial port: every
- * answer as expected, and the same on both. */
-START_TEST(the_same_session_on_both_transports)
+ * answer as expected, and the same on both but for the scratch registers. */
+static void the_same_session_on_both_transports_of(enum arch arch)
 {
 	struct session vmport, serial;
 
-	run_session(&vmport, X86, OVER_VMPORT, "session_vmport", NULL, NULL);
+	run_session(&vmport, arch, OVER_VMPORT, arch == X64 ? "session_x64_vmport" : "session_vmport",
+		    NULL, NULL);
 	require_clean_run(&vmport);
-	check_session_answers(&vmport);
-	run_session(&serial, X86, OVER_SERIAL, "session_serial", NULL, NULL);
+	check_session_answers(&vmport, arch);
+	run_session(&serial, arch, OVER_SERIAL, arch == X64 ? "session_x64_serial" : "session_serial",
+		    NULL, NULL);
 	require_clean_run(&serial);
-	check_session_answers(&serial);
+	check_session_answers(&serial, arch);
 
 	require_same_answers(&vmport, "shared page", &serial, "serial");
 	session_free(&vmport);
 	session_free(&serial);
+}
+
+START_TEST(the_same_session_on_both_transports)
+{
+	the_same_session_on_both_transports_of(X86);
 }
 END_TEST
 
@@ -743,75 +776,23 @@ START_TEST(every_identity_has_a_radare2_profile)
 			      refused[i]);
 }
 END_TEST
-/* What the x86-64 session script must get, line by line: the x86
- * session's answers in AMD64 terms (machine 0x8664, 64-bit addresses in
- * the higher half, RAX), and the same workload result. */
-static void check_x64_session_answers(const struct session *s)
-{
-	EXPECT(s, 0, "\"command\":\"connect\"", "\"stopped\":true", "\"code\":\"0x80000003\"");
-	expect_string(s, 0, "pc", "0xfffff800", true);
-	expect_string(s, 0, "symbol", "kd_break+", true);
-	EXPECT(s, 1, "\"command\":\"version\"", "\"build\":7601", "\"machine\":\"0x8664\"",
-	       "\"flags\":\"0x0006\"", "\"kern_base\":\"0xfffff80000100000\"");
-	expect_string(s, 2, "data", "62786b6420776f726b6c6f616420646174612062" "6c6f636b3a20", true);
-	EXPECT(s, 3, "\"command\":\"write\",\"ok\":true");
-	EXPECT(s, 4, "\"data\":\"7772697474656e2062792074686520646562756767657200\"");
-	EXPECT(s, 5, "\"command\":\"read\",\"ok\":false");
-	expect_string(s, 5, "error", "cannot read 0xfffff80000f00000", false);
-	EXPECT(s, 6, "\"command\":\"!\",\"ok\":true");
-	EXPECT(s, 7, "\"command\":\"bp\",\"ok\":true");
-	expect_string(s, 7, "address", "0xfffff800", true);
-	EXPECT(s, 8, "\"command\":\"go\",\"ok\":true");
-	EXPECT(s, 9, "\"command\":\"wait\"", "\"symbol\":\"workload_step_target\"");
-	EXPECT(s, 10, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x1\"");
-	EXPECT(s, 11, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x6\"");
-	EXPECT(s, 12, "\"code\":\"0x80000004\"", "\"symbol\":\"workload_step_target+0x9\"");
-	EXPECT(s, 13, "\"command\":\"regs\"", "\"rax\":\"0x0000000000000003\"", "\"cs\":\"0x0008\"");
-	expect_string(s, 13, "rip", "0xfffff800", true);
-	EXPECT(s, 14, "\"command\":\"setreg\",\"ok\":true");
-	EXPECT(s, 15, "\"command\":\"regs\"", "\"rax\":\"0x0000000000000010\"");
-	EXPECT(s, 16, "\"command\":\"readphys\"", "\"data\":\"62786b6420776f726b6c6f6164206461\"");
-	EXPECT(s, 17, "\"command\":\"prints\"", "\"text\":\"bxkd kernel up: 100 rounds of work\\n\"");
-	EXPECT(s, 18, "\"command\":\"bc\",\"ok\":true");
-	EXPECT(s, 19, "\"command\":\"go\",\"ok\":true");
-	/* The same result as the x86 session's: the changed RAX is in it. */
-	const struct bxvm_test_line *result = bxh_find_test(&s->run, "workload");
-	ck_assert_ptr_nonnull(result);
-	ck_assert_msg(strstr(result->detail, "scratch=\"written by the debugger\"") &&
-			      strstr(result->detail, "checksum=0xbef55dd5") &&
-			      strstr(result->detail, "breakpoints=2 single_steps=3"),
-		      "%s", result->detail);
-}
-
-/* The x86-64 session script over the shared page from long mode and over
- * the serial port: every answer as expected, the same on both but for the
- * scratch registers. */
+/* The x86-64 kernel's version of the script, over the shared page from
+ * long mode and over serial. */
 START_TEST(the_x64_session_on_both_transports)
 {
-	struct session vmport, serial;
-
-	run_session(&vmport, X64, OVER_VMPORT, "session_x64_vmport", NULL, NULL);
-	require_clean_run(&vmport);
-	check_x64_session_answers(&vmport);
-	run_session(&serial, X64, OVER_SERIAL, "session_x64_serial", NULL, NULL);
-	require_clean_run(&serial);
-	check_x64_session_answers(&serial);
-
-	require_same_answers(&vmport, "shared page", &serial, "serial");
-	session_free(&vmport);
-	session_free(&serial);
+	the_same_session_on_both_transports_of(X64);
 }
 END_TEST
 
-START_TEST(a_break_in_stops_the_running_x64_workload_over_the_shared_page)
+/* The x86-64 kernel broken into on each transport in turn. */
+START_TEST(a_break_in_stops_the_running_x64_workload_on_each_transport)
 {
-	break_in_while_the_workload_runs(X64, OVER_VMPORT, "session_breakin_x64_vmport");
-}
-END_TEST
+	static const enum transport transports[] = { OVER_VMPORT, OVER_SERIAL };
+	static const char *const names[] = { "session_breakin_x64_vmport",
+					     "session_breakin_x64_serial" };
 
-START_TEST(a_break_in_stops_the_running_x64_workload_over_the_serial_port)
-{
-	break_in_while_the_workload_runs(X64, OVER_SERIAL, "session_breakin_x64_serial");
+	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
+		break_in_while_the_workload_runs(X64, transports[i], names[i]);
 }
 END_TEST
 
@@ -826,7 +807,7 @@ START_TEST(the_same_session_through_the_windows_kd_dll)
 	require_clean_run(&vmport);
 	run_session(&dll, X86, OVER_DLL, "session_dll", NULL, NULL);
 	require_clean_run(&dll);
-	check_session_answers(&dll);
+	check_session_answers(&dll, X86);
 	ck_assert_msg(strstr(dll.run.console, "kd: kernel debugger on the KD DLL's"),
 		      "the kernel did not debug through the DLL:\n%s", dll.run.console);
 
@@ -854,8 +835,7 @@ BXKD_SUITE(session,
 	testcases_add(s, "identity", 10, TESTS(every_identity_has_a_radare2_profile));
 	testcases_add(s, "x64", 180, TESTS(
 		the_x64_session_on_both_transports,
-		a_break_in_stops_the_running_x64_workload_over_the_shared_page,
-		a_break_in_stops_the_running_x64_workload_over_the_serial_port));
+		a_break_in_stops_the_running_x64_workload_on_each_transport));
 	testcases_add(s, "radare2_attach", 120, TESTS(
 		radare2_attaches_to_the_default_kernel_over_the_shared_page,
 		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,

@@ -181,13 +181,19 @@ static void start_stub(const struct kdstub_config *config)
 	kdstub_init(&stub, config, &m, &t);
 }
 
-static void setup(void)
+/* A machine of either kind, a debugger there, and the stub started on it. */
+static void setup_stub(void (*power_on)(struct fake_machine *), const struct kdstub_config *config)
 {
-	fake_machine_power_on(&machine);
+	power_on(&machine);
 	memset(&wire, 0, sizeof(wire));
 	wire.present = true;
 	memset(&resume, 0xEE, sizeof(resume)); /* the stub must fill it */
-	start_stub(&test_config);
+	start_stub(config);
+}
+
+static void setup(void)
+{
+	setup_stub(fake_machine_power_on, &test_config);
 }
 
 /* ---- bytes ---------------------------------------------------------------------- */
@@ -2070,24 +2076,25 @@ END_TEST
 #define AMD64_SPECIAL_SIZE 0xE0u
 
 static const struct kdstub_config amd64_config = {
-	.amd64 = true,
-	.build_number = 7601,
-	.major_version = 0x000F,
-	.kern_base = 0xFFFFF80000100000ull,
-	.ps_loaded_module_list = 0xFFFFF8000010F230ull,
-	.debugger_data_list = 0xFFFFF8000010F220ull,
-	.thread = 0xFFFFF80000118000ull,
-	.processor_level = 6,
+	.amd64 = true, .build_number = 7601, .major_version = 0x000F, .processor_level = 6,
+	.kern_base = 0xFFFFF80000100000ull, .ps_loaded_module_list = 0xFFFFF8000010F230ull,
+	.debugger_data_list = 0xFFFFF8000010F220ull, .thread = 0xFFFFF80000118000ull,
 	.kernel_cs = FAKE_KERNEL_CS,
 };
 
 static void setup_amd64(void)
 {
-	fake_machine_power_on_amd64(&machine);
-	memset(&wire, 0, sizeof(wire));
-	wire.present = true;
-	memset(&resume, 0xEE, sizeof(resume));
-	start_stub(&amd64_config);
+	setup_stub(fake_machine_power_on_amd64, &amd64_config);
+}
+
+/* One stop that serves `n` requests without data, then a Continue. */
+static void serve_requests(const struct dbgkd_manipulate_state64 *requests, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		queue_request(&requests[i], NULL, 0);
+	queue_continue();
+	stop();
+	assert_script_done();
 }
 
 static uint64_t get64(const uint8_t *b, size_t offset)
@@ -2177,17 +2184,13 @@ END_TEST
  * stub has not, and they fail with no data. */
 START_TEST(amd64_control_space_reads_the_special_registers_and_the_thread)
 {
-	struct dbgkd_manipulate_state64 special =
-		read_request(DBGKD_READ_CONTROL_SPACE_API, 2, 0x400);
-	struct dbgkd_manipulate_state64 thread = read_request(DBGKD_READ_CONTROL_SPACE_API, 3, 8);
-	struct dbgkd_manipulate_state64 kpcr = read_request(DBGKD_READ_CONTROL_SPACE_API, 0, 8);
+	const struct dbgkd_manipulate_state64 requests[] = {
+		read_request(DBGKD_READ_CONTROL_SPACE_API, 2, 0x400), /* KSPECIAL_REGISTERS */
+		read_request(DBGKD_READ_CONTROL_SPACE_API, 3, 8),     /* the KTHREAD */
+		read_request(DBGKD_READ_CONTROL_SPACE_API, 0, 8),     /* the KPCR */
+	};
 
-	queue_request(&special, NULL, 0);
-	queue_request(&thread, NULL, 0);
-	queue_request(&kpcr, NULL, 0);
-	queue_continue();
-	stop();
-	assert_script_done();
+	serve_requests(requests, 3);
 	const struct sent *p = sent_packet(1);
 	ck_assert_uint_eq(get32(p->header, 8), DBGKD_STATUS_SUCCESS);
 	ck_assert_uint_eq(p->data_length, AMD64_SPECIAL_SIZE);
@@ -2230,16 +2233,12 @@ END_TEST
  * taken back to 32 bits. */
 START_TEST(amd64_memory_is_addressed_with_64_bit_addresses)
 {
-	struct dbgkd_manipulate_state64 high =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, FAKE_CODE64, DBGKD_MAXSTREAM);
-	struct dbgkd_manipulate_state64 x86 =
-		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_CODE), 4);
+	const struct dbgkd_manipulate_state64 requests[] = {
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, FAKE_CODE64, DBGKD_MAXSTREAM),
+		read_request(DBGKD_READ_VIRTUAL_MEMORY_API, sign_extended(FAKE_CODE), 4),
+	};
 
-	queue_request(&high, NULL, 0);
-	queue_request(&x86, NULL, 0);
-	queue_continue();
-	stop();
-	assert_script_done();
+	serve_requests(requests, 2);
 	ck_assert_uint_eq(get32(sent_packet(1)->header, 8), DBGKD_STATUS_SUCCESS);
 	ck_assert_mem_eq(sent_packet(1)->data, fake_machine_code, DBGKD_MAXSTREAM);
 	ck_assert_uint_eq(get32(sent_packet(2)->header, 8), DBGKD_STATUS_UNSUCCESSFUL);
@@ -2287,16 +2286,12 @@ END_TEST
 /* QueryMemory: the upper half of the 64-bit space is the kernel's. */
 START_TEST(amd64_query_memory_splits_the_64_bit_space_in_halves)
 {
-	struct dbgkd_manipulate_state64 kernel = request(DBGKD_QUERY_MEMORY_API);
-	struct dbgkd_manipulate_state64 user = request(DBGKD_QUERY_MEMORY_API);
+	struct dbgkd_manipulate_state64 requests[] = { request(DBGKD_QUERY_MEMORY_API),
+						       request(DBGKD_QUERY_MEMORY_API) };
 
-	kernel.u.query_memory.address = 0xFFFFF80000100000ull;
-	user.u.query_memory.address = 0x00000000FFFF0000ull; /* kernel space on x86 */
-	queue_request(&kernel, NULL, 0);
-	queue_request(&user, NULL, 0);
-	queue_continue();
-	stop();
-	assert_script_done();
+	requests[0].u.query_memory.address = 0xFFFFF80000100000ull;
+	requests[1].u.query_memory.address = 0x00000000FFFF0000ull; /* kernel space on x86 */
+	serve_requests(requests, 2);
 	const struct dbgkd_manipulate_state64 *a = (const void *)sent_packet(1)->header;
 	const struct dbgkd_manipulate_state64 *b = (const void *)sent_packet(2)->header;
 	ck_assert_uint_eq(a->u.query_memory.address_space, 2);

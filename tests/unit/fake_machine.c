@@ -98,45 +98,42 @@ static uint32_t write_physical(void *ctx, uint64_t address, const void *buf, uin
 	return n;
 }
 
+/* The registers of the machine's kind: its x86 or its AMD64 set. */
+static void *registers(struct fake_machine *m, bool special)
+{
+	if (m->amd64)
+		return special ? (void *)&m->amd64_special : (void *)&m->amd64_context;
+	return special ? (void *)&m->special : (void *)&m->context;
+}
+
+static size_t registers_size(const struct fake_machine *m, bool special)
+{
+	if (m->amd64)
+		return special ? sizeof(m->amd64_special) : sizeof(m->amd64_context);
+	return special ? sizeof(m->special) : sizeof(m->context);
+}
+
 static void get_context(void *ctx, union kdstub_context *c)
 {
-	const struct fake_machine *m = ctx;
-
-	if (m->amd64)
-		c->amd64 = m->amd64_context;
-	else
-		c->x86 = m->context;
+	memcpy(c, registers(ctx, false), registers_size(ctx, false));
 }
 
 static void get_special(void *ctx, union kdstub_special_registers *s)
 {
-	const struct fake_machine *m = ctx;
-
-	if (m->amd64)
-		s->amd64 = m->amd64_special;
-	else
-		s->x86 = m->special;
+	memcpy(s, registers(ctx, true), registers_size(ctx, true));
 }
 
 /* Writes are counted: the tests check which requests change registers. */
 static void set_context(void *ctx, const union kdstub_context *c)
 {
-	struct fake_machine *m = ctx;
-	if (m->amd64)
-		m->amd64_context = c->amd64;
-	else
-		m->context = c->x86;
-	m->set_context_calls++;
+	((struct fake_machine *)ctx)->set_context_calls++;
+	memcpy(registers(ctx, false), c, registers_size(ctx, false));
 }
 
 static void set_special(void *ctx, const union kdstub_special_registers *s)
 {
-	struct fake_machine *m = ctx;
-	m->set_special_calls++;
-	if (m->amd64)
-		m->amd64_special = s->amd64;
-	else
-		m->special = s->x86;
+	((struct fake_machine *)ctx)->set_special_calls++;
+	memcpy(registers(ctx, true), s, registers_size(ctx, true));
 }
 
 static void log_io(struct fake_machine *m, bool write, uint16_t port, unsigned size,
@@ -229,25 +226,17 @@ void fake_machine_power_on_amd64(struct fake_machine *m)
 
 	struct amd64_context *c = &m->amd64_context;
 	c->context_flags = DBGKD_CONTEXT_AMD64_ALL;
-	c->dr6 = 0xFFFF0FF0u;
-	c->dr7 = 0x400u;
+	c->dr6 = 0xFFFF0FF0u, c->dr7 = 0x400u;
 	c->rax = 0x1111111111111111ull, c->rbx = 0x2222222222222222ull;
 	c->rcx = 0x3333333333333333ull, c->rdx = 0x4444444444444444ull;
 	c->r8 = 0x8888888888888888ull, c->r15 = 0xF5F5F5F5F5F5F5F5ull;
-	c->rsp = FAKE_VIRTUAL_BASE64 + 0x7E00u;
-	c->rip = FAKE_CODE64;
-	c->seg_cs = FAKE_KERNEL_CS;
-	c->seg_ds = c->seg_es = c->seg_ss = 0x10u;
-	c->eflags = 0x246u;
+	c->rsp = FAKE_VIRTUAL_BASE64 + 0x7E00u, c->rip = FAKE_CODE64, c->eflags = 0x246u;
+	c->seg_cs = FAKE_KERNEL_CS, c->seg_ds = c->seg_es = c->seg_ss = 0x10u;
 
 	struct amd64_special_registers *s = &m->amd64_special;
-	s->cr0 = 0x80050033u;
-	s->cr3 = 0x1AD000u;
-	s->cr4 = 0x6F8u;
-	s->kernel_dr6 = 0xFFFF0FF0u;
-	s->kernel_dr7 = 0x400u;
+	s->cr0 = 0x80050033u, s->cr3 = 0x1AD000u, s->cr4 = 0x6F8u;
+	s->kernel_dr6 = 0xFFFF0FF0u, s->kernel_dr7 = 0x400u;
 	s->gdtr.limit = 0x7F, s->gdtr.base = FAKE_VIRTUAL_BASE64 + 0x4000u;
 	s->idtr.limit = 0xFFF, s->idtr.base = FAKE_VIRTUAL_BASE64 + 0x5000u;
-	s->tr = 0x28;
-	s->msr_lstar = 0xFFFFF80000102000ull;
+	s->tr = 0x28, s->msr_lstar = 0xFFFFF80000102000ull;
 }
