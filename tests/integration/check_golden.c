@@ -31,10 +31,16 @@
 #define RUN_TIMEOUT_MS 120000
 
 /* e2e-dll: the e2e script through the Windows KD DLL the kernel loads
- * (kd=dll); its image carries the DLL, so it replays without mingw-w64. */
-static const char *const golden_names[] = { "e2e", "breakin", "reconnect", "bulk", "e2e-dll" };
+ * (kd=dll); its image carries the DLL, so it replays without mingw-w64.
+ * e2e-x64: the x86-64 kernel's version of the script, over the shared
+ * page from long mode. */
+static const char *const golden_names[] = { "e2e",  "breakin", "reconnect",
+					    "bulk", "e2e-dll", "e2e-x64" };
 /* Those whose every crossing follows from the script alone (README). */
-static const char *const deterministic_names[] = { "e2e", "breakin", "bulk", "e2e-dll" };
+static const char *const deterministic_names[] = { "e2e", "breakin", "bulk", "e2e-dll",
+						   "e2e-x64" };
+/* Those whose debugger reads the workload's data block. */
+static const char *const data_block_readers[] = { "e2e", "e2e-x64" };
 
 static char *dir;
 
@@ -199,10 +205,10 @@ static uint32_t first_record_holding(const char *session, const void *needle, si
 
 START_TEST(a_changed_data_byte_diverges_where_it_is_read)
 {
-	/* The workload's data block, which the e2e session's debugger reads:
+	/* The workload's data block, which the e2e sessions' debugger reads:
 	 * one byte of it changed in a copy of the recorded image. */
 	static const char block[] = "bxkd workload data block";
-	char *session = text_printf("%s/e2e.pcap", GOLDEN_DIR);
+	char *session = text_printf("%s/%s.pcap", GOLDEN_DIR, data_block_readers[_i]);
 	char *image = golden_image(session, "img");
 	char *changed = text_printf("%s/changed.img", dir);
 	size_t length;
@@ -610,7 +616,8 @@ BXKD_SUITE(golden,
 			    (int)(sizeof(golden_names) / sizeof(*golden_names)));
 	tcase_add_loop_test(t, recording_again_gives_the_same_file, 0,
 			    (int)(sizeof(deterministic_names) / sizeof(*deterministic_names)));
-	tcase_add_test(t, a_changed_data_byte_diverges_where_it_is_read);
+	tcase_add_loop_test(t, a_changed_data_byte_diverges_where_it_is_read, 0,
+			    (int)(sizeof(data_block_readers) / sizeof(*data_block_readers)));
 	tcase_add_test(t, upgrade_converts_version_1_sessions_to_the_golden_files);
 	tcase_add_test(t, a_version_1_session_still_verifies);
 	tcase_add_test(t, a_cut_session_verifies_up_to_the_cut);
