@@ -153,7 +153,7 @@ noinst_PROGRAMS += %reldir%/tools/kd-fake-target
 	-I$(top_srcdir)/guest/kdstub
 %canon_reldir%_tools_kd_fake_target_LDADD = guest/libkdguest.la pipe-bridge/libkdbridge.la \
 	common/libbxkdcommon.la
-EXTRA_DIST += %reldir%/sessions/debug-session.bxkd
+EXTRA_DIST += %reldir%/sessions/debug-session.bxkd %reldir%/sessions/debug-session-x64.bxkd
 
 # A KD target that behaves like Windows' kdcom/kd64, x86 or x64, with
 # seeded faults on its line: bxkd-dbg's recovery and the kdfaults matrix.
@@ -169,7 +169,7 @@ noinst_PROGRAMS += %reldir%/tools/kd-win-target
 # The golden sessions (tests/sessions/golden/README.md): verified by the
 # golden suite; `make record-golden` records them again from the build's
 # test kernel, replacing the kept images. Commit what changes.
-GOLDEN_SESSIONS = e2e breakin reconnect bulk e2e-dll
+GOLDEN_SESSIONS = e2e breakin reconnect bulk e2e-dll e2e-x64
 EXTRA_DIST += %reldir%/sessions/record-golden %reldir%/sessions/golden
 # Their version 1 originals, which bxkd-replay upgrade turned into them.
 EXTRA_DIST += %reldir%/sessions/v1
