@@ -55,11 +55,15 @@ guest_compile = $(AM_V_CC)$(MKDIR_P) $(@D) && \
 -include $(guest_objects:.o=.d)
 
 # The kernel carries the KD DLL this build made, the file itself
-# (kernel/kd_dll_file.S); kd=dll loads it.
+# (kernel/kd_dll_file.S): the x86 DLL in the 32-bit kernel, the x64 DLL in the
+# x86-64 one; kd=dll loads it.
 if BUILD_WINDOWS_DLL
 KD_DLL_X86 = guest/kdvm/kdbxkd-x86.dll
 %reldir%/kernel/kd_dll_file.guest.o: $(KD_DLL_X86)
 %reldir%/kernel/kd_dll_file.guest.o: GUEST_CPPFLAGS += -DKD_DLL_FILE='"$(abs_builddir)/$(KD_DLL_X86)"'
+KD_DLL_X64 = guest/kdvm/kdbxkd-x64.dll
+%reldir%/kernel/kd_dll_file.guest64.o: $(KD_DLL_X64)
+%reldir%/kernel/kd_dll_file.guest64.o: GUEST_CPPFLAGS += -DKD_DLL_FILE='"$(abs_builddir)/$(KD_DLL_X64)"'
 endif
 
 %reldir%/kernel.elf: $(guest_linked_objects) %reldir%/kernel/kernel.ld
@@ -85,12 +89,13 @@ $(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin
 GUEST64_IMAGE = %reldir%/bxkd-guest-x64.img
 guest64_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
-		boot_options.c testrun.c cmos.c pit.c kd.c kd_cpu.c workload.c) \
+		boot_options.c testrun.c cmos.c pit.c kd.c kd_cpu.c workload.c pe_image.c \
+		ntoskrnl.c kd_dll.c) \
 	%reldir%/backdoor/commands.c %reldir%/kdvm/kdvm_transport.c %reldir%/kdstub/kdstub.c \
 	%reldir%/kdser/kdser.c \
 	$(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c backdoor_call.c longmode_tests.c) \
-	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_peer_tests.c kdvm_peer_checks.c)
-guest64_asm_sources = %reldir%/kernel/workload_step.S \
+	$(addprefix %reldir%/tests/, kdvm_env.c kdvm_peer_tests.c kdvm_peer_checks.c kdvm_dll_peer_tests.c)
+guest64_asm_sources = %reldir%/kernel/workload_step.S %reldir%/kernel/kd_dll_file.S \
 	%reldir%/x64/entry.S
 guest64_objects = $(guest64_c_sources:.c=.guest64.o) $(guest64_asm_sources:.S=.guest64.o)
 guest64_linked_objects = $(guest64_objects) $(pipe_bridge_guest64_objects)

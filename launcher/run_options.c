@@ -48,10 +48,11 @@ static void usage(FILE *out)
 		"guest's console as it comes and exits with the guest's status.\n"
 		"\n"
 		"  --arch x86|x64          our 32-bit kernel (default) or our x86-64 kernel\n"
-		"                          (long mode, linked at 0xfffff80000100000; no dll)\n"
+		"                          (long mode, linked at 0xfffff80000100000)\n"
 		"  --transport vmport|dll|serial  the shared page on the VMware backdoor\n"
 		"                          (default), the same through the Windows KD DLL\n"
-		"                          kdbxkd-x86.dll loaded by our kernel, or KDCOM on COM1\n"
+		"                          kdbxkd-x86.dll (x64: -x64.dll) loaded by our kernel,\n"
+		"                          or KDCOM on COM1\n"
 		"  -e, --endpoint SPEC     where the debugger attaches (pipe-bridge syntax):\n"
 		"                          unix:PATH, tcp:[HOST:]PORT, connect:PATH,\n"
 		"                          tcp-connect:HOST:PORT, pty[:LINK], tty:DEVICE, none;\n"
@@ -192,9 +193,6 @@ int run_parse_options(int argc, char **argv, struct run_options *o)
 		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
 	if (o->x64 && o->image)
 		return bxkd_usage_error("--arch picks one of our kernels; '%s' boots as it is", o->image);
-	if (o->x64 && o->transport == OVER_DLL)
-		return bxkd_usage_error("--transport dll: the x86-64 kernel does not load "
-					"kdbxkd-x64.dll yet");
 	const struct kd_identity *os = o->os ? kd_identity_parse(o->os, strlen(o->os)) : NULL;
 	if (o->x64 && os && !os->x64)
 		return bxkd_usage_error("--os %s: %s had no x64 edition a debugger has a profile for",

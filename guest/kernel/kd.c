@@ -393,11 +393,7 @@ bool kd_init(enum kd_transport_kind kind)
 		up = start_serial();
 		break;
 	case KD_TRANSPORT_DLL:
-#ifdef __x86_64__
-		machine_fatal("kd=dll: the x86-64 kernel does not load kdbxkd-x64.dll yet");
-#else
 		up = kd_dll_start(&transport);
-#endif
 		break;
 	case KD_TRANSPORT_NONE:
 		break;

@@ -18,7 +18,13 @@
 #include "paging.h"
 #include "pe_image.h"
 
+#ifdef __x86_64__
+#define KD_DLL_NAME "kdbxkd-x64.dll"
+#define KD_DLL_MACHINE PE_MACHINE_AMD64
+#else
 #define KD_DLL_NAME "kdbxkd-x86.dll"
+#define KD_DLL_MACHINE PE_MACHINE_I386
+#endif
 #define KD_DLL_ROOM (64u * 1024u)
 
 extern const uint8_t kd_dll_file_start[], kd_dll_file_end[];
@@ -53,7 +59,7 @@ static const char *const export_names[KD_EXPORTS] = {
 	"KdSave",		 "KdRestore",		  "KdSetHiberRange",
 };
 
-static uint32_t export_address[KD_EXPORTS];
+static uintptr_t export_address[KD_EXPORTS];
 static struct pe_headers loaded;
 static bool is_loaded;
 
@@ -84,13 +90,14 @@ static void protect(const struct pe_headers *h)
 		if (!s && rva >= h->size_of_headers)
 			continue; /* between sections: not mapped */
 		if (!paging_map_window_page(KD_DLL_WINDOW + rva, physical + rva, writable))
-			machine_fatal("kd dll: cannot map 0x%x", KD_DLL_WINDOW + rva);
+			machine_fatal("kd dll: cannot map 0x%llx",
+				      (unsigned long long)(KD_DLL_WINDOW + rva));
 	}
 	paging_enforce_read_only();
 	for (uint32_t i = 0; i < h->section_count; i++) {
 		const struct pe_section *s = &h->sections[i];
-		kprintf("kd: %s section %s at 0x%x, %u bytes, %c%c%c\n", KD_DLL_NAME, s->name,
-			KD_DLL_WINDOW + s->virtual_address, s->virtual_size,
+		kprintf("kd: %s section %s at 0x%llx, %u bytes, %c%c%c\n", KD_DLL_NAME, s->name,
+			(unsigned long long)(KD_DLL_WINDOW + s->virtual_address), s->virtual_size,
 			s->characteristics & PE_SCN_READ ? 'r' : '-',
 			s->characteristics & PE_SCN_WRITE ? 'w' : '-',
 			s->characteristics & PE_SCN_EXECUTE ? 'x' : '-');
@@ -107,7 +114,7 @@ static void load(void)
 
 	if (size == 0)
 		machine_fatal("kd dll: this image carries no KD DLL (built without mingw-w64)");
-	enum pe_verdict v = pe_read_headers(file, size, PE_MACHINE_I386, &h);
+	enum pe_verdict v = pe_read_headers(file, size, KD_DLL_MACHINE, &h);
 	if (v == PE_OK)
 		v = pe_map_image(file, size, &h, image, sizeof(image));
 	if (v != PE_OK)
@@ -126,15 +133,16 @@ static void load(void)
 			refuse(v, &problem);
 		export_address[i] = KD_DLL_WINDOW + rva;
 	}
-	kprintf("kd: %s (%u bytes) mapped at 0x%x, preferred base 0x%x: %u relocations applied, "
-		"imports resolved from ntoskrnl.exe, the nine KD exports found\n",
-		KD_DLL_NAME, size, KD_DLL_WINDOW, (uint32_t)h.image_base, relocated);
+	kprintf("kd: %s (%u bytes) mapped at 0x%llx, preferred base 0x%llx: %u relocations "
+		"applied, imports resolved from ntoskrnl.exe, the nine KD exports found\n",
+		KD_DLL_NAME, size, (unsigned long long)KD_DLL_WINDOW,
+		(unsigned long long)h.image_base, relocated);
 	protect(&h);
 	loaded = h;
 	is_loaded = true;
 }
 
-const struct pe_headers *kd_dll_loaded(uint32_t *base)
+const struct pe_headers *kd_dll_loaded(uintptr_t *base)
 {
 	*base = KD_DLL_WINDOW;
 	return is_loaded ? &loaded : NULL;

@@ -25,6 +25,6 @@ bool kd_dll_start(struct kd_transport *transport);
 
 /* The loaded DLL's headers and where it runs, for tests; NULL before
  * kd_dll_start has loaded it. */
-const struct pe_headers *kd_dll_loaded(uint32_t *base);
+const struct pe_headers *kd_dll_loaded(uintptr_t *base);
 
 #endif /* GUEST_KD_DLL_H */

@@ -32,7 +32,13 @@
 /* Where the kernel maps a KD transport DLL (kd_dll.c): 4 MiB of its own,
  * above any RAM's upper-half view (PAGING_MAX_RAM), and not the DLL's
  * preferred base, so its relocations are applied. */
+#ifdef __x86_64__
+/* The x86-64 kernel's: 2 MiB at 2.5 GiB into the higher half, beyond its
+ * RAM's view there too. */
+#define KD_DLL_WINDOW 0xFFFFF800A0000000
+#else
 #define KD_DLL_WINDOW 0xA0000000
+#endif
 
 /* entry.S's first mapping: 4 MiB pages over the first BOOT_MAP_MIB. */
 #define BOOT_MAP_MIB 64

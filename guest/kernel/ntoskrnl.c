@@ -11,7 +11,7 @@ uint64_t NTAPI MmGetPhysicalAddress(void *address)
 {
 	uint32_t physical;
 
-	return paging_translate((uint32_t)address, &physical) ? physical : 0;
+	return paging_translate((uintptr_t)address, &physical) ? physical : 0;
 }
 
 const struct pe_provided ntoskrnl_exports[] = {

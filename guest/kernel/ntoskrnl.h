@@ -11,7 +11,11 @@
 
 #include "pe_image.h"
 
+#ifdef __x86_64__
+#define NTAPI __attribute__((ms_abi)) /* x64 Windows' one calling convention */
+#else
 #define NTAPI __attribute__((__stdcall__))
+#endif
 
 /* BOOLEAN KdDebuggerNotPresent: TRUE when the transport saw no debugger
  * answer; the transport DLL keeps it, the kernel reads it. FALSE at boot,

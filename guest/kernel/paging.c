@@ -98,7 +98,7 @@ static uint32_t page_entry(uint32_t linear, uint32_t *directory_entry)
 	return pte & PTE_PRESENT ? pte : 0;
 }
 
-bool paging_page_access(uint32_t linear, bool *writable)
+bool paging_page_access(uintptr_t linear, bool *writable)
 {
 	uint32_t pde, cr0;
 	uint32_t entry = page_entry(linear, &pde);
@@ -129,7 +129,7 @@ uint32_t virt_to_phys(const void *address)
 	return paging_translate((uint32_t)address, &physical) ? physical : 0;
 }
 
-bool paging_map_window_page(uint32_t linear, uint32_t physical, bool writable)
+bool paging_map_window_page(uintptr_t linear, uint32_t physical, bool writable)
 {
 	if (linear >> 22 != KD_DLL_WINDOW >> 22 || linear % PAGE_SIZE || physical % PAGE_SIZE ||
 	    physical >= mapped_bytes)
@@ -137,12 +137,4 @@ bool paging_map_window_page(uint32_t linear, uint32_t physical, bool writable)
 	window_table[(linear >> 12) % ENTRIES] = physical | PTE_PRESENT | (writable ? PTE_WRITABLE : 0);
 	__asm__ volatile("invlpg (%0)" : : "r"(linear) : "memory");
 	return true;
-}
-
-void paging_enforce_read_only(void)
-{
-	uint32_t cr0;
-
-	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | CR0_WP) : "memory");
 }

@@ -49,10 +49,16 @@ static inline void *phys_to_virt(uint32_t physical)
  * paging_enforce_read_only has set CR0.WP. (Without PAE a page cannot be
  * made non-executable: every present page can run.)
  */
-bool paging_map_window_page(uint32_t linear, uint32_t physical, bool writable);
+bool paging_map_window_page(uintptr_t linear, uint32_t physical, bool writable);
 /* Whether `linear` is mapped, and writable for ring 0 (CR0.WP on, or the
  * page and its table writable). */
-bool paging_page_access(uint32_t linear, bool *writable);
-void paging_enforce_read_only(void);
+bool paging_page_access(uintptr_t linear, bool *writable);
+static inline void paging_enforce_read_only(void)
+{
+	uintptr_t cr0;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | 0x00010000u /* CR0.WP */) : "memory");
+}
 
 #endif /* GUEST_PAGING_H */

@@ -104,7 +104,8 @@ GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_loads_and_reports_a_stop)
  * code never writable, the gaps between sections unmapped. */
 GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_pages_carry_their_sections_protection)
 {
-	uint32_t base, read_only = 0, writable_pages = 0, unmapped = 0;
+	uintptr_t base;
+	uint32_t read_only = 0, writable_pages = 0, unmapped = 0;
 	const struct pe_headers *h = kd_dll_loaded(&base);
 
 	if (!ready(t) || !h) {
@@ -137,7 +138,7 @@ GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_pages_carry_their_sections_protection)
  * through the page tables and gives 0 for an unmapped address. */
 GUEST_TEST_IN("kdvm-dll-peer", kdvm_dll_imports_behave_as_windows)
 {
-	uint32_t base;
+	uintptr_t base;
 
 	if (!ready(t) || !kd_dll_loaded(&base))
 		return;

@@ -31,9 +31,10 @@
 
 typedef uint64_t table_t[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
-static table_t pml4, low_pdpt, high_pdpt, low_pd, high_pd, apic_pd, alias_pd;
+static table_t pml4, low_pdpt, high_pdpt, low_pd, high_pd, apic_pd, alias_pd, window_pd;
 static table_t tables[TABLES];
-static table_t hole_table, low_table, apic_table;
+static table_t hole_table, low_table, apic_table, window_table;
+#define CR0_WP 0x00010000u
 static uint32_t mapped_bytes;
 
 /* Kernel data lives in the image, which is loaded KERNEL_OFFSET lower;
@@ -48,6 +49,10 @@ _Static_assert(PD_INDEX(KD_HOLE_START) == PD_INDEX(KD_HOLE_END - 1),
 	       "KD_HOLE within one 2 MiB stretch");
 _Static_assert(PDPT_INDEX(KERNEL_OFFSET) == 0 && PD_INDEX(KERNEL_OFFSET) == 0,
 	       "KERNEL_OFFSET at the start of a page directory");
+_Static_assert(PML4_INDEX(KD_DLL_WINDOW) == PML4_INDEX(KERNEL_OFFSET) &&
+		       PDPT_INDEX(KD_DLL_WINDOW) != PDPT_INDEX(KERNEL_OFFSET) &&
+		       PDPT_INDEX(KD_DLL_WINDOW) != PDPT_INDEX(LONG_ALIAS_OFFSET),
+	       "the DLL window in the kernel's PDPT, in a directory of its own");
 _Static_assert(PML4_INDEX(LONG_ALIAS_OFFSET) == PML4_INDEX(KERNEL_OFFSET) &&
 		       PDPT_INDEX(LONG_ALIAS_OFFSET) != 0 && LONG_ALIAS_OFFSET % (2u << 20) == 0,
 	       "the long-mode alias in the kernel's PDPT, on a 2 MiB boundary");
@@ -82,6 +87,8 @@ void paging_init(uint32_t ram_bytes)
 	low_pdpt[PDPT_INDEX(LOCAL_APIC_BASE)] = image_phys(apic_pd) | PTE_FLAGS;
 	high_pdpt[PDPT_INDEX(KERNEL_OFFSET)] = image_phys(high_pd) | PTE_FLAGS;
 	high_pdpt[PDPT_INDEX(LONG_ALIAS_OFFSET)] = image_phys(alias_pd) | PTE_FLAGS;
+	window_pd[PD_INDEX(KD_DLL_WINDOW)] = image_phys(window_table) | PTE_FLAGS;
+	high_pdpt[PDPT_INDEX(KD_DLL_WINDOW)] = image_phys(window_pd) | PTE_FLAGS;
 	pml4[PML4_INDEX(0)] = image_phys(low_pdpt) | PTE_FLAGS;
 	pml4[PML4_INDEX(KERNEL_OFFSET)] = image_phys(high_pdpt) | PTE_FLAGS;
 	mapped_bytes = pages * PAGE_SIZE;
@@ -106,28 +113,54 @@ static uint64_t next_entry(uint64_t entry, unsigned index)
 	return table[index] & PTE_PRESENT ? table[index] : 0;
 }
 
+/* The walk through CR3's tables: the last entry (0 if a level is not
+ * present), the offset mask of its page, and whether every level allows
+ * writes. */
+static uint64_t walk(uintptr_t linear, uint64_t *offset_mask, bool *writable)
+{
+	uint64_t cr3, entry;
+	const unsigned index[] = { PML4_INDEX(linear), PDPT_INDEX(linear), PD_INDEX(linear),
+				   PT_INDEX(linear) };
+
+	*offset_mask = PAGE_SIZE - 1;
+	*writable = true;
+	if ((uint64_t)((int64_t)((uint64_t)linear << 16) >> 16) != linear)
+		return 0; /* not canonical */
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	entry = cr3 | PTE_PRESENT;
+	for (unsigned level = 0; level < 4 && entry; level++) {
+		entry = next_entry(entry, index[level]);
+		*writable = *writable && (entry & PTE_WRITABLE);
+		if (entry && (entry & PTE_LARGE) && (level == 1 || level == 2)) {
+			*offset_mask = level == 1 ? (1ull << 30) - 1 : (1ull << 21) - 1;
+			break;
+		}
+	}
+	return entry;
+}
+
 bool paging_translate(uintptr_t linear, uint32_t *physical)
 {
-	uint64_t cr3, entry, offset_mask = PAGE_SIZE - 1;
-
-	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
-	entry = next_entry(cr3 | PTE_PRESENT, PML4_INDEX(linear));
-	if (entry)
-		entry = next_entry(entry, PDPT_INDEX(linear));
-	if (entry && (entry & PTE_LARGE)) {
-		offset_mask = (1ull << 30) - 1;
-	} else if (entry) {
-		entry = next_entry(entry, PD_INDEX(linear));
-		if (entry && (entry & PTE_LARGE))
-			offset_mask = (1ull << 21) - 1;
-		else if (entry)
-			entry = next_entry(entry, PT_INDEX(linear));
-	}
+	uint64_t offset_mask;
+	bool writable;
+	uint64_t entry = walk(linear, &offset_mask, &writable);
 	uint64_t address = (entry & ADDRESS_MASK & ~offset_mask) | (linear & offset_mask);
+
 	if (!entry || address > UINT32_MAX)
 		return false;
 	*physical = (uint32_t)address;
 	return true;
+}
+
+bool paging_page_access(uintptr_t linear, bool *writable)
+{
+	uint64_t offset_mask, cr0;
+	bool tables_writable;
+	uint64_t entry = walk(linear, &offset_mask, &tables_writable);
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	*writable = !(cr0 & CR0_WP) || tables_writable;
+	return entry != 0;
 }
 
 uint32_t virt_to_phys(const void *address)
@@ -135,4 +168,15 @@ uint32_t virt_to_phys(const void *address)
 	uint32_t physical;
 
 	return paging_translate((uintptr_t)address, &physical) ? physical : 0;
+}
+
+/* The loaded-image window (paging.h): one page table of ring 0 pages. */
+bool paging_map_window_page(uintptr_t linear, uint32_t physical, bool writable)
+{
+	if (linear - KD_DLL_WINDOW >= ENTRIES * PAGE_SIZE || linear % PAGE_SIZE ||
+	    physical % PAGE_SIZE || physical >= mapped_bytes)
+		return false;
+	window_table[PT_INDEX(linear)] = physical | PTE_PRESENT | (writable ? PTE_WRITABLE : 0);
+	__asm__ volatile("invlpg (%0)" : : "r"(linear) : "memory");
+	return true;
 }

@@ -311,7 +311,6 @@ START_TEST(the_x64_kernel_refuses_what_it_lacks)
 {
 	static const char *const refused[][2] = {
 		{ "selftest=usertrap", "runs nothing at CPL 3" },
-		{ "kernel=workload kd=dll", "does not load kdbxkd-x64.dll" },
 		{ "kernel=workload kd_os=2600.3", "no x64 edition" },
 		{ "tests=backdoor", "no guest tests in group 'backdoor'" },
 	};

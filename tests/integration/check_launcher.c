@@ -416,7 +416,6 @@ START_TEST(run_refuses_bad_arguments)
 					"not '2600.1'; one of\n  2600.2, 2600.3 (default), 3790.0" },
 		{ { "--os", "xp" }, "not 'xp'" },
 		{ { "--arch", "amd64" }, "--arch is x86 or x64, not 'amd64'" },
-		{ { "--arch", "x64", "--transport", "dll" }, "does not load kdbxkd-x64.dll yet" },
 		{ { "--arch", "x64", "--os", "2600.3" }, "Windows XP SP3 had no x64 edition" },
 	};
 	char *dir = work_dir("launcher_bad_arguments");

@@ -799,21 +799,37 @@ END_TEST
 #ifdef BXKD_WINDOWS_DLL
 /* The session script through the Windows KD DLL: every answer as
  * expected, and the same as the kernel's own transport gives. */
-START_TEST(the_same_session_through_the_windows_kd_dll)
+static void the_same_session_through_the_dll_of(enum arch arch)
 {
 	struct session vmport, dll;
 
-	run_session(&vmport, X86, OVER_VMPORT, "session_vmport_for_dll", NULL, NULL);
+	run_session(&vmport, arch, OVER_VMPORT,
+		    arch == X64 ? "session_x64_vmport_for_dll" : "session_vmport_for_dll", NULL,
+		    NULL);
 	require_clean_run(&vmport);
-	run_session(&dll, X86, OVER_DLL, "session_dll", NULL, NULL);
+	run_session(&dll, arch, OVER_DLL, arch == X64 ? "session_x64_dll" : "session_dll", NULL,
+		    NULL);
 	require_clean_run(&dll);
-	check_session_answers(&dll, X86);
-	ck_assert_msg(strstr(dll.run.console, "kd: kernel debugger on the KD DLL's"),
+	check_session_answers(&dll, arch);
+	ck_assert_msg(strstr(dll.run.console, "kd: kernel debugger on the KD DLL's") &&
+			      strstr(dll.run.console, arch == X64 ? "kdbxkd-x64.dll" : "kdbxkd-x86.dll"),
 		      "the kernel did not debug through the DLL:\n%s", dll.run.console);
 
 	require_same_answers(&vmport, "the kernel's transport", &dll, "the DLL");
 	session_free(&vmport);
 	session_free(&dll);
+}
+
+START_TEST(the_same_session_through_the_windows_kd_dll)
+{
+	the_same_session_through_the_dll_of(X86);
+}
+END_TEST
+
+/* kdbxkd-x64.dll in the x86-64 kernel, under the x64 session script. */
+START_TEST(the_x64_session_through_the_windows_kd_dll)
+{
+	the_same_session_through_the_dll_of(X64);
 }
 END_TEST
 
@@ -842,5 +858,6 @@ BXKD_SUITE(session,
 		another_identity_is_consistent_everywhere));
 	testcases_add_needing_dll(s, "session", "dll", 180, TESTS(
 		the_same_session_through_the_windows_kd_dll,
-		a_break_in_stops_the_running_workload_through_the_windows_kd_dll));
+		a_break_in_stops_the_running_workload_through_the_windows_kd_dll,
+		the_x64_session_through_the_windows_kd_dll));
 )
