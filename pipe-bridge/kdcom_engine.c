@@ -124,10 +124,11 @@ static bool queue_output(struct kdcom *k, const void *bytes, size_t count)
 		k->stats.output_overflows++;
 		return false;
 	}
-	for (size_t i = 0; i < count; i++) {
-		size_t at = (k->output_start + k->output_length + i) % KDCOM_OUTPUT_CAPACITY;
-		k->output[at] = p[i];
-	}
+	/* At most two runs: up to the ring's end, then from its front. */
+	size_t at = (k->output_start + k->output_length) % KDCOM_OUTPUT_CAPACITY;
+	size_t first = KDCOM_OUTPUT_CAPACITY - at < count ? KDCOM_OUTPUT_CAPACITY - at : count;
+	copy_bytes(k->output + at, p, first);
+	copy_bytes(k->output, p + first, count - first);
 	k->output_length += count;
 	return true;
 }
