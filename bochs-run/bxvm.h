@@ -99,10 +99,15 @@ enum bxvm_display {
 	BXVM_WINDOW,   /* SDL2 opens its window as the user's session allows */
 };
 
+/* Set to a shared library (the sanitizer runtime a plugin built with
+ * --enable-sanitizers needs), it becomes Bochs' LD_PRELOAD. */
+#define BXVM_PRELOAD_VARIABLE "BXKD_BOCHS_PRELOAD"
+
 /* A copy of `parent` (an environ) with what Bochs needs set our way:
  * LTDL_LIBRARY_PATH=<plugin_dir>:<Bochs' plugins>, SDL_AUDIODRIVER=dummy,
- * TZ=UTC (Bochs sets the CMOS clock from time0 in local time), and for
- * BXVM_HEADLESS SDL_VIDEODRIVER=dummy. Free with bxvm_environment_free. */
+ * TZ=UTC (Bochs sets the CMOS clock from time0 in local time), for
+ * BXVM_HEADLESS SDL_VIDEODRIVER=dummy, and LD_PRELOAD from
+ * BXVM_PRELOAD_VARIABLE when that is set. Free with bxvm_environment_free. */
 char **bxvm_environment(char *const parent[], const char *plugin_dir, enum bxvm_display display);
 void bxvm_environment_free(char **environment);
 

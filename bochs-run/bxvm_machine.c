@@ -75,6 +75,8 @@ char *bxvm_bochsrc(const struct bxvm_machine *m)
 		"mouse: enabled=0\n"
 		"speaker: enabled=0\n"
 		"port_e9_hack: enabled=1\n"
+		"# No sound card: the mixer's drivers touch nothing of the host.\n"
+		"sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy\n"
 		"%s"
 		"log: %s\n"
 		"logprefix: %%t%%e%%d\n"
@@ -189,17 +191,28 @@ char **bxvm_environment(char *const parent[], const char *plugin_dir, enum bxvm_
 
 	while (parent[n])
 		n++;
-	char **env = bxkd_xcalloc(n + 5, sizeof(*env));
+	char **env = bxkd_xcalloc(n + 6, sizeof(*env));
+	const char *preload = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (starts_with(parent[i], strlen(parent[i]), BXVM_PRELOAD_VARIABLE "=") &&
+		    parent[i][strlen(BXVM_PRELOAD_VARIABLE "=")])
+			preload = parent[i] + strlen(BXVM_PRELOAD_VARIABLE "=");
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *e = parent[i];
 		size_t len = strlen(e);
 		if (starts_with(e, len, "LTDL_LIBRARY_PATH=") || starts_with(e, len, "SDL_AUDIODRIVER=") ||
 		    starts_with(e, len, "TZ=") ||
+		    (preload && starts_with(e, len, "LD_PRELOAD=")) ||
 		    (display == BXVM_HEADLESS && starts_with(e, len, "SDL_VIDEODRIVER=")))
 			continue;
 		env[k++] = bxkd_strdup(e);
 	}
+	/* A plugin built with the sanitizers needs their runtime in Bochs,
+	 * and only there: the tools that start Bochs carry their own. */
+	if (preload)
+		env[k++] = bxkd_asprintf("LD_PRELOAD=%s", preload);
 	/* Our plugin first; Bochs' own plugins must stay reachable too. */
 	env[k++] = bxkd_asprintf("LTDL_LIBRARY_PATH=%s:%s", plugin_dir, BOCHS_PLUGIN_DIR);
 	if (display == BXVM_HEADLESS)

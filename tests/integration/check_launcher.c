@@ -173,9 +173,28 @@ START_TEST(the_environment_is_headless_unless_a_window_is_wanted)
 
 	env = bxvm_environment(parent, "/plugins", BXVM_WINDOW);
 	video = 0;
-	for (char **e = env; *e; e++)
+	for (char **e = env; *e; e++) {
 		video += !strcmp(*e, "SDL_VIDEODRIVER=x11");
+		ck_assert_ptr_null(strstr(*e, "LD_PRELOAD"));
+	}
 	ck_assert_int_eq(video, 1);
+	bxvm_environment_free(env);
+}
+END_TEST
+
+/* The sanitizer runtime for a sanitized plugin reaches Bochs as its
+ * LD_PRELOAD, replacing the caller's. */
+START_TEST(a_runtime_for_bochs_alone_becomes_its_preload)
+{
+	char *parent[] = { "LD_PRELOAD=/mine.so", BXVM_PRELOAD_VARIABLE "=/runtime.so", NULL };
+	char **env = bxvm_environment(parent, "/plugins", BXVM_HEADLESS);
+	int preload = 0;
+
+	for (char **e = env; *e; e++) {
+		ck_assert_str_ne(*e, "LD_PRELOAD=/mine.so");
+		preload += !strcmp(*e, "LD_PRELOAD=/runtime.so");
+	}
+	ck_assert_int_eq(preload, 1);
 	bxvm_environment_free(env);
 }
 END_TEST
@@ -554,7 +573,7 @@ BXKD_SUITE(launcher,
 	testcases_add(s, "pieces", 0, TESTS(
 		a_floppy_and_a_disk_get_their_own_bochsrc,
 		the_environment_is_headless_unless_a_window_is_wanted,
-		the_console_filter_works_line_by_line, an_endpoint_is_described_before_it_is_opened));
+		a_runtime_for_bochs_alone_becomes_its_preload, the_console_filter_works_line_by_line, an_endpoint_is_described_before_it_is_opened));
 	testcases_add(s, "run", 120, TESTS(
 		run_boots_the_kernel_and_leaves_its_bochsrc_and_log,
 		run_stops_for_a_debugger_over_the_shared_page,
