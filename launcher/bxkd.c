@@ -3,6 +3,7 @@
  *
  *   bxkd run [IMAGE] [options]   boot a kernel under Bochs with a KD transport
  *   bxkd demo [--serial]         a scripted debug session, shown as it happens
+ *   bxkd bench [options]         serial, the shared page and the fast path timed
  */
 #include "config.h"
 
@@ -86,6 +87,8 @@ static void usage(FILE *out)
 		"                    where to attach a debugger\n"
 		"  demo [--serial]   boot the test kernel, debug it with bxkd-dbg through bxkd-tap\n"
 		"                    and show the session: commands, KD packets, prints, timing\n"
+		"  bench             time memory reads over serial, the shared page and the\n"
+		"                    device's fast path side by side; a table, CSV, JSON, a plot\n"
 		"  help [COMMAND]    this text, or a command's options\n"
 		"  version           bxkd's version\n"
 		"\n"
