@@ -300,6 +300,9 @@ struct bxvm_config {
 	 * standard input; its output is passed on unfiltered as it comes.
 	 * Otherwise it is told to continue (continue.rc) and reads nothing. */
 	bool bochs_debugger;
+	/* With bochs_debugger: a command file (Bochs' -rc) the debugger runs
+	 * before it reads standard input; NULL: none. */
+	const char *debugger_rc;
 	/* Bochs' COM1 serves a debugger itself: when that debugger leaves,
 	 * Bochs' next write to it must not kill Bochs (SIGPIPE). */
 	bool com1_serves_debugger;
