@@ -57,6 +57,7 @@ struct bxvm_machine {
 	bool load_plugin;         /* plugin_ctrl: vmport=1 */
 	const char *log_path;     /* log: */
 	const char *extra_config; /* lines appended verbatim; may be NULL */
+	bool window;              /* Bochs' window is shown: redrawn on emulated time */
 };
 
 /* Defaults above, the plugin loaded, a floppy; no image, no log. */

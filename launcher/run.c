@@ -672,6 +672,7 @@ static bool write_machine(struct run *r)
 	machine.image = booted;
 	machine.media = r->media;
 	machine.extra_config = r->config;
+	machine.window = r->o.gui;
 	r->bochsrc = bxvm_write_machine(&machine, r->workdir, why, sizeof(why));
 	if (!r->bochsrc)
 		bxkd_warn("%s", why);
