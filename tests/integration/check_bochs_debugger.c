@@ -255,6 +255,27 @@ START_TEST(the_screen_shows_the_console_and_the_debuggers_packets)
 }
 END_TEST
 
+/* ---- the machine -------------------------------------------------------------------- */
+
+/* A window is redrawn on emulated time (Bochs' host-time default hardly
+ * runs under sync=none); a headless machine keeps Bochs' default. */
+START_TEST(a_window_is_redrawn_on_emulated_time)
+{
+	struct bxvm_machine m;
+
+	bxvm_machine_init(&m);
+	m.image = "guest.img";
+	char *headless = bxvm_bochsrc(&m);
+	m.window = true;
+	char *window = bxvm_bochsrc(&m);
+	ck_assert_msg(!strstr(headless, "\nvga:"), "%s", headless);
+	ck_assert_msg(strstr(window, "\nvga: extension=vbe, update_freq=5, realtime=0\n"), "%s",
+		      window);
+	free(headless);
+	free(window);
+}
+END_TEST
+
 /* ---- refused before Bochs starts ------------------------------------------------------- */
 
 /* Without a display, SDL2 cannot open the window and Bochs panics: bxkd
@@ -317,7 +338,8 @@ START_TEST(a_command_file_that_cannot_be_read_is_refused)
 END_TEST
 
 BXKD_SUITE(bochs_debugger,
-	testcases_add(s, "refused", 0, TESTS(a_window_without_a_display_is_refused_before_bochs_starts,
+	testcases_add(s, "refused", 0, TESTS(a_window_is_redrawn_on_emulated_time,
+		a_window_without_a_display_is_refused_before_bochs_starts,
 		a_command_file_that_cannot_be_read_is_refused));
 	testcases_add(s, "by_name", 120, TESTS(
 		the_transports_send_is_reached_by_name_with_an_initial_break,
