@@ -57,6 +57,7 @@ struct bxvm_machine {
 	bool load_plugin;         /* plugin_ctrl: vmport=1 */
 	const char *log_path;     /* log: */
 	const char *extra_config; /* lines appended verbatim; may be NULL */
+	bool window;              /* Bochs' window is shown: redrawn on emulated time */
 };
 
 /* Defaults above, the plugin loaded, a floppy; no image, no log. */
@@ -305,6 +306,9 @@ struct bxvm_config {
 	 * standard input; its output is passed on unfiltered as it comes.
 	 * Otherwise it is told to continue (continue.rc) and reads nothing. */
 	bool bochs_debugger;
+	/* With bochs_debugger: a command file (Bochs' -rc) the debugger runs
+	 * before it reads standard input; NULL: none. */
+	const char *debugger_rc;
 	/* Bochs' COM1 serves a debugger itself: when that debugger leaves,
 	 * Bochs' next write to it must not kill Bochs (SIGPIPE). */
 	bool com1_serves_debugger;

@@ -86,6 +86,12 @@ char *bxvm_bochsrc(const struct bxvm_machine *m)
 		"debug: action=ignore\n",
 		m->time0, m->ips, m->load_plugin ? "plugin_ctrl: vmport=1\n" : "",
 		m->log_path ? m->log_path : "/dev/null");
+	/* Bochs redraws its window on a host-time timer by default, which
+	 * under sync=none barely runs: the window kept the BIOS's screen while
+	 * the kernel ran. On emulated time it follows the guest (and stays
+	 * still while the guest waits at a stop, as emulated time does). */
+	if (m->window)
+		fprintf(f, "vga: extension=vbe, update_freq=5, realtime=0\n");
 	if (m->extra_config && *m->extra_config) {
 		size_t n = strlen(m->extra_config);
 		fprintf(f, "%s%s", m->extra_config, m->extra_config[n - 1] == '\n' ? "" : "\n");

@@ -58,21 +58,45 @@ bool bxkd_bochs_usable(void)
 	return false;
 }
 
-uint64_t bxkd_symbol(const char *symbols_path, const char *symbol)
+bool bxkd_symbols_each(const char *symbols_path, bxkd_symbol_fn each, void *ctx)
 {
 	FILE *f = symbols_path ? fopen(symbols_path, "r") : NULL;
 	char line[512], name[256], type;
-	uint64_t address, found = 0;
+	uint64_t address;
+	bool more = true;
 
 	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%" SCNx64 " %c %255s", &address, &type, name) == 3 &&
-		    !strcmp(name, symbol))
-			found = address;
+		return false;
+	while (more && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNx64 " %c %255s", &address, &type, name) == 3)
+			more = each(ctx, address, type, name);
 	}
 	fclose(f);
-	return found;
+	return true;
+}
+
+struct symbol_wanted {
+	const char *name;
+	uint64_t address;
+};
+
+static bool find_symbol(void *ctx, uint64_t address, char type, const char *name)
+{
+	struct symbol_wanted *w = ctx;
+
+	(void)type;
+	if (strcmp(name, w->name))
+		return true;
+	w->address = address;
+	return false;
+}
+
+uint64_t bxkd_symbol(const char *symbols_path, const char *symbol)
+{
+	struct symbol_wanted wanted = { symbol, 0 };
+
+	bxkd_symbols_each(symbols_path, find_symbol, &wanted);
+	return wanted.address;
 }
 
 /* ---- the command ------------------------------------------------------------------ */

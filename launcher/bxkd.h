@@ -42,6 +42,12 @@ bool bxkd_bochs_usable(void);
 /* The address of `symbol` in an nm -n file, or 0. */
 uint64_t bxkd_symbol(const char *symbols_path, const char *symbol);
 
+/* Each "ADDRESS TYPE NAME" line of an nm -n file, in order, until `each`
+ * returns false (undefined symbols, which have no address, are not
+ * lines of that form); false if the file cannot be read. */
+typedef bool (*bxkd_symbol_fn)(void *ctx, uint64_t address, char type, const char *name);
+bool bxkd_symbols_each(const char *symbols_path, bxkd_symbol_fn each, void *ctx);
+
 /* ---- signals ----------------------------------------------------------------------------- */
 
 

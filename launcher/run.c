@@ -30,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bochs_debugger.h"
 #include "bxkd.h"
 #include "bxkd/kdidentity.h"
 #include "kdep.h"
@@ -47,6 +48,7 @@ struct run_options {
 	const char *os;       /* --os BUILD[.SP], checked; NULL: the kernel's default */
 	bool gui;
 	bool bochs_debugger;
+	const char *debugger_commands; /* appended to the Bochs debugger's -rc file */
 	const char *workdir;
 	const char *boot_options;
 	struct bxkd_text config; /* --config lines */
@@ -104,7 +106,8 @@ static void usage(FILE *out)
 		"                          to debuggers (kd_os=), one of\n"
 		"                          %s\n"
 		"      --gui               open Bochs' SDL2 window (default: headless)\n"
-		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
+		"      --bochs-debugger    start in Bochs' own debugger with the kernel's names\n"
+		"      --debugger-commands FILE  run FILE's Bochs debugger commands first\n"
 		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
 		"                          directory under /tmp)\n"
 		"  -o, --boot-options TEXT boot options instead of kernel=workload kd=TRANSPORT\n"
@@ -127,7 +130,8 @@ static void usage(FILE *out)
 		identities);
 }
 
-enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH };
+enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH,
+       OPT_DEBUGGER_COMMANDS };
 
 static bool take_option(void *ctx, int key, char *value)
 {
@@ -179,6 +183,10 @@ static bool take_option(void *ctx, int key, char *value)
 	case OPT_BOCHS_DEBUGGER:
 		o->bochs_debugger = true;
 		break;
+	case OPT_DEBUGGER_COMMANDS:
+		o->debugger_commands = value;
+		o->bochs_debugger = true;
+		break;
 	case OPT_FASTPATH:
 		o->fastpath = true;
 		break;
@@ -210,6 +218,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "os", required_argument, NULL, OPT_OS },
 		{ "gui", no_argument, NULL, OPT_GUI },
 		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
+		{ "debugger-commands", required_argument, NULL, OPT_DEBUGGER_COMMANDS },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "boot-options", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
@@ -229,6 +238,13 @@ static int parse(int argc, char **argv, struct run_options *o)
 		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
 	if (o->fastpath && o->transport == OVER_SERIAL)
 		return bxkd_usage_error("--fastpath is the device's: it needs --transport vmport or dll");
+	if (o->debugger_commands && access(o->debugger_commands, R_OK) != 0)
+		return bxkd_usage_error("cannot read --debugger-commands %s: %s",
+					o->debugger_commands, strerror(errno));
+	/* Rather than Bochs' panic at SDL2's failure to open a window. */
+	if (o->gui && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY"))
+		return bxkd_usage_error("--gui needs a display (DISPLAY is not set): run it in a "
+					"desktop session or under xvfb-run, or without --gui");
 	return 0;
 }
 
@@ -379,26 +395,6 @@ static void print_attach(const struct run_options *o, const struct endpoint *ep,
 		       ep->com1);
 }
 
-static void print_debugger_howto(const char *symbols, bool ours)
-{
-	uint64_t target = ours ? bxkd_symbol(symbols, "workload_step_target") : 0;
-
-	printf("bxkd: Bochs starts in its own debugger and waits at its prompt (<bochs:1>):\n"
-	       "  c              continue; Ctrl-C stops the machine and returns to the prompt\n"
-	       "  s [N]          step N instructions (default 1); n steps over a call\n");
-	if (target)
-		printf("  lb ADDR        break at a linear address, e.g. lb 0x%08" PRIx64
-		       " (workload_step_target)\n",
-		       target);
-	else
-		printf("  lb ADDR        break at a linear address\n");
-	printf("  info break     list breakpoints; d N deletes breakpoint N\n"
-	       "  r, sreg, creg  registers; u /10 disassembles at EIP; x /8wx ADDR shows memory\n"
-	       "  q              quit Bochs\n");
-	if (ours && symbols)
-		printf("  The kernel's addresses are in %s.\n", symbols);
-}
-
 /* ---- running ---------------------------------------------------------------------------- */
 
 /* bxkd-tap makes it in the work directory once it is connected to COM1. */
@@ -534,6 +530,8 @@ struct run {
 	char *copy;       /* our kernel's patched copy */
 	char *config;     /* the bochsrc lines after the machine's */
 	char *bochsrc;
+	struct bochs_debugger_setup debugger;
+	char *debugger_rc; /* --bochs-debugger: the command file Bochs starts with */
 	struct bxkd_process tap;
 	bool relay_lost;
 	bool attach_said; /* "attach now" printed, or nothing to wait for */
@@ -674,6 +672,7 @@ static bool write_machine(struct run *r)
 	machine.image = booted;
 	machine.media = r->media;
 	machine.extra_config = r->config;
+	machine.window = r->o.gui;
 	r->bochsrc = bxvm_write_machine(&machine, r->workdir, why, sizeof(why));
 	if (!r->bochsrc)
 		bxkd_warn("%s", why);
@@ -692,7 +691,7 @@ static void announce(const struct run *r)
 	if (r->ours && r->o.kd_break && !r->ep.none)
 		printf("bxkd: the kernel stops at its initial breakpoint and waits for a debugger\n");
 	if (r->o.bochs_debugger)
-		print_debugger_howto(r->symbols, r->ours);
+		bochs_debugger_howto(&r->debugger);
 	printf("bxkd: %s\n",
 	       r->o.gui ? "Bochs opens its SDL2 window" : "headless; the guest's console follows");
 	fflush(stdout);
@@ -776,6 +775,7 @@ static bool boot(struct run *r)
 		.plugin_dir = r->plugin_dir,
 		.display = r->o.gui ? BXVM_WINDOW : BXVM_HEADLESS,
 		.bochs_debugger = r->o.bochs_debugger,
+		.debugger_rc = r->debugger_rc,
 		.com1_serves_debugger = r->o.transport == OVER_SERIAL && !r->ep.relay && !r->ep.none,
 		.stop_grace_ms = 2000,
 	};
@@ -836,6 +836,7 @@ static void run_free(struct run *r)
 	free(r->copy);
 	free(r->config);
 	free(r->bochsrc);
+	free(r->debugger_rc);
 }
 
 /* Prepares the machine: a usage error (before anything is made) or a
@@ -859,7 +860,13 @@ static int prepare(struct run *r)
 		return BXKD_EXIT_FAILED;
 	if (!resolve_endpoint(&r->o, r->workdir, &r->ep))
 		return BXKD_EXIT_USAGE;
-	return write_machine(r) ? 0 : BXKD_EXIT_FAILED;
+	if (!write_machine(r) || !r->o.bochs_debugger)
+		return r->bochsrc ? 0 : BXKD_EXIT_FAILED;
+	r->debugger = (struct bochs_debugger_setup){ r->workdir, r->symbols, r->ours ? r->copy : r->image,
+						     r->ours ? transport_boot_option[r->o.transport] : NULL,
+						     r->o.debugger_commands };
+	r->debugger_rc = bochs_debugger_prepare(&r->debugger);
+	return r->debugger_rc ? 0 : BXKD_EXIT_FAILED;
 }
 
 int bxkd_run_main(int argc, char **argv)

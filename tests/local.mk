@@ -63,6 +63,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/check_kdvm.c \
 	%reldir%/integration/check_session.c \
 	%reldir%/integration/check_launcher.c \
+	%reldir%/integration/check_bochs_debugger.c \
 	%reldir%/integration/check_manpages.c \
 	%reldir%/integration/check_golden.c \
 	%reldir%/integration/check_fastpath.c \

@@ -54,6 +54,7 @@ Suite *session_suite(void);
 /* The bxkd command: `bxkd run` and `bxkd demo` as processes, on both
  * transports, and the pieces they are built from. */
 Suite *launcher_suite(void);
+Suite *bochs_debugger_suite(void);
 /* Every command's --version and --help against its manual page (man/). */
 Suite *manpages_suite(void);
 /* bxkd-replay dump and Wireshark's tshark with replay/bxkd.lua on a
