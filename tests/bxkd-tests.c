@@ -32,6 +32,7 @@ int main(void)
 	srunner_add_suite(runner, pe_image_suite());
 	srunner_add_suite(runner, session_format_suite());
 	srunner_add_suite(runner, names_suite());
+	srunner_add_suite(runner, kdstatus_suite());
 	srunner_add_suite(runner, boot_suite());
 	srunner_add_suite(runner, tap_suite());
 	srunner_add_suite(runner, kdtools_suite());

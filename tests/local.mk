@@ -56,6 +56,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/pe_damage.h \
 	%reldir%/unit/check_session_format.c \
 	%reldir%/unit/check_names.c \
+	%reldir%/unit/check_kdstatus.c \
 	%reldir%/unit/session_builder.c \
 	%reldir%/unit/session_builder.h \
 	%reldir%/integration/check_replay_tools.c \

@@ -33,6 +33,8 @@ Suite *pe_image_suite(void);
 Suite *session_format_suite(void);
 /* The protocol name table against the Wireshark dissector's copy. */
 Suite *names_suite(void);
+/* The KD link's live status: its file, its pace, its line on a screen. */
+Suite *kdstatus_suite(void);
 
 /* Integration suites: boot Debian's Bochs through the harness. */
 Suite *boot_suite(void);
