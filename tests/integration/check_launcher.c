@@ -277,7 +277,7 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 	char *dir = work_dir("launcher_run");
 	char bochsrc[600], log[600];
 	char *argv[] = { BXKD_LAUNCHER, "run", "--rounds", "20", "--os", "3790", "--workdir", dir,
-			 "--timeout", BOOT_TIMEOUT, NULL };
+			 "--timeout", BOOT_TIMEOUT, "--no-status", NULL };
 	struct result r;
 
 	ck_assert(bxvm_make_directories(dir));
@@ -293,6 +293,7 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 				"DbgPrint: workload done after 20 rounds",
 				"BXKD SUMMARY passed=1 failed=0", "bxkd: passed"));
 	ck_assert(strstr(r.out, "winkd://") < strstr(r.out, "bxkd test guest"));
+	ck_assert_msg(!strstr(r.out, "bxkd: link "), "--no-status: %s", tail_of(r.out));
 	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
 	snprintf(log, sizeof(log), "%s/bochs.log", dir);
 	ck_assert(file_has(bochsrc, "vmport: kd_endpoint=unix:"));
@@ -301,6 +302,33 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 	free(dir);
 }
 END_TEST
+
+/* The live status into a pipe: plain lines (no "\r"), one at the start
+ * and then only on a change, at most one a second, and the counts at the
+ * end; none on Bochs' own COM1 socket, which nobody counts. */
+static void expect_link_status(const struct result *r, bool bochs_socket, bool relay)
+{
+	const char *end = strstr(r->out, "bxkd: link at the end, ");
+	const char *passed = strstr(r->out, "bxkd: passed: ");
+	unsigned lines = 0;
+	double wall = 0;
+
+	if (bochs_socket) {
+		EXPECT_IN(r, "bxkd: no live status on Bochs' own COM1 socket");
+		ck_assert_msg(!strstr(r->out, "bxkd: link "), "%s", r->out);
+		return;
+	}
+	ck_assert_msg(end && passed && end < passed, "%s", tail_of(r->out));
+	ck_assert_msg(strstr(end, "no debugger; ") && !strstr(end, "; 0 packets to the debugger") &&
+			      !strstr(end, " 0 from it") &&
+			      strstr(end, relay ? "resends asked" : "retransmitted"),
+		      "%.*s", (int)strcspn(end, "\n"), end);
+	ck_assert_msg(!strchr(r->out, '\r'), "a \\r in a pipe");
+	for (const char *at = strstr(r->out, "bxkd: link /"); at; at = strstr(at + 1, "bxkd: link /"))
+		lines++;
+	ck_assert(sscanf(strstr(passed, " after ") + 7, "%lf", &wall) == 1);
+	ck_assert_msg(lines >= 1 && lines <= 2 + (unsigned)wall, "%u lines in %.2f s", lines, wall);
+}
 
 /* The initial breakpoint waits for a debugger; bxkd-dbg attaches at the
  * endpoint bxkd printed, and the kernel goes on to pass. */
@@ -342,6 +370,7 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp)
 	 * Bochs' own COM1 socket has nothing to wait for. */
 	const char *now = strstr(r.out, "bxkd: attach now: ");
 	ck_assert_msg(tcp ? !now : now && now > strstr(r.out, "bxkd: headless"), "%s", r.out);
+	expect_link_status(&r, tcp, !strcmp(transport, "serial"));
 	result_free(&r);
 	result_free(&d);
 	remove_socket_dir(sockets);
