@@ -61,7 +61,8 @@ struct demo {
 	bool awaits_exit; /* the command in flight waits for the machine to end */
 };
 
-/* Prints `text` after `prefix`, cut to the transcript's width. */
+/* Prints `text` after `prefix`, cut between words to the transcript's
+ * width (" ..." where it is cut). */
 void demo_say(const char *prefix, const char *text, size_t length);
 
 /* Sends the script's next command to bxkd-dbg, or closes its input after

@@ -234,6 +234,20 @@ static int parse(int argc, char **argv, struct run_options *o)
 		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
 	if (o->fastpath && o->transport == OVER_SERIAL)
 		return bxkd_usage_error("--fastpath is the device's: it needs --transport vmport or dll");
+	if (o->record && o->transport == OVER_SERIAL)
+		return bxkd_usage_error("--record records the shared page's backdoor calls: it needs "
+					"--transport vmport or dll (on serial, bxkd-tap's trace "
+					"WORKDIR/kd-trace.txt shows the KDCOM traffic)");
+	/* A --config line's kd_endpoint is the one the device takes (Bochs
+	 * keeps the last), so it is the one to print and wait for. */
+	static char from_config[400];
+	if (o->transport != OVER_SERIAL &&
+	    run_config_endpoint(o->config.data, from_config, sizeof(from_config))) {
+		if (o->endpoint && strcmp(o->endpoint, from_config))
+			bxkd_warn("--config's kd_endpoint=%s overrides --endpoint %s", from_config,
+				  o->endpoint);
+		o->endpoint = from_config;
+	}
 	return 0;
 }
 

@@ -30,6 +30,10 @@ struct endpoint {
 bool run_resolve_endpoint(const char *asked, enum transport transport, const char *workdir,
 			  struct endpoint *ep);
 
+/* The kd_endpoint a `vmport:` line among the --config lines sets (the
+ * last one, as Bochs takes it) into spec; false if none does. */
+bool run_config_endpoint(const char *config, char *spec, size_t size);
+
 /* Where and how to attach: kdep's own description of the endpoint. */
 void run_print_attach(enum transport transport, bool fastpath, const struct endpoint *ep,
 		      const char *workdir, const char *symbols);

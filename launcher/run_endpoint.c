@@ -151,3 +151,48 @@ void run_print_attach(enum transport transport, bool fastpath, const struct endp
 		       ep->com1);
 }
 
+
+/* The value of `key` in a bochsrc option line's items ("vmport: a=1,
+ * b=\"x y\""), as Bochs splits them: at commas and blanks outside double
+ * quotes, which it drops. */
+static bool option_value(const char *items, const char *key, char *value, size_t size)
+{
+	size_t key_length = strlen(key);
+	bool found = false;
+
+	while (*items) {
+		items += strspn(items, ", \t");
+		char item[512];
+		size_t length = 0;
+		bool quoted = false;
+		for (; *items && (quoted || !strchr(", \t", *items)); items++) {
+			if (*items == '"')
+				quoted = !quoted;
+			else if (length + 1 < sizeof(item))
+				item[length++] = *items;
+		}
+		item[length] = '\0';
+		if (!strncmp(item, key, key_length) && item[key_length] == '=') {
+			snprintf(value, size, "%s", item + key_length + 1);
+			found = true;
+		}
+	}
+	return found;
+}
+
+bool run_config_endpoint(const char *config, char *spec, size_t size)
+{
+	bool found = false;
+
+	while (config && *config) {
+		size_t length = strcspn(config, "\n");
+		char line[1024];
+		snprintf(line, sizeof(line), "%.*s", (int)length, config);
+		const char *text = line + strspn(line, " \t");
+		/* The last vmport: line that sets it wins, as in Bochs. */
+		if (!strncmp(text, "vmport:", 7) && option_value(text + 7, "kd_endpoint", spec, size))
+			found = true;
+		config += length + (config[length] == '\n');
+	}
+	return found;
+}

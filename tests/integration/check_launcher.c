@@ -509,6 +509,24 @@ END_TEST
 
 /* ---- bxkd demo ------------------------------------------------------------------------------ */
 
+/* A long line is cut between words: nothing shown ends in the middle of
+ * a number or a name ("address=0xffffffff801..."). */
+static void expect_whole_words(const char *out)
+{
+	unsigned cut = 0;
+
+	for (const char *line = out; *line;) {
+		size_t length = strcspn(line, "\n");
+		if (length >= 3 && !memcmp(line + length - 3, "...", 3)) {
+			cut++;
+			ck_assert_msg(length >= 4 && line[length - 4] == ' ', "cut mid-word: %.*s",
+				      (int)length, line);
+		}
+		line += length + (line[length] == '\n');
+	}
+	ck_assert_uint_gt(cut, 0);
+}
+
 static void demo(const char *name, bool serial)
 {
 	char *dir = work_dir(name);
@@ -530,6 +548,7 @@ static void demo(const char *name, bool serial)
 				"bxkd demo: passed"));
 	/* Requests and replies, not the ACKs. */
 	ck_assert_ptr_null(strstr(r.out, "ACK id="));
+	expect_whole_words(r.out);
 	result_free(&r);
 	free(dir);
 }
