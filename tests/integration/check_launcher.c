@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bxvm.h"
@@ -431,6 +432,9 @@ START_TEST(run_refuses_bad_arguments)
 		{ { "--os", "2600.1" }, "--os wants BUILD[.SP] of a Windows the kernel can claim, "
 					"not '2600.1'; one of\n  2600.2, 2600.3 (default), 3790.0" },
 		{ { "--os", "xp" }, "not 'xp'" },
+		{ { "--transport", "serial", "--record", "s.pcap" },
+		  "--record records the shared page's backdoor calls: it needs --transport vmport "
+		  "or dll" },
 	};
 	char *dir = work_dir("launcher_bad_arguments");
 
@@ -458,6 +462,66 @@ START_TEST(run_refuses_bad_arguments)
 		      "status %d, said:\n%s", r.status, r.err);
 	result_free(&r);
 	free(dir);
+}
+END_TEST
+
+/* A --config line's kd_endpoint is where the device listens (Bochs
+ * takes the last): the attach lines and "attach now" say that one. */
+START_TEST(run_follows_a_config_line_endpoint)
+{
+	char *dir = work_dir("launcher_config_endpoint"), *sockets = socket_dir();
+	char config[300], attach[300], now[300];
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	snprintf(config, sizeof(config), "vmport: kd_resend_ms=100, kd_endpoint=\"unix:%s/other.sock\"",
+		 sockets);
+	char *argv[] = { BXKD_LAUNCHER, "run", "--rounds", "5", "--workdir", dir, "--config", config,
+			 "--timeout", BOOT_TIMEOUT, NULL };
+	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_config_endpoint", &r);
+	snprintf(attach, sizeof(attach), "bxkd: attach a debugger at %s/other.sock:", sockets);
+	snprintf(now, sizeof(now), "bxkd: attach now: %s/other.sock reaches the kernel", sockets);
+	expect_run(&r, 0, LINES(attach, now, "bxkd: passed"));
+	ck_assert_msg(!strstr(r.out, "/kd.sock"), "%s", tail_of(r.out));
+	result_free(&r);
+	remove_socket_dir(sockets);
+	free(dir);
+}
+END_TEST
+
+/* A path given bare listens; where a debugger (or the VM) already
+ * listens, every tool says to write connect: instead. */
+START_TEST(a_path_where_someone_listens_suggests_connect)
+{
+	char *sockets = socket_dir(), path[100], other[120], endpoint[120], advice[300];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(path, sizeof(path), "%s/vm.sock", sockets);
+	snprintf(other, sizeof(other), "unix:%s/dbg.sock", sockets);
+	snprintf(endpoint, sizeof(endpoint), "unix:%s", path);
+	snprintf(advice, sizeof(advice), "another program is listening on %s (to connect to it, use "
+					 "connect:%s)", path, path);
+	ck_assert_uint_lt(strlen(path), sizeof(a.sun_path));
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	ck_assert(listener >= 0 && bind(listener, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		  listen(listener, 1) == 0);
+	char *dbg[] = { BXKD_DBG, "--timeout", "5", "--target", path, "connect", NULL };
+	char *tap[] = { BXKD_TAP_PROGRAM, "--quiet", path, other, NULL };
+	char *run[] = { BXKD_LAUNCHER, "run", "--endpoint", endpoint, "--workdir", sockets, NULL };
+	char *const *each[] = { dbg, tap, run };
+	/* bxkd-dbg and bxkd-tap fail to open it (1), bxkd run refuses it (2);
+	 * the listener never accepts, and its queue fills: nothing may wait. */
+	const int statuses[] = { 1, 1, 2 };
+	for (size_t i = 0; i < 3; i++) {
+		struct result r;
+		run_to_end(each[i], sockets, "connect_advice", &r);
+		ck_assert_msg(r.status == statuses[i] && strstr(r.err, advice), "%s: status %d, said:\n%s",
+			      each[i][0], r.status, r.err);
+		result_free(&r);
+	}
+	close(listener);
+	remove_socket_dir(sockets);
 }
 END_TEST
 
@@ -608,7 +672,8 @@ BXKD_SUITE(launcher,
 		run_stops_for_a_debugger_over_the_shared_page,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
-		run_boots_a_foreign_floppy_and_disk));
+		run_boots_a_foreign_floppy_and_disk, run_follows_a_config_line_endpoint,
+		a_path_where_someone_listens_suggests_connect));
 	testcases_add_needing_dll(s, "launcher", "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial,
 		the_demo_shows_every_frame_and_its_bytes));
