@@ -25,6 +25,8 @@ struct demo {
 	bool serial;
 	bool verbose; /* --verbose: every frame, control packets too, explained */
 	bool bytes;   /* --bytes: each frame's bytes (bxkd-tap --bytes) */
+	bool keep;    /* --keep: the default work directory stays */
+	bool made_workdir; /* no --workdir: ours, removed at the end */
 	unsigned long timeout_seconds;
 	struct script script;
 	char *session;    /* the script's path */

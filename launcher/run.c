@@ -51,6 +51,7 @@ struct run_options {
 	const char *record;      /* the session file to record, or NULL */
 	bool fastpath;           /* the device answers memory reads itself */
 	bool no_status;          /* --no-status: no live status line */
+	bool keep;               /* --keep: the default work directory stays */
 };
 
 /* The identities --os takes, "2600.2, 2600.3 (default), ...", with a new
@@ -104,7 +105,9 @@ static void usage(FILE *out)
 		"      --gui               open Bochs' SDL2 window (default: headless)\n"
 		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
 		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
-		"                          directory under /tmp)\n"
+		"                          directory under /tmp, removed at the end unless the\n"
+		"                          run failed or --keep is given)\n"
+		"  -k, --keep              keep the default work directory\n"
 		"  -o, --boot-options TEXT boot options instead of kernel=workload kd=TRANSPORT\n"
 		"                          (--break and --rounds are still added)\n"
 		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
@@ -189,6 +192,9 @@ static bool take_option(void *ctx, int key, char *value)
 	case 'w':
 		o->workdir = value;
 		break;
+	case 'k':
+		o->keep = true;
+		break;
 	case 'o':
 		o->boot_options = value;
 		break;
@@ -215,6 +221,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "gui", no_argument, NULL, OPT_GUI },
 		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
 		{ "workdir", required_argument, NULL, 'w' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "boot-options", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -725,6 +732,10 @@ static int verdict(const struct run *r)
 static void run_free(struct run *r)
 {
 	run_status_end(&r->status);
+	if (r->ep.socket_dir[0]) {
+		unlink(r->ep.options.path);
+		rmdir(r->ep.socket_dir);
+	}
 	bxkd_process_stop(&r->tap, 1000);
 	bxvm_free(&r->vm);
 	bxkd_text_free(&r->o.config);
@@ -782,8 +793,15 @@ int bxkd_run_main(int argc, char **argv)
 			status = verdict(&r);
 			if (r.o.record && !recording_complete(r.workdir))
 				status = BXKD_EXIT_FAILED;
-			printf("bxkd: bochsrc and log in %s\n", r.workdir);
+			if (bxkd_end_workdir(r.workdir, !r.o.workdir, r.o.keep || status))
+				printf("bxkd: removed the work directory %s (--keep keeps it)\n",
+				       r.workdir);
+			else
+				printf("bxkd: bochsrc and log in %s\n", r.workdir);
 		}
+	} else {
+		/* Nothing ran: nothing in it to keep. */
+		bxkd_end_workdir(r.workdir, !r.o.workdir, false);
 	}
 	run_free(&r);
 	fflush(stdout);

@@ -23,6 +23,9 @@ struct endpoint {
 	/* serial: where Bochs' COM1 listens, and whether bxkd-tap relays it */
 	char com1[80];
 	bool relay;
+	/* The short directory made for the default socket when the work
+	 * directory's path is too long for one; removed at the end. */
+	char socket_dir[32];
 };
 
 /* Resolves `asked` (--endpoint, NULL for the default in workdir) into

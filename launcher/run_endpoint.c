@@ -44,6 +44,7 @@ bool run_resolve_endpoint(const char *asked, enum transport transport, const cha
 				return false;
 			}
 			snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", dir);
+			snprintf(ep->socket_dir, sizeof(ep->socket_dir), "%s", dir);
 		}
 	}
 	if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {

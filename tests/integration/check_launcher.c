@@ -525,6 +525,60 @@ START_TEST(a_path_where_someone_listens_suggests_connect)
 }
 END_TEST
 
+/* The directory named after `said` in the output, which must exist
+ * (present) or not. */
+static void expect_directory(const struct result *r, const char *said, bool present)
+{
+	const char *at = strstr(r->out, said);
+	char dir[200];
+	struct stat st;
+
+	ck_assert_msg(at, "output lacks \"%s\":\n%s", said, tail_of(r->out));
+	at += strlen(said);
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(at, " \n"), at);
+	ck_assert_msg(!strncmp(dir, "/tmp/bxkd-", 10), "%s", dir);
+	ck_assert_msg((stat(dir, &st) == 0) == present, "%s %s", dir,
+		      present ? "is gone" : "is still there");
+	if (present) {
+		char *argv[] = { "/bin/rm", "-rf", dir, NULL }, *rm_said;
+		ck_assert_int_eq(run_capture(argv, 10000, &rm_said), 0);
+		free(rm_said);
+	}
+}
+
+/* Without --workdir a run's directory goes at the end, unless --keep,
+ * or the run failed (its log says why); the demo's too. */
+START_TEST(default_work_directories_are_removed_unless_kept)
+{
+	char *dir = work_dir("launcher_default_workdir");
+	char *passes[] = { BXKD_LAUNCHER, "run", "--rounds", "3", "--timeout", BOOT_TIMEOUT, NULL };
+	char *kept[] = { BXKD_LAUNCHER, "run", "--rounds", "3", "--keep", "--timeout", BOOT_TIMEOUT,
+			 NULL };
+	char *fails[] = { BXKD_LAUNCHER, "run", "--break", "--timeout", "3", NULL };
+	char *demo[] = { BXKD_LAUNCHER, "demo", NULL };
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	run_to_end(passes, dir, "passes", &r);
+	expect_status(&r, 0);
+	expect_directory(&r, "bxkd: removed the work directory ", false);
+	result_free(&r);
+	run_to_end(kept, dir, "kept", &r);
+	expect_status(&r, 0);
+	expect_directory(&r, "bxkd: bochsrc and log in ", true);
+	result_free(&r);
+	run_to_end(fails, dir, "fails", &r);
+	expect_run(&r, 1, LINES("bxkd: FAILED: "));
+	expect_directory(&r, "bxkd: bochsrc and log in ", true);
+	result_free(&r);
+	run_to_end(demo, dir, "demo", &r);
+	expect_status(&r, 0);
+	expect_directory(&r, "bxkd demo: removed the work directory ", false);
+	result_free(&r);
+	free(dir);
+}
+END_TEST
+
 /* Another image boots as it is: no boot options, Bochs' verdict, and a
  * disk image on the IDE controller. */
 START_TEST(run_boots_a_foreign_floppy_and_disk)
@@ -673,7 +727,8 @@ BXKD_SUITE(launcher,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_refuses_bad_arguments,
 		run_boots_a_foreign_floppy_and_disk, run_follows_a_config_line_endpoint,
-		a_path_where_someone_listens_suggests_connect));
+		a_path_where_someone_listens_suggests_connect,
+		default_work_directories_are_removed_unless_kept));
 	testcases_add_needing_dll(s, "launcher", "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial,
 		the_demo_shows_every_frame_and_its_bytes));
