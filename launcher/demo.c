@@ -95,7 +95,7 @@ static char *need(enum bxkd_file file, const char *what)
 	char *path = bxkd_locate(file, looked, sizeof(looked));
 
 	if (!path)
-		bxkd_warn("%s is in neither %s: build it (make) or install it (make install)", what,
+		bxkd_warn("%s is not in %s: build it (make) or install it (make install)", what,
 			  looked);
 	return path;
 }

@@ -437,7 +437,7 @@ static int choose_image(struct run *r)
 						r->o.image);
 		r->image = realpath(r->o.image, NULL);
 	} else if (!(r->image = bxkd_locate(BXKD_FILE_GUEST_IMAGE, looked, sizeof(looked)))) {
-		bxkd_warn("the bxkd test kernel (bxkd-guest.img) is in neither %s: build it (make) or "
+		bxkd_warn("the bxkd test kernel (bxkd-guest.img) is not in %s: build it (make) or "
 			  "install it (make install), or name an image",
 			  looked);
 		return BXKD_EXIT_FAILED;
@@ -468,7 +468,7 @@ static bool find_bochs_and_plugin(struct run *r)
 		return false;
 	r->plugin_dir = bxkd_locate(BXKD_FILE_PLUGIN_DIR, looked, sizeof(looked));
 	if (!r->plugin_dir) {
-		bxkd_warn("the vmport plugin (libbx_vmport.so) is in neither %s: build it (make) or "
+		bxkd_warn("the vmport plugin (libbx_vmport.so) is not in %s: build it (make) or "
 			  "install it (make install)",
 			  looked);
 		return false;

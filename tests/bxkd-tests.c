@@ -41,6 +41,7 @@ int main(void)
 	srunner_add_suite(runner, kdvm_suite());
 	srunner_add_suite(runner, session_suite());
 	srunner_add_suite(runner, launcher_suite());
+	srunner_add_suite(runner, install_suite());
 	srunner_add_suite(runner, manpages_suite());
 	srunner_add_suite(runner, replay_tools_suite());
 	srunner_add_suite(runner, replay_serve_suite());

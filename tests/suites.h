@@ -56,6 +56,9 @@ Suite *session_suite(void);
 /* The bxkd command: `bxkd run` and `bxkd demo` as processes, on both
  * transports, and the pieces they are built from. */
 Suite *launcher_suite(void);
+/* make install DESTDIR=... of this build, and the installed bxkd run and
+ * demo on their own. */
+Suite *install_suite(void);
 /* Every command's --version and --help against its manual page (man/). */
 Suite *manpages_suite(void);
 /* bxkd-replay dump and Wireshark's tshark with replay/bxkd.lua on a
