@@ -556,25 +556,26 @@ START_TEST(default_work_directories_are_removed_unless_kept)
 			 NULL };
 	char *fails[] = { BXKD_LAUNCHER, "run", "--break", "--timeout", "3", NULL };
 	char *demo[] = { BXKD_LAUNCHER, "demo", NULL };
-	struct result r;
+	const struct {
+		char **argv;
+		int status;
+		const char *says;
+		bool kept;
+	} cases[] = {
+		{ passes, 0, "bxkd: removed the work directory ", false },
+		{ kept, 0, "bxkd: bochsrc and log in ", true },
+		{ fails, 1, "bxkd: bochsrc and log in ", true },
+		{ demo, 0, "bxkd demo: removed the work directory ", false },
+	};
 
 	ck_assert(bxvm_make_directories(dir));
-	run_to_end(passes, dir, "passes", &r);
-	expect_status(&r, 0);
-	expect_directory(&r, "bxkd: removed the work directory ", false);
-	result_free(&r);
-	run_to_end(kept, dir, "kept", &r);
-	expect_status(&r, 0);
-	expect_directory(&r, "bxkd: bochsrc and log in ", true);
-	result_free(&r);
-	run_to_end(fails, dir, "fails", &r);
-	expect_run(&r, 1, LINES("bxkd: FAILED: "));
-	expect_directory(&r, "bxkd: bochsrc and log in ", true);
-	result_free(&r);
-	run_to_end(demo, dir, "demo", &r);
-	expect_status(&r, 0);
-	expect_directory(&r, "bxkd demo: removed the work directory ", false);
-	result_free(&r);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct result r;
+		run_to_end(cases[i].argv, dir, "default_workdir", &r);
+		expect_status(&r, cases[i].status);
+		expect_directory(&r, cases[i].says, cases[i].kept);
+		result_free(&r);
+	}
 	free(dir);
 }
 END_TEST
