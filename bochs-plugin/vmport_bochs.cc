@@ -20,6 +20,7 @@
 #include "bxkd/backdoor.h"
 
 extern "C" {
+#include "process.h"
 #include "vmport.h"
 }
 #include "kdbridge.h"
@@ -211,6 +212,8 @@ private:
 	static void observe_endpoint(void *self, enum kd_endpoint_event event, const void *bytes,
 				     size_t length);
 	static void stop_if_asked(void *self);
+	static void while_waiting(void *self);
+	void report_status(bool last_word);
 	void io(uint16_t port, struct guest_port_access *access);
 	static void log_from_core(void *self, enum bxkd_log_level level, const char *message);
 	static void log_from_kd_link(void *self, enum bxkd_log_level level, const char *message);
@@ -228,6 +231,10 @@ private:
 	struct vmport_session *session = nullptr;
 	bool replay_stop_reported = false;
 	bool stopping = false;
+	/* The live status file (kd_status=): rewritten at most every
+	 * KD_STATUS_WRITE_MS, and only when something changed. */
+	struct kd_status_pace status_pace;
+	bool status_failed = false;
 };
 
 bx_vmport_c *the_device;
@@ -254,6 +261,7 @@ bx_vmport_c::~bx_vmport_c()
 	     (unsigned long long)s->kd_fast_answers);
 	if (kd) {
 		char line[512];
+		report_status(true);
 		kdbridge_summary(kd, line, sizeof(line));
 		info("%s", line);
 	}
@@ -410,12 +418,14 @@ void bx_vmport_c::open_kd_transport()
 	options.log = { log_from_kd_link, this };
 	if (session)
 		options.observer = { observe_endpoint, this };
-	options.waiting = { stop_if_asked, this, VMPORT_STOP_CHECK_MS };
+	options.waiting = { while_waiting, this, VMPORT_STOP_CHECK_MS };
 	kd = kdbridge_open(&options, error, sizeof(error));
 	if (!kd) {
 		panic("KD transport: %s", error);
 		return;
 	}
+	kd_status_pace_init(&status_pace, KD_STATUS_WRITE_MS, true);
+	report_status(true);
 	vmport_set_kd_port(core, session ? vmport_session_kd_port(session, kdbridge_port(kd))
 					 : kdbridge_port(kd));
 	info("KD transport on backdoor command %u: attach a debugger at %s", settings.kd_command,
@@ -545,6 +555,33 @@ void bx_vmport_c::stop_if_asked(void *self)
 		      device->session && !vmport_session_replaying(device->session)
 			      ? "; the recording ends here"
 			      : "");
+}
+
+/* The bridge asks this before each wait for the debugger: it is about to
+ * read the endpoint anyway (a system call), so a clock read here costs
+ * nothing a port access would notice, and every change of the status
+ * (a packet, a debugger coming or going) happens inside such a read. */
+void bx_vmport_c::while_waiting(void *self)
+{
+	stop_if_asked(self);
+	static_cast<bx_vmport_c *>(self)->report_status(false);
+}
+
+void bx_vmport_c::report_status(bool last_word)
+{
+	struct kd_status status;
+	char why[512];
+
+	if (!kd || !settings.kd_status[0] || status_failed)
+		return;
+	kdbridge_status(kd, &status);
+	status.tick = pc_system_ticks();
+	if (!kd_status_pace_due(&status_pace, &status, bxkd_now_ms(), last_word))
+		return;
+	if (!kd_status_write_file(settings.kd_status, &status, why, sizeof(why))) {
+		status_failed = true;
+		error("KD status: %s; no more status", why);
+	}
 }
 
 void bx_vmport_c::io(uint16_t port, struct guest_port_access *access)

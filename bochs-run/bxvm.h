@@ -375,10 +375,18 @@ enum bxkd_file {
 };
 
 /* The file from the build tree when the running program is the build
- * tree's, else the installed one; whichever exists if only one does. NULL
- * (and the places looked at in `looked`, if not NULL) when neither does.
+ * tree's (else the installed one, if the build tree lacks it); for an
+ * installed program the installed one only, found from the program's own
+ * directory (bxvm_install_root), never the build tree's. NULL (and the
+ * places looked at in `looked`, if not NULL) when there is none.
  * Caller frees. */
 char *bxkd_locate(enum bxkd_file file, char *looked, size_t looked_size);
+
+/* Where an installed tree was put, from the directory the running program
+ * is in: "/stage" for /stage/usr/local/bin with bindir /usr/local/bin
+ * (make install DESTDIR=/stage, or the tree copied whole), "" for bindir
+ * itself. False when program_dir does not end in bindir. */
+bool bxvm_install_root(const char *program_dir, const char *bindir, char *root, size_t size);
 
 /* Bochs: $BXKD_BOCHS, or what configure found. */
 const char *bxkd_bochs(void);

@@ -27,7 +27,7 @@ guest_headers = \
 	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h kdvm_peer_checks.h) \
 	%reldir%/kdvm/kdvm_transport.h %reldir%/kdstub/kdstub.h %reldir%/kdser/kdser.h \
 	$(addprefix include/bxkd/, backdoor.h kdvm.h kdcom.h kdtransport.h dbgkd.h bootopt.h \
-		kdport.h names.h uuid.h)
+		kdport.h names.h uuid.h kdidentity.h)
 guest_objects = $(guest_c_sources:.c=.guest.o) $(guest_asm_sources:.S=.guest.o)
 # The serial transport's KDCOM engine and blocking link: pipe-bridge builds
 # its freestanding files in this flavour too.

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,26 @@ char *bxkd_make_workdir(const char *asked, const char *template)
 	if (!bxvm_make_directories(asked) || !(absolute = realpath(asked, NULL)))
 		bxkd_warn("cannot create the work directory %s: %s", asked, strerror(errno));
 	return absolute;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int kind, struct FTW *where)
+{
+	(void)st;
+	(void)kind;
+	(void)where;
+	if (remove(path) != 0)
+		bxkd_warn("cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+bool bxkd_end_workdir(const char *workdir, bool made_here, bool keep)
+{
+	if (!workdir || !made_here || keep)
+		return false;
+	/* Depth first, and symbolic links (to a foreign image, a recording)
+	 * removed, never followed. */
+	nftw(workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return access(workdir, F_OK) != 0;
 }
 
 bool bxkd_bochs_usable(void)

@@ -36,6 +36,11 @@ int bxkd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * from `template` ("/tmp/bxkd-run.XXXXXX"). NULL, said, on failure. */
 char *bxkd_make_workdir(const char *asked, const char *template);
 
+/* The end of a work directory: one this command made (no --workdir) is
+ * removed with everything in it unless `keep` (--keep, or a failure whose
+ * log explains it); true if it was removed. */
+bool bxkd_end_workdir(const char *workdir, bool made_here, bool keep);
+
 /* Bochs can be executed; else says what to install and returns false. */
 bool bxkd_bochs_usable(void);
 

@@ -2,7 +2,8 @@
 # through bochs-run/ and bxkd-tap, bxkd-dbg and bxkd-replay as programs.
 
 bin_PROGRAMS += %reldir%/bxkd
-%canon_reldir%_bxkd_SOURCES = %reldir%/bxkd.c %reldir%/bxkd.h %reldir%/run.c \
+%canon_reldir%_bxkd_SOURCES = %reldir%/bxkd.c %reldir%/bxkd.h %reldir%/run.c %reldir%/run.h \
+	%reldir%/run_endpoint.c %reldir%/status.c \
 	%reldir%/demo.c %reldir%/demo.h %reldir%/demo_session.c %reldir%/demo_answers.c \
 	%reldir%/bench.c %reldir%/bench.h %reldir%/bench_ceiling.c %reldir%/bench_report.c \
 	%reldir%/bochs_debugger.c %reldir%/bochs_debugger.h

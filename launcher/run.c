@@ -27,17 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "bochs_debugger.h"
 #include "bxkd.h"
+#include "run.h"
 #include "bxkd/kdidentity.h"
 #include "kdep.h"
 
-/* OVER_DLL: the shared page too, through the Windows KD DLL our kernel
- * carries and loads (kd=dll) instead of its own copy of the transport. */
-enum transport { OVER_VMPORT, OVER_SERIAL, OVER_DLL };
 
 struct run_options {
 	const char *image; /* NULL: our kernel */
@@ -55,6 +52,8 @@ struct run_options {
 	unsigned long timeout;   /* seconds; 0: none */
 	const char *record;      /* the session file to record, or NULL */
 	bool fastpath;           /* the device answers memory reads itself */
+	bool no_status;          /* --no-status: no live status line */
+	bool keep;               /* --keep: the default work directory stays */
 };
 
 /* The identities --os takes, "2600.2, 2600.3 (default), ...", with a new
@@ -109,7 +108,9 @@ static void usage(FILE *out)
 		"      --bochs-debugger    start in Bochs' own debugger with the kernel's names\n"
 		"      --debugger-commands FILE  run FILE's Bochs debugger commands first\n"
 		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
-		"                          directory under /tmp)\n"
+		"                          directory under /tmp, removed at the end unless the\n"
+		"                          run failed or --keep is given)\n"
+		"  -k, --keep              keep the default work directory\n"
 		"  -o, --boot-options TEXT boot options instead of kernel=workload kd=TRANSPORT\n"
 		"                          (--break and --rounds are still added)\n"
 		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
@@ -119,6 +120,8 @@ static void usage(FILE *out)
 		"      --fastpath          (vmport, dll) the device answers ReadVirtualMemory and\n"
 		"                          ReadPhysicalMemory from guest memory itself while the\n"
 		"                          kernel waits for a request (vmport: kd_fastpath=1)\n"
+		"      --no-status         no live status line (debugger attached, packets each\n"
+		"                          way, resets, retransmissions) while the VM runs\n"
 		"  -h, --help              this text\n"
 		"\n"
 		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
@@ -131,7 +134,7 @@ static void usage(FILE *out)
 }
 
 enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH,
-       OPT_DEBUGGER_COMMANDS };
+       OPT_NO_STATUS, OPT_DEBUGGER_COMMANDS };
 
 static bool take_option(void *ctx, int key, char *value)
 {
@@ -190,8 +193,14 @@ static bool take_option(void *ctx, int key, char *value)
 	case OPT_FASTPATH:
 		o->fastpath = true;
 		break;
+	case OPT_NO_STATUS:
+		o->no_status = true;
+		break;
 	case 'w':
 		o->workdir = value;
+		break;
+	case 'k':
+		o->keep = true;
 		break;
 	case 'o':
 		o->boot_options = value;
@@ -220,11 +229,13 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
 		{ "debugger-commands", required_argument, NULL, OPT_DEBUGGER_COMMANDS },
 		{ "workdir", required_argument, NULL, 'w' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "boot-options", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "record", required_argument, NULL, 'r' },
 		{ "fastpath", no_argument, NULL, OPT_FASTPATH },
+		{ "no-status", no_argument, NULL, OPT_NO_STATUS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -245,154 +256,21 @@ static int parse(int argc, char **argv, struct run_options *o)
 	if (o->gui && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY"))
 		return bxkd_usage_error("--gui needs a display (DISPLAY is not set): run it in a "
 					"desktop session or under xvfb-run, or without --gui");
+	if (o->record && o->transport == OVER_SERIAL)
+		return bxkd_usage_error("--record records the shared page's backdoor calls: it needs "
+					"--transport vmport or dll (on serial, bxkd-tap's trace "
+					"WORKDIR/kd-trace.txt shows the KDCOM traffic)");
+	/* A --config line's kd_endpoint is the one the device takes (Bochs
+	 * keeps the last), so it is the one to print and wait for. */
+	static char from_config[400];
+	if (o->transport != OVER_SERIAL &&
+	    run_config_endpoint(o->config.data, from_config, sizeof(from_config))) {
+		if (o->endpoint && strcmp(o->endpoint, from_config))
+			bxkd_warn("--config's kd_endpoint=%s overrides --endpoint %s", from_config,
+				  o->endpoint);
+		o->endpoint = from_config;
+	}
 	return 0;
-}
-
-/* ---- the endpoint -------------------------------------------------------------- */
-
-struct endpoint {
-	bool none;                /* --endpoint none: no debugger at all */
-	char spec[400];           /* as resolved (port 0 and a bare pty made definite) */
-	struct kdep_options options;
-	/* serial: where Bochs' COM1 listens, and whether bxkd-tap relays it */
-	char com1[80];
-	bool relay;
-};
-
-static bool listens(const struct kdep_options *o)
-{
-	return o->mode == KDEP_UNIX_LISTEN || o->mode == KDEP_TCP_LISTEN;
-}
-
-/* Resolves --endpoint into what Bochs and the relay need; false with a
- * message for a bad one. */
-static bool resolve_endpoint(const struct run_options *o, const char *workdir, struct endpoint *ep)
-{
-	char error[600];
-
-	memset(ep, 0, sizeof(*ep));
-	if (o->endpoint && !strcmp(o->endpoint, "none")) {
-		ep->none = true;
-		return true;
-	}
-	if (o->endpoint) {
-		snprintf(ep->spec, sizeof(ep->spec), "%s", o->endpoint);
-	} else {
-		snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", workdir);
-		/* A socket path holds 107 bytes: a deep work directory gets its
-		 * socket in a short directory of its own. */
-		if (strlen(ep->spec) - 5 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			char dir[] = "/tmp/bxkd-kd.XXXXXX";
-			if (!mkdtemp(dir)) {
-				bxkd_warn("mkdtemp: %s", strerror(errno));
-				return false;
-			}
-			snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", dir);
-		}
-	}
-	if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
-		bxkd_usage_error("bad --endpoint: %s", error);
-		return false;
-	}
-	/* A pty is named by the kernel when it is made: give it a link whose
-	 * name is known now, to print before the machine starts. */
-	if (ep->options.mode == KDEP_PTY && !ep->options.path[0]) {
-		snprintf(ep->spec, sizeof(ep->spec), "pty:%s/kd.pty", workdir);
-		if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
-			bxkd_usage_error("bad --endpoint: %s", error);
-			return false;
-		}
-	}
-	/* Port 0 would be chosen where nobody can print it: choose now. */
-	if (ep->options.mode == KDEP_TCP_LISTEN && ep->options.port == 0) {
-		unsigned port = bxkd_free_port(ep->options.host);
-		if (!port) {
-			bxkd_usage_error("bad --endpoint %s: no free TCP port on %s", o->endpoint,
-				    ep->options.host);
-			return false;
-		}
-		ep->options.port = (uint16_t)port;
-		snprintf(ep->spec, sizeof(ep->spec), "tcp:%s:%u", ep->options.host, port);
-	}
-	if (o->transport != OVER_SERIAL && strpbrk(ep->spec, ", \t")) {
-		bxkd_usage_error("bad --endpoint '%s': the bochsrc's vmport: line cannot carry a comma "
-			    "or a space",
-			    ep->spec);
-		return false;
-	}
-	if (o->transport == OVER_SERIAL) {
-		ep->relay = ep->options.mode != KDEP_TCP_LISTEN;
-		if (ep->relay) {
-			unsigned port = bxkd_free_port("127.0.0.1");
-			if (!port) {
-				bxkd_warn("no free TCP port on 127.0.0.1 for COM1");
-				return false;
-			}
-			snprintf(ep->com1, sizeof(ep->com1), "127.0.0.1:%u", port);
-		} else {
-			snprintf(ep->com1, sizeof(ep->com1), "%s:%u", ep->options.host,
-				 ep->options.port);
-		}
-	}
-	/* A listener that cannot be opened (a live socket in the way, a
-	 * port in use) is refused now, not by Bochs halfway through. The
-	 * relay opens its endpoint itself and says so the same way. */
-	if (listens(&ep->options) && !ep->relay) {
-		struct kdep *probe = kdep_open(&ep->options, NULL, error, sizeof(error));
-		if (!probe) {
-			bxkd_usage_error("cannot use --endpoint %s: %s", ep->spec, error);
-			return false;
-		}
-		kdep_close(probe);
-	}
-	return true;
-}
-
-static void print_indented(const char *text)
-{
-	while (*text) {
-		size_t length = strcspn(text, "\n");
-		printf("  %.*s\n", (int)length, text);
-		text += length + (text[length] == '\n');
-	}
-}
-
-/* Where and how to attach: kdep's own description of the endpoint. */
-static void print_attach(const struct run_options *o, const struct endpoint *ep,
-			 const char *workdir, const char *symbols)
-{
-	char address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
-	bool client = ep->options.mode == KDEP_UNIX_CONNECT || ep->options.mode == KDEP_TCP_CONNECT;
-
-	if (ep->none) {
-		printf("bxkd: no kernel debugger endpoint (--endpoint none)\n");
-		return;
-	}
-	kdep_describe(&ep->options, address, sizeof(address), hint, sizeof(hint));
-	printf("bxkd: kernel debugger over %s, endpoint %s\n",
-	       o->transport == OVER_VMPORT ? "the shared page (vmport)"
-	       : o->transport == OVER_DLL  ? "the shared page through the Windows KD DLL (dll)"
-					   : "KDCOM on COM1 (serial)",
-	       ep->spec);
-	if (o->fastpath)
-		printf("bxkd: fast path on: the device answers memory reads from guest memory "
-		       "while the kernel waits for a request; everything else goes to the kernel\n");
-	if (client)
-		printf("bxkd: the VM connects to a debugger listening at %s:\n", address);
-	else
-		printf("bxkd: attach a debugger at %s:\n", address);
-	print_indented(hint);
-	if (symbols)
-		printf("  symbols:  %s  (nm -n; bxkd-dbg --symbols FILE)\n", symbols);
-	if (o->transport == OVER_SERIAL && ep->relay)
-		printf("bxkd: COM1 listens on %s; bxkd-tap relays it to %s and decodes the traffic "
-		       "into %s/kd-trace.txt\n",
-		       ep->com1, ep->spec, workdir);
-	else if (o->transport == OVER_SERIAL)
-		printf("bxkd: Bochs' COM1 listens on %s itself: the machine starts only once a "
-		       "debugger connects, and Bochs takes that one connection only (for a "
-		       "debugger that comes and goes, use another endpoint: bxkd-tap relays it)\n",
-		       ep->com1);
 }
 
 /* ---- running ---------------------------------------------------------------------------- */
@@ -422,11 +300,13 @@ static bool start_relay(struct bxkd_process *tap, const struct endpoint *ep, con
 		goto out;
 	}
 	char *ready = bxkd_asprintf("--ready-file=%s/" RELAY_READY_FILE, workdir);
-	char *argv[] = { program, "--quiet", ready, target, (char *)ep->spec, NULL };
+	char *status = bxkd_asprintf("--status-file=%s/" RUN_STATUS_FILE, workdir);
+	char *argv[] = { program, "--quiet", ready, status, target, (char *)ep->spec, NULL };
 	struct bxkd_spawn how = { .in = BXKD_FD_NULL, .out = trace, .err = log,
 				  .flags = BXKD_PROCESS_OWN_GROUP | BXKD_PROCESS_DEFAULT_SIGNALS };
 	bool started = bxkd_process_start(tap, argv, &how);
 	free(ready);
+	free(status);
 	if (!started) {
 		bxkd_warn("cannot start %s: %s", program, strerror(errno));
 		goto out;
@@ -535,6 +415,7 @@ struct run {
 	struct bxkd_process tap;
 	bool relay_lost;
 	bool attach_said; /* "attach now" printed, or nothing to wait for */
+	struct run_status status;
 	struct bxvm vm;
 };
 
@@ -553,7 +434,7 @@ static int choose_image(struct run *r)
 						r->o.image);
 		r->image = realpath(r->o.image, NULL);
 	} else if (!(r->image = bxkd_locate(BXKD_FILE_GUEST_IMAGE, looked, sizeof(looked)))) {
-		bxkd_warn("the bxkd test kernel (bxkd-guest.img) is in neither %s: build it (make) or "
+		bxkd_warn("the bxkd test kernel (bxkd-guest.img) is not in %s: build it (make) or "
 			  "install it (make install), or name an image",
 			  looked);
 		return BXKD_EXIT_FAILED;
@@ -584,7 +465,7 @@ static bool find_bochs_and_plugin(struct run *r)
 		return false;
 	r->plugin_dir = bxkd_locate(BXKD_FILE_PLUGIN_DIR, looked, sizeof(looked));
 	if (!r->plugin_dir) {
-		bxkd_warn("the vmport plugin (libbx_vmport.so) is in neither %s: build it (make) or "
+		bxkd_warn("the vmport plugin (libbx_vmport.so) is not in %s: build it (make) or "
 			  "install it (make install)",
 			  looked);
 		return false;
@@ -655,8 +536,8 @@ static bool write_machine(struct run *r)
 	if (r->ep.none)
 		r->config = bxkd_strdup(r->o.transport != OVER_SERIAL ? "vmport: kd_endpoint=none\n" : "");
 	else if (r->o.transport != OVER_SERIAL)
-		r->config = bxkd_asprintf("vmport: kd_endpoint=%s%s\n", r->ep.spec,
-					  r->o.fastpath ? ", kd_fastpath=1" : "");
+		r->config = bxkd_asprintf("vmport: kd_endpoint=%s%s, kd_status=" RUN_STATUS_FILE "\n",
+					  r->ep.spec, r->o.fastpath ? ", kd_fastpath=1" : "");
 	else
 		r->config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", r->ep.com1);
 	if (r->o.record && !add_recording(r, booted))
@@ -687,7 +568,7 @@ static void announce(const struct run *r)
 		printf("bxkd: booting %s as %s, as it is (Bochs writes to it)\n", r->image,
 		       r->media == BXVM_MEDIA_FLOPPY ? "a 1.44 MB floppy" : "an IDE hard disk");
 	printf("bxkd: bochsrc %s, log %s/bochs.log\n", r->bochsrc, r->workdir);
-	print_attach(&r->o, &r->ep, r->workdir, r->symbols);
+	run_print_attach(r->o.transport, r->o.fastpath, &r->ep, r->workdir, r->symbols);
 	if (r->ours && r->o.kd_break && !r->ep.none)
 		printf("bxkd: the kernel stops at its initial breakpoint and waits for a debugger\n");
 	if (r->o.bochs_debugger)
@@ -721,6 +602,7 @@ static void say_attach_now(struct run *r)
 	if (r->attach_said || !endpoint_forwards(r))
 		return;
 	kdep_describe(&r->ep.options, address, sizeof(address), hint, sizeof(hint));
+	run_status_clear(&r->status);
 	printf("bxkd: attach now: %s reaches the kernel%s\n", address,
 	       r->o.transport == OVER_SERIAL ? " (on serial its first stop may be the kernel's "
 					       "symbol load, LoadSymbols, not a breakpoint)"
@@ -736,6 +618,7 @@ static bool run_interrupted(void *ctx, struct bxvm *vm)
 	struct run *r = ctx;
 
 	say_attach_now(r);
+	run_status_poll(&r->status);
 
 	if (bxkd_signal)
 		vm->interrupted = true;
@@ -751,9 +634,29 @@ static void show_line(void *ctx, const char *text, size_t length)
 	/* The debugger already showed everything. */
 	if (r->o.bochs_debugger)
 		return;
+	run_status_clear(&r->status);
 	fwrite(text, 1, length, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);
+}
+
+/* The live status line, from the file the device (or the relay) keeps
+ * in the work directory; none where nobody counts the packets. */
+static void start_status(struct run *r)
+{
+	char address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
+	char *path = bxkd_asprintf("%s/" RUN_STATUS_FILE, r->workdir);
+	bool counted = !r->o.no_status && !r->o.bochs_debugger && !r->ep.none &&
+		       (r->o.transport != OVER_SERIAL || r->ep.relay);
+
+	/* A work directory used before may hold an old run's counts. */
+	unlink(path);
+	if (!counted && !r->o.no_status && r->o.transport == OVER_SERIAL && !r->ep.none)
+		printf("bxkd: no live status on Bochs' own COM1 socket: nothing between it and the "
+		       "debugger counts the packets (another endpoint puts bxkd-tap there)\n");
+	kdep_describe(&r->ep.options, address, sizeof(address), hint, sizeof(hint));
+	run_status_start(&r->status, stdout, counted ? path : NULL, address);
+	free(path);
 }
 
 /* Starts the relay (if any) and Bochs, and shows the console until Bochs
@@ -763,6 +666,7 @@ static bool boot(struct run *r)
 	char why[800];
 
 	bxkd_catch_signals(r->o.bochs_debugger);
+	start_status(r);
 	if (r->o.transport == OVER_SERIAL && r->ep.relay && !r->ep.none &&
 	    !start_relay(&r->tap, &r->ep, r->workdir))
 		return false;
@@ -788,6 +692,7 @@ static bool boot(struct run *r)
 	bxvm_watch(&r->vm, deadline, run_interrupted, show_line, r);
 	bxvm_finish(&r->vm);
 	bxkd_process_stop(&r->tap, 1000);
+	run_status_end(&r->status);
 	fflush(stdout);
 	return true;
 }
@@ -825,6 +730,11 @@ static int verdict(const struct run *r)
 
 static void run_free(struct run *r)
 {
+	run_status_end(&r->status);
+	if (r->ep.socket_dir[0]) {
+		unlink(r->ep.options.path);
+		rmdir(r->ep.socket_dir);
+	}
 	bxkd_process_stop(&r->tap, 1000);
 	bxvm_free(&r->vm);
 	bxkd_text_free(&r->o.config);
@@ -858,7 +768,7 @@ static int prepare(struct run *r)
 	r->workdir = bxkd_make_workdir(r->o.workdir, "/tmp/bxkd-run.XXXXXX");
 	if (!r->workdir)
 		return BXKD_EXIT_FAILED;
-	if (!resolve_endpoint(&r->o, r->workdir, &r->ep))
+	if (!run_resolve_endpoint(r->o.endpoint, r->o.transport, r->workdir, &r->ep))
 		return BXKD_EXIT_USAGE;
 	if (!write_machine(r) || !r->o.bochs_debugger)
 		return r->bochsrc ? 0 : BXKD_EXIT_FAILED;
@@ -889,8 +799,15 @@ int bxkd_run_main(int argc, char **argv)
 			status = verdict(&r);
 			if (r.o.record && !recording_complete(r.workdir))
 				status = BXKD_EXIT_FAILED;
-			printf("bxkd: bochsrc and log in %s\n", r.workdir);
+			if (bxkd_end_workdir(r.workdir, !r.o.workdir, r.o.keep || status))
+				printf("bxkd: removed the work directory %s (--keep keeps it)\n",
+				       r.workdir);
+			else
+				printf("bxkd: bochsrc and log in %s\n", r.workdir);
 		}
+	} else {
+		/* Nothing ran: nothing in it to keep. */
+		bxkd_end_workdir(r.workdir, !r.o.workdir, false);
 	}
 	run_free(&r);
 	fflush(stdout);

@@ -56,6 +56,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/pe_damage.h \
 	%reldir%/unit/check_session_format.c \
 	%reldir%/unit/check_names.c \
+	%reldir%/unit/check_kdstatus.c \
 	%reldir%/unit/session_builder.c \
 	%reldir%/unit/session_builder.h \
 	%reldir%/integration/check_replay_tools.c \
@@ -64,6 +65,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/check_session.c \
 	%reldir%/integration/check_launcher.c \
 	%reldir%/integration/check_bochs_debugger.c \
+	%reldir%/integration/check_install.c \
 	%reldir%/integration/check_manpages.c \
 	%reldir%/integration/check_golden.c \
 	%reldir%/integration/check_fastpath.c \
@@ -93,6 +95,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_WIN_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-win-target$(EXEEXT)"' \
 	-I$(top_srcdir)/%reldir%/tools \
 	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/bochs-run \
+	-DBXKD_INSTALL_BINDIR='"$(bindir)"' -DBXKD_INSTALL_PKGDATADIR='"$(pkgdatadir)"' \
+	-DBXKD_INSTALL_PKGLIBDIR='"$(pkglibdir)"' \
 	-DBXKD_GROFF='"$(GROFF)"'
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la %reldir%/libtestfakes.la bochs-plugin/libvmport.la guest/libkdguest.la \
