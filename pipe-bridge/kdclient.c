@@ -400,7 +400,7 @@ static uint64_t faults_seen(const struct kdclient *c)
 
 	/* Not stale packets: every attach meets those. */
 	return k->retransmissions + k->resends_requested + k->duplicates + k->bad_checksums +
-	       k->bad_frames + c->stats.reissued + c->stats.probes;
+	       k->bad_frames + k->watchdog_resets + c->stats.reissued + c->stats.probes;
 }
 
 /* Starts timing an operation; end_operation() records it if it met a fault. */
@@ -846,6 +846,7 @@ void kdclient_stats(const struct kdclient *c, struct kdclient_stats *stats)
 	stats->resets = k->resets;
 	stats->bad_checksums = k->bad_checksums;
 	stats->garbage_bytes = k->garbage_bytes;
+	stats->watchdog_resets = k->watchdog_resets;
 }
 
 const struct kdep *kdclient_endpoint(const struct kdclient *c)
