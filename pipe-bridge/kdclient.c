@@ -473,6 +473,28 @@ static enum kdclient_status resync(struct kdclient *c, bool breakin, uint64_t de
 	return KDCLIENT_OK;
 }
 
+/*
+ * The watchdog RESET cut off the caller's Continue (or another request
+ * the target carries out without replying). A stopped target reports its
+ * stop again once it has answered that RESET; another RESET now would
+ * cross its answer. If no stop comes within a probe interval, the target
+ * may have taken the packet and be running: break in and RESET (resync).
+ */
+static enum kdclient_status await_stop_after_abandon(struct kdclient *c, uint64_t deadline)
+{
+	uint64_t probe_at = bxkd_now_ms() + probe_interval(c);
+
+	while (!c->stopped) {
+		uint64_t now = bxkd_now_ms();
+		if (now >= deadline)
+			return KDCLIENT_TIMEOUT;
+		if (now >= probe_at)
+			return resync(c, true, deadline);
+		pump(c, 10);
+	}
+	return KDCLIENT_OK;
+}
+
 /* ---- the interface --------------------------------------------------------------- */
 
 void kdclient_queue_breakin(struct kdclient *c)
@@ -691,8 +713,9 @@ static enum kdclient_status send_unanswered(struct kdclient *c, struct dbgkd_man
 			return KDCLIENT_OK;
 		if (attempt == c->o.attempts)
 			return KDCLIENT_LINK_FAILED;
-		say(c, "%s cut off by a RESET; probing the target", dbgkd_manipulate_name(m->api_number));
-		enum kdclient_status status = resync(c, true, deadline);
+		say(c, "%s cut off by a RESET; waiting for the target's stop",
+		    dbgkd_manipulate_name(m->api_number));
+		enum kdclient_status status = await_stop_after_abandon(c, deadline);
 		if (status == KDCLIENT_OK)
 			status = drain_answers(c, deadline);
 		if (status != KDCLIENT_OK)
@@ -784,8 +807,13 @@ enum kdclient_status kdclient_continue(struct kdclient *c, uint32_t status, bool
 			result = KDCLIENT_OK;
 			break;
 		}
-		say(c, "Continue unacknowledged; probing the target with a break-in");
-		result = resync(c, true, deadline);
+		if (c->send_abandoned) {
+			say(c, "Continue cut off by a RESET; waiting for the target's stop");
+			result = await_stop_after_abandon(c, deadline);
+		} else {
+			say(c, "Continue unacknowledged; probing the target with a break-in");
+			result = resync(c, true, deadline);
+		}
 		if (result != KDCLIENT_OK) {
 			result = result == KDCLIENT_TIMEOUT ? KDCLIENT_LINK_FAILED : result;
 			break;

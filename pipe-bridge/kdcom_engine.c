@@ -284,10 +284,18 @@ static void transmit_reset(struct kdcom *k, uint64_t now)
 
 void kdcom_send_reset(struct kdcom *k, uint64_t now)
 {
+	bool awaiting = k->send_state == KDCOM_SEND_AWAIT_RESET;
+
 	k->send_state = KDCOM_SEND_AWAIT_RESET;
 	k->retries_left = k->config.retries;
 	k->watchdog_resetting = false;
-	transmit_reset(k, now);
+	/* One RESET on the wire at a time: the target answers each one and
+	 * restarts its ids each time, and a packet acknowledged between two
+	 * answers (a stop taken after the first) would have its ACK match
+	 * the target's next packet after the second. An unanswered RESET is
+	 * sent again by the resend timer. */
+	if (!awaiting)
+		transmit_reset(k, now);
 }
 
 /* Windows gives up on these when no debugger answers (ReactOS KdSendPacket);

@@ -181,7 +181,9 @@ void kdcom_send_breakin(struct kdcom *k);
  * first is then the same however long the packet had been waiting. */
 void kdcom_retransmit_now(struct kdcom *k, uint64_t now);
 /* Debugger: RESET the link; KDCOM_EVENT_RESET follows the target's answer.
- * Abandons a send in flight (no event: the caller asked for it). */
+ * Abandons a send in flight (no event: the caller asked for it). While a
+ * RESET already awaits its answer, none is added: that one is the
+ * caller's now. */
 void kdcom_send_reset(struct kdcom *k, uint64_t now);
 
 /* ---- receiving --------------------------------------------------------------- */
