@@ -327,9 +327,13 @@ static unsigned first_seed(void)
 {
 	const char *text = getenv("BXKD_KDFAULTS_FIRST_SEED");
 	char *end;
-	unsigned long seed = text ? strtoul(text, &end, 10) : 1;
 
-	return text && (*end || !*text || seed == 0 || seed > 1000000000ul) ? 1 : (unsigned)seed;
+	if (!text)
+		return 1;
+	unsigned long seed = strtoul(text, &end, 10);
+	ck_assert_msg(*text && !*end && seed > 0 && seed <= 1000000000ul,
+		      "BXKD_KDFAULTS_FIRST_SEED wants a seed from 1 to 1000000000, not '%s'", text);
+	return (unsigned)seed;
 }
 
 /* Both rates' sessions run at once: they mostly wait on timers. */
