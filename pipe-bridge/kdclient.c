@@ -689,8 +689,8 @@ static enum kdclient_status request_with_recovery(struct kdclient *c,
  * A request the target carries out without replying (a Continue, a
  * reboot). Running from the acknowledgement on: its next stop (a single
  * step's, say) can come with it and must not be lost. Cut off by the
- * watchdog RESET, it may already be running: a break-in and a RESET
- * stop it (or make a stopped one report again), and it is sent again.
+ * watchdog RESET, it may or may not have been taken: once the target has
+ * stopped (it reports its stop, or a break-in stops it), it is sent again.
  */
 static enum kdclient_status send_unanswered(struct kdclient *c, struct dbgkd_manipulate_state64 *m,
 					    const void *data, size_t data_length, uint64_t deadline)
