@@ -429,8 +429,9 @@ static void target_reset(struct kdcom *k, uint64_t now)
 }
 
 /*
- * The watchdog RESET. A target sends RESET only to answer one (or when it
- * took damage for one), so a RESET the debugger did not ask for means the
+ * The watchdog RESET (Stricter than following every RESET). A target
+ * sends RESET only to answer one (or when it took damage for one), so a
+ * RESET the debugger did not ask for means the
  * two sides' ids can no longer be trusted. It is either the target's
  * answer to a RESET it read from damage (it restarted its ids) or damage
  * itself: control packets carry no checksum, and a RESEND whose type byte
