@@ -142,7 +142,12 @@ public:
 	 * links (same mangled name) but passes a bogus `this` at run time. */
 	static bool dbg_fetch_mem(BX_CPU_C *cpu, Bit64u paddr, unsigned len, Bit8u *buf);
 	static bool dbg_set_mem(BX_CPU_C *cpu, Bit64u paddr, unsigned len, Bit8u *buf);
+	/* The host address of guest physical `paddr` for an access of kind
+	 * `rw` (BX_MEM_READ), valid to the end of its 4 KiB page; NULL where
+	 * Bochs vetoes direct access (memory-mapped devices, VGA). */
+	static Bit8u *getHostMemAddr(BX_CPU_C *cpu, Bit64u paddr, unsigned rw);
 };
+enum { BX_MEM_READ = 0 }; /* Bochs' BX_READ */
 
 /*
  * The configuration interface. SIM points at a bx_real_sim_c; these are

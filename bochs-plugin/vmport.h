@@ -49,6 +49,9 @@ struct vmport_config {
 	char replay[256];
 	char replay_report[256];
 	char session_image[256];
+	/* The KD link's live status file (pipe-bridge/kdstatus.h), for
+	 * `bxkd run`'s status line; "" for none. */
+	char kd_status[256];
 
 	/* ---- facts about the emulated machine, set by the emulator glue ---- */
 	uint64_t ips;           /* instructions per emulated second = TSC Hz */

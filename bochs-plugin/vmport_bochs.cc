@@ -20,6 +20,7 @@
 #include "bxkd/backdoor.h"
 
 extern "C" {
+#include "process.h"
 #include "vmport.h"
 }
 #include "kdbridge.h"
@@ -133,6 +134,36 @@ uint64_t bochs_ticks(void *)
 	return pc_system_ticks();
 }
 
+/* The fast path's reads: a page at a time straight from Bochs' RAM where
+ * Bochs allows direct access (dbg_fetch_mem checks every byte, which is
+ * most of a fast answer's time). The legacy window at 640 KiB-1 MiB (VGA,
+ * ROMs, shadow RAM) and whatever Bochs vetoes go through dbg_fetch_mem, so
+ * the bytes are the same either way. */
+bool bochs_peek_phys(void *, uint64_t paddr, void *buf, size_t len)
+{
+	Bit8u *to = (Bit8u *)buf;
+
+	if (len > UINT32_MAX || paddr + len < paddr)
+		return false;
+	while (len) {
+		size_t chunk = 0x1000 - (paddr & 0xfff);
+		if (chunk > len)
+			chunk = len;
+		bool legacy = paddr < 0x100000 && paddr + chunk > 0xa0000;
+		const Bit8u *host =
+			legacy ? nullptr
+			       : BX_MEM_C::getHostMemAddr(bx_cpu_array[0], paddr, BX_MEM_READ);
+		if (host)
+			memcpy(to, host, chunk);
+		else if (!BX_MEM_C::dbg_fetch_mem(bx_cpu_array[0], paddr, (unsigned)chunk, to))
+			return false;
+		to += chunk;
+		paddr += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
 /* Bochs' own walk from CR3 (32-bit, PAE or long mode, as the CPU is):
  * the debugger's, which reads the tables without touching their accessed
  * bits. */
@@ -155,7 +186,7 @@ bool bochs_find_page(void *, const void *prefix, size_t length, uint64_t limit, 
 const struct guest_vcpu bochs_vcpu = {
 	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,
 	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_string_pointer, bochs_ticks,
-	bochs_find_page, bochs_linear_to_phys, bochs_read_phys,
+	bochs_find_page, bochs_linear_to_phys, bochs_peek_phys,
 };
 
 /*
@@ -205,6 +236,8 @@ private:
 	static void observe_endpoint(void *self, enum kd_endpoint_event event, const void *bytes,
 				     size_t length);
 	static void stop_if_asked(void *self);
+	static void while_waiting(void *self);
+	void report_status(bool last_word);
 	void io(uint16_t port, struct guest_port_access *access);
 	static void log_from_core(void *self, enum bxkd_log_level level, const char *message);
 	static void log_from_kd_link(void *self, enum bxkd_log_level level, const char *message);
@@ -222,6 +255,10 @@ private:
 	struct vmport_session *session = nullptr;
 	bool replay_stop_reported = false;
 	bool stopping = false;
+	/* The live status file (kd_status=): rewritten at most every
+	 * KD_STATUS_WRITE_MS, and only when something changed. */
+	struct kd_status_pace status_pace;
+	bool status_failed = false;
 };
 
 bx_vmport_c *the_device;
@@ -248,6 +285,7 @@ bx_vmport_c::~bx_vmport_c()
 	     (unsigned long long)s->kd_fast_answers);
 	if (kd) {
 		char line[512];
+		report_status(true);
 		kdbridge_summary(kd, line, sizeof(line));
 		info("%s", line);
 	}
@@ -404,12 +442,14 @@ void bx_vmport_c::open_kd_transport()
 	options.log = { log_from_kd_link, this };
 	if (session)
 		options.observer = { observe_endpoint, this };
-	options.waiting = { stop_if_asked, this, VMPORT_STOP_CHECK_MS };
+	options.waiting = { while_waiting, this, VMPORT_STOP_CHECK_MS };
 	kd = kdbridge_open(&options, error, sizeof(error));
 	if (!kd) {
 		panic("KD transport: %s", error);
 		return;
 	}
+	kd_status_pace_init(&status_pace, KD_STATUS_WRITE_MS, true);
+	report_status(true);
 	vmport_set_kd_port(core, session ? vmport_session_kd_port(session, kdbridge_port(kd))
 					 : kdbridge_port(kd));
 	info("KD transport on backdoor command %u: attach a debugger at %s", settings.kd_command,
@@ -539,6 +579,33 @@ void bx_vmport_c::stop_if_asked(void *self)
 		      device->session && !vmport_session_replaying(device->session)
 			      ? "; the recording ends here"
 			      : "");
+}
+
+/* The bridge asks this before each wait for the debugger: it is about to
+ * read the endpoint anyway (a system call), so a clock read here costs
+ * nothing a port access would notice, and every change of the status
+ * (a packet, a debugger coming or going) happens inside such a read. */
+void bx_vmport_c::while_waiting(void *self)
+{
+	stop_if_asked(self);
+	static_cast<bx_vmport_c *>(self)->report_status(false);
+}
+
+void bx_vmport_c::report_status(bool last_word)
+{
+	struct kd_status status;
+	char why[512];
+
+	if (!kd || !settings.kd_status[0] || status_failed)
+		return;
+	kdbridge_status(kd, &status);
+	status.tick = pc_system_ticks();
+	if (!kd_status_pace_due(&status_pace, &status, bxkd_now_ms(), last_word))
+		return;
+	if (!kd_status_write_file(settings.kd_status, &status, why, sizeof(why))) {
+		status_failed = true;
+		error("KD status: %s; no more status", why);
+	}
 }
 
 void bx_vmport_c::io(uint16_t port, struct guest_port_access *access)

@@ -143,10 +143,12 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 			return bxkd_error(error, error_size, "kd_fastpath wants 0 or 1, not '%s'", value);
 		config->kd_fastpath = value[0] == '1';
 	} else if (!strcmp(key, "record") || !strcmp(key, "replay") ||
-		   !strcmp(key, "replay_report") || !strcmp(key, "session_image")) {
+		   !strcmp(key, "replay_report") || !strcmp(key, "session_image") ||
+		   !strcmp(key, "kd_status")) {
 		char *field = !strcmp(key, "record")	    ? config->record
 			      : !strcmp(key, "replay")	    ? config->replay
 			      : !strcmp(key, "replay_report") ? config->replay_report
+			      : !strcmp(key, "kd_status")     ? config->kd_status
 							      : config->session_image;
 		if (!*value || strlen(value) >= sizeof(config->record))
 			return bxkd_error(error, error_size, "%s wants a file name of 1 to %zu bytes", key,
@@ -161,7 +163,7 @@ bool vmport_config_set(struct vmport_config *config, const char *key, const char
 			    "unknown vmport setting '%s' (known: vmx_type, hw_version, uuid, screen, "
 			    "vcpu_info, kd_command, cookie_seed, kd_endpoint, kd_discovery, "
 			    "kd_resend_ms, kd_retries, kd_fastpath, record, replay, replay_report, "
-			    "session_image)",
+			    "session_image, kd_status)",
 			    key);
 	}
 	return true;

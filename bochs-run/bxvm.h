@@ -59,6 +59,7 @@ struct bxvm_machine {
 				   * default, written so that the bochsrc says so) */
 	const char *log_path;     /* log: */
 	const char *extra_config; /* lines appended verbatim; may be NULL */
+	bool window;              /* Bochs' window is shown: redrawn on emulated time */
 };
 
 /* Defaults above, the plugin loaded, a floppy; no image, no log. */
@@ -101,10 +102,15 @@ enum bxvm_display {
 	BXVM_WINDOW,   /* SDL2 opens its window as the user's session allows */
 };
 
+/* Set to a shared library (the sanitizer runtime a plugin built with
+ * --enable-sanitizers needs), it becomes Bochs' LD_PRELOAD. */
+#define BXVM_PRELOAD_VARIABLE "BXKD_BOCHS_PRELOAD"
+
 /* A copy of `parent` (an environ) with what Bochs needs set our way:
  * LTDL_LIBRARY_PATH=<plugin_dir>:<Bochs' plugins>, SDL_AUDIODRIVER=dummy,
- * TZ=UTC (Bochs sets the CMOS clock from time0 in local time), and for
- * BXVM_HEADLESS SDL_VIDEODRIVER=dummy. Free with bxvm_environment_free. */
+ * TZ=UTC (Bochs sets the CMOS clock from time0 in local time), for
+ * BXVM_HEADLESS SDL_VIDEODRIVER=dummy, and LD_PRELOAD from
+ * BXVM_PRELOAD_VARIABLE when that is set. Free with bxvm_environment_free. */
 char **bxvm_environment(char *const parent[], const char *plugin_dir, enum bxvm_display display);
 void bxvm_environment_free(char **environment);
 
@@ -302,6 +308,9 @@ struct bxvm_config {
 	 * standard input; its output is passed on unfiltered as it comes.
 	 * Otherwise it is told to continue (continue.rc) and reads nothing. */
 	bool bochs_debugger;
+	/* With bochs_debugger: a command file (Bochs' -rc) the debugger runs
+	 * before it reads standard input; NULL: none. */
+	const char *debugger_rc;
 	/* Bochs' COM1 serves a debugger itself: when that debugger leaves,
 	 * Bochs' next write to it must not kill Bochs (SIGPIPE). */
 	bool com1_serves_debugger;
@@ -370,10 +379,18 @@ enum bxkd_file {
 };
 
 /* The file from the build tree when the running program is the build
- * tree's, else the installed one; whichever exists if only one does. NULL
- * (and the places looked at in `looked`, if not NULL) when neither does.
+ * tree's (else the installed one, if the build tree lacks it); for an
+ * installed program the installed one only, found from the program's own
+ * directory (bxvm_install_root), never the build tree's. NULL (and the
+ * places looked at in `looked`, if not NULL) when there is none.
  * Caller frees. */
 char *bxkd_locate(enum bxkd_file file, char *looked, size_t looked_size);
+
+/* Where an installed tree was put, from the directory the running program
+ * is in: "/stage" for /stage/usr/local/bin with bindir /usr/local/bin
+ * (make install DESTDIR=/stage, or the tree copied whole), "" for bindir
+ * itself. False when program_dir does not end in bindir. */
+bool bxvm_install_root(const char *program_dir, const char *bindir, char *root, size_t size);
 
 /* Bochs: $BXKD_BOCHS, or what configure found. */
 const char *bxkd_bochs(void);

@@ -19,21 +19,48 @@ const char *bxkd_bochs(void)
 	return bochs && *bochs ? bochs : BOCHS_BIN;
 }
 
+/* The running program's directory, resolved; "" if unknown. */
+static void program_directory(char *dir, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	dir[0] = '\0';
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash && (size_t)(slash - self) < size)
+		snprintf(dir, size, "%.*s", (int)(slash - self), self);
+}
+
 /* True when the running program (bxkd, bxkd-replay) is one of the build
  * tree's: then the build tree's plugin and image are the ones that match it. */
-static bool running_from_build_tree(void)
+static bool running_from_build_tree(const char *program_dir)
 {
-	char self[PATH_MAX], *build = realpath(BXKD_BUILD_DIR, NULL);
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *build = realpath(BXKD_BUILD_DIR, NULL);
 	bool inside = false;
 
-	if (n > 0 && build) {
+	if (build && program_dir[0]) {
 		size_t length = strlen(build);
-		self[n] = '\0';
-		inside = !strncmp(self, build, length) && self[length] == '/';
+		inside = !strncmp(program_dir, build, length) &&
+			 (program_dir[length] == '/' || !program_dir[length]);
 	}
 	free(build);
 	return inside;
+}
+
+bool bxvm_install_root(const char *program_dir, const char *bindir, char *root, size_t size)
+{
+	size_t length = strlen(program_dir), bin = strlen(bindir);
+
+	while (bin > 1 && bindir[bin - 1] == '/')
+		bin--;
+	if (!bin || bindir[0] != '/' || length < bin ||
+	    strncmp(program_dir + length - bin, bindir, bin) || length - bin >= size)
+		return false;
+	snprintf(root, size, "%.*s", (int)(length - bin), program_dir);
+	return true;
 }
 
 static bool usable(enum bxkd_file file, const char *path)
@@ -75,15 +102,27 @@ char *bxkd_locate(enum bxkd_file file, char *looked, size_t looked_size)
 				       BXKD_BINDIR "/bxkd-replay" },
 		[BXKD_FILE_PLUGIN_DIR] = { BXKD_BUILD_DIR "/bochs-plugin/.libs", BXKD_PKGLIBDIR },
 	};
-	const char *built = places[file].built, *installed = places[file].installed;
-	const char *first = built, *second = installed;
-	if (!running_from_build_tree()) {
-		first = installed;
-		second = built;
-	}
+	/* An installed program takes the files installed with it: where
+	 * its own directory says they are (DESTDIR, or the tree copied
+	 * whole), and never the build tree's. A program of the build tree
+	 * takes the build tree's, else the installed ones. */
+	char program_dir[PATH_MAX], root[PATH_MAX], installed[PATH_MAX];
+	program_directory(program_dir, sizeof(program_dir));
+	char *bindir = realpath(BXKD_BINDIR, NULL);
+	if ((bindir && !strcmp(bindir, program_dir)) ||
+	    !bxvm_install_root(program_dir, BXKD_BINDIR, root, sizeof(root)))
+		root[0] = '\0';
+	free(bindir);
+	snprintf(installed, sizeof(installed), "%s%s", root, places[file].installed);
+	bool from_build = running_from_build_tree(program_dir);
+	const char *first = from_build ? places[file].built : installed;
+	const char *second = from_build ? installed : NULL;
 	if (looked)
-		snprintf(looked, looked_size, "%s, %s", first, second);
-	const char *found = usable(file, first) ? first : usable(file, second) ? second : NULL;
+		snprintf(looked, looked_size, "%s%s%s", first, second ? ", " : "",
+			 second ? second : "");
+	const char *found = usable(file, first)		   ? first
+			    : second && usable(file, second) ? second
+							     : NULL;
 	if (!found)
 		return NULL;
 	/* "build/../tests/..." reads better as the path it is. */

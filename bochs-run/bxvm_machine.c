@@ -76,6 +76,8 @@ char *bxvm_bochsrc(const struct bxvm_machine *m)
 		"mouse: enabled=0\n"
 		"speaker: enabled=0\n"
 		"port_e9_hack: enabled=1\n"
+		"# No sound card: the mixer's drivers touch nothing of the host.\n"
+		"sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy\n"
 		"%s"
 		"log: %s\n"
 		"logprefix: %%t%%e%%d\n"
@@ -86,6 +88,12 @@ char *bxvm_bochsrc(const struct bxvm_machine *m)
 		m->time0, m->ips, m->long_mode ? "cpuid: x86_64=1\n" : "",
 		m->load_plugin ? "plugin_ctrl: vmport=1\n" : "",
 		m->log_path ? m->log_path : "/dev/null");
+	/* Bochs redraws its window on a host-time timer by default, which
+	 * under sync=none barely runs: the window kept the BIOS's screen while
+	 * the kernel ran. On emulated time it follows the guest (and stays
+	 * still while the guest waits at a stop, as emulated time does). */
+	if (m->window)
+		fprintf(f, "vga: extension=vbe, update_freq=5, realtime=0\n");
 	if (m->extra_config && *m->extra_config) {
 		size_t n = strlen(m->extra_config);
 		fprintf(f, "%s%s", m->extra_config, m->extra_config[n - 1] == '\n' ? "" : "\n");
@@ -191,17 +199,28 @@ char **bxvm_environment(char *const parent[], const char *plugin_dir, enum bxvm_
 
 	while (parent[n])
 		n++;
-	char **env = bxkd_xcalloc(n + 5, sizeof(*env));
+	char **env = bxkd_xcalloc(n + 6, sizeof(*env));
+	const char *preload = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (starts_with(parent[i], strlen(parent[i]), BXVM_PRELOAD_VARIABLE "=") &&
+		    parent[i][strlen(BXVM_PRELOAD_VARIABLE "=")])
+			preload = parent[i] + strlen(BXVM_PRELOAD_VARIABLE "=");
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *e = parent[i];
 		size_t len = strlen(e);
 		if (starts_with(e, len, "LTDL_LIBRARY_PATH=") || starts_with(e, len, "SDL_AUDIODRIVER=") ||
 		    starts_with(e, len, "TZ=") ||
+		    (preload && starts_with(e, len, "LD_PRELOAD=")) ||
 		    (display == BXVM_HEADLESS && starts_with(e, len, "SDL_VIDEODRIVER=")))
 			continue;
 		env[k++] = bxkd_strdup(e);
 	}
+	/* A plugin built with the sanitizers needs their runtime in Bochs,
+	 * and only there: the tools that start Bochs carry their own. */
+	if (preload)
+		env[k++] = bxkd_asprintf("LD_PRELOAD=%s", preload);
 	/* Our plugin first; Bochs' own plugins must stay reachable too. */
 	env[k++] = bxkd_asprintf("LTDL_LIBRARY_PATH=%s:%s", plugin_dir, BOCHS_PLUGIN_DIR);
 	if (display == BXVM_HEADLESS)

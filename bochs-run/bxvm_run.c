@@ -54,7 +54,9 @@ static bool spawn_bochs(struct bxvm *vm, int out, int err)
 	};
 
 	/* Without "-rc continue.rc" Bochs stops in its debugger. */
-	if (config->bochs_debugger)
+	if (config->bochs_debugger && config->debugger_rc)
+		argv[5] = (char *)config->debugger_rc;
+	else if (config->bochs_debugger)
 		argv[4] = NULL;
 	bool ok = bxkd_process_start(&vm->bochs, argv, &how);
 	bxvm_environment_free(env);

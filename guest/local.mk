@@ -8,7 +8,7 @@ GUEST_IMAGE = %reldir%/bxkd-guest.img
 guest_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
 		boot_options.c testrun.c usermode.c cmos.c lapic.c paging.c pit.c kd.c workload.c \
-		pe_image.c ntoskrnl.c kd_dll.c gdt.c idt.c kd_stop_x86.c kd_cpu.c) \
+		pe_image.c ntoskrnl.c kd_dll.c gdt.c idt.c kd_stop_x86.c kd_cpu.c vga_text.c) \
 	$(addprefix %reldir%/backdoor/, commands.c guestrpc.c) \
 	$(addprefix %reldir%/tests/, expect.c backdoor_tests.c command_tests.c guestrpc_tests.c \
 		guestrpc_error_tests.c cpl3_tests.c) \
@@ -22,12 +22,12 @@ guest_asm_sources = \
 guest_headers = \
 	$(addprefix %reldir%/kernel/, io.h machine.h trap.h console.h format.h kstring.h \
 		boot_options.h testrun.h segments.h usermode.h cmos.h lapic.h paging.h pit.h kd.h \
-		workload.h layout.h pe_image.h ntoskrnl.h kd_dll.h kd_stop.h) \
+		workload.h layout.h pe_image.h ntoskrnl.h kd_dll.h kd_stop.h vga_text.h) \
 	$(addprefix %reldir%/backdoor/, backdoor_call.h guestrpc.h) \
 	$(addprefix %reldir%/tests/, expect.h kdvm_env.h kdvm_peer_protocol.h kdvm_peer_checks.h) \
 	%reldir%/kdvm/kdvm_transport.h %reldir%/kdstub/kdstub.h %reldir%/kdser/kdser.h \
 	$(addprefix include/bxkd/, backdoor.h kdvm.h kdcom.h kdtransport.h dbgkd.h bootopt.h \
-		kdport.h names.h uuid.h)
+		kdport.h names.h uuid.h kdidentity.h)
 guest_objects = $(guest_c_sources:.c=.guest.o) $(guest_asm_sources:.S=.guest.o)
 # The serial transport's KDCOM engine and blocking link: pipe-bridge builds
 # its freestanding files in this flavour too.
@@ -90,7 +90,7 @@ GUEST64_IMAGE = %reldir%/bxkd-guest-x64.img
 guest64_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \
 		boot_options.c testrun.c cmos.c pit.c kd.c kd_cpu.c workload.c pe_image.c \
-		ntoskrnl.c kd_dll.c) \
+		ntoskrnl.c kd_dll.c vga_text.c) \
 	%reldir%/backdoor/commands.c %reldir%/kdvm/kdvm_transport.c %reldir%/kdstub/kdstub.c \
 	%reldir%/kdser/kdser.c \
 	$(addprefix %reldir%/x64/, gdt.c idt.c paging.c kd_stop.c backdoor_call.c longmode_tests.c) \

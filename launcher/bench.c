@@ -73,7 +73,8 @@ static void usage(FILE *out)
 		"  --sizes K,K,...     read sizes in KiB instead (up to %d)\n"
 		"  --small N           small reads per repetition (default 200)\n"
 		"  --variants V,V,...  serial, vmport, fastpath (default all three)\n"
-		"  --workdir DIR       the VMs' work directories (default a new /tmp/bxkd-bench.*)\n"
+		"  --workdir DIR       the VMs' work directories (default a new /tmp/bxkd-bench.*,\n"
+		"                      removed at the end when --out is given and the run passed)\n"
 		"  --out DIR           bench.csv, bench.json and the plot (default: the work directory)\n"
 		"  --no-plot           no gnuplot run (bench.gp is still written)\n",
 		BENCH_MAX_SIZES);
@@ -527,6 +528,9 @@ int bxkd_bench_main(int argc, char **argv)
 		ok = false;
 	if (ok)
 		ok = bench_report(&r, o.out ? o.out : workdir, o.plot);
+	/* Without --out the results are in it, and it stays. */
+	if (bxkd_end_workdir(workdir, !o.workdir && o.out, !ok))
+		fprintf(stderr, "bxkd bench: removed the VMs' work directory %s\n", workdir);
 	free(r.figures);
 	free(workdir);
 	return ok ? BXKD_EXIT_PASSED : BXKD_EXIT_FAILED;

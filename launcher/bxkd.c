@@ -3,10 +3,12 @@
  *
  *   bxkd run [IMAGE] [options]   boot a kernel under Bochs with a KD transport
  *   bxkd demo [--serial]         a scripted debug session, shown as it happens
+ *   bxkd bench [options]         serial, the shared page and the fast path timed
  */
 #include "config.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +49,26 @@ char *bxkd_make_workdir(const char *asked, const char *template)
 	return absolute;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int kind, struct FTW *where)
+{
+	(void)st;
+	(void)kind;
+	(void)where;
+	if (remove(path) != 0)
+		bxkd_warn("cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+bool bxkd_end_workdir(const char *workdir, bool made_here, bool keep)
+{
+	if (!workdir || !made_here || keep)
+		return false;
+	/* Depth first, and symbolic links (to a foreign image, a recording)
+	 * removed, never followed. */
+	nftw(workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return access(workdir, F_OK) != 0;
+}
+
 bool bxkd_bochs_usable(void)
 {
 	if (access(bxkd_bochs(), X_OK) == 0)
@@ -57,21 +79,45 @@ bool bxkd_bochs_usable(void)
 	return false;
 }
 
-uint64_t bxkd_symbol(const char *symbols_path, const char *symbol)
+bool bxkd_symbols_each(const char *symbols_path, bxkd_symbol_fn each, void *ctx)
 {
 	FILE *f = symbols_path ? fopen(symbols_path, "r") : NULL;
 	char line[512], name[256], type;
-	uint64_t address, found = 0;
+	uint64_t address;
+	bool more = true;
 
 	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%" SCNx64 " %c %255s", &address, &type, name) == 3 &&
-		    !strcmp(name, symbol))
-			found = address;
+		return false;
+	while (more && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNx64 " %c %255s", &address, &type, name) == 3)
+			more = each(ctx, address, type, name);
 	}
 	fclose(f);
-	return found;
+	return true;
+}
+
+struct symbol_wanted {
+	const char *name;
+	uint64_t address;
+};
+
+static bool find_symbol(void *ctx, uint64_t address, char type, const char *name)
+{
+	struct symbol_wanted *w = ctx;
+
+	(void)type;
+	if (strcmp(name, w->name))
+		return true;
+	w->address = address;
+	return false;
+}
+
+uint64_t bxkd_symbol(const char *symbols_path, const char *symbol)
+{
+	struct symbol_wanted wanted = { symbol, 0 };
+
+	bxkd_symbols_each(symbols_path, find_symbol, &wanted);
+	return wanted.address;
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -86,6 +132,8 @@ static void usage(FILE *out)
 		"                    where to attach a debugger\n"
 		"  demo [--serial]   boot the test kernel, debug it with bxkd-dbg through bxkd-tap\n"
 		"                    and show the session: commands, KD packets, prints, timing\n"
+		"  bench             time memory reads over serial, the shared page and the\n"
+		"                    device's fast path side by side; a table, CSV, JSON, a plot\n"
 		"  help [COMMAND]    this text, or a command's options\n"
 		"  version           bxkd's version\n"
 		"\n"

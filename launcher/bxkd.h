@@ -36,11 +36,22 @@ int bxkd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * from `template` ("/tmp/bxkd-run.XXXXXX"). NULL, said, on failure. */
 char *bxkd_make_workdir(const char *asked, const char *template);
 
+/* The end of a work directory: one this command made (no --workdir) is
+ * removed with everything in it unless `keep` (--keep, or a failure whose
+ * log explains it); true if it was removed. */
+bool bxkd_end_workdir(const char *workdir, bool made_here, bool keep);
+
 /* Bochs can be executed; else says what to install and returns false. */
 bool bxkd_bochs_usable(void);
 
 /* The address of `symbol` in an nm -n file, or 0. */
 uint64_t bxkd_symbol(const char *symbols_path, const char *symbol);
+
+/* Each "ADDRESS TYPE NAME" line of an nm -n file, in order, until `each`
+ * returns false (undefined symbols, which have no address, are not
+ * lines of that form); false if the file cannot be read. */
+typedef bool (*bxkd_symbol_fn)(void *ctx, uint64_t address, char type, const char *name);
+bool bxkd_symbols_each(const char *symbols_path, bxkd_symbol_fn each, void *ctx);
 
 /* ---- signals ----------------------------------------------------------------------------- */
 

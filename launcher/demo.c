@@ -42,7 +42,9 @@ static void usage(FILE *out)
 		"  --verbose               every KDCOM frame: ACKs, RESETs and break-ins too, with\n"
 		"                          a note where the attach makes the first stop appear twice\n"
 		"  --bytes                 each frame's bytes in hex under its line\n"
-		"  -w, --workdir DIR       bochsrc, log, trace (default: a new directory under /tmp)\n"
+		"  -w, --workdir DIR       bochsrc, log, trace (default: a new directory under /tmp,\n"
+		"                          removed at the end unless the demo failed or --keep)\n"
+		"  -k, --keep              keep the default work directory\n"
 		"  -s, --script FILE       another bxkd-dbg script (default: debug-session.bxkd)\n"
 		"  -t, --timeout SECONDS   give up after this long (default %d)\n"
 		"  -h, --help              this text\n"
@@ -93,7 +95,7 @@ static char *need(enum bxkd_file file, const char *what)
 	char *path = bxkd_locate(file, looked, sizeof(looked));
 
 	if (!path)
-		bxkd_warn("%s is in neither %s: build it (make) or install it (make install)", what,
+		bxkd_warn("%s is not in %s: build it (make) or install it (make install)", what,
 			  looked);
 	return path;
 }
@@ -179,6 +181,9 @@ static bool take_option(void *ctx, int key, char *value)
 	case 'w':
 		*o->workdir = value;
 		break;
+	case 'k':
+		o->d->keep = true;
+		break;
 	case 's':
 		*o->script = value;
 		break;
@@ -200,6 +205,7 @@ static int parse(int argc, char **argv, struct demo *d, const char **script, con
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "bytes", no_argument, NULL, OPT_BYTES },
 		{ "workdir", required_argument, NULL, 'w' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "script", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -249,6 +255,7 @@ static int find_what_it_needs(struct demo *d, const char *script)
 static bool make_places(struct demo *d, const char *workdir)
 {
 	d->workdir = bxkd_make_workdir(workdir, "/tmp/bxkd-demo.XXXXXX");
+	d->made_workdir = !workdir;
 	if (!d->workdir)
 		return false;
 	d->sockdir = bxkd_make_workdir(NULL, "/tmp/bxkd-demo-kd.XXXXXX");
@@ -320,7 +327,10 @@ static void announce(const struct demo *d)
 	printf("  script %s\n", d->session);
 	if (d->recording)
 		printf("  the session is recorded in %s and replayed at the end\n", d->recording);
-	printf("  bochsrc, bochs.log and the full KD trace (kd-trace.txt) in %s\n", d->workdir);
+	printf("  bochsrc, bochs.log and the full KD trace (kd-trace.txt) in %s%s\n", d->workdir,
+	       d->made_workdir && !d->keep ? " (removed at the end unless the demo fails; --keep "
+					     "keeps it)"
+					   : "");
 	printf("  (kd -> the debugger's packets to the kernel, kd <- the kernel's; %s)\n",
 	       d->verbose ? "every frame" : "ACKs and the like only in the trace, or with --verbose");
 }
@@ -543,6 +553,11 @@ int bxkd_demo_main(int argc, char **argv)
 			demo_drive(&d);
 		demo_wind_down(&d);
 		status = verify(&d);
+		if (bxkd_end_workdir(d.workdir, d.made_workdir, d.keep || status))
+			printf("bxkd demo: removed the work directory %s (--keep keeps it)\n",
+			       d.workdir);
+	} else {
+		bxkd_end_workdir(d.workdir, d.made_workdir, false);
 	}
 	demo_free(&d);
 	return status < 0 ? BXKD_EXIT_PASSED : status;

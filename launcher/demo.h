@@ -25,6 +25,8 @@ struct demo {
 	bool serial;
 	bool verbose; /* --verbose: every frame, control packets too, explained */
 	bool bytes;   /* --bytes: each frame's bytes (bxkd-tap --bytes) */
+	bool keep;    /* --keep: the default work directory stays */
+	bool made_workdir; /* no --workdir: ours, removed at the end */
 	unsigned long timeout_seconds;
 	struct script script;
 	char *session;    /* the script's path */
@@ -61,7 +63,8 @@ struct demo {
 	bool awaits_exit; /* the command in flight waits for the machine to end */
 };
 
-/* Prints `text` after `prefix`, cut to the transcript's width. */
+/* Prints `text` after `prefix`, cut between words to the transcript's
+ * width (" ..." where it is cut). */
 void demo_say(const char *prefix, const char *text, size_t length);
 
 /* Sends the script's next command to bxkd-dbg, or closes its input after

@@ -10,7 +10,7 @@
 
 #include "demo.h"
 
-/* Bytes shown of a memory read; the rest is "...". */
+/* Bytes shown of a memory read; the rest is " ...". */
 #define SHOWN_BYTES 64
 
 /* A member as text: strings as they are, anything else as JSON writes it;
@@ -50,7 +50,7 @@ static void print_hex_as_text(FILE *out, const char *hex)
 		if (byte == '"' || byte == '\\')
 			fprintf(out, "\\%c", byte);
 		else if (byte == '\n')
-			fputs("\\n", out);
+			fputs(" ...", out);
 		else if (byte >= 0x20 && byte < 0x7f)
 			fputc((int)byte, out);
 		else
@@ -58,7 +58,7 @@ static void print_hex_as_text(FILE *out, const char *hex)
 	}
 	fputc('"', out);
 	if (strlen(hex) > 2 * SHOWN_BYTES)
-		fputs("...", out);
+		fputs(" ...", out);
 }
 
 static void print_quoted(FILE *out, const char *text)
@@ -66,7 +66,7 @@ static void print_quoted(FILE *out, const char *text)
 	fputc('"', out);
 	for (; *text; text++) {
 		if (*text == '\n')
-			fputs("\\n", out);
+			fputs(" ...", out);
 		else if (*text == '"')
 			fputs("\\\"", out);
 		else

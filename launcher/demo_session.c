@@ -19,13 +19,24 @@
 /* How long an answer waits at most for the tap's line about its reply. */
 #define TAP_CATCH_UP_MS 50
 
-/* Prints `text` after `prefix`, cut to the transcript's width. */
+/* Prints `text` after `prefix`, cut to the transcript's width between
+ * words, so that what is shown of a number, an address or a name is all
+ * of it; " ..." says that more followed. A single word wider than the
+ * line is shown whole. */
 void demo_say(const char *prefix, const char *text, size_t length)
 {
-	size_t room = WIDTH - strlen(prefix);
+	size_t room = WIDTH - strlen(prefix), keep = room - 4;
 
-	if (length > room)
-		printf("%s%.*s...\n", prefix, (int)(room - 3), text);
+	if (length <= room) {
+		printf("%s%.*s\n", prefix, (int)length, text);
+		return;
+	}
+	while (keep && text[keep] != ' ')
+		keep--;
+	while (keep && text[keep - 1] == ' ')
+		keep--;
+	if (keep)
+		printf("%s%.*s ...\n", prefix, (int)keep, text);
 	else
 		printf("%s%.*s\n", prefix, (int)length, text);
 }

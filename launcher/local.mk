@@ -2,11 +2,14 @@
 # through bochs-run/ and bxkd-tap, bxkd-dbg and bxkd-replay as programs.
 
 bin_PROGRAMS += %reldir%/bxkd
-%canon_reldir%_bxkd_SOURCES = %reldir%/bxkd.c %reldir%/bxkd.h %reldir%/run.c %reldir%/run.h %reldir%/run_options.c \
+%canon_reldir%_bxkd_SOURCES = %reldir%/bxkd.c %reldir%/bxkd.h %reldir%/run.c %reldir%/run.h \
+	%reldir%/run_options.c %reldir%/run_endpoint.c %reldir%/status.c \
 	%reldir%/demo.c %reldir%/demo.h %reldir%/demo_session.c %reldir%/demo_answers.c \
-	%reldir%/bench.c %reldir%/bench.h %reldir%/bench_ceiling.c %reldir%/bench_report.c
-%canon_reldir%_bxkd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run -I$(top_srcdir)/pipe-bridge
-%canon_reldir%_bxkd_LDADD = bochs-run/libbochsrun.la pipe-bridge/libkdbridge.la \
+	%reldir%/bench.c %reldir%/bench.h %reldir%/bench_ceiling.c %reldir%/bench_report.c \
+	%reldir%/bochs_debugger.c %reldir%/bochs_debugger.h
+%canon_reldir%_bxkd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bochs-run -I$(top_srcdir)/pipe-bridge \
+	-I$(top_srcdir)/guest/kernel
+%canon_reldir%_bxkd_LDADD = bochs-run/libbochsrun.la pipe-bridge/libkdbridge.la guest/libkdguest.la \
 	common/libbxkdcommon.la $(JSON_C_LIBS)
 
 # What an installed bxkd needs besides the image guest/local.mk installs:

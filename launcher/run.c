@@ -27,180 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "bochs_debugger.h"
 #include "bxkd.h"
 #include "run.h"
 #include "bxkd/kdidentity.h"
 #include "kdep.h"
 
-/* ---- the endpoint -------------------------------------------------------------- */
-
-struct endpoint {
-	bool none;                /* --endpoint none: no debugger at all */
-	char spec[400];           /* as resolved (port 0 and a bare pty made definite) */
-	struct kdep_options options;
-	/* serial: where Bochs' COM1 listens, and whether bxkd-tap relays it */
-	char com1[80];
-	bool relay;
-};
-
-static bool listens(const struct kdep_options *o)
-{
-	return o->mode == KDEP_UNIX_LISTEN || o->mode == KDEP_TCP_LISTEN;
-}
-
-/* Resolves --endpoint into what Bochs and the relay need; false with a
- * message for a bad one. */
-static bool resolve_endpoint(const struct run_options *o, const char *workdir, struct endpoint *ep)
-{
-	char error[600];
-
-	memset(ep, 0, sizeof(*ep));
-	if (o->endpoint && !strcmp(o->endpoint, "none")) {
-		ep->none = true;
-		return true;
-	}
-	if (o->endpoint) {
-		snprintf(ep->spec, sizeof(ep->spec), "%s", o->endpoint);
-	} else {
-		snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", workdir);
-		/* A socket path holds 107 bytes: a deep work directory gets its
-		 * socket in a short directory of its own. */
-		if (strlen(ep->spec) - 5 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			char dir[] = "/tmp/bxkd-kd.XXXXXX";
-			if (!mkdtemp(dir)) {
-				bxkd_warn("mkdtemp: %s", strerror(errno));
-				return false;
-			}
-			snprintf(ep->spec, sizeof(ep->spec), "unix:%s/kd.sock", dir);
-		}
-	}
-	if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
-		bxkd_usage_error("bad --endpoint: %s", error);
-		return false;
-	}
-	/* A pty is named by the kernel when it is made: give it a link whose
-	 * name is known now, to print before the machine starts. */
-	if (ep->options.mode == KDEP_PTY && !ep->options.path[0]) {
-		snprintf(ep->spec, sizeof(ep->spec), "pty:%s/kd.pty", workdir);
-		if (!kdep_parse(ep->spec, &ep->options, error, sizeof(error))) {
-			bxkd_usage_error("bad --endpoint: %s", error);
-			return false;
-		}
-	}
-	/* Port 0 would be chosen where nobody can print it: choose now. */
-	if (ep->options.mode == KDEP_TCP_LISTEN && ep->options.port == 0) {
-		unsigned port = bxkd_free_port(ep->options.host);
-		if (!port) {
-			bxkd_usage_error("bad --endpoint %s: no free TCP port on %s", o->endpoint,
-				    ep->options.host);
-			return false;
-		}
-		ep->options.port = (uint16_t)port;
-		snprintf(ep->spec, sizeof(ep->spec), "tcp:%s:%u", ep->options.host, port);
-	}
-	if (o->transport != OVER_SERIAL && strpbrk(ep->spec, ", \t")) {
-		bxkd_usage_error("bad --endpoint '%s': the bochsrc's vmport: line cannot carry a comma "
-			    "or a space",
-			    ep->spec);
-		return false;
-	}
-	if (o->transport == OVER_SERIAL) {
-		ep->relay = ep->options.mode != KDEP_TCP_LISTEN;
-		if (ep->relay) {
-			unsigned port = bxkd_free_port("127.0.0.1");
-			if (!port) {
-				bxkd_warn("no free TCP port on 127.0.0.1 for COM1");
-				return false;
-			}
-			snprintf(ep->com1, sizeof(ep->com1), "127.0.0.1:%u", port);
-		} else {
-			snprintf(ep->com1, sizeof(ep->com1), "%s:%u", ep->options.host,
-				 ep->options.port);
-		}
-	}
-	/* A listener that cannot be opened (a live socket in the way, a
-	 * port in use) is refused now, not by Bochs halfway through. The
-	 * relay opens its endpoint itself and says so the same way. */
-	if (listens(&ep->options) && !ep->relay) {
-		struct kdep *probe = kdep_open(&ep->options, NULL, error, sizeof(error));
-		if (!probe) {
-			bxkd_usage_error("cannot use --endpoint %s: %s", ep->spec, error);
-			return false;
-		}
-		kdep_close(probe);
-	}
-	return true;
-}
-
-static void print_indented(const char *text)
-{
-	while (*text) {
-		size_t length = strcspn(text, "\n");
-		printf("  %.*s\n", (int)length, text);
-		text += length + (text[length] == '\n');
-	}
-}
-
-/* Where and how to attach: kdep's own description of the endpoint. */
-static void print_attach(const struct run_options *o, const struct endpoint *ep,
-			 const char *workdir, const char *symbols)
-{
-	char address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
-	bool client = ep->options.mode == KDEP_UNIX_CONNECT || ep->options.mode == KDEP_TCP_CONNECT;
-
-	if (ep->none) {
-		printf("bxkd: no kernel debugger endpoint (--endpoint none)\n");
-		return;
-	}
-	kdep_describe(&ep->options, address, sizeof(address), hint, sizeof(hint));
-	printf("bxkd: kernel debugger over %s, endpoint %s\n",
-	       o->transport == OVER_VMPORT ? "the shared page (vmport)"
-	       : o->transport == OVER_DLL  ? "the shared page through the Windows KD DLL (dll)"
-					   : "KDCOM on COM1 (serial)",
-	       ep->spec);
-	if (o->fastpath)
-		printf("bxkd: fast path on: the device answers memory reads from guest memory "
-		       "while the kernel waits for a request; everything else goes to the kernel\n");
-	if (client)
-		printf("bxkd: the VM connects to a debugger listening at %s:\n", address);
-	else
-		printf("bxkd: attach a debugger at %s:\n", address);
-	print_indented(hint);
-	if (symbols)
-		printf("  symbols:  %s  (nm -n; bxkd-dbg --symbols FILE)\n", symbols);
-	if (o->transport == OVER_SERIAL && ep->relay)
-		printf("bxkd: COM1 listens on %s; bxkd-tap relays it to %s and decodes the traffic "
-		       "into %s/kd-trace.txt\n",
-		       ep->com1, ep->spec, workdir);
-	else if (o->transport == OVER_SERIAL)
-		printf("bxkd: Bochs' COM1 listens on %s itself: the machine starts only once a "
-		       "debugger connects, and Bochs takes that one connection only (for a "
-		       "debugger that comes and goes, use another endpoint: bxkd-tap relays it)\n",
-		       ep->com1);
-}
-
-static void print_debugger_howto(const char *symbols, bool ours)
-{
-	uint64_t target = ours ? bxkd_symbol(symbols, "workload_step_target") : 0;
-
-	printf("bxkd: Bochs starts in its own debugger and waits at its prompt (<bochs:1>):\n"
-	       "  c              continue; Ctrl-C stops the machine and returns to the prompt\n"
-	       "  s [N]          step N instructions (default 1); n steps over a call\n");
-	if (target)
-		printf("  lb ADDR        break at a linear address, e.g. lb 0x%08" PRIx64
-		       " (workload_step_target)\n",
-		       target);
-	else
-		printf("  lb ADDR        break at a linear address\n");
-	printf("  info break     list breakpoints; d N deletes breakpoint N\n"
-	       "  r, sreg, creg  registers; u /10 disassembles at EIP; x /8wx ADDR shows memory\n"
-	       "  q              quit Bochs\n");
-	if (ours && symbols)
-		printf("  The kernel's addresses are in %s.\n", symbols);
-}
 
 /* ---- running ---------------------------------------------------------------------------- */
 
@@ -229,11 +63,13 @@ static bool start_relay(struct bxkd_process *tap, const struct endpoint *ep, con
 		goto out;
 	}
 	char *ready = bxkd_asprintf("--ready-file=%s/" RELAY_READY_FILE, workdir);
-	char *argv[] = { program, "--quiet", ready, target, (char *)ep->spec, NULL };
+	char *status = bxkd_asprintf("--status-file=%s/" RUN_STATUS_FILE, workdir);
+	char *argv[] = { program, "--quiet", ready, status, target, (char *)ep->spec, NULL };
 	struct bxkd_spawn how = { .in = BXKD_FD_NULL, .out = trace, .err = log,
 				  .flags = BXKD_PROCESS_OWN_GROUP | BXKD_PROCESS_DEFAULT_SIGNALS };
 	bool started = bxkd_process_start(tap, argv, &how);
 	free(ready);
+	free(status);
 	if (!started) {
 		bxkd_warn("cannot start %s: %s", program, strerror(errno));
 		goto out;
@@ -337,9 +173,12 @@ struct run {
 	char *copy;       /* our kernel's patched copy */
 	char *config;     /* the bochsrc lines after the machine's */
 	char *bochsrc;
+	struct bochs_debugger_setup debugger;
+	char *debugger_rc; /* --bochs-debugger: the command file Bochs starts with */
 	struct bxkd_process tap;
 	bool relay_lost;
 	bool attach_said; /* "attach now" printed, or nothing to wait for */
+	struct run_status status;
 	struct bxvm vm;
 };
 
@@ -359,7 +198,7 @@ static int choose_image(struct run *r)
 		r->image = realpath(r->o.image, NULL);
 	} else if (!(r->image = bxkd_locate(r->o.x64 ? BXKD_FILE_GUEST64_IMAGE : BXKD_FILE_GUEST_IMAGE,
 					    looked, sizeof(looked)))) {
-		bxkd_warn("the bxkd test kernel (%s) is in neither %s: build it (make) or "
+		bxkd_warn("the bxkd test kernel (%s) is not in %s: build it (make) or "
 			  "install it (make install), or name an image",
 			  r->o.x64 ? "bxkd-guest-x64.img" : "bxkd-guest.img", looked);
 		return BXKD_EXIT_FAILED;
@@ -390,7 +229,7 @@ static bool find_bochs_and_plugin(struct run *r)
 		return false;
 	r->plugin_dir = bxkd_locate(BXKD_FILE_PLUGIN_DIR, looked, sizeof(looked));
 	if (!r->plugin_dir) {
-		bxkd_warn("the vmport plugin (libbx_vmport.so) is in neither %s: build it (make) or "
+		bxkd_warn("the vmport plugin (libbx_vmport.so) is not in %s: build it (make) or "
 			  "install it (make install)",
 			  looked);
 		return false;
@@ -463,8 +302,8 @@ static bool write_machine(struct run *r)
 	if (r->ep.none)
 		r->config = bxkd_strdup(r->o.transport != OVER_SERIAL ? "vmport: kd_endpoint=none\n" : "");
 	else if (r->o.transport != OVER_SERIAL)
-		r->config = bxkd_asprintf("vmport: kd_endpoint=%s%s\n", r->ep.spec,
-					  r->o.fastpath ? ", kd_fastpath=1" : "");
+		r->config = bxkd_asprintf("vmport: kd_endpoint=%s%s, kd_status=" RUN_STATUS_FILE "\n",
+					  r->ep.spec, r->o.fastpath ? ", kd_fastpath=1" : "");
 	else
 		r->config = bxkd_asprintf("com1: enabled=1, mode=socket-server, dev=%s\n", r->ep.com1);
 	if (r->o.record && !add_recording(r, booted))
@@ -481,6 +320,7 @@ static bool write_machine(struct run *r)
 	machine.media = r->media;
 	machine.long_mode = r->o.x64;
 	machine.extra_config = r->config;
+	machine.window = r->o.gui;
 	r->bochsrc = bxvm_write_machine(&machine, r->workdir, why, sizeof(why));
 	if (!r->bochsrc)
 		bxkd_warn("%s", why);
@@ -495,11 +335,11 @@ static void announce(const struct run *r)
 		printf("bxkd: booting %s as %s, as it is (Bochs writes to it)\n", r->image,
 		       r->media == BXVM_MEDIA_FLOPPY ? "a 1.44 MB floppy" : "an IDE hard disk");
 	printf("bxkd: bochsrc %s, log %s/bochs.log\n", r->bochsrc, r->workdir);
-	print_attach(&r->o, &r->ep, r->workdir, r->symbols);
+	run_print_attach(r->o.transport, r->o.fastpath, &r->ep, r->workdir, r->symbols);
 	if (r->ours && r->o.kd_break && !r->ep.none)
 		printf("bxkd: the kernel stops at its initial breakpoint and waits for a debugger\n");
 	if (r->o.bochs_debugger)
-		print_debugger_howto(r->symbols, r->ours);
+		bochs_debugger_howto(&r->debugger);
 	printf("bxkd: %s\n",
 	       r->o.gui ? "Bochs opens its SDL2 window" : "headless; the guest's console follows");
 	fflush(stdout);
@@ -529,6 +369,7 @@ static void say_attach_now(struct run *r)
 	if (r->attach_said || !endpoint_forwards(r))
 		return;
 	kdep_describe(&r->ep.options, address, sizeof(address), hint, sizeof(hint));
+	run_status_clear(&r->status);
 	printf("bxkd: attach now: %s reaches the kernel%s\n", address,
 	       r->o.transport == OVER_SERIAL ? " (on serial its first stop may be the kernel's "
 					       "symbol load, LoadSymbols, not a breakpoint)"
@@ -544,6 +385,7 @@ static bool run_interrupted(void *ctx, struct bxvm *vm)
 	struct run *r = ctx;
 
 	say_attach_now(r);
+	run_status_poll(&r->status);
 
 	if (bxkd_signal)
 		vm->interrupted = true;
@@ -559,9 +401,29 @@ static void show_line(void *ctx, const char *text, size_t length)
 	/* The debugger already showed everything. */
 	if (r->o.bochs_debugger)
 		return;
+	run_status_clear(&r->status);
 	fwrite(text, 1, length, stdout);
 	fputc('\n', stdout);
 	fflush(stdout);
+}
+
+/* The live status line, from the file the device (or the relay) keeps
+ * in the work directory; none where nobody counts the packets. */
+static void start_status(struct run *r)
+{
+	char address[KDEP_ADDRESS_MAX], hint[KDEP_HINT_MAX];
+	char *path = bxkd_asprintf("%s/" RUN_STATUS_FILE, r->workdir);
+	bool counted = !r->o.no_status && !r->o.bochs_debugger && !r->ep.none &&
+		       (r->o.transport != OVER_SERIAL || r->ep.relay);
+
+	/* A work directory used before may hold an old run's counts. */
+	unlink(path);
+	if (!counted && !r->o.no_status && r->o.transport == OVER_SERIAL && !r->ep.none)
+		printf("bxkd: no live status on Bochs' own COM1 socket: nothing between it and the "
+		       "debugger counts the packets (another endpoint puts bxkd-tap there)\n");
+	kdep_describe(&r->ep.options, address, sizeof(address), hint, sizeof(hint));
+	run_status_start(&r->status, stdout, counted ? path : NULL, address);
+	free(path);
 }
 
 /* Starts the relay (if any) and Bochs, and shows the console until Bochs
@@ -571,6 +433,7 @@ static bool boot(struct run *r)
 	char why[800];
 
 	bxkd_catch_signals(r->o.bochs_debugger);
+	start_status(r);
 	if (r->o.transport == OVER_SERIAL && r->ep.relay && !r->ep.none &&
 	    !start_relay(&r->tap, &r->ep, r->workdir))
 		return false;
@@ -583,6 +446,7 @@ static bool boot(struct run *r)
 		.plugin_dir = r->plugin_dir,
 		.display = r->o.gui ? BXVM_WINDOW : BXVM_HEADLESS,
 		.bochs_debugger = r->o.bochs_debugger,
+		.debugger_rc = r->debugger_rc,
 		.com1_serves_debugger = r->o.transport == OVER_SERIAL && !r->ep.relay && !r->ep.none,
 		.stop_grace_ms = 2000,
 	};
@@ -595,6 +459,7 @@ static bool boot(struct run *r)
 	bxvm_watch(&r->vm, deadline, run_interrupted, show_line, r);
 	bxvm_finish(&r->vm);
 	bxkd_process_stop(&r->tap, 1000);
+	run_status_end(&r->status);
 	fflush(stdout);
 	return true;
 }
@@ -632,6 +497,11 @@ static int verdict(const struct run *r)
 
 static void run_free(struct run *r)
 {
+	run_status_end(&r->status);
+	if (r->ep.socket_dir[0]) {
+		unlink(r->ep.options.path);
+		rmdir(r->ep.socket_dir);
+	}
 	bxkd_process_stop(&r->tap, 1000);
 	bxvm_free(&r->vm);
 	bxkd_text_free(&r->o.config);
@@ -643,6 +513,7 @@ static void run_free(struct run *r)
 	free(r->copy);
 	free(r->config);
 	free(r->bochsrc);
+	free(r->debugger_rc);
 }
 
 /* Prepares the machine: a usage error (before anything is made) or a
@@ -664,9 +535,15 @@ static int prepare(struct run *r)
 	r->workdir = bxkd_make_workdir(r->o.workdir, "/tmp/bxkd-run.XXXXXX");
 	if (!r->workdir)
 		return BXKD_EXIT_FAILED;
-	if (!resolve_endpoint(&r->o, r->workdir, &r->ep))
+	if (!run_resolve_endpoint(r->o.endpoint, r->o.transport, r->workdir, &r->ep))
 		return BXKD_EXIT_USAGE;
-	return write_machine(r) ? 0 : BXKD_EXIT_FAILED;
+	if (!write_machine(r) || !r->o.bochs_debugger)
+		return r->bochsrc ? 0 : BXKD_EXIT_FAILED;
+	r->debugger = (struct bochs_debugger_setup){ r->workdir, r->symbols, r->ours ? r->copy : r->image,
+						     r->ours ? transport_boot_option[r->o.transport] : NULL,
+						     r->o.debugger_commands };
+	r->debugger_rc = bochs_debugger_prepare(&r->debugger);
+	return r->debugger_rc ? 0 : BXKD_EXIT_FAILED;
 }
 
 int bxkd_run_main(int argc, char **argv)
@@ -689,8 +566,15 @@ int bxkd_run_main(int argc, char **argv)
 			status = verdict(&r);
 			if (r.o.record && !recording_complete(r.workdir))
 				status = BXKD_EXIT_FAILED;
-			printf("bxkd: bochsrc and log in %s\n", r.workdir);
+			if (bxkd_end_workdir(r.workdir, !r.o.workdir, r.o.keep || status))
+				printf("bxkd: removed the work directory %s (--keep keeps it)\n",
+				       r.workdir);
+			else
+				printf("bxkd: bochsrc and log in %s\n", r.workdir);
 		}
+	} else {
+		/* Nothing ran: nothing in it to keep. */
+		bxkd_end_workdir(r.workdir, !r.o.workdir, false);
 	}
 	run_free(&r);
 	fflush(stdout);

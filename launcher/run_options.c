@@ -4,10 +4,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bxkd.h"
 #include "bxkd/kdidentity.h"
 #include "run.h"
 
@@ -63,9 +67,12 @@ static void usage(FILE *out)
 		"                          to debuggers (kd_os=), one of\n"
 		"                          %s\n"
 		"      --gui               open Bochs' SDL2 window (default: headless)\n"
-		"      --bochs-debugger    start in Bochs' own debugger, on this terminal\n"
+		"      --bochs-debugger    start in Bochs' own debugger with the kernel's names\n"
+		"      --debugger-commands FILE  run FILE's Bochs debugger commands first\n"
 		"  -w, --workdir DIR       bochsrc, log, image copy, trace (default: a new\n"
-		"                          directory under /tmp)\n"
+		"                          directory under /tmp, removed at the end unless the\n"
+		"                          run failed or --keep is given)\n"
+		"  -k, --keep              keep the default work directory\n"
 		"  -o, --boot-options TEXT boot options instead of kernel=workload kd=TRANSPORT\n"
 		"                          (--break and --rounds are still added)\n"
 		"  -c, --config LINE       append LINE to the bochsrc (repeatable)\n"
@@ -75,6 +82,8 @@ static void usage(FILE *out)
 		"      --fastpath          (vmport, dll) the device answers ReadVirtualMemory and\n"
 		"                          ReadPhysicalMemory from guest memory itself while the\n"
 		"                          kernel waits for a request (vmport: kd_fastpath=1)\n"
+		"      --no-status         no live status line (debugger attached, packets each\n"
+		"                          way, resets, retransmissions) while the VM runs\n"
 		"  -h, --help              this text\n"
 		"\n"
 		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
@@ -86,7 +95,8 @@ static void usage(FILE *out)
 		identities);
 }
 
-enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH, OPT_ARCH };
+enum { OPT_TRANSPORT = 256, OPT_ROUNDS, OPT_GUI, OPT_BOCHS_DEBUGGER, OPT_OS, OPT_FASTPATH,
+       OPT_NO_STATUS, OPT_DEBUGGER_COMMANDS, OPT_ARCH };
 
 static bool take_option(void *ctx, int key, char *value)
 {
@@ -111,11 +121,6 @@ static bool take_option(void *ctx, int key, char *value)
 			return bxkd_option_refused("--transport is vmport, dll or serial, not '%s'",
 						   value);
 		break;
-	case OPT_ARCH:
-		if (strcmp(value, "x86") && strcmp(value, "x64"))
-			return bxkd_option_refused("--arch is x86 or x64, not '%s'", value);
-		o->x64 = !strcmp(value, "x64");
-		break;
 	case 'e':
 		o->endpoint = value;
 		break;
@@ -137,17 +142,32 @@ static bool take_option(void *ctx, int key, char *value)
 		}
 		o->os = value;
 		break;
+	case OPT_ARCH:
+		if (strcmp(value, "x86") && strcmp(value, "x64"))
+			return bxkd_option_refused("--arch is x86 or x64, not '%s'", value);
+		o->x64 = !strcmp(value, "x64");
+		break;
 	case OPT_GUI:
 		o->gui = true;
 		break;
 	case OPT_BOCHS_DEBUGGER:
 		o->bochs_debugger = true;
 		break;
+	case OPT_DEBUGGER_COMMANDS:
+		o->debugger_commands = value;
+		o->bochs_debugger = true;
+		break;
 	case OPT_FASTPATH:
 		o->fastpath = true;
 		break;
+	case OPT_NO_STATUS:
+		o->no_status = true;
+		break;
 	case 'w':
 		o->workdir = value;
+		break;
+	case 'k':
+		o->keep = true;
 		break;
 	case 'o':
 		o->boot_options = value;
@@ -174,12 +194,15 @@ int run_parse_options(int argc, char **argv, struct run_options *o)
 		{ "os", required_argument, NULL, OPT_OS },
 		{ "gui", no_argument, NULL, OPT_GUI },
 		{ "bochs-debugger", no_argument, NULL, OPT_BOCHS_DEBUGGER },
+		{ "debugger-commands", required_argument, NULL, OPT_DEBUGGER_COMMANDS },
 		{ "workdir", required_argument, NULL, 'w' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "boot-options", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "record", required_argument, NULL, 'r' },
 		{ "fastpath", no_argument, NULL, OPT_FASTPATH },
+		{ "no-status", no_argument, NULL, OPT_NO_STATUS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -199,5 +222,26 @@ int run_parse_options(int argc, char **argv, struct run_options *o)
 					o->os, os->windows);
 	if (o->fastpath && o->transport == OVER_SERIAL)
 		return bxkd_usage_error("--fastpath is the device's: it needs --transport vmport or dll");
+	if (o->debugger_commands && access(o->debugger_commands, R_OK) != 0)
+		return bxkd_usage_error("cannot read --debugger-commands %s: %s",
+					o->debugger_commands, strerror(errno));
+	/* Rather than Bochs' panic at SDL2's failure to open a window. */
+	if (o->gui && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY"))
+		return bxkd_usage_error("--gui needs a display (DISPLAY is not set): run it in a "
+					"desktop session or under xvfb-run, or without --gui");
+	if (o->record && o->transport == OVER_SERIAL)
+		return bxkd_usage_error("--record records the shared page's backdoor calls: it needs "
+					"--transport vmport or dll (on serial, bxkd-tap's trace "
+					"WORKDIR/kd-trace.txt shows the KDCOM traffic)");
+	/* A --config line's kd_endpoint is the one the device takes (Bochs
+	 * keeps the last), so it is the one to print and wait for. */
+	static char from_config[400];
+	if (o->transport != OVER_SERIAL &&
+	    run_config_endpoint(o->config.data, from_config, sizeof(from_config))) {
+		if (o->endpoint && strcmp(o->endpoint, from_config))
+			bxkd_warn("--config's kd_endpoint=%s overrides --endpoint %s", from_config,
+				  o->endpoint);
+		o->endpoint = from_config;
+	}
 	return 0;
 }

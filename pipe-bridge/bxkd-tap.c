@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "kdep.h"
+#include "kdstatus.h"
 #include "cli.h"
 #include "log.h"
 #include "kdtrace.h"
@@ -88,6 +89,8 @@ struct tap {
 	bool json;
 	bool quiet;
 	const char *ready_file; /* made when the target first connects */
+	const char *status_file; /* --status-file: the live counts (kdstatus.h) */
+	struct kd_status_pace status_pace;
 	bool bytes; /* --bytes: each frame's bytes after its line */
 	double start; /* seconds, CLOCK_MONOTONIC */
 	struct side target, debugger;
@@ -376,6 +379,31 @@ static bool wait_for_either(struct tap *tap, int timeout_ms)
 	return ready > 0;
 }
 
+/* What the relay has seen, into --status-file when due. */
+static void report_status(struct tap *tap, bool last_word)
+{
+	const struct kdtrace_stats *d2t = &tap->debugger.trace.stats;
+	const struct kdtrace_stats *t2d = &tap->target.trace.stats;
+	char why[600];
+
+	if (!tap->status_file)
+		return;
+	const struct kd_status status = {
+		.source = KD_STATUS_RELAY,
+		.attached = kdep_connected(tap->debugger.ep),
+		.to_debugger = t2d->data_frames,
+		.from_debugger = d2t->data_frames,
+		.retransmitted = d2t->resends + t2d->resends,
+		.resets = d2t->resets + t2d->resets,
+		.breakins = d2t->breakins,
+	};
+	if (kd_status_pace_due(&tap->status_pace, &status, bxkd_now_ms(), last_word) &&
+	    !kd_status_write_file(tap->status_file, &status, why, sizeof(why))) {
+		bxkd_warn("%s; no more status", why);
+		tap->status_file = NULL;
+	}
+}
+
 static void relay(struct tap *tap)
 {
 	static uint8_t from_target[RELAY_CHUNK], from_debugger[RELAY_CHUNK];
@@ -389,6 +417,7 @@ static void relay(struct tap *tap)
 		busy |= pump(&tap->debugger, &tap->target, from_debugger, &to_target);
 		kdtrace_feed(&tap->target.trace, from_target, to_debugger);
 		kdtrace_feed(&tap->debugger.trace, from_debugger, to_target);
+		report_status(tap, false);
 		uint64_t now = bxkd_now_ms();
 		int due = check_quiet(&tap->target, now);
 		int due_debugger = check_quiet(&tap->debugger, now);
@@ -460,6 +489,9 @@ static void usage(FILE *out)
 		"  -r, --ready-file FILE  write the target's address into FILE once the\n"
 		"                target is connected, from when a debugger's bytes reach it\n"
 		"  -b, --bytes   after each frame's line, its bytes in hex as they passed\n"
+		"  -s, --status-file FILE  keep the live counts in FILE (one line, rewritten\n"
+		"                at most 4 times a second): debugger attached, data frames\n"
+		"                each way, resends asked, resets, break-ins\n"
 		"  -h, --help    this text\n"
 		"\n"
 		"Endpoints: unix:PATH and tcp:[HOST:]PORT listen, connect:PATH and\n"
@@ -536,6 +568,9 @@ static bool take_option(void *ctx, int key, char *value)
 	case 'b':
 		tap->bytes = true;
 		break;
+	case 's':
+		tap->status_file = value;
+		break;
 	}
 	return true;
 }
@@ -547,6 +582,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "bytes", no_argument, NULL, 'b' },
+		{ "status-file", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -576,10 +612,13 @@ int main(int argc, char **argv)
 	if (!tap.quiet)
 		banner(&tap);
 
+	kd_status_pace_init(&tap.status_pace, KD_STATUS_WRITE_MS, false);
+	report_status(&tap, true);
 	relay(&tap);
 
 	kdtrace_break(&tap.target.trace, "bxkd-tap stopped");
 	kdtrace_break(&tap.debugger.trace, "bxkd-tap stopped");
+	report_status(&tap, true);
 	summary(&tap);
 	kdep_close(tap.target.ep);
 	kdep_close(tap.debugger.ep);

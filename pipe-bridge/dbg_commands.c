@@ -281,9 +281,16 @@ static bool write_breakpoint(struct session *s, const char *command, uint64_t ad
 	m.u.write_breakpoint.breakpoint_address = kd_address(s, address);
 	enum kdclient_status st = dbg_request(s, DBGKD_WRITE_BREAKPOINT_API, &m, NULL, 0, NULL, 0, &length);
 	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS) {
-		char what[80];
-		snprintf(what, sizeof(what), "WriteBreakPoint at 0x%" PRIx64,
-			 dbg_shown_address(s, address));
+		char what[160];
+		/* kd64 refuses a second breakpoint at one address: asked again
+		 * after the link lost the first copy's reply, the refusal may
+		 * mean the first copy set it, under a handle we never saw. */
+		bool maybe_set = st == KDCLIENT_OK && kdclient_request_reissued(s->client);
+		snprintf(what, sizeof(what), "WriteBreakPoint at 0x%" PRIx64 "%s",
+			 dbg_shown_address(s, address),
+			 maybe_set ? " (asked again after the link lost the first copy, which "
+				     "may have set it under a handle never seen)"
+				   : "");
 		return dbg_request_failed(s, command, st, m.return_status, what);
 	}
 	*handle = m.u.write_breakpoint.breakpoint_handle;

@@ -203,6 +203,7 @@ bool dbg_cmd_link(struct session *s, char **w, int n)
 		{ "resets", st.resets },
 		{ "bad_checksums", st.bad_checksums },
 		{ "garbage_bytes", st.garbage_bytes },
+		{ "watchdog_resets", st.watchdog_resets },
 	};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
 		json_object_object_add(answer, fields[i].key, json_object_new_uint64(fields[i].value));

@@ -266,6 +266,21 @@ void kdbridge_summary(const struct kdbridge *b, char *line, size_t size)
 		 s->breakins, s->bad_checksums + s->bad_frames, s->garbage_bytes);
 }
 
+void kdbridge_status(const struct kdbridge *b, struct kd_status *status)
+{
+	const struct kdcom_stats *s = kdlink_stats(&b->link);
+
+	*status = (struct kd_status){
+		.source = KD_STATUS_DEVICE,
+		.attached = kdep_connected(b->ep),
+		.to_debugger = s->packets_sent,
+		.from_debugger = s->packets_received,
+		.retransmitted = s->retransmissions - kdlink_unheard_retransmissions(&b->link),
+		.resets = s->resets,
+		.breakins = s->breakins,
+	};
+}
+
 const struct kd_host_port *kdbridge_port(const struct kdbridge *b)
 {
 	return &b->port;

@@ -22,6 +22,7 @@
 
 #include "bxkd/kdport.h"
 #include "kdep.h"
+#include "kdstatus.h"
 #include "log.h"
 
 #ifdef __cplusplus
@@ -79,6 +80,10 @@ const char *kdbridge_attach_hint(const struct kdbridge *b);
 /* One line of totals for the end of a run: packets, retransmissions heard
  * by a debugger, resets, break-ins, damage. */
 void kdbridge_summary(const struct kdbridge *b, char *line, size_t size);
+
+/* The same counts, and whether a debugger is attached, for the live
+ * status (kdstatus.h); the tick is the caller's. */
+void kdbridge_status(const struct kdbridge *b, struct kd_status *status);
 
 #ifdef __cplusplus
 }

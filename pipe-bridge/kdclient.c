@@ -47,13 +47,16 @@ struct kdclient {
 
 	/* What the call in progress waits for. */
 	bool sent, send_failed, reset_done, got_reply;
+	/* The engine's watchdog RESET cut off the caller's packet in flight
+	 * (the target may or may not have taken it). */
+	bool send_abandoned;
 	/* A sign that a request in flight was lost: the target reported its
 	 * stop again (it went back to waiting for requests). */
 	bool stop_again;
-	/* The packet ids of the two sides may have parted: the target reset
-	 * the link itself (crossing a request it may already have answered,
-	 * which the engine then sends again under a new id), or asked for a
-	 * packet again that we had seen acknowledged. */
+	/* The packet ids of the two sides may have parted: the target asked
+	 * for a packet again that we had seen acknowledged. (A RESET cannot
+	 * part them: the engine answers one it did not ask for with its own,
+	 * the watchdog RESET, and both sides restart together.) */
 	bool ids_parted;
 	bool reconnected; /* the endpoint's connection was (re-)established */
 	bool reissued;
@@ -291,20 +294,22 @@ static void take_events(struct kdclient *c)
 	struct kdcom_event e;
 
 	while (kdcom_next_event(&c->k, &e)) {
-		bool ended = e.kind == KDCOM_EVENT_SENT || e.kind == KDCOM_EVENT_SEND_FAILED;
+		bool ended = e.kind == KDCOM_EVENT_SENT || e.kind == KDCOM_EVENT_SEND_FAILED ||
+			     e.kind == KDCOM_EVENT_ABANDONED;
 		if (e.kind == KDCOM_EVENT_PACKET)
 			on_packet(c, &e);
-		/* An answer's send ending is no news for the caller's call. */
+		/* An answer's send ending is no news for the caller's call (an
+		 * abandoned one is asked for again: the target repeats what it
+		 * asked for after the RESET). */
 		if (ended && c->answering) {
 			c->answering = false;
 			continue;
 		}
 		c->sent |= e.kind == KDCOM_EVENT_SENT;
 		c->send_failed |= e.kind == KDCOM_EVENT_SEND_FAILED;
-		/* A RESET answers ours, or is the target's own; that, or a RESEND
-		 * for a packet already acknowledged, may have parted the ids. */
-		c->ids_parted |= e.kind == KDCOM_EVENT_RESEND ||
-				 (e.kind == KDCOM_EVENT_RESET && !c->resetting);
+		c->send_abandoned |= e.kind == KDCOM_EVENT_ABANDONED;
+		/* A RESEND for a packet already acknowledged. */
+		c->ids_parted |= e.kind == KDCOM_EVENT_RESEND;
 		if (e.kind == KDCOM_EVENT_RESET) {
 			c->reset_done |= c->resetting;
 			c->resetting = false;
@@ -395,7 +400,7 @@ static uint64_t faults_seen(const struct kdclient *c)
 
 	/* Not stale packets: every attach meets those. */
 	return k->retransmissions + k->resends_requested + k->duplicates + k->bad_checksums +
-	       k->bad_frames + c->stats.reissued + c->stats.probes;
+	       k->bad_frames + k->watchdog_resets + c->stats.reissued + c->stats.probes;
 }
 
 /* Starts timing an operation; end_operation() records it if it met a fault. */
@@ -465,6 +470,28 @@ static enum kdclient_status resync(struct kdclient *c, bool breakin, uint64_t de
 		pump(c, next <= now ? 0 : (int)(next - now > 100 ? 100 : next - now));
 	}
 	c->resetting = false;
+	return KDCLIENT_OK;
+}
+
+/*
+ * The watchdog RESET cut off the caller's Continue (or another request
+ * the target carries out without replying). A stopped target reports its
+ * stop again once it has answered that RESET; another RESET now would
+ * cross its answer. If no stop comes within a probe interval, the target
+ * may have taken the packet and be running: break in and RESET (resync).
+ */
+static enum kdclient_status await_stop_after_abandon(struct kdclient *c, uint64_t deadline)
+{
+	uint64_t probe_at = bxkd_now_ms() + probe_interval(c);
+
+	while (!c->stopped) {
+		uint64_t now = bxkd_now_ms();
+		if (now >= deadline)
+			return KDCLIENT_TIMEOUT;
+		if (now >= probe_at)
+			return resync(c, true, deadline);
+		pump(c, 10);
+	}
 	return KDCLIENT_OK;
 }
 
@@ -577,14 +604,21 @@ static enum kdclient_status drain_answers(struct kdclient *c, uint64_t deadline)
 enum exchange_result { EXCHANGE_REPLIED, EXCHANGE_LOST, EXCHANGE_STOPPED_AGAIN,
 		       EXCHANGE_TIMEOUT };
 
-/* Sends one request and waits for its reply, or for a sign it was lost. */
+/*
+ * Sends one request and waits for its reply, or for a sign it was lost.
+ * Cut off by the engine's watchdog RESET, the request may or may not have
+ * reached the target: a target that took it sends its reply again after
+ * the RESET (kdcom.dll does), one that did not (or whose reply the RESET
+ * abandoned, as bxkd's engine does) reports its stop again. Either is
+ * awaited for a probe interval; then the link is reset again.
+ */
 static enum exchange_result exchange(struct kdclient *c, struct dbgkd_manipulate_state64 *m,
 				     const void *data, size_t data_length, uint64_t deadline)
 {
-	uint64_t replied_by = UINT64_MAX;
+	uint64_t replied_by = UINT64_MAX, reported_by = UINT64_MAX;
 
 	m->processor = c->last_stop.processor;
-	c->sent = c->send_failed = c->got_reply = c->stop_again = false;
+	c->sent = c->send_failed = c->send_abandoned = c->got_reply = c->stop_again = false;
 	c->awaited_api = m->api_number;
 	c->awaited = *m;
 	if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, m, sizeof(*m), data, data_length,
@@ -598,13 +632,17 @@ static enum exchange_result exchange(struct kdclient *c, struct dbgkd_manipulate
 			return EXCHANGE_STOPPED_AGAIN;
 		/* Acknowledged, but the ids parted since: no telling whether
 		 * the target took it. */
-		if (c->send_failed || now >= replied_by || (c->sent && c->ids_parted))
+		if (c->send_failed || now >= replied_by || now >= reported_by ||
+		    (c->sent && c->ids_parted))
 			return EXCHANGE_LOST;
 		if (now >= deadline)
 			return EXCHANGE_TIMEOUT;
 		if (c->sent && replied_by == UINT64_MAX)
 			replied_by = now + c->o.reply_timeout_ms;
-		uint64_t next = replied_by < deadline ? replied_by : deadline;
+		if (c->send_abandoned && reported_by == UINT64_MAX)
+			reported_by = now + probe_interval(c);
+		uint64_t next = replied_by < reported_by ? replied_by : reported_by;
+		next = next < deadline ? next : deadline;
 		uint64_t engine = kdcom_deadline(&c->k);
 		if (engine < next)
 			next = engine;
@@ -647,6 +685,45 @@ static enum kdclient_status request_with_recovery(struct kdclient *c,
 	}
 }
 
+/*
+ * A request the target carries out without replying (a Continue, a
+ * reboot). Running from the acknowledgement on: its next stop (a single
+ * step's, say) can come with it and must not be lost. Cut off by the
+ * watchdog RESET, it may or may not have been taken: once the target has
+ * stopped (it reports its stop, or a break-in stops it), it is sent again.
+ */
+static enum kdclient_status send_unanswered(struct kdclient *c, struct dbgkd_manipulate_state64 *m,
+					    const void *data, size_t data_length, uint64_t deadline)
+{
+	for (uint32_t attempt = 0;; attempt++) {
+		m->processor = c->last_stop.processor;
+		c->sent = c->send_failed = c->send_abandoned = false;
+		if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, m, sizeof(*m), data, data_length,
+			       bxkd_now_ms()) != KDCOM_SEND_STARTED)
+			return KDCLIENT_BAD_REPLY;
+		c->stopped = false;
+		while (!c->sent && !c->send_abandoned) {
+			if (c->send_failed)
+				return KDCLIENT_LINK_FAILED;
+			if (bxkd_now_ms() >= deadline)
+				return KDCLIENT_TIMEOUT;
+			pump(c, 10);
+		}
+		if (c->sent)
+			return KDCLIENT_OK;
+		if (attempt == c->o.attempts)
+			return KDCLIENT_LINK_FAILED;
+		say(c, "%s cut off by a RESET; waiting for the target's stop",
+		    dbgkd_manipulate_name(m->api_number));
+		enum kdclient_status status = await_stop_after_abandon(c, deadline);
+		if (status == KDCLIENT_OK)
+			status = drain_answers(c, deadline);
+		if (status != KDCLIENT_OK)
+			return status;
+		c->stats.reissued++;
+	}
+}
+
 enum kdclient_status kdclient_request(struct kdclient *c,
 				      const struct dbgkd_manipulate_state64 *request,
 				      const void *data, size_t data_length,
@@ -664,17 +741,8 @@ enum kdclient_status kdclient_request(struct kdclient *c,
 	status = drain_answers(c, deadline);
 	if (status != KDCLIENT_OK)
 		return status;
-	if (!answered(m.api_number)) {
-		/* Running from here on: its next stop (a single step's, say) can
-		 * come with the acknowledgement and must not be lost. */
-		m.processor = c->last_stop.processor;
-		c->sent = c->send_failed = false;
-		if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), data, data_length,
-			       bxkd_now_ms()) != KDCOM_SEND_STARTED)
-			return KDCLIENT_BAD_REPLY;
-		c->stopped = false;
-		return pump_until(c, &c->sent, deadline);
-	}
+	if (!answered(m.api_number))
+		return send_unanswered(c, &m, data, data_length, deadline);
 	struct operation op = begin_operation(c);
 	status = request_with_recovery(c, &m, data, data_length, deadline);
 	end_operation(c, &op);
@@ -723,7 +791,7 @@ enum kdclient_status kdclient_continue(struct kdclient *c, uint32_t status, bool
 		if (result != KDCLIENT_OK)
 			break;
 		continue_request(c, &m, status, single_step);
-		c->sent = c->send_failed = false;
+		c->sent = c->send_failed = c->send_abandoned = false;
 		uint64_t retransmissions = c->k.stats.retransmissions;
 		if (kdcom_send(&c->k, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0,
 			       bxkd_now_ms()) != KDCOM_SEND_STARTED) {
@@ -731,15 +799,21 @@ enum kdclient_status kdclient_continue(struct kdclient *c, uint32_t status, bool
 			break;
 		}
 		c->stopped = false;
-		while (!c->sent && !c->send_failed && bxkd_now_ms() < deadline &&
+		/* Cut off by the watchdog RESET, it may be running already. */
+		while (!c->sent && !c->send_failed && !c->send_abandoned && bxkd_now_ms() < deadline &&
 		       c->k.stats.retransmissions - retransmissions < 2)
 			pump(c, 10);
 		if (c->sent) {
 			result = KDCLIENT_OK;
 			break;
 		}
-		say(c, "Continue unacknowledged; probing the target with a break-in");
-		result = resync(c, true, deadline);
+		if (c->send_abandoned) {
+			say(c, "Continue cut off by a RESET; waiting for the target's stop");
+			result = await_stop_after_abandon(c, deadline);
+		} else {
+			say(c, "Continue unacknowledged; probing the target with a break-in");
+			result = resync(c, true, deadline);
+		}
 		if (result != KDCLIENT_OK) {
 			result = result == KDCLIENT_TIMEOUT ? KDCLIENT_LINK_FAILED : result;
 			break;
@@ -800,6 +874,7 @@ void kdclient_stats(const struct kdclient *c, struct kdclient_stats *stats)
 	stats->resets = k->resets;
 	stats->bad_checksums = k->bad_checksums;
 	stats->garbage_bytes = k->garbage_bytes;
+	stats->watchdog_resets = k->watchdog_resets;
 }
 
 const struct kdep *kdclient_endpoint(const struct kdclient *c)

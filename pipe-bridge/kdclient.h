@@ -126,6 +126,7 @@ struct kdclient_stats {
 	size_t samples;
 	uint32_t recovery_bound_ms; /* no operation takes longer while the target answers */
 	uint64_t retransmissions, resends_requested, duplicates, resets, bad_checksums, garbage_bytes;
+	uint64_t watchdog_resets; /* RESETs the engine started for one it could not explain */
 };
 void kdclient_stats(const struct kdclient *c, struct kdclient_stats *stats);
 

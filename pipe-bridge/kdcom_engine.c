@@ -94,6 +94,7 @@ void kdcom_config_init(struct kdcom_config *config, enum kdcom_role role, uint64
 	config->role = role;
 	config->resend_timeout = resend_timeout;
 	config->retries = 20;
+	config->reset_answer_window = 2 * resend_timeout;
 }
 
 /* A target numbers from INITIAL with SYNC set, to tell a debugger that
@@ -124,10 +125,11 @@ static bool queue_output(struct kdcom *k, const void *bytes, size_t count)
 		k->stats.output_overflows++;
 		return false;
 	}
-	for (size_t i = 0; i < count; i++) {
-		size_t at = (k->output_start + k->output_length + i) % KDCOM_OUTPUT_CAPACITY;
-		k->output[at] = p[i];
-	}
+	/* At most two runs: up to the ring's end, then from its front. */
+	size_t at = (k->output_start + k->output_length) % KDCOM_OUTPUT_CAPACITY;
+	size_t first = KDCOM_OUTPUT_CAPACITY - at < count ? KDCOM_OUTPUT_CAPACITY - at : count;
+	copy_bytes(k->output + at, p, first);
+	copy_bytes(k->output, p + first, count - first);
 	k->output_length += count;
 	return true;
 }
@@ -270,12 +272,31 @@ void kdcom_send_breakin(struct kdcom *k)
 	queue_output(k, &b, 1);
 }
 
-void kdcom_send_reset(struct kdcom *k, uint64_t now)
+/* One RESET on the wire, and its answer owed until the window closes. */
+static void transmit_reset(struct kdcom *k, uint64_t now)
 {
-	k->send_state = KDCOM_SEND_AWAIT_RESET;
-	k->retries_left = k->config.retries;
+	if (now > k->resets_owed_until)
+		k->resets_owed = 0; /* lost on the way, or swallowed */
+	k->resets_owed++;
+	k->resets_owed_until = now + k->config.reset_answer_window;
 	send_control(k, KDCOM_TYPE_RESET, 0);
 	k->send_deadline = now + k->config.resend_timeout;
+}
+
+void kdcom_send_reset(struct kdcom *k, uint64_t now)
+{
+	bool awaiting = k->send_state == KDCOM_SEND_AWAIT_RESET;
+
+	k->send_state = KDCOM_SEND_AWAIT_RESET;
+	k->retries_left = k->config.retries;
+	k->watchdog_resetting = false;
+	/* One RESET on the wire at a time: the target answers each one and
+	 * restarts its ids each time, and a packet acknowledged between two
+	 * answers (a stop taken after the first) would have its ACK match
+	 * the target's next packet after the second. An unanswered RESET is
+	 * sent again by the resend timer. */
+	if (!awaiting)
+		transmit_reset(k, now);
 }
 
 /* Windows gives up on these when no debugger answers (ReactOS KdSendPacket);
@@ -315,7 +336,10 @@ static void send_timed_out(struct kdcom *k, uint64_t now)
 {
 	if (k->retries_left > 0)
 		k->retries_left--;
-	if (k->retries_left == 0) {
+	/* The watchdog's RESET is not given up: the ids are out of step
+	 * until the target answers it, which a running target does once it
+	 * stops and sends (it reads the line while it waits for an ACK). */
+	if (k->retries_left == 0 && !k->watchdog_resetting) {
 		if (k->config.role == KDCOM_DEBUGGER || k->send_state == KDCOM_SEND_AWAIT_RESET) {
 			k->send_state = KDCOM_SEND_IDLE;
 			push_event(k, KDCOM_EVENT_SEND_FAILED);
@@ -329,12 +353,10 @@ static void send_timed_out(struct kdcom *k, uint64_t now)
 			return;
 		}
 	}
-	if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
-		send_control(k, KDCOM_TYPE_RESET, 0);
-		k->send_deadline = now + k->config.resend_timeout;
-	} else {
+	if (k->send_state == KDCOM_SEND_AWAIT_RESET)
+		transmit_reset(k, now);
+	else
 		retransmit(k, now);
-	}
 }
 
 void kdcom_tick(struct kdcom *k, uint64_t now)
@@ -408,22 +430,60 @@ static void target_reset(struct kdcom *k, uint64_t now)
 }
 
 /*
- * The debugger's side of a RESET: the answer to one of ours, or the
- * target's own. Both sides restart their ids. A RESEND damaged into a
- * RESET (control packets carry no checksum) is followed too: the debugger
- * then restarts its ids alone, and the link can stall (docs/kd-protocol.md
- * 1.11). A watchdog RESET for that case was tried and withdrawn: it
- * abandons the packet in flight, which bxkd-dbg's recovery does not yet
- * survive under target-initiated RESETs.
+ * The watchdog RESET (Stricter than following every RESET). A target
+ * sends RESET only to answer one (or when it took damage for one), so a
+ * RESET the debugger did not ask for means the
+ * two sides' ids can no longer be trusted. It is either the target's
+ * answer to a RESET it read from damage (it restarted its ids) or damage
+ * itself: control packets carry no checksum, and a RESEND whose type byte
+ * is hit (5 becomes 6) reads as a RESET (the target restarted nothing).
+ * Following it would be right in the first case and, in the second, leave
+ * the debugger's ids restarted alone: the target then takes the
+ * debugger's next packet for a copy it has, acknowledges it without
+ * delivering it, and both sides wait for ever. The debugger cannot tell
+ * the two apart, so it resets the link itself, at once: whatever the
+ * target did, both sides restart together when it answers. The send in
+ * flight is abandoned, as a RESET abandons it at a stopped target, which
+ * then reports its state again; the owner hears so at once
+ * (KDCOM_EVENT_ABANDONED) and asks again after the state change.
+ * Recovery takes one round trip, a resend timeout more for each RESET or
+ * answer lost on the way.
  */
+static void watchdog_reset(struct kdcom *k, uint64_t now)
+{
+	bool abandoning = k->send_state == KDCOM_SEND_AWAIT_ACK;
+
+	k->stats.watchdog_resets++;
+	kdcom_send_reset(k, now);
+	k->watchdog_resetting = true;
+	if (abandoning)
+		push_event(k, KDCOM_EVENT_ABANDONED);
+}
+
+/* The debugger's side of a RESET: an answer to one of ours restarts our
+ * ids, as the target restarted its own. A RESET sent again may be
+ * answered more than once; each later answer comes before the target
+ * reads what we sent after the first, so following it keeps the ids in
+ * step. Any other RESET starts the watchdog RESET. */
 static void debugger_reset(struct kdcom *k, uint64_t now)
 {
+	bool answer = k->send_state == KDCOM_SEND_AWAIT_RESET ||
+		      (k->resets_owed > 0 && now <= k->resets_owed_until);
+
+	if (!answer) {
+		watchdog_reset(k, now);
+		return;
+	}
+	if (k->resets_owed > 0)
+		k->resets_owed--;
 	restart_numbering(k, false);
 	k->debugger_present = true;
-	if (k->send_state == KDCOM_SEND_AWAIT_RESET)
+	if (k->send_state == KDCOM_SEND_AWAIT_RESET) {
 		k->send_state = KDCOM_SEND_IDLE;
-	else if (k->send_state == KDCOM_SEND_AWAIT_ACK)
+		k->watchdog_resetting = false;
+	} else if (k->send_state == KDCOM_SEND_AWAIT_ACK) {
 		retransmit(k, now);
+	}
 	push_event(k, KDCOM_EVENT_RESET);
 }
 

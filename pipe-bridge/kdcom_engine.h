@@ -34,9 +34,16 @@ struct kdcom_config {
 	/* Target: sends before the no-debugger exemptions apply (ReactOS'
 	 * KdpDefaultRetries = 20). Debugger: sends before it gives up. */
 	uint32_t retries;
+	/* Debugger: how long after its last RESET the target's answers may
+	 * still come (a round trip). A RESET from the target beyond the
+	 * answers owed, or after this, is one the debugger cannot explain (a
+	 * RESEND damaged into a RESET, or the target's own), and it resets
+	 * the link itself at once: the watchdog RESET (kdcom_engine.c). */
+	uint64_t reset_answer_window;
 };
 
-/* Fills in 20 retries and the given role; the timeout is the caller's. */
+/* Fills in 20 retries, the given role and a RESET answer window of two
+ * resend timeouts; the timeout is the caller's. */
 void kdcom_config_init(struct kdcom_config *config, enum kdcom_role role, uint64_t resend_timeout);
 
 enum kdcom_event_kind {
@@ -50,7 +57,10 @@ enum kdcom_event_kind {
 	 * symbol load, file create); the debugger is now marked absent. */
 	KDCOM_EVENT_DROPPED,
 	/* Target: a RESET cut off the manipulate reply being sent (the RESET
-	 * event follows). */
+	 * event follows). Debugger: the watchdog RESET cut off the packet
+	 * being sent; it is not sent again (the RESET event follows the
+	 * target's answer, and a stopped target then reports its state
+	 * again, as after any RESET). */
 	KDCOM_EVENT_ABANDONED,
 	/* Debugger: the target never acknowledged; the send is abandoned. */
 	KDCOM_EVENT_SEND_FAILED,
@@ -60,10 +70,9 @@ enum kdcom_event_kind {
 	/* The link was reset and both packet ids restarted. Target: the
 	 * debugger sent RESET; the engine answered and resent what was in
 	 * flight. Debugger: the target answered our RESET, one the caller
-	 * asked for or the engine's own watchdog RESET (below); a send in
-	 * flight was abandoned, and the target reports its state again.
-	 * kdcom_input() stops after it: bytes already buffered behind a RESET
-	 * are stale (often more RESETs) and the caller should discard them. */
+	 * asked for or the engine's own watchdog RESET (ABANDONED above);
+	 * the ids of both sides are in step again. kdcom_input() stops after
+	 * it: bytes already buffered behind a RESET may be stale. */
 	KDCOM_EVENT_RESET,
 	/* Target: a break-in byte (0x62) arrived outside a packet. */
 	KDCOM_EVENT_BREAKIN,
@@ -85,7 +94,7 @@ struct kdcom_stats {
 	uint64_t stale_packets;     /* debugger: arrived while awaiting the RESET answer */
 	uint64_t resets;
 	uint64_t replies_abandoned; /* manipulate replies cut off by a RESET */
-	uint64_t watchdog_resets;   /* debugger: RESETs sent for one it could not explain */
+	uint64_t watchdog_resets;   /* debugger: RESETs it started for one it could not explain */
 	uint64_t breakins;
 	uint64_t garbage_bytes;     /* skipped while hunting for a leader */
 	uint64_t bad_checksums;
@@ -116,6 +125,12 @@ struct kdcom {
 	uint32_t frame_api; /* first dword of its payload */
 	uint32_t retries_left;
 	uint64_t send_deadline;
+	/* Debugger: RESETs sent whose answers may still come, until when, and
+	 * whether the RESET awaited is the watchdog's (resent until answered:
+	 * a running target reads it only once it stops). */
+	uint32_t resets_owed;
+	uint64_t resets_owed_until;
+	bool watchdog_resetting;
 
 	/* Receiving. */
 	uint16_t wanted_type; /* target: what KdReceivePacket waits for; 0 none */
@@ -166,7 +181,9 @@ void kdcom_send_breakin(struct kdcom *k);
  * first is then the same however long the packet had been waiting. */
 void kdcom_retransmit_now(struct kdcom *k, uint64_t now);
 /* Debugger: RESET the link; KDCOM_EVENT_RESET follows the target's answer.
- * Abandons a send in flight. */
+ * Abandons a send in flight (no event: the caller asked for it). While a
+ * RESET already awaits its answer, none is added: that one is the
+ * caller's now. */
 void kdcom_send_reset(struct kdcom *k, uint64_t now);
 
 /* ---- receiving --------------------------------------------------------------- */

@@ -162,13 +162,21 @@ static bool open_unix_listener(struct kdep *ep, char *error, size_t error_size)
 		if (!S_ISSOCK(st.st_mode))
 			return bxkd_error(error, error_size, "%s exists and is not a socket; not removing it",
 				    ep->o.path);
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&a, alen) == 0;
+		/* Non-blocking: a listener whose queue is full (one that does
+		 * not accept) would hold a blocking connect forever; EAGAIN
+		 * says it is there all the same. */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		bool live = probe >= 0 && (connect(probe, (struct sockaddr *)&a, alen) == 0 ||
+					   errno == EAGAIN);
 		if (probe >= 0)
 			close(probe);
+		/* Most often a path given bare (which listens) where
+		 * connect: was meant. */
 		if (live)
-			return bxkd_error(error, error_size, "another program is listening on %s",
-				    ep->o.path);
+			return bxkd_error(error, error_size,
+				    "another program is listening on %s (to connect to it, use "
+				    "connect:%s)",
+				    ep->o.path, ep->o.path);
 		unlink(ep->o.path); /* left behind by a run that did not clean up */
 	}
 	ep->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -36,6 +36,7 @@ EXTRA_DIST += %reldir%/README.md
 noinst_LTLIBRARIES += %reldir%/libkdbridge.la
 %canon_reldir%_libkdbridge_la_SOURCES = %reldir%/kdep.c %reldir%/kdep.h \
 	%reldir%/kdbridge.c %reldir%/kdbridge.h %reldir%/kdclient.c %reldir%/kdclient.h \
+	%reldir%/kdstatus.c %reldir%/kdstatus.h \
 	include/bxkd/kdtransport.h
 %canon_reldir%_libkdbridge_la_LIBADD = %reldir%/libkdcom.la
 

@@ -28,6 +28,7 @@
 #include "bxkd/kdport.h"
 #include "bxkd/names.h"
 #include "cli.h"
+#include "log.h"
 
 /* Accesses a text line lists before it summarises the rest. */
 #define ACCESSES_SHOWN 6u
@@ -183,6 +184,29 @@ static void show_packet(struct dump *d, uint16_t type, const uint8_t *bytes, siz
 }
 
 /* ---- the manifest and the end ------------------------------------------------------------ */
+
+bool replay_read_whole(const char *path, struct session_file *file)
+{
+	char error[1024];
+	struct session_file cut;
+
+	if (session_file_read(path, file, error, sizeof(error)))
+		return true;
+	if (session_file_read_cut(path, &cut, NULL, 0)) {
+		bool cut_off = cut.cut;
+		if (cut_off)
+			bxkd_warn("%s is cut off after record %" PRIu32
+				  " (it has no END): this needs a whole session; "
+				  "`bxkd-replay dump` shows it and `bxkd-replay verify` checks it, "
+				  "each up to the cut",
+				  path, cut.records[cut.count - 1].h.sequence);
+		session_file_free(&cut);
+		if (cut_off)
+			return false;
+	}
+	bxkd_warn("%s", error);
+	return false;
+}
 
 /* The backdoor command the KD transport rides on, from the device's
  * settings in the manifest ("..., kd_command=18, ..."). */
@@ -696,7 +720,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: bxkd-replay dump SESSION [--json]\n"
 		     "The session as a transcript, one line per event; --json: one JSON object\n"
-		     "per line instead.\n");
+		     "per line instead. A recording cut off (no END) is shown up to the cut, and\n"
+		     "the exit status is then 3.\n");
 }
 
 static bool take_option(void *ctx, int key, char *value)
@@ -725,9 +750,9 @@ int replay_dump(int argc, char **argv)
 	if (status != BXKD_CLI_GO_ON)
 		return status;
 	const char *path = argv[optind];
-	if (!session_file_read(path, &file, error, sizeof(error))) {
+	if (!session_file_read_cut(path, &file, error, sizeof(error))) {
 		fprintf(stderr, "bxkd-replay dump: %s\n", error);
-		return 1;
+		return REPLAY_EXIT_FAILED;
 	}
 
 	struct kdtrace_config config;
@@ -758,10 +783,21 @@ int replay_dump(int argc, char **argv)
 			break;
 		}
 	}
+	bool cut = file.cut;
+	if (cut)
+		break_streams(&d, &file.records[file.count - 1], "the recording was cut off");
+	uint32_t last = file.records[file.count - 1].h.sequence;
 	session_file_free(&file);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "bxkd-replay dump: cannot write the transcript\n");
-		return 1;
+		return REPLAY_EXIT_FAILED;
 	}
-	return 0;
+	if (cut) {
+		fprintf(stderr,
+			"bxkd-replay dump: %s is cut off after record %" PRIu32
+			" (it has no END): every whole record before the cut is shown\n",
+			path, last);
+		return REPLAY_EXIT_MATCHED_TO_CUT;
+	}
+	return REPLAY_EXIT_DONE;
 }

@@ -9,6 +9,7 @@
 #ifndef BXKD_REPLAY_H
 #define BXKD_REPLAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Exit statuses of every subcommand. */
@@ -16,7 +17,8 @@
 #define REPLAY_EXIT_FAILED 1
 #define REPLAY_EXIT_USAGE 2
 /* verify: every record up to the cut of a recording cut short (cut off,
- * or interrupted) matched. */
+ * or interrupted) matched; dump: a recording cut off was shown up to the
+ * cut. */
 #define REPLAY_EXIT_MATCHED_TO_CUT 3
 
 /* bxkd-replay dump SESSION [--json]: the session as a transcript (dump.c). */
@@ -40,6 +42,11 @@ int replay_upgrade(int argc, char **argv);
 int replay_walkthrough(int argc, char **argv);
 
 struct session_file;
+/* session_file_read, for a subcommand that needs a whole session: false
+ * with the reason printed, and for a file cut off, that it is cut off and
+ * what can read it. */
+bool replay_read_whole(const char *path, struct session_file *file);
+
 /* The backdoor command the KD transport rides on, from the manifest's
  * device settings ("..., kd_command=18, ..."); the default if absent. */
 uint16_t replay_manifest_kd_command(const struct session_file *file);

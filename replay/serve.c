@@ -734,10 +734,8 @@ int replay_serve(int argc, char **argv)
 		return REPLAY_EXIT_USAGE;
 	s.path = argv[optind];
 
-	if (!session_file_read(s.path, &s.file, error, sizeof(error))) {
-		bxkd_warn("%s", error);
+	if (!replay_read_whole(s.path, &s.file))
 		return REPLAY_EXIT_FAILED;
-	}
 	bool any = false;
 	for (size_t i = 1; i < s.file.count && !any; i++)
 		any = endpoint_of(&s.file.records[i]) != NULL;

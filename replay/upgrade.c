@@ -76,10 +76,8 @@ int replay_upgrade(int argc, char **argv)
 	if (status != BXKD_CLI_GO_ON)
 		return status;
 	const char *in_path = argv[optind], *out_path = argv[optind + 1];
-	if (!session_file_read(in_path, &in, why, sizeof(why))) {
-		bxkd_warn("%s", why);
+	if (!replay_read_whole(in_path, &in))
 		return REPLAY_EXIT_FAILED;
-	}
 	unsigned from = in.records[0].h.version;
 	if (!write_upgraded(&in, out_path, why, sizeof(why))) {
 		bxkd_warn("%s", why);

@@ -588,7 +588,6 @@ static bool walk_session(struct walk *w, const struct session_file *f, const cha
 int replay_walkthrough(int argc, char **argv)
 {
 	struct session_file file;
-	char error[512];
 	struct walk w = { .out = stdout };
 	struct tracer_context to_target = { .walk = &w, .trace = &w.to_target };
 	struct tracer_context to_debugger = { .walk = &w, .trace = &w.to_debugger };
@@ -603,10 +602,8 @@ int replay_walkthrough(int argc, char **argv)
 		fprintf(stderr, "usage: bxkd-replay walkthrough SESSION\n");
 		return REPLAY_EXIT_USAGE;
 	}
-	if (!session_file_read(argv[1], &file, error, sizeof(error))) {
-		bxkd_warn("%s", error);
+	if (!replay_read_whole(argv[1], &file))
 		return REPLAY_EXIT_FAILED;
-	}
 	w.kd_command = replay_manifest_kd_command(&file);
 	kdtrace_config_init(&config, KDTRACE_TO_TARGET, frame_line, &to_target);
 	kdtrace_init(&w.to_target, &config);

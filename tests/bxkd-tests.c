@@ -32,6 +32,7 @@ int main(void)
 	srunner_add_suite(runner, pe_image_suite());
 	srunner_add_suite(runner, session_format_suite());
 	srunner_add_suite(runner, names_suite());
+	srunner_add_suite(runner, kdstatus_suite());
 	srunner_add_suite(runner, boot_suite());
 	srunner_add_suite(runner, tap_suite());
 	srunner_add_suite(runner, kdtools_suite());
@@ -40,6 +41,8 @@ int main(void)
 	srunner_add_suite(runner, kdvm_suite());
 	srunner_add_suite(runner, session_suite());
 	srunner_add_suite(runner, launcher_suite());
+	srunner_add_suite(runner, bochs_debugger_suite());
+	srunner_add_suite(runner, install_suite());
 	srunner_add_suite(runner, manpages_suite());
 	srunner_add_suite(runner, replay_tools_suite());
 	srunner_add_suite(runner, replay_serve_suite());

@@ -56,6 +56,7 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/unit/pe_damage.h \
 	%reldir%/unit/check_session_format.c \
 	%reldir%/unit/check_names.c \
+	%reldir%/unit/check_kdstatus.c \
 	%reldir%/unit/session_builder.c \
 	%reldir%/unit/session_builder.h \
 	%reldir%/integration/check_replay_tools.c \
@@ -63,6 +64,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	%reldir%/integration/check_kdvm.c \
 	%reldir%/integration/check_session.c \
 	%reldir%/integration/check_launcher.c \
+	%reldir%/integration/check_bochs_debugger.c \
+	%reldir%/integration/check_install.c \
 	%reldir%/integration/check_manpages.c \
 	%reldir%/integration/check_golden.c \
 	%reldir%/integration/check_fastpath.c \
@@ -94,6 +97,8 @@ check_PROGRAMS += %reldir%/bxkd-tests
 	-DBXKD_WIN_TARGET='"$(abs_top_builddir)/%reldir%/tools/kd-win-target$(EXEEXT)"' \
 	-I$(top_srcdir)/%reldir%/tools \
 	-DBXKD_LAUNCHER='"$(abs_top_builddir)/launcher/bxkd$(EXEEXT)"' -I$(top_srcdir)/bochs-run \
+	-DBXKD_INSTALL_BINDIR='"$(bindir)"' -DBXKD_INSTALL_PKGDATADIR='"$(pkgdatadir)"' \
+	-DBXKD_INSTALL_PKGLIBDIR='"$(pkglibdir)"' \
 	-DBXKD_GROFF='"$(GROFF)"'
 %canon_reldir%_bxkd_tests_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_bxkd_tests_LDADD = %reldir%/libbxh.la %reldir%/libtestfakes.la bochs-plugin/libvmport.la guest/libkdguest.la \
@@ -144,6 +149,16 @@ noinst_PROGRAMS += %reldir%/tools/kdcom-soak
 %canon_reldir%_tools_kdcom_soak_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pipe-bridge \
 	-I$(top_srcdir)/%reldir%/unit
 %canon_reldir%_tools_kdcom_soak_LDADD = pipe-bridge/libkdcom.la
+
+# The liveness soak (tests/README.md): with the defaults 2000 conversations
+# at 3000 ppm per byte, one fault per frame: 1.12 million packets, among
+# them the RESENDs damaged into RESETs that once deadlocked the link.
+SOAK_SEEDS = 2000
+SOAK_PPM = 3000
+soak: %reldir%/tools/kdcom-soak$(EXEEXT)
+	%reldir%/tools/kdcom-soak$(EXEEXT) --seeds $(SOAK_SEEDS) --ppm $(SOAK_PPM)
+
+.PHONY: soak
 
 # A KD target without Bochs: the bridge and the KD stub over a simulated
 # machine, for bxkd-dbg and socket tests.

@@ -33,6 +33,8 @@ Suite *pe_image_suite(void);
 Suite *session_format_suite(void);
 /* The protocol name table against the Wireshark dissector's copy. */
 Suite *names_suite(void);
+/* The KD link's live status: its file, its pace, its line on a screen. */
+Suite *kdstatus_suite(void);
 
 /* Integration suites: boot Debian's Bochs through the harness. */
 Suite *boot_suite(void);
@@ -54,6 +56,10 @@ Suite *session_suite(void);
 /* The bxkd command: `bxkd run` and `bxkd demo` as processes, on both
  * transports, and the pieces they are built from. */
 Suite *launcher_suite(void);
+Suite *bochs_debugger_suite(void);
+/* make install DESTDIR=... of this build, and the installed bxkd run and
+ * demo on their own. */
+Suite *install_suite(void);
 /* Every command's --version and --help against its manual page (man/). */
 Suite *manpages_suite(void);
 /* bxkd-replay dump and Wireshark's tshark with replay/bxkd.lua on a

@@ -1,5 +1,6 @@
 /*
- * console.c -- formatted output to port 0xE9.
+ * console.c -- formatted output to port 0xE9, and the same on the VGA
+ * text screen (vga_text.h) for Bochs' window.
  */
 #include "console.h"
 
@@ -7,11 +8,13 @@
 
 #include "format.h"
 #include "io.h"
+#include "vga_text.h"
 
 void console_write(const char *text, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		outb(CONSOLE_PORT, (uint8_t)text[i]);
+	vga_text_write(text, len);
 }
 
 int kprintf(const char *fmt, ...)

@@ -22,6 +22,7 @@
 #include "machine.h"
 #include "paging.h"
 #include "segments.h"
+#include "vga_text.h"
 
 #define EFLAGS_IF 0x200u
 #define PAGE_SIZE 4096u
@@ -358,6 +359,87 @@ static bool start_serial(void)
 	return true;
 }
 
+/* ---- the screen's status line ------------------------------------------------------- */
+
+/* The transport itself; `transport`, which the stub calls, counts in
+ * between and keeps row 0 of the screen up to date. */
+static struct kd_transport counted;
+static const char *transport_label = "none";
+static struct {
+	uint32_t sent, received, resets;
+	bool attached;
+} traffic;
+
+/* Row 0: what the kernel knows. The endpoint is the host's business. */
+static void show_status(void)
+{
+	char line[VGA_TEXT_COLUMNS + 1];
+
+	format(line, sizeof(line), " bxkd  kd=%s  debugger %s  packets sent %u received %u  resets %u",
+	       transport_label, traffic.attached ? "attached" : "not attached", traffic.sent,
+	       traffic.received, traffic.resets);
+	vga_text_status(line);
+}
+
+static bool attachment_changed(void)
+{
+	bool attached = counted.debugger_present(counted.ctx);
+	bool changed = attached != traffic.attached;
+
+	traffic.attached = attached;
+	return changed;
+}
+
+static void send_counted(void *ctx, uint32_t packet_type, const struct kd_string *header,
+			 const struct kd_string *data, struct kd_context *kd_context)
+{
+	(void)ctx;
+	counted.send_packet(counted.ctx, packet_type, header, data, kd_context);
+	traffic.sent++;
+	attachment_changed();
+	show_status();
+}
+
+/* The clock's break-in polls (100 a second) redraw nothing unless the
+ * debugger came or went; a RESET from the debugger is NeedsResend. */
+static enum kd_outcome receive_counted(void *ctx, uint32_t packet_type, struct kd_string *header,
+				       struct kd_string *data, uint32_t *data_length,
+				       struct kd_context *kd_context)
+{
+	(void)ctx;
+	enum kd_outcome outcome = counted.receive_packet(counted.ctx, packet_type, header, data,
+							 data_length, kd_context);
+	bool changed = attachment_changed();
+
+	if (packet_type != KDCOM_TYPE_POLL_BREAKIN && outcome == KD_OK) {
+		traffic.received++;
+		changed = true;
+	} else if (outcome == KD_NEEDS_RESEND) {
+		traffic.resets++;
+		changed = true;
+	}
+	if (changed)
+		show_status();
+	return outcome;
+}
+
+static bool debugger_present_counted(void *ctx)
+{
+	(void)ctx;
+	return counted.debugger_present(counted.ctx);
+}
+
+static void count_transport(void)
+{
+	counted = transport;
+	transport.ctx = NULL;
+	transport.send_packet = send_counted;
+	transport.receive_packet = receive_counted;
+	transport.debugger_present = debugger_present_counted;
+	attachment_changed();
+	show_status();
+}
+
 enum kd_transport_kind kd_transport_from_boot_options(void)
 {
 	if (bootopt_is("kd", "vmport"))
@@ -383,8 +465,10 @@ bool kd_init(enum kd_transport_kind kind)
 		.processor_level = KD_PROCESSOR_LEVEL,
 		.kernel_cs = GDT_KERNEL_CODE,
 	};
+	static const char *const labels[] = { "none", "vmport", "serial", "dll" };
 	bool up = false;
 
+	transport_label = labels[kind];
 	switch (kind) {
 	case KD_TRANSPORT_VMPORT:
 		up = start_vmport();
@@ -398,8 +482,14 @@ bool kd_init(enum kd_transport_kind kind)
 	case KD_TRANSPORT_NONE:
 		break;
 	}
-	if (!up)
+	if (!up) {
+		char line[VGA_TEXT_COLUMNS + 1];
+		format(line, sizeof(line), " bxkd  kd=%s: no transport, no kernel debugger",
+		       transport_label);
+		vga_text_status(line);
 		return false;
+	}
+	count_transport();
 	fill_debugger_data(identity);
 	kdstub_init(&stub, &config, &machine, &transport);
 	trap_set_handler(1, on_single_step);

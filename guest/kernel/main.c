@@ -26,6 +26,7 @@
 #include "testrun.h"
 #include "trap.h"
 #include "usermode.h"
+#include "vga_text.h"
 #include "workload.h"
 
 void kernel_main(void);
@@ -127,6 +128,8 @@ void kernel_main(void)
 
 	kprintf("bxkd test guest %s\n", BXKD_VERSION);
 	kprintf("boot options: %s\n", bootopt_text()[0] ? bootopt_text() : "(none)");
+	/* The kernel debugger's own replaces it (kd.c). */
+	vga_text_status(" bxkd test guest " BXKD_VERSION "  kd=none");
 
 	run_selftest();
 	if (bootopt_is("kernel", "workload"))

@@ -448,8 +448,8 @@ enum pe_verdict pe_resolve_imports(uint8_t *image, const struct pe_headers *h, c
 
 /* ---- exports -------------------------------------------------------------------- */
 
-enum pe_verdict pe_find_export(const uint8_t *image, const struct pe_headers *h, const char *name,
-			       uint32_t *rva, struct pe_problem *problem)
+enum pe_verdict pe_export_at(const uint8_t *image, const struct pe_headers *h, uint32_t index,
+			     const char **name, uint32_t *rva, struct pe_problem *problem)
 {
 	const struct pe_directory *d = &h->exports;
 	uint32_t size = h->size_of_image;
@@ -457,7 +457,7 @@ enum pe_verdict pe_find_export(const uint8_t *image, const struct pe_headers *h,
 	problem_set(problem, PE_OK, 0, NULL);
 	if (d->size < EXPORT_DIRECTORY_SIZE || !inside(d->rva, d->size, size)) {
 		problem_set(problem, d->size ? PE_BAD_EXPORT_TABLE : PE_EXPORT_MISSING, d->rva,
-			    name);
+			    NULL);
 		return problem->verdict;
 	}
 	const uint8_t *e = image + d->rva;
@@ -465,33 +465,51 @@ enum pe_verdict pe_find_export(const uint8_t *image, const struct pe_headers *h,
 	uint32_t function_rvas = rd32(e + 28), name_rvas = rd32(e + 32), ordinals = rd32(e + 36);
 	if (functions > size / 4 || names > size / 4 || !inside(function_rvas, functions * 4, size) ||
 	    !inside(name_rvas, names * 4, size) || !inside(ordinals, names * 2, size)) {
-		problem_set(problem, PE_BAD_EXPORT_TABLE, d->rva, name);
+		problem_set(problem, PE_BAD_EXPORT_TABLE, d->rva, NULL);
 		return PE_BAD_EXPORT_TABLE;
 	}
-	for (uint32_t i = 0; i < names; i++) {
-		const char *exported = image_string(image, size, rd32(image + name_rvas + i * 4));
-		if (!exported) {
-			problem_set(problem, PE_BAD_EXPORT_TABLE, name_rvas + i * 4, name);
-			return PE_BAD_EXPORT_TABLE;
-		}
-		if (!same_name(exported, name, false))
-			continue;
-		uint32_t ordinal = rd16(image + ordinals + i * 2);
-		if (ordinal >= functions) {
-			problem_set(problem, PE_BAD_EXPORT_TABLE, ordinals + i * 2, name);
-			return PE_BAD_EXPORT_TABLE;
-		}
-		uint32_t at = rd32(image + function_rvas + ordinal * 4);
-		const struct pe_section *s = pe_section_at(h, at);
-		/* An RVA inside the export directory is a forwarder string. */
-		bool forwarded = at >= d->rva && at - d->rva < d->size;
-		if (forwarded || !s || !(s->characteristics & PE_SCN_EXECUTE)) {
-			problem_set(problem, PE_EXPORT_NOT_CODE, at, name);
-			return PE_EXPORT_NOT_CODE;
-		}
-		*rva = at;
-		return PE_OK;
+	if (index >= names) {
+		problem_set(problem, PE_EXPORT_MISSING, 0, NULL);
+		return PE_EXPORT_MISSING;
 	}
-	problem_set(problem, PE_EXPORT_MISSING, 0, name);
-	return PE_EXPORT_MISSING;
+	const char *exported = image_string(image, size, rd32(image + name_rvas + index * 4));
+	if (!exported) {
+		problem_set(problem, PE_BAD_EXPORT_TABLE, name_rvas + index * 4, NULL);
+		return PE_BAD_EXPORT_TABLE;
+	}
+	*name = exported;
+	uint32_t ordinal = rd16(image + ordinals + index * 2);
+	if (ordinal >= functions) {
+		problem_set(problem, PE_BAD_EXPORT_TABLE, ordinals + index * 2, exported);
+		return PE_BAD_EXPORT_TABLE;
+	}
+	uint32_t at = rd32(image + function_rvas + ordinal * 4);
+	const struct pe_section *s = pe_section_at(h, at);
+	/* An RVA inside the export directory is a forwarder string. */
+	bool forwarded = at >= d->rva && at - d->rva < d->size;
+	if (forwarded || !s || !(s->characteristics & PE_SCN_EXECUTE)) {
+		problem_set(problem, PE_EXPORT_NOT_CODE, at, exported);
+		return PE_EXPORT_NOT_CODE;
+	}
+	*rva = at;
+	return PE_OK;
+}
+
+enum pe_verdict pe_find_export(const uint8_t *image, const struct pe_headers *h, const char *name,
+			       uint32_t *rva, struct pe_problem *problem)
+{
+	struct pe_problem found;
+
+	for (uint32_t index = 0;; index++) {
+		const char *exported = NULL;
+		uint32_t at = 0;
+		enum pe_verdict v = pe_export_at(image, h, index, &exported, &at, &found);
+		/* Another export's defect is not this one's. */
+		if (exported && !same_name(exported, name, false))
+			continue;
+		problem_set(problem, v, found.rva, v == PE_OK ? NULL : name);
+		if (v == PE_OK)
+			*rva = at;
+		return v;
+	}
 }

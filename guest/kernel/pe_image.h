@@ -18,6 +18,7 @@
  *   pe_resolve_imports  every import found by name in the caller's table
  *                       and its address written into the import slot
  *   pe_find_export      an export's RVA by name
+ *   pe_export_at        the exports one by one (a debugger's symbol table)
  */
 #ifndef GUEST_PE_IMAGE_H
 #define GUEST_PE_IMAGE_H
@@ -132,6 +133,13 @@ enum pe_verdict pe_resolve_imports(uint8_t *image, const struct pe_headers *h, c
 /* The RVA of the export `name`, which must lie in an executable section. */
 enum pe_verdict pe_find_export(const uint8_t *image, const struct pe_headers *h, const char *name,
 			       uint32_t *rva, struct pe_problem *problem);
+
+/* Export number `index` (0, 1, ... in the table's name order): its name
+ * (inside `image`) and RVA. PE_EXPORT_MISSING past the last one; the
+ * export's own defects (a bad ordinal, data or a forwarder instead of
+ * code) come with `*name` set, so that a caller can go on to the next. */
+enum pe_verdict pe_export_at(const uint8_t *image, const struct pe_headers *h, uint32_t index,
+			     const char **name, uint32_t *rva, struct pe_problem *problem);
 
 /* Which section holds `rva`, or NULL. */
 const struct pe_section *pe_section_at(const struct pe_headers *h, uint32_t rva);

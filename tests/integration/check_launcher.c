@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bxvm.h"
@@ -173,9 +174,28 @@ START_TEST(the_environment_is_headless_unless_a_window_is_wanted)
 
 	env = bxvm_environment(parent, "/plugins", BXVM_WINDOW);
 	video = 0;
-	for (char **e = env; *e; e++)
+	for (char **e = env; *e; e++) {
 		video += !strcmp(*e, "SDL_VIDEODRIVER=x11");
+		ck_assert_ptr_null(strstr(*e, "LD_PRELOAD"));
+	}
 	ck_assert_int_eq(video, 1);
+	bxvm_environment_free(env);
+}
+END_TEST
+
+/* The sanitizer runtime for a sanitized plugin reaches Bochs as its
+ * LD_PRELOAD, replacing the caller's. */
+START_TEST(a_runtime_for_bochs_alone_becomes_its_preload)
+{
+	char *parent[] = { "LD_PRELOAD=/mine.so", BXVM_PRELOAD_VARIABLE "=/runtime.so", NULL };
+	char **env = bxvm_environment(parent, "/plugins", BXVM_HEADLESS);
+	int preload = 0;
+
+	for (char **e = env; *e; e++) {
+		ck_assert_str_ne(*e, "LD_PRELOAD=/mine.so");
+		preload += !strcmp(*e, "LD_PRELOAD=/runtime.so");
+	}
+	ck_assert_int_eq(preload, 1);
 	bxvm_environment_free(env);
 }
 END_TEST
@@ -277,7 +297,7 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 	char *dir = work_dir("launcher_run");
 	char bochsrc[600], log[600];
 	char *argv[] = { BXKD_LAUNCHER, "run", "--rounds", "20", "--os", "3790", "--workdir", dir,
-			 "--timeout", BOOT_TIMEOUT, NULL };
+			 "--timeout", BOOT_TIMEOUT, "--no-status", NULL };
 	struct result r;
 
 	ck_assert(bxvm_make_directories(dir));
@@ -293,6 +313,7 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 				"DbgPrint: workload done after 20 rounds",
 				"BXKD SUMMARY passed=1 failed=0", "bxkd: passed"));
 	ck_assert(strstr(r.out, "winkd://") < strstr(r.out, "bxkd test guest"));
+	ck_assert_msg(!strstr(r.out, "bxkd: link "), "--no-status: %s", tail_of(r.out));
 	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
 	snprintf(log, sizeof(log), "%s/bochs.log", dir);
 	ck_assert(file_has(bochsrc, "vmport: kd_endpoint=unix:"));
@@ -301,6 +322,33 @@ START_TEST(run_boots_the_kernel_and_leaves_its_bochsrc_and_log)
 	free(dir);
 }
 END_TEST
+
+/* The live status into a pipe: plain lines (no "\r"), one at the start
+ * and then only on a change, at most one a second, and the counts at the
+ * end; none on Bochs' own COM1 socket, which nobody counts. */
+static void expect_link_status(const struct result *r, bool bochs_socket, bool relay)
+{
+	const char *end = strstr(r->out, "bxkd: link at the end, ");
+	const char *passed = strstr(r->out, "bxkd: passed: ");
+	unsigned lines = 0;
+	double wall = 0;
+
+	if (bochs_socket) {
+		EXPECT_IN(r, "bxkd: no live status on Bochs' own COM1 socket");
+		ck_assert_msg(!strstr(r->out, "bxkd: link "), "%s", r->out);
+		return;
+	}
+	ck_assert_msg(end && passed && end < passed, "%s", tail_of(r->out));
+	ck_assert_msg(strstr(end, "no debugger; ") && !strstr(end, "; 0 packets to the debugger") &&
+			      !strstr(end, " 0 from it") &&
+			      strstr(end, relay ? "resends asked" : "retransmitted"),
+		      "%.*s", (int)strcspn(end, "\n"), end);
+	ck_assert_msg(!strchr(r->out, '\r'), "a \\r in a pipe");
+	for (const char *at = strstr(r->out, "bxkd: link /"); at; at = strstr(at + 1, "bxkd: link /"))
+		lines++;
+	ck_assert(sscanf(strstr(passed, " after ") + 7, "%lf", &wall) == 1);
+	ck_assert_msg(lines >= 1 && lines <= 2 + (unsigned)wall, "%u lines in %.2f s", lines, wall);
+}
 
 /* The initial breakpoint waits for a debugger; bxkd-dbg attaches at the
  * endpoint bxkd printed, and the kernel goes on to pass. */
@@ -347,6 +395,7 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp,
 	 * Bochs' own COM1 socket has nothing to wait for. */
 	const char *now = strstr(r.out, "bxkd: attach now: ");
 	ck_assert_msg(tcp ? !now : now && now > strstr(r.out, "bxkd: headless"), "%s", r.out);
+	expect_link_status(&r, tcp, !strcmp(transport, "serial"));
 	result_free(&r);
 	result_free(&d);
 	remove_socket_dir(sockets);
@@ -417,6 +466,9 @@ START_TEST(run_refuses_bad_arguments)
 		{ { "--os", "xp" }, "not 'xp'" },
 		{ { "--arch", "amd64" }, "--arch is x86 or x64, not 'amd64'" },
 		{ { "--arch", "x64", "--os", "2600.3" }, "Windows XP SP3 had no x64 edition" },
+		{ { "--transport", "serial", "--record", "s.pcap" },
+		  "--record records the shared page's backdoor calls: it needs --transport vmport "
+		  "or dll" },
 	};
 	char *dir = work_dir("launcher_bad_arguments");
 
@@ -443,6 +495,121 @@ START_TEST(run_refuses_bad_arguments)
 			      strstr(r.err, "install Debian's bochs"),
 		      "status %d, said:\n%s", r.status, r.err);
 	result_free(&r);
+	free(dir);
+}
+END_TEST
+
+/* A --config line's kd_endpoint is where the device listens (Bochs
+ * takes the last): the attach lines and "attach now" say that one. */
+START_TEST(run_follows_a_config_line_endpoint)
+{
+	char *dir = work_dir("launcher_config_endpoint"), *sockets = socket_dir();
+	char config[300], attach[300], now[300];
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	snprintf(config, sizeof(config), "vmport: kd_resend_ms=100, kd_endpoint=\"unix:%s/other.sock\"",
+		 sockets);
+	char *argv[] = { BXKD_LAUNCHER, "run", "--rounds", "5", "--workdir", dir, "--config", config,
+			 "--timeout", BOOT_TIMEOUT, NULL };
+	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_config_endpoint", &r);
+	snprintf(attach, sizeof(attach), "bxkd: attach a debugger at %s/other.sock:", sockets);
+	snprintf(now, sizeof(now), "bxkd: attach now: %s/other.sock reaches the kernel", sockets);
+	expect_run(&r, 0, LINES(attach, now, "bxkd: passed"));
+	ck_assert_msg(!strstr(r.out, "/kd.sock"), "%s", tail_of(r.out));
+	result_free(&r);
+	remove_socket_dir(sockets);
+	free(dir);
+}
+END_TEST
+
+/* A path given bare listens; where a debugger (or the VM) already
+ * listens, every tool says to write connect: instead. */
+START_TEST(a_path_where_someone_listens_suggests_connect)
+{
+	char *sockets = socket_dir(), path[100], other[120], endpoint[120], advice[300];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(path, sizeof(path), "%s/vm.sock", sockets);
+	snprintf(other, sizeof(other), "unix:%s/dbg.sock", sockets);
+	snprintf(endpoint, sizeof(endpoint), "unix:%s", path);
+	snprintf(advice, sizeof(advice), "another program is listening on %s (to connect to it, use "
+					 "connect:%s)", path, path);
+	ck_assert_uint_lt(strlen(path), sizeof(a.sun_path));
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	ck_assert(listener >= 0 && bind(listener, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		  listen(listener, 1) == 0);
+	char *dbg[] = { BXKD_DBG, "--timeout", "5", "--target", path, "connect", NULL };
+	char *tap[] = { BXKD_TAP_PROGRAM, "--quiet", path, other, NULL };
+	char *run[] = { BXKD_LAUNCHER, "run", "--endpoint", endpoint, "--workdir", sockets, NULL };
+	char *const *each[] = { dbg, tap, run };
+	/* bxkd-dbg and bxkd-tap fail to open it (1), bxkd run refuses it (2);
+	 * the listener never accepts, and its queue fills: nothing may wait. */
+	const int statuses[] = { 1, 1, 2 };
+	for (size_t i = 0; i < 3; i++) {
+		struct result r;
+		run_to_end(each[i], sockets, "connect_advice", &r);
+		ck_assert_msg(r.status == statuses[i] && strstr(r.err, advice), "%s: status %d, said:\n%s",
+			      each[i][0], r.status, r.err);
+		result_free(&r);
+	}
+	close(listener);
+	remove_socket_dir(sockets);
+}
+END_TEST
+
+/* The directory named after `said` in the output, which must exist
+ * (present) or not. */
+static void expect_directory(const struct result *r, const char *said, bool present)
+{
+	const char *at = strstr(r->out, said);
+	char dir[200];
+	struct stat st;
+
+	ck_assert_msg(at, "output lacks \"%s\":\n%s", said, tail_of(r->out));
+	at += strlen(said);
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(at, " \n"), at);
+	ck_assert_msg(!strncmp(dir, "/tmp/bxkd-", 10), "%s", dir);
+	ck_assert_msg((stat(dir, &st) == 0) == present, "%s %s", dir,
+		      present ? "is gone" : "is still there");
+	if (present) {
+		char *argv[] = { "/bin/rm", "-rf", dir, NULL }, *rm_said;
+		ck_assert_int_eq(run_capture(argv, 10000, &rm_said), 0);
+		free(rm_said);
+	}
+}
+
+/* Without --workdir a run's directory goes at the end, unless --keep,
+ * or the run failed (its log says why); the demo's too. */
+START_TEST(default_work_directories_are_removed_unless_kept)
+{
+	char *dir = work_dir("launcher_default_workdir");
+	char *passes[] = { BXKD_LAUNCHER, "run", "--rounds", "3", "--timeout", BOOT_TIMEOUT, NULL };
+	char *kept[] = { BXKD_LAUNCHER, "run", "--rounds", "3", "--keep", "--timeout", BOOT_TIMEOUT,
+			 NULL };
+	char *fails[] = { BXKD_LAUNCHER, "run", "--break", "--timeout", "3", NULL };
+	char *demo[] = { BXKD_LAUNCHER, "demo", NULL };
+	const struct {
+		char **argv;
+		int status;
+		const char *says;
+		bool kept;
+	} cases[] = {
+		{ passes, 0, "bxkd: removed the work directory ", false },
+		{ kept, 0, "bxkd: bochsrc and log in ", true },
+		{ fails, 1, "bxkd: bochsrc and log in ", true },
+		{ demo, 0, "bxkd demo: removed the work directory ", false },
+	};
+
+	ck_assert(bxvm_make_directories(dir));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct result r;
+		run_to_end(cases[i].argv, dir, "default_workdir", &r);
+		expect_status(&r, cases[i].status);
+		expect_directory(&r, cases[i].says, cases[i].kept);
+		result_free(&r);
+	}
 	free(dir);
 }
 END_TEST
@@ -495,6 +662,24 @@ END_TEST
 
 /* ---- bxkd demo ------------------------------------------------------------------------------ */
 
+/* A long line is cut between words: nothing shown ends in the middle of
+ * a number or a name ("address=0xffffffff801..."). */
+static void expect_whole_words(const char *out)
+{
+	unsigned cut = 0;
+
+	for (const char *line = out; *line;) {
+		size_t length = strcspn(line, "\n");
+		if (length >= 3 && !memcmp(line + length - 3, "...", 3)) {
+			cut++;
+			ck_assert_msg(length >= 4 && line[length - 4] == ' ', "cut mid-word: %.*s",
+				      (int)length, line);
+		}
+		line += length + (line[length] == '\n');
+	}
+	ck_assert_uint_gt(cut, 0);
+}
+
 static void demo(const char *name, bool serial)
 {
 	char *dir = work_dir(name);
@@ -516,6 +701,7 @@ static void demo(const char *name, bool serial)
 				"bxkd demo: passed"));
 	/* Requests and replies, not the ACKs. */
 	ck_assert_ptr_null(strstr(r.out, "ACK id="));
+	expect_whole_words(r.out);
 	result_free(&r);
 	free(dir);
 }
@@ -569,14 +755,16 @@ BXKD_SUITE(launcher,
 	testcases_add(s, "pieces", 0, TESTS(
 		a_floppy_and_a_disk_get_their_own_bochsrc,
 		the_environment_is_headless_unless_a_window_is_wanted,
-		the_console_filter_works_line_by_line, an_endpoint_is_described_before_it_is_opened));
+		a_runtime_for_bochs_alone_becomes_its_preload, the_console_filter_works_line_by_line, an_endpoint_is_described_before_it_is_opened));
 	testcases_add(s, "run", 120, TESTS(
 		run_boots_the_kernel_and_leaves_its_bochsrc_and_log,
 		run_stops_for_a_debugger_over_the_shared_page,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_stops_for_a_debugger_of_the_x64_kernel,
 		run_refuses_bad_arguments,
-		run_boots_a_foreign_floppy_and_disk));
+		run_boots_a_foreign_floppy_and_disk, run_follows_a_config_line_endpoint,
+		a_path_where_someone_listens_suggests_connect,
+		default_work_directories_are_removed_unless_kept));
 	testcases_add_needing_dll(s, "launcher", "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial,
 		the_demo_shows_every_frame_and_its_bytes));

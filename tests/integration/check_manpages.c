@@ -28,6 +28,7 @@ struct documented {
 static const struct documented helps[] = {
 	{ "bxkd.1", { BXKD_LAUNCHER, "run", "--help", NULL } },
 	{ "bxkd.1", { BXKD_LAUNCHER, "demo", "--help", NULL } },
+	{ "bxkd.1", { BXKD_LAUNCHER, "bench", "--help", NULL } },
 	{ "bxkd-dbg.1", { BXKD_DBG, "--help", NULL } },
 	{ "bxkd-tap.1", { BXKD_TAP_PROGRAM, "--help", NULL } },
 	{ "bxkd-replay.1", { BXKD_REPLAY, "dump", "--help", NULL } },

@@ -275,7 +275,7 @@ START_TEST(dump_shows_the_exchange_as_json)
 }
 END_TEST
 
-START_TEST(dump_refuses_a_damaged_file_and_bad_usage)
+START_TEST(dump_shows_a_cut_file_to_the_cut_and_refuses_damage_and_bad_usage)
 {
 	char damaged[400];
 	int status;
@@ -295,14 +295,42 @@ START_TEST(dump_refuses_a_damaged_file_and_bad_usage)
 	fclose(f);
 	free(bytes);
 
+	/* Shown up to the cut, with exit status 3. */
 	char *argv[] = { BXKD_REPLAY, "dump", damaged, NULL };
 	char *out = run(argv, &status, &err);
+	ck_assert_msg(status == 3, "bxkd-replay dump exited %d:\n%s", status, err);
+	EXPECT_LINE(out, "manifest (record 0, tick 0):");
+	EXPECT_LINE(out, "    20 ");
+	ck_assert_msg(!strstr(out, "  end records="), "%s", out);
+	ck_assert_msg(strstr(err, "bxkd-replay dump: ") &&
+			      strstr(err, "damaged.pcap is cut off after record 20 (it has no END): "
+					  "every whole record before the cut is shown"),
+		      "%s", err);
+	free(out);
+	free(err);
+
+	/* What needs a whole session says so, and what can read it. */
+	char listen[450];
+	snprintf(listen, sizeof(listen), "unix:%s/serve.sock", dir);
+	char *serve[] = { BXKD_REPLAY, "serve", damaged, "--listen", listen, NULL };
+	free(run(serve, &status, &err));
+	ck_assert_int_eq(status, 1);
+	ck_assert_msg(strstr(err, "damaged.pcap is cut off after record 20 (it has no END): this "
+				  "needs a whole session; `bxkd-replay dump` shows it and "
+				  "`bxkd-replay verify` checks it, each up to the cut") &&
+			      !strstr(err, "cannot be read"),
+		      "%s", err);
+	free(err);
+
+	/* A file damaged before its end is refused. */
+	f = fopen(damaged, "r+b");
+	ck_assert_ptr_nonnull(f);
+	fputc(0, f);
+	fclose(f);
+	out = run(argv, &status, &err);
 	ck_assert_int_eq(status, 1);
 	ck_assert_str_eq(out, "");
-	ck_assert_msg(strstr(err, "bxkd-replay dump: ") &&
-			      strstr(err, "damaged.pcap: record 21 cannot be read: truncated dump "
-					  "file"),
-		      "%s", err);
+	ck_assert_msg(strstr(err, "bxkd-replay dump: ") && strstr(err, "damaged.pcap"), "%s", err);
 	free(out);
 	free(err);
 
@@ -701,7 +729,7 @@ BXKD_SUITE(replay_tools,
 	testcases_add(s, "kd_packets", 0, TESTS(kd_packets_are_described_as_the_tap_shows_them));
 	testcases_add_with(s, "dump", 0, write_session, remove_session, TESTS(
 		dump_shows_the_exchange_as_text, dump_shows_the_exchange_as_json,
-		dump_refuses_a_damaged_file_and_bad_usage));
+		dump_shows_a_cut_file_to_the_cut_and_refuses_damage_and_bad_usage));
 	testcases_add_with(s, "walkthrough", 0, write_session, remove_session, TESTS(
 		walkthrough_document_is_the_tools_output_on_the_golden_session,
 		walkthrough_labels_the_attach_and_each_step,

@@ -267,6 +267,28 @@ START_TEST(explanation_names_the_failure)
 }
 END_TEST
 
+/* Where an installed tree was put, from the directory its programs are
+ * in: DESTDIR's prefix, nothing for the configured place, and no answer
+ * for a directory that is not a bindir. */
+START_TEST(the_install_root_comes_from_the_programs_directory)
+{
+	char root[64];
+
+	ck_assert(bxvm_install_root("/stage/usr/local/bin", "/usr/local/bin", root, sizeof(root)));
+	ck_assert_str_eq(root, "/stage");
+	ck_assert(bxvm_install_root("/usr/local/bin", "/usr/local/bin", root, sizeof(root)));
+	ck_assert_str_eq(root, "");
+	ck_assert(bxvm_install_root("/stage/usr/bin", "/usr/bin/", root, sizeof(root)));
+	ck_assert_str_eq(root, "/stage");
+	ck_assert(!bxvm_install_root("/work/build/launcher", "/usr/local/bin", root, sizeof(root)));
+	ck_assert(!bxvm_install_root("/stage/usr/local/sbin", "/usr/local/bin", root, sizeof(root)));
+	ck_assert(!bxvm_install_root("/usr/local/bin", "usr/local/bin", root, sizeof(root)));
+	ck_assert(!bxvm_install_root("", "/usr/local/bin", root, sizeof(root)));
+	ck_assert(!bxvm_install_root("/a-very-long-staging-directory-name-indeed-longer-than-the-room/usr/bin",
+				     "/usr/bin", root, 16));
+}
+END_TEST
+
 BXKD_SUITE(bxh,
 	TCase *parse = testcases_add(s, "parse", 0, TESTS(
 		console_drops_banner_and_debugger_lines,
@@ -280,4 +302,5 @@ BXKD_SUITE(bxh,
 	testcases_add(s, "patch", 0, TESTS(
 		boot_options_are_written_after_the_marker,
 		boot_option_patching_refuses_what_it_cannot_do_exactly));
+	testcases_add(s, "locate", 0, TESTS(the_install_root_comes_from_the_programs_directory));
 )

@@ -774,6 +774,17 @@ static void pump_session(struct session *s, uint64_t from, uint64_t until)
 	}
 }
 
+/* After one damaged control packet the session goes on: the debugger's
+ * request arrives exactly once within 3 timeouts, and the ids agree. */
+static void session_goes_on(struct session *s)
+{
+	pump_session(s, 1, 20 * TIMEOUT);
+	ck_assert_uint_eq(s->requests_delivered, 1);
+	ck_assert_uint_le(s->delivered_at, 3 * TIMEOUT);
+	ck_assert_uint_eq(target.send_id & ~KDCOM_SYNC_ID, debugger.recv_id);
+	ck_assert_uint_eq(target.recv_id, debugger.send_id);
+}
+
 /* Both sides past their first packet: ids ...1, so a side that restarts
  * its ids alone is out of step. */
 static void ids_after_one_exchange(void)
@@ -803,6 +814,98 @@ static unsigned resend_read_as_reset(struct kdcom *from, struct kdcom *to,
 }
 
 
+/* The once-in-millions deadlock of the soak, step by step: the debugger's
+ * request (id ...1) arrives damaged, the target's RESEND is hit so that it
+ * reads as a RESET (control packets carry no checksum). Followed blindly,
+ * the debugger restarts its ids alone, the target takes the request sent
+ * again as a copy it has, acknowledges it without delivering it, and both
+ * wait for ever. The debugger's watchdog RESET brings both ids back
+ * together; the request arrives exactly once, within a few timeouts. */
+START_TEST(a_resend_damaged_into_a_reset_does_not_stall_the_link)
+{
+	struct dbgkd_manipulate_state64 m = request(DBGKD_READ_VIRTUAL_MEMORY_API);
+	struct session s = { 0 };
+	struct kdcom_event ev[4];
+
+	ids_after_one_exchange();
+	kdcom_expect(&target, KDCOM_TYPE_STATE_MANIPULATE, 0, KDCOM_MAX_PAYLOAD);
+	kdcom_send(&debugger, KDCOM_TYPE_STATE_MANIPULATE, &m, sizeof(m), NULL, 0, 0);
+	ck_assert_uint_eq(resend_read_as_reset(&debugger, &target, ev), 1);
+	/* The request in flight is abandoned at once, not sent again. */
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_ABANDONED);
+
+	session_goes_on(&s);
+	ck_assert_uint_eq(debugger.stats.watchdog_resets, 1);
+	ck_assert_uint_eq(s.state_changes_seen, 1);
+}
+END_TEST
+
+/* Each RESET the debugger sent may be answered (a RESET sent again while
+ * the first answer was on its way): those answers are followed, not taken
+ * for the target's own; one beyond them, or after the answer window, is. */
+START_TEST(answers_to_the_debuggers_own_resets_start_no_watchdog)
+{
+	struct kdcom_event ev[4];
+	uint64_t window = debugger.config.reset_answer_window;
+
+	ck_assert_uint_eq(window, 2 * TIMEOUT);
+	kdcom_send_reset(&debugger, 0);
+	kdcom_tick(&debugger, TIMEOUT); /* unanswered: sent again */
+	kdcom_discard_output(&debugger);
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv2_reset, 16, TIMEOUT + 1, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
+	ck_assert(!kdcom_sending(&debugger));
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv2_reset, 16, TIMEOUT + 2, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
+	ck_assert(!kdcom_sending(&debugger));
+	ck_assert_uint_eq(debugger.stats.watchdog_resets, 0);
+	ck_assert_uint_eq(kd_test_drain(&debugger, NULL, 0), 0);
+
+	/* A third answer to two RESETs is the target's own. */
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv2_reset, 16, TIMEOUT + 3, ev, 4), 0);
+	ck_assert_uint_eq(debugger.stats.watchdog_resets, 1);
+	ck_assert(kdcom_sending(&debugger));
+	assert_output(&debugger, kd_test_tv2_reset, 16);
+
+	/* An answer owed but late is no answer either. */
+	setup();
+	kdcom_send_reset(&debugger, 0);
+	kdcom_tick(&debugger, TIMEOUT);
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv2_reset, 16, TIMEOUT + 1, ev, 4), 1);
+	kdcom_discard_output(&debugger);
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv2_reset, 16, TIMEOUT + window + 1, ev, 4), 0);
+	ck_assert_uint_eq(debugger.stats.watchdog_resets, 1);
+}
+END_TEST
+
+/* The watchdog's RESET waits for its answer however long it takes (a
+ * running target reads it only once it stops); a RESET the caller asked
+ * for gives up after its retries, as any send. */
+START_TEST(the_watchdog_reset_is_sent_until_it_is_answered)
+{
+	struct kdcom_event ev[4];
+	uint64_t now = 1;
+
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv2_reset, 16, now, ev, 4), 0);
+	assert_output(&debugger, kd_test_tv2_reset, 16);
+	for (unsigned i = 0; i < 3 * debugger.config.retries; i++) {
+		now += TIMEOUT;
+		kdcom_tick(&debugger, now);
+		ck_assert(!kdcom_next_event(&debugger, &ev[0]));
+		assert_output(&debugger, kd_test_tv2_reset, 16);
+	}
+	ck_assert_uint_eq(feed(&debugger, kd_test_tv2_reset, 16, now + 1, ev, 4), 1);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
+	ck_assert(!kdcom_sending(&debugger));
+
+	kdcom_send_reset(&debugger, now);
+	now += 1;
+	ck_assert_uint_eq(time_out_until_event(&debugger, &now, ev, 100), 20);
+	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_SEND_FAILED);
+}
+END_TEST
+
+
 /* The other way round: the debugger's RESEND read as a RESET by the target,
  * which restarts its ids and answers. The debugger cannot tell that answer
  * from damage; its watchdog RESET puts both sides at the start together. */
@@ -817,10 +920,7 @@ START_TEST(a_resend_damaged_into_a_reset_at_the_target_resyncs_both)
 	ck_assert_uint_eq(resend_read_as_reset(&target, &debugger, ev), 1);
 	ck_assert_int_eq(ev[0].kind, KDCOM_EVENT_RESET);
 
-	pump_session(&s, 1, 20 * TIMEOUT);
-	ck_assert_uint_eq(s.requests_delivered, 1);
-	ck_assert_uint_le(s.delivered_at, 3 * TIMEOUT);
-	ck_assert_uint_eq(target.send_id & ~KDCOM_SYNC_ID, debugger.recv_id);
+	session_goes_on(&s);
 }
 END_TEST
 
@@ -875,6 +975,9 @@ BXKD_SUITE(kdcom,
 		implicit_acknowledgement_only_by_a_new_packet,
 		debugger_takes_a_reply_as_acknowledgement, debugger_follows_sync_but_not_a_copy));
 	testcases_add_with(s, "liveness", 0, setup, NULL, TESTS(
+		a_resend_damaged_into_a_reset_does_not_stall_the_link,
+		answers_to_the_debuggers_own_resets_start_no_watchdog,
+		the_watchdog_reset_is_sent_until_it_is_answered,
 		a_resend_damaged_into_a_reset_at_the_target_resyncs_both,
 		a_duplicated_0xaa_in_a_payload_ending_in_0xaa_passes_the_checksum));
 )

@@ -60,8 +60,31 @@ START_TEST(conversations_complete_at_each_fault_rate)
 }
 END_TEST
 
+/* The seeds on which the soak (tests/tools/kdcom-soak, 3000 ppm) once
+ * deadlocked: a RESEND damaged into a RESET on its way to the debugger
+ * (docs/kd-protocol.md 1.11). The debugger's watchdog RESET recovers each
+ * within a resend timeout, and the conversation completes. */
+static const unsigned deadlock_seeds[] = { 745, 1345 };
+
+START_TEST(the_soaks_deadlocks_end_in_a_watchdog_reset)
+{
+	struct conversation_options o;
+	struct conversation_result r;
+
+	conversation_options_init(&o, deadlock_seeds[_i]);
+	o.drop_ppm = o.duplicate_ppm = o.corrupt_ppm = 3000;
+	conversation_run(&o, &r);
+	ck_assert_msg(r.completed, "seed %u: %s", deadlock_seeds[_i], r.failure);
+	ck_assert_uint_eq(r.mismatches, 0);
+	ck_assert_uint_ge(r.debugger.watchdog_resets, 1);
+	ck_assert_uint_le(r.longest_watchdog_recovery, o.resend_timeout);
+}
+END_TEST
+
 BXKD_SUITE(kdcom_lossy,
 	TCase *tc = testcases_add(s, "conversation", 120, TESTS(NULL));
 	tcase_add_loop_test(tc, conversations_complete_at_each_fault_rate, 0,
 			    (int)(sizeof(fault_rates) / sizeof(fault_rates[0])));
+	tcase_add_loop_test(tc, the_soaks_deadlocks_end_in_a_watchdog_reset, 0,
+			    (int)(sizeof(deadlock_seeds) / sizeof(deadlock_seeds[0])));
 )

@@ -121,6 +121,44 @@ START_TEST(relocating_there_and_back_gives_the_image_back)
 }
 END_TEST
 
+/* pe_export_at lists what pe_find_export finds, at the same RVAs, and
+ * ends: the nine KD exports among them (Bochs' debugger gets these names,
+ * launcher/bochs_debugger.c). */
+START_TEST(the_exports_one_by_one_are_those_found_by_name)
+{
+	static const char *const kd_exports[] = {
+		"KdDebuggerInitialize0", "KdDebuggerInitialize1", "KdSendPacket",
+		"KdReceivePacket",	 "KdD0Transition",	  "KdD3Transition",
+		"KdSave",		 "KdRestore",		  "KdSetHiberRange",
+	};
+	uint32_t size, listed = 0, kd_found = 0;
+	uint8_t *file = read_dll(BXKD_KDVM_DLL_X86, &size);
+	struct pe_headers h;
+	struct pe_problem problem;
+	uint8_t *image = mapped(file, size, &h);
+	enum pe_verdict v;
+
+	for (uint32_t i = 0;; i++) {
+		const char *name = NULL;
+		uint32_t rva = 0, found = 0;
+		v = pe_export_at(image, &h, i, &name, &rva, &problem);
+		if (v != PE_OK)
+			break;
+		ck_assert_ptr_nonnull(name);
+		ck_assert_int_eq(pe_find_export(image, &h, name, &found, &problem), PE_OK);
+		ck_assert_uint_eq(rva, found);
+		for (size_t k = 0; k < sizeof(kd_exports) / sizeof(*kd_exports); k++)
+			kd_found += !strcmp(name, kd_exports[k]);
+		listed++;
+	}
+	ck_assert_int_eq(v, PE_EXPORT_MISSING);
+	ck_assert_uint_eq(kd_found, 9);
+	ck_assert_uint_ge(listed, 9);
+	free(image);
+	free(file);
+}
+END_TEST
+
 START_TEST(each_damaged_copy_is_refused_naming_its_defect)
 {
 	const struct pe_damage_case *c = &pe_damage_cases[_i];
@@ -241,6 +279,7 @@ BXKD_SUITE(pe_image,
 	TCase *tc = testcases_add(s, "loader", 120, TESTS(
 		the_shipped_dll_loads_as_the_kernel_loads_it,
 		relocating_there_and_back_gives_the_image_back,
+		the_exports_one_by_one_are_those_found_by_name,
 		an_import_the_kernel_does_not_provide_is_named,
 		an_x86_dll_is_not_loaded_as_x64,
 		every_truncation_is_refused,

@@ -296,9 +296,12 @@ static void debugger_event(struct conversation *c, const struct kdcom_event *e)
 	case KDCOM_EVENT_SEND_FAILED:
 		fail(c, "debugger gave up sending");
 		break;
+	case KDCOM_EVENT_ABANDONED:
+		/* The engine's watchdog RESET cut off what was being sent. */
 	case KDCOM_EVENT_RESET:
-		/* The engine's watchdog RESET: what was being sent is gone, and
-		 * the target reports its state again once it is stopped. */
+		/* The link was reset (the watchdog's RESET answered): a request
+		 * in flight or its reply is gone, and the stopped target reports
+		 * its state again. */
 		abandon_last(c, &c->from_debugger);
 		c->d = D_AWAIT_REPORT;
 		break;
