@@ -176,6 +176,11 @@ bool bochs_linear_to_phys(void *, uint64_t linear, uint64_t *paddr)
 	return true;
 }
 
+bool bochs_in_64_bit_mode(void *)
+{
+	return in_64_bit_mode();
+}
+
 extern const struct guest_vcpu bochs_vcpu;
 
 bool bochs_find_page(void *, const void *prefix, size_t length, uint64_t limit, uint64_t *paddr)
@@ -186,7 +191,7 @@ bool bochs_find_page(void *, const void *prefix, size_t length, uint64_t limit, 
 const struct guest_vcpu bochs_vcpu = {
 	nullptr,	 bochs_get_reg,	  bochs_set_reg,   bochs_cpl,
 	bochs_read_phys, bochs_write_phys, bochs_translate, bochs_string_pointer, bochs_ticks,
-	bochs_find_page, bochs_linear_to_phys, bochs_peek_phys,
+	bochs_find_page, bochs_linear_to_phys, bochs_peek_phys, bochs_in_64_bit_mode,
 };
 
 /*

@@ -5,7 +5,9 @@
  * kd_test_peer.c) whose answers the input chooses.
  *
  * With the fast path on (the input's choice), the debugger's memory reads
- * are answered by the device from the fake vCPU's memory.
+ * are answered by the device from the fake vCPU's memory, with the x86
+ * target's 32-bit addresses or, the CPU in 64-bit code (also the input's
+ * choice), the x64 target's whole 64-bit ones.
  *
  * Invariants: the device writes guest memory only in a page that carries
  * the signature, and there only the fields the protocol gives it (lengths,
@@ -180,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vmport *vp = vmport_create(&config, NULL);
 	FUZZ_ASSERT(vp && before, "out of memory");
 	fake_vcpu_init(&cpu, RAM_SIZE);
+	cpu.in_64_bit_mode = setup & 4;
 	kd_test_peer_init(&peer);
 	peer.debugger_present = peer.debugger_attached = true;
 	vmport_set_kd_port(vp, &peer.port);

@@ -8,8 +8,8 @@
  * names at the same address, and the link script's absolute values
  * (KERNEL_OFFSET and the like, nm's type A) are left out, being no place.
  *
- * The KD DLL's place is fixed: the kernel maps it at KD_DLL_WINDOW
- * (guest/kernel/layout.h) whatever its preferred base, and the bytes are
+ * The KD DLL's place is fixed: the kernel maps it at its KD_DLL_WINDOW
+ * (guest/kernel/layout.h: one for each kernel) whatever its preferred base, and the bytes are
  * in the image the kernel boots from, between the kernel's symbols
  * kd_dll_file_start and kd_dll_file_end. So its exports are read here from
  * the very image Bochs boots, with the kernel's own PE reader.
@@ -32,10 +32,24 @@
 /* The floppy's boot sector comes before the kernel's first byte
  * (guest/boot/floppy.asm), which is linked at KERNEL_OFFSET + KERNEL_LOAD. */
 #define IMAGE_KERNEL_OFFSET 512u
-#define KERNEL_LINK_ADDRESS ((uint64_t)KERNEL_OFFSET + KERNEL_LOAD)
+
+/* Where the booted kernel (x86 or x86-64) puts things. */
+struct kernel_places {
+	uint64_t link_address, dll_window;
+	uint16_t dll_machine;
+};
+
+static struct kernel_places places_of(bool x64)
+{
+	if (x64)
+		return (struct kernel_places){ (uint64_t)KERNEL_OFFSET_X64 + KERNEL_LOAD,
+					       KD_DLL_WINDOW_X64, PE_MACHINE_AMD64 };
+	return (struct kernel_places){ (uint64_t)KERNEL_OFFSET_X86 + KERNEL_LOAD, KD_DLL_WINDOW_X86,
+				       PE_MACHINE_I386 };
+}
 
 struct named {
-	uint32_t address;
+	uint64_t address; /* 32 bits for the x86 kernel, the higher half's for x64 */
 	bool code;
 	size_t order; /* as read: the sort is stable with it */
 	char *name;
@@ -48,11 +62,9 @@ struct name_table {
 
 static void add_name(struct name_table *t, uint64_t address, bool code, const char *name)
 {
-	if (address > UINT32_MAX)
-		return;
 	t->entries = bxkd_grow(t->entries, &t->capacity, (t->count + 1) * sizeof(*t->entries),
 			       256 * sizeof(*t->entries));
-	t->entries[t->count] = (struct named){ (uint32_t)address, code, t->count,
+	t->entries[t->count] = (struct named){ address, code, t->count,
 					       bxkd_strdup(name) };
 	t->count++;
 }
@@ -72,10 +84,11 @@ static uint64_t address_of(const struct name_table *t, const char *name)
 	return 0;
 }
 
-/* The DLL's exports at KD_DLL_WINDOW + RVA; false, said, if the image
- * does not carry a DLL the kernel's reader accepts. */
-static bool add_dll_exports(struct name_table *t, const char *image_path)
+/* The DLL's exports at the kernel's DLL window + RVA; false, said, if the
+ * image does not carry a DLL the kernel's reader accepts. */
+static bool add_dll_exports(struct name_table *t, const char *image_path, bool x64)
 {
+	const struct kernel_places k = places_of(x64);
 	uint64_t start = address_of(t, "kd_dll_file_start"), end = address_of(t, "kd_dll_file_end");
 	size_t image_size = 0;
 	uint8_t *image = (uint8_t *)bxvm_read_file(image_path, &image_size);
@@ -83,12 +96,12 @@ static bool add_dll_exports(struct name_table *t, const char *image_path)
 	struct pe_headers h;
 	enum pe_verdict v = PE_TRUNCATED;
 
-	if (image && start >= KERNEL_LINK_ADDRESS && end > start &&
-	    start - KERNEL_LINK_ADDRESS + IMAGE_KERNEL_OFFSET <= image_size &&
-	    end - start <= image_size - (start - KERNEL_LINK_ADDRESS + IMAGE_KERNEL_OFFSET)) {
-		const uint8_t *file = image + (start - KERNEL_LINK_ADDRESS + IMAGE_KERNEL_OFFSET);
+	if (image && start >= k.link_address && end > start &&
+	    start - k.link_address + IMAGE_KERNEL_OFFSET <= image_size &&
+	    end - start <= image_size - (start - k.link_address + IMAGE_KERNEL_OFFSET)) {
+		const uint8_t *file = image + (start - k.link_address + IMAGE_KERNEL_OFFSET);
 		uint32_t size = (uint32_t)(end - start);
-		v = pe_read_headers(file, size, PE_MACHINE_I386, &h);
+		v = pe_read_headers(file, size, k.dll_machine, &h);
 		if (v == PE_OK) {
 			mapped = bxkd_xmalloc(h.size_of_image);
 			v = pe_map_image(file, size, &h, mapped, h.size_of_image);
@@ -99,7 +112,7 @@ static bool add_dll_exports(struct name_table *t, const char *image_path)
 		uint32_t rva = 0;
 		enum pe_verdict export = pe_export_at(mapped, &h, i, &name, &rva, NULL);
 		if (export == PE_OK)
-			add_name(t, (uint64_t)KD_DLL_WINDOW + rva, true, name);
+			add_name(t, k.dll_window + rva, true, name);
 		else if (!name)
 			break; /* past the last one, or a table the kernel would refuse too */
 	}
@@ -134,12 +147,12 @@ static bool write_symbols(const struct bochs_debugger_setup *s, const char *path
 		return false;
 	}
 	if (s->kd && !strcmp(s->kd, "dll"))
-		add_dll_exports(&t, s->image);
+		add_dll_exports(&t, s->image, s->x64);
 	qsort(t.entries, t.count, sizeof(*t.entries), by_address);
 	FILE *f = fopen(path, "w");
 	if (f) {
 		for (size_t i = 0; i < t.count; i++)
-			fprintf(f, "%08" PRIx32 " %s\n", t.entries[i].address, t.entries[i].name);
+			fprintf(f, "%08" PRIx64 " %s\n", t.entries[i].address, t.entries[i].name);
 		ok = fclose(f) == 0;
 	}
 	if (!ok)

@@ -25,6 +25,7 @@ struct bochs_debugger_setup {
 	const char *image;         /* the image Bochs boots: the KD DLL is inside */
 	const char *kd;            /* our kernel's kd= (vmport, serial, dll); NULL: not ours */
 	const char *user_commands; /* --debugger-commands FILE, or NULL */
+	bool x64;                  /* our x86-64 kernel (--arch x64) */
 };
 
 /* Writes the symbol file (ours only) and the command file; returns the

@@ -541,7 +541,7 @@ static int prepare(struct run *r)
 		return r->bochsrc ? 0 : BXKD_EXIT_FAILED;
 	r->debugger = (struct bochs_debugger_setup){ r->workdir, r->symbols, r->ours ? r->copy : r->image,
 						     r->ours ? transport_boot_option[r->o.transport] : NULL,
-						     r->o.debugger_commands };
+						     r->o.debugger_commands, r->o.x64 };
 	r->debugger_rc = bochs_debugger_prepare(&r->debugger);
 	return r->debugger_rc ? 0 : BXKD_EXIT_FAILED;
 }

@@ -83,12 +83,17 @@ static bool tap_peek_phys(void *ctx, uint64_t paddr, void *buf, size_t len)
 	return real_of(ctx)->peek_phys(real_of(ctx)->ctx, paddr, buf, len);
 }
 
+static bool tap_in_64_bit_mode(void *ctx)
+{
+	return real_of(ctx)->in_64_bit_mode(real_of(ctx)->ctx);
+}
+
 void vcpu_tap_init(struct vcpu_tap *tap, vcpu_tap_memory_fn memory, void *owner)
 {
 	*tap = (struct vcpu_tap){
 		.vcpu = { tap, tap_get_reg, tap_set_reg, tap_cpl, tap_read_phys, tap_write_phys,
 			  tap_translate, tap_string_pointer, tap_ticks, tap_find_page,
-			  tap_linear_to_phys, tap_peek_phys },
+			  tap_linear_to_phys, tap_peek_phys, tap_in_64_bit_mode },
 		.memory = memory,
 		.owner = owner,
 	};

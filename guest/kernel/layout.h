@@ -12,9 +12,17 @@
 
 #define KERNEL_LOAD 0x00100000
 
+/* Both kernels' places by name, for host code that reads either (the
+ * launcher's debugger names); each kernel takes its own as the plain
+ * names below. The x86-64 kernel's is where 64-bit Windows keeps its
+ * kernel (x64/). */
+#define KERNEL_OFFSET_X86 0x80000000
+#define KERNEL_OFFSET_X64 0xFFFFF80000000000
+#define KD_DLL_WINDOW_X86 0xA0000000
+#define KD_DLL_WINDOW_X64 0xFFFFF800A0000000
+
 #ifdef __x86_64__
-/* The x86-64 kernel: where 64-bit Windows keeps its kernel (x64/). */
-#define KERNEL_OFFSET 0xFFFFF80000000000
+#define KERNEL_OFFSET KERNEL_OFFSET_X64
 /* Unmapped in the higher half, though RAM is there. */
 #define KD_HOLE_START 0xFFFFF80000F00000
 #define KD_HOLE_END 0xFFFFF80001000000
@@ -23,7 +31,7 @@
  * address to 32 bits would reach the wrong bytes (x64/longmode_tests.c). */
 #define LONG_ALIAS_OFFSET 0xFFFFF80100800000
 #else
-#define KERNEL_OFFSET 0x80000000
+#define KERNEL_OFFSET KERNEL_OFFSET_X86
 /* Unmapped in the upper half, though RAM is there. */
 #define KD_HOLE_START 0x80F00000
 #define KD_HOLE_END 0x81000000
@@ -35,9 +43,9 @@
 #ifdef __x86_64__
 /* The x86-64 kernel's: 2 MiB at 2.5 GiB into the higher half, beyond its
  * RAM's view there too. */
-#define KD_DLL_WINDOW 0xFFFFF800A0000000
+#define KD_DLL_WINDOW KD_DLL_WINDOW_X64
 #else
-#define KD_DLL_WINDOW 0xA0000000
+#define KD_DLL_WINDOW KD_DLL_WINDOW_X86
 #endif
 
 /* entry.S's first mapping: 4 MiB pages over the first BOOT_MAP_MIB. */

@@ -75,6 +75,10 @@ struct guest_vcpu {
 	 * bytes reach the session in the reply that carries them. */
 	bool (*linear_to_phys)(void *ctx, uint64_t linear, uint64_t *paddr);
 	bool (*peek_phys)(void *ctx, uint64_t paddr, void *buf, size_t len);
+	/* The CPU runs 64-bit code (long mode, a 64-bit CS): its linear
+	 * addresses are 64 bits wide, and a debugger's addresses are the x64
+	 * target's, taken whole, rather than the x86 target's 32 bits. */
+	bool (*in_64_bit_mode)(void *ctx);
 };
 
 #define GUEST_PAGE_PREFIX_MAX 64u

@@ -207,6 +207,30 @@ START_TEST(the_kd_dlls_send_is_reached_by_its_export_name)
 	debugged_free(&d);
 }
 END_TEST
+
+/* The x86-64 kernel with its KD DLL: the exports at that kernel's window
+ * in the higher half, and its VGA screen (the status row, the console)
+ * at KERNEL_OFFSET + 0xB8000 there. */
+START_TEST(the_x64_kernels_dll_send_and_screen_are_there_too)
+{
+	struct debugged d;
+	unsigned colours = 0;
+
+	debug(&d, "bochs_debugger_x64",
+	      "lb \"KdSendPacket\"\nc\ns\nwritemem \"" SCREEN_FILE "\" 0xfffff800000b8000 4000\nq\n",
+	      OPTIONS("--arch", "x64", "--transport", "dll", "--break", ));
+	SAYS(&d, "and the KD DLL's exports");
+	SAYS(&d, "Breakpoint 1, 0xfffff800a000");
+	SAYS(&d, "(KdSendPacket+0): ");
+	SAYS(&d, "(KdSendPacket+");
+	char *screen = screen_text(d.dir, &colours);
+	ck_assert_msg(!strncmp(screen, " bxkd  kd=dll  debugger not attached", 36), "%s", screen);
+	ck_assert_msg(colours == 0x1f, "status colours 0x%02x", colours);
+	ck_assert_msg(strstr(screen, "\nkd: kernel debugger on "), "%s", screen);
+	free(screen);
+	debugged_free(&d);
+}
+END_TEST
 #endif
 
 /* ---- the screen --------------------------------------------------------------------- */
@@ -340,6 +364,7 @@ BXKD_SUITE(bochs_debugger,
 		the_transports_send_is_reached_by_name_with_an_initial_break,
 		without_a_debugger_or_a_break_the_send_is_never_reached));
 	testcases_add_needing_dll(s, "bochs_debugger", "by_export", 120,
-		TESTS(the_kd_dlls_send_is_reached_by_its_export_name));
+		TESTS(the_kd_dlls_send_is_reached_by_its_export_name,
+		      the_x64_kernels_dll_send_and_screen_are_there_too));
 	testcases_add(s, "screen", 120, TESTS(the_screen_shows_the_console_and_the_debuggers_packets));
 )

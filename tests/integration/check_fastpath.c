@@ -13,7 +13,10 @@
  * serves, and only there: the stub (its reply and message buffers), the
  * transport module and its shared page, the kernel's stacks, and the
  * accessed and dirty bits of the page tables' entries. The fast VM's
- * session is recorded and must replay.
+ * session is recorded and must replay. The same again for the x86-64
+ * kernel (--arch x64), whose stub takes 64-bit addresses whole: its
+ * higher half, the hole, the 64-bit alias of RAM, the non-canonical gap,
+ * a sign-extended x86 address that is no address of its.
  */
 #include "config.h"
 
@@ -34,33 +37,88 @@
 
 #define WAIT_MS 120000u
 #define REQUESTS 400
-#define KERNEL_OFFSET 0x80000000u
 #define RAM_BYTES (32u << 20) /* bochs-run's default machine */
 #define REPLY_DATA (KDCOM_MAX_PAYLOAD - sizeof(struct dbgkd_manipulate_state64))
 #define PTE_ACCESSED_DIRTY 0x60u
+#define NAMED_MAX 16
 
 /* Where the stub changes memory as it serves; `bits`: only those may
  * differ (0: any). */
-static const struct {
+struct changed {
 	const char *symbol;
 	uint8_t bits;
-} changed_by_the_stub[] = {
+};
+
+/* One of our kernels: where it lives, what its stub changes, and the
+ * virtual addresses worth reading around. */
+struct target {
+	const char *name;
+	const char *symbols;
+	bool x64;
+	uint64_t kernel_offset;
+	uint64_t long_alias_offset; /* x64: RAM once more there (0: none) */
+	const struct changed *changed;
+	size_t changed_count;
+	const uint64_t *virtual_bases;
+	size_t virtual_count;
+};
+
+static const struct changed x86_changed[] = {
 	{ "stub", 0 },		 { "vm", 0 },
 	{ "vm_page", 0 },	 { "boot_stack", 0 },
 	{ "ring0_stack", 0 },	 { "directory", PTE_ACCESSED_DIRTY },
 	{ "tables", PTE_ACCESSED_DIRTY }, { "hole_table", PTE_ACCESSED_DIRTY },
 	{ "low_table", PTE_ACCESSED_DIRTY }, { "apic_table", PTE_ACCESSED_DIRTY },
 };
-#define NAMED (sizeof(changed_by_the_stub) / sizeof(*changed_by_the_stub))
+static const uint64_t x86_virtual_bases[] = {
+	0x80100000u, 0x80F00000u, 0x81000000u, 0x80000000u + RAM_BYTES, 0x0, 0x00400000u,
+	0xFEE00000u, 0x100000000ull, 0xFFFFFFFF80100000ull, 0xFFFFF000u,
+};
+static const struct target x86_kernel = {
+	"x86", BXKD_GUEST_SYMBOLS, false, 0x80000000u, 0,
+	x86_changed, sizeof(x86_changed) / sizeof(*x86_changed),
+	x86_virtual_bases, sizeof(x86_virtual_bases) / sizeof(*x86_virtual_bases),
+};
+
+/* guest/x64/paging.c's tables lie from pml4 to window_table. */
+static const struct changed x64_changed[] = {
+	{ "stub", 0 },
+	{ "vm", 0 },
+	{ "vm_page", 0 },
+	{ "boot_stack", 0 },
+	{ "ring0_stack", 0 },
+	{ "pml4", PTE_ACCESSED_DIRTY },
+	{ "low_pdpt", PTE_ACCESSED_DIRTY },
+	{ "high_pdpt", PTE_ACCESSED_DIRTY },
+	{ "low_pd", PTE_ACCESSED_DIRTY },
+	{ "high_pd", PTE_ACCESSED_DIRTY },
+	{ "apic_pd", PTE_ACCESSED_DIRTY },
+	{ "alias_pd", PTE_ACCESSED_DIRTY },
+	{ "window_pd", PTE_ACCESSED_DIRTY },
+	{ "tables", PTE_ACCESSED_DIRTY },
+	{ "hole_table", PTE_ACCESSED_DIRTY },
+	{ "low_table", PTE_ACCESSED_DIRTY },
+};
+static const uint64_t x64_virtual_bases[] = {
+	0xFFFFF80000100000ull, 0xFFFFF80000F00000ull, 0xFFFFF80001000000ull,
+	0xFFFFF80000000000ull + RAM_BYTES, 0x0, 0x00400000u, 0xFEE00000u, 0x100000000ull,
+	0xFFFFFFFF80100000ull, 0xFFFFF80100800000ull, 0x0000800000000000ull,
+	0xFFFF800000000000ull, 0xFFFFFFFFFFFFF000ull,
+};
+static const struct target x64_kernel = {
+	"x64", BXKD_GUEST64_SYMBOLS, true, 0xFFFFF80000000000ull, 0xFFFFF80100800000ull,
+	x64_changed, sizeof(x64_changed) / sizeof(*x64_changed),
+	x64_virtual_bases, sizeof(x64_virtual_bases) / sizeof(*x64_virtual_bases),
+};
 
 struct extent {
-	uint32_t start, end;
+	uint64_t start, end;
 };
 
 /* A symbol reaches to the next address in the nm -n list. */
-static struct extent symbol_extent(const char *symbol)
+static struct extent symbol_extent(const char *symbols, const char *symbol)
 {
-	FILE *f = fopen(BXKD_GUEST_SYMBOLS, "r");
+	FILE *f = fopen(symbols, "r");
 	char line[256], name[200], type;
 	unsigned long address;
 	struct extent e = { 0, 0 };
@@ -71,29 +129,28 @@ static struct extent symbol_extent(const char *symbol)
 		if (sscanf(line, "%lx %c %199s", &address, &type, name) != 3)
 			continue;
 		if (found && address > e.start) {
-			e.end = (uint32_t)address;
+			e.end = address;
 			break;
 		}
 		if (!found && !strcmp(name, symbol)) {
-			e.start = (uint32_t)address;
+			e.start = address;
 			found = true;
 		}
 	}
 	fclose(f);
-	ck_assert_msg(found && e.end > e.start, "no extent for %s in %s", symbol,
-		      BXKD_GUEST_SYMBOLS);
+	ck_assert_msg(found && e.end > e.start, "no extent for %s in %s", symbol, symbols);
 	return e;
 }
 
-static struct extent named[NAMED];
+static struct extent named[NAMED_MAX];
 
 /* The kernel's view of a byte a reply carried. */
-static bool difference_allowed(uint64_t kernel_address, uint8_t a, uint8_t b)
+static bool difference_allowed(const struct target *t, uint64_t kernel_address, uint8_t a,
+			       uint8_t b)
 {
-	for (size_t i = 0; i < NAMED; i++)
+	for (size_t i = 0; i < t->changed_count; i++)
 		if (kernel_address >= named[i].start && kernel_address < named[i].end)
-			return !changed_by_the_stub[i].bits ||
-			       !((a ^ b) & ~changed_by_the_stub[i].bits);
+			return !t->changed[i].bits || !((a ^ b) & ~t->changed[i].bits);
 	return false;
 }
 
@@ -109,20 +166,16 @@ static uint32_t next_random(void)
 	return (uint32_t)seed;
 }
 
-static const uint64_t virtual_bases[] = {
-	0x80100000u, 0x80F00000u, 0x81000000u, KERNEL_OFFSET + RAM_BYTES, 0x0, 0x00400000u,
-	0xFEE00000u, 0x100000000ull, 0xFFFFFFFF80100000ull, 0xFFFFF000u,
-};
 static const uint64_t physical_bases[] = {
 	0x0, 0x00100000u, 0x00F00000u, RAM_BYTES, 0x100000000ull, 0xFEE00000u,
 };
 
-static void random_request(struct dbgkd_manipulate_state64 *m)
+static void random_request(const struct target *t, struct dbgkd_manipulate_state64 *m)
 {
 	bool physical = next_random() % 3 == 0;
-	const uint64_t *bases = physical ? physical_bases : virtual_bases;
+	const uint64_t *bases = physical ? physical_bases : t->virtual_bases;
 	size_t count = physical ? sizeof(physical_bases) / sizeof(*physical_bases)
-				: sizeof(virtual_bases) / sizeof(*virtual_bases);
+				: t->virtual_count;
 	uint64_t base = bases[next_random() % count];
 	/* Around the base, either side: reads that start mapped and run off
 	 * the edge, and the other way. */
@@ -145,7 +198,7 @@ struct vm {
 	char dir[600];
 };
 
-static void boot(struct vm *vm, const char *name, bool fast, const char *sockets)
+static void boot(struct vm *vm, const char *name, bool fast, bool x64, const char *sockets)
 {
 	char endpoint[300], target[300], out[700], err[700], record[700];
 
@@ -155,8 +208,8 @@ static void boot(struct vm *vm, const char *name, bool fast, const char *sockets
 	snprintf(target, sizeof(target), "connect:%s/%s.sock", sockets, name);
 	snprintf(record, sizeof(record), "%s/session.pcap", vm->dir);
 	char *argv[] = { BXKD_LAUNCHER, "run", "--break", "--endpoint", endpoint, "--workdir",
-			 vm->dir, "--timeout", "120", "--record", record,
-			 fast ? "--fastpath" : NULL, NULL };
+			 vm->dir, "--timeout", "120", "--record", record, "--arch",
+			 x64 ? "x64" : "x86", fast ? "--fastpath" : NULL, NULL };
 	snprintf(out, sizeof(out), "%s/run.out", vm->dir);
 	snprintf(err, sizeof(err), "%s/run.err", vm->dir);
 	ck_assert(child_start(&vm->run, argv, out, err));
@@ -197,18 +250,22 @@ static void ask(struct vm *vm, const struct dbgkd_manipulate_state64 *m, struct 
 			 KDCLIENT_OK);
 }
 
-static uint64_t kernel_view(const struct dbgkd_manipulate_state64 *m, size_t i)
+static uint64_t kernel_view(const struct target *t, const struct dbgkd_manipulate_state64 *m,
+			    size_t i)
 {
 	uint64_t at = m->u.read_memory.target_base_address + i;
 
 	if (m->api_number == DBGKD_READ_PHYSICAL_MEMORY_API)
-		return at + KERNEL_OFFSET;
-	at &= 0xFFFFFFFFu;
-	return at >= KERNEL_OFFSET ? at : at + KERNEL_OFFSET; /* the low view */
+		return at + t->kernel_offset;
+	if (!t->x64)
+		at &= 0xFFFFFFFFu;
+	if (t->long_alias_offset && at >= t->long_alias_offset)
+		return at - t->long_alias_offset + t->kernel_offset;
+	return at >= t->kernel_offset ? at : at + t->kernel_offset; /* the low view */
 }
 
-static void compare(const struct dbgkd_manipulate_state64 *m, const struct answer *kernel,
-		    const struct answer *fast, unsigned n)
+static void compare(const struct target *t, const struct dbgkd_manipulate_state64 *m,
+		    const struct answer *kernel, const struct answer *fast, unsigned n)
 {
 	ck_assert_msg(!memcmp(&kernel->reply, &fast->reply, sizeof(kernel->reply)),
 		      "request %u (api 0x%x at 0x%llx, %u bytes): the reply headers differ: status "
@@ -220,32 +277,37 @@ static void compare(const struct dbgkd_manipulate_state64 *m, const struct answe
 	ck_assert_uint_eq(kernel->length, fast->length);
 	for (size_t i = 0; i < kernel->length; i++)
 		ck_assert_msg(kernel->data[i] == fast->data[i] ||
-				      difference_allowed(kernel_view(m, i), kernel->data[i],
+				      difference_allowed(t, kernel_view(t, m, i), kernel->data[i],
 							 fast->data[i]),
-			      "request %u: byte %zu (kernel address 0x%llx) is 0x%02x from the "
+			      "%s request %u: byte %zu (kernel address 0x%llx) is 0x%02x from the "
 			      "kernel, 0x%02x from the fast path, outside what the stub changes",
-			      n, i, (unsigned long long)kernel_view(m, i), kernel->data[i],
-			      fast->data[i]);
+			      t->name, n, i, (unsigned long long)kernel_view(t, m, i),
+			      kernel->data[i], fast->data[i]);
 }
 
-START_TEST(the_fast_path_answers_as_the_kernel_does)
+/* Two VMs of target `t`'s kernel, the same stream of reads to both. */
+static void fast_and_guest_paths_answer_alike(const struct target *t)
 {
 	static struct answer kernel, fast;
 	char *sockets = socket_dir();
 	struct vm guest_path, fast_path;
 	struct dbgkd_manipulate_state64 m;
 	unsigned short_reads = 0, failures = 0;
+	char name[40];
 
-	for (size_t i = 0; i < NAMED; i++)
-		named[i] = symbol_extent(changed_by_the_stub[i].symbol);
+	ck_assert(t->changed_count <= NAMED_MAX);
+	for (size_t i = 0; i < t->changed_count; i++)
+		named[i] = symbol_extent(t->symbols, t->changed[i].symbol);
 	ck_assert_ptr_nonnull(sockets);
-	boot(&guest_path, "fastpath_off", false, sockets);
-	boot(&fast_path, "fastpath_on", true, sockets);
+	snprintf(name, sizeof(name), "fastpath_%s_off", t->name);
+	boot(&guest_path, name, false, t->x64, sockets);
+	snprintf(name, sizeof(name), "fastpath_%s_on", t->name);
+	boot(&fast_path, name, true, t->x64, sockets);
 	for (unsigned n = 0; n < REQUESTS; n++) {
-		random_request(&m);
+		random_request(t, &m);
 		ask(&guest_path, &m, &kernel);
 		ask(&fast_path, &m, &fast);
-		compare(&m, &kernel, &fast, n);
+		compare(t, &m, &kernel, &fast, n);
 		uint32_t asked = m.u.read_memory.transfer_count;
 		if (kernel.reply.return_status != DBGKD_STATUS_SUCCESS)
 			failures++;
@@ -275,6 +337,19 @@ START_TEST(the_fast_path_answers_as_the_kernel_does)
 	ck_assert(child_start(&replay, verify, out, err));
 	ck_assert_int_eq(child_wait(&replay, WAIT_MS), 0);
 	remove_socket_dir(sockets);
+}
+
+START_TEST(the_fast_path_answers_as_the_kernel_does)
+{
+	fast_and_guest_paths_answer_alike(&x86_kernel);
+}
+END_TEST
+
+/* In 64-bit code the device takes the debugger's addresses whole, as the
+ * x86-64 kernel's stub does. */
+START_TEST(the_fast_path_answers_as_the_x64_kernel_does)
+{
+	fast_and_guest_paths_answer_alike(&x64_kernel);
 }
 END_TEST
 
@@ -328,7 +403,8 @@ Suite *fastpath_suite(void)
 	Suite *s = suite_create("fastpath");
 
 	testcases_add_with(s, "identity", 600, NULL, NULL,
-			   TESTS(the_fast_path_answers_as_the_kernel_does));
+			   TESTS(the_fast_path_answers_as_the_kernel_does,
+				 the_fast_path_answers_as_the_x64_kernel_does));
 	testcases_add_with(s, "bench", 600, NULL, NULL, TESTS(bench_runs_every_variant_at_a_tiny_size));
 	return s;
 }

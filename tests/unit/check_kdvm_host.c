@@ -1751,6 +1751,43 @@ START_TEST(the_fast_path_reads_stop_where_the_kernel_reads_stop)
 }
 END_TEST
 
+/* In 64-bit code the addresses are the x64 target's, taken whole: one
+ * above 4 GiB reaches memory, and a run stops where the addresses stop
+ * being canonical. The fake's 64-bit memory repeats RAM every RAM_BYTES,
+ * so each short read is the device's own refusal. */
+START_TEST(the_fast_path_takes_64_bit_addresses_whole_in_64_bit_code)
+{
+	struct kdvm_page *p = fast_device();
+
+	cpu.in_64_bit_mode = true;
+	cpu.page_xor = 0x1000;
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0xFFFFF80000004ff0ull, 0x20); /* higher half */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x100002000ull, 8);	     /* no x86 address */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x00007FFFFFFFFF80ull, 0x100); /* off the edge */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0x0000800000000000ull, 1);	  /* not canonical */
+	queue_read(DBGKD_READ_VIRTUAL_MEMORY_API, 0xFFFF7FFFFFFFF000ull, 16);	  /* nor this */
+	queue_read(DBGKD_READ_PHYSICAL_MEMORY_API, 0x3000, 16);
+	ask_receive(&p->h, KDCOM_TYPE_STATE_MANIPULATE, 56, 0x1000, 1000);
+	ck_assert_uint_eq(call(), KDVM_STATUS_OK);
+	ck_assert_uint_eq(p->h.result, KD_TIMED_OUT);
+	ck_assert_uint_eq(peer.sent_count, 6);
+	const struct kd_test_packet *two_pages = kd_test_peer_sent(&peer, 0);
+	ck_assert_uint_eq(two_pages->data_length, 0x20);
+	ck_assert(!memcmp(two_pages->data, cpu.memory + 0x5ff0, 0x10));
+	ck_assert(!memcmp(two_pages->data + 0x10, cpu.memory + 0x4000, 0x10));
+	assert_fast_reply(1, DBGKD_READ_VIRTUAL_MEMORY_API, 0x100002000ull, 8, DBGKD_STATUS_SUCCESS,
+			  8, 0x3000);
+	assert_fast_reply(2, DBGKD_READ_VIRTUAL_MEMORY_API, 0x00007FFFFFFFFF80ull, 0x100,
+			  DBGKD_STATUS_UNSUCCESSFUL, 0x80, (RAM_BYTES - 0x80) ^ 0x1000);
+	assert_fast_reply(3, DBGKD_READ_VIRTUAL_MEMORY_API, 0x0000800000000000ull, 1,
+			  DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
+	assert_fast_reply(4, DBGKD_READ_VIRTUAL_MEMORY_API, 0xFFFF7FFFFFFFF000ull, 16,
+			  DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
+	assert_fast_reply(5, DBGKD_READ_PHYSICAL_MEMORY_API, 0x3000, 16, DBGKD_STATUS_SUCCESS, 16,
+			  0x3000);
+}
+END_TEST
+
 /* Off by default; and on, a receive of anything but a manipulate request,
  * or one split other than at 56 bytes, is the guest's. */
 START_TEST(the_fast_path_leaves_alone_what_it_must_not_answer)
@@ -1843,6 +1880,7 @@ BXKD_SUITE(kdvm_host,
 	testcases_add_with(s, "fastpath", 0, setup, teardown, TESTS(
 		the_fast_path_answers_reads_and_hands_the_rest_to_the_guest,
 		the_fast_path_reads_stop_where_the_kernel_reads_stop,
+		the_fast_path_takes_64_bit_addresses_whole_in_64_bit_code,
 		the_fast_path_leaves_alone_what_it_must_not_answer));
 	/* Valgrind makes the fuzz slow; its cost is work, not waiting. */
 	testcases_add_with(s, "fuzz", 300, setup, teardown, TESTS(

@@ -54,11 +54,11 @@ static bool write_phys(void *ctx, uint64_t paddr, const void *buf, size_t len)
 	return true;
 }
 
-static bool linear_to_phys(const struct fake_vcpu *f, uint32_t linear, uint64_t *paddr)
+static bool linear_to_phys(const struct fake_vcpu *f, uint64_t linear, uint64_t *paddr)
 {
 	if (f->unmapped_linear != NO_HOLE && linear >> 12 == f->unmapped_linear >> 12)
 		return false;
-	*paddr = linear ^ f->page_xor;
+	*paddr = (f->in_64_bit_mode ? linear & (f->memory_size - 1) : linear) ^ f->page_xor;
 	return true;
 }
 
@@ -67,7 +67,7 @@ static bool translate(void *ctx, enum guest_seg seg, uint64_t offset, uint64_t *
 {
 	struct fake_vcpu *f = ctx;
 
-	return linear_to_phys(f, f->segment_base[seg] + (uint32_t)offset, paddr);
+	return linear_to_phys(f, (uint32_t)(f->segment_base[seg] + (uint32_t)offset), paddr);
 }
 
 static uint64_t string_pointer(void *ctx, enum guest_reg reg)
@@ -91,7 +91,15 @@ static bool find_page(void *ctx, const void *prefix, size_t length, uint64_t lim
 
 static bool fake_linear_to_phys(void *ctx, uint64_t linear, uint64_t *paddr)
 {
-	return linear <= UINT32_MAX && linear_to_phys(ctx, (uint32_t)linear, paddr);
+	struct fake_vcpu *f = ctx;
+
+	return (f->in_64_bit_mode || linear <= UINT32_MAX) && linear_to_phys(f, linear, paddr);
+}
+
+static bool in_64_bit_mode(void *ctx)
+{
+	struct fake_vcpu *f = ctx;
+	return f->in_64_bit_mode;
 }
 
 void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
@@ -104,7 +112,8 @@ void fake_vcpu_init(struct fake_vcpu *f, uint64_t memory_size)
 	f->unmapped_linear = NO_HOLE;
 	f->vcpu = (struct guest_vcpu){ f,	      get_reg,	   set_reg,   cpl,
 					read_phys,    write_phys,  translate, string_pointer,
-					ticks,	      find_page,   fake_linear_to_phys, read_phys };
+					ticks,	      find_page,   fake_linear_to_phys, read_phys,
+					in_64_bit_mode };
 }
 
 void fake_vcpu_free(struct fake_vcpu *f)

@@ -23,6 +23,10 @@ struct fake_vcpu {
 	uint32_t segment_base[2]; /* indexed by enum guest_seg */
 	uint32_t page_xor;
 	uint64_t unmapped_linear;
+	/* 64-bit code: linear addresses are 64 bits, and every stretch of
+	 * memory_size bytes of them (a power of two) is RAM again, so that
+	 * whatever address the device should refuse would reach RAM here. */
+	bool in_64_bit_mode;
 	struct guest_vcpu vcpu;
 };
 
