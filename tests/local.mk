@@ -184,7 +184,7 @@ noinst_PROGRAMS += %reldir%/tools/kd-win-target
 # The golden sessions (tests/sessions/golden/README.md): verified by the
 # golden suite; `make record-golden` records them again from the build's
 # test kernel, replacing the kept images. Commit what changes.
-GOLDEN_SESSIONS = e2e breakin reconnect bulk e2e-dll e2e-x64
+GOLDEN_SESSIONS = e2e breakin reconnect bulk e2e-dll e2e-x64 e2e-dll-x64
 EXTRA_DIST += %reldir%/sessions/record-golden %reldir%/sessions/golden
 # Their version 1 originals, which bxkd-replay upgrade turned into them.
 EXTRA_DIST += %reldir%/sessions/v1

@@ -33,14 +33,14 @@
 /* e2e-dll: the e2e script through the Windows KD DLL the kernel loads
  * (kd=dll); its image carries the DLL, so it replays without mingw-w64.
  * e2e-x64: the x86-64 kernel's version of the script, over the shared
- * page from long mode. */
-static const char *const golden_names[] = { "e2e",  "breakin", "reconnect",
-					    "bulk", "e2e-dll", "e2e-x64" };
+ * page from long mode; e2e-dll-x64: the same through kdbxkd-x64.dll. */
+static const char *const golden_names[] = { "e2e",	   "breakin", "reconnect",	"bulk",
+					    "e2e-dll", "e2e-x64", "e2e-dll-x64" };
 /* Those whose every crossing follows from the script alone (README). */
 static const char *const deterministic_names[] = { "e2e", "breakin", "bulk", "e2e-dll",
-						   "e2e-x64" };
+						   "e2e-x64", "e2e-dll-x64" };
 /* Those whose debugger reads the workload's data block. */
-static const char *const data_block_readers[] = { "e2e", "e2e-x64" };
+static const char *const data_block_readers[] = { "e2e", "e2e-x64", "e2e-dll-x64" };
 
 static char *dir;
 
