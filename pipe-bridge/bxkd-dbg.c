@@ -507,9 +507,42 @@ static void end_session(struct session *s)
 	fflush(stdout);
 	kdclient_close(s->client);
 	free(s->prints);
+}
+
+static void free_symbols(struct session *s)
+{
 	for (size_t i = 0; i < s->symbol_count; i++)
 		free(s->symbols[i].name);
 	free(s->symbols);
+}
+
+/* The commands checked, then run against the target; the exit status. */
+static int run_session(struct session *s, const struct options *o, int argc, char **argv,
+		       struct command_list *commands)
+{
+	struct kdclient_options co;
+	char error[256];
+
+	if (!gather_commands(o, argc, argv, commands) || !check_commands(s, commands))
+		return BXKD_CLI_EXIT_USAGE;
+	kdclient_options_init(&co);
+	if (o->resend_timeout_ms)
+		co.resend_timeout_ms = o->resend_timeout_ms;
+	if (!kdep_parse(o->target, &co.endpoint, error, sizeof(error))) {
+		bxkd_warn("%s", error);
+		return 2;
+	}
+	co.log = (struct bxkd_log){ on_log, s };
+	co.print = on_print;
+	co.print_ctx = s;
+	s->client = kdclient_open(&co, error, sizeof(error));
+	if (!s->client) {
+		bxkd_warn("%s", error);
+		return 1;
+	}
+	bool ok = run_commands(s, o, commands, argc);
+	end_session(s);
+	return ok ? 0 : s->usage_error ? BXKD_CLI_EXIT_USAGE : 1;
 }
 
 int main(int argc, char **argv)
@@ -517,34 +550,12 @@ int main(int argc, char **argv)
 	struct session s = { .timeout_ms = 10000 };
 	struct options o = { NULL, NULL, 0 };
 	struct command_list commands = { 0 };
-	struct kdclient_options co;
-	char error[256];
 
 	bxkd_set_program("bxkd-dbg");
 	int status = parse_options(argc, argv, &s, &o);
-	if (status >= 0)
-		return status;
-	if (!gather_commands(&o, argc, argv, &commands) || !check_commands(&s, &commands)) {
-		free_commands(&commands);
-		return BXKD_CLI_EXIT_USAGE;
-	}
-	kdclient_options_init(&co);
-	if (o.resend_timeout_ms)
-		co.resend_timeout_ms = o.resend_timeout_ms;
-	if (!kdep_parse(o.target, &co.endpoint, error, sizeof(error))) {
-		bxkd_warn("%s", error);
-		return 2;
-	}
-	co.log = (struct bxkd_log){ on_log, &s };
-	co.print = on_print;
-	co.print_ctx = &s;
-	s.client = kdclient_open(&co, error, sizeof(error));
-	if (!s.client) {
-		bxkd_warn("%s", error);
-		return 1;
-	}
-	bool ok = run_commands(&s, &o, &commands, argc);
+	if (status < 0)
+		status = run_session(&s, &o, argc, argv, &commands);
 	free_commands(&commands);
-	end_session(&s);
-	return ok ? 0 : s.usage_error ? BXKD_CLI_EXIT_USAGE : 1;
+	free_symbols(&s);
+	return status;
 }

@@ -110,7 +110,7 @@ static const char *test_group(void)
 	size_t len;
 
 	if (!bootopt_get("tests", &value, &len) || len == 0 || len >= sizeof(group))
-		return GUEST_TEST_DEFAULT_GROUP;
+		return GUEST_BOOT_DEFAULT_GROUP;
 	memcpy(group, value, len);
 	group[len] = '\0';
 	return group;

@@ -274,15 +274,14 @@ START_TEST(an_x64_guest_trap_stops_the_run_with_its_report)
 }
 END_TEST
 
-/* The x86-64 kernel's own group: the backdoor from long mode, upper
- * register halves and high-bandwidth transfers at 64-bit addresses
- * (guest/x64/longmode_tests.c). */
+/* The x86-64 kernel's own group, the one a boot without tests= runs: the
+ * backdoor from long mode, upper register halves and high-bandwidth
+ * transfers at 64-bit addresses (guest/x64/longmode_tests.c). */
 START_TEST(the_backdoor_from_long_mode)
 {
 	struct bxh_run run;
 
-	boot(&run, "the_backdoor_from_long_mode",
-	     &(struct boot){ .image = BXKD_GUEST64_IMAGE, .boot_options = "tests=longmode" },
+	boot(&run, "the_backdoor_from_long_mode", &(struct boot){ .image = BXKD_GUEST64_IMAGE },
 	     BXVM_PASSED);
 	ck_assert_uint_eq(run.report.test_count, 2);
 	ck_assert_ptr_nonnull(bxh_find_test(&run, "getversion_keeps_the_upper_halves"));

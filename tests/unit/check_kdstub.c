@@ -2292,10 +2292,11 @@ START_TEST(amd64_query_memory_splits_the_64_bit_space_in_halves)
 	requests[0].u.query_memory.address = 0xFFFFF80000100000ull;
 	requests[1].u.query_memory.address = 0x00000000FFFF0000ull; /* kernel space on x86 */
 	serve_requests(requests, 2);
-	const struct dbgkd_manipulate_state64 *a = (const void *)sent_packet(1)->header;
-	const struct dbgkd_manipulate_state64 *b = (const void *)sent_packet(2)->header;
-	ck_assert_uint_eq(a->u.query_memory.address_space, 2);
-	ck_assert_uint_eq(b->u.query_memory.address_space, 0);
+	struct dbgkd_manipulate_state64 a, b; /* copied: the sent bytes need not be aligned */
+	memcpy(&a, sent_packet(1)->header, sizeof(a));
+	memcpy(&b, sent_packet(2)->header, sizeof(b));
+	ck_assert_uint_eq(a.u.query_memory.address_space, 2);
+	ck_assert_uint_eq(b.u.query_memory.address_space, 0);
 }
 END_TEST
 
