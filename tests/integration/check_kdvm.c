@@ -457,37 +457,27 @@ static void every_size_with_a_debugger(const char *test_name, bool x64, bool dll
 	machine_done(&m, &run);
 }
 
+/* Each of the two loops below runs on both kernels: _i 0 the 32-bit one,
+ * _i 1 the x86-64 one, where the module's (or the DLL's) calls come from
+ * long mode; every size both ways byte-identical, one backdoor call per
+ * packet. */
+#define ON_BOTH_KERNELS 2
+
 START_TEST(the_transport_with_a_debugger)
 {
-	every_size_with_a_debugger("kdvm_debugger", false, false);
-}
-END_TEST
-
-/* The same group in the x86-64 kernel: the module's calls from long mode,
- * every size both ways byte-identical, one backdoor call per packet. */
-START_TEST(the_transport_with_a_debugger_from_long_mode)
-{
-	every_size_with_a_debugger("kdvm_debugger_x64", true, false);
+	every_size_with_a_debugger(_i ? "kdvm_debugger_x64" : "kdvm_debugger", _i, false);
 }
 END_TEST
 
 #ifdef BXKD_WINDOWS_DLL
 /* The same through the Windows KD DLL the kernel loads (group
- * kdvm-dll-peer): every size both ways, byte-identical, and the device
- * counted exactly one backdoor call for each call the guest made into
- * KdSendPacket and KdReceivePacket, plus KdDebuggerInitialize0's HELLO
- * and REGISTER. */
+ * kdvm-dll-peer; kdbxkd-x64.dll in the x86-64 kernel, called with the
+ * Windows x64 convention): the device counted exactly one backdoor call
+ * for each call the guest made into KdSendPacket and KdReceivePacket,
+ * plus KdDebuggerInitialize0's HELLO and REGISTER. */
 START_TEST(the_windows_kd_dll_with_a_debugger)
 {
-	every_size_with_a_debugger("kdvm_dll_debugger", false, true);
-}
-END_TEST
-
-/* The same with kdbxkd-x64.dll in the x86-64 kernel: the DLL's code runs
- * in long mode, called with the Windows x64 convention. */
-START_TEST(the_windows_x64_kd_dll_with_a_debugger)
-{
-	every_size_with_a_debugger("kdvm_dll_debugger_x64", true, true);
+	every_size_with_a_debugger(_i ? "kdvm_dll_debugger_x64" : "kdvm_dll_debugger", _i, true);
 }
 END_TEST
 #endif
@@ -540,9 +530,13 @@ BXKD_SUITE(kdvm,
 	TCase *recorded = testcases_add(s, "recorded", 240, TESTS(NULL));
 	tcase_add_loop_test(recorded, recordings_stay_bounded_whatever_the_ram, 0,
 			    (int)(sizeof(recorded_boots) / sizeof(recorded_boots[0])));
-	testcases_add(s, "with_debugger", 180, TESTS(
-		the_transport_with_a_debugger, bxkd_dbg_drives_the_kd_stub_over_the_transport,
-		the_transport_with_a_debugger_from_long_mode));
-	testcases_add_needing_dll(s, "kdvm", "through_the_dll", 180, TESTS(the_windows_kd_dll_with_a_debugger,
-		the_windows_x64_kd_dll_with_a_debugger));
+	TCase *with_debugger = testcases_add(s, "with_debugger", 180,
+					     TESTS(bxkd_dbg_drives_the_kd_stub_over_the_transport));
+	tcase_add_loop_test(with_debugger, the_transport_with_a_debugger, 0, ON_BOTH_KERNELS);
+#ifdef BXKD_WINDOWS_DLL
+	tcase_add_loop_test(testcases_add(s, "through_the_dll", 180, TESTS(NULL)),
+			    the_windows_kd_dll_with_a_debugger, 0, ON_BOTH_KERNELS);
+#else
+	testcases_add_needing_dll(s, "kdvm", "through_the_dll", 180, TESTS(NULL));
+#endif
 )
