@@ -51,4 +51,9 @@ struct kd_counts {
 };
 const struct kd_counts *kd_counts(void);
 
+/* A console line with the packet counts row 0 of the screen shows. The
+ * row follows each packet digit by digit; this line is formatted whole,
+ * so a reader of the screen can hold one against the other. */
+void kd_report_traffic(void);
+
 #endif /* GUEST_KD_H */

@@ -93,6 +93,8 @@ static void run_workload_kernel(void)
 	__asm__ volatile("cli");
 	kd_print("workload done after %u rounds, checksum %08x\n", workload_round_count,
 		 workload_checksum);
+	if (debugger)
+		kd_report_traffic();
 	const struct kd_counts *c = kd_counts();
 	workload_scratch[sizeof(workload_scratch) - 1] = '\0';
 	kprintf("BXKD RESULT workload pass rounds=%u checksum=0x%08x debugger=%s stops=%u "

@@ -108,3 +108,10 @@ void vga_text_status(const char *text)
 	for (; x < VGA_TEXT_COLUMNS; x++)
 		screen[x] = cell(' ', STATUS_COLOURS);
 }
+
+void vga_text_status_cells(unsigned first, const char *text, size_t length)
+{
+	clear_once();
+	for (size_t i = 0; i < length && first + i < VGA_TEXT_COLUMNS; i++)
+		screen[first + i] = cell(text[i], STATUS_COLOURS);
+}

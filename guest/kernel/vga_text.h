@@ -21,4 +21,8 @@ void vga_text_write(const char *text, size_t length);
 /* Row 0, padded with blanks or cut at 80 columns. */
 void vga_text_status(const char *text);
 
+/* `length` cells of row 0 from column `first` on, for a change inside the
+ * row; cells past column 80 are not written. */
+void vga_text_status_cells(unsigned first, const char *text, size_t length);
+
 #endif /* GUEST_VGA_TEXT_H */

@@ -250,8 +250,13 @@ START_TEST(the_screen_shows_the_console_and_the_debuggers_packets)
 	debug_start(&d, &run, "bochs_debugger_screen",
 		    "lb \"machine_shutdown\"\nc\nwritemem \"" SCREEN_FILE "\" 0x800b8000 4000\nq\n",
 		    OPTIONS("--break", "--rounds", "20", "--endpoint", endpoint, ));
+	/* A 64 KiB dump is 17 requests: the row's counts carry within their
+	 * digits (19 to 20) and into new ones (9 to 10). */
+	char dump[700];
+	snprintf(path, sizeof(path), "%s/kernel.bin", d.dir);
+	snprintf(dump, sizeof(dump), "dump %s 0x80100000 65536", path);
 	char *dbg_argv[] = { BXKD_DBG, "--timeout", RUN_TIMEOUT, "--target", target, "connect",
-			     "version", "go", NULL };
+			     "version", dump, "go", "wait-exit", NULL };
 	snprintf(path, sizeof(path), "%s/bxkd-dbg.out", d.dir);
 	ck_assert(child_start(&client, dbg_argv, path, NULL));
 	dbg.status = child_wait(&client, WAIT_MS);
@@ -259,12 +264,27 @@ START_TEST(the_screen_shows_the_console_and_the_debuggers_packets)
 	ck_assert_msg(dbg.status == 0, "bxkd-dbg: status %d", dbg.status);
 	SAYS(&d, "BXKD RESULT workload pass rounds=20");
 	char *screen = screen_text(d.dir, &colours);
-	/* Attach: the stop and the symbol load went out, GetVersion and the
-	 * Continue came in; the debugger gone, the prints were dropped. */
+	/* Attach: the stop and the symbol load went out, the requests and the
+	 * Continue came in, then the kernel's prints went out to the debugger
+	 * that stayed (a debugger that leaves makes the row be drawn whole). */
 	ck_assert_msg(strstr(screen, " bxkd  kd=vmport  debugger ") &&
 			      strstr(screen, "packets sent ") && !strstr(screen, "packets sent 0 ") &&
 			      !strstr(screen, "received 0 "),
 		      "%s", screen);
+	/* The row counted digit by digit (past a carry into a second digit)
+	 * says what the kernel's own formatted line says. */
+	unsigned row[3], line[3];
+	const char *counts = strstr(screen, "packets sent ");
+	const char *report = strstr(screen, "\nkd: packets sent ");
+	ck_assert_msg(counts && sscanf(counts, "packets sent %u received %u  resets %u", &row[0],
+				       &row[1], &row[2]) == 3,
+		      "%s", screen);
+	ck_assert_msg(report && sscanf(report, "\nkd: packets sent %u received %u resets %u",
+				       &line[0], &line[1], &line[2]) == 3,
+		      "%s", screen);
+	ck_assert_msg(row[0] == line[0] && row[1] == line[1] && row[2] == line[2] && row[0] >= 10,
+		      "row %u/%u/%u, line %u/%u/%u:\n%s", row[0], row[1], row[2], line[0], line[1],
+		      line[2], screen);
 	ck_assert_msg(strstr(screen, "\nBXKD SUMMARY passed=1 failed=0") &&
 			      strstr(screen, "\nBXKD RESULT workload pass rounds=20"),
 		      "%s", screen);
