@@ -75,9 +75,10 @@ static bool describe_image(const char *path, char sha256[65], char *boot_options
 	sha256_digest(&ctx, sizeof(digest), digest);
 	for (size_t i = 0; i < sizeof(digest); i++)
 		snprintf(sha256 + 2 * i, 3, "%02x", digest[i]);
-	/* bxkd's own images carry their options after a marker. */
+	/* bxkd's own images carry their options after a marker and its NUL
+	 * (the boot sector's copy of the marker, its search key, has none). */
 	for (size_t i = 0; image && i + sizeof(struct bxkd_bootopt_block) <= length; i++) {
-		if (!memcmp(image + i, marker, sizeof(marker) - 1)) {
+		if (!memcmp(image + i, marker, sizeof(marker))) {
 			const char *text = (const char *)image + i + BXKD_BOOTOPT_MARKER_SIZE;
 			size_t n = strnlen(text, BXKD_BOOTOPT_TEXT_SIZE);
 			snprintf(boot_options, options_size, "%.*s", (int)n, text);

@@ -116,13 +116,13 @@ void bxvm_environment_free(char **environment);
 
 /* ---- the guest image --------------------------------------------------------- */
 
-/* Whether `image` carries exactly one bxkd boot option block: it is a bxkd
- * guest that reads boot options. */
+/* Whether `image` carries a bxkd boot option block: it is a bxkd guest that
+ * reads boot options. */
 bool bxvm_has_boot_options(const uint8_t *image, size_t size);
 
-/* Writes `options` into the boot option block of an image in memory. Fails
- * (with a reason in `why`) unless the marker occurs exactly once and the
- * text fits. */
+/* Writes `options` into every boot option block of an image in memory (one
+ * per kernel on it). Fails (with a reason in `why`) when there is none or
+ * the text does not fit. */
 bool bxvm_patch_boot_options(uint8_t *image, size_t size, const char *options, char *why,
 			     size_t why_size);
 

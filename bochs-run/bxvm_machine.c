@@ -244,56 +244,47 @@ void bxvm_environment_free(char **env)
 
 /* ---- the guest image --------------------------------------------------------- */
 
-/* The block's offset; 0 occurrences or 2 and more say so in *count. */
-static size_t find_block(const uint8_t *image, size_t size, unsigned *count)
+/* The next block at or after `from`, or `size` when there is none. */
+static size_t next_block(const uint8_t *image, size_t size, size_t from)
 {
 	static const char marker[] = BXKD_BOOTOPT_MARKER;
-	size_t found = 0;
 
-	*count = 0;
-	for (size_t at = 0; at + sizeof(struct bxkd_bootopt_block) <= size; at++) {
-		if (image[at] != 'B' || memcmp(image + at, marker, sizeof(marker)))
-			continue;
-		if (++*count == 1)
-			found = at;
-		else
-			break;
+	for (size_t at = from; at + sizeof(struct bxkd_bootopt_block) <= size; at++) {
+		if (image[at] == 'B' && !memcmp(image + at, marker, sizeof(marker)))
+			return at;
 	}
-	return found;
+	return size;
 }
 
 bool bxvm_has_boot_options(const uint8_t *image, size_t size)
 {
-	unsigned count;
-
-	find_block(image, size, &count);
-	return count == 1;
+	return next_block(image, size, 0) < size;
 }
 
+/* Every kernel on the image carries a block (our floppy has two: the x86
+ * kernel's and the x86-64 kernel's), and each gets the same text: the boot
+ * sector reads the first kernel's to choose, the chosen kernel its own. */
 bool bxvm_patch_boot_options(uint8_t *image, size_t size, const char *options, char *why,
 			     size_t why_size)
 {
 	size_t text_len = strlen(options);
-	unsigned count;
 
 	if (text_len >= BXKD_BOOTOPT_TEXT_SIZE) {
 		snprintf(why, why_size, "boot options are %zu bytes; the block holds %d", text_len,
 			 BXKD_BOOTOPT_TEXT_SIZE - 1);
 		return false;
 	}
-	size_t at = find_block(image, size, &count);
-	if (count > 1) {
-		snprintf(why, why_size, "boot option marker occurs more than once");
-		return false;
-	}
-	if (count == 0) {
+	size_t at = next_block(image, size, 0);
+	if (at == size) {
 		snprintf(why, why_size, "no boot option block (marker %s) in the image",
 			 BXKD_BOOTOPT_MARKER);
 		return false;
 	}
-	struct bxkd_bootopt_block *block = (struct bxkd_bootopt_block *)(image + at);
-	memset(block->text, 0, sizeof(block->text));
-	memcpy(block->text, options, text_len);
+	for (; at < size; at = next_block(image, size, at + sizeof(struct bxkd_bootopt_block))) {
+		struct bxkd_bootopt_block *block = (struct bxkd_bootopt_block *)(image + at);
+		memset(block->text, 0, sizeof(block->text));
+		memcpy(block->text, options, text_len);
+	}
 	return true;
 }
 

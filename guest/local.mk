@@ -78,14 +78,17 @@ endif
 %reldir%/kernel.bin: %reldir%/kernel.elf
 	$(AM_V_GEN)$(OBJCOPY) -O binary $< $@
 
-$(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin
-	$(AM_V_GEN)$(NASM) -f bin -DKERNEL_BIN='"%reldir%/kernel.bin"' -o $@ $(top_srcdir)/%reldir%/boot/floppy.asm
+# Both kernels on one floppy: the boot option arch=x64 boots the second
+# (boot/floppy.asm).
+$(GUEST_IMAGE): %reldir%/boot/floppy.asm %reldir%/kernel.bin %reldir%/kernel-x64.bin
+	$(AM_V_GEN)$(NASM) -f bin -DKERNEL_BIN='"%reldir%/kernel.bin"' \
+		-DKERNEL64_BIN='"%reldir%/kernel-x64.bin"' -o $@ $(top_srcdir)/%reldir%/boot/floppy.asm
 
 # The x86-64 test kernel (x64/): the portable kernel, KD and backdoor
 # sources built a second time, freestanding x86-64, with x64/'s boot,
 # segments, IDT, page tables, stopped-CPU state and backdoor calls in place
 # of the 32-bit ones, and one test group of its own (x64/longmode_tests.c).
-# No ring 3, no KD DLL loader (guest/README.md "The x86-64 kernel").
+# No ring 3 (guest/README.md "The x86-64 kernel").
 GUEST64_IMAGE = %reldir%/bxkd-guest-x64.img
 guest64_c_sources = \
 	$(addprefix %reldir%/kernel/, main.c machine.c trap.c console.c format.c kstring.c \

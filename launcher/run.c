@@ -196,11 +196,10 @@ static int choose_image(struct run *r)
 			return bxkd_usage_error("%s is not a disk image (a regular, non-empty file)",
 						r->o.image);
 		r->image = realpath(r->o.image, NULL);
-	} else if (!(r->image = bxkd_locate(r->o.x64 ? BXKD_FILE_GUEST64_IMAGE : BXKD_FILE_GUEST_IMAGE,
-					    looked, sizeof(looked)))) {
-		bxkd_warn("the bxkd test kernel (%s) is not in %s: build it (make) or "
+	} else if (!(r->image = bxkd_locate(BXKD_FILE_GUEST_IMAGE, looked, sizeof(looked)))) {
+		bxkd_warn("the bxkd test kernel (bxkd-guest.img) is not in %s: build it (make) or "
 			  "install it (make install), or name an image",
-			  r->o.x64 ? "bxkd-guest-x64.img" : "bxkd-guest.img", looked);
+			  looked);
 		return BXKD_EXIT_FAILED;
 	}
 	uint8_t *bytes = (uint8_t *)bxvm_read_file(r->image, &size);
@@ -212,6 +211,10 @@ static int choose_image(struct run *r)
 	if (!r->ours && r->o.boot_options)
 		return bxkd_usage_error("%s has no bxkd boot option block, so --boot-options cannot "
 					"be given to it",
+					r->image);
+	if (!r->ours && r->o.arch)
+		return bxkd_usage_error("--arch picks one of our kernels by a boot option; %s has no "
+					"bxkd boot option block and boots as it is",
 					r->image);
 	if (!r->ours && (r->o.kd_break || r->o.rounds || r->o.os))
 		bxkd_warn("%s is not the bxkd kernel: --break, --rounds and --os are boot options of "
@@ -279,7 +282,9 @@ static bool write_machine(struct run *r)
 	char why[800];
 
 	if (r->ours) {
-		r->boot = bxkd_asprintf("%s%s%s", r->o.boot_options ? r->o.boot_options : "kernel=workload kd=",
+		r->boot = bxkd_asprintf("%s%s%s%s",
+					r->o.x64 && !r->o.arch_in_boot_options ? "arch=x64 " : "",
+					r->o.boot_options ? r->o.boot_options : "kernel=workload kd=",
 					r->o.boot_options ? "" : transport_boot_option[r->o.transport],
 					r->o.kd_break ? " kd_break=1" : "");
 		if (r->o.rounds) {

@@ -36,7 +36,9 @@ struct run_options {
 	bool fastpath;           /* the device answers memory reads itself */
 	bool no_status;          /* --no-status: no live status line */
 	bool keep;               /* --keep: the default work directory stays */
-	bool x64;                /* --arch x64: our x86-64 kernel, in long mode */
+	bool x64;                /* our x86-64 kernel, in long mode */
+	const char *arch;        /* --arch as given, or NULL */
+	bool arch_in_boot_options; /* -o carries arch=, so nothing is added */
 };
 
 /* 0 to go on, -1 after --help, else the exit status. */

@@ -40,6 +40,43 @@ static void identity_list(char *out, size_t size, const char *indent, size_t col
 	}
 }
 
+/* The value of the word `arch=VALUE` in boot options TEXT, into `value`;
+ * false when there is none. */
+static bool boot_option_arch(const char *text, char *value, size_t size)
+{
+	for (const char *word = text; *word;) {
+		word += strspn(word, " ");
+		size_t length = strcspn(word, " ");
+		if (length > 5 && !strncmp(word, "arch=", 5)) {
+			snprintf(value, size, "%.*s", (int)(length - 5), word + 5);
+			return true;
+		}
+		word += length;
+	}
+	return false;
+}
+
+/* Our image holds both kernels and the boot option arch= chooses (guest/
+ * boot/floppy.asm): -o's arch= decides as --arch does, and the two must
+ * agree. */
+static int take_boot_option_arch(struct run_options *o)
+{
+	char value[64];
+
+	if (!o->boot_options || !boot_option_arch(o->boot_options, value, sizeof(value)))
+		return 0;
+	if (strcmp(value, "x86") && strcmp(value, "x64"))
+		return bxkd_usage_error("boot option arch=%s: our image's kernels are arch=x86 (the "
+					"default) and arch=x64",
+					value);
+	if (o->arch && strcmp(o->arch, value))
+		return bxkd_usage_error("--arch %s and the boot option arch=%s disagree", o->arch,
+					value);
+	o->x64 = !strcmp(value, "x64");
+	o->arch_in_boot_options = true;
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	char identities[400];
@@ -52,7 +89,8 @@ static void usage(FILE *out)
 		"guest's console as it comes and exits with the guest's status.\n"
 		"\n"
 		"  --arch x86|x64          our 32-bit kernel (default) or our x86-64 kernel\n"
-		"                          (long mode, linked at 0xfffff80000100000)\n"
+		"                          (long mode, linked at 0xfffff80000100000): the\n"
+		"                          boot option arch=x86|x64, which also picks it\n"
 		"  --transport vmport|dll|serial  the shared page on the VMware backdoor\n"
 		"                          (default), the same through the Windows KD DLL\n"
 		"                          kdbxkd-x86.dll (x64: -x64.dll) loaded by our kernel,\n"
@@ -86,7 +124,8 @@ static void usage(FILE *out)
 		"                          way, resets, retransmissions) while the VM runs\n"
 		"  -h, --help              this text\n"
 		"\n"
-		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options; another\n"
+		"Our kernel is given `kernel=workload kd=TRANSPORT` as boot options (after\n"
+		"arch=x64 with --arch x64: one image holds both kernels); another\n"
 		"image (1474560 bytes: a floppy, anything else: an IDE disk) boots as it is and\n"
 		"must bring its own transport (the KD DLL on vmport, KDCOM on COM1).\n"
 		"Exit status: 0 when our kernel reports BXKD SUMMARY ... failed=0 and shuts\n"
@@ -146,6 +185,7 @@ static bool take_option(void *ctx, int key, char *value)
 		if (strcmp(value, "x86") && strcmp(value, "x64"))
 			return bxkd_option_refused("--arch is x86 or x64, not '%s'", value);
 		o->x64 = !strcmp(value, "x64");
+		o->arch = value;
 		break;
 	case OPT_GUI:
 		o->gui = true;
@@ -214,8 +254,9 @@ int run_parse_options(int argc, char **argv, struct run_options *o)
 		o->image = argv[optind++];
 	if (optind < argc)
 		return bxkd_usage_error("one image at most; '%s' is one too many", argv[optind]);
-	if (o->x64 && o->image)
-		return bxkd_usage_error("--arch picks one of our kernels; '%s' boots as it is", o->image);
+	int arch_status = take_boot_option_arch(o);
+	if (arch_status)
+		return arch_status;
 	const struct kd_identity *os = o->os ? kd_identity_parse(o->os, strlen(o->os)) : NULL;
 	if (o->x64 && os && !os->x64)
 		return bxkd_usage_error("--os %s: %s had no x64 edition a debugger has a profile for",

@@ -1,5 +1,6 @@
 ; floppy.asm -- a bootable 1.44 MB floppy image: this boot sector, then the
-; kernel binary, then zeros up to 1474560 bytes.
+; kernel binary, optionally a second kernel binary (the x86-64 one), then
+; zeros up to 1474560 bytes.
 ;
 ; The boot sector reads the kernel with the BIOS into a bounce buffer below
 ; 640 KiB, enters 32-bit protected mode with a flat GDT, copies the kernel to
@@ -7,7 +8,16 @@
 ; success; on a read error it says so on port 0xE9 and shuts Bochs down, so a
 ; test sees a failure instead of a hang.
 ;
-; Assemble with: nasm -f bin -DKERNEL_BIN='"path/kernel.bin"' -o img floppy.asm
+; With a second kernel, the first kernel's boot options choose: the boot
+; sector finds the option block (bxkd/bootopt.h; the kernels align it to 16
+; bytes so a scan by paragraphs finds it) in the first kernel it has read,
+; and when a word of the text is `arch=x64` it reads the second kernel over
+; the first and boots that instead. Both kernels start in 32-bit protected
+; mode at 1 MiB, so nothing else differs. The launcher writes the same
+; options into both kernels' blocks.
+;
+; Assemble with: nasm -f bin -DKERNEL_BIN='"path/kernel.bin"'
+;                [-DKERNEL64_BIN='"path/kernel-x64.bin"'] -o img floppy.asm
 
 bits 16
 org 0x7c00
@@ -31,18 +41,16 @@ start:
 	cld
 	mov [boot_drive], dl
 
-	mov ax, BOUNCE_SEGMENT
-	mov es, ax
-	mov word [lba], 1                   ; the kernel follows this sector
-.next_sector:
-	cmp word [lba], KERNEL_SECTORS
-	ja .loaded
-	call read_sector
-	mov ax, es                          ; 512-byte steps never straddle
-	add ax, 512 / 16                    ; a 64 KiB DMA boundary
-	mov es, ax
-	inc word [lba]
-	jmp .next_sector
+	mov ax, 1                           ; the kernel follows this sector
+	mov bx, KERNEL_SECTORS
+	call read_kernel
+%ifdef KERNEL64_BIN
+	call options_choose_x64
+	jne .loaded
+	mov ax, 1 + KERNEL_SECTORS
+	mov bx, KERNEL64_SECTORS
+	call read_kernel
+%endif
 
 .loaded:
 	in al, 0x92                         ; fast A20 gate
@@ -56,6 +64,86 @@ start:
 	or eax, 1
 	mov cr0, eax
 	jmp CODE_SELECTOR:protected_mode
+
+; Reads BX sectors from LBA AX on into the bounce buffer, and leaves in
+; [kernel_sectors] how much the protected-mode part copies to 1 MiB.
+read_kernel:
+	mov [lba], ax
+	mov [kernel_sectors], bx
+	add bx, ax
+	mov [end_lba], bx
+	mov ax, BOUNCE_SEGMENT
+	mov es, ax
+.next_sector:
+	mov ax, [lba]
+	cmp ax, [end_lba]
+	jae .done
+	call read_sector
+	mov ax, es                          ; 512-byte steps never straddle
+	add ax, 512 / 16                    ; a 64 KiB DMA boundary
+	mov es, ax
+	inc word [lba]
+	jmp .next_sector
+.done:
+	ret
+
+%ifdef KERNEL64_BIN
+; ZF set when the read kernel's boot options hold the word `arch=x64`.
+; A kernel without an option block boots as it is.
+options_choose_x64:
+	mov ax, BOUNCE_SEGMENT
+.scan:
+	mov es, ax
+	xor di, di
+	mov si, option_marker
+	mov cx, OPTION_MARKER_LENGTH
+	repe cmpsb
+	je .found
+	inc ax
+	cmp ax, BOUNCE_SEGMENT + KERNEL_SECTORS * 512 / 16
+	jb .scan
+	jmp .no
+.found:
+	mov di, OPTION_TEXT_AT
+.next_word:
+	cmp di, OPTION_TEXT_END
+	jae .no
+	mov al, [es:di]
+	test al, al
+	jz .no
+	inc di
+	cmp al, ' '
+	je .next_word
+	dec di                              ; DI: the word's first byte
+	mov bx, di
+	mov si, arch_x64
+	mov cx, ARCH_X64_LENGTH
+	repe cmpsb
+	jne .skip_word
+	mov al, [es:di]                     ; the word must end here
+	test al, al
+	jz .yes
+	cmp al, ' '
+	je .yes
+.skip_word:
+	mov di, bx
+.in_word:
+	cmp di, OPTION_TEXT_END
+	jae .no
+	mov al, [es:di]
+	test al, al
+	jz .no
+	cmp al, ' '
+	je .next_word
+	inc di
+	jmp .in_word
+.yes:
+	cmp al, al                          ; ZF=1
+	ret
+.no:
+	or sp, sp                           ; ZF=0: SP is never zero here
+	ret
+%endif
 
 ; Reads sector [lba] of the boot drive to ES:0, retrying after a reset.
 read_sector:
@@ -121,7 +209,8 @@ protected_mode:
 	mov esp, 0x7c00
 	mov esi, BOUNCE_SEGMENT * 16
 	mov edi, KERNEL_BASE
-	mov ecx, KERNEL_SECTORS * 512 / 4
+	movzx ecx, word [kernel_sectors]
+	shl ecx, 7                          ; 512 / 4 doublewords a sector
 	rep movsd
 	mov eax, KERNEL_BASE
 	jmp eax
@@ -143,6 +232,19 @@ gdt_descriptor:
 
 boot_drive    db 0
 lba           dw 0
+end_lba       dw 0
+kernel_sectors dw 0
+%ifdef KERNEL64_BIN
+; Must match bxkd/bootopt.h: the marker, the block's 24-byte marker field
+; and its 232-byte text. A block's marker ends in a NUL, so this copy, with
+; no NUL after it, is no block to the launcher or the kernels.
+option_marker db "BXKD-BOOT-OPTIONS-V1"
+OPTION_MARKER_LENGTH equ $ - option_marker
+OPTION_TEXT_AT  equ 24
+OPTION_TEXT_END equ 24 + 232
+arch_x64      db "arch=x64"
+ARCH_X64_LENGTH equ $ - arch_x64
+%endif
 read_error    db "BXKD FATAL boot: floppy read failed", 10, 0
 shutdown_word db "Shutdown", 0
 
@@ -155,6 +257,16 @@ kernel_end:
 	align 512, db 0
 
 KERNEL_SECTORS equ (kernel_end - kernel_start + 511) / 512
+
+%ifdef KERNEL64_BIN
+kernel64_start:
+	incbin KERNEL64_BIN
+kernel64_end:
+	align 512, db 0
+
+KERNEL64_SECTORS equ (kernel64_end - kernel64_start + 511) / 512
+	times 0 - (KERNEL64_SECTORS > (BOUNCE_LIMIT - BOUNCE_SEGMENT * 16) / 512) db 0
+%endif
 
 	; Assembly fails here ("TIMES value -1 is negative") if the kernel
 	; outgrew the bounce buffer.

@@ -5,8 +5,10 @@
 
 #include "kstring.h"
 
-/* volatile: the contents change after the compiler has seen them. */
-static volatile struct bxkd_bootopt_block block __attribute__((used)) = {
+/* volatile: the contents change after the compiler has seen them.
+ * aligned: the boot sector looks for the marker at 16-byte boundaries
+ * only (boot/floppy.asm). */
+static volatile struct bxkd_bootopt_block block __attribute__((used, aligned(16))) = {
 	.marker = BXKD_BOOTOPT_MARKER,
 };
 

@@ -104,6 +104,24 @@ static void run_workload_kernel(void)
 	kprintf("BXKD SUMMARY passed=1 failed=0\n");
 }
 
+#ifdef __x86_64__
+#define KERNEL_ARCH "x64"
+#else
+#define KERNEL_ARCH "x86"
+#endif
+
+/* arch= chose this kernel in the boot sector (boot/floppy.asm); any other
+ * value reached the wrong one, or an image without the kernel it names. */
+static void check_arch(void)
+{
+	const char *value;
+	size_t len;
+
+	if (bootopt_get("arch", &value, &len) && !bootopt_is("arch", KERNEL_ARCH))
+		machine_fatal("boot option arch= is x86 or x64 and names the kernel that boots; "
+			      "this is the " KERNEL_ARCH " kernel");
+}
+
 /* The boot option tests=<group>, or the default group. */
 static const char *test_group(void)
 {
@@ -133,6 +151,7 @@ void kernel_main(void)
 	/* The kernel debugger's own replaces it (kd.c). */
 	vga_text_status(" bxkd test guest " BXKD_VERSION "  kd=none");
 
+	check_arch();
 	run_selftest();
 	if (bootopt_is("kernel", "workload"))
 		run_workload_kernel();

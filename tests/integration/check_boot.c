@@ -25,6 +25,7 @@ struct boot {
 	const char *extra_config;
 	bool without_plugin;
 	bool x86_only; /* cpuid: x86_64=1 left out (a CPU may lack long mode) */
+	bool x64;      /* our image booting its x86-64 kernel (arch=x64): long mode */
 	unsigned timeout_seconds; /* 0: the harness's */
 };
 
@@ -45,7 +46,8 @@ static void boot(struct bxh_run *run, const char *test_name, const struct boot *
 	o.extra_config = how->extra_config;
 	o.load_plugin = !how->without_plugin;
 	/* The x86-64 kernel's machine says that it has long mode. */
-	o.long_mode = how->image && !strcmp(how->image, BXKD_GUEST64_IMAGE) && !how->x86_only;
+	o.long_mode = (how->x64 || (how->image && !strcmp(how->image, BXKD_GUEST64_IMAGE))) &&
+		      !how->x86_only;
 	if (how->timeout_seconds)
 		o.timeout_seconds = how->timeout_seconds;
 	bxh_boot(&o, run);
@@ -326,6 +328,50 @@ START_TEST(the_x64_kernel_refuses_what_it_lacks)
 }
 END_TEST
 
+/* The build's image holds both kernels, and the boot option arch= picks
+ * the one its boot sector loads (guest/boot/floppy.asm): a whole word
+ * arch=x64 anywhere in the options, else the 32-bit kernel, which refuses
+ * any arch= but its own. The group each boot runs exists in one kernel
+ * only, and a CPU without long mode shows that the x86-64 kernel was the
+ * one loaded. */
+static const struct {
+	const char *name;
+	struct boot how;
+	enum bxvm_outcome outcome;
+	const char *evidence; /* a test the run passed, or the console's text */
+} arch_boots[] = {
+	{ "x64_after_another_word", { .boot_options = "tests=longmode arch=x64", .x64 = true },
+	  BXVM_PASSED, "hb_transfers_use_the_whole_64_bit_rsi_and_rdi" },
+	{ "x86_named", { .boot_options = "arch=x86" }, BXVM_PASSED, "cpl3_io_bitmap" },
+	{ "words_that_only_look_like_x64", { .boot_options = "xarch=x64 arch=x64y", .x64 = true },
+	  BXVM_GUEST_FATAL, "this is the x86 kernel" },
+	{ "x64_on_a_cpu_without_long_mode",
+	  { .boot_options = "arch=x64", .extra_config = "cpuid: x86_64=0", .x86_only = true },
+	  BXVM_GUEST_FATAL, "BXKD FATAL boot: the CPU has no long mode" },
+	{ "x86_asked_of_the_x64_kernel_alone",
+	  { .image = BXKD_GUEST64_IMAGE, .boot_options = "arch=x86" }, BXVM_GUEST_FATAL,
+	  "this is the x64 kernel" },
+};
+
+START_TEST(the_boot_option_arch_picks_the_kernel)
+{
+	struct bxh_run run;
+	char name[96];
+
+	snprintf(name, sizeof(name), "arch/%s", arch_boots[_i].name);
+	boot(&run, name, &arch_boots[_i].how, arch_boots[_i].outcome);
+	if (arch_boots[_i].outcome == BXVM_PASSED) {
+		const struct bxvm_test_line *line = bxh_find_test(&run, arch_boots[_i].evidence);
+		ck_assert_msg(line && line->passed, "%s: no passed %s in\n%s", name,
+			      arch_boots[_i].evidence, run.console);
+	} else {
+		ck_assert_msg(strstr(run.console, arch_boots[_i].evidence), "%s:\n%s", name,
+			      run.console);
+	}
+	bxh_run_free(&run);
+}
+END_TEST
+
 START_TEST(a_guest_trap_stops_the_run_with_its_report)
 {
 	struct bxh_run run;
@@ -423,10 +469,12 @@ BXKD_SUITE(boot,
 		a_bad_device_setting_stops_bochs_with_the_reason,
 		the_guest_clock_does_not_depend_on_the_host_time_zone,
 		guest_tests_fail_without_the_plugin, two_boots_are_identical));
-	testcases_add(s, "x64", 120, TESTS(
+	TCase *x64 = testcases_add(s, "x64", 120, TESTS(
 		the_x64_kernel_runs_the_workload_as_the_x86_kernel_does, two_x64_boots_are_identical,
 		an_x64_guest_trap_stops_the_run_with_its_report, the_x64_kernel_refuses_what_it_lacks,
 		the_x64_kernel_on_a_cpu_without_long_mode_says_so, the_backdoor_from_long_mode));
+	tcase_add_loop_test(x64, the_boot_option_arch_picks_the_kernel, 0,
+			    sizeof(arch_boots) / sizeof(arch_boots[0]));
 	testcases_add(s, "harness", 120, TESTS(
 		a_guest_trap_stops_the_run_with_its_report, a_failing_guest_test_fails_the_run,
 		a_missing_summary_fails_the_run, a_hung_guest_times_out,

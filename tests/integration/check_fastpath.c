@@ -342,6 +342,18 @@ static void fast_and_guest_paths_answer_alike(const struct target *t)
 	struct child replay;
 	ck_assert(child_start(&replay, verify, out, err));
 	ck_assert_int_eq(child_wait(&replay, WAIT_MS), 0);
+	/* The manifest names the options the chosen kernel booted with, not
+	 * the boot sector's search key (guest/boot/floppy.asm). */
+	snprintf(out, sizeof(out), "%s/dump.out", fast_path.dir);
+	char *dump[] = { BXKD_REPLAY, "dump", session, NULL };
+	ck_assert(child_start(&replay, dump, out, err));
+	ck_assert_int_eq(child_wait(&replay, WAIT_MS), 0);
+	char *dumped = read_text_file(out);
+	ck_assert_ptr_nonnull(dumped);
+	ck_assert_msg(strstr(dumped, t->x64 ? "boot_options=arch=x64 kernel=workload kd=vmport"
+					    : "boot_options=kernel=workload kd=vmport"),
+		      "%.2000s", dumped);
+	free(dumped);
 	remove_socket_dir(sockets);
 }
 

@@ -389,6 +389,7 @@ static void run_with_debugger(const char *name, const char *transport, bool tcp,
 	char bochsrc[600];
 	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
 	ck_assert(file_has(bochsrc, "cpuid: x86_64=1") == x64);
+	ck_assert_msg(!x64 || strstr(r.out, "boot options: arch=x64 kernel=workload"), "%s", r.out);
 	expect_run(&r, 0, LINES("debugger=yes stops=1 breakpoints=1",
 				"bxkd: passed"));
 	/* Once the endpoint reaches the kernel, and after Bochs is started;
@@ -450,6 +451,27 @@ START_TEST(run_stops_for_a_debugger_of_the_x64_kernel)
 }
 END_TEST
 
+/* The boot option arch=x64 alone picks the x86-64 kernel as --arch x64
+ * does: the machine with long mode, the kernel's own test group. */
+START_TEST(run_takes_the_kernel_from_the_boot_option_arch)
+{
+	char *dir = work_dir("launcher_boot_option_arch");
+	char *argv[] = { BXKD_LAUNCHER, "run", "--no-status", "--workdir", dir, "--timeout",
+			 BOOT_TIMEOUT, "-o", "tests=longmode arch=x64", NULL };
+	char bochsrc[600];
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_boot_option_arch", &r);
+	expect_run(&r, 0, LINES("BXKD RESULT hb_transfers_use_the_whole_64_bit_rsi_and_rdi pass",
+				"bxkd: passed: BXKD SUMMARY passed=2 failed=0"));
+	snprintf(bochsrc, sizeof(bochsrc), "%s/bochsrc", dir);
+	ck_assert(file_has(bochsrc, "cpuid: x86_64=1"));
+	result_free(&r);
+	free(dir);
+}
+END_TEST
+
 START_TEST(run_refuses_bad_arguments)
 {
 	static const struct {
@@ -466,6 +488,12 @@ START_TEST(run_refuses_bad_arguments)
 		{ { "--os", "xp" }, "not 'xp'" },
 		{ { "--arch", "amd64" }, "--arch is x86 or x64, not 'amd64'" },
 		{ { "--arch", "x64", "--os", "2600.3" }, "Windows XP SP3 had no x64 edition" },
+		{ { "-o", "kernel=workload arch=arm" },
+		  "boot option arch=arm: our image's kernels are arch=x86 (the default) and arch=x64" },
+		{ { "--arch", "x86", "-o", "arch=x64" },
+		  "--arch x86 and the boot option arch=x64 disagree" },
+		{ { "-o", "arch=x64 kernel=workload", "--os", "2600.3" },
+		  "Windows XP SP3 had no x64 edition" },
 		{ { "--transport", "serial", "--record", "s.pcap" },
 		  "--record records the shared page's backdoor calls: it needs --transport vmport "
 		  "or dll" },
@@ -624,10 +652,13 @@ START_TEST(run_boots_a_foreign_floppy_and_disk)
 
 	ck_assert(bxvm_make_directories(dir));
 	ck_assert_ptr_nonnull(image);
-	/* Without its option block it is any floppy to bxkd. */
-	uint8_t *marker = memmem(image, size, "BXKD-BOOT-OPTIONS-V1", 20);
-	ck_assert_ptr_nonnull(marker);
-	marker[0] = 'b';
+	/* Without its option blocks (one per kernel) it is any floppy to
+	 * bxkd. A block's marker ends in a NUL; the boot sector's copy, its
+	 * search key, does not. */
+	unsigned blocks = 0;
+	for (uint8_t *marker; (marker = memmem(image, size, "BXKD-BOOT-OPTIONS-V1", 21)); blocks++)
+		marker[0] = 'b';
+	ck_assert_uint_eq(blocks, 2);
 	snprintf(floppy, sizeof(floppy), "%s/other.img", dir);
 	ck_assert(bxvm_write_file(floppy, image, size));
 	uint8_t *padded = calloc(1, 2u << 20);
@@ -761,6 +792,7 @@ BXKD_SUITE(launcher,
 		run_stops_for_a_debugger_over_the_shared_page,
 		run_stops_for_a_debugger_over_serial_through_the_relay,
 		run_stops_for_a_debugger_on_bochs_own_com1_socket, run_stops_for_a_debugger_of_the_x64_kernel,
+		run_takes_the_kernel_from_the_boot_option_arch,
 		run_refuses_bad_arguments,
 		run_boots_a_foreign_floppy_and_disk, run_follows_a_config_line_endpoint,
 		a_path_where_someone_listens_suggests_connect,
