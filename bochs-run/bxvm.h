@@ -372,6 +372,7 @@ enum bxkd_file {
 	BXKD_FILE_GUEST64_IMAGE,   /* bxkd-guest-x64.img: the x86-64 test kernel */
 	BXKD_FILE_GUEST64_SYMBOLS, /* kernel-x64.symbols */
 	BXKD_FILE_SESSION,       /* debug-session.bxkd: the demo's bxkd-dbg script */
+	BXKD_FILE_SESSION64,     /* debug-session-x64.bxkd: the same for the x86-64 kernel */
 	BXKD_FILE_TAP,           /* bxkd-tap */
 	BXKD_FILE_DBG,           /* bxkd-dbg */
 	BXKD_FILE_REPLAY,        /* bxkd-replay */

@@ -96,6 +96,8 @@ char *bxkd_locate(enum bxkd_file file, char *looked, size_t looked_size)
 						BXKD_PKGDATADIR "/kernel-x64.symbols" },
 		[BXKD_FILE_SESSION] = { BXKD_SOURCE_DIR "/tests/sessions/debug-session.bxkd",
 					BXKD_PKGDATADIR "/debug-session.bxkd" },
+		[BXKD_FILE_SESSION64] = { BXKD_SOURCE_DIR "/tests/sessions/debug-session-x64.bxkd",
+					  BXKD_PKGDATADIR "/debug-session-x64.bxkd" },
 		[BXKD_FILE_TAP] = { BXKD_BUILD_DIR "/pipe-bridge/bxkd-tap", BXKD_BINDIR "/bxkd-tap" },
 		[BXKD_FILE_DBG] = { BXKD_BUILD_DIR "/pipe-bridge/bxkd-dbg", BXKD_BINDIR "/bxkd-dbg" },
 		[BXKD_FILE_REPLAY] = { BXKD_BUILD_DIR "/replay/bxkd-replay",

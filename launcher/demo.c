@@ -32,20 +32,23 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: bxkd demo [--serial] [options]\n"
+		"usage: bxkd demo [--serial] [--arch x86|x64] [options]\n"
 		"Boots the bxkd test kernel with its initial breakpoint, puts bxkd-tap between\n"
 		"the VM's kernel-debug endpoint and bxkd-dbg, runs the session script and\n"
 		"shows each command with its answer, the KD requests and replies in between,\n"
 		"the kernel's prints, the time taken and the kernel's result line.\n"
 		"\n"
 		"  --serial                KDCOM on COM1 (the baseline) instead of the shared page\n"
+		"  --arch x86|x64          the 32-bit kernel (default) or the x86-64 one, an AMD64\n"
+		"                          target, with its script debug-session-x64.bxkd\n"
 		"  --verbose               every KDCOM frame: ACKs, RESETs and break-ins too, with\n"
 		"                          a note where the attach makes the first stop appear twice\n"
 		"  --bytes                 each frame's bytes in hex under its line\n"
 		"  -w, --workdir DIR       bochsrc, log, trace (default: a new directory under /tmp,\n"
 		"                          removed at the end unless the demo failed or --keep)\n"
 		"  -k, --keep              keep the default work directory\n"
-		"  -s, --script FILE       another bxkd-dbg script (default: debug-session.bxkd)\n"
+		"  -s, --script FILE       another bxkd-dbg script (default: debug-session.bxkd,\n"
+		"                          or debug-session-x64.bxkd)\n"
 		"  -t, --timeout SECONDS   give up after this long (default %d)\n"
 		"  -h, --help              this text\n"
 		"\n"
@@ -157,7 +160,7 @@ static bool replay_recording(const char *replay_program, const char *recording,
 
 /* ---- prepare: the options, our files, the machine ------------------------------------------ */
 
-enum { OPT_SERIAL = 256, OPT_VERBOSE, OPT_BYTES };
+enum { OPT_SERIAL = 256, OPT_VERBOSE, OPT_BYTES, OPT_ARCH };
 
 struct demo_options {
 	struct demo *d;
@@ -174,6 +177,13 @@ static bool take_option(void *ctx, int key, char *value)
 		break;
 	case OPT_VERBOSE:
 		o->d->verbose = true;
+		break;
+	case OPT_ARCH:
+		if (strcmp(value, "x86") && strcmp(value, "x64")) {
+			bxkd_warn("--arch is x86 or x64, not '%s'", value);
+			return false;
+		}
+		o->d->x64 = !strcmp(value, "x64");
 		break;
 	case OPT_BYTES:
 		o->d->bytes = true;
@@ -203,6 +213,7 @@ static int parse(int argc, char **argv, struct demo *d, const char **script, con
 	static const struct option options[] = {
 		{ "serial", no_argument, NULL, OPT_SERIAL },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "arch", required_argument, NULL, OPT_ARCH },
 		{ "bytes", no_argument, NULL, OPT_BYTES },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "keep", no_argument, NULL, 'k' },
@@ -229,14 +240,18 @@ static int find_what_it_needs(struct demo *d, const char *script)
 	if (!bxkd_bochs_usable())
 		return BXKD_EXIT_FAILED;
 	if (!(d->image = need(BXKD_FILE_GUEST_IMAGE, "the test kernel (bxkd-guest.img)")) ||
-	    !(d->symbols = need(BXKD_FILE_GUEST_SYMBOLS, "its symbols (kernel.symbols)")) ||
+	    !(d->symbols = d->x64 ? need(BXKD_FILE_GUEST64_SYMBOLS,
+					 "the x86-64 kernel's symbols (kernel-x64.symbols)")
+				  : need(BXKD_FILE_GUEST_SYMBOLS, "its symbols (kernel.symbols)")) ||
 	    !(d->tap_program = need(BXKD_FILE_TAP, "bxkd-tap")) ||
 	    !(d->dbg_program = need(BXKD_FILE_DBG, "bxkd-dbg")) ||
 	    !(d->plugin_dir = need(BXKD_FILE_PLUGIN_DIR, "the vmport plugin (libbx_vmport.so)")))
 		return BXKD_EXIT_FAILED;
 	if (!d->serial && !(d->replay_program = need(BXKD_FILE_REPLAY, "bxkd-replay")))
 		return BXKD_EXIT_FAILED;
-	d->session = script ? bxkd_strdup(script) : need(BXKD_FILE_SESSION, "the session script");
+	d->session = script     ? bxkd_strdup(script)
+		     : d->x64 ? need(BXKD_FILE_SESSION64, "the x86-64 session script")
+			      : need(BXKD_FILE_SESSION, "the session script");
 	if (!d->session)
 		return BXKD_EXIT_FAILED;
 	if (!load_script(d->session, &d->script)) {
@@ -280,7 +295,8 @@ static bool write_machine(struct demo *d)
 {
 	char why[800];
 
-	d->boot = bxkd_asprintf("kernel=workload kd=%s kd_break=1", d->serial ? "serial" : "vmport");
+	d->boot = bxkd_asprintf("%skernel=workload kd=%s kd_break=1", d->x64 ? "arch=x64 " : "",
+				d->serial ? "serial" : "vmport");
 	d->copy = bxkd_asprintf("%s/guest.img", d->workdir);
 	if (!bxvm_copy_image(d->image, d->boot, d->copy, why, sizeof(why))) {
 		bxkd_warn("%s", why);
@@ -309,6 +325,7 @@ static bool write_machine(struct demo *d)
 	bxvm_machine_init(&machine);
 	machine.written_by = "bxkd demo (launcher/demo.c)";
 	machine.image = d->copy;
+	machine.long_mode = d->x64;
 	machine.extra_config = d->config;
 	d->bochsrc = bxvm_write_machine(&machine, d->workdir, why, sizeof(why));
 	if (!d->bochsrc)
@@ -318,7 +335,8 @@ static bool write_machine(struct demo *d)
 
 static void announce(const struct demo *d)
 {
-	printf("bxkd demo: the test kernel (%s) under Bochs, debugged over %s\n", d->boot,
+	printf("bxkd demo: the %s test kernel (%s) under Bochs, debugged over %s\n",
+	       d->x64 ? "x86-64" : "32-bit", d->boot,
 	       d->serial ? "KDCOM on the emulated COM1 (the serial baseline)"
 			 : "the shared page on the VMware backdoor (vmport)");
 	printf("  Bochs (%s %s) <-> bxkd-tap <-> %s <-> bxkd-dbg\n",

@@ -23,6 +23,7 @@ struct script {
 struct demo {
 	/* ---- prepared (demo.c) ---- */
 	bool serial;
+	bool x64;     /* --arch x64: the x86-64 kernel, its session script */
 	bool verbose; /* --verbose: every frame, control packets too, explained */
 	bool bytes;   /* --bytes: each frame's bytes (bxkd-tap --bytes) */
 	bool keep;    /* --keep: the default work directory stays */

@@ -92,12 +92,16 @@ static const char *bare(const char *value)
 	return value && !strncmp(value, "0x", 2) ? value + 2 : value ? value : "?";
 }
 
+/* An AMD64 target's answer has rip where an x86 one has eip. */
 static void render_registers(FILE *out, struct json_object *answer)
 {
-	static const char *const names[] = { "eax", "ebx", "ecx", "edx", "esi",
-					     "edi", "eip", "esp", "ebp", "eflags" };
+	static const char *const x86[] = { "eax", "ebx", "ecx", "edx", "esi", "edi",
+					   "eip", "esp", "ebp", "eflags", NULL };
+	static const char *const amd64[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+					     "rip", "rsp", "rbp", "eflags", NULL };
+	const char *const *names = member(answer, "rip") ? amd64 : x86;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; names[i]; i++)
 		fprintf(out, "%s%s=%s", i ? " " : "", names[i], bare(member(answer, names[i])));
 }
 

@@ -14,6 +14,7 @@ bin_PROGRAMS += %reldir%/bxkd
 
 # What an installed bxkd needs besides the image guest/local.mk installs:
 # the kernel's symbols and the demo's session script.
-pkgdata_DATA += guest/kernel.symbols guest/kernel-x64.symbols tests/sessions/debug-session.bxkd
+pkgdata_DATA += guest/kernel.symbols guest/kernel-x64.symbols tests/sessions/debug-session.bxkd \
+	tests/sessions/debug-session-x64.bxkd
 
 EXTRA_DIST += %reldir%/README.md

@@ -743,6 +743,32 @@ START_TEST(the_demo_over_the_shared_page)
 }
 END_TEST
 
+/* --arch x64: the x86-64 kernel from the same image, an AMD64 target, and
+ * its own script; the replay at the end matches it too. */
+START_TEST(the_demo_of_the_x64_kernel)
+{
+	char *dir = work_dir("launcher_demo_x64");
+	char *argv[] = { BXKD_LAUNCHER, "demo", "--workdir", dir, "--arch", "x64", NULL };
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_demo_x64", &r);
+	expect_run(&r, 0, LINES("the x86-64 test kernel (arch=x64 kernel=workload kd=vmport kd_break=1)",
+				"debug-session-x64.bxkd",
+				"machine=0x8664",
+				"stopped: single step (0x80000004) at 0xfffff800",
+				"workload_step_target+0x9",
+				"data=1232",
+				"rax=0000000000000010 ",
+				"rip=fffff800",
+				"BXKD RESULT workload pass rounds=100 checksum=0xbef55dd5",
+				"replay matched",
+				"bxkd demo: passed"));
+	result_free(&r);
+	free(dir);
+}
+END_TEST
+
 START_TEST(the_demo_over_serial)
 {
 	demo("launcher_demo_serial", true);
@@ -799,5 +825,6 @@ BXKD_SUITE(launcher,
 		default_work_directories_are_removed_unless_kept));
 	testcases_add_needing_dll(s, "launcher", "run_dll", 120, TESTS(run_stops_for_a_debugger_through_the_windows_kd_dll));
 	testcases_add(s, "demo", 120, TESTS(the_demo_over_the_shared_page, the_demo_over_serial,
+		the_demo_of_the_x64_kernel,
 		the_demo_shows_every_frame_and_its_bytes));
 )
