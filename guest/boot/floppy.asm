@@ -8,13 +8,14 @@
 ; success; on a read error it says so on port 0xE9 and shuts Bochs down, so a
 ; test sees a failure instead of a hang.
 ;
-; With a second kernel, the first kernel's boot options choose: the boot
-; sector finds the option block (bxkd/bootopt.h; the kernels align it to 16
-; bytes so a scan by paragraphs finds it) in the first kernel it has read,
-; and when a word of the text is `arch=x64` it reads the second kernel over
-; the first and boots that instead. Both kernels start in 32-bit protected
-; mode at 1 MiB, so nothing else differs. The launcher writes the same
-; options into both kernels' blocks.
+; With a second kernel, the first kernel's boot options choose. The kernels
+; link their option block (bxkd/bootopt.h) on a 16-byte boundary within
+; their first OPTION_SECTORS sectors (kernel.ld), so the boot sector reads
+; only those of the first kernel, finds the block by paragraphs, and when a
+; word of its text is `arch=x64` reads the second kernel instead of the rest
+; of the first and boots that. Both kernels start in 32-bit protected mode
+; at 1 MiB, so nothing else differs. The launcher writes the same options
+; into both kernels' blocks.
 ;
 ; Assemble with: nasm -f bin -DKERNEL_BIN='"path/kernel.bin"'
 ;                [-DKERNEL64_BIN='"path/kernel-x64.bin"'] -o img floppy.asm
@@ -24,6 +25,7 @@ org 0x7c00
 
 BOUNCE_SEGMENT    equ 0x1000            ; 64 KiB; BIOS reads land here
 BOUNCE_LIMIT      equ 0x90000           ; stay below the EBDA
+OPTION_SECTORS    equ 2                 ; hold the boot option block (kernel.ld)
 KERNEL_BASE       equ 0x100000          ; the kernel's link address
 SECTORS_PER_TRACK equ 18
 HEADS             equ 2
@@ -41,16 +43,29 @@ start:
 	cld
 	mov [boot_drive], dl
 
+	mov ax, BOUNCE_SEGMENT
+	mov es, ax
+	mov word [kernel_sectors], KERNEL_SECTORS
 	mov ax, 1                           ; the kernel follows this sector
-	mov bx, KERNEL_SECTORS
-	call read_kernel
+	mov bx, OPTION_SECTORS
+	call read_sectors
 %ifdef KERNEL64_BIN
+	push es
 	call options_choose_x64
-	jne .loaded
+	pop es
+	jne .rest_of_the_kernel
+	mov ax, BOUNCE_SEGMENT
+	mov es, ax
+	mov word [kernel_sectors], KERNEL64_SECTORS
 	mov ax, 1 + KERNEL_SECTORS
 	mov bx, KERNEL64_SECTORS
-	call read_kernel
+	call read_sectors
+	jmp .loaded
 %endif
+.rest_of_the_kernel:
+	mov ax, 1 + OPTION_SECTORS
+	mov bx, KERNEL_SECTORS - OPTION_SECTORS
+	call read_sectors
 
 .loaded:
 	in al, 0x92                         ; fast A20 gate
@@ -65,15 +80,11 @@ start:
 	mov cr0, eax
 	jmp CODE_SELECTOR:protected_mode
 
-; Reads BX sectors from LBA AX on into the bounce buffer, and leaves in
-; [kernel_sectors] how much the protected-mode part copies to 1 MiB.
-read_kernel:
+; Reads BX sectors from LBA AX on to ES:0 on; ES ends past them.
+read_sectors:
 	mov [lba], ax
-	mov [kernel_sectors], bx
 	add bx, ax
 	mov [end_lba], bx
-	mov ax, BOUNCE_SEGMENT
-	mov es, ax
 .next_sector:
 	mov ax, [lba]
 	cmp ax, [end_lba]
@@ -100,8 +111,8 @@ options_choose_x64:
 	repe cmpsb
 	je .found
 	inc ax
-	cmp ax, BOUNCE_SEGMENT + KERNEL_SECTORS * 512 / 16
-	jb .scan
+	cmp ax, BOUNCE_SEGMENT + (OPTION_SECTORS * 512 - OPTION_TEXT_END) / 16
+	jbe .scan
 	jmp .no
 .found:
 	mov di, OPTION_TEXT_AT

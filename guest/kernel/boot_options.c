@@ -6,9 +6,11 @@
 #include "kstring.h"
 
 /* volatile: the contents change after the compiler has seen them.
- * aligned: the boot sector looks for the marker at 16-byte boundaries
- * only (boot/floppy.asm). */
-static volatile struct bxkd_bootopt_block block __attribute__((used, aligned(16))) = {
+ * .bootopt, aligned: the boot sector looks for the marker at 16-byte
+ * boundaries of the kernel's first sectors only (boot/floppy.asm,
+ * kernel.ld). */
+static volatile struct bxkd_bootopt_block block
+	__attribute__((used, section(".bootopt"), aligned(16))) = {
 	.marker = BXKD_BOOTOPT_MARKER,
 };
 
