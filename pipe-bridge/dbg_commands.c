@@ -698,7 +698,7 @@ static const struct dbg_command commands[] = {
 	{ "connect", "", "break in, reset the link, wait for the target to stop", cmd_connect },
 	{ "version", "", "the kernel's version block", cmd_version },
 	{ "regs", "", "registers of the stopped processor", dbg_cmd_regs },
-	{ "setreg", "NAME VALUE", "x86: eax..edi, esp, ebp, eip; x64: rax..r15, rip; eflags, segments, dr7",
+	{ "setreg", "NAME VALUE", "x86: eax..edi, esp, ebp, eip; x64: rax..r15, rip, mxcsr, fpcw, fpsw; eflags, segments, dr7",
 	  dbg_cmd_setreg },
 	{ "read", "ADDRESS LENGTH", "virtual memory", cmd_read },
 	{ "readphys", "ADDRESS LENGTH", "physical memory", cmd_readphys },

@@ -37,6 +37,10 @@ static const struct register_slot registers[] = {
 	AMD64("r13", r13), AMD64("r14", r14), AMD64("r15", r15), AMD64("rip", rip),
 	AMD64("eflags", eflags), AMD64("cs", seg_cs), AMD64("ss", seg_ss), AMD64("ds", seg_ds),
 	AMD64("es", seg_es), AMD64("fs", seg_fs), AMD64("gs", seg_gs), AMD64("dr7", dr7),
+	AMD64("mxcsr", mx_csr),
+	/* FltSave is FXSAVE's area: the x87 control and status words first. */
+	{ "fpcw", offsetof(struct amd64_context, flt_save) + 0, 2 },
+	{ "fpsw", offsetof(struct amd64_context, flt_save) + 2, 2 },
 };
 #define REGISTER_COUNT (sizeof(registers) / sizeof(*registers))
 

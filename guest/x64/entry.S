@@ -15,6 +15,10 @@
 #define PAGE_TABLE 0x3     /* present, writable */
 #define PDE_LARGE_PAGE 0x83 /* present, writable, 2 MiB */
 #define CR4_PAE 0x20
+/* FXSAVE/FXRSTOR with the SSE state, and SSE's own exceptions: what a
+ * long-mode OS enables, and what the debugger's CONTEXT carries. */
+#define CR4_OSFXSR 0x200
+#define CR4_OSXMMEXCPT 0x400
 #define CR0_PG 0x80000000
 #define MSR_EFER 0xC0000080
 #define EFER_LME 0x100
@@ -69,7 +73,7 @@ _start:
 	movl	$PHYS(boot_pdpt) + PAGE_TABLE, KERNEL_PML4_INDEX * 8(%edi)
 
 	mov	%cr4, %eax
-	or	$CR4_PAE, %eax
+	or	$CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT, %eax
 	mov	%eax, %cr4
 	mov	%edi, %cr3
 	mov	$MSR_EFER, %ecx
@@ -118,6 +122,7 @@ long_mode:
 	jmp	*%rax
 
 higher_half:
+	fninit			/* the x87 state a debugger finds: FCW 0x037F */
 	movabs	$boot_stack_top, %rsp
 	xor	%ebp, %ebp	/* the end of every stack walk */
 	movabs	$kernel_main, %rax

@@ -12,9 +12,51 @@
 #include "kstring.h"
 
 #define EFLAGS_TF 0x100u
-/* Control, integer, segments and debug registers: the floating point
- * state is not saved by this kernel's traps, so it is not claimed. */
-#define STOP_CONTEXT_FLAGS (DBGKD_CONTEXT_AMD64 | 0x17u)
+/* Control, integer, segments, floating point and debug registers. */
+#define STOP_CONTEXT_FLAGS DBGKD_CONTEXT_AMD64_ALL
+/* In FXSAVE's area: MXCSR, and the bits of it the CPU takes (0: the
+ * default mask). */
+#define FXSAVE_MXCSR 24
+#define FXSAVE_MXCSR_MASK 28
+#define DEFAULT_MXCSR_MASK 0xFFBFu
+
+/* The interrupted code's x87 and SSE state. The kernel's own C code is
+ * built without them (-mgeneral-regs-only), so between the capture and
+ * the return the CPU's copy stays the stop's: the stop saves it for the
+ * debugger and loads back what the debugger left. */
+static uint8_t fx_area[512] __attribute__((aligned(16)));
+
+static uint32_t fx_field(size_t offset)
+{
+	uint32_t value;
+
+	memcpy(&value, fx_area + offset, sizeof(value));
+	return value;
+}
+
+static void capture_floating_point(struct amd64_context *c)
+{
+	__asm__ volatile("fxsave64 %0" : "=m"(fx_area));
+	memcpy(c->flt_save, fx_area, sizeof(c->flt_save));
+	c->mx_csr = fx_field(FXSAVE_MXCSR);
+}
+
+/* Only a CONTEXT that says it carries the floating point state sets it.
+ * CONTEXT.MxCsr is the one a debugger sets (`r mxcsr`); its copy in
+ * FltSave follows it. A bit the CPU does not have would make FXRSTOR
+ * fault, so those are dropped, as Windows sanitizes MXCSR. */
+static void apply_floating_point(const struct amd64_context *c)
+{
+	uint32_t mask = fx_field(FXSAVE_MXCSR_MASK);
+	uint32_t mx_csr = c->mx_csr & (mask ? mask : DEFAULT_MXCSR_MASK);
+
+	if ((c->context_flags & DBGKD_CONTEXT_AMD64_FLOATING_POINT) !=
+	    DBGKD_CONTEXT_AMD64_FLOATING_POINT)
+		return;
+	memcpy(fx_area, c->flt_save, sizeof(fx_area));
+	memcpy(fx_area + FXSAVE_MXCSR, &mx_csr, sizeof(mx_csr));
+	__asm__ volatile("fxrstor64 %0" : : "m"(fx_area));
+}
 
 /* KSPECIAL_REGISTERS' MSR fields, in their order (MsrGsBase, MsrGsSwap,
  * MsrStar, MsrLStar, MsrCStar, MsrSyscallMask). */
@@ -54,6 +96,7 @@ void kd_stop_capture(const struct trap_frame *f, uintptr_t pc)
 	c->seg_cs = (uint16_t)f->cs, c->seg_ss = (uint16_t)f->ss;
 	c->seg_ds = kd_segment(KD_SEGMENT_DS), c->seg_es = kd_segment(KD_SEGMENT_ES);
 	c->seg_fs = kd_segment(KD_SEGMENT_FS), c->seg_gs = kd_segment(KD_SEGMENT_GS);
+	capture_floating_point(c);
 	kd_stop_capture_system_registers();
 	capture_amd64_special(&kd_stop_special.amd64);
 	kd_stop_capture_debug_registers();
@@ -72,5 +115,6 @@ void kd_stop_apply(struct trap_frame *f, const struct kdstub_resume *resume)
 	f->r12 = c->r12, f->r13 = c->r13, f->r14 = c->r14, f->r15 = c->r15;
 	f->rip = c->rip;
 	f->rflags = (c->eflags & ~EFLAGS_TF) | (resume->single_step ? EFLAGS_TF : 0);
+	apply_floating_point(c);
 	kd_stop_resume_debug_registers(resume);
 }

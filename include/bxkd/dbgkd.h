@@ -405,6 +405,7 @@ struct x86_processor_state {
 /* AMD64 CONTEXT.ContextFlags */
 #define DBGKD_CONTEXT_AMD64 0x00100000u
 #define DBGKD_CONTEXT_AMD64_FULL 0x0010000Bu /* control, integer, floating point */
+#define DBGKD_CONTEXT_AMD64_FLOATING_POINT 0x00100008u /* MxCsr and FltSave */
 #define DBGKD_CONTEXT_AMD64_ALL 0x0010001Fu
 
 struct amd64_m128 {

@@ -796,6 +796,25 @@ START_TEST(a_break_in_stops_the_running_x64_workload_on_each_transport)
 }
 END_TEST
 
+/* The AMD64 CONTEXT carries the x87 and SSE state: the x86-64 kernel's
+ * state after FNINIT at the first stop, and what the debugger set there
+ * loaded into the CPU (FXRSTOR) and saved from it again (FXSAVE) at the
+ * next stop, one instruction later. */
+START_TEST(the_x64_floating_point_state_goes_through_the_cpu)
+{
+	struct session s;
+	char *const commands[] = { "connect", "regs", "setreg mxcsr 0x7f80", "setreg fpcw 0x27f",
+				   "step", "regs", "go", "wait-exit", NULL };
+
+	run_session(&s, X64, OVER_VMPORT, "session_x64_floating_point", NULL, commands);
+	require_clean_run(&s);
+	EXPECT(&s, 1, "\"command\":\"regs\"", "\"mxcsr\":\"0x00001f80\"", "\"fpcw\":\"0x037f\"",
+	       "\"fpsw\":\"0x0000\"");
+	EXPECT(&s, 5, "\"command\":\"regs\"", "\"mxcsr\":\"0x00007f80\"", "\"fpcw\":\"0x027f\"");
+	session_free(&s);
+}
+END_TEST
+
 #ifdef BXKD_WINDOWS_DLL
 /* The session script through the Windows KD DLL: every answer as
  * expected, and the same as the kernel's own transport gives. */
@@ -851,7 +870,8 @@ BXKD_SUITE(session,
 	testcases_add(s, "identity", 10, TESTS(every_identity_has_a_radare2_profile));
 	testcases_add(s, "x64", 180, TESTS(
 		the_x64_session_on_both_transports,
-		a_break_in_stops_the_running_x64_workload_on_each_transport));
+		a_break_in_stops_the_running_x64_workload_on_each_transport,
+		the_x64_floating_point_state_goes_through_the_cpu));
 	testcases_add(s, "radare2_attach", 120, TESTS(
 		radare2_attaches_to_the_default_kernel_over_the_shared_page,
 		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,
