@@ -723,13 +723,106 @@ START_TEST(tshark_decodes_the_messages_of_a_recorded_session)
 }
 END_TEST
 
+/* An x86-64 kernel's session: the AMD64 machine, 64-bit addresses whole
+ * in the stop, the read and its reply, and the 1232-byte CONTEXT. */
+#define GOLDEN_E2E_X64 BXKD_SOURCE_DIR "/tests/sessions/golden/e2e-x64.pcap"
+
+START_TEST(dump_decodes_an_x64_session_with_its_64_bit_addresses)
+{
+	int status;
+	char *err;
+	char *argv[] = { BXKD_REPLAY, "dump", GOLDEN_E2E_X64, NULL };
+	char *out = run(argv, &status, &err);
+
+	ck_assert_msg(status == 0, "bxkd-replay dump exited %d:\n%s", status, err);
+	EXPECT_LINE(out, "t2d STATE_CHANGE64 id=0x80800800 SYNC ",
+		    "pc=0xfffff80000102809 code=0x80000003 breakpoint address=0xfffff80000102809");
+	EXPECT_LINE(out, "t2d STATE_MANIPULATE ", "GetVersion reply ",
+		    "machine=0x8664 AMD64 KernBase=0xfffff80000100000 "
+		    "PsLoadedModuleList=0xfffff80000112230 DebuggerDataList=0xfffff80000112220");
+	EXPECT_LINE(out, "d2t STATE_MANIPULATE ",
+		    "ReadVirtualMemory request address=0xfffff8000010d000 count=56");
+	EXPECT_LINE(out, "t2d STATE_MANIPULATE ",
+		    "ReadVirtualMemory reply status=0x00000000 success address=0xfffff8000010d000 "
+		    "count=56 actual=56");
+	EXPECT_LINE(out, "t2d STATE_MANIPULATE id=", "length=1288 ", "GetContext reply cpu=0 ",
+		    "data=1232");
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* The x86-64 kernel's session in tshark: the AMD64 machine, 64-bit
+ * addresses whole, and the AMD64 CONTEXT (picked by its 1232 bytes)
+ * decoded with 64-bit registers, never as an x86 one. */
+#define X64_MESSAGE_FIELDS                                                                         \
+	"-T", "fields", "-E", "separator=|", "-e", "bxkd.sequence", "-e", "bxkd.dbgkd.name", "-e", \
+		"bxkd.dbgkd.message", "-e", "bxkd.dbgkd.address", "-e", "bxkd.dbgkd.pc", "-e",     \
+		"bxkd.dbgkd.version.machine", "-e", "bxkd.dbgkd.version.kern_base", "-e",          \
+		"bxkd.context.amd64.flags", "-e", "bxkd.context.amd64.cs", "-e",                   \
+		"bxkd.context.amd64.eflags", "-e", "bxkd.context.amd64.rax", "-e",                 \
+		"bxkd.context.amd64.rsp", "-e", "bxkd.context.amd64.r9", "-e",                     \
+		"bxkd.context.amd64.rip", "-e", "bxkd.context.eip"
+
+START_TEST(tshark_decodes_an_x64_session_with_its_amd64_context)
+{
+	int status;
+	char *err;
+	char *out = tshark_on(GOLDEN_E2E_X64, &status, &err, X64_MESSAGE_FIELDS, NULL);
+
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	/* seq|name|message|address|pc|machine|KernBase|flags|cs|eflags|rax|rsp|r9|rip|eip */
+	EXPECT_WHOLE_LINE(out, "\n6|Exception|||0xfffff80000102809||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n18|GetVersion|reply|||0x8664|0xfffff80000100000||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n23|ReadVirtualMemory|request|0xfffff8000010d000|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n28|ReadVirtualMemory|reply|0xfffff8000010d000|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n63|WriteBreakPoint|request|0xfffff80000108578|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n193|ReadPhysicalMemory|request|0x000000000010d000|||||||||||\n");
+	/* After three steps into workload_step_target: RAX 3, then set to 0x10. */
+	EXPECT_WHOLE_LINE(out, "\n158|GetContext|reply|||||0x00100017|0x0008|0x00000306|"
+			       "0x0000000000000003|0xfffff8000023bf98|0xfffff8000010f0b8|"
+			       "0xfffff80000108581|\n");
+	EXPECT_WHOLE_LINE(out, "\n173|SetContext|request|||||0x00100017|0x0008|0x00000306|"
+			       "0x0000000000000010|0xfffff8000023bf98|0xfffff8000010f0b8|"
+			       "0xfffff80000108581|\n");
+	free(out);
+	free(err);
+
+	/* The tree as a person reads it. */
+	out = tshark_on(GOLDEN_E2E_X64, &status, &err, "-V", "-Y",
+			"bxkd.sequence == 18 || bxkd.sequence == 158", NULL);
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	EXPECT_LINE(out, "MachineType: AMD64 (0x8664)");
+	EXPECT_LINE(out, "AMD64 CONTEXT, RIP 0xfffff80000108581");
+	EXPECT_LINE(out, "RIP: 0xfffff80000108581");
+	EXPECT_LINE(out, "R15: 0x0000000000000000");
+	EXPECT_LINE(out, "DR7: 0x0000000000000400");
+	EXPECT_LINE(out, "SS: 0x0010");
+	ck_assert_msg(!strstr(out, "x86 CONTEXT") && !strstr(out, "Lua Error") &&
+			      !strstr(out, "Malformed"),
+		      "%s", out);
+	free(out);
+	free(err);
+
+	out = tshark_on(GOLDEN_E2E_X64, &status, &err, "-Y", "bxkd.sequence == 18", NULL);
+	ck_assert_int_eq(status, 0);
+	EXPECT_LINE(out, "GetVersion reply status=0x00000000 success build=7601 machine=AMD64 "
+			 "KernBase=0xfffff80000100000");
+	free(out);
+	free(err);
+}
+END_TEST
+
 BXKD_SUITE(replay_tools,
 	TCase *wireshark;
 
 	testcases_add(s, "kd_packets", 0, TESTS(kd_packets_are_described_as_the_tap_shows_them));
 	testcases_add_with(s, "dump", 0, write_session, remove_session, TESTS(
 		dump_shows_the_exchange_as_text, dump_shows_the_exchange_as_json,
-		dump_shows_a_cut_file_to_the_cut_and_refuses_damage_and_bad_usage));
+		dump_shows_a_cut_file_to_the_cut_and_refuses_damage_and_bad_usage,
+		dump_decodes_an_x64_session_with_its_64_bit_addresses));
 	testcases_add_with(s, "walkthrough", 0, write_session, remove_session, TESTS(
 		walkthrough_document_is_the_tools_output_on_the_golden_session,
 		walkthrough_labels_the_attach_and_each_step,
@@ -742,4 +835,5 @@ BXKD_SUITE(replay_tools,
 	tcase_add_test_needing_tshark(wireshark,
 				      tshark_reassembles_a_split_frame_and_decodes_its_message);
 	tcase_add_test_needing_tshark(wireshark, tshark_decodes_the_messages_of_a_recorded_session);
+	tcase_add_test_needing_tshark(wireshark, tshark_decodes_an_x64_session_with_its_amd64_context);
 )
