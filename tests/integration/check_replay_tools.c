@@ -749,6 +749,27 @@ START_TEST(dump_decodes_an_x64_session_with_its_64_bit_addresses)
 		    "data=1232");
 	free(out);
 	free(err);
+
+	/* The same values in JSON: whole, as "0x..." strings. */
+	char *json_argv[] = { BXKD_REPLAY, "dump", "--json", GOLDEN_E2E_X64, NULL };
+	out = run(json_argv, &status, &err);
+	ck_assert_msg(status == 0, "bxkd-replay dump --json exited %d:\n%s", status, err);
+	expect_json_lines(out);
+	EXPECT_LINE(out, "{\"record\":6,", "\"dir\":\"t2d\",\"kind\":\"data\"",
+		    "\"api\":\"Exception\"", "\"pc\":\"0xfffff80000102809\"",
+		    "\"thread\":\"0xfffff800001125e0\"", "\"address\":\"0xfffff80000102809\"");
+	EXPECT_LINE(out, "{\"record\":18,", "\"api\":\"GetVersion\"", "\"build\":7601",
+		    "\"machine\":\"0x8664\",\"machine_name\":\"AMD64\"",
+		    "\"kern_base\":\"0xfffff80000100000\"",
+		    "\"ps_loaded_module_list\":\"0xfffff80000112230\"",
+		    "\"debugger_data_list\":\"0xfffff80000112220\"");
+	EXPECT_LINE(out, "{\"record\":23,", "\"api\":\"ReadVirtualMemory\"",
+		    "\"message\":\"request\"", "\"address\":\"0xfffff8000010d000\"",
+		    "\"count\":56");
+	EXPECT_LINE(out, "\"kind\":\"kd_port\"", "\"api\":\"WriteBreakPoint\"",
+		    "\"message\":\"reply\"", "\"address\":\"0xfffff80000108578\"");
+	free(out);
+	free(err);
 }
 END_TEST
 
