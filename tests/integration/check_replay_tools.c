@@ -724,7 +724,8 @@ START_TEST(tshark_decodes_the_messages_of_a_recorded_session)
 END_TEST
 
 /* An x86-64 kernel's session: the AMD64 machine, 64-bit addresses whole
- * in the stop, the read and its reply, and the 1232-byte CONTEXT. */
+ * in the stop, the read and its reply, and the 1232-byte CONTEXT with its
+ * 64-bit RIP and RSP, in text and in JSON. */
 #define GOLDEN_E2E_X64 BXKD_SOURCE_DIR "/tests/sessions/golden/e2e-x64.pcap"
 
 START_TEST(dump_decodes_an_x64_session_with_its_64_bit_addresses)
@@ -746,7 +747,11 @@ START_TEST(dump_decodes_an_x64_session_with_its_64_bit_addresses)
 		    "ReadVirtualMemory reply status=0x00000000 success address=0xfffff8000010d000 "
 		    "count=56 actual=56");
 	EXPECT_LINE(out, "t2d STATE_MANIPULATE id=", "length=1288 ", "GetContext reply cpu=0 ",
-		    "data=1232");
+		    "data=1232 context=AMD64 rip=0xfffff80000108581 rsp=0xfffff8000023bf98 "
+		    "eflags=0x00000306");
+	EXPECT_LINE(out, "d2t STATE_MANIPULATE id=", "length=1288 ",
+		    "SetContext request cpu=0 flags=0x00100017 data=1232 context=AMD64 "
+		    "rip=0xfffff80000108581 rsp=0xfffff8000023bf98");
 	free(out);
 	free(err);
 
@@ -768,6 +773,9 @@ START_TEST(dump_decodes_an_x64_session_with_its_64_bit_addresses)
 		    "\"count\":56");
 	EXPECT_LINE(out, "\"kind\":\"kd_port\"", "\"api\":\"WriteBreakPoint\"",
 		    "\"message\":\"reply\"", "\"address\":\"0xfffff80000108578\"");
+	EXPECT_LINE(out, "{\"record\":158,", "\"api\":\"GetContext\"", "\"data_length\":1232",
+		    "\"context\":\"AMD64\",\"rip\":\"0xfffff80000108581\","
+		    "\"rsp\":\"0xfffff8000023bf98\",\"eflags\":\"0x00000306\"");
 	free(out);
 	free(err);
 }
