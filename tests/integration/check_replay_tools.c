@@ -365,16 +365,12 @@ END_TEST
 
 /* tshark with the dissector, away from the user's own Wireshark settings
  * and plugins (a personal copy of bxkd.lua would be registered twice). */
-static char *tshark_args(const char *file, int *status, char **err, va_list ap)
+#define TSHARK_ARGS_MAX 64
+
+static char *tshark_argv(int *status, char **err, char *argv[TSHARK_ARGS_MAX])
 {
-	char *argv[64] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r",
-			   (char *)file };
-	int n = 6;
 	char *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 
-	for (const char *a; (a = va_arg(ap, const char *)) && n < 63;)
-		argv[n++] = (char *)a;
-	argv[n] = NULL;
 	setenv("HOME", dir, 1);
 	setenv("XDG_CONFIG_HOME", dir, 1);
 	char *out = run(argv, status, err);
@@ -383,6 +379,48 @@ static char *tshark_args(const char *file, int *status, char **err, va_list ap)
 	free(saved_home);
 	unsetenv("XDG_CONFIG_HOME");
 	return out;
+}
+
+/* tshark's own options first, then the caller's. */
+static int tshark_command(char *argv[TSHARK_ARGS_MAX], const char *file)
+{
+	char *const head[] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r",
+			       (char *)file };
+	int n = (int)(sizeof(head) / sizeof(head[0]));
+
+	memcpy(argv, head, sizeof(head));
+	return n;
+}
+
+static char *tshark_args(const char *file, int *status, char **err, va_list ap)
+{
+	char *argv[TSHARK_ARGS_MAX];
+	int n = tshark_command(argv, file);
+
+	for (const char *a; (a = va_arg(ap, const char *)) && n < TSHARK_ARGS_MAX - 1;)
+		argv[n++] = (char *)a;
+	argv[n] = NULL;
+	return tshark_argv(status, err, argv);
+}
+
+/* tshark -T fields with "|" between them, one -e for each of `fields`. */
+static char *tshark_fields_on(const char *file, int *status, char **err,
+			      const char *const fields[], size_t count)
+{
+	char *argv[TSHARK_ARGS_MAX];
+	int n = tshark_command(argv, file);
+
+	argv[n++] = "-T";
+	argv[n++] = "fields";
+	argv[n++] = "-E";
+	argv[n++] = "separator=|";
+	ck_assert_int_lt(n + 2 * (int)count, TSHARK_ARGS_MAX);
+	for (size_t i = 0; i < count; i++) {
+		argv[n++] = "-e";
+		argv[n++] = (char *)fields[i];
+	}
+	argv[n] = NULL;
+	return tshark_argv(status, err, argv);
 }
 
 /* tshark on the test's session, then on another file. */
@@ -784,20 +822,20 @@ END_TEST
 /* The x86-64 kernel's session in tshark: the AMD64 machine, 64-bit
  * addresses whole, and the AMD64 CONTEXT (picked by its 1232 bytes)
  * decoded with 64-bit registers, never as an x86 one. */
-#define X64_MESSAGE_FIELDS                                                                         \
-	"-T", "fields", "-E", "separator=|", "-e", "bxkd.sequence", "-e", "bxkd.dbgkd.name", "-e", \
-		"bxkd.dbgkd.message", "-e", "bxkd.dbgkd.address", "-e", "bxkd.dbgkd.pc", "-e",     \
-		"bxkd.dbgkd.version.machine", "-e", "bxkd.dbgkd.version.kern_base", "-e",          \
-		"bxkd.context.amd64.flags", "-e", "bxkd.context.amd64.cs", "-e",                   \
-		"bxkd.context.amd64.eflags", "-e", "bxkd.context.amd64.rax", "-e",                 \
-		"bxkd.context.amd64.rsp", "-e", "bxkd.context.amd64.r9", "-e",                     \
-		"bxkd.context.amd64.rip", "-e", "bxkd.context.eip"
+static const char *const x64_message_fields[] = {
+	"bxkd.sequence", "bxkd.dbgkd.name", "bxkd.dbgkd.message", "bxkd.dbgkd.address",
+	"bxkd.dbgkd.pc", "bxkd.dbgkd.version.machine", "bxkd.dbgkd.version.kern_base",
+	"bxkd.context.amd64.flags", "bxkd.context.amd64.cs", "bxkd.context.amd64.eflags",
+	"bxkd.context.amd64.rax", "bxkd.context.amd64.rsp", "bxkd.context.amd64.r9",
+	"bxkd.context.amd64.rip", "bxkd.context.eip",
+};
 
 START_TEST(tshark_decodes_an_x64_session_with_its_amd64_context)
 {
 	int status;
 	char *err;
-	char *out = tshark_on(GOLDEN_E2E_X64, &status, &err, X64_MESSAGE_FIELDS, NULL);
+	char *out = tshark_fields_on(GOLDEN_E2E_X64, &status, &err, x64_message_fields,
+				     sizeof(x64_message_fields) / sizeof(x64_message_fields[0]));
 
 	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
 	expect_quiet(err);
