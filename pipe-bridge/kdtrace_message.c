@@ -29,6 +29,8 @@
 #define STATE_CHANGE_AT(member) offsetof(struct dbgkd_any_wait_state_change, member)
 #define DEBUG_IO_AT(member) offsetof(struct dbgkd_debug_io, member)
 #define FILE_IO_AT(member) offsetof(struct dbgkd_file_io, member)
+#define X86_CONTEXT_AT(member) offsetof(struct x86_context, member)
+#define AMD64_CONTEXT_AT(member) offsetof(struct amd64_context, member)
 
 /* ---- names ------------------------------------------------------------------------- */
 
@@ -300,6 +302,24 @@ static void manipulate_fields(struct kdtrace *t, const uint8_t *p, uint32_t api,
 	}
 }
 
+/* A CONTEXT's instruction and stack pointers and flags. Which CONTEXT it
+ * is goes by its size (716 bytes x86, 1232 AMD64): the machine type is in
+ * the GetVersion reply, which a decoder that joined later never saw. */
+static void context_registers(struct kdtrace *t, const uint8_t *context, size_t length)
+{
+	if (length == sizeof(struct amd64_context)) {
+		kdt_field_word(t, "context", "context", "AMD64");
+		kdt_field_hex64(t, "rip", "rip", le_get64(context + AMD64_CONTEXT_AT(rip)));
+		kdt_field_hex64(t, "rsp", "rsp", le_get64(context + AMD64_CONTEXT_AT(rsp)));
+		kdt_field_hex32(t, "eflags", "eflags", le_get32(context + AMD64_CONTEXT_AT(eflags)));
+	} else if (length == sizeof(struct x86_context)) {
+		kdt_field_word(t, "context", "context", "x86");
+		kdt_field_hex32(t, "eip", "eip", le_get32(context + X86_CONTEXT_AT(eip)));
+		kdt_field_hex32(t, "esp", "esp", le_get32(context + X86_CONTEXT_AT(esp)));
+		kdt_field_hex32(t, "eflags", "eflags", le_get32(context + X86_CONTEXT_AT(eflags)));
+	}
+}
+
 static void decode_manipulate(struct kdtrace *t, const uint8_t *p, size_t length)
 {
 	const size_t header = sizeof(struct dbgkd_manipulate_state64);
@@ -314,6 +334,9 @@ static void decode_manipulate(struct kdtrace *t, const uint8_t *p, size_t length
 	manipulate_fields(t, p, api, reply);
 	if (length > header)
 		kdt_field_uint(t, "data_length", "data", length - header);
+	/* GetContext's reply and SetContext's request carry the CONTEXT. */
+	if ((api == DBGKD_GET_CONTEXT_API && reply) || (api == DBGKD_SET_CONTEXT_API && !reply))
+		context_registers(t, p + header, length - header);
 }
 
 /* ---- STATE_CHANGE64 ------------------------------------------------------------------ */

@@ -199,6 +199,7 @@ local MANIPULATE_SIZE = 56
 local STATE_CHANGE_SIZE = 240
 local DEBUG_IO_SIZE = 16
 local X86_CONTEXT_SIZE = 716
+local AMD64_CONTEXT_SIZE = 1232
 
 local manipulate_apis = {
     [0x3130] = "ReadVirtualMemory", [0x3131] = "WriteVirtualMemory", [0x3132] = "GetContext",
@@ -223,10 +224,12 @@ local ntstatus_names = { [0x00000000] = "success", [0xc0000001] = "unsuccessful"
                          [0xc000000d] = "invalid-parameter", [0x80000002] = "datatype-misalignment" }
 local exception_names = { [0x80000003] = "breakpoint", [0x80000004] = "single-step",
                           [0xc0000005] = "access-violation" }
+local machine_names = { [0x014c] = "i386", [0x8664] = "AMD64" }
 local continue_names = { [0x00010002] = "DBG_CONTINUE", [0x00010001] = "DBG_EXCEPTION_HANDLED",
                          [0x80010001] = "DBG_EXCEPTION_NOT_HANDLED" }
--- The memory APIs share DBGKD_READ_MEMORY64's layout.
-local memory_apis = { [0x3130] = true, [0x3131] = true, [0x313d] = true, [0x313e] = true }
+-- The memory and control-space APIs share DBGKD_READ_MEMORY64's layout.
+local memory_apis = { [0x3130] = true, [0x3131] = true, [0x3137] = true, [0x3138] = true,
+                      [0x313d] = true, [0x313e] = true }
 -- The x86 CONTEXT's registers (struct x86_context), by offset.
 local context_regs = {
     { "dr0", 4 }, { "dr1", 8 }, { "dr2", 12 }, { "dr3", 16 }, { "dr6", 20 }, { "dr7", 24 },
@@ -234,6 +237,18 @@ local context_regs = {
     { "ebx", 164 }, { "edx", 168 }, { "ecx", 172 }, { "eax", 176 }, { "ebp", 180 },
     { "eip", 184 }, { "cs", 188 }, { "eflags", 192 }, { "esp", 196 }, { "ss", 200 },
 }
+-- The AMD64 CONTEXT's (struct amd64_context): { name, offset, size }, in
+-- its order; the debug and general registers and RIP are 64 bits wide.
+local amd64_context_regs = { { "flags", 0x30, 4 }, { "mxcsr", 0x34, 4 } }
+for i, name in ipairs({ "cs", "ds", "es", "fs", "gs", "ss" }) do
+    amd64_context_regs[#amd64_context_regs + 1] = { name, 0x38 + 2 * (i - 1), 2 }
+end
+amd64_context_regs[#amd64_context_regs + 1] = { "eflags", 0x44, 4 }
+for i, name in ipairs({ "dr0", "dr1", "dr2", "dr3", "dr6", "dr7", "rax", "rcx", "rdx", "rbx",
+                        "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+                        "r15", "rip" }) do
+    amd64_context_regs[#amd64_context_regs + 1] = { name, 0x48 + 8 * (i - 1), 8 }
+end
 
 local function dbgkd_field(kind, name, label, display, names)
     f["dbgkd." .. name] = ProtoField[kind]("bxkd.dbgkd." .. name, label, display, names)
@@ -256,7 +271,7 @@ dbgkd_field("uint32", "dr7", "Dr7", base.HEX)
 dbgkd_field("uint16", "version.major", "MajorVersion", base.HEX)
 dbgkd_field("uint16", "version.build", "MinorVersion (build)", base.DEC)
 dbgkd_field("uint8", "version.protocol", "ProtocolVersion", base.DEC)
-dbgkd_field("uint16", "version.machine", "MachineType", base.HEX)
+dbgkd_field("uint16", "version.machine", "MachineType", base.HEX, machine_names)
 dbgkd_field("uint64", "version.kern_base", "KernBase", base.HEX)
 dbgkd_field("uint64", "version.ps_loaded_module_list", "PsLoadedModuleList", base.HEX)
 dbgkd_field("uint64", "version.debugger_data_list", "DebuggerDataList", base.HEX)
@@ -273,6 +288,13 @@ f["context.flags"] = ProtoField.uint32("bxkd.context.flags", "ContextFlags", bas
 for _, reg in ipairs(context_regs) do
     f["context." .. reg[1]] = ProtoField.uint32("bxkd.context." .. reg[1], reg[1]:upper(), base.HEX)
 end
+-- bxkd.context.amd64.rip, ...: an AMD64 CONTEXT's, each as wide as it is there.
+local amd64_labels = { flags = "ContextFlags", mxcsr = "MxCsr", eflags = "EFlags (RFLAGS)" }
+local uint_of_size = { [2] = ProtoField.uint16, [4] = ProtoField.uint32, [8] = ProtoField.uint64 }
+for _, reg in ipairs(amd64_context_regs) do
+    local key = "context.amd64." .. reg[1]
+    f[key] = uint_of_size[reg[3]]("bxkd." .. key, amd64_labels[reg[1]] or reg[1]:upper(), base.HEX)
+end
 
 local function u64hex(range) return "0x" .. range:le_uint64():tohex() end
 
@@ -284,7 +306,20 @@ local function status_text(t, range)
     return string.format("status=0x%08x %s", status, name)
 end
 
+-- Which CONTEXT it is, x86's or AMD64's, goes by its size: the two differ
+-- (716 and 1232 bytes) and the size is in the packet itself. The machine
+-- type would have to come from the session's GetVersion reply, another
+-- record, which Wireshark may not have dissected yet (a filtered or
+-- random-order pass) and which a session cut out of a longer one lacks.
 local function dissect_context(range, tree)
+    if range:len() == AMD64_CONTEXT_SIZE then
+        local rip = range(0xf8, 8):le_uint64():tohex()
+        local t = tree:add(bxkd, range, "AMD64 CONTEXT, RIP 0x" .. rip)
+        for _, reg in ipairs(amd64_context_regs) do
+            t:add_le(f["context.amd64." .. reg[1]], range(reg[2], reg[3]))
+        end
+        return
+    end
     if range:len() < X86_CONTEXT_SIZE then return end
     local t = tree:add(bxkd, range(0, X86_CONTEXT_SIZE), "x86 CONTEXT")
     t:add_le(f["context.flags"], range(0, 4))
@@ -326,7 +361,8 @@ local function manipulate_fields(p, t, api, reply)
         t:add_le(f["dbgkd.version.kern_base"], p(32, 8))
         t:add_le(f["dbgkd.version.ps_loaded_module_list"], p(40, 8))
         t:add_le(f["dbgkd.version.debugger_data_list"], p(48, 8))
-        return string.format("build=%d KernBase=%s", p(18, 2):le_uint(), u64hex(p(32, 8)))
+        return string.format("build=%d machine=%s KernBase=%s", p(18, 2):le_uint(),
+                             machine_names[p(24, 2):le_uint()] or "unknown", u64hex(p(32, 8)))
     end
     return ""
 end

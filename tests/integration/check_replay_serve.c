@@ -30,6 +30,8 @@
 #define GOLDEN_DIR BXKD_SOURCE_DIR "/tests/sessions/golden"
 #define GOLDEN_SESSION GOLDEN_DIR "/e2e.pcap"
 #define GOLDEN_SCRIPT BXKD_SOURCE_DIR "/tests/sessions/debug-session.bxkd"
+#define GOLDEN_X64_SESSION GOLDEN_DIR "/e2e-x64.pcap"
+#define GOLDEN_X64_SCRIPT BXKD_SOURCE_DIR "/tests/sessions/debug-session-x64.bxkd"
 /* A bound on every process; serve answers in milliseconds. */
 #define WAIT_MS 30000u
 /* What serve prints once it listens, whatever --quiet says. */
@@ -124,11 +126,16 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void read_golden(struct session_file *file)
+static void read_session(const char *path, struct session_file *file)
 {
 	char error[1024];
 
-	ck_assert_msg(session_file_read(GOLDEN_SESSION, file, error, sizeof(error)), "%s", error);
+	ck_assert_msg(session_file_read(path, file, error, sizeof(error)), "%s", error);
+}
+
+static void read_golden(struct session_file *file)
+{
+	read_session(GOLDEN_SESSION, file);
 }
 
 /* The STATE_MANIPULATE packet at `at`, if a whole one starts there. */
@@ -243,27 +250,42 @@ START_TEST(the_debugger_that_was_recorded_matches)
 }
 END_TEST
 
+/* The stray read of each kernel: its base, never the data block the
+ * recorded script reads; the x86-64 kernel's needs all 64 bits. */
+static const struct stray {
+	const char *session;
+	const char *read;	/* the script's stray line */
+	uint64_t address;	/* what its request asks for */
+	const char *received;	/* and how the report decodes that */
+} strays[] = {
+	{ GOLDEN_SESSION, "read 0x80100000 56", 0xffffffff80100000ull,
+	  "ReadVirtualMemory request address=0xffffffff80100000 count=56" },
+	{ GOLDEN_X64_SESSION, "read 0xfffff80000100000 56", 0xfffff80000100000ull,
+	  "ReadVirtualMemory request address=0xfffff80000100000 count=56" },
+};
+
 /* A debugger reading another address than the recorded one after
- * `version`: the report names the record, shows the bytes and both frames. */
+ * `version`: the report names the record, shows the bytes and both frames,
+ * their addresses whole (loop 1: the x86-64 kernel's session). */
 START_TEST(a_debugger_that_strays_is_reported_where_it_strays)
 {
+	const struct stray *stray = &strays[_i];
 	struct session_file file;
 	struct dbgkd_manipulate_state64 m;
 	struct run r;
 	char target[320], script[320], expect[200];
 
-	read_golden(&file);
+	read_session(stray->session, &file);
 	uint32_t record = find_manipulate(&file, KD_ENDPOINT_TO_TARGET, DBGKD_READ_VIRTUAL_MEMORY_API, &m);
 	uint64_t recorded_address = m.u.read_memory.target_base_address;
 	run_init(&r);
 	snprintf(script, sizeof(script), "%s/stray.bxkd", r.dir);
 	FILE *f = fopen(script, "w");
 	ck_assert_ptr_nonnull(f);
-	/* The kernel's base: never the data block the recorded script reads. */
-	fprintf(f, "connect\nversion\nread 0x80100000 56\n");
+	fprintf(f, "connect\nversion\n%s\n", stray->read);
 	fclose(f);
-	ck_assert(recorded_address != 0xffffffff80100000ull);
-	start_serve(&r, GOLDEN_SESSION, "10");
+	ck_assert(recorded_address != stray->address);
+	start_serve(&r, stray->session, "10");
 
 	snprintf(target, sizeof(target), "connect:%s", r.sock);
 	char *dbg_argv[] = { BXKD_DBG, "--script", script, "--target", target, NULL };
@@ -294,8 +316,79 @@ START_TEST(a_debugger_that_strays_is_reported_where_it_strays)
 	char *recorded_read = strstr(recorded, expect);
 	ck_assert_msg(recorded_read && recorded_read < received, "no \"%s\" in:\n%s", expect,
 		      r.text);
-	EXPECT_IN(received, "ReadVirtualMemory request address=0xffffffff80100000", &r);
+	EXPECT_IN(received, stray->received, &r);
 
+	run_free(&r);
+	session_file_free(&file);
+}
+END_TEST
+
+/* The x86-64 kernel's session played to bxkd-dbg through bxkd-tap: the
+ * debugger matches the recording, and the tap decodes an AMD64 target
+ * (machine 0x8664, 64-bit PCs and addresses, the 1232-byte CONTEXT with
+ * 64-bit RIP and RSP). */
+START_TEST(bxkd_tap_decodes_the_x64_session_between_serve_and_bxkd_dbg)
+{
+	struct session_file file;
+	struct run r;
+	char target[320], tap_sock[320], tap_target[340], tap_out[320], tap_err[320];
+
+	read_session(GOLDEN_X64_SESSION, &file);
+	char *symbols = golden_symbols(&file);
+	run_init(&r);
+	start_serve(&r, GOLDEN_X64_SESSION, "20");
+
+	snprintf(target, sizeof(target), "connect:%s", r.sock);
+	snprintf(tap_sock, sizeof(tap_sock), "%s/tap.sock", r.dir);
+	snprintf(tap_target, sizeof(tap_target), "connect:%s", tap_sock);
+	snprintf(tap_out, sizeof(tap_out), "%s/tap.out", r.dir);
+	snprintf(tap_err, sizeof(tap_err), "%s/tap.err", r.dir);
+	char *tap_argv[] = { BXKD_TAP_PROGRAM, "--quiet", target, tap_sock, NULL };
+	struct child tap;
+	ck_assert(child_start(&tap, tap_argv, tap_out, tap_err));
+	char *dbg_argv[] = { BXKD_DBG, "--symbols", symbols, "--script", GOLDEN_X64_SCRIPT,
+			     "--target", tap_target, NULL };
+	struct child dbg;
+	ck_assert(child_start(&dbg, dbg_argv, NULL, NULL));
+	finish_serve(&r);
+	/* The tap keeps a debugger when its target leaves, so the script's
+	 * wait-exit would wait for its own timeout: serve's verdict is the one. */
+	child_stop(&dbg);
+	child_stop(&tap);
+	char *out = read_text_file(tap_out);
+	ck_assert_ptr_nonnull(out);
+
+	ck_assert_msg(r.status == 0, "serve exited %d:\n%s%s\nbxkd-tap:\n%s", r.status, r.text,
+		      r.err_text, out);
+	EXPECT_IN(r.text, "bxkd-replay serve: the debugger matched the recording: ", &r);
+	const char *lines[] = {
+		" t2d STATE_CHANGE64 id=0x80800800 SYNC length=244 checksum ok trailer ok: "
+		"Exception cpu=0/1 pc=0xfffff80000102809 code=0x80000003 breakpoint "
+		"address=0xfffff80000102809 first-chance data=4\n",
+		" t2d STATE_MANIPULATE id=0x80800001 length=56 checksum ok trailer ok: GetVersion "
+		"reply status=0x00000000 success version=0x000f build=7601 protocol=6 flags=0x0006 "
+		"machine=0x8664 AMD64 KernBase=0xfffff80000100000 "
+		"PsLoadedModuleList=0xfffff80000112230 DebuggerDataList=0xfffff80000112220\n",
+		": ReadVirtualMemory request address=0xfffff8000010d000 count=56\n",
+		": ReadVirtualMemory reply status=0x00000000 success address=0xfffff8000010d000 "
+		"count=56 actual=56 data=56\n",
+		": WriteBreakPoint request address=0xfffff80000108578\n",
+		": Exception cpu=0/1 pc=0xfffff80000108581 code=0x80000004 single-step "
+		"address=0xfffff80000108581 first-chance data=4\n",
+		" t2d STATE_MANIPULATE id=0x80800000 length=1288 checksum ok trailer ok: GetContext "
+		"reply cpu=0 status=0x00000000 success data=1232 context=AMD64 "
+		"rip=0xfffff80000108581 rsp=0xfffff8000023bf98 eflags=0x00000306\n",
+		" d2t STATE_MANIPULATE id=0x80800000 length=1288 checksum ok trailer ok: SetContext "
+		"request cpu=0 flags=0x00100017 data=1232 context=AMD64 rip=0xfffff80000108581 "
+		"rsp=0xfffff8000023bf98 eflags=0x00000306\n",
+		": ReadPhysicalMemory request address=0x000000000010d000 count=16\n",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		ck_assert_msg(strstr(out, lines[i]), "bxkd-tap printed no \"%s\":\n%.3000s",
+			      lines[i], out);
+
+	free(out);
+	free(symbols);
 	run_free(&r);
 	session_file_free(&file);
 }
@@ -435,9 +528,11 @@ START_TEST(a_silent_or_absent_debugger_times_out)
 END_TEST
 
 BXKD_SUITE(replay_serve,
-	testcases_add(s, "serve", 60, TESTS(
-		the_debugger_that_was_recorded_matches,
-		a_debugger_that_strays_is_reported_where_it_strays, a_damaged_session_is_refused,
+	TCase *serve = testcases_add(s, "serve", 60, TESTS(
+		the_debugger_that_was_recorded_matches, a_damaged_session_is_refused,
 		bad_arguments_are_usage_errors, a_debugger_that_leaves_early_is_a_divergence,
 		a_silent_or_absent_debugger_times_out, an_interrupted_serve_says_so));
+	tcase_add_loop_test(serve, a_debugger_that_strays_is_reported_where_it_strays, 0,
+			    sizeof(strays) / sizeof(strays[0]));
+	testcases_add(s, "x64", 60, TESTS(bxkd_tap_decodes_the_x64_session_between_serve_and_bxkd_dbg));
 )

@@ -365,16 +365,12 @@ END_TEST
 
 /* tshark with the dissector, away from the user's own Wireshark settings
  * and plugins (a personal copy of bxkd.lua would be registered twice). */
-static char *tshark_args(const char *file, int *status, char **err, va_list ap)
+#define TSHARK_ARGS_MAX 64
+
+static char *tshark_argv(int *status, char **err, char *argv[TSHARK_ARGS_MAX])
 {
-	char *argv[64] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r",
-			   (char *)file };
-	int n = 6;
 	char *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 
-	for (const char *a; (a = va_arg(ap, const char *)) && n < 63;)
-		argv[n++] = (char *)a;
-	argv[n] = NULL;
 	setenv("HOME", dir, 1);
 	setenv("XDG_CONFIG_HOME", dir, 1);
 	char *out = run(argv, status, err);
@@ -383,6 +379,48 @@ static char *tshark_args(const char *file, int *status, char **err, va_list ap)
 	free(saved_home);
 	unsetenv("XDG_CONFIG_HOME");
 	return out;
+}
+
+/* tshark's own options first, then the caller's. */
+static int tshark_command(char *argv[TSHARK_ARGS_MAX], const char *file)
+{
+	char *const head[] = { BXKD_TSHARK, "-n", "-X", "lua_script:" BXKD_DISSECTOR, "-r",
+			       (char *)file };
+	int n = (int)(sizeof(head) / sizeof(head[0]));
+
+	memcpy(argv, head, sizeof(head));
+	return n;
+}
+
+static char *tshark_args(const char *file, int *status, char **err, va_list ap)
+{
+	char *argv[TSHARK_ARGS_MAX];
+	int n = tshark_command(argv, file);
+
+	for (const char *a; (a = va_arg(ap, const char *)) && n < TSHARK_ARGS_MAX - 1;)
+		argv[n++] = (char *)a;
+	argv[n] = NULL;
+	return tshark_argv(status, err, argv);
+}
+
+/* tshark -T fields with "|" between them, one -e for each of `fields`. */
+static char *tshark_fields_on(const char *file, int *status, char **err,
+			      const char *const fields[], size_t count)
+{
+	char *argv[TSHARK_ARGS_MAX];
+	int n = tshark_command(argv, file);
+
+	argv[n++] = "-T";
+	argv[n++] = "fields";
+	argv[n++] = "-E";
+	argv[n++] = "separator=|";
+	ck_assert_int_lt(n + 2 * (int)count, TSHARK_ARGS_MAX);
+	for (size_t i = 0; i < count; i++) {
+		argv[n++] = "-e";
+		argv[n++] = (char *)fields[i];
+	}
+	argv[n] = NULL;
+	return tshark_argv(status, err, argv);
 }
 
 /* tshark on the test's session, then on another file. */
@@ -723,13 +761,135 @@ START_TEST(tshark_decodes_the_messages_of_a_recorded_session)
 }
 END_TEST
 
+/* An x86-64 kernel's session: the AMD64 machine, 64-bit addresses whole
+ * in the stop, the read and its reply, and the 1232-byte CONTEXT with its
+ * 64-bit RIP and RSP, in text and in JSON. */
+#define GOLDEN_E2E_X64 BXKD_SOURCE_DIR "/tests/sessions/golden/e2e-x64.pcap"
+
+START_TEST(dump_decodes_an_x64_session_with_its_64_bit_addresses)
+{
+	int status;
+	char *err;
+	char *argv[] = { BXKD_REPLAY, "dump", GOLDEN_E2E_X64, NULL };
+	char *out = run(argv, &status, &err);
+
+	ck_assert_msg(status == 0, "bxkd-replay dump exited %d:\n%s", status, err);
+	EXPECT_LINE(out, "t2d STATE_CHANGE64 id=0x80800800 SYNC ",
+		    "pc=0xfffff80000102809 code=0x80000003 breakpoint address=0xfffff80000102809");
+	EXPECT_LINE(out, "t2d STATE_MANIPULATE ", "GetVersion reply ",
+		    "machine=0x8664 AMD64 KernBase=0xfffff80000100000 "
+		    "PsLoadedModuleList=0xfffff80000112230 DebuggerDataList=0xfffff80000112220");
+	EXPECT_LINE(out, "d2t STATE_MANIPULATE ",
+		    "ReadVirtualMemory request address=0xfffff8000010d000 count=56");
+	EXPECT_LINE(out, "t2d STATE_MANIPULATE ",
+		    "ReadVirtualMemory reply status=0x00000000 success address=0xfffff8000010d000 "
+		    "count=56 actual=56");
+	EXPECT_LINE(out, "t2d STATE_MANIPULATE id=", "length=1288 ", "GetContext reply cpu=0 ",
+		    "data=1232 context=AMD64 rip=0xfffff80000108581 rsp=0xfffff8000023bf98 "
+		    "eflags=0x00000306");
+	EXPECT_LINE(out, "d2t STATE_MANIPULATE id=", "length=1288 ",
+		    "SetContext request cpu=0 flags=0x00100017 data=1232 context=AMD64 "
+		    "rip=0xfffff80000108581 rsp=0xfffff8000023bf98");
+	free(out);
+	free(err);
+
+	/* The same values in JSON: whole, as "0x..." strings. */
+	char *json_argv[] = { BXKD_REPLAY, "dump", "--json", GOLDEN_E2E_X64, NULL };
+	out = run(json_argv, &status, &err);
+	ck_assert_msg(status == 0, "bxkd-replay dump --json exited %d:\n%s", status, err);
+	expect_json_lines(out);
+	EXPECT_LINE(out, "{\"record\":6,", "\"dir\":\"t2d\",\"kind\":\"data\"",
+		    "\"api\":\"Exception\"", "\"pc\":\"0xfffff80000102809\"",
+		    "\"thread\":\"0xfffff800001125e0\"", "\"address\":\"0xfffff80000102809\"");
+	EXPECT_LINE(out, "{\"record\":18,", "\"api\":\"GetVersion\"", "\"build\":7601",
+		    "\"machine\":\"0x8664\",\"machine_name\":\"AMD64\"",
+		    "\"kern_base\":\"0xfffff80000100000\"",
+		    "\"ps_loaded_module_list\":\"0xfffff80000112230\"",
+		    "\"debugger_data_list\":\"0xfffff80000112220\"");
+	EXPECT_LINE(out, "{\"record\":23,", "\"api\":\"ReadVirtualMemory\"",
+		    "\"message\":\"request\"", "\"address\":\"0xfffff8000010d000\"",
+		    "\"count\":56");
+	EXPECT_LINE(out, "\"kind\":\"kd_port\"", "\"api\":\"WriteBreakPoint\"",
+		    "\"message\":\"reply\"", "\"address\":\"0xfffff80000108578\"");
+	EXPECT_LINE(out, "{\"record\":158,", "\"api\":\"GetContext\"", "\"data_length\":1232",
+		    "\"context\":\"AMD64\",\"rip\":\"0xfffff80000108581\","
+		    "\"rsp\":\"0xfffff8000023bf98\",\"eflags\":\"0x00000306\"");
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* The x86-64 kernel's session in tshark: the AMD64 machine, 64-bit
+ * addresses whole, and the AMD64 CONTEXT (picked by its 1232 bytes)
+ * decoded with 64-bit registers, never as an x86 one. */
+static const char *const x64_message_fields[] = {
+	"bxkd.sequence", "bxkd.dbgkd.name", "bxkd.dbgkd.message", "bxkd.dbgkd.address",
+	"bxkd.dbgkd.pc", "bxkd.dbgkd.version.machine", "bxkd.dbgkd.version.kern_base",
+	"bxkd.context.amd64.flags", "bxkd.context.amd64.cs", "bxkd.context.amd64.eflags",
+	"bxkd.context.amd64.rax", "bxkd.context.amd64.rsp", "bxkd.context.amd64.r9",
+	"bxkd.context.amd64.rip", "bxkd.context.eip",
+};
+
+START_TEST(tshark_decodes_an_x64_session_with_its_amd64_context)
+{
+	int status;
+	char *err;
+	char *out = tshark_fields_on(GOLDEN_E2E_X64, &status, &err, x64_message_fields,
+				     sizeof(x64_message_fields) / sizeof(x64_message_fields[0]));
+
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	/* seq|name|message|address|pc|machine|KernBase|flags|cs|eflags|rax|rsp|r9|rip|eip */
+	EXPECT_WHOLE_LINE(out, "\n6|Exception|||0xfffff80000102809||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n18|GetVersion|reply|||0x8664|0xfffff80000100000||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n23|ReadVirtualMemory|request|0xfffff8000010d000|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n28|ReadVirtualMemory|reply|0xfffff8000010d000|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n63|WriteBreakPoint|request|0xfffff80000108578|||||||||||\n");
+	EXPECT_WHOLE_LINE(out, "\n193|ReadPhysicalMemory|request|0x000000000010d000|||||||||||\n");
+	/* After three steps into workload_step_target: RAX 3, then set to 0x10. */
+	EXPECT_WHOLE_LINE(out, "\n158|GetContext|reply|||||0x00100017|0x0008|0x00000306|"
+			       "0x0000000000000003|0xfffff8000023bf98|0xfffff8000010f0b8|"
+			       "0xfffff80000108581|\n");
+	EXPECT_WHOLE_LINE(out, "\n173|SetContext|request|||||0x00100017|0x0008|0x00000306|"
+			       "0x0000000000000010|0xfffff8000023bf98|0xfffff8000010f0b8|"
+			       "0xfffff80000108581|\n");
+	free(out);
+	free(err);
+
+	/* The tree as a person reads it. */
+	out = tshark_on(GOLDEN_E2E_X64, &status, &err, "-V", "-Y",
+			"bxkd.sequence == 18 || bxkd.sequence == 158", NULL);
+	ck_assert_msg(status == 0, "tshark exited %d:\n%s", status, err);
+	expect_quiet(err);
+	EXPECT_LINE(out, "MachineType: AMD64 (0x8664)");
+	EXPECT_LINE(out, "AMD64 CONTEXT, RIP 0xfffff80000108581");
+	EXPECT_LINE(out, "RIP: 0xfffff80000108581");
+	EXPECT_LINE(out, "R15: 0x0000000000000000");
+	EXPECT_LINE(out, "DR7: 0x0000000000000400");
+	EXPECT_LINE(out, "SS: 0x0010");
+	ck_assert_msg(!strstr(out, "x86 CONTEXT") && !strstr(out, "Lua Error") &&
+			      !strstr(out, "Malformed"),
+		      "%s", out);
+	free(out);
+	free(err);
+
+	out = tshark_on(GOLDEN_E2E_X64, &status, &err, "-Y", "bxkd.sequence == 18", NULL);
+	ck_assert_int_eq(status, 0);
+	EXPECT_LINE(out, "GetVersion reply status=0x00000000 success build=7601 machine=AMD64 "
+			 "KernBase=0xfffff80000100000");
+	free(out);
+	free(err);
+}
+END_TEST
+
 BXKD_SUITE(replay_tools,
 	TCase *wireshark;
 
 	testcases_add(s, "kd_packets", 0, TESTS(kd_packets_are_described_as_the_tap_shows_them));
 	testcases_add_with(s, "dump", 0, write_session, remove_session, TESTS(
 		dump_shows_the_exchange_as_text, dump_shows_the_exchange_as_json,
-		dump_shows_a_cut_file_to_the_cut_and_refuses_damage_and_bad_usage));
+		dump_shows_a_cut_file_to_the_cut_and_refuses_damage_and_bad_usage,
+		dump_decodes_an_x64_session_with_its_64_bit_addresses));
 	testcases_add_with(s, "walkthrough", 0, write_session, remove_session, TESTS(
 		walkthrough_document_is_the_tools_output_on_the_golden_session,
 		walkthrough_labels_the_attach_and_each_step,
@@ -742,4 +902,5 @@ BXKD_SUITE(replay_tools,
 	tcase_add_test_needing_tshark(wireshark,
 				      tshark_reassembles_a_split_frame_and_decodes_its_message);
 	tcase_add_test_needing_tshark(wireshark, tshark_decodes_the_messages_of_a_recorded_session);
+	tcase_add_test_needing_tshark(wireshark, tshark_decodes_an_x64_session_with_its_amd64_context);
 )

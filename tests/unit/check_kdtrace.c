@@ -436,17 +436,43 @@ START_TEST(manipulate_replies_name_their_fields)
 }
 END_TEST
 
-START_TEST(get_context_reply_counts_its_data)
+/* The CONTEXT it carries, x86's or AMD64's by its size, with its
+ * instruction and stack pointers whole. */
+START_TEST(get_context_reply_counts_its_data_and_shows_the_context)
 {
 	static uint8_t f[KDCOM_MAX_FRAME];
 	struct dbgkd_manipulate_state64 m = request(DBGKD_GET_CONTEXT_API);
+	struct x86_context x86 = { .eip = 0x80101004, .esp = 0x801ffff0, .eflags = 0x202 };
+	struct amd64_context amd64 = { .rip = 0xfffff80000108581, .rsp = 0xfffff8000023bf98,
+				       .eflags = 0x306, .context_flags = DBGKD_CONTEXT_AMD64_FULL };
 
 	m.processor = 1;
-	size_t n = manipulate(KDCOM_TARGET, KDCOM_INITIAL_ID, &m, (uint8_t[716]){ 0 }, 716, f,
-			      sizeof(f));
+	size_t n = manipulate(KDCOM_TARGET, KDCOM_INITIAL_ID, &m, &x86, sizeof(x86), f, sizeof(f));
 	decode(KDTRACE_TO_DEBUGGER, f, n);
 	assert_line_has(0, "length=772 checksum ok trailer ok: GetContext reply cpu=1 "
-			   "status=0x00000000 success data=716");
+			   "status=0x00000000 success data=716 context=x86 eip=0x80101004 "
+			   "esp=0x801ffff0 eflags=0x00000202");
+
+	n = manipulate(KDCOM_TARGET, KDCOM_INITIAL_ID, &m, &amd64, sizeof(amd64), f, sizeof(f));
+	decode(KDTRACE_TO_DEBUGGER, f, n);
+	assert_line_has(0, "length=1288 checksum ok trailer ok: GetContext reply cpu=1 "
+			   "status=0x00000000 success data=1232 context=AMD64 "
+			   "rip=0xfffff80000108581 rsp=0xfffff8000023bf98 eflags=0x00000306");
+
+	/* SetContext's request carries it the other way; its reply has none. */
+	m = request(DBGKD_SET_CONTEXT_API);
+	m.u.set_context_flags = DBGKD_CONTEXT_AMD64_FULL;
+	n = manipulate(KDCOM_DEBUGGER, KDCOM_INITIAL_ID, &m, &amd64, sizeof(amd64), f, sizeof(f));
+	decode(KDTRACE_TO_TARGET, f, n);
+	assert_line_has(0, ": SetContext request cpu=0 flags=0x0010000b data=1232 context=AMD64 "
+			   "rip=0xfffff80000108581 rsp=0xfffff8000023bf98 eflags=0x00000306");
+
+	/* Any other size is no CONTEXT bxkd knows: only counted. */
+	m = request(DBGKD_GET_CONTEXT_API);
+	n = manipulate(KDCOM_TARGET, KDCOM_INITIAL_ID, &m, &amd64, 1000, f, sizeof(f));
+	decode(KDTRACE_TO_DEBUGGER, f, n);
+	assert_line_has(0, "success data=1000");
+	ck_assert_ptr_null(strstr(lines.text[0], "context="));
 }
 END_TEST
 
@@ -926,7 +952,8 @@ BXKD_SUITE(kdtrace,
 			    sizeof(message_vectors) / sizeof(*message_vectors));
 	testcases_add(s, "messages", 0, TESTS(
 		load_symbols_with_path, manipulate_replies_name_their_fields,
-		get_context_reply_counts_its_data, get_string_and_file_io, long_strings_are_bounded));
+		get_context_reply_counts_its_data_and_shows_the_context, get_string_and_file_io,
+		long_strings_are_bounded));
 	testcases_add(s, "stream", 0, TESTS(
 		split_input_gives_the_same_lines, garbage_and_break_in,
 		damaged_checksum_and_trailer, oversized_frames_restart_the_scan,
