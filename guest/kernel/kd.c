@@ -207,9 +207,11 @@ static void reboot(void *ctx)
  * (how all memory is cached), and anything else.
  *
  * A value the CPU would fault on, or keep only part of, is refused too:
- * the address registers take canonical addresses only (x86-64; the 32-bit
- * kernel's registers take 32 bits), SYSENTER_CS and SFMASK 32 bits (Bochs
- * keeps no more).
+ * on x86-64 the address registers take canonical addresses only (wrmsr of
+ * any other is a #GP: a debugger's typo would end the kernel); on the
+ * 32-bit kernel they take 32 bits, the addresses it has; SYSENTER_CS and
+ * SFMASK take 32 bits (Bochs keeps no more, and would cut the rest off
+ * without a word).
  */
 enum msr_values {
 	MSR_READ_ONLY,

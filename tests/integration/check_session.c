@@ -796,6 +796,136 @@ START_TEST(a_break_in_stops_the_running_x64_workload_on_each_transport)
 }
 END_TEST
 
+/* ---- MSRs (guest/kernel/kd.c's policy) ------------------------------------------- */
+
+/* An MSR the kernel lets a debugger write, a value it takes, and its
+ * value from reset (Bochs' reset value: the kernel never sets them). */
+struct writable_msr {
+	const char *number;
+	const char *pattern;   /* as wrmsr takes it */
+	const char *read_back; /* as rdmsr shows it */
+	const char *reset;     /* the hex digits rdmsr shows */
+};
+
+static const struct writable_msr x86_writable_msrs[] = {
+	{ "0x174", "0x5a5a0174", "\"value\":\"0x000000005a5a0174\"",
+	  "0000000000000000" }, /* SYSENTER_CS */
+	{ "0x175", "0x80abc175", "\"value\":\"0x0000000080abc175\"",
+	  "0000000000000000" }, /* SYSENTER_ESP */
+	{ "0x176", "0x80def176", "\"value\":\"0x0000000080def176\"",
+	  "0000000000000000" }, /* SYSENTER_EIP */
+};
+
+static const struct writable_msr x64_writable_msrs[] = {
+	{ "0x174", "0x5a5a0174", "\"value\":\"0x000000005a5a0174\"",
+	  "0000000000000000" },
+	{ "0x175", "0xfffff80000abc175", "\"value\":\"0xfffff80000abc175\"",
+	  "0000000000000000" },
+	{ "0x176", "0x00007fff0def0176", "\"value\":\"0x00007fff0def0176\"",
+	  "0000000000000000" },
+	{ "0xc0000081", "0x0023001000080081", "\"value\":\"0x0023001000080081\"",
+	  "0000000000000000" }, /* STAR */
+	{ "0xc0000082", "0xfffff80000102082", "\"value\":\"0xfffff80000102082\"",
+	  "0000000000000000" }, /* LSTAR */
+	{ "0xc0000083", "0xfffff80000102083", "\"value\":\"0xfffff80000102083\"",
+	  "0000000000000000" }, /* CSTAR */
+	{ "0xc0000084", "0x00047784", "\"value\":\"0x0000000000047784\"",
+	  "0000000000020200" },	     /* SFMASK */
+	{ "0xc0000102", "0xfffff80012340102", "\"value\":\"0xfffff80012340102\"",
+	  "0000000000000000" }, /* KERNEL_GS_BASE */
+};
+
+/* What the kernel refuses, each a failure with kd64's STATUS_NO_SUCH_DEVICE:
+ * a TSC write (the clock it runs on), APIC_BASE, EFER, an MSR no CPU has,
+ * and a value the register cannot take. */
+static const char *const x86_refused_msrs[] = {
+	"wrmsr 0x10 0", "rdmsr 0x1b", "wrmsr 0x1b 0xfee00900", "rdmsr 0x40000000",
+	"wrmsr 0x175 0x100000000", /* the 32-bit kernel's registers take 32 bits */
+	"rdmsr 0xc0000102",	   /* long mode's */
+};
+static const char *const x64_refused_msrs[] = {
+	"wrmsr 0x10 0", "rdmsr 0x1b", "rdmsr 0xc0000080", "rdmsr 0x40000000",
+	"wrmsr 0xc0000102 0x0000800000000000", /* not canonical */
+	"wrmsr 0xc0000084 0x100000000",	       /* SFMASK holds 32 bits */
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Every MSR the kernel allows, on the real CPU: read (Bochs' reset value,
+ * which the kernel never changes: zero, but SFMASK's 0x20200), written
+ * with a pattern, read back equal and put back; the TSC read; each refused register or value
+ * failing with STATUS_NO_SUCH_DEVICE; then the workload runs to its end
+ * undisturbed. A rdmsr or wrmsr the CPU faulted on would have ended the
+ * kernel.
+ */
+static void msrs_as_the_kernel_allows(enum arch arch, const char *name)
+{
+	const struct writable_msr *writable = arch == X64 ? x64_writable_msrs : x86_writable_msrs;
+	size_t writable_count = arch == X64 ? ARRAY_SIZE(x64_writable_msrs) : ARRAY_SIZE(x86_writable_msrs);
+	const char *const *refused = arch == X64 ? x64_refused_msrs : x86_refused_msrs;
+	size_t refused_count = arch == X64 ? ARRAY_SIZE(x64_refused_msrs) : ARRAY_SIZE(x86_refused_msrs);
+	char *commands[64];
+	size_t n = 0;
+	struct session s;
+
+	commands[n++] = strdup("connect");
+	for (size_t i = 0; i < writable_count; i++) {
+		ck_assert(asprintf(&commands[n++], "rdmsr %s", writable[i].number) > 0);
+		ck_assert(asprintf(&commands[n++], "wrmsr %s %s", writable[i].number,
+				   writable[i].pattern) > 0);
+		ck_assert(asprintf(&commands[n++], "rdmsr %s", writable[i].number) > 0);
+		ck_assert(asprintf(&commands[n++], "wrmsr %s 0x%s", writable[i].number,
+				   writable[i].reset) > 0);
+	}
+	commands[n++] = strdup("rdmsr 0x10");
+	for (size_t i = 0; i < refused_count; i++)
+		ck_assert(asprintf(&commands[n++], "! %s", refused[i]) > 0);
+	commands[n++] = strdup("go");
+	commands[n++] = strdup("wait-exit");
+	commands[n] = NULL;
+	ck_assert_uint_lt(n, ARRAY_SIZE(commands));
+
+	run_session(&s, arch, OVER_VMPORT, name, NULL, commands);
+	require_clean_run(&s);
+	int line = 1;
+	for (size_t i = 0; i < writable_count; i++, line += 4) {
+		EXPECT(&s, line, "\"command\":\"rdmsr\"", "\"ok\":true");
+		expect_string(&s, line, "value", writable[i].reset, false);
+		EXPECT(&s, line + 1, "\"command\":\"wrmsr\"", "\"ok\":true");
+		EXPECT(&s, line + 2, "\"command\":\"rdmsr\"", writable[i].read_back);
+		EXPECT(&s, line + 3, "\"command\":\"wrmsr\"", "\"ok\":true");
+	}
+	EXPECT(&s, line, "\"command\":\"rdmsr\"", "\"msr\":\"0x00000010\"", "\"ok\":true");
+	char *tsc_line = nth_line(&s, line++), tsc[32];
+	ck_assert(json_string_member(tsc_line, "value", tsc, sizeof(tsc)));
+	ck_assert_msg(strcmp(tsc, "0x0000000000000000") != 0, "the TSC does not count: %s", tsc_line);
+	free(tsc_line);
+	for (size_t i = 0; i < refused_count; i++, line += 2) {
+		expect_string(&s, line, "error", "the target answered status 0xc000000e", false);
+		EXPECT(&s, line + 1, "\"command\":\"!\"", "\"ok\":true");
+	}
+	EXPECT(&s, line, "\"command\":\"go\"", "\"ok\":true");
+	const struct bxvm_test_line *result = bxh_find_test(&s.run, "workload");
+	ck_assert_ptr_nonnull(result);
+	ck_assert_msg(strstr(result->detail, "checksum=0xbef55dc0"), "%s", result->detail);
+	for (size_t i = 0; i < n; i++)
+		free(commands[i]);
+	session_free(&s);
+}
+
+START_TEST(the_x86_kernels_msrs_from_a_debugger)
+{
+	msrs_as_the_kernel_allows(X86, "session_msr_x86");
+}
+END_TEST
+
+START_TEST(the_x64_kernels_msrs_from_a_debugger)
+{
+	msrs_as_the_kernel_allows(X64, "session_msr_x64");
+}
+END_TEST
+
 #ifdef BXKD_WINDOWS_DLL
 /* The session script through the Windows KD DLL: every answer as
  * expected, and the same as the kernel's own transport gives. */
@@ -852,6 +982,8 @@ BXKD_SUITE(session,
 	testcases_add(s, "x64", 180, TESTS(
 		the_x64_session_on_both_transports,
 		a_break_in_stops_the_running_x64_workload_on_each_transport));
+	testcases_add(s, "msr", 180, TESTS(
+		the_x86_kernels_msrs_from_a_debugger, the_x64_kernels_msrs_from_a_debugger));
 	testcases_add(s, "radare2_attach", 120, TESTS(
 		radare2_attaches_to_the_default_kernel_over_the_shared_page,
 		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,
