@@ -202,8 +202,9 @@ static void reboot(void *ctx)
  * - x86-64: STAR, LSTAR, CSTAR and SFMASK (0xC0000081-84; EFER.SCE stays
  *   clear, no SYSCALL), and KERNEL_GS_BASE (0xC0000102; no SWAPGS).
  *
- * Left out on purpose: APIC_BASE (it moves the local APIC the kernel's
- * clock runs on), EFER (long mode, NX), FS/GS base, PAT and the MTRRs
+ * Left out on purpose: APIC_BASE (the 32-bit kernel finds its local APIC
+ * timer through it; moved or disabled, the APIC is gone from where the
+ * kernel maps it), EFER (long mode, NX), FS/GS base, PAT and the MTRRs
  * (how all memory is cached), and anything else.
  *
  * A value the CPU would fault on, or keep only part of, is refused too:

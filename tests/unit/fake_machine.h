@@ -3,7 +3,7 @@
  * (guest/kdstub): 64 KiB of kernel memory with an unmapped page (reads and
  * writes stop at it) and a read-only page, a little physical memory
  * elsewhere, registers, I/O ports that answer and are logged, a reboot
- * that comes back.
+ * that comes back, MSRs (a read-only TSC, a writable SYSENTER_ESP).
  */
 #ifndef BXKD_FAKE_MACHINE_H
 #define BXKD_FAKE_MACHINE_H
