@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -798,41 +799,26 @@ END_TEST
 
 /* ---- MSRs (guest/kernel/kd.c's policy) ------------------------------------------- */
 
-/* An MSR the kernel lets a debugger write, a value it takes, and its
- * value from reset (Bochs' reset value: the kernel never sets them). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* An MSR the kernel lets a debugger write, a value each kernel takes, and
+ * its value from reset (Bochs': the kernels never set them). */
 struct writable_msr {
-	const char *number;
-	const char *pattern;   /* as wrmsr takes it */
-	const char *read_back; /* as rdmsr shows it */
-	const char *reset;     /* the hex digits rdmsr shows */
+	uint32_t msr;
+	uint64_t x86_pattern, x64_pattern;
+	uint64_t reset;
+	bool long_mode_only;
 };
 
-static const struct writable_msr x86_writable_msrs[] = {
-	{ "0x174", "0x5a5a0174", "\"value\":\"0x000000005a5a0174\"",
-	  "0000000000000000" }, /* SYSENTER_CS */
-	{ "0x175", "0x80abc175", "\"value\":\"0x0000000080abc175\"",
-	  "0000000000000000" }, /* SYSENTER_ESP */
-	{ "0x176", "0x80def176", "\"value\":\"0x0000000080def176\"",
-	  "0000000000000000" }, /* SYSENTER_EIP */
-};
-
-static const struct writable_msr x64_writable_msrs[] = {
-	{ "0x174", "0x5a5a0174", "\"value\":\"0x000000005a5a0174\"",
-	  "0000000000000000" },
-	{ "0x175", "0xfffff80000abc175", "\"value\":\"0xfffff80000abc175\"",
-	  "0000000000000000" },
-	{ "0x176", "0x00007fff0def0176", "\"value\":\"0x00007fff0def0176\"",
-	  "0000000000000000" },
-	{ "0xc0000081", "0x0023001000080081", "\"value\":\"0x0023001000080081\"",
-	  "0000000000000000" }, /* STAR */
-	{ "0xc0000082", "0xfffff80000102082", "\"value\":\"0xfffff80000102082\"",
-	  "0000000000000000" }, /* LSTAR */
-	{ "0xc0000083", "0xfffff80000102083", "\"value\":\"0xfffff80000102083\"",
-	  "0000000000000000" }, /* CSTAR */
-	{ "0xc0000084", "0x00047784", "\"value\":\"0x0000000000047784\"",
-	  "0000000000020200" },	     /* SFMASK */
-	{ "0xc0000102", "0xfffff80012340102", "\"value\":\"0xfffff80012340102\"",
-	  "0000000000000000" }, /* KERNEL_GS_BASE */
+static const struct writable_msr writable_msrs[] = {
+	{ 0x174, 0x5a5a0174, 0x5a5a0174, 0, false },		/* SYSENTER_CS */
+	{ 0x175, 0x80abc175, 0xfffff80000abc175ull, 0, false }, /* SYSENTER_ESP */
+	{ 0x176, 0x80def176, 0x00007fff0def0176ull, 0, false }, /* SYSENTER_EIP */
+	{ 0xc0000081u, 0, 0x0023001000080081ull, 0, true },	/* STAR */
+	{ 0xc0000082u, 0, 0xfffff80000102082ull, 0, true },	/* LSTAR */
+	{ 0xc0000083u, 0, 0xfffff80000102083ull, 0, true },	/* CSTAR */
+	{ 0xc0000084u, 0, 0x00047784, 0x20200, true },		/* SFMASK */
+	{ 0xc0000102u, 0, 0xfffff80012340102ull, 0, true },	/* KERNEL_GS_BASE */
 };
 
 /* What the kernel refuses, each a failure with kd64's STATUS_NO_SUCH_DEVICE:
@@ -849,34 +835,36 @@ static const char *const x64_refused_msrs[] = {
 	"wrmsr 0xc0000084 0x100000000",	       /* SFMASK holds 32 bits */
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 /*
  * Every MSR the kernel allows, on the real CPU: read (Bochs' reset value,
  * which the kernel never changes: zero, but SFMASK's 0x20200), written
- * with a pattern, read back equal and put back; the TSC read; each refused register or value
- * failing with STATUS_NO_SUCH_DEVICE; then the workload runs to its end
- * undisturbed. A rdmsr or wrmsr the CPU faulted on would have ended the
- * kernel.
+ * with a pattern, read back equal and put back; the TSC read; each refused
+ * register or value failing with STATUS_NO_SUCH_DEVICE; then the workload
+ * runs to its end undisturbed. A rdmsr or wrmsr the CPU faulted on would
+ * have ended the kernel.
  */
 static void msrs_as_the_kernel_allows(enum arch arch, const char *name)
 {
-	const struct writable_msr *writable = arch == X64 ? x64_writable_msrs : x86_writable_msrs;
-	size_t writable_count = arch == X64 ? ARRAY_SIZE(x64_writable_msrs) : ARRAY_SIZE(x86_writable_msrs);
+	const struct writable_msr *writable[ARRAY_SIZE(writable_msrs)];
+	size_t writable_count = 0;
 	const char *const *refused = arch == X64 ? x64_refused_msrs : x86_refused_msrs;
-	size_t refused_count = arch == X64 ? ARRAY_SIZE(x64_refused_msrs) : ARRAY_SIZE(x86_refused_msrs);
-	char *commands[64];
+	size_t refused_count =
+		arch == X64 ? ARRAY_SIZE(x64_refused_msrs) : ARRAY_SIZE(x86_refused_msrs);
+	char *commands[64], member[64];
 	size_t n = 0;
 	struct session s;
 
+	for (size_t i = 0; i < ARRAY_SIZE(writable_msrs); i++)
+		if (arch == X64 || !writable_msrs[i].long_mode_only)
+			writable[writable_count++] = &writable_msrs[i];
 	commands[n++] = strdup("connect");
 	for (size_t i = 0; i < writable_count; i++) {
-		ck_assert(asprintf(&commands[n++], "rdmsr %s", writable[i].number) > 0);
-		ck_assert(asprintf(&commands[n++], "wrmsr %s %s", writable[i].number,
-				   writable[i].pattern) > 0);
-		ck_assert(asprintf(&commands[n++], "rdmsr %s", writable[i].number) > 0);
-		ck_assert(asprintf(&commands[n++], "wrmsr %s 0x%s", writable[i].number,
-				   writable[i].reset) > 0);
+		const struct writable_msr *w = writable[i];
+		uint64_t pattern = arch == X64 ? w->x64_pattern : w->x86_pattern;
+		ck_assert(asprintf(&commands[n++], "rdmsr 0x%x", w->msr) > 0);
+		ck_assert(asprintf(&commands[n++], "wrmsr 0x%x 0x%" PRIx64, w->msr, pattern) > 0);
+		ck_assert(asprintf(&commands[n++], "rdmsr 0x%x", w->msr) > 0);
+		ck_assert(asprintf(&commands[n++], "wrmsr 0x%x 0x%" PRIx64, w->msr, w->reset) > 0);
 	}
 	commands[n++] = strdup("rdmsr 0x10");
 	for (size_t i = 0; i < refused_count; i++)
@@ -890,10 +878,13 @@ static void msrs_as_the_kernel_allows(enum arch arch, const char *name)
 	require_clean_run(&s);
 	int line = 1;
 	for (size_t i = 0; i < writable_count; i++, line += 4) {
-		EXPECT(&s, line, "\"command\":\"rdmsr\"", "\"ok\":true");
-		expect_string(&s, line, "value", writable[i].reset, false);
+		const struct writable_msr *w = writable[i];
+		snprintf(member, sizeof(member), "\"value\":\"0x%016" PRIx64 "\"", w->reset);
+		EXPECT(&s, line, "\"command\":\"rdmsr\"", "\"ok\":true", member);
 		EXPECT(&s, line + 1, "\"command\":\"wrmsr\"", "\"ok\":true");
-		EXPECT(&s, line + 2, "\"command\":\"rdmsr\"", writable[i].read_back);
+		snprintf(member, sizeof(member), "\"value\":\"0x%016" PRIx64 "\"",
+			 arch == X64 ? w->x64_pattern : w->x86_pattern);
+		EXPECT(&s, line + 2, "\"command\":\"rdmsr\"", member);
 		EXPECT(&s, line + 3, "\"command\":\"wrmsr\"", "\"ok\":true");
 	}
 	EXPECT(&s, line, "\"command\":\"rdmsr\"", "\"msr\":\"0x00000010\"", "\"ok\":true");
