@@ -1,7 +1,8 @@
 /*
  * dbg_registers.c -- bxkd-dbg's processor state: the registers of an x86
  * and an AMD64 target (the machine GetVersion names), their CONTEXTs as
- * GetContext and SetContext carry them, and the link's own account.
+ * GetContext and SetContext carry them, its model-specific registers
+ * (ReadMsr, WriteMsr), and the link's own account.
  */
 #include "config.h"
 
@@ -169,6 +170,77 @@ bool dbg_cmd_setreg(struct session *s, char **w, int n)
 	if (st != KDCLIENT_OK || m.return_status != DBGKD_STATUS_SUCCESS)
 		return dbg_request_failed(s, "setreg", st, m.return_status, "SetContext");
 	return dbg_ok_line(s, "setreg", "%s = 0x%0*" PRIx64 "\n", w[1], (int)(2 * r->size), value);
+}
+
+/* An MSR request: the register's number and, for a write, its value. */
+static bool msr_request(struct session *s, const char *command, uint32_t api, uint32_t msr,
+			uint64_t *value)
+{
+	struct dbgkd_manipulate_state64 m;
+	size_t length;
+	char what[40];
+
+	memset(&m, 0, sizeof(m));
+	m.u.msr.msr = msr;
+	m.u.msr.data_value_low = (uint32_t)*value;
+	m.u.msr.data_value_high = (uint32_t)(*value >> 32);
+	enum kdclient_status st = dbg_request(s, api, &m, NULL, 0, NULL, 0, &length);
+	if (st == KDCLIENT_OK && m.return_status == DBGKD_STATUS_SUCCESS) {
+		*value = (uint64_t)m.u.msr.data_value_high << 32 | m.u.msr.data_value_low;
+		return true;
+	}
+	/* kd64 answers STATUS_NO_SUCH_DEVICE for a register the CPU (or the
+	 * target's policy) refuses; the status is in the failure's words. */
+	snprintf(what, sizeof(what), "%s 0x%08x", api == DBGKD_READ_MSR_API ? "ReadMsr" : "WriteMsr",
+		 msr);
+	return dbg_request_failed(s, command, st, m.return_status, what);
+}
+
+/* The MSR argument: a number of 32 bits. */
+static bool msr_number(const char *text, uint32_t *msr)
+{
+	uint64_t value;
+
+	if (!dbg_number(text, &value) || value > UINT32_MAX)
+		return false;
+	*msr = (uint32_t)value;
+	return true;
+}
+
+bool dbg_cmd_rdmsr(struct session *s, char **w, int n)
+{
+	uint32_t msr;
+	uint64_t value = 0;
+
+	if (n != 2 || !msr_number(w[1], &msr))
+		return dbg_usage(s, "rdmsr", "MSR: a number of 32 bits");
+	if (s->checking)
+		return true;
+	if (!msr_request(s, "rdmsr", DBGKD_READ_MSR_API, msr, &value))
+		return false;
+	if (!s->json) {
+		printf("msr 0x%08x = 0x%016" PRIx64 "\n", msr, value);
+		return true;
+	}
+	struct json_object *answer = dbg_answer("rdmsr");
+	json_object_object_add(answer, "msr", kdtrace_json_hex(msr, 8));
+	json_object_object_add(answer, "value", kdtrace_json_hex(value, 16));
+	dbg_print_answer(answer);
+	return true;
+}
+
+bool dbg_cmd_wrmsr(struct session *s, char **w, int n)
+{
+	uint32_t msr;
+	uint64_t value;
+
+	if (n != 3 || !msr_number(w[1], &msr) || !dbg_number(w[2], &value))
+		return dbg_usage(s, "wrmsr", "MSR: a number of 32 bits; VALUE: of 64 bits");
+	if (s->checking)
+		return true;
+	if (!msr_request(s, "wrmsr", DBGKD_WRITE_MSR_API, msr, &value))
+		return false;
+	return dbg_ok_line(s, "wrmsr", "msr 0x%08x = 0x%016" PRIx64 "\n", msr, value);
 }
 
 /* What the link went through, and how long recovering took. */

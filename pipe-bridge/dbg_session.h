@@ -95,10 +95,12 @@ enum kdclient_status dbg_request(struct session *s, uint32_t api, struct dbgkd_m
 bool dbg_request_failed(struct session *s, const char *command, enum kdclient_status st,
 			uint32_t status, const char *what);
 
-/* ---- the commands (dbg_commands.c; registers and link: dbg_registers.c) ----------- */
+/* ---- the commands (dbg_commands.c; registers, MSRs and link: dbg_registers.c) ------ */
 
 bool dbg_cmd_regs(struct session *s, char **w, int n);
 bool dbg_cmd_setreg(struct session *s, char **w, int n);
+bool dbg_cmd_rdmsr(struct session *s, char **w, int n);
+bool dbg_cmd_wrmsr(struct session *s, char **w, int n);
 bool dbg_cmd_link(struct session *s, char **w, int n);
 
 /* Runs the command in w[0] with its arguments; false when it failed. */

@@ -60,6 +60,7 @@ static const struct code_name status_names[] = {
 	{ DBGKD_STATUS_SUCCESS, "success" },
 	{ DBGKD_STATUS_UNSUCCESSFUL, "unsuccessful" },
 	{ DBGKD_STATUS_INVALID_PARAMETER, "invalid-parameter" },
+	{ DBGKD_STATUS_NO_SUCH_DEVICE, "no-such-device" },
 	{ DBGKD_STATUS_DATATYPE_MISALIGNMENT, "datatype-misalignment" },
 };
 static const struct code_name exception_names[] = {

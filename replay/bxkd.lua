@@ -221,7 +221,8 @@ local manipulate_apis = {
 local state_changes = { [0x3030] = "Exception", [0x3031] = "LoadSymbols", [0x3032] = "CommandString" }
 local debug_io_apis = { [0x3230] = "PrintString", [0x3231] = "GetString" }
 local ntstatus_names = { [0x00000000] = "success", [0xc0000001] = "unsuccessful",
-                         [0xc000000d] = "invalid-parameter", [0x80000002] = "datatype-misalignment" }
+                         [0xc000000d] = "invalid-parameter", [0x80000002] = "datatype-misalignment",
+                         [0xc000000e] = "no-such-device" }
 local exception_names = { [0x80000003] = "breakpoint", [0x80000004] = "single-step",
                           [0xc0000005] = "access-violation" }
 local machine_names = { [0x014c] = "i386", [0x8664] = "AMD64" }

@@ -377,16 +377,41 @@ static void context_ex(struct kdstub *s, struct dbgkd_manipulate_state64 *m, boo
 	reply(s, m, DBGKD_STATUS_SUCCESS, s->reply, count);
 }
 
-/* ReadMsr: kd64 fails it for a register the CPU refuses; the machine
- * says which ones it lets us read. */
+/* The status kd64 answers an MSR request with: its KdpSysReadMsr and
+ * KdpSysWriteMsr turn the CPU's #GP on a register it refuses into
+ * STATUS_NO_SUCH_DEVICE; a machine without MSR hooks is kd64 on an
+ * architecture without MSRs, which fails them STATUS_UNSUCCESSFUL. */
+static uint32_t msr_status(bool served, bool ok)
+{
+	if (!served)
+		return DBGKD_STATUS_UNSUCCESSFUL;
+	return ok ? DBGKD_STATUS_SUCCESS : DBGKD_STATUS_NO_SUCH_DEVICE;
+}
+
+/* ReadMsr: the value in DataValueLow/High, zero when refused (kd64 sends
+ * whatever its local held). */
 static void read_msr(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
 {
 	uint64_t value = 0;
-	bool ok = s->machine.read_msr && s->machine.read_msr(s->machine.ctx, m->u.msr.msr, &value);
+	bool served = s->machine.read_msr != 0;
+	bool ok = served && s->machine.read_msr(s->machine.ctx, m->u.msr.msr, &value);
 
+	if (!ok)
+		value = 0;
 	m->u.msr.data_value_low = (uint32_t)value;
 	m->u.msr.data_value_high = (uint32_t)(value >> 32);
-	reply(s, m, ok ? DBGKD_STATUS_SUCCESS : DBGKD_STATUS_UNSUCCESSFUL, 0, 0);
+	reply(s, m, msr_status(served, ok), 0, 0);
+}
+
+/* WriteMsr: kd64 echoes the request as it came, MSR and value, with the
+ * status alone changed. */
+static void write_msr(struct kdstub *s, struct dbgkd_manipulate_state64 *m)
+{
+	uint64_t value = (uint64_t)m->u.msr.data_value_high << 32 | m->u.msr.data_value_low;
+	bool served = s->machine.write_msr != 0;
+	bool ok = served && s->machine.write_msr(s->machine.ctx, m->u.msr.msr, value);
+
+	reply(s, m, msr_status(served, ok), 0, 0);
 }
 
 static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, uint32_t length,
@@ -457,6 +482,9 @@ static enum served serve(struct kdstub *s, struct dbgkd_manipulate_state64 *m, u
 		break;
 	case DBGKD_READ_MSR_API:
 		read_msr(s, m);
+		break;
+	case DBGKD_WRITE_MSR_API:
+		write_msr(s, m);
 		break;
 	case DBGKD_GET_CONTEXT_EX_API:
 	case DBGKD_SET_CONTEXT_EX_API:

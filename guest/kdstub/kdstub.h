@@ -53,9 +53,13 @@ struct kdstub_machine {
 	void (*write_io)(void *ctx, uint16_t port, unsigned size, uint32_t value);
 	/* Does not return on a real machine. */
 	void (*reboot)(void *ctx);
-	/* A model-specific register, if the machine lets the debugger read
-	 * it (false otherwise; may be NULL: none). */
+	/* Model-specific registers, as far as the machine lets a debugger at
+	 * them: false for one it refuses, which kd64 answers with the status
+	 * of the CPU's #GP there (STATUS_NO_SUCH_DEVICE). NULL: the machine
+	 * has no MSRs for a debugger (STATUS_UNSUCCESSFUL, as kd64 answers on
+	 * a processor architecture without them). */
 	bool (*read_msr)(void *ctx, uint32_t msr, uint64_t *value);
+	bool (*write_msr)(void *ctx, uint32_t msr, uint64_t value);
 };
 
 struct kdstub_config {

@@ -184,17 +184,109 @@ static void reboot(void *ctx)
 	halt_forever();
 }
 
-/* The time-stamp counter only: it is the emulated clock a debugger times
- * us by (Bochs counts it in instructions), and an MSR the CPU does not
- * have would fault here. */
-#define MSR_TIME_STAMP_COUNTER 0x10
+/*
+ * The MSRs a debugger may read (ReadMsr) and write (WriteMsr). Only
+ * registers the CPU has (Bochs 2.7's default model; with long mode for the
+ * x86-64 kernel), so that rdmsr and wrmsr here never fault (a #GP inside
+ * the debugger would end the kernel), and none this kernel depends on, so
+ * that a write cannot take the ground from under it:
+ *
+ * - the time-stamp counter (0x10), read only: the serial transport times
+ *   its waits by it, the shared-page transport seeds its nonce from it, and
+ *   a debugger times the guest by it (Bochs counts it in instructions;
+ *   `bxkd bench` reads it). Written, it would jump under time-outs that are
+ *   running, and a recorded session would hold a clock the kernel never
+ *   counted itself.
+ * - IA32_SYSENTER_CS/ESP/EIP (0x174-0x176): the kernel enters ring 0 by
+ *   interrupt gates only, never by SYSENTER.
+ * - x86-64: STAR, LSTAR, CSTAR and SFMASK (0xC0000081-84; EFER.SCE stays
+ *   clear, no SYSCALL), and KERNEL_GS_BASE (0xC0000102; no SWAPGS).
+ *
+ * Left out on purpose: APIC_BASE (the 32-bit kernel finds its local APIC
+ * timer through it; moved or disabled, the APIC is gone from where the
+ * kernel maps it), EFER (long mode, NX), FS/GS base, PAT and the MTRRs
+ * (how all memory is cached), and anything else.
+ *
+ * A value the CPU would fault on, or keep only part of, is refused too:
+ * on x86-64 the address registers take canonical addresses only (wrmsr of
+ * any other is a #GP: a debugger's typo would end the kernel); on the
+ * 32-bit kernel they take 32 bits, the addresses it has; SYSENTER_CS and
+ * SFMASK take 32 bits (Bochs keeps no more, and would cut the rest off
+ * without a word).
+ */
+enum msr_values {
+	MSR_READ_ONLY,
+	MSR_32_BITS,
+	MSR_ADDRESS, /* canonical on x86-64, 32 bits on x86 */
+	MSR_ANY,
+};
+
+struct debugger_msr {
+	uint32_t msr;
+	enum msr_values values;
+	bool long_mode_only;
+};
+
+static const struct debugger_msr debugger_msrs[] = {
+	{ 0x10, MSR_READ_ONLY, false },	       /* IA32_TIME_STAMP_COUNTER */
+	{ 0x174, MSR_32_BITS, false },	       /* IA32_SYSENTER_CS */
+	{ 0x175, MSR_ADDRESS, false },	       /* IA32_SYSENTER_ESP */
+	{ 0x176, MSR_ADDRESS, false },	       /* IA32_SYSENTER_EIP */
+	{ 0xC0000081u, MSR_ANY, true },	       /* STAR */
+	{ 0xC0000082u, MSR_ADDRESS, true },    /* LSTAR */
+	{ 0xC0000083u, MSR_ADDRESS, true },    /* CSTAR */
+	{ 0xC0000084u, MSR_32_BITS, true },    /* SFMASK */
+	{ 0xC0000102u, MSR_ADDRESS, true },    /* KERNEL_GS_BASE */
+};
+
+static const struct debugger_msr *debugger_msr(uint32_t msr)
+{
+	for (size_t i = 0; i < sizeof(debugger_msrs) / sizeof(debugger_msrs[0]); i++) {
+		const struct debugger_msr *d = &debugger_msrs[i];
+		if (d->msr == msr && (KD_STOP_AMD64 || !d->long_mode_only))
+			return d;
+	}
+	return 0;
+}
+
+/* Bits 63..47 all equal: an address an x86-64 CPU takes. */
+static bool canonical(uint64_t value)
+{
+	uint64_t top = value >> 47;
+	return top == 0 || top == 0x1FFFF;
+}
+
+static bool msr_takes(const struct debugger_msr *d, uint64_t value)
+{
+	switch (d->values) {
+	case MSR_32_BITS:
+		return value <= UINT32_MAX;
+	case MSR_ADDRESS:
+		return KD_STOP_AMD64 ? canonical(value) : value <= UINT32_MAX;
+	case MSR_ANY:
+		return true;
+	default:
+		return false;
+	}
+}
 
 static bool read_msr(void *ctx, uint32_t msr, uint64_t *value)
 {
 	(void)ctx;
-	if (msr != MSR_TIME_STAMP_COUNTER)
+	if (!debugger_msr(msr))
 		return false;
-	*value = rdtsc();
+	*value = rdmsr(msr);
+	return true;
+}
+
+static bool write_msr(void *ctx, uint32_t msr, uint64_t value)
+{
+	const struct debugger_msr *d = debugger_msr(msr);
+
+	(void)ctx;
+	if (!d || !msr_takes(d, value))
+		return false;
+	wrmsr(msr, value);
 	return true;
 }
 
@@ -212,6 +304,7 @@ static const struct kdstub_machine machine = {
 	write_io,
 	reboot,
 	read_msr,
+	write_msr,
 };
 
 /* ---- stops -------------------------------------------------------------------------- */

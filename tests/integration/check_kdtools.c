@@ -214,6 +214,41 @@ START_TEST(unmapped_memory_fails_with_the_count_read)
 }
 END_TEST
 
+/* rdmsr and wrmsr: kd-fake-target's one MSR (SYSENTER_ESP) written and
+ * read back with all 64 bits; a register it refuses fails with the
+ * target's status (kd64's STATUS_NO_SUCH_DEVICE), and the session goes
+ * on; numbers that are no MSR or no 64-bit value are usage errors. */
+START_TEST(msrs_are_read_and_written_as_far_as_the_target_allows)
+{
+	struct target t;
+	int status;
+
+	start_target(&t, "unix");
+	char *out = dbg(&t, &status, "connect", "rdmsr 0x175", "wrmsr 0x175 0xfedcba9876543210",
+			"rdmsr 373", "! rdmsr 0x1b", "! wrmsr 0x10 1", "rdmsr 0x175");
+	ck_assert_msg(status == 0, "bxkd-dbg failed (%d):\n%s", status, out);
+	expect(out, "rdmsr", 0, "\"msr\":\"0x00000175\",\"value\":\"0x0000000000000000\"");
+	expect(out, "wrmsr", 0, "\"ok\":true");
+	expect(out, "rdmsr", 1, "\"msr\":\"0x00000175\",\"value\":\"0xfedcba9876543210\"");
+	expect(out, "rdmsr", 2, "\"ok\":false");
+	expect_text(out, "rdmsr", 2, "error", "ReadMsr 0x0000001b: the target answered status 0xc000000e");
+	expect_text(out, "wrmsr", 1, "error", "WriteMsr 0x00000010: the target answered status 0xc000000e");
+	expect(out, "rdmsr", 3, "\"value\":\"0xfedcba9876543210\"");
+	free(out);
+
+	const char *const misused[] = { "rdmsr", "rdmsr 0x100000000", "rdmsr msr", "wrmsr 0x175",
+					 "wrmsr 0x175 0x10000000000000000", "wrmsr 0x175 -1" };
+	for (size_t i = 0; i < sizeof(misused) / sizeof(*misused); i++) {
+		out = dbg(&t, &status, "connect", misused[i]);
+		ck_assert_msg(status == 2, "'%s' exited %d:\n%s", misused[i], status, out);
+		expect_text(out, i < 3 ? "rdmsr" : "wrmsr", 0, "error", "usage");
+		ck_assert_ptr_null(result(out, "connect", 0));
+		free(out);
+	}
+	stop_target(&t);
+}
+END_TEST
+
 START_TEST(bad_commands_are_refused_with_a_reason)
 {
 	struct target t;
@@ -497,6 +532,7 @@ END_TEST
 BXKD_SUITE(kdtools,
 	testcases_add(s, "sessions", 120, TESTS(
 		a_debug_session_over_a_unix_socket, unmapped_memory_fails_with_the_count_read,
+		msrs_are_read_and_written_as_far_as_the_target_allows,
 		bad_commands_are_refused_with_a_reason, a_session_over_tcp,
 		a_session_over_a_pseudo_terminal, reconnecting_in_the_middle_of_a_session,
 		debug_prints_reach_the_debugger, a_long_write_is_one_command_split_into_packets,

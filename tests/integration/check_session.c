@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -815,6 +816,126 @@ START_TEST(the_x64_floating_point_state_goes_through_the_cpu)
 }
 END_TEST
 
+/* ---- MSRs (guest/kernel/kd.c's policy) ------------------------------------------- */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* An MSR the kernel lets a debugger write, a value each kernel takes, and
+ * its value from reset (Bochs': the kernels never set them). */
+struct writable_msr {
+	uint32_t msr;
+	uint64_t x86_pattern, x64_pattern;
+	uint64_t reset;
+	bool long_mode_only;
+};
+
+static const struct writable_msr writable_msrs[] = {
+	{ 0x174, 0x5a5a0174, 0x5a5a0174, 0, false },		/* SYSENTER_CS */
+	{ 0x175, 0x80abc175, 0xfffff80000abc175ull, 0, false }, /* SYSENTER_ESP */
+	{ 0x176, 0x80def176, 0x00007fff0def0176ull, 0, false }, /* SYSENTER_EIP */
+	{ 0xc0000081u, 0, 0x0023001000080081ull, 0, true },	/* STAR */
+	{ 0xc0000082u, 0, 0xfffff80000102082ull, 0, true },	/* LSTAR */
+	{ 0xc0000083u, 0, 0xfffff80000102083ull, 0, true },	/* CSTAR */
+	{ 0xc0000084u, 0, 0x00047784, 0x20200, true },		/* SFMASK */
+	{ 0xc0000102u, 0, 0xfffff80012340102ull, 0, true },	/* KERNEL_GS_BASE */
+};
+
+/* What the kernel refuses, each a failure with kd64's STATUS_NO_SUCH_DEVICE:
+ * a TSC write (the clock it runs on), APIC_BASE, EFER, an MSR no CPU has,
+ * and a value the register cannot take. */
+static const char *const x86_refused_msrs[] = {
+	"wrmsr 0x10 0", "rdmsr 0x1b", "wrmsr 0x1b 0xfee00900", "rdmsr 0x40000000",
+	"wrmsr 0x175 0x100000000", /* the 32-bit kernel's registers take 32 bits */
+	"rdmsr 0xc0000102",	   /* long mode's */
+};
+static const char *const x64_refused_msrs[] = {
+	"wrmsr 0x10 0", "rdmsr 0x1b", "rdmsr 0xc0000080", "rdmsr 0x40000000",
+	"wrmsr 0xc0000102 0x0000800000000000", /* not canonical */
+	"wrmsr 0xc0000084 0x100000000",	       /* SFMASK holds 32 bits */
+};
+
+/*
+ * Every MSR the kernel allows, on the real CPU: read (Bochs' reset value,
+ * which the kernel never changes: zero, but SFMASK's 0x20200), written
+ * with a pattern, read back equal and put back; the TSC read; each refused
+ * register or value failing with STATUS_NO_SUCH_DEVICE; then the workload
+ * runs to its end undisturbed. A rdmsr or wrmsr the CPU faulted on would
+ * have ended the kernel.
+ */
+static void msrs_as_the_kernel_allows(enum arch arch, const char *name)
+{
+	const struct writable_msr *writable[ARRAY_SIZE(writable_msrs)];
+	size_t writable_count = 0;
+	const char *const *refused = arch == X64 ? x64_refused_msrs : x86_refused_msrs;
+	size_t refused_count =
+		arch == X64 ? ARRAY_SIZE(x64_refused_msrs) : ARRAY_SIZE(x86_refused_msrs);
+	char *commands[64], member[64];
+	size_t n = 0;
+	struct session s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(writable_msrs); i++)
+		if (arch == X64 || !writable_msrs[i].long_mode_only)
+			writable[writable_count++] = &writable_msrs[i];
+	commands[n++] = strdup("connect");
+	for (size_t i = 0; i < writable_count; i++) {
+		const struct writable_msr *w = writable[i];
+		uint64_t pattern = arch == X64 ? w->x64_pattern : w->x86_pattern;
+		ck_assert(asprintf(&commands[n++], "rdmsr 0x%x", w->msr) > 0);
+		ck_assert(asprintf(&commands[n++], "wrmsr 0x%x 0x%" PRIx64, w->msr, pattern) > 0);
+		ck_assert(asprintf(&commands[n++], "rdmsr 0x%x", w->msr) > 0);
+		ck_assert(asprintf(&commands[n++], "wrmsr 0x%x 0x%" PRIx64, w->msr, w->reset) > 0);
+	}
+	commands[n++] = strdup("rdmsr 0x10");
+	for (size_t i = 0; i < refused_count; i++)
+		ck_assert(asprintf(&commands[n++], "! %s", refused[i]) > 0);
+	commands[n++] = strdup("go");
+	commands[n++] = strdup("wait-exit");
+	commands[n] = NULL;
+	ck_assert_uint_lt(n, ARRAY_SIZE(commands));
+
+	run_session(&s, arch, OVER_VMPORT, name, NULL, commands);
+	require_clean_run(&s);
+	int line = 1;
+	for (size_t i = 0; i < writable_count; i++, line += 4) {
+		const struct writable_msr *w = writable[i];
+		snprintf(member, sizeof(member), "\"value\":\"0x%016" PRIx64 "\"", w->reset);
+		EXPECT(&s, line, "\"command\":\"rdmsr\"", "\"ok\":true", member);
+		EXPECT(&s, line + 1, "\"command\":\"wrmsr\"", "\"ok\":true");
+		snprintf(member, sizeof(member), "\"value\":\"0x%016" PRIx64 "\"",
+			 arch == X64 ? w->x64_pattern : w->x86_pattern);
+		EXPECT(&s, line + 2, "\"command\":\"rdmsr\"", member);
+		EXPECT(&s, line + 3, "\"command\":\"wrmsr\"", "\"ok\":true");
+	}
+	EXPECT(&s, line, "\"command\":\"rdmsr\"", "\"msr\":\"0x00000010\"", "\"ok\":true");
+	char *tsc_line = nth_line(&s, line++), tsc[32];
+	ck_assert(json_string_member(tsc_line, "value", tsc, sizeof(tsc)));
+	ck_assert_msg(strcmp(tsc, "0x0000000000000000") != 0, "the TSC does not count: %s", tsc_line);
+	free(tsc_line);
+	for (size_t i = 0; i < refused_count; i++, line += 2) {
+		expect_string(&s, line, "error", "the target answered status 0xc000000e", false);
+		EXPECT(&s, line + 1, "\"command\":\"!\"", "\"ok\":true");
+	}
+	EXPECT(&s, line, "\"command\":\"go\"", "\"ok\":true");
+	const struct bxvm_test_line *result = bxh_find_test(&s.run, "workload");
+	ck_assert_ptr_nonnull(result);
+	ck_assert_msg(strstr(result->detail, "checksum=0xbef55dc0"), "%s", result->detail);
+	for (size_t i = 0; i < n; i++)
+		free(commands[i]);
+	session_free(&s);
+}
+
+START_TEST(the_x86_kernels_msrs_from_a_debugger)
+{
+	msrs_as_the_kernel_allows(X86, "session_msr_x86");
+}
+END_TEST
+
+START_TEST(the_x64_kernels_msrs_from_a_debugger)
+{
+	msrs_as_the_kernel_allows(X64, "session_msr_x64");
+}
+END_TEST
+
 #ifdef BXKD_WINDOWS_DLL
 /* The session script through the Windows KD DLL: every answer as
  * expected, and the same as the kernel's own transport gives. */
@@ -872,6 +993,8 @@ BXKD_SUITE(session,
 		the_x64_session_on_both_transports,
 		a_break_in_stops_the_running_x64_workload_on_each_transport,
 		the_x64_floating_point_state_goes_through_the_cpu));
+	testcases_add(s, "msr", 180, TESTS(
+		the_x86_kernels_msrs_from_a_debugger, the_x64_kernels_msrs_from_a_debugger));
 	testcases_add(s, "radare2_attach", 120, TESTS(
 		radare2_attaches_to_the_default_kernel_over_the_shared_page,
 		radare2_attaches_to_the_default_kernel_over_serial_before_it_boots,

@@ -8,7 +8,9 @@
  * and nothing else mapped. Its CPU executes one byte per step: 0xCC traps
  * as a breakpoint, anything else just advances EIP, around a 64-byte loop
  * at CODE_START; EAX counts the instructions executed. Every LOOPS_PER_PRINT
- * trips round the loop it prints "loop N".
+ * trips round the loop it prints "loop N". Its one MSR is
+ * IA32_SYSENTER_ESP (0x175), zero at start, read and written; every other
+ * MSR is refused.
  *
  *   kd-fake-target --endpoint SPEC [--initial-break] [--ready-file FILE]
  */
@@ -35,12 +37,14 @@
 #define KERNEL_CS 0x08u
 #define KERNEL_DS 0x10u
 #define EFLAGS_IF 0x200u
+#define MSR_SYSENTER_ESP 0x175u
 
 struct machine {
 	uint8_t memory[MEMORY_SIZE];
 	struct x86_context context;
 	struct x86_special_registers special;
 	uint64_t loops;
+	uint64_t sysenter_esp;
 	bool present;
 	struct kdbridge *bridge;
 };
@@ -151,6 +155,22 @@ static void reboot(void *ctx)
 	(void)ctx;
 	fprintf(stderr, "kd-fake-target: reboot requested; exiting\n");
 	exit(0);
+}
+
+static bool read_msr(void *ctx, uint32_t msr, uint64_t *value)
+{
+	if (msr != MSR_SYSENTER_ESP)
+		return false;
+	*value = ((struct machine *)ctx)->sysenter_esp;
+	return true;
+}
+
+static bool write_msr(void *ctx, uint32_t msr, uint64_t value)
+{
+	if (msr != MSR_SYSENTER_ESP)
+		return false;
+	((struct machine *)ctx)->sysenter_esp = value;
+	return true;
 }
 
 /* ---- the transport: kdbridge as KdSendPacket / KdReceivePacket --------------------- */
@@ -310,7 +330,7 @@ int main(int argc, char **argv)
 	struct kdstub_machine machine = { m,	      read_virtual, write_virtual, read_physical,
 					  write_physical, get_context,  set_context,   get_special,
 					  set_special,    read_io,      write_io,      reboot,
-					  NULL };
+					  read_msr,	  write_msr };
 	struct kd_transport transport = { m, send_packet, receive_packet, debugger_present };
 	struct kdstub_resume resume = { 0 };
 	kdstub_init(&stub, &config, &machine, &transport);

@@ -1553,30 +1553,119 @@ START_TEST(read_io_space_reads_1_2_and_4_bytes)
 }
 END_TEST
 
+static struct dbgkd_manipulate_state64 msr_request(uint32_t api, uint32_t msr, uint64_t value)
+{
+	struct dbgkd_manipulate_state64 m = request(api);
+
+	m.u.msr.msr = msr;
+	m.u.msr.data_value_low = (uint32_t)value;
+	m.u.msr.data_value_high = (uint32_t)(value >> 32);
+	return m;
+}
+
 /* ReadMsr answers from the machine, and fails (value zero) for a register
- * the machine does not let it read. */
+ * the machine does not let it read, with kd64's status for an MSR the CPU
+ * refuses: STATUS_NO_SUCH_DEVICE. */
 START_TEST(read_msr_reads_what_the_machine_allows)
 {
-	struct dbgkd_manipulate_state64 tsc = request(DBGKD_READ_MSR_API);
-	struct dbgkd_manipulate_state64 other = request(DBGKD_READ_MSR_API);
+	struct dbgkd_manipulate_state64 tsc = msr_request(DBGKD_READ_MSR_API, 0x10, 0xFFFFFFFFu);
+	struct dbgkd_manipulate_state64 other =
+		msr_request(DBGKD_READ_MSR_API, 0x1B, 0xFFFFFFFF00000000ull);
 
-	tsc.u.msr.msr = 0x10;
-	tsc.u.msr.data_value_low = 0xFFFFFFFFu;
-	other.u.msr.msr = 0x1B;
-	other.u.msr.data_value_high = 0xFFFFFFFFu;
 	queue_request(&tsc, NULL, 0);
 	queue_request(&other, NULL, 0);
 	queue_continue();
 	stop();
 	assert_script_done();
-	struct dbgkd_manipulate_state64 want = tsc;
-	want.u.msr.data_value_low = (uint32_t)FAKE_TSC;
-	want.u.msr.data_value_high = (uint32_t)(FAKE_TSC >> 32);
+	struct dbgkd_manipulate_state64 want = msr_request(DBGKD_READ_MSR_API, 0x10, FAKE_TSC);
 	assert_reply(sent_packet(1), &want, NULL, 0);
-	want = other;
-	want.u.msr.data_value_high = 0;
-	want.return_status = DBGKD_STATUS_UNSUCCESSFUL;
+	/* Msr @16, DataValueLow @20, DataValueHigh @24 (kd-protocol.md 3.3). */
+	ck_assert_uint_eq(get32(sent_packet(1)->header, 16), 0x10);
+	ck_assert_uint_eq(get32(sent_packet(1)->header, 20), (uint32_t)FAKE_TSC);
+	ck_assert_uint_eq(get32(sent_packet(1)->header, 24), (uint32_t)(FAKE_TSC >> 32));
+	want = msr_request(DBGKD_READ_MSR_API, 0x1B, 0);
+	want.return_status = DBGKD_STATUS_NO_SUCH_DEVICE;
 	assert_reply(sent_packet(2), &want, NULL, 0);
+	ck_assert_uint_eq(get32(sent_packet(2)->header, 8), 0xC000000Eu); /* ReturnStatus */
+}
+END_TEST
+
+/* WriteMsr hands the machine all 64 bits and echoes the request as it
+ * came (kd64's KdpWriteMachineSpecificRegister): a ReadMsr after it reads
+ * the value back. */
+START_TEST(write_msr_writes_what_the_machine_allows_and_echoes_the_request)
+{
+	const uint64_t value = 0x00007FFF89ABCDEFull;
+	struct dbgkd_manipulate_state64 write = msr_request(DBGKD_WRITE_MSR_API, 0x175, value);
+	struct dbgkd_manipulate_state64 read = msr_request(DBGKD_READ_MSR_API, 0x175, 0);
+
+	queue_request(&write, NULL, 0);
+	queue_request(&read, NULL, 0);
+	queue_continue();
+	stop();
+	assert_script_done();
+	ck_assert_uint_eq(machine.msr_writes, 1);
+	ck_assert_uint_eq(machine.writable_msr, value);
+	assert_reply(sent_packet(1), &write, NULL, 0);
+	ck_assert_uint_eq(get32(sent_packet(1)->header, 20), 0x89ABCDEFu);
+	ck_assert_uint_eq(get32(sent_packet(1)->header, 24), 0x00007FFFu);
+	struct dbgkd_manipulate_state64 want = msr_request(DBGKD_READ_MSR_API, 0x175, value);
+	assert_reply(sent_packet(2), &want, NULL, 0);
+}
+END_TEST
+
+/* A register the machine refuses to have written (the TSC: read only here,
+ * an MSR no CPU has): STATUS_NO_SUCH_DEVICE, the request otherwise
+ * echoed, nothing written, and the stub goes on serving. */
+START_TEST(write_msr_of_a_register_the_machine_refuses_is_no_such_device)
+{
+	static const uint32_t refused[] = { 0x10, 0x1B, 0xC0000102u, 0xFFFFFFFFu };
+	const size_t n = sizeof(refused) / sizeof(*refused);
+	struct dbgkd_manipulate_state64 m;
+
+	for (size_t i = 0; i < n; i++) {
+		m = msr_request(DBGKD_WRITE_MSR_API, refused[i], 0x1122334455667788ull + i);
+		queue_request(&m, NULL, 0);
+	}
+	queue_api(DBGKD_GET_VERSION_API);
+	queue_continue();
+	stop();
+	assert_script_done();
+	ck_assert_uint_eq(wire.sent, 2 + n);
+	for (size_t i = 0; i < n; i++) {
+		m = msr_request(DBGKD_WRITE_MSR_API, refused[i], 0x1122334455667788ull + i);
+		m.return_status = DBGKD_STATUS_NO_SUCH_DEVICE;
+		assert_reply(sent_packet(1 + (unsigned)i), &m, NULL, 0);
+	}
+	ck_assert_uint_eq(get32(sent_packet(1 + (unsigned)n)->header, 0), DBGKD_GET_VERSION_API);
+	ck_assert_uint_eq(machine.msr_writes, 0);
+	ck_assert_uint_eq(machine.writable_msr, FAKE_MSR_WRITABLE_AT_POWER_ON);
+}
+END_TEST
+
+/* A machine without MSR hooks is kd64 on an architecture without MSRs:
+ * both requests fail STATUS_UNSUCCESSFUL, ReadMsr with a zero value. */
+START_TEST(msr_requests_to_a_machine_without_msrs_are_unsuccessful)
+{
+	struct kdstub_machine none = fake_machine_interface(&machine);
+	const struct kd_transport t = { NULL, fake_send, fake_receive, fake_present };
+	struct dbgkd_manipulate_state64 read = msr_request(DBGKD_READ_MSR_API, 0x10, 0xFFFFFFFFu);
+	struct dbgkd_manipulate_state64 write = msr_request(DBGKD_WRITE_MSR_API, 0x175, 5);
+
+	none.read_msr = NULL;
+	none.write_msr = NULL;
+	kdstub_init(&stub, &test_config, &none, &t);
+	queue_request(&read, NULL, 0);
+	queue_request(&write, NULL, 0);
+	queue_continue();
+	stop();
+	assert_script_done();
+	read.u.msr.data_value_low = 0;
+	read.return_status = DBGKD_STATUS_UNSUCCESSFUL;
+	assert_reply(sent_packet(1), &read, NULL, 0);
+	write.return_status = DBGKD_STATUS_UNSUCCESSFUL;
+	assert_reply(sent_packet(2), &write, NULL, 0);
+	ck_assert_uint_eq(machine.msr_writes, 0);
 }
 END_TEST
 
@@ -1785,7 +1874,7 @@ START_TEST(switch_processor_reports_the_stop_again_as_a_new_one)
 END_TEST
 
 /* kd64's default branch, and the APIs it leaves unimplemented or the stub
- * has no machine hook for (MSRs, extended I/O, bus data, bug check): a
+ * has no machine hook for (extended I/O, bus data, bug check): a
  * failure with the request otherwise untouched and no data. */
 START_TEST(unknown_and_unserved_apis_get_unsuccessful_and_no_data)
 {
@@ -1796,7 +1885,6 @@ START_TEST(unknown_and_unserved_apis_get_unsuccessful_and_no_data)
 		DBGKD_CAUSE_BUGCHECK_API,
 		0x314A, /* unassigned */
 		DBGKD_PAGE_IN_API,
-		DBGKD_WRITE_MSR_API,
 		DBGKD_OLD_VLM1,
 		DBGKD_SEARCH_MEMORY_API,
 		DBGKD_GET_BUS_DATA_API,
@@ -2300,6 +2388,29 @@ START_TEST(amd64_query_memory_splits_the_64_bit_space_in_halves)
 }
 END_TEST
 
+/* The MSR requests carry no address, so an x86-64 target serves them as
+ * an x86 one does: a 64-bit value in, the same 64 bits read back, and the
+ * refusal kd64's. */
+START_TEST(amd64_write_msr_then_read_msr_carries_64_bits)
+{
+	const uint64_t value = 0xFFFFF80000ABC000ull;
+	struct dbgkd_manipulate_state64 requests[] = {
+		msr_request(DBGKD_WRITE_MSR_API, 0x175, value),
+		msr_request(DBGKD_READ_MSR_API, 0x175, 0),
+		msr_request(DBGKD_WRITE_MSR_API, 0x10, 1),
+	};
+
+	serve_requests(requests, 3);
+	assert_reply(sent_packet(1), &requests[0], NULL, 0);
+	struct dbgkd_manipulate_state64 want = msr_request(DBGKD_READ_MSR_API, 0x175, value);
+	assert_reply(sent_packet(2), &want, NULL, 0);
+	want = requests[2];
+	want.return_status = DBGKD_STATUS_NO_SUCH_DEVICE;
+	assert_reply(sent_packet(3), &want, NULL, 0);
+	ck_assert_uint_eq(machine.writable_msr, value);
+}
+END_TEST
+
 BXKD_SUITE(kdstub,
 	testcases_add_with(s, "stop", 0, setup, NULL, TESTS(
 		a_stop_is_reported_as_section_3_2_lays_it_out,
@@ -2369,6 +2480,9 @@ BXKD_SUITE(kdstub,
 	testcases_add_with(s, "io", 0, setup, NULL, TESTS(
 		read_io_space_reads_1_2_and_4_bytes, write_io_space_writes_1_2_and_4_bytes,
 		read_msr_reads_what_the_machine_allows,
+		write_msr_writes_what_the_machine_allows_and_echoes_the_request,
+		write_msr_of_a_register_the_machine_refuses_is_no_such_device,
+		msr_requests_to_a_machine_without_msrs_are_unsuccessful,
 		misaligned_io_is_a_datatype_misalignment_and_touches_no_port,
 		io_of_another_size_is_an_invalid_parameter, io_beyond_port_ffff_is_refused));
 	testcases_add_with(s, "query", 0, setup, NULL, TESTS(
@@ -2399,5 +2513,6 @@ BXKD_SUITE(kdstub,
 		amd64_memory_is_addressed_with_64_bit_addresses,
 		amd64_a_breakpoint_at_a_64_bit_address_is_planted_and_hidden,
 		amd64_continue2_takes_trace_flag_and_dr7_from_the_amd64_control_set,
-		amd64_query_memory_splits_the_64_bit_space_in_halves));
+		amd64_query_memory_splits_the_64_bit_space_in_halves,
+		amd64_write_msr_then_read_msr_carries_64_bits));
 )

@@ -433,6 +433,15 @@ START_TEST(manipulate_replies_name_their_fields)
 	decode(KDTRACE_TO_TARGET, f, n);
 	assert_line_has(0, ": WriteMachineSpecificRegister request msr=0xc0000080 "
 			   "value=0x0000000100000d01");
+
+	/* kd64's answer for an MSR the CPU refuses. */
+	m = request(DBGKD_READ_MSR_API);
+	m.return_status = DBGKD_STATUS_NO_SUCH_DEVICE;
+	m.u.msr.msr = 0x1B;
+	n = manipulate(KDCOM_TARGET, KDCOM_INITIAL_ID, &m, NULL, 0, f, sizeof(f));
+	decode(KDTRACE_TO_DEBUGGER, f, n);
+	assert_line_has(0, ": ReadMachineSpecificRegister reply status=0xc000000e no-such-device "
+			   "msr=0x0000001b value=0x0000000000000000");
 }
 END_TEST
 

@@ -162,13 +162,27 @@ static void machine_reboot(void *ctx)
 	m->reboots++; /* and comes back, which a real machine would not */
 }
 
-/* The machine lets the debugger read one MSR: the time-stamp counter. */
 static bool read_msr(void *ctx, uint32_t msr, uint64_t *value)
 {
-	(void)ctx;
-	if (msr != 0x10)
+	struct fake_machine *m = ctx;
+
+	if (msr == FAKE_MSR_TSC)
+		*value = FAKE_TSC;
+	else if (msr == FAKE_MSR_WRITABLE)
+		*value = m->writable_msr;
+	else
 		return false;
-	*value = FAKE_TSC;
+	return true;
+}
+
+static bool write_msr(void *ctx, uint32_t msr, uint64_t value)
+{
+	struct fake_machine *m = ctx;
+
+	if (msr != FAKE_MSR_WRITABLE)
+		return false;
+	m->writable_msr = value;
+	m->msr_writes++;
 	return true;
 }
 
@@ -177,7 +191,7 @@ struct kdstub_machine fake_machine_interface(struct fake_machine *m)
 	return (struct kdstub_machine){
 		m,	     read_virtual, write_virtual, read_physical, write_physical, get_context,
 		set_context, get_special,  set_special,	  read_io,	 write_io,	 machine_reboot,
-		read_msr,
+		read_msr,    write_msr,
 	};
 }
 
@@ -189,6 +203,7 @@ void fake_machine_power_on(struct fake_machine *m)
 	for (uint32_t i = 0; i < FAKE_PHYSICAL_SIZE; i++)
 		m->physical[i] = (uint8_t)(i * 7 + 1);
 	memcpy(fake_machine_at(m, FAKE_CODE), fake_machine_code, sizeof(fake_machine_code));
+	m->writable_msr = FAKE_MSR_WRITABLE_AT_POWER_ON;
 
 	struct x86_context *c = &m->context;
 	c->context_flags = DBGKD_CONTEXT_FULL | DBGKD_CONTEXT_DEBUG_REGISTERS;

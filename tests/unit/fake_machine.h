@@ -3,7 +3,7 @@
  * (guest/kdstub): 64 KiB of kernel memory with an unmapped page (reads and
  * writes stop at it) and a read-only page, a little physical memory
  * elsewhere, registers, I/O ports that answer and are logged, a reboot
- * that comes back.
+ * that comes back, MSRs (a read-only TSC, a writable SYSENTER_ESP).
  */
 #ifndef BXKD_FAKE_MACHINE_H
 #define BXKD_FAKE_MACHINE_H
@@ -32,8 +32,13 @@
  * pass on more than the bytes asked for. */
 #define FAKE_IO_JUNK 0xC3B20000u
 #define FAKE_IO_LOG 8
-/* The time-stamp counter, the one MSR (0x10) the machine lets a debugger read. */
+/* The MSRs the machine lets a debugger at: the time-stamp counter (0x10),
+ * read only, and IA32_SYSENTER_ESP (0x175), read and written (its value in
+ * `writable_msr`). */
 #define FAKE_TSC 0x0000000512345678ull
+#define FAKE_MSR_TSC 0x10u
+#define FAKE_MSR_WRITABLE 0x175u
+#define FAKE_MSR_WRITABLE_AT_POWER_ON 0xFFFFF80000107000ull
 
 struct fake_io {
 	bool write;
@@ -53,6 +58,8 @@ struct fake_machine {
 	struct amd64_context amd64_context;
 	struct amd64_special_registers amd64_special;
 	unsigned set_context_calls, set_special_calls, reboots;
+	uint64_t writable_msr;
+	unsigned msr_writes; /* the ones the machine took */
 	/* The first FAKE_IO_LOG port accesses; io_count counts them all. */
 	struct fake_io io[FAKE_IO_LOG];
 	unsigned io_count;
