@@ -29,9 +29,10 @@
 #include "layout.h"
 #include "pe_image.h"
 
-/* The floppy's boot sector comes before the kernel's first byte
+/* The floppy's boot sector comes before the first kernel's first byte
  * (guest/boot/floppy.asm), which is linked at KERNEL_OFFSET + KERNEL_LOAD. */
 #define IMAGE_KERNEL_OFFSET 512u
+#define IMAGE_SECTOR 512u
 
 /* Where the booted kernel (x86 or x86-64) puts things. */
 struct kernel_places {
@@ -96,15 +97,21 @@ static bool add_dll_exports(struct name_table *t, const char *image_path, bool x
 	struct pe_headers h;
 	enum pe_verdict v = PE_TRUNCATED;
 
-	if (image && start >= k.link_address && end > start &&
-	    start - k.link_address + IMAGE_KERNEL_OFFSET <= image_size &&
-	    end - start <= image_size - (start - k.link_address + IMAGE_KERNEL_OFFSET)) {
-		const uint8_t *file = image + (start - k.link_address + IMAGE_KERNEL_OFFSET);
+	/* Our floppy holds the 32-bit kernel and then the x86-64 one, each
+	 * from a sector boundary (guest/boot/floppy.asm): the kernel is the
+	 * first whose DLL has the machine wanted. */
+	for (size_t kernel_at = IMAGE_KERNEL_OFFSET;
+	     image && v != PE_OK && start >= k.link_address && end > start &&
+	     start - k.link_address + kernel_at <= image_size &&
+	     end - start <= image_size - (start - k.link_address + kernel_at);
+	     kernel_at += IMAGE_SECTOR) {
+		const uint8_t *file = image + (start - k.link_address + kernel_at);
 		uint32_t size = (uint32_t)(end - start);
 		v = pe_read_headers(file, size, k.dll_machine, &h);
 		if (v == PE_OK) {
 			mapped = bxkd_xmalloc(h.size_of_image);
 			v = pe_map_image(file, size, &h, mapped, h.size_of_image);
+			break;
 		}
 	}
 	for (uint32_t i = 0; v == PE_OK; i++) {
