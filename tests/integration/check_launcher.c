@@ -737,6 +737,20 @@ static void demo(const char *name, bool serial)
 	free(dir);
 }
 
+/* `bxkd demo` with two more arguments says every one of `lines`. */
+static void demo_says(const char *name, char *first, char *second, const char *const lines[])
+{
+	char *dir = work_dir(name);
+	char *argv[] = { BXKD_LAUNCHER, "demo", "--workdir", dir, first, second, NULL };
+	struct result r;
+
+	ck_assert(bxvm_make_directories(dir));
+	run_to_end(argv, BXKD_TEST_WORK_DIR, name, &r);
+	expect_run(&r, 0, lines);
+	result_free(&r);
+	free(dir);
+}
+
 START_TEST(the_demo_over_the_shared_page)
 {
 	demo("launcher_demo_vmport", false);
@@ -747,13 +761,8 @@ END_TEST
  * its own script; the replay at the end matches it too. */
 START_TEST(the_demo_of_the_x64_kernel)
 {
-	char *dir = work_dir("launcher_demo_x64");
-	char *argv[] = { BXKD_LAUNCHER, "demo", "--workdir", dir, "--arch", "x64", NULL };
-	struct result r;
-
-	ck_assert(bxvm_make_directories(dir));
-	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_demo_x64", &r);
-	expect_run(&r, 0, LINES("the x86-64 test kernel (arch=x64 kernel=workload kd=vmport kd_break=1)",
+	demo_says("launcher_demo_x64", "--arch", "x64",
+		  LINES("the x86-64 test kernel (arch=x64 kernel=workload kd=vmport kd_break=1)",
 				"debug-session-x64.bxkd",
 				"machine=0x8664",
 				"stopped: single step (0x80000004) at 0xfffff800",
@@ -764,8 +773,6 @@ START_TEST(the_demo_of_the_x64_kernel)
 				"BXKD RESULT workload pass rounds=100 checksum=0xbef55dd5",
 				"replay matched",
 				"bxkd demo: passed"));
-	result_free(&r);
-	free(dir);
 }
 END_TEST
 
@@ -779,13 +786,8 @@ END_TEST
  * the first stop shows twice. */
 START_TEST(the_demo_shows_every_frame_and_its_bytes)
 {
-	char *dir = work_dir("launcher_demo_verbose");
-	char *argv[] = { BXKD_LAUNCHER, "demo", "--workdir", dir, "--verbose", "--bytes", NULL };
-	struct result r;
-
-	ck_assert(bxvm_make_directories(dir));
-	run_to_end(argv, BXKD_TEST_WORK_DIR, "launcher_demo_verbose", &r);
-	expect_run(&r, 0, LINES("dbg>   connect",
+	demo_says("launcher_demo_verbose", "--verbose", "--bytes",
+		  LINES("dbg>   connect",
 				"kd  -> break-in",
 				"        d2t   0000  62",
 				"kd  -> RESET",
@@ -803,8 +805,6 @@ START_TEST(the_demo_shows_every_frame_and_its_bytes)
 				"GetVersion request",
 				"kd  <- DEBUG_IO",
 				"bxkd demo: passed"));
-	result_free(&r);
-	free(dir);
 }
 END_TEST
 
