@@ -85,6 +85,26 @@ static uint64_t address_of(const struct name_table *t, const char *name)
 	return 0;
 }
 
+/* Our floppy holds the 32-bit kernel and then the x86-64 one, each from a
+ * sector boundary (guest/boot/floppy.asm): the KD DLL's file, `offset` into
+ * the first kernel whose DLL there has the machine wanted. NULL if none
+ * has, with the reader's verdict on the first kernel's. */
+static const uint8_t *find_dll_file(const uint8_t *image, size_t image_size, size_t offset,
+				    uint32_t size, uint16_t machine, struct pe_headers *h,
+				    enum pe_verdict *v)
+{
+	*v = PE_TRUNCATED;
+	for (size_t at = IMAGE_KERNEL_OFFSET + offset; at <= image_size && size <= image_size - at;
+	     at += IMAGE_SECTOR) {
+		enum pe_verdict here = pe_read_headers(image + at, size, machine, h);
+		if (here == PE_OK || at == IMAGE_KERNEL_OFFSET + offset)
+			*v = here;
+		if (here == PE_OK)
+			return image + at;
+	}
+	return NULL;
+}
+
 /* The DLL's exports at the kernel's DLL window + RVA; false, said, if the
  * image does not carry a DLL the kernel's reader accepts. */
 static bool add_dll_exports(struct name_table *t, const char *image_path, bool x64)
@@ -93,26 +113,18 @@ static bool add_dll_exports(struct name_table *t, const char *image_path, bool x
 	uint64_t start = address_of(t, "kd_dll_file_start"), end = address_of(t, "kd_dll_file_end");
 	size_t image_size = 0;
 	uint8_t *image = (uint8_t *)bxvm_read_file(image_path, &image_size);
+	const uint8_t *file = NULL;
 	uint8_t *mapped = NULL;
 	struct pe_headers h;
 	enum pe_verdict v = PE_TRUNCATED;
 
-	/* Our floppy holds the 32-bit kernel and then the x86-64 one, each
-	 * from a sector boundary (guest/boot/floppy.asm): the kernel is the
-	 * first whose DLL has the machine wanted. */
-	for (size_t kernel_at = IMAGE_KERNEL_OFFSET;
-	     image && v != PE_OK && start >= k.link_address && end > start &&
-	     start - k.link_address + kernel_at <= image_size &&
-	     end - start <= image_size - (start - k.link_address + kernel_at);
-	     kernel_at += IMAGE_SECTOR) {
-		const uint8_t *file = image + (start - k.link_address + kernel_at);
-		uint32_t size = (uint32_t)(end - start);
-		v = pe_read_headers(file, size, k.dll_machine, &h);
-		if (v == PE_OK) {
-			mapped = bxkd_xmalloc(h.size_of_image);
-			v = pe_map_image(file, size, &h, mapped, h.size_of_image);
-			break;
-		}
+	if (image && start >= k.link_address && end > start &&
+	    start - k.link_address <= image_size && end - start <= image_size)
+		file = find_dll_file(image, image_size, (size_t)(start - k.link_address),
+				     (uint32_t)(end - start), k.dll_machine, &h, &v);
+	if (file) {
+		mapped = bxkd_xmalloc(h.size_of_image);
+		v = pe_map_image(file, (uint32_t)(end - start), &h, mapped, h.size_of_image);
 	}
 	for (uint32_t i = 0; v == PE_OK; i++) {
 		const char *name = NULL;

@@ -32,6 +32,14 @@ int bxkd_usage_error(const char *fmt, ...)
 	return BXKD_EXIT_USAGE;
 }
 
+bool bxkd_parse_arch(const char *name, bool *x64)
+{
+	if (strcmp(name, "x86") && strcmp(name, "x64"))
+		return false;
+	*x64 = !strcmp(name, "x64");
+	return true;
+}
+
 char *bxkd_make_workdir(const char *asked, const char *template)
 {
 	if (!asked) {

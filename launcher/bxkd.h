@@ -32,6 +32,10 @@ int bxkd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* The same, for an option handler (bxkd_cli_parse): false. */
 #define bxkd_option_refused(...) (bxkd_usage_error(__VA_ARGS__), false)
 
+/* One of our two kernels by the name --arch and the boot option arch=
+ * give it, "x86" or "x64": false for any other name. */
+bool bxkd_parse_arch(const char *name, bool *x64);
+
 /* A work directory: `asked` made (mkdir -p) and absolute, or a new one
  * from `template` ("/tmp/bxkd-run.XXXXXX"). NULL, said, on failure. */
 char *bxkd_make_workdir(const char *asked, const char *template);

@@ -179,11 +179,10 @@ static bool take_option(void *ctx, int key, char *value)
 		o->d->verbose = true;
 		break;
 	case OPT_ARCH:
-		if (strcmp(value, "x86") && strcmp(value, "x64")) {
+		if (!bxkd_parse_arch(value, &o->d->x64)) {
 			bxkd_warn("--arch is x86 or x64, not '%s'", value);
 			return false;
 		}
-		o->d->x64 = !strcmp(value, "x64");
 		break;
 	case OPT_BYTES:
 		o->d->bytes = true;

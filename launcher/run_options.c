@@ -65,14 +65,15 @@ static int take_boot_option_arch(struct run_options *o)
 
 	if (!o->boot_options || !boot_option_arch(o->boot_options, value, sizeof(value)))
 		return 0;
-	if (strcmp(value, "x86") && strcmp(value, "x64"))
+	bool x64;
+	if (!bxkd_parse_arch(value, &x64))
 		return bxkd_usage_error("boot option arch=%s: our image's kernels are arch=x86 (the "
 					"default) and arch=x64",
 					value);
-	if (o->arch && strcmp(o->arch, value))
+	if (o->arch && x64 != o->x64)
 		return bxkd_usage_error("--arch %s and the boot option arch=%s disagree", o->arch,
 					value);
-	o->x64 = !strcmp(value, "x64");
+	o->x64 = x64;
 	o->arch_in_boot_options = true;
 	return 0;
 }
@@ -182,9 +183,8 @@ static bool take_option(void *ctx, int key, char *value)
 		o->os = value;
 		break;
 	case OPT_ARCH:
-		if (strcmp(value, "x86") && strcmp(value, "x64"))
+		if (!bxkd_parse_arch(value, &o->x64))
 			return bxkd_option_refused("--arch is x86 or x64, not '%s'", value);
-		o->x64 = !strcmp(value, "x64");
 		o->arch = value;
 		break;
 	case OPT_GUI:

@@ -249,20 +249,13 @@ static const struct debugger_msr *debugger_msr(uint32_t msr)
 	return 0;
 }
 
-/* Bits 63..47 all equal: an address an x86-64 CPU takes. */
-static bool canonical(uint64_t value)
-{
-	uint64_t top = value >> 47;
-	return top == 0 || top == 0x1FFFF;
-}
-
 static bool msr_takes(const struct debugger_msr *d, uint64_t value)
 {
 	switch (d->values) {
 	case MSR_32_BITS:
 		return value <= UINT32_MAX;
 	case MSR_ADDRESS:
-		return KD_STOP_AMD64 ? canonical(value) : value <= UINT32_MAX;
+		return KD_STOP_AMD64 ? paging_canonical(value) : value <= UINT32_MAX;
 	case MSR_ANY:
 		return true;
 	default:

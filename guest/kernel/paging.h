@@ -23,6 +23,14 @@ void paging_init(uint32_t ram_bytes);
  * 4 GiB: the kernels map no RAM above PAGING_MAX_RAM). */
 bool paging_translate(uintptr_t linear, uint32_t *physical);
 
+/* Bits 63..47 all equal: an address an x86-64 CPU takes (a non-canonical
+ * one faults, #GP, before any page walk). */
+static inline bool paging_canonical(uint64_t address)
+{
+	uint64_t top = address >> 47;
+	return top == 0 || top == 0x1FFFF;
+}
+
 /* Physical address of kernel data (anything the kernel's pointers reach);
  * for memory that may be unmapped, paging_translate. */
 uint32_t virt_to_phys(const void *address);

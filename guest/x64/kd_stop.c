@@ -47,12 +47,11 @@ static void capture_floating_point(struct amd64_context *c)
  * fault, so those are dropped, as Windows sanitizes MXCSR. */
 static void apply_floating_point(const struct amd64_context *c)
 {
-	uint32_t mask = fx_field(FXSAVE_MXCSR_MASK);
-	uint32_t mx_csr = c->mx_csr & (mask ? mask : DEFAULT_MXCSR_MASK);
-
 	if ((c->context_flags & DBGKD_CONTEXT_AMD64_FLOATING_POINT) !=
 	    DBGKD_CONTEXT_AMD64_FLOATING_POINT)
 		return;
+	uint32_t mask = fx_field(FXSAVE_MXCSR_MASK);
+	uint32_t mx_csr = c->mx_csr & (mask ? mask : DEFAULT_MXCSR_MASK);
 	memcpy(fx_area, c->flt_save, sizeof(fx_area));
 	memcpy(fx_area + FXSAVE_MXCSR, &mx_csr, sizeof(mx_csr));
 	__asm__ volatile("fxrstor64 %0" : : "m"(fx_area));

@@ -124,8 +124,8 @@ static uint64_t walk(uintptr_t linear, uint64_t *offset_mask, bool *writable)
 
 	*offset_mask = PAGE_SIZE - 1;
 	*writable = true;
-	if ((uint64_t)((int64_t)((uint64_t)linear << 16) >> 16) != linear)
-		return 0; /* not canonical */
+	if (!paging_canonical(linear))
+		return 0;
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	entry = cr3 | PTE_PRESENT;
 	for (unsigned level = 0; level < 4 && entry; level++) {
